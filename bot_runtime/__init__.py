@@ -1,0 +1,1 @@
+"""One bot process: build clients and strategy from config, run, shut down cleanly."""

@@ -1,0 +1,98 @@
+"""Command line of one bot (``runbot.py``): parse flags, load the config, act.
+
+User mistakes (bad flags, bad config, missing account) print one clear line per
+problem on stderr and exit 2 — never a traceback. Everything printed passes
+through the secret scrubber.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from bot_runtime.check import summarize
+from trading_config.errors import ConfigError
+from trading_config.loader import CliOverrides, load_config
+from trading_config.logging_setup import LEVELS, configure_logging, install_excepthook
+from trading_config.redaction import scrub
+
+EXIT_OK = 0
+EXIT_USER_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad flag in one line instead of usage + message."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, found {text!r}") from None
+    if not 1024 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 1024 to 65535, found {port}")
+    return port
+
+
+def _log_level(text: str) -> str:
+    level = text.upper()
+    if level not in LEVELS:
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(LEVELS)}, found {text!r}")
+    return level
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="runbot.py",
+        description="Run one perpfleet trading bot from its YAML config.",
+    )
+    parser.add_argument("--config", required=True, metavar="FILE", help="bot config (YAML)")
+    parser.add_argument(
+        "--check", action="store_true", help="validate the config, print a summary and exit"
+    )
+    parser.add_argument(
+        "--account", metavar="NAME", help="database account to use on every venue of the config"
+    )
+    parser.add_argument(
+        "--enable-control-api", action="store_true", help="serve the per-bot REST control API"
+    )
+    parser.add_argument(
+        "--control-api-port", type=_port, metavar="PORT", help="port of the control API"
+    )
+    parser.add_argument(
+        "--enable-proxy", action="store_true", help="route venue traffic through account proxies"
+    )
+    parser.add_argument("--log-level", type=_log_level, metavar="LEVEL", help="DEBUG ... CRITICAL")
+    parser.add_argument("--log-json", action="store_true", help="JSON log lines even on a terminal")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    install_excepthook()
+    configure_logging(level=args.log_level or "INFO", json=True if args.log_json else None)
+    overrides = CliOverrides(
+        account=args.account,
+        enable_control_api=args.enable_control_api,
+        control_api_port=args.control_api_port,
+        log_level=args.log_level,
+        enable_proxy=args.enable_proxy,
+    )
+    try:
+        config = load_config(args.config, cli=overrides)
+        if args.check:
+            sys.stdout.write("\n".join(summarize(args.config, config)) + "\n")
+            return EXIT_OK
+        raise ConfigError(
+            f"{args.config}: running bots is not available in this build yet; "
+            "use --check to validate the config"
+        )
+    except ConfigError as exc:
+        for problem in exc.problems:
+            sys.stderr.write(scrub(problem) + "\n")
+        return EXIT_USER_ERROR

@@ -1,0 +1,1 @@
+"""perpfleet: package marker so test helpers import as tests.*"""

@@ -1,0 +1,21 @@
+"""Where perpfleet keeps its runtime files.
+
+Everything the system writes at run time (SQLite database, master key file,
+supervisor files, logs) lives under one ``var/`` directory so a checkout stays
+self-contained and nothing is written outside it unless configured.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def var_dir() -> Path:
+    """The runtime directory: ``$PERPFLEET_VAR_DIR`` or ``<project>/var``; created on demand."""
+    configured = os.environ.get("PERPFLEET_VAR_DIR")
+    path = Path(configured).expanduser() if configured else PROJECT_ROOT / "var"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,231 @@
+"""The shape of a bot config (``configs/*.yml``), validated by pydantic v2.
+
+Every section rejects unknown keys (a misspelt ``max_drawdwon_pct`` must not
+silently leave a bot without its kill switch). Amounts are ``Decimal``. The
+``strategy.params`` section is validated by the schema the named strategy
+registered (see :mod:`trading_config.strategy_params`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from trading_config.strategy_params import (
+    StrategyParams,
+    find_strategy_params,
+    registered_strategies,
+)
+from trading_config.suggestions import did_you_mean
+from trading_config.venues import VENUES, known_venue_names
+
+PositiveDecimal = Annotated[Decimal, Field(gt=0)]
+NonNegativeDecimal = Annotated[Decimal, Field(ge=0)]
+Percent = Annotated[Decimal, Field(gt=0, le=100)]
+PositiveInt = Annotated[int, Field(ge=1)]
+Port = Annotated[int, Field(ge=1024, le=65535)]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+ExecutionMode = Literal["market", "limit", "limit_with_fallback", "aggressive_limit"]
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+
+
+def _known_venue(value: str) -> str:
+    if value not in VENUES:
+        raise PydanticCustomError(
+            "unknown_venue",
+            "unknown venue {found}{hint}: expected one of {known}",
+            {
+                "found": repr(value),
+                "known": ", ".join(known_venue_names()),
+                "hint": did_you_mean(value, known_venue_names()),
+            },
+        )
+    return value
+
+
+VenueName = Annotated[str, AfterValidator(_known_venue)]
+
+
+class Section(BaseModel):
+    """Base of every config section: strict keys, immutable once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StrategyConfig(Section):
+    type: str = Field(description="registered strategy name, e.g. grid or funding_arbitrage")
+    params: SerializeAsAny[StrategyParams] = Field(
+        description="parameters, validated by the strategy's own schema"
+    )
+
+    @field_validator("type")
+    @classmethod
+    def _known_strategy(cls, value: str) -> str:
+        if find_strategy_params(value) is None:
+            known = ", ".join(repr(name) for name in registered_strategies()) or "none registered"
+            raise PydanticCustomError(
+                "unknown_strategy",
+                "unknown strategy {found}{hint}: expected one of {known}",
+                {
+                    "found": repr(value),
+                    "known": known,
+                    "hint": did_you_mean(value, registered_strategies()),
+                },
+            )
+        return value
+
+    @field_validator("params", mode="before")
+    @classmethod
+    def _validate_params(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, StrategyParams):
+            return value
+        schema = find_strategy_params(info.data.get("type", ""))
+        if schema is None:
+            # The unknown type is already reported; checking params against nothing adds noise.
+            return StrategyParams()
+        if value is None:
+            value = {}
+        return schema.model_validate(value)
+
+
+class ExchangeConfig(Section):
+    """One venue the bot trades on and the database account whose credentials it uses."""
+
+    account: str | None = Field(
+        default=None,
+        description="account name in the database (credentials never live in configs)",
+    )
+    testnet: bool = Field(default=False, description="use the venue's test network")
+    use_proxy: bool = Field(default=False, description="route traffic through the account's proxy")
+
+
+class RiskConfig(Section):
+    """Limits checked before every entry. Unset = no limit of that kind."""
+
+    max_position_notional_usd: PositiveDecimal | None = None
+    max_total_exposure_usd: PositiveDecimal | None = None
+    max_exposure_per_venue_usd: PositiveDecimal | None = None
+    max_open_positions: PositiveInt | None = None
+    daily_loss_limit_usd: PositiveDecimal | None = None
+    max_drawdown_pct: Percent | None = None
+    loss_cooldown_minutes: Annotated[int, Field(ge=0)] = 0
+    kelly_fraction: Annotated[Decimal, Field(gt=0, le=1)] | None = None
+
+
+class ExecutionConfig(Section):
+    """Defaults for how orders are placed; strategies may override per order."""
+
+    default_mode: ExecutionMode = "limit_with_fallback"
+    limit_timeout_seconds: PositiveDecimal = Decimal(30)
+    max_slippage_pct: Annotated[Decimal, Field(gt=0, le=10)] = Decimal("0.5")
+    aggressive_attempts: PositiveInt = 3
+    margin_buffer_pct: Annotated[Decimal, Field(ge=0, le=100)] = Decimal(20)
+    cancel_orders_on_stop: bool = True
+
+
+class ControlApiConfig(Section):
+    """The per-bot REST control API (served on loopback only)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: Port | None = Field(default=None, description="unset = allocated by the fleet")
+
+    @field_validator("host")
+    @classmethod
+    def _loopback_only(cls, value: str) -> str:
+        try:
+            is_loopback = value == "localhost" or ipaddress.ip_address(value).is_loopback
+        except ValueError:
+            is_loopback = False
+        if not is_loopback:
+            raise PydanticCustomError(
+                "not_loopback",
+                "expected a loopback address such as 127.0.0.1 (the control API "
+                "is never exposed to the network), found {found}",
+                {"found": repr(value)},
+            )
+        return value
+
+
+class LoggingConfig(Section):
+    level: LogLevel = "INFO"
+    json_output: bool | None = Field(
+        default=None, alias="json", description="JSON lines; unset = JSON unless on a terminal"
+    )
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+
+class BotConfig(Section):
+    """One bot: its name, strategy, venues and limits."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="unique bot name")
+    strategy: StrategyConfig
+    exchanges: dict[VenueName, ExchangeConfig] = Field(min_length=1)
+    risk: RiskConfig = RiskConfig()
+    execution: ExecutionConfig = ExecutionConfig()
+    control_api: ControlApiConfig = ControlApiConfig()
+    logging: LoggingConfig = LoggingConfig()
+
+    @field_validator("exchanges", mode="before")
+    @classmethod
+    def _empty_section_means_defaults(cls, value: Any) -> Any:
+        """``paper:`` with nothing under it is a venue with default settings."""
+        if isinstance(value, dict):
+            return {name: {} if section is None else section for name, section in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _strategy_venues_configured(self) -> BotConfig:
+        configured = ", ".join(repr(v) for v in self.exchanges)
+        errors = [
+            InitErrorDetails(
+                type=PydanticCustomError(
+                    "venue_not_configured",
+                    "expected a venue configured under exchanges ({configured}), found {found}",
+                    {"configured": configured, "found": repr(venue)},
+                ),
+                loc=("strategy", "params", *where),
+                input=venue,
+            )
+            for where, venue in self.strategy.params.venue_references().items()
+            if venue not in self.exchanges
+        ]
+        errors += [
+            InitErrorDetails(
+                type=PydanticCustomError(
+                    "account_required",
+                    "missing account: {venue} needs credentials; expected the name of a database "
+                    "account (add one with `python -m database accounts add --name NAME "
+                    "--venue {venue}`, or pass --account NAME)",
+                    {"venue": name},
+                ),
+                loc=("exchanges", name, "account"),
+                input=None,
+            )
+            for name, exchange in self.exchanges.items()
+            if exchange.account is None and VENUES[name].needs_credentials
+        ]
+        if errors:
+            raise ValidationError.from_exception_data(type(self).__name__, errors)
+        return self

@@ -1,0 +1,89 @@
+"""The hook through which each strategy registers the schema of its ``params``.
+
+Config validation must reject bad strategy parameters with the same precise
+errors as the rest of the file, but ``trading_config`` cannot know every
+strategy. Each strategy registers a :class:`StrategyParams` subclass under its
+name; the loader looks it up by ``strategy.type``. Strategies live in the
+``strategies`` package, imported on first lookup so that every registration is
+present however the process started.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from trading_config.errors import ConfigError
+
+
+class StrategyParams(BaseModel):
+    """Base of every strategy's parameter schema: unknown keys rejected, values immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def venue_references(self) -> dict[tuple[str | int, ...], str]:
+        """Venues the strategy trades on, keyed by where in ``params`` each is named.
+
+        Each must be configured under ``exchanges``; the location lets the error
+        point at the exact line that names an unconfigured venue.
+        """
+        return {}
+
+    def summary(self) -> str:
+        """One line describing the parameters, for ``runbot.py --check``."""
+        return ", ".join(f"{name}={value}" for name, value in self)
+
+
+P = TypeVar("P", bound=type[StrategyParams])
+
+_REGISTRY: dict[str, type[StrategyParams]] = {}
+_STRATEGIES_PACKAGE = "strategies"
+_discovered = False
+
+
+def register_strategy_params(name: str) -> Callable[[P], P]:
+    """Class decorator: ``@register_strategy_params("grid")`` on the strategy's params model."""
+
+    def decorator(schema: P) -> P:
+        existing = _REGISTRY.get(name)
+        if existing is not None and existing is not schema:
+            owner = f"{existing.__module__}.{existing.__name__}"
+            raise ValueError(f"strategy {name!r} is already registered by {owner}")
+        _REGISTRY[name] = schema
+        return schema
+
+    return decorator
+
+
+def _discover() -> None:
+    global _discovered
+    if _discovered:
+        return
+    _discovered = True
+    try:
+        importlib.import_module(_STRATEGIES_PACKAGE)
+    except ModuleNotFoundError as exc:
+        if exc.name != _STRATEGIES_PACKAGE:
+            raise
+
+
+def registered_strategies() -> list[str]:
+    _discover()
+    return sorted(_REGISTRY)
+
+
+def find_strategy_params(name: str) -> type[StrategyParams] | None:
+    _discover()
+    return _REGISTRY.get(name)
+
+
+def strategy_params_schema(name: str) -> type[StrategyParams]:
+    """The params schema of strategy ``name``; unknown names raise ``ConfigError``."""
+    schema = find_strategy_params(name)
+    if schema is None:
+        known = ", ".join(registered_strategies()) or "none registered"
+        raise ConfigError(f"unknown strategy {name!r}: expected one of {known}")
+    return schema

@@ -1,0 +1,138 @@
+"""The catalogue of venues perpfleet knows, and the credentials each one needs.
+
+This is reference data shared by config validation (is ``exchanges.<venue>`` a
+venue we support?), the database (venue rows, which credential fields an
+account needs) and the admin CLI (which secrets to prompt for). Venue clients
+arrive with their own issues; a venue listed here is one the project commits
+to support.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CredentialField:
+    """One piece of an account's credentials on a venue."""
+
+    name: str
+    description: str
+    secret: bool = True
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Venue:
+    """A venue: its canonical name, how it is shown, and what it needs to trade."""
+
+    name: str
+    display_name: str
+    kind: str  # "paper", "cex" or "dex"
+    default_funding_interval_hours: int
+    credential_fields: tuple[CredentialField, ...]
+
+    @property
+    def needs_credentials(self) -> bool:
+        return any(field.required for field in self.credential_fields)
+
+
+_API_KEY = CredentialField("api_key", "API key")
+_API_SECRET = CredentialField("api_secret", "API secret")
+
+VENUES: dict[str, Venue] = {
+    venue.name: venue
+    for venue in (
+        Venue("paper", "Paper (simulated)", "paper", 1, ()),
+        Venue(
+            "hyperliquid",
+            "Hyperliquid",
+            "dex",
+            1,
+            (
+                CredentialField("private_key", "private key of the wallet or API (agent) wallet"),
+                CredentialField(
+                    "account_address",
+                    "main account address (needed when signing with an API wallet)",
+                    secret=False,
+                    required=False,
+                ),
+                CredentialField(
+                    "vault_address", "vault or sub-account address", secret=False, required=False
+                ),
+            ),
+        ),
+        Venue(
+            "aster",
+            "Aster",
+            "dex",
+            8,
+            (
+                CredentialField("api_key", "API key (HMAC scheme)", required=False),
+                CredentialField("api_secret", "API secret (HMAC scheme)", required=False),
+                CredentialField(
+                    "user",
+                    "main wallet address (v3 API-wallet scheme)",
+                    secret=False,
+                    required=False,
+                ),
+                CredentialField(
+                    "signer", "API wallet address (v3 scheme)", secret=False, required=False
+                ),
+                CredentialField(
+                    "signer_private_key", "API wallet private key (v3 scheme)", required=False
+                ),
+            ),
+        ),
+        Venue(
+            "binance",
+            "Binance USD-M Futures",
+            "cex",
+            8,
+            (
+                _API_KEY,
+                _API_SECRET,
+                CredentialField(
+                    "sub_account_email", "sub-account email", secret=False, required=False
+                ),
+            ),
+        ),
+        Venue(
+            "backpack",
+            "Backpack",
+            "cex",
+            1,
+            (
+                CredentialField("api_key", "API key (base64 ed25519 public key)"),
+                CredentialField("api_secret", "API secret (base64 ed25519 private key)"),
+            ),
+        ),
+        Venue(
+            "lighter",
+            "Lighter",
+            "dex",
+            1,
+            (
+                CredentialField("api_key_private_key", "API key private key"),
+                CredentialField("account_index", "account index", secret=False),
+                CredentialField("api_key_index", "API key index", secret=False),
+            ),
+        ),
+    )
+}
+
+
+def known_venue_names() -> list[str]:
+    return sorted(VENUES)
+
+
+def get_venue(name: str) -> Venue:
+    """Look a venue up by name; unknown names raise ``ConfigError`` listing the known ones."""
+    from trading_config.errors import ConfigError
+
+    try:
+        return VENUES[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown venue {name!r}: expected one of {', '.join(known_venue_names())}"
+        ) from None
