@@ -62,7 +62,7 @@ class GridParams(StrategyParams):
         if self.max_margin_usd < one_order_margin:
             raise ValueError(
                 f"max_margin_usd {self.max_margin_usd} is below the margin of one order "
-                f"(order_notional_usd / target_leverage = {one_order_margin.normalize()})"
+                f"(order_notional_usd / target_leverage = {one_order_margin.normalize():f})"
             )
         if self.stop_price is not None and self.pause_price is not None:
             # A long grid stops below and pauses above; a short grid the other way round.
