@@ -6,13 +6,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install test lint format typecheck clean
+.PHONY: help install test lint format bench clean
 
 help:
 	@echo "make install   create .venv, install perpfleet + dev tools, migrate the default database"
 	@echo "make test      install if needed, then lint (ruff, mypy) and run the test suite"
 	@echo "make lint      ruff check + ruff format --check + mypy"
 	@echo "make format    apply ruff's fixes and formatting"
+	@echo "make bench     run the benchmarks in bench/ (medians, machine noted)"
 	@echo "make clean     remove .venv, var/ and caches"
 
 # Re-installs only when pyproject.toml changes, so re-running is fast.
@@ -36,6 +37,9 @@ format: $(STAMP)
 
 test: install lint
 	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

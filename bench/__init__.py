@@ -1,0 +1,1 @@
+"""Benchmarks (``make bench``): medians and ratios, with the machine noted."""
