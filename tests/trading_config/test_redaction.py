@@ -8,9 +8,12 @@ import logging
 import subprocess
 import sys
 from collections.abc import Iterator
+from urllib.parse import quote, quote_plus
 
 import pytest
 import structlog
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.helpers import PROJECT_ROOT
 from trading_config.logging_setup import bind_context, clear_context, configure_logging, get_logger
@@ -153,3 +156,34 @@ def test_json_is_chosen_when_not_a_terminal(log_stream: io.StringIO) -> None:
     configure_logging(level="INFO", stream=log_stream)
     get_logger("t").info("hello", n=1)
     assert json.loads(log_stream.getvalue().splitlines()[-1])["n"] == 1
+
+
+def _naive_scrub(text: str, values: list[str]) -> str:
+    """Reference: at each position replace the longest registered value starting there."""
+    out, i = [], 0
+    ordered = sorted(values, key=len, reverse=True)
+    while i < len(text):
+        match = next((v for v in ordered if text.startswith(v, i)), None)
+        if match is None:
+            out.append(text[i])
+            i += 1
+        else:
+            out.append(MASK)
+            i += len(match)
+    return "".join(out)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(st.text(alphabet="abc/:@", min_size=6, max_size=9), min_size=1, max_size=6),
+    text=st.text(alphabet="abc/:@ ", max_size=60),
+)
+def test_scrub_matches_the_longest_first_reference(values: list[str], text: str) -> None:
+    forget_all_secrets()
+    variants: set[str] = set()
+    for value in values:
+        register_secret(value)
+        variants |= {value, quote(value, safe=""), quote_plus(value)}
+    registered = [v for v in variants if len(v) >= 6]
+    assert scrub(text) == _naive_scrub(text, registered)
+    assert scrub("".join(values)).count(MASK) >= 1
