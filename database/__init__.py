@@ -1,0 +1,30 @@
+"""perpfleet's persistent state: models, migrations, encrypted credentials, admin CLI.
+
+The entry points other packages use::
+
+    from database import create_engine, session_maker, require_current_schema
+    from database.repositories.accounts import get_account_credentials
+"""
+
+from database.engine import create_engine, database_url, display_url, session_maker
+from database.migrate import (
+    SchemaState,
+    downgrade,
+    is_initialised,
+    require_current_schema,
+    schema_state,
+    upgrade,
+)
+
+__all__ = [
+    "SchemaState",
+    "create_engine",
+    "database_url",
+    "display_url",
+    "downgrade",
+    "is_initialised",
+    "require_current_schema",
+    "schema_state",
+    "session_maker",
+    "upgrade",
+]

@@ -1,0 +1,1 @@
+"""Encryption of secrets at rest: master key handling, sealed blobs, key rotation."""

@@ -1,0 +1,30 @@
+"""All ORM models; importing this package registers every table on ``Base.metadata``."""
+
+from database.models.accounts import MAIN_ACCOUNT, Account, AccountCredential
+from database.models.audit import AuditLogEntry
+from database.models.base import Base
+from database.models.bots import Bot
+from database.models.market import FundingRate
+from database.models.positions import FundingPayment, Position, PositionLeg
+from database.models.proxies import AccountProxyAssignment, Proxy
+from database.models.reference import AppSetting, Venue
+from database.models.trading import Fill, Order
+
+__all__ = [
+    "MAIN_ACCOUNT",
+    "Account",
+    "AccountCredential",
+    "AccountProxyAssignment",
+    "AppSetting",
+    "AuditLogEntry",
+    "Base",
+    "Bot",
+    "Fill",
+    "FundingPayment",
+    "FundingRate",
+    "Order",
+    "Position",
+    "PositionLeg",
+    "Proxy",
+    "Venue",
+]
