@@ -1,11 +1,52 @@
-"""The short summary ``runbot.py --check`` prints for a valid config."""
+"""What ``runbot.py --check`` verifies beyond the file, and the summary it prints.
+
+A config can be valid and still unable to run: the account it names may have
+no credentials for that venue, or the master key may not open them. Checking
+that here means a bot never half-starts on a Supervisor host.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+from database import create_engine, require_current_schema, session_maker
+from database.repositories.accounts import get_account_credentials
+from trading_config.errors import ConfigError, TradingError
 from trading_config.schema import BotConfig
 from trading_config.venues import VENUES
+from trading_config.yaml_source import SourceMap, format_loc
+
+
+async def verify_accounts(config: BotConfig, source: SourceMap) -> list[str]:
+    """Problems with the credentials the config needs, one located line each.
+
+    Opens (decrypts) each account's credentials for its venue, which also proves
+    the master key is the database's. Paper-only configs never touch the database.
+    """
+    needed = [
+        (venue, exchange.account)
+        for venue, exchange in config.exchanges.items()
+        if VENUES[venue].needs_credentials and exchange.account is not None
+    ]
+    if not needed:
+        return []
+    try:
+        await require_current_schema()
+    except ConfigError as exc:
+        return [f"{source.file}: {problem}" for problem in exc.problems]
+    problems: list[str] = []
+    engine = create_engine()
+    try:
+        async with session_maker(engine)() as session:
+            for venue, account in needed:
+                loc = ("exchanges", venue, "account")
+                try:
+                    await get_account_credentials(session, account, venue)
+                except TradingError as exc:
+                    problems.append(f"{source.locate(loc)}: {format_loc(loc)}: {exc}")
+    finally:
+        await engine.dispose()
+    return problems
 
 
 def summarize(path: str, config: BotConfig) -> list[str]:
@@ -26,7 +67,11 @@ def _exchanges(config: BotConfig) -> str:
     parts = []
     for name, exchange in config.exchanges.items():
         venue = VENUES[name]
-        account = f"account {exchange.account}" if venue.needs_credentials else "no account needed"
+        account = (
+            f"account {exchange.account}, credentials found"
+            if venue.needs_credentials
+            else "no account needed"
+        )
         flags = [
             flag
             for flag, on in (("testnet", exchange.testnet), ("proxy", exchange.use_proxy))

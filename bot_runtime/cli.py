@@ -8,13 +8,14 @@ through the secret scrubber.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from bot_runtime.check import summarize
+from bot_runtime.check import summarize, verify_accounts
 from trading_config.errors import ConfigError
-from trading_config.loader import CliOverrides, load_config
+from trading_config.loader import CliOverrides, load_config_with_source
 from trading_config.logging_setup import LEVELS, configure_logging, install_excepthook
 from trading_config.redaction import scrub
 
@@ -84,9 +85,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         enable_proxy=args.enable_proxy,
     )
     try:
-        config = load_config(args.config, cli=overrides)
+        loaded = load_config_with_source(args.config, cli=overrides)
         if args.check:
-            sys.stdout.write("\n".join(summarize(args.config, config)) + "\n")
+            problems = asyncio.run(verify_accounts(loaded.config, loaded.source))
+            if problems:
+                raise ConfigError(problems)
+            sys.stdout.write("\n".join(summarize(args.config, loaded.config)) + "\n")
             return EXIT_OK
         raise ConfigError(
             f"{args.config}: running bots is not available in this build yet; "

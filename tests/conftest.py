@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ pytest_plugins = ["tests.database_fixtures"]
 
 
 @pytest.fixture(autouse=True)
-def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point var/ at a temp dir and drop PERPFLEET_*/DATABASE_URL settings from the outer shell.
 
     Keeps a developer's real database, master key and overrides out of the tests.
@@ -23,4 +22,4 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     monkeypatch.delenv("DATABASE_URL", raising=False)
     var = tmp_path / "var"
     monkeypatch.setenv("PERPFLEET_VAR_DIR", str(var))
-    yield var
+    return var

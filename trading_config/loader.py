@@ -35,6 +35,14 @@ ENV_OVERRIDE_PREFIX = "PERPFLEET__"
 
 
 @dataclass(frozen=True)
+class LoadedConfig:
+    """A validated config and where each of its values came from (for later checks' errors)."""
+
+    config: BotConfig
+    source: SourceMap
+
+
+@dataclass(frozen=True)
 class CliOverrides:
     """Flags of ``runbot.py`` that change the loaded config."""
 
@@ -52,6 +60,16 @@ def load_config(
     cli: CliOverrides | None = None,
 ) -> BotConfig:
     """Load and validate the config at ``path``; raise ``ConfigError`` listing every problem."""
+    return load_config_with_source(path, env=env, cli=cli).config
+
+
+def load_config_with_source(
+    path: str | Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    cli: CliOverrides | None = None,
+) -> LoadedConfig:
+    """Like :func:`load_config`, also returning the source map to locate later problems."""
     environment = os.environ if env is None else env
     try:
         document = read_document(Path(path), environment, display_name=str(path))
@@ -74,7 +92,7 @@ def load_config(
     problems = [problem.text for problem in located] + override_problems
     if problems:
         raise ConfigError(problems)
-    return config
+    return LoadedConfig(config, document.source)
 
 
 def apply_env_overrides(document: SourceDocument, env: Mapping[str, str]) -> list[str]:
@@ -164,11 +182,13 @@ _ConfigDumper.add_representer(Decimal, _represent_decimal)
 __all__ = [
     "CliOverrides",
     "ConfigError",
+    "LoadedConfig",
     "Loc",
     "SourceMap",
     "apply_cli_overrides",
     "apply_env_overrides",
     "dump_config",
     "load_config",
+    "load_config_with_source",
     "save_config",
 ]

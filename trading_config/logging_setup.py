@@ -21,6 +21,10 @@ CONTEXT_KEYS = ("bot", "venue", "symbol", "account")
 
 _HANDLER_NAME = "perpfleet"
 
+# Libraries whose INFO lines are noise for operators ("Context impl SQLiteImpl."):
+# kept at WARNING unless the process runs at DEBUG.
+CHATTY_LIBRARIES = ("alembic", "aiosqlite", "asyncio", "sqlalchemy", "httpx", "telegram")
+
 
 def _shared_processors() -> list[Any]:
     return [
@@ -68,6 +72,10 @@ def configure_logging(
             root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level_name)
+    for library in CHATTY_LIBRARIES:
+        logging.getLogger(library).setLevel(
+            logging.DEBUG if level_name == "DEBUG" else max(logging.WARNING, root.level)
+        )
 
     structlog.configure(
         processors=[
@@ -83,8 +91,12 @@ def configure_logging(
 
 
 def get_logger(name: str, **context: Any) -> Any:
-    """A structlog logger for ``name`` with ``context`` bound to every line."""
-    return structlog.get_logger(name).bind(**context)
+    """A structlog logger for ``name`` with ``context`` bound to every line.
+
+    Stays lazy (binds on first use), so a module-level logger created before
+    :func:`configure_logging` still follows the configuration set later.
+    """
+    return structlog.get_logger(name, **context)
 
 
 def bind_context(**context: Any) -> None:

@@ -129,10 +129,12 @@ def known_venue_names() -> list[str]:
 def get_venue(name: str) -> Venue:
     """Look a venue up by name; unknown names raise ``ConfigError`` listing the known ones."""
     from trading_config.errors import ConfigError
+    from trading_config.suggestions import did_you_mean
 
     try:
         return VENUES[name]
     except KeyError:
+        hint = did_you_mean(name, known_venue_names())
         raise ConfigError(
-            f"unknown venue {name!r}: expected one of {', '.join(known_venue_names())}"
+            f"unknown venue {name!r}{hint}: expected one of {', '.join(known_venue_names())}"
         ) from None

@@ -197,3 +197,18 @@ def test_scrub_matches_the_longest_first_reference(case: tuple[list[str], str]) 
         variants |= {value, quote(value, safe=""), quote_plus(value)}
     registered = [v for v in variants if len(v) >= 6]
     assert scrub(text) == _naive_scrub(text, registered)
+
+
+def test_logger_created_before_configuration_follows_it() -> None:
+    early = get_logger("early", venue="paper")
+    stream = io.StringIO()
+    configure_logging(level="WARNING", json=True, stream=stream)
+    try:
+        early.info("below the level")
+        early.warning("kept", api_key=API_SECRET)
+    finally:
+        configure_logging(level="INFO", json=True, stream=sys.stderr)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [(line["event"], line["venue"], line["api_key"]) for line in lines] == [
+        ("kept", "paper", MASK)
+    ]

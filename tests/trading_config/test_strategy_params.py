@@ -30,3 +30,14 @@ def test_a_name_cannot_be_taken_twice() -> None:
 
     with pytest.raises(ValueError, match="strategy 'grid' is already registered by "):
         register_strategy_params("grid")(Other)
+
+
+def test_unknown_venue_lookup_suggests_the_close_name() -> None:
+    from trading_config.venues import get_venue
+
+    with pytest.raises(ConfigError) as caught:
+        get_venue("hyperliqiud")
+    assert str(caught.value) == (
+        "unknown venue 'hyperliqiud' (did you mean 'hyperliquid'?): expected one of aster, "
+        "backpack, binance, hyperliquid, lighter, paper"
+    )
