@@ -138,12 +138,7 @@ _PATTERN_HELP = {
 def _found(value: Any) -> str:
     if isinstance(value, dict | list) or value is None or isinstance(value, bool):
         return describe_kind(value)
-    if isinstance(value, Decimal):
-        text = format(value, "f")
-    elif isinstance(value, str):
-        text = repr(value)
-    else:
-        text = repr(value)
+    text = format(value, "f") if isinstance(value, Decimal) else repr(value)
     if len(text) > _MAX_FOUND_CHARS:
         text = text[: _MAX_FOUND_CHARS - 3] + "..."
     return text
