@@ -43,7 +43,11 @@ _API_SECRET = CredentialField("api_secret", "API secret")
 VENUES: dict[str, Venue] = {
     venue.name: venue
     for venue in (
+        # Simulated venues: the same synthetic market seen through different fee and
+        # funding profiles, so funding arbitrage can be paper-traded between two of them.
         Venue("paper", "Paper (simulated)", "paper", 1, ()),
+        Venue("paper_a", "Paper A (simulated, hourly funding)", "paper", 1, ()),
+        Venue("paper_b", "Paper B (simulated, 8-hourly funding)", "paper", 8, ()),
         Venue(
             "hyperliquid",
             "Hyperliquid",

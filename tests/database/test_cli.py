@@ -238,7 +238,7 @@ MISTAKES: dict[str, tuple[list[str], dict[str, str], str]] = {
         ["accounts", "add", "--name", "a", "--venue", "nope"],
         {},
         "unknown venue 'nope': expected one of aster, backpack, binance, hyperliquid, lighter, "
-        "paper",
+        "paper, paper_a, paper_b",
     ),
     "unknown account": (
         ["accounts", "remove", "--name", "ghost"],

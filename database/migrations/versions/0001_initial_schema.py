@@ -42,6 +42,18 @@ VENUE_ROWS = [
         "funding_interval_hours": 1,
     },
     {
+        "name": "paper_a",
+        "display_name": "Paper A (simulated, hourly funding)",
+        "kind": "paper",
+        "funding_interval_hours": 1,
+    },
+    {
+        "name": "paper_b",
+        "display_name": "Paper B (simulated, 8-hourly funding)",
+        "kind": "paper",
+        "funding_interval_hours": 8,
+    },
+    {
         "name": "hyperliquid",
         "display_name": "Hyperliquid",
         "kind": "dex",

@@ -1,0 +1,87 @@
+"""Errors venue clients raise, one hierarchy under ``TradingError`` (DESIGN.md §3).
+
+Callers decide on retries by type: only ``VenueUnavailable`` and
+``RateLimited`` are transient, and a ``RequestTimeout`` means the outcome is
+unknown (the order may have landed) — it must be resolved by client order id,
+never by sending again with a new id.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from trading_config.errors import TradingError
+
+
+class ExchangeError(TradingError):
+    """Something a venue (or the way we talk to it) refused or failed to do."""
+
+    def __init__(self, message: str, *, venue: str | None = None) -> None:
+        self.venue = venue
+        super().__init__(f"{venue}: {message}" if venue else message)
+
+
+class OrderRejected(ExchangeError):
+    """The venue refused the order; it does not exist there."""
+
+
+class InvalidOrder(OrderRejected):
+    """The order breaks the market's rules (size/price grid, minimums, missing price)."""
+
+
+class PostOnlyWouldCross(OrderRejected):
+    """A post-only order would have taken liquidity."""
+
+
+class DuplicateClientOrderId(OrderRejected):
+    """An order with this client order id already exists; query it instead of re-sending."""
+
+    def __init__(self, client_order_id: str, *, venue: str | None = None) -> None:
+        self.client_order_id = client_order_id
+        super().__init__(f"client order id {client_order_id!r} is already in use", venue=venue)
+
+
+class ReduceOnlyRejected(OrderRejected):
+    """A reduce-only order would open or increase a position."""
+
+
+class InsufficientMargin(ExchangeError):
+    """Not enough free collateral for the order (or leverage change)."""
+
+    def __init__(self, required: Decimal, available: Decimal, *, venue: str | None = None) -> None:
+        self.required = required
+        self.available = available
+        super().__init__(
+            f"insufficient margin: {required} USD required, {available} USD available",
+            venue=venue,
+        )
+
+
+class RateLimited(ExchangeError):
+    """The venue throttled us; retry after ``retry_after`` seconds."""
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, venue: str | None = None
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, venue=venue)
+
+
+class VenueUnavailable(ExchangeError):
+    """Network failure, 5xx, maintenance or a dropped connection: transient."""
+
+
+class RequestTimeout(VenueUnavailable):
+    """No answer in time: the request may or may not have taken effect."""
+
+
+class AuthenticationFailed(ExchangeError):
+    """The venue refused our credentials or signature."""
+
+
+class OrderNotFound(ExchangeError):
+    """The venue does not know this order id / client order id."""
+
+
+class UnknownSymbol(ExchangeError):
+    """The venue has no market for this symbol."""
