@@ -1,0 +1,1 @@
+"""Tests of the synthetic market, its feed, and feed recording/replay."""
