@@ -1,5 +1,6 @@
 """All ORM models; importing this package registers every table on ``Base.metadata``."""
 
+from database.models import paper as paper  # the paper venue's tables (database.models.paper)
 from database.models.accounts import MAIN_ACCOUNT, Account, AccountCredential
 from database.models.audit import AuditLogEntry
 from database.models.base import Base

@@ -100,7 +100,8 @@ BAD_CONFIGS = [
         {},
         [
             "{file}:16: exchanges.binanse: unknown venue 'binanse' (did you mean 'binance'?): "
-            "expected one of aster, backpack, binance, hyperliquid, lighter, paper, paper_a, paper_b"
+            "expected one of aster, backpack, binance, hyperliquid, lighter, paper, paper_a, "
+            "paper_b"
         ],
     ),
     (

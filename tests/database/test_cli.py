@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import text
 
 from database.engine import create_engine, display_url, session_maker
+from database.migrate import head_revision
 from database.repositories.accounts import get_account_credentials
 from database.repositories.proxies import get_account_proxies
 from tests.database.conftest import new_encoded_key
@@ -101,7 +102,9 @@ async def test_init_then_list(db_url: str) -> None:
 
     init = cli(db_url, "init")
     assert init.code == 0, init.err
-    assert init.out == f"database at {display_url(db_url)} is ready (schema revision 0001)\n"
+    assert init.out == (
+        f"database at {display_url(db_url)} is ready (schema revision {head_revision()})\n"
+    )
     listing = cli(db_url, "accounts", "list")
     assert (listing.code, listing.out) == (0, "no accounts\n")
 

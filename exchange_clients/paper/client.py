@@ -1,0 +1,357 @@
+"""The paper venue behind the exchange client contract (DESIGN.md §4, §5).
+
+:class:`PaperExchangeClient` serves ``paper``, ``paper_a`` and ``paper_b`` (fees and funding
+schedule from :mod:`.profiles`). It runs the :class:`~.engine.PaperEngine` over a market feed
+(the seeded synthetic market unless the ``feed`` option gives another), persists the account
+through :class:`~.store.PaperStore`, and injects the failures of a :class:`~.faults.FaultPlan`.
+
+Options (``ClientSettings.options``, see :mod:`.options`): ``feed``, ``clock`` (default the
+system clock), ``seed`` (7), ``initial_balance`` (10,000 USD), ``database_url`` (default the
+configured database), ``store: None`` (no persistence), ``faults``. The account is
+``settings.account`` or ``"paper"``.
+
+Ordering guarantees:
+
+* every request that changes the account has its changes written to the database before it
+  returns, and feed-driven changes (fills of resting orders, funding, liquidation) are written
+  right after the feed event that caused them;
+* fills and order updates are published after they are stored, in the order they happened;
+  while a :class:`FaultPlan` keeps the client "disconnected" they are held and delivered on
+  reconnection;
+* one lock serialises draining the engine and writing, so a later state is never
+  overwritten by an earlier one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from decimal import Decimal
+
+from database.engine import database_url
+from database.migrate import require_current_schema
+from exchange_clients.base import BaseExchangeClient
+from exchange_clients.errors import (
+    OrderNotFound,
+    OrderRejected,
+    RequestTimeout,
+    VenueUnavailable,
+)
+from exchange_clients.factory import register_client
+from exchange_clients.market_data.events import (
+    BookDeltaEvent,
+    BookSnapshotEvent,
+    FundingEvent,
+    MarketEvent,
+    MarketFeed,
+    TradeEvent,
+)
+from exchange_clients.market_data.synthetic import SyntheticFeed, SyntheticMarket
+from exchange_clients.order_book import OrderBookError
+from exchange_clients.paper.changes import EngineChanges
+from exchange_clients.paper.engine import PaperEngine
+from exchange_clients.paper.faults import FaultPlan
+from exchange_clients.paper.options import PaperOptions
+from exchange_clients.paper.profiles import profile_for
+from exchange_clients.paper.store import PaperStore
+from exchange_clients.types import (
+    Balance,
+    BookSnapshot,
+    ClientSettings,
+    FundingRate,
+    Market,
+    Order,
+    OrderRequest,
+    Position,
+)
+from trading_config.logging_setup import get_logger
+
+DEFAULT_ACCOUNT = "paper"
+
+log = get_logger(__name__)
+
+
+@register_client("paper", "paper_a", "paper_b")
+class PaperExchangeClient(BaseExchangeClient):
+    """One simulated account on one paper venue."""
+
+    venue = "paper"
+
+    def __init__(self, settings: ClientSettings) -> None:
+        super().__init__(settings)
+        self.profile = profile_for(settings.venue)
+        self._options = PaperOptions.from_settings(settings, self.profile)
+        self._clock = self._options.clock
+        self._feed: MarketFeed = self._options.feed or SyntheticFeed(
+            SyntheticMarket(self._options.seed, venue=settings.venue), self._clock
+        )
+        self.faults: FaultPlan = self._options.faults
+        self.account = settings.account or DEFAULT_ACCOUNT
+        self._engine: PaperEngine | None = None
+        self._store: PaperStore | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._lock = asyncio.Lock()
+        self._unsaved: list[EngineChanges] = []
+        self._held: list[EngineChanges] = []
+        self._log = log.bind(venue=settings.venue, account=self.account)
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Load (or create) the account, sync every book with the feed, start streaming.
+
+        Funding times that passed while the account was offline are settled now, at the
+        current rate and mark (the positions were open all along).
+        """
+        if self._tasks:
+            return
+        engine = self._engine or await self._open_engine()
+        for symbol in engine.markets():
+            book = self._feed.snapshot(symbol)
+            engine.apply_book_snapshot(symbol, book.bids, book.asks, book.sequence)
+            engine.apply_funding_rate(self._feed.funding(symbol))
+        engine.settle_funding()
+        await self._commit()
+        self._tasks = [
+            asyncio.create_task(self._consume_feed(engine), name=f"{self.name}-feed"),
+            asyncio.create_task(self._settle_funding_on_time(engine), name=f"{self.name}-funding"),
+        ]
+        # Let both tasks start, so their first wait on the clock is registered before we
+        # return: a manual clock moved right after connect() must wake them.
+        await asyncio.sleep(0)
+
+    async def disconnect(self) -> None:
+        """Stop streaming and write what is left. Resting orders stay, as on a real venue.
+
+        The tasks are cancelled while holding the write lock, so none is cut off half-way
+        through a write.
+        """
+        async with self._lock:
+            for task in self._tasks:
+                task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        try:
+            await self._commit()
+        finally:
+            if self._store is not None:
+                await self._store.close()
+                # The database holds the account now; the next connect() reloads it.
+                self._store = None
+                self._engine = None
+
+    async def _open_engine(self) -> PaperEngine:
+        engine = PaperEngine(
+            venue=self.name,
+            account=self.account,
+            profile=self.profile,
+            markets=self._feed.markets(),
+            wallet=self._options.initial_balance,
+            now=self._clock.now,
+        )
+        if self._options.persist:
+            url = self._options.database_url or database_url()
+            await require_current_schema(url)
+            store = PaperStore(url, venue=self.name, account=self.account)
+            try:
+                snapshot = await store.open_account(engine.account_record())
+                if snapshot is not None:
+                    engine.restore(snapshot)
+            except BaseException:
+                await store.close()
+                raise
+            if snapshot is not None:
+                self._log.info(
+                    "paper account resumed",
+                    wallet=str(snapshot.account.wallet),
+                    open_orders=len(snapshot.open_orders),
+                    positions=len(snapshot.positions),
+                )
+            self._store = store
+        self._engine = engine
+        return engine
+
+    # --- market data -----------------------------------------------------------------------
+
+    async def markets(self) -> dict[str, Market]:
+        return self._feed.markets()
+
+    async def order_book(self, symbol: str, depth: int = 50) -> BookSnapshot:
+        return (await self._request()).book_snapshot(symbol, depth)
+
+    async def funding_rate(self, symbol: str) -> FundingRate:
+        engine = await self._request()
+        await self.market(symbol)  # UnknownSymbol before asking the feed
+        engine.apply_funding_rate(self._feed.funding(symbol))
+        return engine.funding_rate(symbol)
+
+    # --- trading ---------------------------------------------------------------------------
+
+    async def place_order(self, request: OrderRequest) -> Order:
+        engine = await self._request()
+        faults = self.faults
+        if faults.rejects_placement():
+            raise OrderRejected(
+                f"{request.symbol}: order {request.client_order_id!r} rejected (fault injection)",
+                venue=self.name,
+            )
+        order = engine.place(request, fill_cap=faults.fill_ratio)
+        await self._commit()
+        if faults.times_out_placement():
+            raise RequestTimeout(
+                f"{request.symbol}: no answer for order {request.client_order_id!r} "
+                "(fault injection: the order landed)",
+                venue=self.name,
+            )
+        return order.snapshot()
+
+    async def cancel_order(self, symbol: str, venue_order_id: str) -> Order:
+        order = (await self._request()).cancel(symbol, venue_order_id=venue_order_id)
+        await self._commit()
+        return order.snapshot()
+
+    async def cancel_by_client_id(self, symbol: str, client_order_id: str) -> Order:
+        order = (await self._request()).cancel(symbol, client_order_id=client_order_id)
+        await self._commit()
+        return order.snapshot()
+
+    async def open_orders(self, symbol: str | None = None) -> list[Order]:
+        return [order.snapshot() for order in (await self._request()).open_orders(symbol)]
+
+    async def order_status(
+        self,
+        symbol: str,
+        *,
+        venue_order_id: str | None = None,
+        client_order_id: str | None = None,
+    ) -> Order:
+        engine = await self._request()
+        try:
+            return engine.order(
+                symbol, venue_order_id=venue_order_id, client_order_id=client_order_id
+            ).snapshot()
+        except OrderNotFound:
+            # Finished before the last restart: only the database still has it.
+            if self._store is None:
+                raise
+            found = await self._store.find_order(
+                symbol, venue_order_id=venue_order_id, client_order_id=client_order_id
+            )
+            if found is None:
+                raise
+            return found
+
+    # --- account ---------------------------------------------------------------------------
+
+    async def positions(self) -> list[Position]:
+        return (await self._request()).positions()
+
+    async def balance(self) -> Balance:
+        return (await self._request()).balance()
+
+    async def get_leverage(self, symbol: str) -> Decimal:
+        return (await self._request()).leverage(symbol)
+
+    async def set_leverage(self, symbol: str, leverage: Decimal) -> Decimal:
+        applied = (await self._request()).set_leverage(symbol, leverage)
+        await self._commit()
+        return applied
+
+    # --- internals -------------------------------------------------------------------------
+
+    async def _request(self) -> PaperEngine:
+        """The engine, once the request has "reached" the venue (latency, disconnects)."""
+        faults = self.faults
+        if faults.latency:
+            await self._clock.sleep(faults.latency)
+        if faults.disconnected:
+            raise VenueUnavailable("connection lost (fault injection)", venue=self.name)
+        engine = self._engine
+        if engine is None or not self._tasks:
+            raise VenueUnavailable("not connected: call connect() first", venue=self.name)
+        feed = self._tasks[0]
+        if feed.done() and feed.exception() is not None:
+            # A feed that ended (a finished replay) leaves the last book; one that failed
+            # leaves nothing to trust.
+            raise VenueUnavailable(
+                f"the market data feed failed: {feed.exception()!r}", venue=self.name
+            )
+        engine.never_fill = faults.never_fill
+        if self._held:
+            await self._commit()
+        return engine
+
+    async def _commit(self) -> None:
+        """Store what changed, then publish it (unless the connection is "down")."""
+        async with self._lock:
+            engine = self._engine
+            if engine is not None and engine.has_changes:
+                self._unsaved.append(engine.drain())
+            while self._unsaved:
+                changes = self._unsaved[0]
+                if self._store is not None:
+                    await self._store.save(changes)  # on failure: retried by the next commit
+                self._held.append(self._unsaved.pop(0))
+            if self.faults.disconnected:
+                return
+            held, self._held = self._held, []
+            for changes in held:
+                self._publish(changes)
+
+    def _publish(self, changes: EngineChanges) -> None:
+        # Building the public objects costs more than matching did: only for listeners.
+        if self._order_updates.subscriber_count:
+            for order in changes.order_updates():
+                self._publish_order(order)
+        if self._fills.subscriber_count:
+            for fill in changes.fills():
+                self._publish_fill(fill)
+
+    async def _consume_feed(self, engine: PaperEngine) -> None:
+        events = self._feed.events()
+        try:
+            async for event in events:
+                engine.never_fill = self.faults.never_fill
+                self._apply(engine, event)
+                if engine.has_changes or (self._held and not self.faults.disconnected):
+                    await self._commit()
+        except Exception:
+            self._log.exception("paper market data feed failed")
+            raise
+        finally:
+            # Tell the feed we stopped listening (its stream may hold a socket or a file).
+            if isinstance(events, AsyncGenerator):
+                await events.aclose()
+
+    def _apply(self, engine: PaperEngine, event: MarketEvent) -> None:
+        if isinstance(event, BookDeltaEvent):
+            try:
+                engine.apply_book_delta(
+                    event.symbol,
+                    event.bids,
+                    event.asks,
+                    first_sequence=event.first_sequence,
+                    last_sequence=event.last_sequence,
+                )
+            except OrderBookError as exc:
+                self._log.warning("paper book resync", symbol=event.symbol, reason=str(exc))
+                book = self._feed.snapshot(event.symbol)
+                engine.apply_book_snapshot(event.symbol, book.bids, book.asks, book.sequence)
+        elif isinstance(event, TradeEvent):
+            engine.apply_trade(event.symbol, event.price, event.size, event.taker_side)
+        elif isinstance(event, BookSnapshotEvent):
+            engine.apply_book_snapshot(event.symbol, event.bids, event.asks, event.sequence)
+        elif isinstance(event, FundingEvent):
+            engine.apply_funding_rate(event.rate)
+
+    async def _settle_funding_on_time(self, engine: PaperEngine) -> None:
+        """Wake at each funding time and settle it with the feed's rate at that moment."""
+        while True:
+            wait = (engine.next_funding_time() - self._clock.now()).total_seconds()
+            if wait > 0:
+                await self._clock.sleep(wait)
+                continue
+            for symbol in engine.markets():
+                engine.apply_funding_rate(self._feed.funding(symbol))
+            engine.settle_funding()
+            await self._commit()

@@ -1,0 +1,1 @@
+"""The contract suite: one set of tests every venue client must pass."""
