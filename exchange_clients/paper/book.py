@@ -14,10 +14,6 @@ copies are therefore kept:
 Feeding both costs a second dict/list update per level of market data, which is cheap next to
 everything else a feed message causes; in exchange every order-path query is a plain
 ``OrderBook`` call with no overlay arithmetic.
-
-``OrderBook`` answers in price order but has no "size at this price" query, which the queue
-position of a new resting order and the size left after a partial take need, so the paper
-book's level sizes are mirrored in a dict per side.
 """
 
 from __future__ import annotations
@@ -25,22 +21,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from exchange_clients.order_book import Level, OrderBook
+from exchange_clients.order_book import BookSide, Level, OrderBook
 from exchange_clients.types import Side
-
-_ZERO = Decimal(0)
 
 
 class PaperBook:
     """One symbol's book as the paper venue matches against it. Not thread-safe."""
 
-    __slots__ = ("_ask_sizes", "_bid_sizes", "feed", "paper")
+    __slots__ = ("feed", "paper")
 
     def __init__(self, symbol: str) -> None:
         self.feed = OrderBook(symbol)
         self.paper = OrderBook(symbol)
-        self._bid_sizes: dict[Decimal, Decimal] = {}
-        self._ask_sizes: dict[Decimal, Decimal] = {}
 
     # -- feed data --------------------------------------------------------------------------
 
@@ -50,8 +42,6 @@ class PaperBook:
         """Replace the book; everything we took is forgotten (the snapshot is the truth)."""
         self.feed.apply_snapshot(bids, asks, sequence)
         self.paper.apply_snapshot(bids, asks, sequence)
-        self._bid_sizes = {price: size for price, size in bids if size}
-        self._ask_sizes = {price: size for price, size in asks if size}
 
     def apply_update(
         self,
@@ -68,15 +58,13 @@ class PaperBook:
         self.paper.apply_update(
             bids, asks, first_sequence=first_sequence, last_sequence=last_sequence
         )
-        _mirror(self._bid_sizes, bids)
-        _mirror(self._ask_sizes, asks)
         return True
 
     # -- queries ----------------------------------------------------------------------------
 
     def size_at(self, bid: bool, price: Decimal) -> Decimal:
         """Size resting at ``price`` on the bid (``bid=True``) or ask side of the paper book."""
-        return (self._bid_sizes if bid else self._ask_sizes).get(price, _ZERO)
+        return self.paper.size_at("bid" if bid else "ask", price)
 
     def best_price(self, bid: bool) -> Decimal | None:
         """Best price of the paper book (what an order would trade against)."""
@@ -105,24 +93,11 @@ class PaperBook:
 
     def take(self, taker_side: Side, levels: list[Level]) -> None:
         """Remove liquidity a taker got (a :meth:`walk` result) until the feed refreshes it."""
-        sizes = self._ask_sizes if taker_side == "buy" else self._bid_sizes
-        changes = []
-        for price, quantity in levels:
-            left = sizes[price] - quantity
-            if left:
-                sizes[price] = left
-            else:
-                del sizes[price]
-            changes.append((price, left))
+        book_side: BookSide = "ask" if taker_side == "buy" else "bid"
+        changes = [
+            (price, self.paper.size_at(book_side, price) - quantity) for price, quantity in levels
+        ]
         if taker_side == "buy":
             self.paper.apply_update((), changes)
         else:
             self.paper.apply_update(changes, ())
-
-
-def _mirror(sizes: dict[Decimal, Decimal], levels: Sequence[Level]) -> None:
-    for price, size in levels:
-        if size:
-            sizes[price] = size
-        else:
-            sizes.pop(price, None)
