@@ -460,6 +460,8 @@ class OrderBook:
     def _wire_update_side(
         self, sizes: dict[int, Decimal], keys: list[int], levels: Iterable[Sequence[str]]
     ) -> None:
+        # Deliberately the same loop as _update_side, specialised for price text: sharing it
+        # through a callback costs a call per level on the hottest path of every venue feed.
         known = self._keys_by_text
         for price, size_text in levels:
             try:
