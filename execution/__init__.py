@@ -1,0 +1,1 @@
+"""Placing orders safely: executor modes, pricing, order tracking, journal, atomic multi-leg."""
