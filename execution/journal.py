@@ -1,0 +1,275 @@
+"""The order journal: every order intent is in the database before it reaches a venue.
+
+A crash between "decided to trade" and "venue acknowledged" is the moment money gets lost:
+an order that landed but was never recorded is a position nobody manages; an order that was
+recorded as sent but never landed must not be waited for forever. So:
+
+* :meth:`OrderJournal.record_intent` commits the intent (status ``pending``) *before* the
+  caller sends it; a retry after a timeout re-sends under the same client order id, which
+  the venue refuses as a duplicate if the first attempt landed;
+* :meth:`OrderJournal.record_order` applies every state the venue reports, monotonically:
+  a final status is never replaced, the filled size never shrinks (a late, stale update
+  cannot undo a fill);
+* :meth:`OrderJournal.record_fill` stores each execution once, keyed by the venue's fill id;
+* :func:`reconcile` runs at start: every unfinished intent is looked up by client order id and
+  adopted with its real state, marked ``failed`` when the venue never saw it (``lost`` when it
+  is too recent to be sure), or cancelled when it should no longer rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from database.models import Fill as FillRow
+from database.models import Order as OrderRow
+from database.types import utcnow
+from exchange_clients.base import BaseExchangeClient
+from exchange_clients.errors import OrderNotFound
+from exchange_clients.types import Fill, Order, OrderStatus, OrderType, Side
+from trading_config.errors import TradingError
+
+log = structlog.get_logger(__name__)
+
+UNFINISHED = tuple(s.value for s in OrderStatus if not s.is_final)
+
+
+class JournalError(TradingError):
+    """The journal refused a write that would corrupt the record (a bug in the caller)."""
+
+
+@dataclass(frozen=True)
+class OrderIntent:
+    """An order we are about to send, and why."""
+
+    client_order_id: str
+    venue: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    size: Decimal
+    price: Decimal | None = None
+    reduce_only: bool = False
+    post_only: bool = False
+    purpose: str | None = None
+    operation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class JournaledOrder:
+    """An order as the journal holds it."""
+
+    client_order_id: str
+    venue_order_id: str | None
+    venue: str
+    symbol: str
+    side: Side
+    size: Decimal
+    filled_size: Decimal
+    status: OrderStatus
+    purpose: str | None
+    operation_id: str | None
+    created_at: datetime
+
+
+class OrderJournal:
+    """The orders of one bot, on the venues it trades (venue name -> database account id)."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        bot_id: int,
+        accounts: Mapping[str, int],
+    ) -> None:
+        self._sessions = sessions
+        self._bot_id = bot_id
+        self._accounts = dict(accounts)
+
+    async def record_intent(self, intent: OrderIntent) -> None:
+        """Commit the intent; only after this returns may the order be sent."""
+        try:
+            account_id = self._accounts[intent.venue]
+        except KeyError:
+            raise JournalError(f"no account configured for venue {intent.venue!r}") from None
+        row = OrderRow(
+            client_order_id=intent.client_order_id,
+            bot_id=self._bot_id,
+            venue=intent.venue,
+            account_id=account_id,
+            symbol=intent.symbol,
+            side=intent.side,
+            order_type=intent.order_type.value,
+            price=intent.price,
+            size=intent.size,
+            filled_size=Decimal(0),
+            status=OrderStatus.PENDING.value,
+            reduce_only=intent.reduce_only,
+            post_only=intent.post_only,
+            purpose=intent.purpose,
+            operation_id=intent.operation_id,
+        )
+        try:
+            async with self._sessions.begin() as session:
+                session.add(row)
+        except IntegrityError:
+            raise JournalError(
+                f"client order id {intent.client_order_id!r} is already journaled"
+            ) from None
+
+    async def record_order(self, order: Order) -> JournaledOrder:
+        """Apply a venue-reported state to the journaled order (monotonic, see module doc)."""
+        async with self._sessions.begin() as session:
+            row = await self._row(session, order.client_order_id)
+            current = OrderStatus(row.status)
+            if order.filled_size > row.filled_size:
+                row.filled_size = order.filled_size
+                row.avg_fill_price = order.avg_fill_price
+            if not current.is_final:
+                row.status = order.status.value
+            elif order.status is not current:
+                log.warning(
+                    "ignored a state change of a finished order",
+                    client_order_id=order.client_order_id,
+                    kept=current.value,
+                    reported=order.status.value,
+                )
+            if order.venue_order_id and not row.venue_order_id:
+                row.venue_order_id = order.venue_order_id
+            return _journaled(row)
+
+    async def mark(self, client_order_id: str, status: OrderStatus, reason: str) -> None:
+        """Set a status we concluded ourselves (failed, lost), never over a final one."""
+        async with self._sessions.begin() as session:
+            row = await self._row(session, client_order_id)
+            if OrderStatus(row.status).is_final:
+                raise JournalError(
+                    f"order {client_order_id!r} is already {row.status}; cannot mark it {status}"
+                )
+            row.status = status.value
+            log.warning(
+                "order marked", client_order_id=client_order_id, status=status, reason=reason
+            )
+
+    async def record_fill(self, fill: Fill) -> bool:
+        """Store ``fill`` once; False when this venue fill id was already recorded."""
+        if fill.client_order_id is None:
+            raise JournalError(f"fill {fill.fill_id} on {fill.venue} names no client order id")
+        try:
+            async with self._sessions.begin() as session:
+                row = await self._row(session, fill.client_order_id)
+                session.add(
+                    FillRow(
+                        venue=fill.venue,
+                        venue_fill_id=fill.fill_id,
+                        order_id=row.id,
+                        price=fill.price,
+                        size=fill.size,
+                        fee=fill.fee,
+                        fee_asset=fill.fee_asset,
+                        liquidity=fill.liquidity,
+                        ts=fill.ts,
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    async def get(self, client_order_id: str) -> JournaledOrder:
+        async with self._sessions() as session:
+            return _journaled(await self._row(session, client_order_id))
+
+    async def unfinished(self) -> list[JournaledOrder]:
+        """This bot's orders that are not final, oldest first."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(OrderRow)
+                .where(OrderRow.bot_id == self._bot_id, OrderRow.status.in_(UNFINISHED))
+                .order_by(OrderRow.id)
+            )
+            return [_journaled(row) for row in rows]
+
+    async def _row(self, session: AsyncSession, client_order_id: str) -> OrderRow:
+        row = await session.scalar(
+            select(OrderRow).where(
+                OrderRow.client_order_id == client_order_id, OrderRow.bot_id == self._bot_id
+            )
+        )
+        if row is None:
+            raise JournalError(f"order {client_order_id!r} is not in this bot's journal")
+        return row
+
+
+def _journaled(row: OrderRow) -> JournaledOrder:
+    return JournaledOrder(
+        client_order_id=row.client_order_id,
+        venue_order_id=row.venue_order_id,
+        venue=row.venue,
+        symbol=row.symbol,
+        side="buy" if row.side == "buy" else "sell",
+        size=row.size,
+        filled_size=row.filled_size,
+        status=OrderStatus(row.status),
+        purpose=row.purpose,
+        operation_id=row.operation_id,
+        created_at=row.created_at,
+    )
+
+
+@dataclass
+class ReconcileReport:
+    """What a start-up reconciliation did, by client order id."""
+
+    adopted: list[str] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)
+
+
+async def reconcile(
+    journal: OrderJournal,
+    clients: Mapping[str, BaseExchangeClient],
+    *,
+    keep_resting: Callable[[JournaledOrder], bool],
+    now: Callable[[], datetime] = utcnow,
+    grace: timedelta = timedelta(seconds=30),
+) -> ReconcileReport:
+    """Bring every unfinished journaled order in line with its venue (run before trading).
+
+    An intent the venue does not know is ``failed`` when older than ``grace`` (it never
+    landed) and ``lost`` otherwise (it may still appear; the order tracker keeps polling it).
+    """
+    report = ReconcileReport()
+    for entry in await journal.unfinished():
+        client = clients[entry.venue]
+        try:
+            order = await client.order_status(entry.symbol, client_order_id=entry.client_order_id)
+        except OrderNotFound:
+            if now() - entry.created_at > grace:
+                await journal.mark(entry.client_order_id, OrderStatus.FAILED, "venue never saw it")
+                report.failed.append(entry.client_order_id)
+            else:
+                await journal.mark(entry.client_order_id, OrderStatus.LOST, "not found yet")
+                report.lost.append(entry.client_order_id)
+            continue
+        adopted = await journal.record_order(order)
+        report.adopted.append(entry.client_order_id)
+        if order.status.is_resting and not keep_resting(adopted):
+            cancelled = await client.cancel_by_client_id(entry.symbol, entry.client_order_id)
+            await journal.record_order(cancelled)
+            report.cancelled.append(entry.client_order_id)
+    log.info(
+        "journal reconciled",
+        adopted=len(report.adopted),
+        cancelled=len(report.cancelled),
+        failed=len(report.failed),
+        lost=len(report.lost),
+    )
+    return report
