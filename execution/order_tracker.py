@@ -1,0 +1,256 @@
+"""What each order of one venue is doing right now, from streams first and polling second.
+
+The venue's order-update and fill streams are the fast path. Streams go quiet (dropped
+socket, venue hiccup, a venue without a private stream), so a poller asks the venue by
+client order id about every unfinished order that has been silent for ``silence_seconds``.
+The rules every state change obeys (the same as the journal's):
+
+* a final status (filled, cancelled, rejected, expired, failed) is never replaced;
+* the filled size never shrinks, and fills arriving after a cancel are still applied
+  (a cancel races with executions on every venue);
+* once we asked for a cancel, only a final state replaces ``pending_cancel`` (reports sent
+  before the venue saw the cancel would otherwise make the order look live again);
+* an order the venue answers "not found" ``lost_after`` times in a row becomes *lost*, and is
+  still polled: if it appears later (late indexing, a partitioned venue), it is adopted.
+
+Every change is written to the journal (when one is given) before waiters are woken, so a
+caller that sees a state can rely on it being recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+
+import structlog
+
+from exchange_clients.base import BaseExchangeClient
+from exchange_clients.clock import Clock, SystemClock
+from exchange_clients.errors import ExchangeError, OrderNotFound
+from exchange_clients.streams import Subscription
+from exchange_clients.types import Fill, Order, OrderStatus
+from execution.journal import OrderJournal
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class TrackedOrder:
+    """The tracker's view of one order: the latest state plus the fills it has seen."""
+
+    order: Order
+    fills: dict[str, Fill] = field(default_factory=dict)
+    last_heard: datetime | None = None
+    not_found: int = 0
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def status(self) -> OrderStatus:
+        return self.order.status
+
+    @property
+    def filled_from_fills(self) -> Decimal:
+        return sum((fill.size for fill in self.fills.values()), Decimal(0))
+
+
+class OrderTracker:
+    """Tracks the orders of one client (one account on one venue)."""
+
+    def __init__(
+        self,
+        client: BaseExchangeClient,
+        journal: OrderJournal | None = None,
+        *,
+        clock: Clock | None = None,
+        use_streams: bool = True,
+        poll_interval: float = 1.0,
+        silence_seconds: float = 2.0,
+        lost_after: int = 3,
+    ) -> None:
+        self._client = client
+        self._journal = journal
+        self._clock = clock or SystemClock()
+        self._use_streams = use_streams
+        self._poll_interval = poll_interval
+        self._silence_seconds = silence_seconds
+        self._lost_after = lost_after
+        self._orders: dict[str, TrackedOrder] = {}
+        # Stream consumers and the poller change the same orders; each change is computed
+        # and journaled under this lock so a slower writer can't overwrite a newer state.
+        self._lock = asyncio.Lock()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._subscriptions: list[Subscription[Order] | Subscription[Fill]] = []
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._use_streams:
+            updates, fills = self._client.order_updates(), self._client.fills()
+            self._subscriptions = [updates, fills]
+            self._tasks += [
+                asyncio.create_task(self._consume_updates(updates)),
+                asyncio.create_task(self._consume_fills(fills)),
+            ]
+        self._tasks.append(asyncio.create_task(self._poll_forever()))
+
+    async def stop(self) -> None:
+        for subscription in self._subscriptions:
+            subscription.close()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+    # --- what callers use ------------------------------------------------------------------
+
+    def track(self, order: Order) -> TrackedOrder:
+        """Start tracking an order (as returned by the venue, or a pending placeholder)."""
+        tracked = self._orders.get(order.client_order_id)
+        if tracked is None:
+            tracked = self._orders[order.client_order_id] = TrackedOrder(
+                order=order, last_heard=self._clock.now()
+            )
+        return tracked
+
+    def get(self, client_order_id: str) -> TrackedOrder:
+        return self._orders[client_order_id]
+
+    async def wait_final(self, client_order_id: str) -> Order:
+        """Wait until the order is final; callers bound it with their own timeout."""
+        tracked = self._orders[client_order_id]
+        while not tracked.status.is_final:
+            tracked.changed.clear()
+            await tracked.changed.wait()
+        return tracked.order
+
+    async def apply_order(self, reported: Order) -> None:
+        """Apply a state reported by the venue (stream, poll or request reply)."""
+        async with self._lock:
+            await self._apply_order(reported)
+
+    async def _apply_order(self, reported: Order) -> None:
+        tracked = self._orders.get(reported.client_order_id)
+        if tracked is None:
+            return  # not ours to track (another component's order on the same account)
+        tracked.last_heard = self._clock.now()
+        tracked.not_found = 0
+        current = tracked.order
+        status = reported.status
+        if current.status.is_final:
+            status = current.status
+        elif current.status is OrderStatus.PENDING_CANCEL and not reported.status.is_final:
+            status = current.status  # a report from before our cancel must not un-cancel it
+        if current.status.is_final and reported.status is not current.status:
+            log.info(
+                "late state for a finished order kept as-is",
+                client_order_id=current.client_order_id,
+                kept=current.status,
+                reported=reported.status,
+            )
+        grew = reported.filled_size > current.filled_size
+        await self._set(
+            tracked,
+            replace(
+                current,
+                status=status,
+                venue_order_id=current.venue_order_id or reported.venue_order_id,
+                filled_size=reported.filled_size if grew else current.filled_size,
+                avg_fill_price=reported.avg_fill_price if grew else current.avg_fill_price,
+                updated_at=reported.updated_at or current.updated_at,
+            ),
+        )
+
+    async def apply_fill(self, fill: Fill) -> None:
+        """Apply one execution, once, even when it arrives after the order was cancelled."""
+        async with self._lock:
+            await self._apply_fill(fill)
+
+    async def _apply_fill(self, fill: Fill) -> None:
+        tracked = self._orders.get(fill.client_order_id or "")
+        if tracked is None or fill.fill_id in tracked.fills:
+            return
+        tracked.fills[fill.fill_id] = fill
+        tracked.last_heard = self._clock.now()
+        if self._journal is not None:
+            await self._journal.record_fill(fill)
+        filled = tracked.filled_from_fills
+        current = tracked.order
+        if filled > current.filled_size:
+            notional = sum((f.price * f.size for f in tracked.fills.values()), Decimal(0))
+            status = current.status
+            if not status.is_final:
+                status = (
+                    OrderStatus.FILLED if filled >= current.size else OrderStatus.PARTIALLY_FILLED
+                )
+            await self._set(
+                tracked,
+                replace(
+                    current, filled_size=filled, avg_fill_price=notional / filled, status=status
+                ),
+            )
+
+    async def mark_cancel_requested(self, client_order_id: str) -> None:
+        async with self._lock:
+            tracked = self._orders[client_order_id]
+            if tracked.status.is_resting or tracked.status is OrderStatus.PENDING:
+                await self._set(tracked, replace(tracked.order, status=OrderStatus.PENDING_CANCEL))
+
+    # --- internals -------------------------------------------------------------------------
+
+    async def _set(self, tracked: TrackedOrder, order: Order) -> None:
+        """Journal first, then publish: whoever sees a state can rely on it being recorded."""
+        if order == tracked.order:
+            return
+        if self._journal is not None:
+            await self._journal.record_order(order)
+        tracked.order = order
+        tracked.changed.set()
+
+    async def _consume_updates(self, updates: Subscription[Order]) -> None:
+        async for order in updates:
+            await self.apply_order(order)
+
+    async def _consume_fills(self, fills: Subscription[Fill]) -> None:
+        async for fill in fills:
+            await self.apply_fill(fill)
+
+    async def _poll_forever(self) -> None:
+        while True:
+            await self._clock.sleep(self._poll_interval)
+            await self.poll_once()
+
+    async def poll_once(self) -> None:
+        """Ask the venue about every unfinished order that has been silent too long."""
+        now = self._clock.now()
+        for tracked in list(self._orders.values()):
+            if tracked.status.is_final:
+                continue
+            silent_for = (now - tracked.last_heard).total_seconds() if tracked.last_heard else None
+            if silent_for is not None and silent_for < self._silence_seconds:
+                continue
+            order = tracked.order
+            try:
+                reported = await self._client.order_status(
+                    order.symbol, client_order_id=order.client_order_id
+                )
+            except OrderNotFound:
+                async with self._lock:
+                    tracked.not_found += 1
+                    if tracked.not_found >= self._lost_after and tracked.status in (
+                        OrderStatus.PENDING,
+                        OrderStatus.OPEN,
+                        OrderStatus.PARTIALLY_FILLED,
+                        OrderStatus.PENDING_CANCEL,
+                    ):
+                        log.warning("order lost", client_order_id=order.client_order_id)
+                        await self._set(tracked, replace(tracked.order, status=OrderStatus.LOST))
+                continue
+            except ExchangeError as exc:
+                log.warning("poll failed", client_order_id=order.client_order_id, error=str(exc))
+                continue
+            await self.apply_order(reported)
