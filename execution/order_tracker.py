@@ -117,6 +117,10 @@ class OrderTracker:
             )
         return tracked
 
+    def forget(self, client_order_id: str) -> None:
+        """Stop tracking an order the venue refused (it does not exist there)."""
+        self._orders.pop(client_order_id, None)
+
     def get(self, client_order_id: str) -> TrackedOrder:
         return self._orders[client_order_id]
 

@@ -1,0 +1,309 @@
+"""One facade for placing an order the way a strategy asks, safely.
+
+Modes (``ExecutionMode``):
+
+* ``MARKET`` — one market order.
+* ``LIMIT`` — one limit order (optionally post-only) at the caller's price; what has not filled
+  after ``timeout_seconds`` is cancelled.
+* ``LIMIT_WITH_FALLBACK`` — ``LIMIT``, then a market order for the unfilled remainder only.
+* ``AGGRESSIVE_LIMIT`` — limit attempts re-priced by :mod:`execution.pricing` (touch, inside the
+  spread, through it; capped at break-even against ``reference_price``), each kept for
+  ``attempt_timeout_seconds``; fills are kept between attempts; a final market order takes the
+  remainder.
+
+Every order goes through the same path: a fresh client order id, the intent committed to the
+journal, the send, then the tracker (journaled states). A send that times out is resolved by
+asking the venue for that client order id — never by sending again under a new one. Fills are
+counted from the tracker, so executions that race a cancel are still in the result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+import structlog
+
+from exchange_clients.base import BaseExchangeClient
+from exchange_clients.clock import Clock, SystemClock
+from exchange_clients.errors import (
+    OrderNotFound,
+    OrderRejected,
+    PostOnlyWouldCross,
+    RequestTimeout,
+)
+from exchange_clients.rounding import round_size
+from exchange_clients.types import Order, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
+from execution.client_ids import ClientOrderIds
+from execution.journal import OrderIntent, OrderJournal
+from execution.order_tracker import OrderTracker
+from execution.pricing import AggressiveLimitParams, aggressive_limit_price
+
+log = structlog.get_logger(__name__)
+
+ZERO = Decimal(0)
+
+
+class ExecutionMode(StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+    LIMIT_WITH_FALLBACK = "limit_with_fallback"
+    AGGRESSIVE_LIMIT = "aggressive_limit"
+
+
+@dataclass(frozen=True)
+class ExecutionRequest:
+    symbol: str
+    side: Side
+    size: Decimal
+    mode: ExecutionMode
+    price: Decimal | None = None  # LIMIT and LIMIT_WITH_FALLBACK
+    post_only: bool = False
+    reduce_only: bool = False
+    timeout_seconds: float = 30.0
+    attempt_timeout_seconds: float = 5.0
+    aggressive: AggressiveLimitParams = field(default_factory=AggressiveLimitParams)
+    reference_price: Decimal | None = None
+    purpose: str | None = None
+    operation_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.size <= 0:
+            raise ValueError(f"size must be positive, not {self.size}")
+        needs_price = self.mode in (ExecutionMode.LIMIT, ExecutionMode.LIMIT_WITH_FALLBACK)
+        if needs_price and (self.price is None or self.price <= 0):
+            raise ValueError(f"{self.mode} needs a positive price")
+
+
+@dataclass
+class ExecutionResult:
+    """What happened: every order sent (final states) and the totals over them."""
+
+    request: ExecutionRequest
+    orders: list[Order] = field(default_factory=list)
+
+    @property
+    def filled_size(self) -> Decimal:
+        return sum((o.filled_size for o in self.orders), ZERO)
+
+    @property
+    def remaining_size(self) -> Decimal:
+        return self.request.size - self.filled_size
+
+    @property
+    def average_price(self) -> Decimal | None:
+        filled = self.filled_size
+        if not filled:
+            return None
+        notional = sum(
+            (o.filled_size * o.avg_fill_price for o in self.orders if o.avg_fill_price), ZERO
+        )
+        return notional / filled
+
+    @property
+    def complete(self) -> bool:
+        return self.remaining_size <= 0
+
+
+class OrderExecutor:
+    """Executes requests on one venue client, journaled and tracked."""
+
+    def __init__(
+        self,
+        client: BaseExchangeClient,
+        journal: OrderJournal,
+        tracker: OrderTracker,
+        ids: ClientOrderIds,
+        *,
+        clock: Clock | None = None,
+        timeout_resolution_attempts: int = 5,
+    ) -> None:
+        self._client = client
+        self._journal = journal
+        self._tracker = tracker
+        self._ids = ids
+        self._clock = clock or SystemClock()
+        self._resolution_attempts = timeout_resolution_attempts
+
+    async def execute(self, request: ExecutionRequest) -> ExecutionResult:
+        result = ExecutionResult(request)
+        if request.mode is ExecutionMode.MARKET:
+            await self._market(result, request.size)
+        elif request.mode is ExecutionMode.AGGRESSIVE_LIMIT:
+            await self._aggressive(result)
+        else:
+            assert request.price is not None
+            order = await self._limit(
+                result, request.size, request.price, request.post_only, request.timeout_seconds
+            )
+            if request.mode is ExecutionMode.LIMIT_WITH_FALLBACK and order is not None:
+                await self._market(result, result.remaining_size)
+        log.info(
+            "execution finished",
+            symbol=request.symbol,
+            mode=request.mode,
+            requested=str(request.size),
+            filled=str(result.filled_size),
+            orders=[o.client_order_id for o in result.orders],
+        )
+        return result
+
+    # --- modes -----------------------------------------------------------------------------
+
+    async def _market(self, result: ExecutionResult, size: Decimal) -> None:
+        market = await self._client.market(result.request.symbol)
+        size = round_size(market, size)
+        if size < max(market.min_size, market.step_size):
+            return  # nothing tradable left; the result reports the remainder
+        order = await self._send(result, OrderType.MARKET, size, None, post_only=False)
+        if order is not None:
+            await self._settle(result, order, wait_seconds=result.request.attempt_timeout_seconds)
+
+    async def _limit(
+        self,
+        result: ExecutionResult,
+        size: Decimal,
+        price: Decimal,
+        post_only: bool,
+        wait_seconds: float,
+    ) -> Order | None:
+        order = await self._send(result, OrderType.LIMIT, size, price, post_only=post_only)
+        if order is not None:
+            await self._settle(result, order, wait_seconds=wait_seconds)
+        return order
+
+    async def _aggressive(self, result: ExecutionResult) -> None:
+        request = result.request
+        market = await self._client.market(request.symbol)
+        for attempt in range(request.aggressive.attempts):
+            remaining = round_size(market, result.remaining_size)
+            if remaining < max(market.min_size, market.step_size):
+                return
+            bid, ask = await self._client.best_bid_ask(request.symbol)
+            decision = aggressive_limit_price(
+                request.side, attempt, bid, ask, market, request.aggressive, request.reference_price
+            )
+            await self._limit(
+                result,
+                remaining,
+                decision.price,
+                decision.post_only,
+                request.attempt_timeout_seconds,
+            )
+        await self._market(result, result.remaining_size)
+
+    # --- one order -------------------------------------------------------------------------
+
+    async def _send(
+        self,
+        result: ExecutionResult,
+        order_type: OrderType,
+        size: Decimal,
+        price: Decimal | None,
+        *,
+        post_only: bool,
+    ) -> Order | None:
+        """Journal, send and start tracking one order; None when the venue refused it."""
+        request = result.request
+        client_id = self._ids.next()
+        await self._journal.record_intent(
+            OrderIntent(
+                client_order_id=client_id,
+                venue=self._client.name,
+                symbol=request.symbol,
+                side=request.side,
+                order_type=order_type,
+                size=size,
+                price=price,
+                reduce_only=request.reduce_only,
+                post_only=post_only,
+                purpose=request.purpose,
+                operation_id=request.operation_id,
+            )
+        )
+        venue_request = OrderRequest(
+            symbol=request.symbol,
+            side=request.side,
+            size=size,
+            order_type=order_type,
+            client_order_id=client_id,
+            price=price,
+            post_only=post_only,
+            reduce_only=request.reduce_only,
+            time_in_force=TimeInForce.IOC if order_type is OrderType.MARKET else TimeInForce.GTC,
+        )
+        # Tracked before sending: stream events can arrive before place_order returns.
+        self._tracker.track(
+            Order(
+                client_order_id=client_id,
+                venue_order_id=None,
+                symbol=request.symbol,
+                side=request.side,
+                order_type=order_type,
+                size=size,
+                price=price,
+                status=OrderStatus.PENDING,
+                post_only=post_only,
+                reduce_only=request.reduce_only,
+            )
+        )
+        try:
+            order = await self._client.place_order(venue_request)
+        except RequestTimeout:
+            landed = await self._resolve_timeout(request.symbol, client_id)
+            if landed is None:
+                return None  # still tracked (lost): the poller adopts it if it ever appears
+            order = landed
+        except OrderRejected as exc:
+            self._tracker.forget(client_id)
+            await self._journal.mark(client_id, OrderStatus.REJECTED, str(exc))
+            level = "info" if isinstance(exc, PostOnlyWouldCross) else "warning"
+            getattr(log, level)("order rejected", client_order_id=client_id, reason=str(exc))
+            return None
+        await self._tracker.apply_order(order)
+        return order
+
+    async def _resolve_timeout(self, symbol: str, client_id: str) -> Order | None:
+        """Find out whether a timed-out order landed, by its client order id."""
+        for _ in range(self._resolution_attempts):
+            try:
+                return await self._client.order_status(symbol, client_order_id=client_id)
+            except OrderNotFound:
+                await self._clock.sleep(1)
+        # Neither found nor refused: the tracker keeps polling it as lost.
+        await self._journal.mark(client_id, OrderStatus.LOST, "send timed out, not found since")
+        log.error("order outcome unknown after a timeout", client_order_id=client_id)
+        return None
+
+    async def _settle(self, result: ExecutionResult, order: Order, *, wait_seconds: float) -> None:
+        """Wait for ``order`` to finish, cancelling what still rests after ``wait_seconds``."""
+        client_id = order.client_order_id
+        if not await self._wait_final(client_id, wait_seconds):
+            await self._tracker.mark_cancel_requested(client_id)
+            try:
+                cancelled = await self._client.cancel_by_client_id(order.symbol, client_id)
+            except OrderNotFound:
+                cancelled = await self._client.order_status(order.symbol, client_order_id=client_id)
+            await self._tracker.apply_order(cancelled)
+            await self._wait_final(client_id, wait_seconds)
+        result.orders.append(self._tracker.get(client_id).order)
+
+    async def _wait_final(self, client_id: str, wait_seconds: float) -> bool:
+        """True when the order became final within ``wait_seconds`` of venue-clock time.
+
+        The venue's clock, not ``asyncio.timeout``: paper venues and tests run on a manual clock.
+        """
+        waiter = asyncio.ensure_future(self._tracker.wait_final(client_id))
+        timer = asyncio.ensure_future(self._clock.sleep(wait_seconds))
+        try:
+            await asyncio.wait({waiter, timer}, return_when=asyncio.FIRST_COMPLETED)
+            return waiter.done()
+        finally:
+            for task in (waiter, timer):
+                if not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task

@@ -1,0 +1,171 @@
+"""Executor modes against the real paper venue (manual clock), journaled on both DBs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from database.models import Account, Bot
+from database.models import Order as OrderRow
+from exchange_clients.clock import ManualClock
+from exchange_clients.factory import create_client
+from exchange_clients.market_data.synthetic import SyntheticFeed, SyntheticMarket
+from exchange_clients.paper import FaultPlan, PaperExchangeClient
+from exchange_clients.rounding import round_price
+from exchange_clients.types import ClientSettings, OrderStatus, OrderType
+from execution.client_ids import ClientOrderIds
+from execution.journal import OrderJournal
+from execution.order_executor import (
+    ExecutionMode,
+    ExecutionRequest,
+    ExecutionResult,
+    OrderExecutor,
+)
+from execution.order_tracker import OrderTracker
+
+D = Decimal
+SIZE = D("0.004")
+
+
+@dataclass
+class Rig:
+    client: PaperExchangeClient
+    clock: ManualClock
+    executor: OrderExecutor
+    sessions: async_sessionmaker[AsyncSession]
+
+    async def run(self, request: ExecutionRequest) -> ExecutionResult:
+        task = asyncio.create_task(self.executor.execute(request))
+        for _ in range(2000):
+            if task.done():
+                break
+            await self.clock.advance(0.25)
+        return await asyncio.wait_for(task, 10)
+
+    async def journaled(self) -> dict[str, tuple[str, Decimal]]:
+        async with self.sessions() as session:
+            rows = await session.scalars(select(OrderRow).order_by(OrderRow.id))
+            return {row.client_order_id: (row.status, row.filled_size) for row in rows}
+
+    async def passive_price(self) -> Decimal:
+        bid, _ = await self.client.best_bid_ask("BTC")
+        return round_price(await self.client.market("BTC"), bid * D("0.9"), "buy")
+
+
+@pytest.fixture
+async def rig(db_sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Rig]:
+    async with db_sessions.begin() as session:
+        bot, account = Bot(name="executor-test", config={}), Account(name="paper-main")
+        session.add_all([bot, account])
+    clock = ManualClock(datetime(2026, 3, 2, 12, 0, 30, tzinfo=UTC))
+    feed = SyntheticFeed(SyntheticMarket(seed=3, venue="paper"), clock)
+    client = create_client(
+        ClientSettings(venue="paper", options={"feed": feed, "clock": clock, "store": None})
+    )
+    assert isinstance(client, PaperExchangeClient)
+    await client.connect()
+    await clock.advance(1)
+    journal = OrderJournal(db_sessions, bot_id=bot.id, accounts={"paper": account.id})
+    tracker = OrderTracker(client, journal, clock=clock, poll_interval=1, silence_seconds=2)
+    await tracker.start()
+    executor = OrderExecutor(client, journal, tracker, ClientOrderIds("executor"), clock=clock)
+    try:
+        yield Rig(client, clock, executor, db_sessions)
+    finally:
+        await tracker.stop()
+        await client.disconnect()
+
+
+def assert_journal_matches(
+    result: ExecutionResult, journaled: dict[str, tuple[str, Decimal]]
+) -> None:
+    for order in result.orders:
+        assert journaled[order.client_order_id] == (order.status.value, order.filled_size)
+    assert all(OrderStatus(status).is_final for status, _ in journaled.values())
+
+
+async def test_market(rig: Rig) -> None:
+    result = await rig.run(ExecutionRequest("BTC", "buy", SIZE, ExecutionMode.MARKET))
+    assert result.complete
+    assert [o.status for o in result.orders] == [OrderStatus.FILLED]
+    position = await rig.client.position("BTC")
+    assert position is not None
+    assert position.size == SIZE
+    assert_journal_matches(result, await rig.journaled())
+
+
+async def test_limit_that_never_fills_is_cancelled_after_its_timeout(rig: Rig) -> None:
+    price = await rig.passive_price()
+    request = ExecutionRequest(
+        "BTC", "buy", SIZE, ExecutionMode.LIMIT, price=price, post_only=True, timeout_seconds=5
+    )
+    started = rig.clock.now()
+    result = await rig.run(request)
+    assert (rig.clock.now() - started).total_seconds() >= 5
+    assert [(o.status, o.filled_size) for o in result.orders] == [(OrderStatus.CANCELLED, 0)]
+    assert await rig.client.open_orders() == []
+    assert_journal_matches(result, await rig.journaled())
+
+
+async def test_limit_with_fallback_sends_only_the_remainder_to_market(rig: Rig) -> None:
+    price = await rig.passive_price()
+    request = ExecutionRequest(
+        "BTC", "buy", SIZE, ExecutionMode.LIMIT_WITH_FALLBACK, price=price, timeout_seconds=3
+    )
+    result = await rig.run(request)
+    assert result.complete
+    assert [(o.order_type, o.status) for o in result.orders] == [
+        (OrderType.LIMIT, OrderStatus.CANCELLED),
+        (OrderType.MARKET, OrderStatus.FILLED),
+    ]
+    assert result.orders[1].size == SIZE - result.orders[0].filled_size
+    assert_journal_matches(result, await rig.journaled())
+
+
+async def test_aggressive_limit_escalates_until_filled(rig: Rig) -> None:
+    request = ExecutionRequest(
+        "BTC", "sell", SIZE, ExecutionMode.AGGRESSIVE_LIMIT, attempt_timeout_seconds=2
+    )
+    result = await rig.run(request)
+    assert result.complete
+    assert result.orders
+    assert result.orders[-1].status is OrderStatus.FILLED
+    position = await rig.client.position("BTC")
+    assert position is not None
+    assert position.size == -SIZE
+    journaled = await rig.journaled()
+    assert_journal_matches(result, journaled)
+    # Attempts the venue refused (post-only that would cross) are journaled as rejected.
+    sent = {o.client_order_id for o in result.orders}
+    assert all(status == "rejected" for cid, (status, _) in journaled.items() if cid not in sent)
+
+
+async def test_a_send_that_times_out_after_landing_is_found_not_duplicated(rig: Rig) -> None:
+    rig.client.faults = FaultPlan(timeout_after_landing=1)
+    result = await rig.run(ExecutionRequest("BTC", "buy", SIZE, ExecutionMode.MARKET))
+    assert result.complete
+    assert len(result.orders) == 1
+    position = await rig.client.position("BTC")
+    assert position is not None
+    assert position.size == SIZE  # one order on the venue, not two
+    assert_journal_matches(result, await rig.journaled())
+
+
+async def test_post_only_that_would_cross_sends_nothing_and_is_journaled(rig: Rig) -> None:
+    _, ask = await rig.client.best_bid_ask("BTC")
+    crossing = round_price(await rig.client.market("BTC"), ask * D("1.01"), "buy")
+    request = ExecutionRequest(
+        "BTC", "buy", SIZE, ExecutionMode.LIMIT, price=crossing, post_only=True
+    )
+    result = await rig.run(request)
+    assert result.orders == []
+    assert result.filled_size == 0
+    assert [status for status, _ in (await rig.journaled()).values()] == ["rejected"]
+    assert await rig.client.position("BTC") is None
