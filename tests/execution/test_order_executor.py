@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -16,6 +17,7 @@ from database.models import Account, Bot
 from database.models import Order as OrderRow
 from exchange_clients.clock import ManualClock
 from exchange_clients.factory import create_client
+from exchange_clients.market_data.events import MarketFeed
 from exchange_clients.market_data.synthetic import SyntheticFeed, SyntheticMarket
 from exchange_clients.paper import FaultPlan, PaperExchangeClient
 from exchange_clients.rounding import round_price
@@ -29,9 +31,11 @@ from execution.order_executor import (
     OrderExecutor,
 )
 from execution.order_tracker import OrderTracker
+from tests.exchange_clients.paper.feeds import ScriptedFeed
 
 D = Decimal
 SIZE = D("0.004")
+START = datetime(2026, 3, 2, 12, 0, 30, tzinfo=UTC)
 
 
 @dataclass
@@ -42,11 +46,19 @@ class Rig:
     sessions: async_sessionmaker[AsyncSession]
 
     async def run(self, request: ExecutionRequest) -> ExecutionResult:
-        task = asyncio.create_task(self.executor.execute(request))
+        return await self.drive(asyncio.create_task(self.executor.execute(request)))
+
+    async def drive(self, task: asyncio.Task[ExecutionResult]) -> ExecutionResult:
+        """Advance venue time until the execution finishes (the market moves meanwhile).
+
+        Each step also yields real time: the journal's database I/O must keep up, or venue
+        time would run past every deadline before the executor even sets them.
+        """
         for _ in range(2000):
             if task.done():
                 break
             await self.clock.advance(0.25)
+            await asyncio.sleep(0.002)
         return await asyncio.wait_for(task, 10)
 
     async def journaled(self) -> dict[str, tuple[str, Decimal]]:
@@ -59,28 +71,36 @@ class Rig:
         return round_price(await self.client.market("BTC"), bid * D("0.9"), "buy")
 
 
-@pytest.fixture
-async def rig(db_sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Rig]:
-    async with db_sessions.begin() as session:
+@asynccontextmanager
+async def build_rig(
+    sessions: async_sessionmaker[AsyncSession], feed: MarketFeed, clock: ManualClock
+) -> AsyncIterator[Rig]:
+    async with sessions.begin() as session:
         bot, account = Bot(name="executor-test", config={}), Account(name="paper-main")
         session.add_all([bot, account])
-    clock = ManualClock(datetime(2026, 3, 2, 12, 0, 30, tzinfo=UTC))
-    feed = SyntheticFeed(SyntheticMarket(seed=3, venue="paper"), clock)
-    client = create_client(
-        ClientSettings(venue="paper", options={"feed": feed, "clock": clock, "store": None})
-    )
+    options = {"feed": feed, "clock": clock, "store": None, "initial_balance": D(1_000_000)}
+    client = create_client(ClientSettings(venue="paper", options=options))
     assert isinstance(client, PaperExchangeClient)
     await client.connect()
     await clock.advance(1)
-    journal = OrderJournal(db_sessions, bot_id=bot.id, accounts={"paper": account.id})
+    journal = OrderJournal(sessions, bot_id=bot.id, accounts={"paper": account.id})
     tracker = OrderTracker(client, journal, clock=clock, poll_interval=1, silence_seconds=2)
     await tracker.start()
     executor = OrderExecutor(client, journal, tracker, ClientOrderIds("executor"), clock=clock)
     try:
-        yield Rig(client, clock, executor, db_sessions)
+        yield Rig(client, clock, executor, sessions)
     finally:
         await tracker.stop()
         await client.disconnect()
+
+
+@pytest.fixture
+async def rig(db_sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Rig]:
+    clock = ManualClock(START)
+    async with build_rig(
+        db_sessions, SyntheticFeed(SyntheticMarket(seed=3, venue="paper"), clock), clock
+    ) as built:
+        yield built
 
 
 def assert_journal_matches(
@@ -169,3 +189,33 @@ async def test_post_only_that_would_cross_sends_nothing_and_is_journaled(rig: Ri
     assert result.filled_size == 0
     assert [status for status, _ in (await rig.journaled()).values()] == ["rejected"]
     assert await rig.client.position("BTC") is None
+
+
+async def test_fallback_after_a_partial_fill_sends_exactly_the_remainder(
+    db_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    clock = ManualClock(START)
+    # Book: asks 100.0 x 1, 100.5 x 2, 101.0 x 3; it only moves when the test says so.
+    async with build_rig(db_sessions, ScriptedFeed(clock), clock) as scripted:
+        request = ExecutionRequest(
+            "BTC", "buy", D(3), ExecutionMode.LIMIT_WITH_FALLBACK, price=D(100), timeout_seconds=1
+        )
+        result = await scripted.run(request)
+        assert result.complete
+        limit, market = result.orders
+        assert (limit.status, limit.filled_size, limit.avg_fill_price) == (
+            OrderStatus.CANCELLED,
+            D(1),
+            D(100),
+        )
+        assert (market.order_type, market.size, market.status, market.avg_fill_price) == (
+            OrderType.MARKET,
+            D(2),
+            OrderStatus.FILLED,
+            D("100.5"),
+        )
+        assert result.average_price == (D(100) + 2 * D("100.5")) / 3
+        position = await scripted.client.position("BTC")
+        assert position is not None
+        assert position.size == D(3)
+        assert_journal_matches(result, await scripted.journaled())
