@@ -167,6 +167,23 @@ class Order:
     def remaining_size(self) -> Decimal:
         return self.size - self.filled_size
 
+    @classmethod
+    def pending(cls, request: OrderRequest) -> Order:
+        """The order ``request`` will create, before any venue has acknowledged it."""
+        return cls(
+            client_order_id=request.client_order_id,
+            venue_order_id=None,
+            symbol=request.symbol,
+            side=request.side,
+            order_type=request.order_type,
+            size=request.size,
+            price=request.price,
+            status=OrderStatus.PENDING,
+            post_only=request.post_only,
+            reduce_only=request.reduce_only,
+            time_in_force=request.time_in_force,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Fill:

@@ -33,7 +33,7 @@ from database.models import Order as OrderRow
 from database.types import utcnow
 from exchange_clients.base import BaseExchangeClient
 from exchange_clients.errors import OrderNotFound
-from exchange_clients.types import Fill, Order, OrderStatus, OrderType, Side
+from exchange_clients.types import Fill, Order, OrderRequest, OrderStatus, OrderType, Side
 from trading_config.errors import TradingError
 
 log = structlog.get_logger(__name__)
@@ -60,6 +60,30 @@ class OrderIntent:
     post_only: bool = False
     purpose: str | None = None
     operation_id: str | None = None
+
+    @classmethod
+    def for_request(
+        cls,
+        request: OrderRequest,
+        *,
+        venue: str,
+        purpose: str | None = None,
+        operation_id: str | None = None,
+    ) -> OrderIntent:
+        """The intent of sending ``request`` to ``venue``."""
+        return cls(
+            client_order_id=request.client_order_id,
+            venue=venue,
+            symbol=request.symbol,
+            side=request.side,
+            order_type=request.order_type,
+            size=request.size,
+            price=request.price,
+            reduce_only=request.reduce_only,
+            post_only=request.post_only,
+            purpose=purpose,
+            operation_id=operation_id,
+        )
 
 
 @dataclass(frozen=True)

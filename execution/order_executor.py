@@ -209,21 +209,6 @@ class OrderExecutor:
         """Journal, send and start tracking one order; None when the venue refused it."""
         request = result.request
         client_id = self._ids.next()
-        await self._journal.record_intent(
-            OrderIntent(
-                client_order_id=client_id,
-                venue=self._client.name,
-                symbol=request.symbol,
-                side=request.side,
-                order_type=order_type,
-                size=size,
-                price=price,
-                reduce_only=request.reduce_only,
-                post_only=post_only,
-                purpose=request.purpose,
-                operation_id=request.operation_id,
-            )
-        )
         venue_request = OrderRequest(
             symbol=request.symbol,
             side=request.side,
@@ -235,21 +220,16 @@ class OrderExecutor:
             reduce_only=request.reduce_only,
             time_in_force=TimeInForce.IOC if order_type is OrderType.MARKET else TimeInForce.GTC,
         )
-        # Tracked before sending: stream events can arrive before place_order returns.
-        self._tracker.track(
-            Order(
-                client_order_id=client_id,
-                venue_order_id=None,
-                symbol=request.symbol,
-                side=request.side,
-                order_type=order_type,
-                size=size,
-                price=price,
-                status=OrderStatus.PENDING,
-                post_only=post_only,
-                reduce_only=request.reduce_only,
+        await self._journal.record_intent(
+            OrderIntent.for_request(
+                venue_request,
+                venue=self._client.name,
+                purpose=request.purpose,
+                operation_id=request.operation_id,
             )
         )
+        # Tracked before sending: stream events can arrive before place_order returns.
+        self._tracker.track(Order.pending(venue_request))
         try:
             order = await self._client.place_order(venue_request)
         except RequestTimeout:
