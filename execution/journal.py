@@ -101,6 +101,26 @@ class JournaledOrder:
     purpose: str | None
     operation_id: str | None
     created_at: datetime
+    order_type: OrderType = OrderType.LIMIT
+    price: Decimal | None = None
+    avg_fill_price: Decimal | None = None
+    reduce_only: bool = False
+
+    def as_order(self) -> Order:
+        """The order as last journaled (for a venue that no longer remembers it)."""
+        return Order(
+            client_order_id=self.client_order_id,
+            venue_order_id=self.venue_order_id,
+            symbol=self.symbol,
+            side=self.side,
+            order_type=self.order_type,
+            size=self.size,
+            price=self.price,
+            status=self.status,
+            filled_size=self.filled_size,
+            avg_fill_price=self.avg_fill_price,
+            reduce_only=self.reduce_only,
+        )
 
 
 class OrderJournal:
@@ -220,6 +240,16 @@ class OrderJournal:
             )
             return [_journaled(row) for row in rows]
 
+    async def of_operation(self, operation_id: str) -> list[JournaledOrder]:
+        """Every order of one multi-leg operation, final or not, in the order sent."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(OrderRow)
+                .where(OrderRow.bot_id == self._bot_id, OrderRow.operation_id == operation_id)
+                .order_by(OrderRow.id)
+            )
+            return [_journaled(row) for row in rows]
+
     async def _row(self, session: AsyncSession, client_order_id: str) -> OrderRow:
         row = await session.scalar(
             select(OrderRow).where(
@@ -244,6 +274,10 @@ def _journaled(row: OrderRow) -> JournaledOrder:
         purpose=row.purpose,
         operation_id=row.operation_id,
         created_at=row.created_at,
+        order_type=OrderType(row.order_type),
+        price=row.price,
+        avg_fill_price=row.avg_fill_price,
+        reduce_only=row.reduce_only,
     )
 
 

@@ -24,6 +24,7 @@ import contextlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 import structlog
 
@@ -84,6 +85,14 @@ class ExecutionResult:
 
     request: ExecutionRequest
     orders: list[Order] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)  # client ids the venue refused
+    unresolved: list[str] = field(default_factory=list)  # timed out, not found: tracked as lost
+    # Set by the caller to stop early: what rests is cancelled and nothing more is sent.
+    interrupt: asyncio.Event = field(default_factory=asyncio.Event, repr=False, compare=False)
+
+    @property
+    def interrupted(self) -> bool:
+        return self.interrupt.is_set()
 
     @property
     def filled_size(self) -> Decimal:
@@ -128,8 +137,11 @@ class OrderExecutor:
         self._clock = clock or SystemClock()
         self._resolution_attempts = timeout_resolution_attempts
 
-    async def execute(self, request: ExecutionRequest) -> ExecutionResult:
-        result = ExecutionResult(request)
+    async def execute(
+        self, request: ExecutionRequest, *, interrupt: asyncio.Event | None = None
+    ) -> ExecutionResult:
+        """Run ``request`` to its end; setting ``interrupt`` ends it early (see the result)."""
+        result = ExecutionResult(request, interrupt=interrupt or asyncio.Event())
         if request.mode is ExecutionMode.MARKET:
             await self._market(result, request.size)
         elif request.mode is ExecutionMode.AGGRESSIVE_LIMIT:
@@ -139,7 +151,8 @@ class OrderExecutor:
             order = await self._limit(
                 result, request.size, request.price, request.post_only, request.timeout_seconds
             )
-            if request.mode is ExecutionMode.LIMIT_WITH_FALLBACK and order is not None:
+            fallback = request.mode is ExecutionMode.LIMIT_WITH_FALLBACK
+            if fallback and order is not None and not result.interrupted:
                 await self._market(result, result.remaining_size)
         log.info(
             "execution finished",
@@ -179,6 +192,8 @@ class OrderExecutor:
         request = result.request
         market = await self._client.market(request.symbol)
         for attempt in range(request.aggressive.attempts):
+            if result.interrupted:
+                return
             remaining = round_size(market, result.remaining_size)
             if remaining < max(market.min_size, market.step_size):
                 return
@@ -193,7 +208,8 @@ class OrderExecutor:
                 decision.post_only,
                 request.attempt_timeout_seconds,
             )
-        await self._market(result, result.remaining_size)
+        if not result.interrupted:
+            await self._market(result, result.remaining_size)
 
     # --- one order -------------------------------------------------------------------------
 
@@ -235,11 +251,13 @@ class OrderExecutor:
         except RequestTimeout:
             landed = await self._resolve_timeout(request.symbol, client_id)
             if landed is None:
+                result.unresolved.append(client_id)
                 return None  # still tracked (lost): the poller adopts it if it ever appears
             order = landed
         except OrderRejected as exc:
             self._tracker.forget(client_id)
             await self._journal.mark(client_id, OrderStatus.REJECTED, str(exc))
+            result.rejected.append(client_id)
             level = "info" if isinstance(exc, PostOnlyWouldCross) else "warning"
             getattr(log, level)("order rejected", client_order_id=client_id, reason=str(exc))
             return None
@@ -261,28 +279,34 @@ class OrderExecutor:
     async def _settle(self, result: ExecutionResult, order: Order, *, wait_seconds: float) -> None:
         """Wait for ``order`` to finish, cancelling what still rests after ``wait_seconds``."""
         client_id = order.client_order_id
-        if not await self._wait_final(client_id, wait_seconds):
+        if not await self._wait_final(client_id, wait_seconds, result.interrupt):
             await self._tracker.mark_cancel_requested(client_id)
             try:
                 cancelled = await self._client.cancel_by_client_id(order.symbol, client_id)
             except OrderNotFound:
                 cancelled = await self._client.order_status(order.symbol, client_order_id=client_id)
             await self._tracker.apply_order(cancelled)
-            await self._wait_final(client_id, wait_seconds)
+            await self._wait_final(client_id, wait_seconds, None)
         result.orders.append(self._tracker.get(client_id).order)
 
-    async def _wait_final(self, client_id: str, wait_seconds: float) -> bool:
-        """True when the order became final within ``wait_seconds`` of venue-clock time.
+    async def _wait_final(
+        self, client_id: str, wait_seconds: float, interrupt: asyncio.Event | None
+    ) -> bool:
+        """True when the order became final within ``wait_seconds`` of venue-clock time
+        (and before ``interrupt`` was set).
 
         The venue's clock, not ``asyncio.timeout``: paper venues and tests run on a manual clock.
         """
         waiter = asyncio.ensure_future(self._tracker.wait_final(client_id))
         timer = asyncio.ensure_future(self._clock.sleep(wait_seconds))
+        tasks: set[asyncio.Future[Any]] = {waiter, timer}
+        if interrupt is not None:
+            tasks.add(asyncio.ensure_future(interrupt.wait()))
         try:
-            await asyncio.wait({waiter, timer}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             return waiter.done()
         finally:
-            for task in (waiter, timer):
+            for task in tasks:
                 if not task.done():
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):

@@ -6,6 +6,7 @@ from database.models.audit import AuditLogEntry
 from database.models.base import Base
 from database.models.bots import Bot
 from database.models.market import FundingRate
+from database.models.operations import AtomicOperation
 from database.models.positions import FundingPayment, Position, PositionLeg
 from database.models.proxies import AccountProxyAssignment, Proxy
 from database.models.reference import AppSetting, Venue
@@ -17,6 +18,7 @@ __all__ = [
     "AccountCredential",
     "AccountProxyAssignment",
     "AppSetting",
+    "AtomicOperation",
     "AuditLogEntry",
     "Base",
     "Bot",

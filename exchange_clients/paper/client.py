@@ -295,6 +295,8 @@ class PaperExchangeClient(BaseExchangeClient):
             if self.faults.disconnected:
                 return
             held, self._held = self._held, []
+            if self.faults.silent_streams:
+                return
             for changes in held:
                 self._publish(changes)
 

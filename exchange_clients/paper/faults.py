@@ -30,6 +30,9 @@ class FaultPlan:
     * ``disconnected`` - every request raises ``VenueUnavailable`` and fills/order updates
       are held back (matching goes on: the venue does not stop because we lost it), then
       delivered in order once reconnected. See :meth:`disconnect`/:meth:`reconnect`.
+    * ``silent_streams`` - the private streams (fills, order updates) deliver nothing while
+      requests keep working: the socket that stays open but carries no data. Events of that
+      time are gone for good; only polling by client order id can find out what happened.
     * ``never_fill`` - symbols on which nothing ever fills: resting orders stay untouched by
       trades and book moves, market/IOC orders end ``EXPIRED`` with nothing filled.
     """
@@ -40,6 +43,7 @@ class FaultPlan:
     timeout_after_landing: int = 0
     fill_ratio: Decimal | None = None
     disconnected: bool = False
+    silent_streams: bool = False
     never_fill: set[str] = field(default_factory=set)
     seed: int = 0
     _random: random.Random = field(init=False, repr=False, compare=False)

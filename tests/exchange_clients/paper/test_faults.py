@@ -121,3 +121,21 @@ async def test_a_leg_that_never_fills(client: PaperExchangeClient, feed: Scripte
     feed.trade("99.0", "5", "sell")
     await feed.settled()
     assert (await client.order_status(SYMBOL, client_order_id="rest")).status is OrderStatus.FILLED
+
+
+async def test_silent_streams_drop_events_while_requests_still_answer(
+    client: PaperExchangeClient, feed: ScriptedFeed
+) -> None:
+    fills, updates = client.fills(), client.order_updates()
+    client.faults = FaultPlan(silent_streams=True)
+    await client.place_limit_order(SYMBOL, "buy", D("1"), D("99.5"), client_order_id="s")
+    feed.trade("99.0", "1", "sell")
+    await feed.settled()
+    status = await client.order_status(SYMBOL, client_order_id="s")
+    assert (status.status, status.filled_size) == (OrderStatus.FILLED, D("1"))
+    assert (fills.pending(), updates.pending()) == (0, 0)
+
+    client.faults.silent_streams = False  # what was dropped stays dropped; new events flow
+    await client.place_market_order(SYMBOL, "sell", D("1"), client_order_id="after")
+    assert fills.pending() == 1
+    assert (await anext(fills)).client_order_id == "after"

@@ -1,0 +1,20 @@
+"""Atomic multi-leg execution: hedged legs on several venues open together or not at all."""
+
+from execution.atomic.executor import AtomicMultiOrderExecutor
+from execution.atomic.legs import Leg
+from execution.atomic.operations import OperationStore
+from execution.atomic.policy import AtomicTolerances, ImbalancePolicy
+from execution.atomic.recovery import recover_operations
+from execution.atomic.result import AtomicResult, AtomicStatus, LegResult
+
+__all__ = [
+    "AtomicMultiOrderExecutor",
+    "AtomicResult",
+    "AtomicStatus",
+    "AtomicTolerances",
+    "ImbalancePolicy",
+    "Leg",
+    "LegResult",
+    "OperationStore",
+    "recover_operations",
+]

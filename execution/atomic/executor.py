@@ -1,0 +1,532 @@
+"""Open (or close) hedged legs on several venues as one operation: all of them, or none.
+
+``AtomicMultiOrderExecutor.execute(legs, mode, tolerances)``:
+
+1. **Preflight** (:mod:`.preflight`): sizes on every venue's grid, minimums, depth, leverage,
+   margin. A failure sends nothing and is recorded as ``preflight_failed``.
+2. **Plan journaled** (:mod:`.operations`) before the first order, with each venue's position.
+3. **Entries sent concurrently**, one per leg, in ``mode`` (MARKET, LIMIT post-only at the
+   touch, or AGGRESSIVE_LIMIT). Orders are journaled before sending and tracked by events
+   (:mod:`execution.order_tracker`), polled when a stream is silent.
+4. **Uneven legs** are handled by ``tolerances.imbalance``: a leg still resting
+   ``lag_timeout_seconds`` after another completed is cancelled; then lagging legs are
+   chased (aggressive limit, then market) — at once when another leg is already complete —
+   or the fuller legs are hedged down to the smaller one, or everything is rolled back
+   (cancel all, close what filled with reduce-only orders). A chase that cannot fill falls
+   back to hedging down, and a hedge that cannot fill falls back to rollback.
+5. **Verified** from the venues' positions (before vs after), concluded once, journaled. A
+   result that leaves net exposure beyond tolerance is ``failed`` and raises an alert.
+
+A process killed anywhere in 3-4 leaves the operation ``running`` with its orders journaled;
+:func:`execution.atomic.recovery.recover_operations` finishes it on the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import structlog
+
+from exchange_clients.base import BaseExchangeClient
+from exchange_clients.clock import Clock, SystemClock
+from exchange_clients.errors import OrderNotFound
+from exchange_clients.rounding import round_to_step
+from exchange_clients.types import Order, opposite
+from execution.atomic.legs import Leg, check_legs
+from execution.atomic.operations import OperationStore
+from execution.atomic.policy import ENTRY_MODES, AtomicTolerances, ImbalancePolicy
+from execution.atomic.preflight import PreflightReport, preflight
+from execution.atomic.result import AtomicResult, AtomicStatus, LegResult
+from execution.client_ids import ClientOrderIds
+from execution.journal import OrderJournal
+from execution.order_executor import ExecutionMode, ExecutionRequest, ExecutionResult, OrderExecutor
+from execution.order_tracker import OrderTracker
+
+log = structlog.get_logger(__name__)
+
+ZERO = Decimal(0)
+VERIFY_ATTEMPTS = 3
+VERIFY_PAUSE_SECONDS = 0.5
+
+Alert = Callable[[AtomicResult], Awaitable[None]]
+
+
+class AtomicMultiOrderExecutor:
+    """Atomic multi-leg execution over one client (and its tracker) per venue."""
+
+    def __init__(
+        self,
+        clients: Mapping[str, BaseExchangeClient],
+        trackers: Mapping[str, OrderTracker],
+        journal: OrderJournal,
+        operations: OperationStore,
+        ids: ClientOrderIds,
+        *,
+        clock: Clock | None = None,
+        alert: Alert | None = None,
+    ) -> None:
+        self._clients = dict(clients)
+        self._trackers = dict(trackers)
+        self._journal = journal
+        self._operations = operations
+        self._ids = ids
+        self._clock = clock or SystemClock()
+        self._alert = alert
+        self._executors = {
+            venue: OrderExecutor(client, journal, self._trackers[venue], ids, clock=self._clock)
+            for venue, client in self._clients.items()
+        }
+
+    @property
+    def clients(self) -> Mapping[str, BaseExchangeClient]:
+        return self._clients
+
+    @property
+    def journal(self) -> OrderJournal:
+        return self._journal
+
+    @property
+    def operations(self) -> OperationStore:
+        return self._operations
+
+    async def execute(
+        self,
+        legs: Sequence[Leg],
+        mode: ExecutionMode = ExecutionMode.MARKET,
+        tolerances: AtomicTolerances | None = None,
+        *,
+        purpose: str = "atomic",
+    ) -> AtomicResult:
+        """Run one operation to its end; the result says what happened (see module doc)."""
+        tolerances = tolerances or AtomicTolerances()
+        check_legs(legs)
+        if mode not in ENTRY_MODES:
+            raise ValueError(f"atomic entries are market, limit or aggressive_limit, not {mode}")
+        operation_id = f"op-{self._ids.next()}"
+        report = await preflight(legs, self._clients, tolerances)
+        result = AtomicResult(operation_id, [_leg_result(leg, report) for leg in report.legs])
+        plan = _plan(report, mode, tolerances)
+        if not report.ok:
+            result.problems.extend(report.problems)
+            result.conclude(AtomicStatus.PREFLIGHT_FAILED)
+            await self._operations.refused(operation_id, purpose, plan, result)
+            log.warning(
+                "atomic preflight failed", operation_id=operation_id, problems=report.problems
+            )
+            return result
+        assert report.step is not None
+        await self._operations.begin(operation_id, purpose, plan)
+        log.info("atomic operation started", operation_id=operation_id, mode=mode, plan=plan)
+        error: str | None = None
+        try:
+            await self._open(result, mode, tolerances, report)
+            await self.rebalance(result, tolerances, report.step)
+        except Exception as exc:  # a venue outage or a bug: never leave a naked leg behind
+            error = f"{type(exc).__name__}: {exc}"
+            log.exception("atomic operation failed mid-way; unwinding", operation_id=operation_id)
+            result.note(f"error: {error}; unwinding")
+            await self.unwind_safely(result, tolerances)
+        await self.conclude(result, tolerances, report.step, error)
+        return result
+
+    # --- entry -----------------------------------------------------------------------------
+
+    async def _open(
+        self,
+        result: AtomicResult,
+        mode: ExecutionMode,
+        tolerances: AtomicTolerances,
+        report: PreflightReport,
+    ) -> None:
+        legs = result.legs
+        interrupts = {leg.leg.venue: asyncio.Event() for leg in legs}
+        some_leg_complete = asyncio.Event()
+        entries_done = asyncio.Event()
+        pending_entries = len(legs)
+        timers: list[asyncio.Task[None]] = []
+
+        def entry_finished(leg: LegResult) -> None:
+            nonlocal pending_entries
+            pending_entries -= 1
+            if pending_entries == 0:
+                entries_done.set()
+            if leg.complete and not some_leg_complete.is_set():
+                some_leg_complete.set()
+                for other in legs:
+                    if other is not leg:
+                        timers.append(
+                            asyncio.create_task(
+                                self._interrupt_after(
+                                    interrupts[other.leg.venue], tolerances.lag_timeout_seconds
+                                )
+                            )
+                        )
+
+        async def run(leg: LegResult) -> None:
+            venue = leg.leg.venue
+            entry = self._entry_request(leg, mode, tolerances, report, result.operation_id)
+            executed = await self._executors[venue].execute(entry, interrupt=interrupts[venue])
+            self._absorb(leg, executed)
+            entry_finished(leg)
+            if leg.complete or tolerances.imbalance is not ImbalancePolicy.CHASE:
+                return
+            # Chase at once when another leg is already complete; otherwise only once every
+            # entry has ended and something filled somewhere (chasing a leg whose partner
+            # failed too would create the very exposure we are trying to avoid).
+            await _first(some_leg_complete.wait(), entries_done.wait())
+            if not any(other.net > 0 for other in legs):
+                return
+            result.note(f"{venue}: lagging at {leg.net} of {leg.leg.size}; chasing")
+            await self._chase(leg, mode, tolerances, report, result)
+
+        outcomes = await asyncio.gather(*(run(leg) for leg in legs), return_exceptions=True)
+        for timer in timers:
+            timer.cancel()
+        await asyncio.gather(*timers, return_exceptions=True)
+        await self._refresh(result)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    def _entry_request(
+        self,
+        leg: LegResult,
+        mode: ExecutionMode,
+        tolerances: AtomicTolerances,
+        report: PreflightReport,
+        operation_id: str,
+    ) -> ExecutionRequest:
+        base: dict[str, Any] = {
+            "symbol": leg.leg.symbol,
+            "side": leg.leg.side,
+            "size": leg.leg.size,
+            "purpose": "entry",
+            "operation_id": operation_id,
+        }
+        if mode is ExecutionMode.LIMIT:
+            book = report.venues[leg.leg.venue].book
+            passive = book.best_bid if leg.leg.side == "buy" else book.best_ask
+            return ExecutionRequest(
+                **base,
+                mode=mode,
+                price=passive,
+                post_only=True,
+                timeout_seconds=tolerances.entry_timeout_seconds,
+            )
+        if mode is ExecutionMode.AGGRESSIVE_LIMIT:
+            return ExecutionRequest(
+                **base,
+                mode=mode,
+                aggressive=tolerances.chase,
+                attempt_timeout_seconds=tolerances.chase_attempt_timeout_seconds,
+            )
+        return ExecutionRequest(**base, mode=ExecutionMode.MARKET)
+
+    async def _chase(
+        self,
+        leg: LegResult,
+        mode: ExecutionMode,
+        tolerances: AtomicTolerances,
+        report: PreflightReport,
+        result: AtomicResult,
+    ) -> None:
+        assert report.step is not None
+        remaining = round_to_step(leg.remaining, report.step)
+        if remaining <= 0:
+            return
+        chase_mode = tolerances.chase_mode_after(mode)
+        reference = _reference_price(result, leg)
+        aggressive = tolerances.chase
+        if reference is not None and aggressive.max_adverse_pct is None:
+            aggressive = type(aggressive)(
+                attempts=aggressive.attempts,
+                inside_ticks=aggressive.inside_ticks,
+                through_ticks=aggressive.through_ticks,
+                max_adverse_pct=tolerances.max_slippage * 100,
+            )
+        request = ExecutionRequest(
+            symbol=leg.leg.symbol,
+            side=leg.leg.side,
+            size=remaining,
+            mode=chase_mode,
+            aggressive=aggressive,
+            attempt_timeout_seconds=tolerances.chase_attempt_timeout_seconds,
+            reference_price=reference,
+            purpose="chase",
+            operation_id=result.operation_id,
+        )
+        self._absorb(leg, await self._executors[leg.leg.venue].execute(request))
+
+    async def _interrupt_after(self, interrupt: asyncio.Event, seconds: float) -> None:
+        await self._clock.sleep(seconds)
+        interrupt.set()
+
+    # --- uneven legs -----------------------------------------------------------------------
+
+    async def rebalance(
+        self, result: AtomicResult, tolerances: AtomicTolerances, step: Decimal
+    ) -> None:
+        """Bring uneven legs back to a hedged state by the policy (never by chasing)."""
+        if all(leg.complete for leg in result.legs):
+            return
+        if all(leg.net == 0 for leg in result.legs):
+            result.note("nothing filled on any leg")
+            return
+        if tolerances.imbalance is not ImbalancePolicy.ROLLBACK:
+            await self._hedge_to_smaller(result, tolerances, step)
+            if _balanced(result.legs, step):
+                return
+            result.note("hedging down did not balance the legs; rolling back")
+        await self._unwind(result, tolerances)
+
+    async def _hedge_to_smaller(
+        self, result: AtomicResult, tolerances: AtomicTolerances, step: Decimal
+    ) -> None:
+        await self._cancel_resting(result)
+        ratio = max(ZERO, min(leg.net / leg.leg.size for leg in result.legs))
+        closes = []
+        for leg in result.legs:
+            excess = leg.net - round_to_step(ratio * leg.leg.size, step)
+            if excess > 0:
+                result.note(f"{leg.leg.venue}: closing excess {excess} to match the smaller leg")
+                closes.append(self._close(leg, excess, "hedge", tolerances, result.operation_id))
+        await asyncio.gather(*closes)
+
+    async def _unwind(self, result: AtomicResult, tolerances: AtomicTolerances) -> None:
+        """Rollback: cancel everything still resting, close every filled leg (reduce-only)."""
+        await self._cancel_resting(result)
+        closes = []
+        for leg in result.legs:
+            if leg.net > 0:
+                result.note(f"{leg.leg.venue}: rolling back {leg.net}")
+                closes.append(
+                    self._close(leg, leg.net, "rollback", tolerances, result.operation_id)
+                )
+        await asyncio.gather(*closes)
+
+    async def unwind_safely(self, result: AtomicResult, tolerances: AtomicTolerances) -> None:
+        """Roll back after an error; a failure here is noted, the result still concludes."""
+        try:
+            await self._refresh(result)
+            await self._unwind(result, tolerances)
+        except Exception as exc:
+            log.exception("unwinding failed", operation_id=result.operation_id)
+            result.note(f"unwinding failed: {type(exc).__name__}: {exc}")
+
+    async def _close(
+        self,
+        leg: LegResult,
+        size: Decimal,
+        purpose: str,
+        tolerances: AtomicTolerances,
+        operation_id: str,
+    ) -> None:
+        """Reduce ``leg`` by ``size`` with reduce-only market orders, a few attempts."""
+        target = leg.net - size
+        for _ in range(tolerances.close_attempts):
+            left = leg.net - target
+            if left <= 0:
+                return
+            request = ExecutionRequest(
+                symbol=leg.leg.symbol,
+                side=opposite(leg.leg.side),
+                size=left,
+                mode=ExecutionMode.MARKET,
+                reduce_only=True,
+                purpose=purpose,
+                operation_id=operation_id,
+            )
+            self._absorb(leg, await self._executors[leg.leg.venue].execute(request))
+
+    async def _cancel_resting(self, result: AtomicResult) -> None:
+        """Cancel every order of the operation that may still fill, and take its final state."""
+        for leg in result.legs:
+            client = self._clients[leg.leg.venue]
+            tracker = self._trackers[leg.leg.venue]
+            for client_id in leg.unfinished:
+                with contextlib.suppress(KeyError):
+                    await tracker.mark_cancel_requested(client_id)
+                try:
+                    order = await client.cancel_by_client_id(leg.leg.symbol, client_id)
+                except OrderNotFound:
+                    try:
+                        order = await client.order_status(leg.leg.symbol, client_order_id=client_id)
+                    except OrderNotFound:
+                        continue  # never landed (or lost): the tracker keeps polling it
+                await tracker.apply_order(order)
+                leg.apply(_tracked(tracker, order))
+
+    # --- bookkeeping -----------------------------------------------------------------------
+
+    def _absorb(self, leg: LegResult, executed: ExecutionResult) -> None:
+        tracker = self._trackers[leg.leg.venue]
+        for order in executed.orders:
+            leg.apply(_tracked(tracker, order))
+        leg.rejected.extend(executed.rejected)
+        for client_id in executed.unresolved:
+            with contextlib.suppress(KeyError):
+                leg.apply(tracker.get(client_id).order)
+
+    async def _refresh(self, result: AtomicResult) -> None:
+        """Take the trackers' latest states (fills that arrived after a cancel included)."""
+        await asyncio.sleep(0)  # let already-delivered stream events be applied
+        for leg in result.legs:
+            tracker = self._trackers[leg.leg.venue]
+            for client_id in list(leg.orders):
+                with contextlib.suppress(KeyError):
+                    leg.apply(tracker.get(client_id).order)
+
+    # --- the end ---------------------------------------------------------------------------
+
+    async def conclude(
+        self,
+        result: AtomicResult,
+        tolerances: AtomicTolerances,
+        step: Decimal,
+        error: str | None = None,
+    ) -> None:
+        """Verify from venue positions, decide the status once, journal it, alert if needed."""
+        await self._refresh(result)
+        await self._verify(result)
+        limit = tolerances.max_residual if tolerances.max_residual is not None else step / 2
+        residual = result.residual_exposure
+        exposed = residual is None or abs(residual) > limit or abs(result.net_exposure) > limit
+        unknown = [cid for leg in result.legs for cid in leg.unfinished]
+        if unknown:
+            result.note(f"orders still unresolved: {', '.join(unknown)}")
+        if exposed or unknown or not result.verified:
+            status = AtomicStatus.FAILED
+        elif all(leg.complete for leg in result.legs):
+            status = AtomicStatus.COMPLETED
+        elif all(leg.net == 0 for leg in result.legs):
+            status = AtomicStatus.ROLLED_BACK
+        else:
+            status = AtomicStatus.PARTIAL
+        result.conclude(status)
+        await self._operations.finish(result, error)
+        self._forget_final(result)
+        fields = {
+            "operation_id": result.operation_id,
+            "status": status,
+            "net_exposure": str(result.net_exposure),
+            "residual_exposure": str(residual),
+            "legs": {leg.leg.venue: str(leg.signed_net) for leg in result.legs},
+            "orders": result.order_ids,
+        }
+        if status is AtomicStatus.FAILED:
+            log.error("atomic operation left exposure", **fields, events=result.events)
+            if self._alert is not None:
+                try:
+                    await self._alert(result)
+                except Exception:
+                    log.exception("the atomic-executor alert failed")
+        else:
+            log.info("atomic operation finished", **fields)
+
+    async def _verify(self, result: AtomicResult) -> None:
+        """Compare each venue's position change with the leg's fills; sum the changes."""
+        for attempt in range(VERIFY_ATTEMPTS):
+            try:
+                positions = await asyncio.gather(
+                    *(self._clients[leg.leg.venue].position(leg.leg.symbol) for leg in result.legs)
+                )
+            except Exception as exc:
+                result.note(f"verification could not read positions: {exc}")
+                result.verified = False
+                return
+            mismatches = []
+            residual = ZERO
+            for leg, position in zip(result.legs, positions, strict=True):
+                leg.position_after = position.size if position is not None else ZERO
+                change = leg.position_after - (leg.position_before or ZERO)
+                residual += change
+                if change != leg.signed_net:
+                    mismatches.append(
+                        f"{leg.leg.venue}: position changed by {change}, fills say {leg.signed_net}"
+                    )
+            result.residual_exposure = residual
+            result.verified = not mismatches
+            if not mismatches:
+                return
+            if attempt + 1 < VERIFY_ATTEMPTS:
+                await self._clock.sleep(VERIFY_PAUSE_SECONDS)
+        result.note("venue positions disagree with fills: " + "; ".join(mismatches))
+
+    def _forget_final(self, result: AtomicResult) -> None:
+        for leg in result.legs:
+            tracker = self._trackers[leg.leg.venue]
+            for client_id, order in leg.orders.items():
+                if order.status.is_final:
+                    tracker.forget(client_id)
+
+
+def _leg_result(leg: Leg, report: PreflightReport) -> LegResult:
+    venue = report.venues.get(leg.venue)
+    if venue is None:
+        return LegResult(leg)
+    position = venue.position
+    return LegResult(
+        leg,
+        reference_price=venue.touch(leg),
+        position_before=position.size if position is not None else ZERO,
+    )
+
+
+def _plan(
+    report: PreflightReport, mode: ExecutionMode, tolerances: AtomicTolerances
+) -> dict[str, Any]:
+    """What recovery needs: the legs as sent, the policy, each venue's position before."""
+    return {
+        "mode": mode.value,
+        "step": report.step,
+        "legs": [leg.to_json() for leg in report.legs],
+        "tolerances": tolerances.to_json(),
+        "positions_before": {
+            venue: (snap.position.size if snap.position is not None else ZERO)
+            for venue, snap in report.venues.items()
+        },
+        "reference_prices": {
+            leg.venue: report.venues[leg.venue].touch(leg)
+            for leg in report.legs
+            if leg.venue in report.venues
+        },
+    }
+
+
+def _tracked(tracker: OrderTracker, order: Order) -> Order:
+    """The tracker's state of ``order`` when it has one (it may be ahead of a reply)."""
+    try:
+        return tracker.get(order.client_order_id).order
+    except KeyError:
+        return order
+
+
+def _reference_price(result: AtomicResult, chasing: LegResult) -> Decimal | None:
+    """Average entry of the other legs: the break-even anchor of a chase."""
+    size = notional = ZERO
+    for leg in result.legs:
+        if leg is chasing or leg.entry_price is None:
+            continue
+        size += leg.opened
+        notional += leg.opened * leg.entry_price
+    return notional / size if size else None
+
+
+def _balanced(legs: Sequence[LegResult], step: Decimal) -> bool:
+    """Every leg holds the same fraction of its target, to within one common step."""
+    ratio = min(leg.net / leg.leg.size for leg in legs)
+    return all(leg.net - ratio * leg.leg.size < step for leg in legs)
+
+
+async def _first(*waits: Awaitable[Any]) -> None:
+    tasks = [asyncio.ensure_future(wait) for wait in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,114 @@
+"""The ``atomic_operations`` journal: the plan before the first order, the result at the end.
+
+Orders of an operation are journaled one by one (:mod:`execution.journal`) under its
+``operation_id``; this table adds what recovery needs to make sense of them after a crash:
+which legs were meant, with which policy, and what each venue held before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from database.models import AtomicOperation
+from execution.atomic.result import AtomicResult
+from trading_config.errors import TradingError
+
+
+class OperationJournalError(TradingError):
+    """A write that would corrupt the operations journal (a bug in the caller)."""
+
+
+@dataclass(frozen=True)
+class StoredOperation:
+    operation_id: str
+    purpose: str | None
+    status: str
+    plan: dict[str, Any]
+    result: dict[str, Any] | None
+
+
+class OperationStore:
+    """The operations of one bot."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], bot_id: int) -> None:
+        self._sessions = sessions
+        self._bot_id = bot_id
+
+    async def begin(self, operation_id: str, purpose: str | None, plan: dict[str, Any]) -> None:
+        """Commit the plan; only after this returns may the operation send orders."""
+        async with self._sessions.begin() as session:
+            session.add(
+                AtomicOperation(
+                    operation_id=operation_id,
+                    bot_id=self._bot_id,
+                    purpose=purpose,
+                    status="running",
+                    plan=plan,
+                )
+            )
+
+    async def refused(
+        self, operation_id: str, purpose: str | None, plan: dict[str, Any], result: AtomicResult
+    ) -> None:
+        """Record an operation that preflight stopped (nothing was sent)."""
+        async with self._sessions.begin() as session:
+            session.add(
+                AtomicOperation(
+                    operation_id=operation_id,
+                    bot_id=self._bot_id,
+                    purpose=purpose,
+                    status=_status(result),
+                    plan=plan,
+                    result=result.to_json(),
+                )
+            )
+
+    async def finish(self, result: AtomicResult, error: str | None = None) -> None:
+        async with self._sessions.begin() as session:
+            row = await self._row(session, result.operation_id)
+            if row.status != "running":
+                raise OperationJournalError(
+                    f"operation {result.operation_id} already ended {row.status}"
+                )
+            row.status = _status(result)
+            row.result = result.to_json()
+            row.error = error
+
+    async def get(self, operation_id: str) -> StoredOperation:
+        async with self._sessions() as session:
+            return _stored(await self._row(session, operation_id))
+
+    async def unfinished(self) -> list[StoredOperation]:
+        """Operations a dead process left running, oldest first."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(AtomicOperation)
+                .where(AtomicOperation.bot_id == self._bot_id, AtomicOperation.status == "running")
+                .order_by(AtomicOperation.id)
+            )
+            return [_stored(row) for row in rows]
+
+    async def _row(self, session: AsyncSession, operation_id: str) -> AtomicOperation:
+        row = await session.scalar(
+            select(AtomicOperation).where(
+                AtomicOperation.operation_id == operation_id,
+                AtomicOperation.bot_id == self._bot_id,
+            )
+        )
+        if row is None:
+            raise OperationJournalError(f"operation {operation_id!r} is not in this bot's journal")
+        return row
+
+
+def _status(result: AtomicResult) -> str:
+    if result.status is None:
+        raise OperationJournalError(f"operation {result.operation_id} has not concluded")
+    return result.status.value
+
+
+def _stored(row: AtomicOperation) -> StoredOperation:
+    return StoredOperation(row.operation_id, row.purpose, row.status, row.plan, row.result)
