@@ -107,10 +107,13 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     * ``foreign_keys=ON``: SQLite ignores foreign keys unless asked, per connection.
     * WAL + busy timeout: several bot processes share one file; readers must not
       block the writer and a briefly locked file must be waited for, not failed.
-    * Explicit ``BEGIN``: Python's sqlite3 driver only opens a transaction before
-      INSERT/UPDATE/DELETE, so a SELECT-then-UPDATE (key rotation) or DDL
-      (migrations) would otherwise not be atomic. The driver's own transaction
-      handling is switched off and SQLAlchemy's ``begin`` emits ``BEGIN`` itself.
+    * Explicit ``BEGIN IMMEDIATE``: Python's sqlite3 driver only opens a transaction
+      before INSERT/UPDATE/DELETE, so a SELECT-then-UPDATE (key rotation, the order
+      journal) or DDL (migrations) would otherwise not be atomic. The driver's own
+      transaction handling is switched off and SQLAlchemy's ``begin`` emits the BEGIN.
+      IMMEDIATE takes the write lock up front: two deferred transactions that both read
+      and then write deadlock, and SQLite fails one at once with "database is locked"
+      instead of waiting (seen with two venues' order trackers journaling concurrently).
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -126,4 +129,4 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -157,6 +157,9 @@ class OrderTracker:
                 reported=reported.status,
             )
         grew = reported.filled_size > current.filled_size
+        # A report with at least our fills carries the fees for them (rebates can be negative,
+        # so "larger" is not the rule); one with fewer fills is stale.
+        fee_paid = reported.fee_paid if reported.filled_size >= current.filled_size else None
         await self._set(
             tracked,
             replace(
@@ -165,6 +168,7 @@ class OrderTracker:
                 venue_order_id=current.venue_order_id or reported.venue_order_id,
                 filled_size=reported.filled_size if grew else current.filled_size,
                 avg_fill_price=reported.avg_fill_price if grew else current.avg_fill_price,
+                fee_paid=current.fee_paid if fee_paid is None else fee_paid,
                 updated_at=reported.updated_at or current.updated_at,
             ),
         )
@@ -194,7 +198,11 @@ class OrderTracker:
             await self._set(
                 tracked,
                 replace(
-                    current, filled_size=filled, avg_fill_price=notional / filled, status=status
+                    current,
+                    filled_size=filled,
+                    avg_fill_price=notional / filled,
+                    fee_paid=sum((f.fee for f in tracked.fills.values()), Decimal(0)),
+                    status=status,
                 ),
             )
 

@@ -175,7 +175,7 @@ def _check_leg(
     if depth < leg.size:
         report.problems.append(
             f"{name}: the book offers {depth} {leg.symbol} within "
-            f"{tolerances.max_slippage * 100}% of {touch}, the leg needs {leg.size}"
+            f"{_pct(tolerances.max_slippage)} of {touch}, the leg needs {leg.size}"
         )
     if tolerances.leverage is not None and venue.leverage != tolerances.leverage:
         report.problems.append(
@@ -188,9 +188,14 @@ def _check_leg(
     if required > available:
         report.problems.append(
             f"{name}: needs {required:.2f} USD margin ({leg.size} x {worst:.2f} at "
-            f"{venue.leverage}x + {tolerances.margin_buffer * 100}% buffer), "
+            f"{venue.leverage}x + {_pct(tolerances.margin_buffer)} buffer), "
             f"{available:.2f} USD available"
         )
+
+
+def _pct(fraction: Decimal) -> str:
+    """0.005 -> "0.5%" (no exponent, no trailing zeros)."""
+    return f"{(fraction * 100).normalize():f}%"
 
 
 def _far_side(leg: Leg) -> str:

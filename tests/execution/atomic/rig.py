@@ -1,0 +1,240 @@
+"""Two paper venues (paper_a, paper_b) on scripted books, a journal and the atomic executor.
+
+Both books start as the paper helpers' book: asks 1 @ 100.0, 2 @ 100.5, 3 @ 101.0; bids
+1 @ 99.5, 2 @ 99.0, 3 @ 98.5 (step 0.01, min size 0.02, min notional 5 USD), and move only
+when a test says so. ``InstrumentedPaperClient`` is the real paper venue with hooks that let a
+test act *while* a request is in flight (the book moves before a post-only lands, a trade hits
+an order while its cancel travels) and a record of every order request that reached it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from database.models import Account, Bot
+from database.models import Order as OrderRow
+from exchange_clients.clock import ManualClock
+from exchange_clients.errors import OrderNotFound
+from exchange_clients.paper import FaultPlan, PaperExchangeClient
+from exchange_clients.types import ClientSettings, Order, OrderRequest, OrderStatus
+from execution.atomic import (
+    AtomicMultiOrderExecutor,
+    AtomicResult,
+    AtomicTolerances,
+    Leg,
+    OperationStore,
+)
+from execution.client_ids import ClientOrderIds
+from execution.journal import OrderJournal
+from execution.order_executor import ExecutionMode
+from execution.order_tracker import OrderTracker
+from tests.exchange_clients.paper.feeds import ScriptedFeed
+from tests.exchange_clients.paper.helpers import START
+
+D = Decimal
+VENUES = ("paper_a", "paper_b")
+SIZE = D("1")
+T = TypeVar("T")
+Hook = Callable[[str], Awaitable[None]]
+
+
+def legs(size: Decimal = SIZE) -> list[Leg]:
+    return [Leg("paper_a", "BTC", "buy", size), Leg("paper_b", "BTC", "sell", size)]
+
+
+class InstrumentedPaperClient(PaperExchangeClient):
+    """The paper venue, recording what reached it, with optional in-flight hooks."""
+
+    def __init__(self, settings: ClientSettings) -> None:
+        super().__init__(settings)
+        self.sent: list[str] = []
+        self.before_place: Hook | None = None
+        self.before_cancel: Hook | None = None
+
+    async def place_order(self, request: OrderRequest) -> Order:
+        self.sent.append(request.client_order_id)
+        if self.before_place is not None:
+            await self.before_place(request.client_order_id)
+        return await super().place_order(request)
+
+    async def cancel_by_client_id(self, symbol: str, client_order_id: str) -> Order:
+        if self.before_cancel is not None:
+            await self.before_cancel(client_order_id)
+        return await super().cancel_by_client_id(symbol, client_order_id)
+
+
+@dataclass
+class AtomicRig:
+    clock: ManualClock
+    feeds: dict[str, ScriptedFeed]
+    clients: dict[str, InstrumentedPaperClient]
+    trackers: dict[str, OrderTracker]
+    executor: AtomicMultiOrderExecutor
+    sessions: async_sessionmaker[AsyncSession]
+    operations: OperationStore
+    alerts: list[AtomicResult] = field(default_factory=list)
+
+    @property
+    def a(self) -> InstrumentedPaperClient:
+        return self.clients["paper_a"]
+
+    @property
+    def b(self) -> InstrumentedPaperClient:
+        return self.clients["paper_b"]
+
+    def start(
+        self,
+        mode: ExecutionMode = ExecutionMode.MARKET,
+        tolerances: AtomicTolerances | None = None,
+        size: Decimal = SIZE,
+    ) -> asyncio.Future[AtomicResult]:
+        """Start buying ``size`` on paper_a and selling it on paper_b; drive it to finish."""
+        return asyncio.ensure_future(self.executor.execute(legs(size), mode, tolerances))
+
+    async def run(
+        self,
+        mode: ExecutionMode = ExecutionMode.MARKET,
+        tolerances: AtomicTolerances | None = None,
+        size: Decimal = SIZE,
+    ) -> AtomicResult:
+        return await self.drive(self.start(mode, tolerances, size))
+
+    async def drive(self, task: asyncio.Future[T]) -> T:
+        """Advance venue time until ``task`` ends, yielding real time for database I/O."""
+        for _ in range(4000):
+            if task.done():
+                break
+            await self.clock.advance(0.25)
+            await asyncio.sleep(0.002)
+        return await asyncio.wait_for(task, 10)
+
+    async def until(self, condition: Callable[[], bool]) -> None:
+        """Wait (real time, venue clock still) until ``condition`` holds."""
+        for _ in range(2000):
+            if condition():
+                return
+            await asyncio.sleep(0.005)
+        raise AssertionError("condition never held")
+
+    async def resting(self) -> None:
+        """Wait until each venue has an open order (the LIMIT entries are in the book)."""
+        for _ in range(2000):
+            if all([await client.open_orders() for client in self.clients.values()]):
+                return
+            await asyncio.sleep(0.005)
+        raise AssertionError("the entries never rested")
+
+    async def positions(self) -> dict[str, Decimal]:
+        found = {}
+        for venue, client in self.clients.items():
+            position = await client.position("BTC")
+            found[venue] = position.size if position is not None else D(0)
+        return found
+
+    async def net_exposure(self) -> Decimal:
+        return sum((await self.positions()).values(), D(0))
+
+    async def journal_rows(self) -> list[OrderRow]:
+        async with self.sessions() as session:
+            return list(await session.scalars(select(OrderRow).order_by(OrderRow.id)))
+
+    async def assert_journal_is_true(self) -> None:
+        """Every order that reached a venue is journaled, with the venue's status and fills;
+        every journaled order the venue does not know was refused (or never sent)."""
+        rows = await self.journal_rows()
+        journaled = {row.client_order_id: row for row in rows}
+        for venue, client in self.clients.items():
+            for client_id in client.sent:
+                assert client_id in journaled, f"{client_id} reached {venue} but is not journaled"
+        for row in rows:
+            client = self.clients[row.venue]
+            try:
+                order = await client.order_status("BTC", client_order_id=row.client_order_id)
+            except OrderNotFound:
+                assert row.status in ("rejected", "failed"), (row.client_order_id, row.status)
+                continue
+            assert (row.status, row.filled_size) == (order.status.value, order.filled_size), (
+                row.client_order_id
+            )
+            assert OrderStatus(row.status).is_final, row.client_order_id
+
+    async def assert_flat_or_hedged(self, result: AtomicResult) -> None:
+        assert await self.net_exposure() == 0
+        assert result.residual_exposure == 0
+        assert result.net_exposure == 0
+        assert result.verified is True
+
+
+async def _record_alert(alerts: list[AtomicResult], result: AtomicResult) -> None:
+    alerts.append(result)
+
+
+@asynccontextmanager
+async def atomic_rig(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    use_streams: bool = True,
+    balance: Decimal = D(10_000),
+    faults: dict[str, FaultPlan] | None = None,
+) -> AsyncIterator[AtomicRig]:
+    clock = ManualClock(START)
+    async with sessions.begin() as session:
+        bot = Bot(name="atomic-test", config={})
+        accounts = {venue: Account(name=f"{venue}-main") for venue in VENUES}
+        session.add_all([bot, *accounts.values()])
+    feeds = {venue: ScriptedFeed(clock, venue=venue) for venue in VENUES}
+    clients = {
+        venue: InstrumentedPaperClient(
+            ClientSettings(
+                venue=venue,
+                options={
+                    "feed": feeds[venue],
+                    "clock": clock,
+                    "store": None,
+                    "initial_balance": balance,
+                    "faults": (faults or {}).get(venue, FaultPlan()),
+                },
+            )
+        )
+        for venue in VENUES
+    }
+    for venue, client in clients.items():
+        await client.connect()
+        await feeds[venue].settled()
+    journal = OrderJournal(
+        sessions, bot_id=bot.id, accounts={venue: accounts[venue].id for venue in VENUES}
+    )
+    trackers = {
+        venue: OrderTracker(
+            client, journal, clock=clock, use_streams=use_streams, poll_interval=1, silence_seconds=2
+        )
+        for venue, client in clients.items()
+    }
+    for tracker in trackers.values():
+        await tracker.start()
+    operations = OperationStore(sessions, bot.id)
+    alerts: list[AtomicResult] = []
+    executor = AtomicMultiOrderExecutor(
+        clients,
+        trackers,
+        journal,
+        operations,
+        ClientOrderIds("atomic"),
+        clock=clock,
+        alert=lambda result: _record_alert(alerts, result),
+    )
+    try:
+        yield AtomicRig(clock, feeds, clients, trackers, executor, sessions, operations, alerts)
+    finally:
+        for tracker in trackers.values():
+            await tracker.stop()
+        for client in clients.values():
+            await client.disconnect()
