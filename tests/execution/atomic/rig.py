@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from database.models import Account, Bot
 from database.models import Order as OrderRow
-from exchange_clients.clock import ManualClock
+from exchange_clients.clock import Clock, ManualClock
 from exchange_clients.errors import OrderNotFound
 from exchange_clients.paper import FaultPlan, PaperExchangeClient
 from exchange_clients.types import ClientSettings, Order, OrderRequest, OrderStatus
@@ -42,6 +42,7 @@ from tests.exchange_clients.paper.helpers import START
 D = Decimal
 VENUES = ("paper_a", "paper_b")
 SIZE = D("1")
+BALANCE = D(10_000)
 T = TypeVar("T")
 Hook = Callable[[str], Awaitable[None]]
 
@@ -73,7 +74,7 @@ class InstrumentedPaperClient(PaperExchangeClient):
 
 @dataclass
 class AtomicRig:
-    clock: ManualClock
+    clock: Clock
     feeds: dict[str, ScriptedFeed]
     clients: dict[str, InstrumentedPaperClient]
     trackers: dict[str, OrderTracker]
@@ -109,6 +110,7 @@ class AtomicRig:
 
     async def drive(self, task: asyncio.Future[T]) -> T:
         """Advance venue time until ``task`` ends, yielding real time for database I/O."""
+        assert isinstance(self.clock, ManualClock), "drive() moves a manual clock"
         for _ in range(4000):
             if task.done():
                 break
@@ -173,24 +175,25 @@ class AtomicRig:
         assert result.verified is True
 
 
-async def _record_alert(alerts: list[AtomicResult], result: AtomicResult) -> None:
-    alerts.append(result)
-
-
-@asynccontextmanager
-async def atomic_rig(
-    sessions: async_sessionmaker[AsyncSession],
-    *,
-    use_streams: bool = True,
-    balance: Decimal = D(10_000),
-    faults: dict[str, FaultPlan] | None = None,
-) -> AsyncIterator[AtomicRig]:
-    clock = ManualClock(START)
+async def create_bot(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, dict[str, int]]:
+    """The bot and one account per venue the journal's rows refer to."""
     async with sessions.begin() as session:
         bot = Bot(name="atomic-test", config={})
         accounts = {venue: Account(name=f"{venue}-main") for venue in VENUES}
         session.add_all([bot, *accounts.values()])
+    return bot.id, {venue: account.id for venue, account in accounts.items()}
+
+
+def make_clients(
+    clock: Clock,
+    *,
+    database_url: str | None = None,
+    balance: Decimal = BALANCE,
+    faults: dict[str, FaultPlan] | None = None,
+) -> tuple[dict[str, ScriptedFeed], dict[str, InstrumentedPaperClient]]:
+    """Scripted feeds and paper clients for both venues (persisted when given a database)."""
     feeds = {venue: ScriptedFeed(clock, venue=venue) for venue in VENUES}
+    storage: dict[str, object] = {"database_url": database_url} if database_url else {"store": None}
     clients = {
         venue: InstrumentedPaperClient(
             ClientSettings(
@@ -198,38 +201,54 @@ async def atomic_rig(
                 options={
                     "feed": feeds[venue],
                     "clock": clock,
-                    "store": None,
                     "initial_balance": balance,
                     "faults": (faults or {}).get(venue, FaultPlan()),
+                    **storage,
                 },
             )
         )
         for venue in VENUES
     }
+    return feeds, clients
+
+
+@asynccontextmanager
+async def running_stack(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    bot_id: int,
+    account_ids: dict[str, int],
+    feeds: dict[str, ScriptedFeed],
+    clients: dict[str, InstrumentedPaperClient],
+    *,
+    use_streams: bool = True,
+) -> AsyncIterator[AtomicRig]:
+    """Connected clients, started trackers and the executor over them, torn down after."""
     for venue, client in clients.items():
         await client.connect()
         await feeds[venue].settled()
-    journal = OrderJournal(
-        sessions, bot_id=bot.id, accounts={venue: accounts[venue].id for venue in VENUES}
-    )
+    journal = OrderJournal(sessions, bot_id=bot_id, accounts=account_ids)
     trackers = {
         venue: OrderTracker(
-            client, journal, clock=clock, use_streams=use_streams, poll_interval=1, silence_seconds=2
+            client,
+            journal,
+            clock=clock,
+            use_streams=use_streams,
+            poll_interval=1,
+            silence_seconds=2,
         )
         for venue, client in clients.items()
     }
     for tracker in trackers.values():
         await tracker.start()
-    operations = OperationStore(sessions, bot.id)
+    operations = OperationStore(sessions, bot_id)
     alerts: list[AtomicResult] = []
+
+    async def alert(result: AtomicResult) -> None:
+        alerts.append(result)
+
     executor = AtomicMultiOrderExecutor(
-        clients,
-        trackers,
-        journal,
-        operations,
-        ClientOrderIds("atomic"),
-        clock=clock,
-        alert=lambda result: _record_alert(alerts, result),
+        clients, trackers, journal, operations, ClientOrderIds("atomic"), clock=clock, alert=alert
     )
     try:
         yield AtomicRig(clock, feeds, clients, trackers, executor, sessions, operations, alerts)
@@ -238,3 +257,21 @@ async def atomic_rig(
             await tracker.stop()
         for client in clients.values():
             await client.disconnect()
+
+
+@asynccontextmanager
+async def atomic_rig(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    use_streams: bool = True,
+    balance: Decimal = BALANCE,
+    faults: dict[str, FaultPlan] | None = None,
+) -> AsyncIterator[AtomicRig]:
+    """Both venues in memory on a manual clock, over a fresh bot."""
+    clock = ManualClock(START)
+    bot_id, account_ids = await create_bot(sessions)
+    feeds, clients = make_clients(clock, balance=balance, faults=faults)
+    async with running_stack(
+        sessions, clock, bot_id, account_ids, feeds, clients, use_streams=use_streams
+    ) as rig:
+        yield rig

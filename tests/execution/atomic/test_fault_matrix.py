@@ -7,8 +7,6 @@ in the database with its true state. Case 7 (SIGKILL) is in ``test_crash_recover
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -151,12 +149,13 @@ async def test_5_fills_that_arrive_after_the_cancel_are_accounted(db_sessions: S
         assert result.status is AtomicStatus.COMPLETED
         entry_b = result.leg("paper_b").orders[traded[0]]
         assert (entry_b.status, entry_b.filled_size) == (OrderStatus.CANCELLED, D("0.3"))
-        chase = [o for o in result.leg("paper_b").orders.values() if o.order_type is OrderType.MARKET]
+        chase = [
+            o for o in result.leg("paper_b").orders.values() if o.order_type is OrderType.MARKET
+        ]
         assert [o.filled_size for o in chase] == [D("0.7")]
         assert await rig.positions() == {"paper_a": SIZE, "paper_b": -SIZE}
         await rig.assert_flat_or_hedged(result)
         await rig.assert_journal_is_true()
-
 
 
 async def test_6_a_post_only_rejection_is_repriced(db_sessions: Sessions) -> None:
