@@ -13,7 +13,8 @@
    chased (aggressive limit, then market) — at once when another leg is already complete —
    or the fuller legs are hedged down to the smaller one, or everything is rolled back
    (cancel all, close what filled with reduce-only orders). A chase that cannot fill falls
-   back to hedging down, and a hedge that cannot fill falls back to rollback.
+   back to hedging down (which closes the filled leg when the other never filled); an error
+   mid-way rolls everything back.
 5. **Verified** from the venues' positions (before vs after), concluded once, journaled. A
    result that leaves net exposure beyond tolerance is ``failed`` and raises an alert.
 
@@ -35,7 +36,7 @@ from exchange_clients.base import BaseExchangeClient
 from exchange_clients.clock import Clock, SystemClock
 from exchange_clients.errors import OrderNotFound
 from exchange_clients.rounding import round_to_step
-from exchange_clients.types import Order, opposite
+from exchange_clients.types import Order, OrderStatus, opposite
 from execution.atomic.legs import Leg, check_legs
 from execution.atomic.operations import OperationStore
 from execution.atomic.policy import ENTRY_MODES, AtomicTolerances, ImbalancePolicy
@@ -276,12 +277,12 @@ class AtomicMultiOrderExecutor:
         if all(leg.net == 0 for leg in result.legs):
             result.note("nothing filled on any leg")
             return
-        if tolerances.imbalance is not ImbalancePolicy.ROLLBACK:
-            await self._hedge_to_smaller(result, tolerances, step)
-            if _balanced(result.legs, step):
-                return
-            result.note("hedging down did not balance the legs; rolling back")
-        await self._unwind(result, tolerances)
+        if tolerances.imbalance is ImbalancePolicy.ROLLBACK:
+            await self._unwind(result, tolerances)
+            return
+        # No rollback after a failed hedge-down: the legs it could not reduce are the fuller
+        # ones, and closing the others would only add to the exposure. conclude() reports it.
+        await self._hedge_to_smaller(result, tolerances, step)
 
     async def _hedge_to_smaller(
         self, result: AtomicResult, tolerances: AtomicTolerances, step: Decimal
@@ -311,6 +312,7 @@ class AtomicMultiOrderExecutor:
     async def unwind_safely(self, result: AtomicResult, tolerances: AtomicTolerances) -> None:
         """Roll back after an error; a failure here is noted, the result still concludes."""
         try:
+            await self._adopt_journaled(result)
             await self._refresh(result)
             await self._unwind(result, tolerances)
         except Exception as exc:
@@ -370,6 +372,24 @@ class AtomicMultiOrderExecutor:
         for client_id in executed.unresolved:
             with contextlib.suppress(KeyError):
                 leg.apply(tracker.get(client_id).order)
+
+    async def _adopt_journaled(self, result: AtomicResult) -> None:
+        """Add the operation's journaled orders the result does not know yet.
+
+        A leg that raised mid-way never handed its orders back; the journal has every one.
+        """
+        for entry in await self._journal.of_operation(result.operation_id):
+            leg = result.leg(entry.venue)
+            if entry.client_order_id in leg.orders or entry.client_order_id in leg.rejected:
+                continue
+            if entry.status in (OrderStatus.REJECTED, OrderStatus.FAILED):
+                leg.rejected.append(entry.client_order_id)
+                continue
+            try:
+                order = self._trackers[entry.venue].get(entry.client_order_id).order
+            except KeyError:
+                order = entry.as_order()
+            leg.apply(order)
 
     async def _refresh(self, result: AtomicResult) -> None:
         """Take the trackers' latest states (fills that arrived after a cancel included)."""
@@ -514,12 +534,6 @@ def _reference_price(result: AtomicResult, chasing: LegResult) -> Decimal | None
         size += leg.opened
         notional += leg.opened * leg.entry_price
     return notional / size if size else None
-
-
-def _balanced(legs: Sequence[LegResult], step: Decimal) -> bool:
-    """Every leg holds the same fraction of its target, to within one common step."""
-    ratio = min(leg.net / leg.leg.size for leg in legs)
-    return all(leg.net - ratio * leg.leg.size < step for leg in legs)
 
 
 async def _first(*waits: Awaitable[Any]) -> None:

@@ -22,8 +22,8 @@ class ImbalancePolicy(StrEnum):
       operation ends hedged at the size the weakest leg reached.
     * ``rollback`` - any imbalance unwinds the whole operation to flat.
 
-    If hedging fails too, everything is rolled back; if that fails, the result says what is
-    left and an alert is raised.
+    What cannot be closed is never papered over: the result says exactly what is left, its
+    status is ``failed`` and an alert is raised.
     """
 
     CHASE = "chase"

@@ -219,3 +219,26 @@ async def test_fallback_after_a_partial_fill_sends_exactly_the_remainder(
         assert position is not None
         assert position.size == D(3)
         assert_journal_matches(result, await scripted.journaled())
+
+
+async def test_an_interrupt_cancels_what_rests_and_sends_nothing_more(rig: Rig) -> None:
+    price = await rig.passive_price()
+    request = ExecutionRequest(
+        "BTC", "buy", SIZE, ExecutionMode.LIMIT_WITH_FALLBACK, price=price, timeout_seconds=600
+    )
+    interrupt = asyncio.Event()
+    task = asyncio.create_task(rig.executor.execute(request, interrupt=interrupt))
+    for _ in range(1000):
+        if await rig.client.open_orders():
+            break
+        await asyncio.sleep(0.005)
+    started = rig.clock.now()
+    interrupt.set()
+    result = await rig.drive(task)
+    assert (rig.clock.now() - started).total_seconds() < 600
+    assert result.interrupted
+    assert [(o.status, o.order_type) for o in result.orders] == [
+        (OrderStatus.CANCELLED, OrderType.LIMIT)  # and no market fallback after it
+    ]
+    assert await rig.client.open_orders() == []
+    assert_journal_matches(result, await rig.journaled())

@@ -6,7 +6,8 @@ The scenario makes paper_b's request hang at the chosen moment, so the parent ca
 process with exactly that much done:
 
 * ``entry_in_flight`` - paper_a's entry filled, paper_b's entry sent but never answered;
-* ``chase_in_flight`` - paper_b's entry filled 0.4 of 1 (thin book), its chase never answered.
+* ``chase_in_flight`` - paper_b's entry filled 0.4 of 1 (thin book), its chase never answered;
+* ``entry_resting`` - LIMIT entries: paper_a's filled, paper_b's still resting on the book.
 """
 
 from __future__ import annotations
@@ -40,10 +41,21 @@ async def main(url: str, bot_id: int, a_id: int, b_id: int, scenario: str) -> No
     sessions = session_maker(engine)
     accounts = {"paper_a": a_id, "paper_b": b_id}
     async with running_stack(sessions, clock, bot_id, accounts, feeds, clients) as rig:
-        tolerances = AtomicTolerances(
-            imbalance=ImbalancePolicy.CHASE, chase_mode=ExecutionMode.MARKET
-        )
-        await rig.executor.execute(legs(), ExecutionMode.MARKET, tolerances)
+        if scenario == "entry_resting":
+            tolerances = AtomicTolerances(
+                entry_timeout_seconds=HANG_SECONDS, lag_timeout_seconds=HANG_SECONDS
+            )
+            running = asyncio.ensure_future(
+                rig.executor.execute(legs(), ExecutionMode.LIMIT, tolerances)
+            )
+            await rig.resting()
+            feeds["paper_a"].trade("99.0", "1", "sell")  # paper_a's resting buy fills
+            await running
+        else:
+            tolerances = AtomicTolerances(
+                imbalance=ImbalancePolicy.CHASE, chase_mode=ExecutionMode.MARKET
+            )
+            await rig.executor.execute(legs(), ExecutionMode.MARKET, tolerances)
     raise SystemExit("the operation finished: the parent should have killed this process")
 
 

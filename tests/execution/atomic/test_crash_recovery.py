@@ -41,11 +41,19 @@ def chase_in_flight(rows: Rows) -> bool:
     return any(row.purpose == "chase" and row.status == "pending" for row in rows)
 
 
+def entry_resting(rows: Rows) -> bool:
+    status = {row.venue: row.status for row in rows}
+    return status.get("paper_a") == "filled" and status.get("paper_b") == "open"
+
+
 SCENARIOS: dict[str, tuple[Callable[[Rows], bool], AtomicStatus, Decimal]] = {
     # paper_b never saw its entry: paper_a's filled leg is rolled back to flat.
     "entry_in_flight": (entry_in_flight, AtomicStatus.ROLLED_BACK, D(0)),
     # paper_b holds 0.4 and its chase never landed: paper_a is hedged down to 0.4.
     "chase_in_flight": (chase_in_flight, AtomicStatus.PARTIAL, D("0.4")),
+    # paper_b's entry still rests: recovery cancels it (it must not fill later, unmanaged) and
+    # closes paper_a. Run without the journal's start-up reconcile: recovery stands alone.
+    "entry_resting": (entry_resting, AtomicStatus.ROLLED_BACK, D(0)),
 }
 
 
@@ -87,9 +95,10 @@ async def test_7_sigkill_mid_operation_then_restart_reconciles(
         feeds, clients = make_clients(clock, database_url=migrated_db_url)
         async with running_stack(sessions, clock, bot_id, accounts, feeds, clients) as rig:
             # What the runtime does at start: reconcile the journal, then finish operations.
-            await reconcile(
-                rig.executor.journal, clients, keep_resting=lambda _: False, grace=timedelta(0)
-            )
+            if scenario != "entry_resting":
+                await reconcile(
+                    rig.executor.journal, clients, keep_resting=lambda _: False, grace=timedelta(0)
+                )
             [result] = await recover_operations(rig.executor, grace=timedelta(0), clock=clock)
             assert result.recovered
             assert result.status is expected_status, result.events
@@ -99,6 +108,7 @@ async def test_7_sigkill_mid_operation_then_restart_reconciles(
             stored = await rig.operations.get(result.operation_id)
             assert stored.status == expected_status.value
             assert await rig.operations.unfinished() == []
+            assert [await client.open_orders() for client in clients.values()] == [[], []]
             # A second restart finds nothing left to do.
             assert await recover_operations(rig.executor, grace=timedelta(0), clock=clock) == []
     finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from exchange_clients.errors import VenueUnavailable
 from exchange_clients.paper import FaultPlan
 from exchange_clients.types import OrderStatus, OrderType
 from execution.atomic import AtomicStatus, AtomicTolerances, ImbalancePolicy
@@ -272,3 +273,53 @@ async def test_10_silent_streams_are_covered_by_polling(db_sessions: Sessions) -
         assert await rig.positions() == {"paper_a": SIZE, "paper_b": -SIZE}
         await rig.assert_flat_or_hedged(result)
         await rig.assert_journal_is_true()
+
+
+async def test_positions_that_disagree_with_the_fills_fail_verification(
+    db_sessions: Sessions,
+) -> None:
+    # Someone else trades the same paper_a account during the operation: the fills say the
+    # legs are hedged, the venue says otherwise, and the venue wins.
+    async with atomic_rig(db_sessions) as rig:
+
+        async def another_component_trades(client_id: str) -> None:
+            if len(rig.a.sent) == 1:
+                await rig.a.place_market_order("BTC", "buy", D("0.1"), client_order_id="other")
+
+        rig.a.before_place = another_component_trades
+        result = await rig.run()
+        assert result.status is AtomicStatus.FAILED
+        assert result.verified is False
+        assert result.net_exposure == 0
+        assert result.residual_exposure == D("0.1")
+        assert any("position changed by 1.1" in event for event in result.events)
+        assert rig.alerts == [result]
+
+
+async def test_an_error_mid_way_unwinds_every_journaled_order(db_sessions: Sessions) -> None:
+    # paper_b's cancel fails once (connection reset): its leg raises before handing its
+    # resting order back. The unwind must find that order in the journal, cancel it and close
+    # paper_a - or the order would rest on the book, unmanaged, and fill later.
+    async with atomic_rig(db_sessions) as rig:
+        failures = []
+
+        async def connection_reset_once(client_id: str) -> None:
+            if not failures:
+                failures.append(client_id)
+                raise VenueUnavailable("connection reset by peer", venue="paper_b")
+
+        rig.b.before_cancel = connection_reset_once
+        running = rig.start(ExecutionMode.LIMIT, AtomicTolerances(lag_timeout_seconds=1))
+        await rig.resting()
+        rig.feeds["paper_a"].trade("99.0", "1", "sell")
+        result = await rig.drive(running)
+        assert result.status is AtomicStatus.ROLLED_BACK
+        assert any("VenueUnavailable" in event for event in result.events)
+        entry_b = result.leg("paper_b").orders[failures[0]]
+        assert entry_b.status is OrderStatus.CANCELLED
+        assert await rig.b.open_orders() == []
+        assert await rig.positions() == {"paper_a": 0, "paper_b": 0}
+        await rig.assert_flat_or_hedged(result)
+        await rig.assert_journal_is_true()
+        stored = await rig.operations.get(result.operation_id)
+        assert stored.status == "rolled_back"
