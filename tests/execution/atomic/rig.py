@@ -56,7 +56,8 @@ class InstrumentedPaperClient(PaperExchangeClient):
 
     def __init__(self, settings: ClientSettings) -> None:
         super().__init__(settings)
-        self.sent: list[str] = []
+        self.sent: list[str] = []  # reached the venue
+        self.answered: list[str] = []  # and the venue's reply came back
         self.before_place: Hook | None = None
         self.before_cancel: Hook | None = None
 
@@ -64,7 +65,9 @@ class InstrumentedPaperClient(PaperExchangeClient):
         self.sent.append(request.client_order_id)
         if self.before_place is not None:
             await self.before_place(request.client_order_id)
-        return await super().place_order(request)
+        order = await super().place_order(request)
+        self.answered.append(request.client_order_id)
+        return order
 
     async def cancel_by_client_id(self, symbol: str, client_order_id: str) -> Order:
         if self.before_cancel is not None:
@@ -175,11 +178,13 @@ class AtomicRig:
         assert result.verified is True
 
 
-async def create_bot(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, dict[str, int]]:
+async def create_bot(
+    sessions: async_sessionmaker[AsyncSession], venues: tuple[str, ...] = VENUES
+) -> tuple[int, dict[str, int]]:
     """The bot and one account per venue the journal's rows refer to."""
     async with sessions.begin() as session:
         bot = Bot(name="atomic-test", config={})
-        accounts = {venue: Account(name=f"{venue}-main") for venue in VENUES}
+        accounts = {venue: Account(name=f"{venue}-main") for venue in venues}
         session.add_all([bot, *accounts.values()])
     return bot.id, {venue: account.id for venue, account in accounts.items()}
 
@@ -190,9 +195,10 @@ def make_clients(
     database_url: str | None = None,
     balance: Decimal = BALANCE,
     faults: dict[str, FaultPlan] | None = None,
+    venues: tuple[str, ...] = VENUES,
 ) -> tuple[dict[str, ScriptedFeed], dict[str, InstrumentedPaperClient]]:
-    """Scripted feeds and paper clients for both venues (persisted when given a database)."""
-    feeds = {venue: ScriptedFeed(clock, venue=venue) for venue in VENUES}
+    """Scripted feeds and paper clients per venue (persisted when given a database)."""
+    feeds = {venue: ScriptedFeed(clock, venue=venue) for venue in venues}
     storage: dict[str, object] = {"database_url": database_url} if database_url else {"store": None}
     clients = {
         venue: InstrumentedPaperClient(
@@ -207,7 +213,7 @@ def make_clients(
                 },
             )
         )
-        for venue in VENUES
+        for venue in venues
     }
     return feeds, clients
 
@@ -266,11 +272,12 @@ async def atomic_rig(
     use_streams: bool = True,
     balance: Decimal = BALANCE,
     faults: dict[str, FaultPlan] | None = None,
+    venues: tuple[str, ...] = VENUES,
 ) -> AsyncIterator[AtomicRig]:
-    """Both venues in memory on a manual clock, over a fresh bot."""
+    """The venues in memory on a manual clock, over a fresh bot."""
     clock = ManualClock(START)
-    bot_id, account_ids = await create_bot(sessions)
-    feeds, clients = make_clients(clock, balance=balance, faults=faults)
+    bot_id, account_ids = await create_bot(sessions, venues)
+    feeds, clients = make_clients(clock, balance=balance, faults=faults, venues=venues)
     async with running_stack(
         sessions, clock, bot_id, account_ids, feeds, clients, use_streams=use_streams
     ) as rig:

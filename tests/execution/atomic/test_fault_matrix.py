@@ -7,13 +7,15 @@ in the database with its true state. Case 7 (SIGKILL) is in ``test_crash_recover
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from exchange_clients.errors import VenueUnavailable
 from exchange_clients.paper import FaultPlan
 from exchange_clients.types import OrderStatus, OrderType
-from execution.atomic import AtomicStatus, AtomicTolerances, ImbalancePolicy
+from execution.atomic import AtomicStatus, AtomicTolerances, ImbalancePolicy, Leg
 from execution.order_executor import ExecutionMode
 from execution.pricing import AggressiveLimitParams
 from tests.execution.atomic.rig import SIZE, D, atomic_rig
@@ -323,3 +325,37 @@ async def test_an_error_mid_way_unwinds_every_journaled_order(db_sessions: Sessi
         await rig.assert_journal_is_true()
         stored = await rig.operations.get(result.operation_id)
         assert stored.status == "rolled_back"
+
+
+async def test_three_legs_a_lagging_leg_is_chased_while_another_is_still_in_flight(
+    db_sessions: Sessions,
+) -> None:
+    # Buy 2 on paper_a against 1 + 1 sold on paper_b and paper. paper_b fills 0.4 (thin
+    # book); paper's entry takes 5 s to come back. paper_a completed at once, so paper_b's
+    # remainder is chased right away, not after the slow venue answers.
+    faults = {"paper_b": FaultPlan(fill_ratio=D("0.4")), "paper": FaultPlan(latency=5.0)}
+    venues = ("paper_a", "paper_b", "paper")
+    async with atomic_rig(db_sessions, faults=faults, venues=venues) as rig:
+        slow_venue_answered_before_the_chase = []
+
+        async def book_refills_after_the_entry(client_id: str) -> None:
+            if len(rig.b.sent) == 2:
+                rig.b.faults.fill_ratio = None
+                slow_venue_answered_before_the_chase.append(bool(rig.clients["paper"].answered))
+
+        rig.b.before_place = book_refills_after_the_entry
+        legs = [
+            Leg("paper_a", "BTC", "buy", D(2)),
+            Leg("paper_b", "BTC", "sell", D(1)),
+            Leg("paper", "BTC", "sell", D(1)),
+        ]
+        tolerances = AtomicTolerances(chase_mode=ExecutionMode.MARKET, lag_timeout_seconds=10)
+        result = await rig.drive(
+            asyncio.ensure_future(rig.executor.execute(legs, ExecutionMode.MARKET, tolerances))
+        )
+        assert result.status is AtomicStatus.COMPLETED
+        assert slow_venue_answered_before_the_chase == [False]
+        rig.clients["paper"].faults.latency = 0  # the checks below run on a still clock
+        assert await rig.positions() == {"paper_a": D(2), "paper_b": D(-1), "paper": D(-1)}
+        await rig.assert_flat_or_hedged(result)
+        await rig.assert_journal_is_true()
