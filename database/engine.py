@@ -107,6 +107,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     * ``foreign_keys=ON``: SQLite ignores foreign keys unless asked, per connection.
     * WAL + busy timeout: several bot processes share one file; readers must not
       block the writer and a briefly locked file must be waited for, not failed.
+    * ``synchronous=NORMAL`` (SQLite's advice for WAL): a commit survives the process being
+      killed at any point - what the order journal is for - without an fsync per commit;
+      only an OS crash or power loss can lose the last commits.
     * Explicit ``BEGIN IMMEDIATE``: Python's sqlite3 driver only opens a transaction
       before INSERT/UPDATE/DELETE, so a SELECT-then-UPDATE (key rotation, the order
       journal) or DDL (migrations) would otherwise not be atomic. The driver's own
@@ -124,6 +127,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
         finally:
             cursor.close()
 

@@ -131,13 +131,19 @@ def _check_leverage_allowed(
 async def _read_venue(
     client: BaseExchangeClient, leg: Leg, market: Market, tolerances: AtomicTolerances
 ) -> VenueSnapshot:
+    """One round trip per venue (two when leverage must be set first: margin depends on it)."""
     if tolerances.leverage is not None:
         leverage = await client.set_leverage(leg.symbol, tolerances.leverage)
+        book, balance, position = await asyncio.gather(
+            client.order_book(leg.symbol), client.balance(), client.position(leg.symbol)
+        )
     else:
-        leverage = await client.get_leverage(leg.symbol)
-    book, balance, position = await asyncio.gather(
-        client.order_book(leg.symbol), client.balance(), client.position(leg.symbol)
-    )
+        book, balance, position, leverage = await asyncio.gather(
+            client.order_book(leg.symbol),
+            client.balance(),
+            client.position(leg.symbol),
+            client.get_leverage(leg.symbol),
+        )
     return VenueSnapshot(market, book, balance, leverage, position)
 
 
