@@ -18,7 +18,7 @@ recorded as sent but never landed must not be waited for forever. So:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -34,6 +34,7 @@ from database.types import utcnow
 from exchange_clients.base import BaseExchangeClient
 from exchange_clients.errors import OrderNotFound
 from exchange_clients.types import Fill, Order, OrderRequest, OrderStatus, OrderType, Side
+from execution.group_commit import GroupCommitter
 from trading_config.errors import TradingError
 
 log = structlog.get_logger(__name__)
@@ -136,6 +137,12 @@ class OrderJournal:
         self._sessions = sessions
         self._bot_id = bot_id
         self._accounts = dict(accounts)
+        # Writes share transactions, intents first (see execution.group_commit).
+        self._committer = GroupCommitter(sessions)
+
+    def expedite(self) -> None:
+        """Write deferred changes now instead of waiting for company (a flush)."""
+        self._committer.expedite()
 
     async def record_intent(self, intent: OrderIntent) -> None:
         """Commit the intent; only after this returns may the order be sent."""
@@ -143,26 +150,31 @@ class OrderJournal:
             account_id = self._accounts[intent.venue]
         except KeyError:
             raise JournalError(f"no account configured for venue {intent.venue!r}") from None
-        row = OrderRow(
-            client_order_id=intent.client_order_id,
-            bot_id=self._bot_id,
-            venue=intent.venue,
-            account_id=account_id,
-            symbol=intent.symbol,
-            side=intent.side,
-            order_type=intent.order_type.value,
-            price=intent.price,
-            size=intent.size,
-            filled_size=Decimal(0),
-            status=OrderStatus.PENDING.value,
-            reduce_only=intent.reduce_only,
-            post_only=intent.post_only,
-            purpose=intent.purpose,
-            operation_id=intent.operation_id,
-        )
+
+        async def work(session: AsyncSession) -> None:
+            session.add(
+                OrderRow(
+                    client_order_id=intent.client_order_id,
+                    bot_id=self._bot_id,
+                    venue=intent.venue,
+                    account_id=account_id,
+                    symbol=intent.symbol,
+                    side=intent.side,
+                    order_type=intent.order_type.value,
+                    price=intent.price,
+                    size=intent.size,
+                    filled_size=Decimal(0),
+                    status=OrderStatus.PENDING.value,
+                    reduce_only=intent.reduce_only,
+                    post_only=intent.post_only,
+                    purpose=intent.purpose,
+                    operation_id=intent.operation_id,
+                )
+            )
+            await session.flush()  # a duplicate id fails here, in this write alone
+
         try:
-            async with self._sessions.begin() as session:
-                session.add(row)
+            await self._committer.run(work)
         except IntegrityError:
             raise JournalError(
                 f"client order id {intent.client_order_id!r} is already journaled"
@@ -170,61 +182,76 @@ class OrderJournal:
 
     async def record_order(self, order: Order) -> JournaledOrder:
         """Apply a venue-reported state to the journaled order (monotonic, see module doc)."""
-        async with self._sessions.begin() as session:
+
+        async def work(session: AsyncSession) -> JournaledOrder:
             row = await self._row(session, order.client_order_id)
-            current = OrderStatus(row.status)
-            if order.filled_size > row.filled_size:
-                row.filled_size = order.filled_size
-                row.avg_fill_price = order.avg_fill_price
-            if not current.is_final:
-                row.status = order.status.value
-            elif order.status is not current:
-                log.warning(
-                    "ignored a state change of a finished order",
-                    client_order_id=order.client_order_id,
-                    kept=current.value,
-                    reported=order.status.value,
-                )
-            if order.venue_order_id and not row.venue_order_id:
-                row.venue_order_id = order.venue_order_id
+            _apply(row, order)
             return _journaled(row)
+
+        return await self._committer.run(work)
+
+    async def record_changes(
+        self, fills: Sequence[Fill], orders: Sequence[Order], *, deferred: bool = False
+    ) -> None:
+        """Store new fills and apply order states in one write (a tracker's batch).
+
+        Fills already recorded are skipped, so a batch can be retried as a whole. ``deferred``
+        lets the write wait a moment for an urgent one to share its transaction.
+        """
+        for fill in fills:
+            if fill.client_order_id is None:
+                raise JournalError(f"fill {fill.fill_id} on {fill.venue} names no client order id")
+
+        async def work(session: AsyncSession) -> None:
+            rows = await self._rows(
+                session,
+                {f.client_order_id for f in fills if f.client_order_id}
+                | {o.client_order_id for o in orders},
+            )
+            known = await _known_fills(session, fills)
+            for fill in fills:
+                if (fill.venue, fill.fill_id) not in known:
+                    known.add((fill.venue, fill.fill_id))
+                    session.add(_fill_row(fill, rows[fill.client_order_id or ""].id))
+            for order in orders:
+                _apply(rows[order.client_order_id], order)
+
+        if deferred:
+            await self._committer.run_deferred(work)
+        else:
+            await self._committer.run(work)
 
     async def mark(self, client_order_id: str, status: OrderStatus, reason: str) -> None:
         """Set a status we concluded ourselves (failed, lost), never over a final one."""
-        async with self._sessions.begin() as session:
+
+        async def work(session: AsyncSession) -> None:
             row = await self._row(session, client_order_id)
             if OrderStatus(row.status).is_final:
                 raise JournalError(
                     f"order {client_order_id!r} is already {row.status}; cannot mark it {status}"
                 )
             row.status = status.value
-            log.warning(
-                "order marked", client_order_id=client_order_id, status=status, reason=reason
-            )
+
+        await self._committer.run(work)
+        log.warning("order marked", client_order_id=client_order_id, status=status, reason=reason)
 
     async def record_fill(self, fill: Fill) -> bool:
         """Store ``fill`` once; False when this venue fill id was already recorded."""
         if fill.client_order_id is None:
             raise JournalError(f"fill {fill.fill_id} on {fill.venue} names no client order id")
+
+        async def work(session: AsyncSession) -> bool:
+            if await _known_fills(session, [fill]):
+                return False
+            row = await self._row(session, fill.client_order_id or "")
+            session.add(_fill_row(fill, row.id))
+            await session.flush()
+            return True
+
         try:
-            async with self._sessions.begin() as session:
-                row = await self._row(session, fill.client_order_id)
-                session.add(
-                    FillRow(
-                        venue=fill.venue,
-                        venue_fill_id=fill.fill_id,
-                        order_id=row.id,
-                        price=fill.price,
-                        size=fill.size,
-                        fee=fill.fee,
-                        fee_asset=fill.fee_asset,
-                        liquidity=fill.liquidity,
-                        ts=fill.ts,
-                    )
-                )
+            return await self._committer.run(work)
         except IntegrityError:
-            return False
-        return True
+            return False  # recorded concurrently by another writer
 
     async def get(self, client_order_id: str) -> JournaledOrder:
         async with self._sessions() as session:
@@ -250,6 +277,21 @@ class OrderJournal:
             )
             return [_journaled(row) for row in rows]
 
+    async def _rows(self, session: AsyncSession, client_order_ids: set[str]) -> dict[str, OrderRow]:
+        rows = {
+            row.client_order_id: row
+            for row in await session.scalars(
+                select(OrderRow).where(
+                    OrderRow.client_order_id.in_(client_order_ids),
+                    OrderRow.bot_id == self._bot_id,
+                )
+            )
+        }
+        missing = client_order_ids - rows.keys()
+        if missing:
+            raise JournalError(f"orders {sorted(missing)} are not in this bot's journal")
+        return rows
+
     async def _row(self, session: AsyncSession, client_order_id: str) -> OrderRow:
         row = await session.scalar(
             select(OrderRow).where(
@@ -259,6 +301,51 @@ class OrderJournal:
         if row is None:
             raise JournalError(f"order {client_order_id!r} is not in this bot's journal")
         return row
+
+
+def _apply(row: OrderRow, order: Order) -> None:
+    """Merge a reported state into a row: a final status stays, the filled size never shrinks."""
+    current = OrderStatus(row.status)
+    if order.filled_size > row.filled_size:
+        row.filled_size = order.filled_size
+        row.avg_fill_price = order.avg_fill_price
+    if not current.is_final:
+        row.status = order.status.value
+    elif order.status is not current:
+        log.warning(
+            "ignored a state change of a finished order",
+            client_order_id=order.client_order_id,
+            kept=current.value,
+            reported=order.status.value,
+        )
+    if order.venue_order_id and not row.venue_order_id:
+        row.venue_order_id = order.venue_order_id
+
+
+async def _known_fills(session: AsyncSession, fills: Sequence[Fill]) -> set[tuple[str, str]]:
+    """Which of ``fills`` are already recorded, as (venue, venue fill id)."""
+    if not fills:
+        return set()
+    found = await session.execute(
+        select(FillRow.venue, FillRow.venue_fill_id).where(
+            FillRow.venue_fill_id.in_({f.fill_id for f in fills})
+        )
+    )
+    return {(venue, fill_id) for venue, fill_id in found}
+
+
+def _fill_row(fill: Fill, order_id: int) -> FillRow:
+    return FillRow(
+        venue=fill.venue,
+        venue_fill_id=fill.fill_id,
+        order_id=order_id,
+        price=fill.price,
+        size=fill.size,
+        fee=fill.fee,
+        fee_asset=fill.fee_asset,
+        liquidity=fill.liquidity,
+        ts=fill.ts,
+    )
 
 
 def _journaled(row: OrderRow) -> JournaledOrder:

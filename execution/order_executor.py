@@ -138,9 +138,17 @@ class OrderExecutor:
         self._resolution_attempts = timeout_resolution_attempts
 
     async def execute(
-        self, request: ExecutionRequest, *, interrupt: asyncio.Event | None = None
+        self,
+        request: ExecutionRequest,
+        *,
+        interrupt: asyncio.Event | None = None,
+        flush: bool = True,
     ) -> ExecutionResult:
-        """Run ``request`` to its end; setting ``interrupt`` ends it early (see the result)."""
+        """Run ``request`` to its end; setting ``interrupt`` ends it early (see the result).
+
+        With ``flush`` (the default) every state in the result is journaled when this returns;
+        a caller that flushes the tracker itself later (the atomic executor) passes False.
+        """
         result = ExecutionResult(request, interrupt=interrupt or asyncio.Event())
         if request.mode is ExecutionMode.MARKET:
             await self._market(result, request.size)
@@ -154,6 +162,8 @@ class OrderExecutor:
             fallback = request.mode is ExecutionMode.LIMIT_WITH_FALLBACK
             if fallback and order is not None and not result.interrupted:
                 await self._market(result, result.remaining_size)
+        if flush:
+            await self._tracker.flush()
         log.info(
             "execution finished",
             symbol=request.symbol,

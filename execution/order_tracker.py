@@ -13,8 +13,13 @@ The rules every state change obeys (the same as the journal's):
 * an order the venue answers "not found" ``lost_after`` times in a row becomes *lost*, and is
   still polled: if it appears later (late indexing, a partitioned venue), it is adopted.
 
-Every change is written to the journal (when one is given) before waiters are woken, so a
-caller that sees a state can rely on it being recorded.
+Changes are journaled right behind the in-memory state, in order, batched into one
+transaction per burst (write-behind): a fill wakes its waiters at once, without waiting for
+the database - reacting fast is what hedges a leg - and :meth:`OrderTracker.flush` is the
+barrier a caller awaits before relying on the journal. A crash between a change and its write
+loses nothing that matters: the venue has the truth, and start-up reconciliation re-reads it
+by client order id. What must be durable *before* acting - the intent of an order - is
+written synchronously by the executor before it sends.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ from exchange_clients.types import Fill, Order, OrderStatus
 from execution.journal import OrderJournal
 
 log = structlog.get_logger(__name__)
+
+WRITE_RETRY_SECONDS = 0.1
+MAX_WRITE_RETRY_SECONDS = 5.0
 
 
 @dataclass
@@ -83,6 +91,13 @@ class OrderTracker:
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._subscriptions: list[Subscription[Order] | Subscription[Fill]] = []
+        # Write-behind journal queue: fills in arrival order, the latest state per order.
+        self._unwritten_fills: list[Fill] = []
+        self._unwritten_orders: dict[str, Order] = {}
+        self._dirty = asyncio.Event()
+        self._written = asyncio.Event()
+        self._written.set()
+        self._writer: asyncio.Task[None] | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -96,7 +111,18 @@ class OrderTracker:
             ]
         self._tasks.append(asyncio.create_task(self._poll_forever()))
 
-    async def stop(self) -> None:
+    async def stop(self, flush_timeout: float = 10.0) -> None:
+        """Stop listening and polling; pending journal writes are finished first."""
+        try:
+            await asyncio.wait_for(self.flush(), flush_timeout)
+        except TimeoutError:
+            log.error(
+                "journal writes still pending at stop; reconciliation will re-read them",
+                orders=sorted(self._unwritten_orders),
+            )
+        if self._writer is not None:
+            self._tasks.append(self._writer)
+            self._writer = None
         for subscription in self._subscriptions:
             subscription.close()
         for task in self._tasks:
@@ -116,6 +142,12 @@ class OrderTracker:
                 order=order, last_heard=self._clock.now()
             )
         return tracked
+
+    async def flush(self) -> None:
+        """Return once every change seen so far is in the journal."""
+        if self._journal is not None and not self._written.is_set():
+            self._journal.expedite()
+        await self._written.wait()
 
     def forget(self, client_order_id: str) -> None:
         """Stop tracking an order the venue refused (it does not exist there)."""
@@ -185,7 +217,8 @@ class OrderTracker:
         tracked.fills[fill.fill_id] = fill
         tracked.last_heard = self._clock.now()
         if self._journal is not None:
-            await self._journal.record_fill(fill)
+            self._unwritten_fills.append(fill)
+            self._schedule_write()
         filled = tracked.filled_from_fills
         current = tracked.order
         if filled > current.filled_size:
@@ -215,13 +248,44 @@ class OrderTracker:
     # --- internals -------------------------------------------------------------------------
 
     async def _set(self, tracked: TrackedOrder, order: Order) -> None:
-        """Journal first, then publish: whoever sees a state can rely on it being recorded."""
+        """Publish the new state and queue it for the journal (see :meth:`flush`)."""
         if order == tracked.order:
             return
-        if self._journal is not None:
-            await self._journal.record_order(order)
         tracked.order = order
         tracked.changed.set()
+        if self._journal is not None:
+            self._unwritten_orders[order.client_order_id] = order
+            self._schedule_write()
+
+    def _schedule_write(self) -> None:
+        self._written.clear()
+        self._dirty.set()
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_forever())
+
+    async def _write_forever(self) -> None:
+        """Write queued changes in order, one transaction per batch; retry until written."""
+        assert self._journal is not None
+        backoff = WRITE_RETRY_SECONDS
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            fills, orders = self._unwritten_fills, self._unwritten_orders
+            self._unwritten_fills, self._unwritten_orders = [], {}
+            try:
+                await self._journal.record_changes(fills, list(orders.values()), deferred=True)
+                backoff = WRITE_RETRY_SECONDS
+            except Exception:
+                # Keep them, older under newer, and try again: a journal write is never dropped.
+                log.exception("journal write failed; retrying", orders=sorted(orders))
+                self._unwritten_fills = fills + self._unwritten_fills
+                self._unwritten_orders = {**orders, **self._unwritten_orders}
+                self._dirty.set()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_WRITE_RETRY_SECONDS)
+                continue
+            if not self._unwritten_fills and not self._unwritten_orders:
+                self._written.set()
 
     async def _consume_updates(self, updates: Subscription[Order]) -> None:
         async for order in updates:

@@ -277,8 +277,9 @@ class PaperExchangeClient(BaseExchangeClient):
                 f"the market data feed failed: {feed.exception()!r}", venue=self.name
             )
         engine.never_fill = faults.never_fill
-        if self._held:
-            await self._commit()
+        # Answer only from saved state: a match the feed consumer is still writing must not be
+        # reported before it is durable, or a crash would make the venue forget what it said.
+        await self._commit()
         return engine
 
     async def _commit(self) -> None:

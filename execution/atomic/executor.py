@@ -170,7 +170,9 @@ class AtomicMultiOrderExecutor:
         async def run(leg: LegResult) -> None:
             venue = leg.leg.venue
             entry = self._entry_request(leg, mode, tolerances, report, result.operation_id)
-            executed = await self._executors[venue].execute(entry, interrupt=interrupts[venue])
+            executed = await self._executors[venue].execute(
+                entry, interrupt=interrupts[venue], flush=False
+            )
             self._absorb(leg, executed)
             entry_finished(leg)
             if leg.complete or tolerances.imbalance is not ImbalancePolicy.CHASE:
@@ -260,7 +262,7 @@ class AtomicMultiOrderExecutor:
             purpose="chase",
             operation_id=result.operation_id,
         )
-        self._absorb(leg, await self._executors[leg.leg.venue].execute(request))
+        self._absorb(leg, await self._executors[leg.leg.venue].execute(request, flush=False))
 
     async def _interrupt_after(self, interrupt: asyncio.Event, seconds: float) -> None:
         await self._clock.sleep(seconds)
@@ -342,7 +344,7 @@ class AtomicMultiOrderExecutor:
                 purpose=purpose,
                 operation_id=operation_id,
             )
-            self._absorb(leg, await self._executors[leg.leg.venue].execute(request))
+            self._absorb(leg, await self._executors[leg.leg.venue].execute(request, flush=False))
 
     async def _cancel_resting(self, result: AtomicResult) -> None:
         """Cancel every order of the operation that may still fill, and take its final state."""
@@ -411,7 +413,8 @@ class AtomicMultiOrderExecutor:
     ) -> None:
         """Verify from venue positions, decide the status once, journal it, alert if needed."""
         await self._refresh(result)
-        await self._verify(result)
+        # The journal catches up while the venues are asked for their positions.
+        await asyncio.gather(self._verify(result), *(t.flush() for t in self._trackers.values()))
         limit = tolerances.max_residual if tolerances.max_residual is not None else step / 2
         residual = result.residual_exposure
         exposed = residual is None or abs(residual) > limit or abs(result.net_exposure) > limit

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -87,6 +88,7 @@ async def test_stream_delivers_the_cancel_and_the_journal_records_it(
         await client.cancel_by_client_id("BTC", order.client_order_id)
         final = await asyncio.wait_for(tracker.wait_final(order.client_order_id), 10)
         assert final.status is OrderStatus.CANCELLED
+        await tracker.flush()
         assert (await journal.get(order.client_order_id)).status is OrderStatus.CANCELLED
     finally:
         await tracker.stop()
@@ -161,8 +163,30 @@ async def test_fills_after_a_cancel_are_applied_once_and_never_reopen_the_order(
     tracked = tracker.get(order.client_order_id)
     assert (tracked.status, tracked.order.filled_size) == (OrderStatus.CANCELLED, D("0.001"))
     assert tracked.order.avg_fill_price == order.price
+    await tracker.flush()  # the journal is written behind the published state
     journaled = await journal.get(order.client_order_id)
     assert (journaled.status, journaled.filled_size) == (OrderStatus.CANCELLED, D("0.001"))
     # A stale "open, nothing filled" report cannot undo either.
     await tracker.apply_order(order)
     assert (tracked.status, tracked.order.filled_size) == (OrderStatus.CANCELLED, D("0.001"))
+
+
+async def test_a_journal_write_that_fails_is_retried_until_it_lands(
+    paper: tuple[PaperExchangeClient, ManualClock], journal: OrderJournal
+) -> None:
+    client, clock = paper
+    tracker = OrderTracker(client, journal, clock=clock, poll_interval=60, silence_seconds=60)
+    order = await place_passive(client, None)  # on the venue, not (yet) in the journal
+    tracker.track(order)
+    await tracker.apply_order(replace(order, status=OrderStatus.CANCELLED))
+    await asyncio.sleep(0.3)  # the write has failed (unknown order) and is being retried
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(tracker.flush(), 0.05)
+    await journal.record_intent(
+        OrderIntent(
+            order.client_order_id, "paper", "BTC", "buy", OrderType.LIMIT, SIZE, order.price
+        )
+    )
+    await asyncio.wait_for(tracker.flush(), 10)
+    assert (await journal.get(order.client_order_id)).status is OrderStatus.CANCELLED
+    await tracker.stop()

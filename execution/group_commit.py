@@ -1,0 +1,115 @@
+"""Group commit: the journal's writes share transactions, and urgent ones never queue behind
+bookkeeping.
+
+A committed transaction costs about a millisecond through SQLAlchemy's async drivers (more on
+a busy machine), and SQLite takes one writer at a time. Two kinds of writes reach the journal:
+
+* **urgent** - an order intent must be durable *before* the order is sent, so a hedge waits
+  for it: it starts a transaction at once, together with whatever else is pending;
+* **deferred** - order states and fills recorded behind the tracker: they wait up to
+  ``defer_seconds`` for an urgent write to ride along with (or for :meth:`expedite`), so the
+  transaction a fill triggers is not the one the hedge reacting to that fill has to wait for.
+
+Every write still gets its own outcome: if a shared transaction fails, its writes are retried
+one by one, so only the write at fault sees the error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+T = TypeVar("T")
+Work = Callable[[AsyncSession], Awaitable[Any]]
+
+DEFER_SECONDS = 0.025
+
+
+@dataclass
+class _Job:
+    work: Work
+    future: asyncio.Future[Any]
+
+
+class GroupCommitter:
+    """Runs write functions one transaction at a time, batching what arrives together."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], defer_seconds: float = DEFER_SECONDS
+    ) -> None:
+        self._sessions = sessions
+        self._defer_seconds = defer_seconds
+        self._urgent: list[_Job] = []
+        self._deferred: list[_Job] = []
+        self._kick = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Commit ``work`` now (with whatever is pending) and return its result."""
+        job = self._job(work)
+        self._urgent.append(job)
+        self._kick.set()
+        self._ensure_running()
+        result: T = await job.future
+        return result
+
+    async def run_deferred(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Commit ``work`` with the next urgent write, or after ``defer_seconds``."""
+        job = self._job(work)
+        self._deferred.append(job)
+        self._ensure_running()
+        result: T = await job.future
+        return result
+
+    def expedite(self) -> None:
+        """Commit deferred work without waiting (someone needs it written: a flush)."""
+        self._kick.set()
+
+    @staticmethod
+    def _job(work: Work) -> _Job:
+        return _Job(work, asyncio.get_running_loop().create_future())
+
+    def _ensure_running(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._commit_forever())
+
+    async def _commit_forever(self) -> None:
+        try:
+            while self._urgent or self._deferred:
+                if not self._urgent and not self._kick.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._kick.wait(), self._defer_seconds)
+                self._kick.clear()
+                if self._urgent:  # alone: an urgent write never pays for the bookkeeping
+                    batch, self._urgent = self._urgent, []
+                else:
+                    batch, self._deferred = self._deferred, []
+                await self._commit(batch)
+        except BaseException as exc:  # cancelled at shutdown: nobody may wait forever
+            for job in self._urgent + self._deferred:
+                if not job.future.done():
+                    job.future.set_exception(exc)
+            raise
+
+    async def _commit(self, batch: list[_Job]) -> None:
+        live = [job for job in batch if not job.future.done()]  # a cancelled caller: skip
+        if not live:
+            return
+        try:
+            async with self._sessions.begin() as session:
+                results = [await job.work(session) for job in live]
+        except Exception as exc:
+            if len(live) == 1:
+                live[0].future.set_exception(exc)
+                return
+            for job in live:  # find the write at fault; the others still commit
+                await self._commit([job])
+            return
+        for job, result in zip(live, results, strict=True):
+            if not job.future.done():
+                job.future.set_result(result)

@@ -1,0 +1,92 @@
+"""Group commit on both databases: shared transactions, isolated failures, urgent first."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import pytest
+from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from database.models import Bot
+from execution.group_commit import GroupCommitter
+
+Work = Callable[[AsyncSession], Awaitable[str]]
+
+
+def add_bot(name: str) -> Work:
+    async def work(session: AsyncSession) -> str:
+        session.add(Bot(name=name, config={}))
+        await session.flush()
+        return name
+
+    return work
+
+
+def count_commits(engine: AsyncEngine) -> list[int]:
+    commits = [0]
+
+    @event.listens_for(engine.sync_engine, "commit")
+    def _count(_connection: object) -> None:
+        commits[0] += 1
+
+    return commits
+
+
+async def bot_names(sessions: async_sessionmaker[AsyncSession]) -> set[str]:
+    async with sessions() as session:
+        return set(await session.scalars(select(Bot.name)))
+
+
+async def test_writes_issued_together_share_one_transaction(
+    db_engine: AsyncEngine, db_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    committer = GroupCommitter(db_sessions)
+    commits = count_commits(db_engine)
+    names = await asyncio.gather(*(committer.run(add_bot(f"bot-{i}")) for i in range(5)))
+    assert names == [f"bot-{i}" for i in range(5)]
+    assert commits == [1]
+    assert await bot_names(db_sessions) == set(names)
+
+
+async def test_a_failing_write_fails_alone(db_sessions: async_sessionmaker[AsyncSession]) -> None:
+    committer = GroupCommitter(db_sessions)
+    await committer.run(add_bot("taken"))
+    outcomes = await asyncio.gather(
+        committer.run(add_bot("first")),
+        committer.run(add_bot("taken")),  # unique name: this one, and only this one, fails
+        committer.run(add_bot("second")),
+        return_exceptions=True,
+    )
+    assert outcomes[0] == "first"
+    assert isinstance(outcomes[1], IntegrityError)
+    assert outcomes[2] == "second"
+    assert await bot_names(db_sessions) == {"taken", "first", "second"}
+
+
+async def test_urgent_writes_go_first_and_deferred_ones_wait_for_expedite(
+    db_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    committer = GroupCommitter(db_sessions, defer_seconds=3600)
+    deferred = asyncio.ensure_future(committer.run_deferred(add_bot("bookkeeping")))
+    await asyncio.sleep(0.05)
+    assert await committer.run(add_bot("intent")) == "intent"
+    assert await bot_names(db_sessions) == {"intent"}  # not made to carry the deferred write
+    assert not deferred.done()
+    committer.expedite()
+    assert await asyncio.wait_for(deferred, 10) == "bookkeeping"
+    assert await bot_names(db_sessions) == {"intent", "bookkeeping"}
+
+
+async def test_a_cancelled_committer_fails_its_waiters(
+    db_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    committer = GroupCommitter(db_sessions, defer_seconds=3600)
+    deferred = asyncio.ensure_future(committer.run_deferred(add_bot("never")))
+    await asyncio.sleep(0.01)
+    assert committer._task is not None
+    committer._task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(deferred, 10)
