@@ -10,6 +10,7 @@ an order while its cancel travels) and a record of every order request that reac
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -182,9 +183,10 @@ async def create_bot(
     sessions: async_sessionmaker[AsyncSession], venues: tuple[str, ...] = VENUES
 ) -> tuple[int, dict[str, int]]:
     """The bot and one account per venue the journal's rows refer to."""
+    tag = uuid.uuid4().hex[:8]  # several rigs may share one database
     async with sessions.begin() as session:
-        bot = Bot(name="atomic-test", config={})
-        accounts = {venue: Account(name=f"{venue}-main") for venue in venues}
+        bot = Bot(name=f"atomic-test-{tag}", config={})
+        accounts = {venue: Account(name=f"{venue}-{tag}") for venue in venues}
         session.add_all([bot, *accounts.values()])
     return bot.id, {venue: account.id for venue, account in accounts.items()}
 

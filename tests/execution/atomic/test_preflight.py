@@ -1,0 +1,48 @@
+"""Preflight checks that need a venue: leverage allowed, set and confirmed; nothing sent."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from execution.atomic import AtomicStatus, AtomicTolerances
+from tests.execution.atomic.rig import D, atomic_rig
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+async def test_leverage_is_set_on_every_venue_before_sending(db_sessions: Sessions) -> None:
+    async with atomic_rig(db_sessions) as rig:
+        result = await rig.run(tolerances=AtomicTolerances(leverage=D(3)))
+        assert result.status is AtomicStatus.COMPLETED
+        assert [await c.get_leverage("BTC") for c in rig.clients.values()] == [D(3), D(3)]
+        for client in rig.clients.values():
+            position = await client.position("BTC")
+            assert position is not None
+            assert position.leverage == D(3)
+
+
+async def test_leverage_above_a_venue_maximum_is_refused_before_anything(
+    db_sessions: Sessions,
+) -> None:
+    async with atomic_rig(db_sessions) as rig:
+        before = [await c.get_leverage("BTC") for c in rig.clients.values()]
+        result = await rig.run(tolerances=AtomicTolerances(leverage=D(50)))
+        assert result.status is AtomicStatus.PREFLIGHT_FAILED
+        assert result.problems == [
+            "paper_a: leverage 50x exceeds the BTC maximum of 20x",
+            "paper_b: leverage 50x exceeds the BTC maximum of 20x",
+        ]
+        assert [await c.get_leverage("BTC") for c in rig.clients.values()] == before
+        assert (rig.a.sent, rig.b.sent) == ([], [])
+        assert await rig.journal_rows() == []
+
+
+async def test_margin_counts_the_leverage_and_the_buffer(db_sessions: Sessions) -> None:
+    # 1 BTC at up to 100.5 (touch 100.0 + 0.5 % slippage) at 10x = 10.05 USD, + 20 % = 12.06.
+    async with atomic_rig(db_sessions, balance=D("12.05")) as rig:
+        result = await rig.run(tolerances=AtomicTolerances(leverage=D(10)))
+        assert result.status is AtomicStatus.PREFLIGHT_FAILED
+        assert any("needs 12.06 USD margin" in p for p in result.problems), result.problems
+    async with atomic_rig(db_sessions, balance=D("12.10")) as rig:
+        result = await rig.run(tolerances=AtomicTolerances(leverage=D(10)))
+        assert result.status is AtomicStatus.COMPLETED
