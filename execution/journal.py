@@ -7,9 +7,9 @@ recorded as sent but never landed must not be waited for forever. So:
 * :meth:`OrderJournal.record_intent` commits the intent (status ``pending``) *before* the
   caller sends it; a retry after a timeout re-sends under the same client order id, which
   the venue refuses as a duplicate if the first attempt landed;
-* :meth:`OrderJournal.record_order` applies every state the venue reports, monotonically:
-  a final status is never replaced, the filled size never shrinks (a late, stale update
-  cannot undo a fill);
+* :meth:`OrderJournal.record_order` applies every state the venue reports, monotonically
+  (:mod:`execution.order_state`: a final status is never replaced, the filled size never
+  shrinks - a late, stale update cannot undo a fill);
 * :meth:`OrderJournal.record_fill` stores each execution once, keyed by the venue's fill id;
 * :func:`reconcile` runs at start: every unfinished intent is looked up by client order id and
   adopted with its real state, marked ``failed`` when the venue never saw it (``lost`` when it
@@ -35,6 +35,7 @@ from exchange_clients.base import BaseExchangeClient
 from exchange_clients.errors import OrderNotFound
 from exchange_clients.types import Fill, Order, OrderRequest, OrderStatus, OrderType, Side
 from execution.group_commit import GroupCommitter
+from execution.order_state import is_stale_status, merge_order_state
 from trading_config.errors import TradingError
 
 log = structlog.get_logger(__name__)
@@ -304,22 +305,20 @@ class OrderJournal:
 
 
 def _apply(row: OrderRow, order: Order) -> None:
-    """Merge a reported state into a row: a final status stays, the filled size never shrinks."""
-    current = OrderStatus(row.status)
-    if order.filled_size > row.filled_size:
-        row.filled_size = order.filled_size
-        row.avg_fill_price = order.avg_fill_price
-    if not current.is_final:
-        row.status = order.status.value
-    elif order.status is not current:
+    """Merge a reported state into a row by :func:`~execution.order_state.merge_order_state`."""
+    current = _journaled(row).as_order()
+    if is_stale_status(current, order):
         log.warning(
             "ignored a state change of a finished order",
             client_order_id=order.client_order_id,
-            kept=current.value,
+            kept=current.status.value,
             reported=order.status.value,
         )
-    if order.venue_order_id and not row.venue_order_id:
-        row.venue_order_id = order.venue_order_id
+    merged = merge_order_state(current, order)
+    row.status = merged.status.value
+    row.filled_size = merged.filled_size
+    row.avg_fill_price = merged.avg_fill_price
+    row.venue_order_id = merged.venue_order_id
 
 
 async def _known_fills(session: AsyncSession, fills: Sequence[Fill]) -> set[tuple[str, str]]:

@@ -3,13 +3,11 @@
 The venue's order-update and fill streams are the fast path. Streams go quiet (dropped
 socket, venue hiccup, a venue without a private stream), so a poller asks the venue by
 client order id about every unfinished order that has been silent for ``silence_seconds``.
-The rules every state change obeys (the same as the journal's):
+Reports are merged by :func:`execution.order_state.merge_order_state` (a final status
+stays, ``pending_cancel`` yields only to a final status, fills never shrink). Also:
 
-* a final status (filled, cancelled, rejected, expired, failed) is never replaced;
-* the filled size never shrinks, and fills arriving after a cancel are still applied
-  (a cancel races with executions on every venue);
-* once we asked for a cancel, only a final state replaces ``pending_cancel`` (reports sent
-  before the venue saw the cancel would otherwise make the order look live again);
+* fills arriving after a cancel are still applied, once (a cancel races with executions on
+  every venue);
 * an order the venue answers "not found" ``lost_after`` times in a row becomes *lost*, and is
   still polled: if it appears later (late indexing, a partitioned venue), it is adopted.
 
@@ -38,6 +36,7 @@ from exchange_clients.errors import ExchangeError, OrderNotFound
 from exchange_clients.streams import Subscription
 from exchange_clients.types import Fill, Order, OrderStatus
 from execution.journal import OrderJournal
+from execution.order_state import is_stale_status, merge_order_state
 
 log = structlog.get_logger(__name__)
 
@@ -176,34 +175,14 @@ class OrderTracker:
         tracked.last_heard = self._clock.now()
         tracked.not_found = 0
         current = tracked.order
-        status = reported.status
-        if current.status.is_final:
-            status = current.status
-        elif current.status is OrderStatus.PENDING_CANCEL and not reported.status.is_final:
-            status = current.status  # a report from before our cancel must not un-cancel it
-        if current.status.is_final and reported.status is not current.status:
+        if is_stale_status(current, reported):
             log.info(
                 "late state for a finished order kept as-is",
                 client_order_id=current.client_order_id,
                 kept=current.status,
                 reported=reported.status,
             )
-        grew = reported.filled_size > current.filled_size
-        # A report with at least our fills carries the fees for them (rebates can be negative,
-        # so "larger" is not the rule); one with fewer fills is stale.
-        fee_paid = reported.fee_paid if reported.filled_size >= current.filled_size else None
-        await self._set(
-            tracked,
-            replace(
-                current,
-                status=status,
-                venue_order_id=current.venue_order_id or reported.venue_order_id,
-                filled_size=reported.filled_size if grew else current.filled_size,
-                avg_fill_price=reported.avg_fill_price if grew else current.avg_fill_price,
-                fee_paid=current.fee_paid if fee_paid is None else fee_paid,
-                updated_at=reported.updated_at or current.updated_at,
-            ),
-        )
+        await self._set(tracked, merge_order_state(current, reported))
 
     async def apply_fill(self, fill: Fill) -> None:
         """Apply one execution, once, even when it arrives after the order was cancelled."""

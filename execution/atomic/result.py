@@ -14,6 +14,7 @@ from typing import Any
 
 from exchange_clients.types import Order
 from execution.atomic.legs import Leg
+from execution.order_state import merge_order_state
 
 ZERO = Decimal(0)
 BPS = Decimal(10_000)
@@ -43,11 +44,11 @@ class LegResult:
     position_after: Decimal | None = None
 
     def apply(self, order: Order) -> None:
-        """Record the latest state of one of this leg's orders (filled size never shrinks)."""
+        """Record the latest state of one of this leg's orders (merged, never regressing)."""
         known = self.orders.get(order.client_order_id)
-        if known is not None and known.filled_size > order.filled_size:
-            return
-        self.orders[order.client_order_id] = order
+        self.orders[order.client_order_id] = (
+            order if known is None else merge_order_state(known, order)
+        )
 
     @property
     def opened(self) -> Decimal:
