@@ -40,30 +40,30 @@ class OperationStore:
 
     async def begin(self, operation_id: str, purpose: str | None, plan: dict[str, Any]) -> None:
         """Commit the plan; only after this returns may the operation send orders."""
-        async with self._sessions.begin() as session:
-            session.add(
-                AtomicOperation(
-                    operation_id=operation_id,
-                    bot_id=self._bot_id,
-                    purpose=purpose,
-                    status="running",
-                    plan=plan,
-                )
-            )
+        await self._insert(operation_id, purpose, plan, None)
 
     async def refused(
         self, operation_id: str, purpose: str | None, plan: dict[str, Any], result: AtomicResult
     ) -> None:
         """Record an operation that preflight stopped (nothing was sent)."""
+        await self._insert(operation_id, purpose, plan, result)
+
+    async def _insert(
+        self,
+        operation_id: str,
+        purpose: str | None,
+        plan: dict[str, Any],
+        result: AtomicResult | None,
+    ) -> None:
         async with self._sessions.begin() as session:
             session.add(
                 AtomicOperation(
                     operation_id=operation_id,
                     bot_id=self._bot_id,
                     purpose=purpose,
-                    status=_status(result),
+                    status="running" if result is None else _status(result),
                     plan=plan,
-                    result=result.to_json(),
+                    result=None if result is None else result.to_json(),
                 )
             )
 
