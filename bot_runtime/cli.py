@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
 from bot_runtime.check import summarize, verify_accounts
+from bot_runtime.runtime import BotRuntime, RuntimeOptions
 from trading_config.errors import ConfigError
 from trading_config.loader import CliOverrides, load_config_with_source
 from trading_config.logging_setup import LEVELS, configure_logging, install_excepthook
@@ -21,6 +23,8 @@ from trading_config.redaction import scrub
 
 EXIT_OK = 0
 EXIT_USER_ERROR = 2
+# The launcher (fleet) passes the control API's bearer token here, never on the command line.
+CONTROL_TOKEN_ENV = "PERPFLEET_CONTROL_TOKEN"  # noqa: S105 - a variable name, not a secret
 
 
 class _Parser(argparse.ArgumentParser):
@@ -92,10 +96,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise ConfigError(problems)
             sys.stdout.write("\n".join(summarize(args.config, loaded.config)) + "\n")
             return EXIT_OK
-        raise ConfigError(
-            f"{args.config}: running bots is not available in this build yet; "
-            "use --check to validate the config"
+        configure_logging(
+            level=args.log_level or loaded.config.logging.level,
+            json=True if args.log_json else loaded.config.logging.json_output,
         )
+        options = RuntimeOptions(
+            config_path=args.config,
+            control_api=loaded.config.control_api.enabled,
+            control_api_port=loaded.config.control_api.port,
+            control_token=os.environ.get(CONTROL_TOKEN_ENV) or None,
+        )
+        return asyncio.run(BotRuntime(loaded.config, options).run())
     except ConfigError as exc:
         for problem in exc.problems:
             sys.stderr.write(scrub(problem) + "\n")

@@ -174,6 +174,51 @@ class OrderExecutor:
         )
         return result
 
+    # --- resting orders (strategies that manage their own orders, e.g. a grid) -------------
+
+    async def submit(
+        self,
+        symbol: str,
+        side: Side,
+        size: Decimal,
+        *,
+        price: Decimal | None = None,
+        post_only: bool = False,
+        reduce_only: bool = False,
+        purpose: str | None = None,
+        operation_id: str | None = None,
+    ) -> Order | None:
+        """Journal, send and track one order without waiting for it to finish.
+
+        A limit order when ``price`` is given (GTC), else a market order. None when the venue
+        refused it (journaled as rejected). The tracker keeps its state from then on.
+        """
+        request = ExecutionRequest(
+            symbol,
+            side,
+            size,
+            ExecutionMode.LIMIT if price is not None else ExecutionMode.MARKET,
+            price=price,
+            post_only=post_only,
+            reduce_only=reduce_only,
+            purpose=purpose,
+            operation_id=operation_id,
+        )
+        order_type = OrderType.LIMIT if price is not None else OrderType.MARKET
+        return await self._send(
+            ExecutionResult(request), order_type, size, price, post_only=post_only
+        )
+
+    async def cancel(self, symbol: str, client_order_id: str) -> Order:
+        """Cancel one tracked order and return its final state (fills included)."""
+        await self._tracker.mark_cancel_requested(client_order_id)
+        try:
+            order = await self._client.cancel_by_client_id(symbol, client_order_id)
+        except OrderNotFound:
+            order = await self._client.order_status(symbol, client_order_id=client_order_id)
+        await self._tracker.apply_order(order)
+        return self._tracker.get(client_order_id).order
+
     # --- modes -----------------------------------------------------------------------------
 
     async def _market(self, result: ExecutionResult, size: Decimal) -> None:

@@ -152,6 +152,10 @@ class OrderTracker:
         """Stop tracking an order the venue refused (it does not exist there)."""
         self._orders.pop(client_order_id, None)
 
+    def orders(self) -> dict[str, TrackedOrder]:
+        """Every order tracked now, by client order id (a copy: safe to iterate and change)."""
+        return dict(self._orders)
+
     def get(self, client_order_id: str) -> TrackedOrder:
         return self._orders[client_order_id]
 

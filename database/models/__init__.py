@@ -10,6 +10,7 @@ from database.models.operations import AtomicOperation
 from database.models.positions import FundingPayment, Position, PositionLeg
 from database.models.proxies import AccountProxyAssignment, Proxy
 from database.models.reference import AppSetting, Venue
+from database.models.strategy_state import StrategyState
 from database.models.trading import Fill, Order
 
 __all__ = [
@@ -29,5 +30,6 @@ __all__ = [
     "Position",
     "PositionLeg",
     "Proxy",
+    "StrategyState",
     "Venue",
 ]

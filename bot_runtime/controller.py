@@ -1,0 +1,228 @@
+"""The running bot behind its control API (:class:`bot_runtime.control.BotControl`).
+
+Reads come from the venues (positions, balances), the trackers (resting orders) and the
+strategy; actions go through the same execution stack the strategy uses, so every order the
+API causes is journaled like any other.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from bot_runtime.control import JSON, CloseMode, InvalidRequest, NeedsConfirmation, NotFound
+from exchange_clients.rounding import round_price
+from exchange_clients.types import Side
+from execution.order_executor import ExecutionMode, ExecutionRequest
+from trading_config.errors import ConfigError
+from trading_config.loader import load_config
+
+if TYPE_CHECKING:
+    from bot_runtime.runtime import BotRuntime
+
+ZERO = Decimal(0)
+WIDE_SPREAD_PCT = Decimal("0.5")
+
+
+class RuntimeControl:
+    """:class:`~bot_runtime.control.BotControl` over a :class:`BotRuntime`."""
+
+    def __init__(self, runtime: BotRuntime) -> None:
+        self._runtime = runtime
+
+    @property
+    def _strategy(self) -> Any:
+        assert self._runtime.strategy is not None
+        return self._runtime.strategy
+
+    async def status(self) -> JSON:
+        runtime = self._runtime
+        state = (
+            "stopping"
+            if runtime.stopping.is_set()
+            else "paused"
+            if self._strategy.context.paused.is_set()
+            else "running"
+        )
+        return {
+            "name": runtime.config.name,
+            "strategy": runtime.config.strategy.type,
+            "state": state,
+            "uptime_seconds": round(time.monotonic() - runtime.started_monotonic, 1),
+            "equity": await runtime.equity(),
+            "venues": sorted(runtime.clients),
+            "risk": {"killed": runtime.risk.killed, "paused_until": runtime.risk.paused_until},
+            "details": self._strategy.describe(),
+        }
+
+    async def positions(self) -> list[JSON]:
+        found = []
+        for venue, client in self._runtime.clients.items():
+            for position in await client.positions():
+                found.append(
+                    {
+                        "id": f"{venue}:{position.symbol}",
+                        "venue": venue,
+                        "symbol": position.symbol,
+                        "side": "long" if position.size > 0 else "short",
+                        "size": position.size,
+                        "entry_price": position.entry_price,
+                        "mark_price": position.mark_price,
+                        "liquidation_price": position.liquidation_price,
+                        "unrealized_pnl": position.unrealized_pnl,
+                        "accrued_funding": position.accrued_funding,
+                        "leverage": position.leverage,
+                    }
+                )
+        return found
+
+    async def orders(self) -> list[JSON]:
+        stack = self._runtime.stack
+        if stack is None:
+            return []
+        found = []
+        for venue, tracker in stack.trackers.items():
+            for client_id, tracked in tracker.orders().items():
+                order = tracked.order
+                if not (order.status.is_resting or order.status.value == "pending"):
+                    continue
+                found.append(
+                    {
+                        "client_order_id": client_id,
+                        "venue": venue,
+                        "symbol": order.symbol,
+                        "side": order.side,
+                        "type": order.order_type.value,
+                        "size": order.size,
+                        "filled_size": order.filled_size,
+                        "price": order.price,
+                        "status": order.status.value,
+                        "reduce_only": order.reduce_only,
+                    }
+                )
+        return found
+
+    async def balances(self) -> list[JSON]:
+        found = []
+        for venue, client in self._runtime.clients.items():
+            balance = await client.balance()
+            found.append(
+                {
+                    "venue": venue,
+                    "asset": balance.asset,
+                    "wallet": balance.wallet,
+                    "equity": balance.equity,
+                    "available": balance.available,
+                    "margin_used": balance.margin_used,
+                    "unrealized_pnl": balance.unrealized_pnl,
+                }
+            )
+        return found
+
+    async def pnl(self) -> JSON:
+        per_venue: dict[str, JSON] = {}
+        per_symbol: dict[str, JSON] = {}
+        totals = {"realized": ZERO, "unrealized": ZERO, "funding": ZERO, "fees": ZERO}
+        for venue, client in self._runtime.clients.items():
+            row = {"unrealized": ZERO, "funding": ZERO}
+            for position in await client.positions():
+                row["unrealized"] += position.unrealized_pnl
+                row["funding"] += position.accrued_funding
+                symbol = per_symbol.setdefault(
+                    position.symbol, {"unrealized": ZERO, "funding": ZERO}
+                )
+                symbol["unrealized"] += position.unrealized_pnl
+                symbol["funding"] += position.accrued_funding
+            per_venue[venue] = row
+            totals["unrealized"] += row["unrealized"]
+            totals["funding"] += row["funding"]
+        described = self._strategy.describe()
+        totals["realized"] = Decimal(described.get("realized_pnl", 0))
+        totals["fees"] = Decimal(described.get("fees", 0))
+        net = totals["realized"] + totals["unrealized"] + totals["funding"] - totals["fees"]
+        return {**totals, "net": net, "per_venue": per_venue, "per_symbol": per_symbol}
+
+    def config(self) -> JSON:
+        return self._runtime.config.model_dump(mode="json", by_alias=True)
+
+    async def pause(self) -> JSON:
+        self._strategy.context.paused.set()
+        self._runtime.log.warning("paused through the control API")
+        return {"state": "paused"}
+
+    async def resume(self) -> JSON:
+        self._strategy.context.paused.clear()
+        self._runtime.log.warning("resumed through the control API")
+        return {"state": "running"}
+
+    async def close_position(self, position_id: str, mode: CloseMode, confirm: bool) -> JSON:
+        venue, _, symbol = position_id.partition(":")
+        client = self._runtime.clients.get(venue)
+        position = await client.position(symbol) if client is not None and symbol else None
+        if client is None or position is None or position.size == 0:
+            raise NotFound(
+                f"no open position {position_id!r}", details={"position_id": position_id}
+            )
+        bid, ask = await client.best_bid_ask(symbol)
+        spread_pct = (ask - bid) / ((ask + bid) / 2) * 100
+        if spread_pct > WIDE_SPREAD_PCT and not confirm:
+            raise NeedsConfirmation(
+                f"the {symbol} spread on {venue} is {spread_pct:.2f}%: repeat with confirm=true",
+                details={"spread_pct": spread_pct},
+            )
+        assert self._runtime.stack is not None
+        side: Side = "sell" if position.size > 0 else "buy"
+        price = None
+        if mode == "limit":
+            market = await client.market(symbol)
+            price = round_price(market, bid if side == "sell" else ask, side)
+        request = ExecutionRequest(
+            symbol,
+            side,
+            abs(position.size),
+            ExecutionMode.LIMIT_WITH_FALLBACK if mode == "limit" else ExecutionMode.MARKET,
+            price=price,
+            reduce_only=True,
+            timeout_seconds=10,
+            purpose="manual_close",
+        )
+        result = await self._runtime.stack.executors[venue].execute(request)
+        return {
+            "position_id": position_id,
+            "closed": result.filled_size,
+            "average_price": result.average_price,
+            "orders": [o.client_order_id for o in result.orders],
+        }
+
+    async def close_all(self) -> JSON:
+        cancelled = await self._strategy.cancel_resting()
+        closed = await self._runtime.flatten()
+        return {"cancelled_orders": cancelled, "closed_positions": closed}
+
+    async def reload_config(self) -> JSON:
+        runtime = self._runtime
+        try:
+            fresh = load_config(runtime.options.config_path)
+        except ConfigError as exc:
+            raise InvalidRequest(
+                "the config file is invalid; the running config is kept", exc.problems
+            ) from None
+        problems = []
+        if fresh.name != runtime.config.name or fresh.strategy.type != runtime.config.strategy.type:
+            problems.append("name and strategy.type cannot change while the bot runs: restart it")
+        elif set(fresh.exchanges) != set(runtime.config.exchanges):
+            problems.append("exchanges cannot change while the bot runs: restart it")
+        else:
+            problems += self._strategy.reload_problems(fresh.strategy.params)
+        if problems:
+            raise InvalidRequest("the running config is kept", problems)
+        runtime.config = fresh
+        self._strategy.params = fresh.strategy.params
+        self._strategy.context.config = fresh
+        runtime.log.warning("config reloaded through the control API")
+        return {"reloaded": True, "config": self.config()}
+
+    async def stop(self) -> JSON:
+        self._runtime.request_stop("stop requested through the control API")
+        return {"state": "stopping"}

@@ -1,0 +1,370 @@
+"""One running bot: start-up, the strategy loop, heartbeats, status lines, signals, shutdown.
+
+Start-up order matters for money: the journal is reconciled against the venues (orders the
+last run left behind adopted or cancelled) and interrupted atomic operations are finished
+*before* the strategy makes its first decision.
+
+Signals: the first SIGINT/SIGTERM stops entering, cancels resting orders (unless
+``execution.cancel_orders_on_stop`` is false), saves state and exits 0; a second one within
+2 seconds exits at once (the journal lets the next start reconcile whatever was in flight).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot_runtime.setup import (
+    ExecutionStack,
+    StartupError,
+    account_ids,
+    build_clients,
+    build_execution,
+    connect_all,
+    register_bot,
+)
+from database import create_engine, require_current_schema, session_maker
+from database.models import Bot
+from database.types import utcnow
+from exchange_clients.base import BaseExchangeClient
+from exchange_clients.clock import Clock, SystemClock
+from exchange_clients.errors import ExchangeError
+from execution.atomic import recover_operations
+from execution.journal import reconcile
+from execution.order_executor import ExecutionMode, ExecutionRequest
+from strategies.base_strategy import BaseStrategy, StrategyContext
+from strategies.factory import create_strategy
+from strategies.risk import RiskManager
+from strategies.state_store import StrategyStateStore
+from trading_config.schema import BotConfig
+
+log = structlog.get_logger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+FORCE_EXIT_WINDOW_SECONDS = 2.0
+HEARTBEAT_SECONDS = 5.0
+STATUS_SECONDS = 10.0
+MAX_CONSECUTIVE_ERRORS = 20
+
+
+@dataclass
+class RuntimeOptions:
+    """Knobs the CLI (or a test) sets; the config holds the rest."""
+
+    config_path: str
+    control_api: bool = False
+    control_api_port: int | None = None
+    control_token: str | None = None
+    status_seconds: float = STATUS_SECONDS
+    paper_options: dict[str, Any] = field(default_factory=dict)
+
+
+class BotRuntime:
+    """Runs one bot until it is stopped; :meth:`run` returns the process exit code."""
+
+    def __init__(self, config: BotConfig, options: RuntimeOptions, clock: Clock | None = None):
+        self.config = config
+        self.options = options
+        self.clock = clock or SystemClock()
+        self.started_monotonic = time.monotonic()
+        self.stopping = asyncio.Event()
+        self.stop_reason: str | None = None
+        self._first_signal_at: float | None = None
+        self.engine: AsyncEngine | None = None
+        self.sessions: async_sessionmaker[AsyncSession] | None = None
+        self.bot_id: int | None = None
+        self.clients: dict[str, BaseExchangeClient] = {}
+        self.stack: ExecutionStack | None = None
+        self.strategy: BaseStrategy[Any] | None = None
+        self.risk = RiskManager(config.risk, self.clock, bot=config.name)
+        self.control_server: Any = None
+        self.log = log.bind(bot=config.name)
+
+    # --- the whole life --------------------------------------------------------------------
+
+    async def run(self) -> int:
+        try:
+            await self.start()
+        except StartupError as exc:
+            sys.stderr.write(f"{self.config.name}: {exc}\n")
+            await self._close()
+            return EXIT_FAILED
+        self._install_signal_handlers()
+        try:
+            await self._loop()
+        finally:
+            await self.shutdown()
+        return EXIT_OK
+
+    async def start(self) -> None:
+        await require_current_schema()
+        self.engine = create_engine()
+        self.sessions = session_maker(self.engine)
+        self.bot_id = await register_bot(self.sessions, self.config, self.options.config_path)
+        accounts = await account_ids(self.sessions, self.config)
+        self.clients = await build_clients(
+            self.sessions, self.config, paper_options=self.options.paper_options
+        )
+        await connect_all(self.clients)
+        self.stack = await build_execution(
+            self.sessions, self.config, self.bot_id, accounts, self.clients, self.clock
+        )
+        context = StrategyContext(
+            bot_name=self.config.name,
+            config=self.config,
+            clients=self.clients,
+            executors=self.stack.executors,
+            trackers=self.stack.trackers,
+            atomic=self.stack.atomic,
+            journal=self.stack.journal,
+            risk=self.risk,
+            state_store=StrategyStateStore(self.sessions, self.bot_id),
+            clock=self.clock,
+        )
+        self.strategy = create_strategy(
+            self.config.strategy.type, context, self.config.strategy.params
+        )
+        strategy = self.strategy
+        report = await reconcile(
+            self.stack.journal, self.clients, keep_resting=strategy.keeps_resting
+        )
+        recovered = await recover_operations(self.stack.atomic, clock=self.clock)
+        await strategy.start()
+        if self.options.control_api:
+            await self._start_control_api()
+        await self._set_status("running")
+        self.log.info(
+            "bot started",
+            strategy=self.config.strategy.type,
+            venues=sorted(self.clients),
+            adopted=len(report.adopted),
+            cancelled=len(report.cancelled),
+            recovered_operations=len(recovered),
+        )
+
+    async def _loop(self) -> None:
+        assert self.strategy is not None
+        strategy = self.strategy
+        tasks = [
+            asyncio.create_task(self._every(HEARTBEAT_SECONDS, self._heartbeat)),
+            asyncio.create_task(self._every(self.options.status_seconds, self._status_line)),
+        ]
+        errors = 0
+        try:
+            while not self.stopping.is_set():
+                if strategy.context.stop_requested.is_set():
+                    self.request_stop("the strategy asked to stop")
+                    break
+                try:
+                    kill = self.risk.update_equity(await self.equity())
+                    if kill is not None:
+                        await self.kill(kill.reason)
+                        break
+                    if await strategy.should_execute():
+                        await strategy.execute_strategy()
+                    errors = 0
+                except ExchangeError as exc:
+                    errors += 1
+                    self.log.warning("venue error in the strategy step", error=str(exc))
+                except Exception:
+                    errors += 1
+                    self.log.exception("strategy step failed")
+                if errors >= MAX_CONSECUTIVE_ERRORS:
+                    self.request_stop(f"{errors} strategy steps failed in a row")
+                    break
+                await self._sleep(strategy.interval_seconds)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def shutdown(self) -> None:
+        """Stop entering, cancel resting orders (unless configured not to), save, close."""
+        self.stopping.set()
+        self.log.info("stopping", reason=self.stop_reason)
+        await self._set_status("stopping")
+        if self.strategy is not None:
+            try:
+                await self.strategy.cleanup(
+                    cancel_orders=self.config.execution.cancel_orders_on_stop
+                )
+            except Exception:
+                self.log.exception("cleanup failed; the next start reconciles what is left")
+        await self._set_status("stopped")
+        await self._close()
+        self.log.info("stopped")
+
+    async def _close(self) -> None:
+        if self.control_server is not None:
+            with contextlib.suppress(Exception):
+                await self.control_server.stop()
+            self.control_server = None
+        if self.stack is not None:
+            await self.stack.stop()
+            self.stack = None
+        for client in self.clients.values():
+            with contextlib.suppress(Exception):
+                await client.disconnect()
+        if self.engine is not None:
+            await self.engine.dispose()
+            self.engine = None
+
+    # --- stop, pause, kill -----------------------------------------------------------------
+
+    def request_stop(self, reason: str) -> None:
+        if not self.stopping.is_set():
+            self.stop_reason = reason
+            self.stopping.set()
+
+    def _install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, self._on_signal, signum)
+
+    def _on_signal(self, signum: int) -> None:
+        name = signal.Signals(signum).name
+        now = time.monotonic()
+        if self._first_signal_at is None:
+            self._first_signal_at = now
+            self.log.warning(
+                f"{name}: stopping after cancelling resting orders "
+                f"(again within {FORCE_EXIT_WINDOW_SECONDS:g} s to exit at once)"
+            )
+            self.request_stop(name)
+        elif now - self._first_signal_at <= FORCE_EXIT_WINDOW_SECONDS:
+            sys.stderr.write(f"{self.config.name}: {name} again: exiting at once\n")
+            sys.stderr.flush()
+            os._exit(128 + signum)
+        else:
+            self.log.warning(f"{name}: still stopping")
+
+    async def kill(self, reason: str) -> None:
+        """Kill switch: cancel everything, flatten every position, stop, alert."""
+        self.log.critical("KILL SWITCH", reason=reason)
+        assert self.stack is not None
+        assert self.strategy is not None
+        with contextlib.suppress(Exception):
+            await self.strategy.cancel_resting()
+        await self.flatten()
+        self.request_stop(f"kill switch: {reason}")
+
+    async def flatten(self) -> list[str]:
+        """Close every position on every venue at market, reduce-only; what was closed."""
+        assert self.stack is not None
+        closed = []
+        for venue, client in self.clients.items():
+            for position in await client.positions():
+                if position.size == 0:
+                    continue
+                await self.stack.executors[venue].execute(
+                    ExecutionRequest(
+                        position.symbol,
+                        "sell" if position.size > 0 else "buy",
+                        abs(position.size),
+                        ExecutionMode.MARKET,
+                        reduce_only=True,
+                        purpose="close_all",
+                    )
+                )
+                closed.append(f"{venue}:{position.symbol}")
+        return closed
+
+    # --- periodic work ---------------------------------------------------------------------
+
+    async def equity(self) -> Decimal:
+        total = Decimal(0)
+        for client in self.clients.values():
+            total += (await client.balance()).equity
+        return total
+
+    async def _heartbeat(self) -> None:
+        assert self.sessions is not None
+        assert self.bot_id is not None
+        async with self.sessions.begin() as session:
+            bot = await session.get(Bot, self.bot_id)
+            if bot is not None:
+                bot.last_heartbeat_at = utcnow()
+
+    async def _status_line(self) -> None:
+        assert self.strategy is not None
+        equity = await self.equity()
+        orders = sum(
+            1
+            for tracker in (self.stack.trackers.values() if self.stack else [])
+            for tracked in tracker.orders().values()
+            if tracked.status.is_resting
+        )
+        positions = []
+        unrealized = Decimal(0)
+        for venue, client in self.clients.items():
+            for position in await client.positions():
+                unrealized += position.unrealized_pnl
+                positions.append(
+                    f"{venue}:{position.symbol} {position.size} @ {position.entry_price:.2f}"
+                )
+        described = self.strategy.describe()
+        self.log.info(
+            f"status | equity {equity:.2f} USD | realized {described.get('realized_pnl', 0):.4f} "
+            f"| unrealized {unrealized:.4f} | open orders {orders} | "
+            f"positions {', '.join(positions) or 'none'}"
+            + (" | PAUSED" if self.strategy.context.paused.is_set() else "")
+        )
+
+    async def _every(self, seconds: float, work: Any) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await work()
+            except Exception:
+                self.log.exception("periodic task failed", task=getattr(work, "__name__", work))
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), seconds)
+
+    async def _set_status(self, status: str) -> None:
+        if self.sessions is None or self.bot_id is None:
+            return
+        async with self.sessions.begin() as session:
+            bot = await session.get(Bot, self.bot_id)
+            if bot is not None:
+                bot.status = status
+                bot.last_heartbeat_at = utcnow()
+
+    async def _start_control_api(self) -> None:
+        from bot_runtime.control_api import create_app, serve
+        from bot_runtime.control_auth import hash_token, new_token
+        from bot_runtime.controller import RuntimeControl
+        from trading_config.redaction import register_secret
+
+        assert self.sessions is not None
+        assert self.bot_id is not None
+        token = self.options.control_token or new_token()
+        register_secret(token)
+        token_hash = hash_token(token)
+        async with self.sessions.begin() as session:
+            bot = await session.get(Bot, self.bot_id)
+            if bot is not None:
+                bot.control_token_hash = token_hash
+        port = self.options.control_api_port or self.config.control_api.port or 0
+        app = create_app(RuntimeControl(self), token_hash)
+        self.control_server = await serve(app, self.config.control_api.host, port)
+        if self.options.control_token is None:
+            # Printed once, on stdout, never logged: whoever started the bot needs it.
+            sys.stdout.write(f"control API token: {token}\n")
+            sys.stdout.flush()
+        self.log.info(
+            "control API ready",
+            url=f"http://{self.config.control_api.host}:{self.control_server.port}",
+        )

@@ -1,0 +1,165 @@
+"""Everything a bot needs before its first decision: rows, clients, the execution stack.
+
+Kept apart from the run loop so tests and benchmarks build exactly the stack a bot runs on.
+Failures a user can fix (no such account, a venue that cannot be reached) raise
+:class:`StartupError` with one line that says what and how to fix it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from database.models import Account, Bot
+from database.repositories.accounts import get_account_credentials
+from exchange_clients.base import BaseExchangeClient
+from exchange_clients.clock import Clock
+from exchange_clients.errors import ExchangeError
+from exchange_clients.factory import create_client
+from exchange_clients.types import ClientSettings
+from execution.atomic import AtomicMultiOrderExecutor, OperationStore
+from execution.client_ids import ClientOrderIds
+from execution.journal import OrderJournal
+from execution.order_executor import OrderExecutor
+from execution.order_tracker import OrderTracker
+from trading_config.errors import TradingError
+from trading_config.redaction import Secret
+from trading_config.schema import BotConfig
+from trading_config.venues import VENUES
+
+PAPER_ACCOUNT = "paper"
+
+
+class StartupError(TradingError):
+    """The bot cannot start; the message is the one line the user sees."""
+
+
+@dataclass
+class ExecutionStack:
+    journal: OrderJournal
+    trackers: dict[str, OrderTracker]
+    executors: dict[str, OrderExecutor]
+    atomic: AtomicMultiOrderExecutor
+    operations: OperationStore
+
+    async def stop(self) -> None:
+        for tracker in self.trackers.values():
+            await tracker.stop()
+
+
+def account_name(config: BotConfig, venue: str) -> str:
+    """The database account of ``venue``: the configured one, or ``paper`` for paper venues."""
+    configured = config.exchanges[venue].account
+    if configured is not None:
+        return configured
+    if not VENUES[venue].needs_credentials:
+        return PAPER_ACCOUNT
+    raise StartupError(
+        f"{venue}: no account configured: set exchanges.{venue}.account or pass --account"
+    )
+
+
+async def register_bot(
+    sessions: async_sessionmaker[AsyncSession], config: BotConfig, config_path: str
+) -> int:
+    """The bot's row (created on first run), marked starting, with the config it runs."""
+    async with sessions.begin() as session:
+        bot = await session.scalar(select(Bot).where(Bot.name == config.name))
+        if bot is None:
+            bot = Bot(name=config.name, config={})
+            session.add(bot)
+        bot.config = config.model_dump(mode="json", by_alias=True)
+        bot.config_path = config_path
+        bot.status = "starting"
+        await session.flush()
+        return bot.id
+
+
+async def account_ids(
+    sessions: async_sessionmaker[AsyncSession], config: BotConfig
+) -> dict[str, int]:
+    """Account row per venue; paper accounts are created on first use, real ones must exist."""
+    ids: dict[str, int] = {}
+    async with sessions.begin() as session:
+        for venue in config.exchanges:
+            name = account_name(config, venue)
+            account = await session.scalar(select(Account).where(Account.name == name))
+            if account is None:
+                if VENUES[venue].needs_credentials:
+                    raise StartupError(
+                        f"{venue}: account {name!r} does not exist: add it with "
+                        f"`python -m database accounts add {name} --venue {venue}`"
+                    )
+                account = Account(name=name)
+                session.add(account)
+                await session.flush()
+            ids[venue] = account.id
+    return ids
+
+
+async def build_clients(
+    sessions: async_sessionmaker[AsyncSession],
+    config: BotConfig,
+    *,
+    paper_options: Mapping[str, Any] | None = None,
+) -> dict[str, BaseExchangeClient]:
+    """One client per configured venue, credentials decrypted for the venues that need them."""
+    clients: dict[str, BaseExchangeClient] = {}
+    for venue, exchange in config.exchanges.items():
+        name = account_name(config, venue)
+        public: dict[str, str] = {}
+        secrets: dict[str, Secret] = {}
+        options: dict[str, Any] = {}
+        if VENUES[venue].needs_credentials:
+            async with sessions() as session:
+                public, secrets = await get_account_credentials(session, name, venue)
+        else:
+            options = dict(paper_options or {})
+        clients[venue] = create_client(
+            ClientSettings(
+                venue=venue,
+                account=name,
+                testnet=exchange.testnet,
+                public=public,
+                secrets=secrets,
+                options=options,
+            )
+        )
+    return clients
+
+
+async def connect_all(clients: Mapping[str, BaseExchangeClient]) -> None:
+    """Connect every client; the first that fails stops the start with one clear line."""
+    for venue, client in clients.items():
+        try:
+            await client.connect()
+        except (ExchangeError, OSError) as exc:
+            raise StartupError(f"{venue}: cannot connect: {exc}") from None
+
+
+async def build_execution(
+    sessions: async_sessionmaker[AsyncSession],
+    config: BotConfig,
+    bot_id: int,
+    accounts: Mapping[str, int],
+    clients: Mapping[str, BaseExchangeClient],
+    clock: Clock,
+) -> ExecutionStack:
+    journal = OrderJournal(sessions, bot_id=bot_id, accounts=accounts)
+    trackers = {
+        venue: OrderTracker(client, journal, clock=clock) for venue, client in clients.items()
+    }
+    for tracker in trackers.values():
+        await tracker.start()
+    ids = ClientOrderIds(config.name)
+    executors = {
+        venue: OrderExecutor(client, journal, trackers[venue], ids, clock=clock)
+        for venue, client in clients.items()
+    }
+    operations = OperationStore(sessions, bot_id)
+    atomic = AtomicMultiOrderExecutor(clients, trackers, journal, operations, ids, clock=clock)
+    return ExecutionStack(journal, trackers, executors, atomic, operations)

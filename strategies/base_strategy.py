@@ -1,0 +1,132 @@
+"""The base of every strategy, and the context the runtime hands it.
+
+A strategy decides; it never talks to a venue's order endpoints itself. Orders go through the
+context's executors (journaled, tracked), hedged multi-venue operations through the atomic
+executor, and every entry is first put to the risk manager. The runtime calls, in a loop:
+
+* :meth:`BaseStrategy.should_execute` - cheap: is there anything to do now (paused, stopped,
+  cooling down)?
+* :meth:`BaseStrategy.execute_strategy` - one decision step;
+
+and :meth:`BaseStrategy.start` once (restore saved state, adopt resting orders) and
+:meth:`BaseStrategy.cleanup` on the way out. State is a JSON document saved to the database
+(:class:`~strategies.state_store.StrategyStateStore`) whenever the strategy says it changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, TypeVar
+
+import structlog
+
+from exchange_clients.base import BaseExchangeClient
+from exchange_clients.clock import Clock
+from execution.atomic import AtomicMultiOrderExecutor
+from execution.journal import JournaledOrder, OrderJournal
+from execution.order_executor import OrderExecutor
+from execution.order_tracker import OrderTracker
+from strategies.risk import RiskManager
+from strategies.state_store import StrategyStateStore
+from trading_config.schema import BotConfig
+from trading_config.strategy_params import StrategyParams
+
+P = TypeVar("P", bound=StrategyParams)
+
+
+@dataclass
+class StrategyContext:
+    """Everything a strategy may use, built by the runtime (or a test) around real parts."""
+
+    bot_name: str
+    config: BotConfig
+    clients: Mapping[str, BaseExchangeClient]
+    executors: Mapping[str, OrderExecutor]
+    trackers: Mapping[str, OrderTracker]
+    atomic: AtomicMultiOrderExecutor
+    journal: OrderJournal
+    risk: RiskManager
+    state_store: StrategyStateStore
+    clock: Clock
+    paused: asyncio.Event = field(default_factory=asyncio.Event)  # set = no new entries
+    stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class BaseStrategy(ABC, Generic[P]):
+    """One strategy instance of one bot."""
+
+    name: ClassVar[str]
+    interval_seconds: float = 1.0  # the runtime's loop period for this strategy
+
+    def __init__(self, context: StrategyContext, params: P) -> None:
+        self.context = context
+        self.params = params
+        self.log = structlog.get_logger(f"strategies.{self.name}").bind(bot=context.bot_name)
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Restore saved state; subclasses adopt their resting orders here (call super)."""
+        saved = await self.context.state_store.load(self.name)
+        if saved is not None:
+            self.restore(saved.get("strategy", {}))
+            self.context.risk.restore(saved.get("risk", {}))
+            self.log.info("strategy state restored", keys=sorted(saved.get("strategy", {})))
+
+    @abstractmethod
+    async def should_execute(self) -> bool:
+        """Whether :meth:`execute_strategy` has anything to do now."""
+
+    @abstractmethod
+    async def execute_strategy(self) -> None:
+        """One decision step."""
+
+    async def cleanup(self, *, cancel_orders: bool) -> None:
+        """On stop: cancel this strategy's resting orders unless told to keep them; save."""
+        if cancel_orders:
+            await self.cancel_resting()
+        await self.save_state()
+
+    # --- state -----------------------------------------------------------------------------
+
+    @abstractmethod
+    def state(self) -> dict[str, Any]:
+        """JSON-ready state to resume from (Decimals and ISO datetimes are fine)."""
+
+    @abstractmethod
+    def restore(self, state: Mapping[str, Any]) -> None: ...
+
+    async def save_state(self) -> None:
+        """Save the strategy's state and the risk manager's (peak equity, pauses, kill)."""
+        await self.context.state_store.save(
+            self.name, {"strategy": self.state(), "risk": self.context.risk.state()}
+        )
+
+    # --- orders ----------------------------------------------------------------------------
+
+    def keeps_resting(self, order: JournaledOrder) -> bool:
+        """Whether a resting order found at start-up is still wanted (else it is cancelled)."""
+        return False
+
+    async def cancel_resting(self) -> list[str]:
+        """Cancel every resting order this strategy placed; the client ids cancelled."""
+        cancelled = []
+        for venue, tracker in self.context.trackers.items():
+            for client_id, tracked in tracker.orders().items():
+                if tracked.status.is_resting or tracked.status.value == "pending":
+                    await self.context.executors[venue].cancel(tracked.order.symbol, client_id)
+                    cancelled.append(client_id)
+        return cancelled
+
+    def reload_problems(self, params: P) -> list[str]:
+        """Why ``params`` cannot replace the running ones (empty: they can, at the next step)."""
+        return []
+
+    # --- what the control API shows ------------------------------------------------------
+
+    def describe(self) -> dict[str, Any]:
+        """Strategy-specific status for the control API and the status line."""
+        return {}

@@ -1,0 +1,519 @@
+"""A one-directional grid: post-only entries inside the touch, a take-profit for every fill.
+
+Each step of a long grid (a short grid mirrors it):
+
+1. **Stop price**: the mid at or below ``stop_price`` cancels everything, closes the position
+   at market (reduce-only) and stops the bot.
+2. **Fills**: an entry that finished with fills gets a reduce-only take-profit for what filled,
+   ``take_profit`` % on margin away (``take_profit / target_leverage`` % in price); a
+   take-profit that filled books its PnL (fees included) with the risk manager.
+3. **Protection**: with ``stop_loss_enabled``, a lot whose loss on margin reaches
+   ``stop_loss_percentage`` is closed at market; a lot older than ``position_timeout_minutes``
+   is recovered by ``recovery_mode``: ``aggressive`` closes it at market, ``hedge`` moves its
+   take-profit to break-even (entry plus round-trip fees) so the next bounce exits it flat,
+   ``none`` leaves it.
+4. **Entry**: at most one resting entry, post-only ``post_only_tick_multiplier`` ticks inside
+   the touch (never crossing). A new one needs: not paused (``pause_price``, the control API),
+   fewer than ``max_orders`` take-profits, margin within ``max_margin_usd``, its take-profit at
+   least ``grid_step`` % from every existing one, a cooldown of ``wait_time`` scaled by how
+   full the grid is (x (1 + open take-profits / max_orders)), and the risk manager's yes. An
+   entry the touch has left more than ``grid_step`` % behind is cancelled and re-placed.
+
+Restart: the orders are the state. Resting entries and take-profits are found in the journal
+(reconciled against the venue before the strategy starts) and adopted, never duplicated; a
+position not covered by take-profits (a crash between a fill and its take-profit) gets one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any
+
+from exchange_clients.errors import ExchangeError
+from exchange_clients.rounding import round_size, round_to_step
+from exchange_clients.types import Market, Order, Position, opposite
+from execution.journal import JournaledOrder
+from execution.order_executor import ExecutionMode, ExecutionRequest
+from strategies.base_strategy import BaseStrategy, StrategyContext
+from strategies.factory import register_strategy
+from strategies.grid.params import GridParams
+from strategies.risk import EntryProposal, PortfolioSnapshot
+
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+ENTRY, TAKE_PROFIT, EXIT = "grid_entry", "grid_tp", "grid_exit"
+
+
+@dataclass
+class Lot:
+    """One filled entry and the take-profit order that closes it."""
+
+    take_profit_id: str
+    entry_price: Decimal
+    entry_fee_per_unit: Decimal
+    opened_at: datetime
+    recovered: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "take_profit_id": self.take_profit_id,
+            "entry_price": self.entry_price,
+            "entry_fee_per_unit": self.entry_fee_per_unit,
+            "opened_at": self.opened_at.isoformat(),
+            "recovered": self.recovered,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Lot:
+        return cls(
+            str(data["take_profit_id"]),
+            Decimal(data["entry_price"]),
+            Decimal(data["entry_fee_per_unit"]),
+            datetime.fromisoformat(str(data["opened_at"])),
+            bool(data.get("recovered", False)),
+        )
+
+
+@register_strategy("grid")
+class GridStrategy(BaseStrategy[GridParams]):
+    interval_seconds = 1.0
+
+    def __init__(self, context: StrategyContext, params: GridParams) -> None:
+        super().__init__(context, params)
+        self.venue, self.symbol, self.side = params.exchange, params.ticker, params.direction
+        self.direction = 1 if self.side == "buy" else -1
+        self.client = context.clients[self.venue]
+        self.executor = context.executors[self.venue]
+        self.tracker = context.trackers[self.venue]
+        self.market: Market | None = None
+        self.entry_id: str | None = None
+        self.lots: dict[str, Lot] = {}
+        self.last_entry_at: datetime | None = None
+        self.stopped = False
+        self.stop_reason: str | None = None
+        self.realized_pnl = ZERO
+        self.trades = 0
+        self._warned_stuck: set[str] = set()
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await super().start()
+        self.market = await self.client.market(self.symbol)
+        applied = await self.client.set_leverage(self.symbol, self.params.target_leverage)
+        if applied != self.params.target_leverage:
+            self.log.warning(
+                "venue applied another leverage",
+                asked=str(self.params.target_leverage),
+                applied=str(applied),
+            )
+        await self._adopt_resting()
+        self.log.info(
+            "grid started",
+            venue=self.venue,
+            symbol=self.symbol,
+            side=self.side,
+            take_profits=len(self.lots),
+            entry=self.entry_id,
+        )
+
+    def keeps_resting(self, order: JournaledOrder) -> bool:
+        return (
+            order.venue == self.venue
+            and order.symbol == self.symbol
+            and order.purpose in (ENTRY, TAKE_PROFIT)
+        )
+
+    async def _adopt_resting(self) -> None:
+        """Track the grid's resting orders found in the (reconciled) journal."""
+        known_lots, self.lots = self.lots, {}
+        entry_id, self.entry_id = self.entry_id, None
+        for journaled in await self.context.journal.unfinished():
+            if not self.keeps_resting(journaled):
+                continue
+            try:
+                order = await self.client.order_status(
+                    self.symbol, client_order_id=journaled.client_order_id
+                )
+            except ExchangeError as exc:
+                self.log.warning(
+                    "could not adopt an order", order=journaled.client_order_id, error=str(exc)
+                )
+                continue
+            self.tracker.track(order)
+            await self.tracker.apply_order(order)
+            if journaled.purpose == ENTRY:
+                self.entry_id = order.client_order_id
+            elif order.status.is_resting:
+                lot = known_lots.get(order.client_order_id) or self._lot_from_take_profit(
+                    order, journaled.created_at
+                )
+                self.lots[order.client_order_id] = lot
+        self.log.info(
+            "grid orders adopted",
+            take_profits=sorted(self.lots),
+            entry=self.entry_id,
+            previous_entry=entry_id,
+        )
+
+    def _lot_from_take_profit(self, order: Order, created_at: datetime) -> Lot:
+        """A lot rebuilt from its take-profit alone (its entry price follows from the TP)."""
+        assert order.price is not None
+        entry = order.price / (1 + self.direction * self._take_profit_move())
+        return Lot(order.client_order_id, entry, ZERO, created_at)
+
+    async def should_execute(self) -> bool:
+        return not self.stopped
+
+    async def execute_strategy(self) -> None:
+        market = self.market
+        assert market is not None, "start() first"
+        bid, ask = await self.client.best_bid_ask(self.symbol)
+        mid = (bid + ask) / 2
+        if self._beyond(self.params.stop_price, mid, stop=True):
+            await self._stop_everything(f"price {mid} reached stop_price {self.params.stop_price}")
+            return
+        await self._settle_entry()
+        await self._settle_take_profits()
+        position = await self.client.position(self.symbol)
+        await self._protect(mid, position)
+        await self._cover(position)
+        await self._maybe_enter(bid, ask, mid, position)
+
+    # --- steps -----------------------------------------------------------------------------
+
+    async def _settle_entry(self) -> None:
+        """An entry that finished: a take-profit for what it filled."""
+        if self.entry_id is None:
+            return
+        entry = self.tracker.get(self.entry_id).order
+        if not entry.status.is_final:
+            return
+        self.entry_id = None
+        if entry.filled_size > 0 and entry.avg_fill_price is not None:
+            fee_per_unit = entry.fee_paid / entry.filled_size
+            await self._place_take_profit(
+                entry.filled_size, entry.avg_fill_price, fee_per_unit, self.context.clock.now()
+            )
+        await self.save_state()
+
+    async def _settle_take_profits(self) -> None:
+        for client_id, lot in list(self.lots.items()):
+            take_profit = self.tracker.get(client_id).order
+            if not take_profit.status.is_final:
+                continue
+            del self.lots[client_id]
+            if take_profit.filled_size > 0 and take_profit.avg_fill_price is not None:
+                self._book(lot, take_profit)
+            self.tracker.forget(client_id)
+            await self.save_state()
+
+    def _book(self, lot: Lot, closing: Order) -> Decimal:
+        assert closing.avg_fill_price is not None
+        size = closing.filled_size
+        pnl = (
+            self.direction * (closing.avg_fill_price - lot.entry_price) * size
+            - closing.fee_paid
+            - lot.entry_fee_per_unit * size
+        )
+        self.realized_pnl += pnl
+        self.trades += 1
+        self.context.risk.record_trade(pnl)
+        self.log.info(
+            "grid lot closed",
+            entry=str(lot.entry_price),
+            exit=str(closing.avg_fill_price),
+            size=str(size),
+            pnl=str(pnl),
+            realized=str(self.realized_pnl),
+        )
+        return pnl
+
+    async def _protect(self, mid: Decimal, position: Position | None) -> None:
+        """Stop-loss and stuck-lot recovery, lot by lot."""
+        now = self.context.clock.now()
+        timeout = self.params.position_timeout_minutes
+        for client_id, lot in list(self.lots.items()):
+            loss_pct = -self.direction * (mid - lot.entry_price) / lot.entry_price * HUNDRED
+            loss_on_margin = loss_pct * self.params.target_leverage
+            limit = self.params.stop_loss_percentage
+            if self.params.stop_loss_enabled and limit is not None and loss_on_margin >= limit:
+                await self._close_lot(client_id, lot, f"stop-loss: {loss_on_margin:.2f}% on margin")
+                continue
+            if timeout is None or now - lot.opened_at < timedelta(minutes=timeout):
+                continue
+            mode = self.params.recovery_mode
+            if mode == "aggressive":
+                await self._close_lot(client_id, lot, f"stuck for over {timeout} min (aggressive)")
+            elif mode == "hedge" and not lot.recovered:
+                await self._break_even(client_id, lot)
+            elif mode == "none" and client_id not in self._warned_stuck:
+                self._warned_stuck.add(client_id)
+                self.log.warning("grid lot stuck; recovery_mode is none", take_profit=client_id)
+
+    async def _close_lot(self, client_id: str, lot: Lot, reason: str) -> None:
+        take_profit = await self.executor.cancel(self.symbol, client_id)
+        del self.lots[client_id]
+        if take_profit.filled_size > 0:
+            self._book(lot, take_profit)  # part of it had filled: that part is closed already
+        left = take_profit.size - take_profit.filled_size
+        if left > 0:
+            result = await self.executor.execute(
+                ExecutionRequest(
+                    self.symbol,
+                    opposite(self.side),
+                    left,
+                    ExecutionMode.MARKET,
+                    reduce_only=True,
+                    purpose=EXIT,
+                )
+            )
+            for order in result.orders:
+                if order.filled_size:
+                    self._book(lot, order)
+        self.log.warning("grid lot closed early", reason=reason, take_profit=client_id)
+        await self.save_state()
+
+    async def _break_even(self, client_id: str, lot: Lot) -> None:
+        """Move a stuck lot's take-profit to entry plus round-trip fees."""
+        take_profit = await self.executor.cancel(self.symbol, client_id)
+        del self.lots[client_id]
+        if take_profit.filled_size > 0:
+            self._book(lot, take_profit)
+        left = take_profit.size - take_profit.filled_size
+        if left <= 0:
+            await self.save_state()
+            return
+        fees = lot.entry_fee_per_unit * 2
+        price = self._round_exit_price(lot.entry_price + self.direction * fees)
+        order = await self.executor.submit(
+            self.symbol,
+            opposite(self.side),
+            left,
+            price=price,
+            reduce_only=True,
+            purpose=TAKE_PROFIT,
+        )
+        if order is not None:
+            self.lots[order.client_order_id] = Lot(
+                order.client_order_id, lot.entry_price, lot.entry_fee_per_unit, lot.opened_at, True
+            )
+        self.log.warning("stuck grid lot moved to break-even", take_profit=str(price))
+        await self.save_state()
+
+    async def _cover(self, position: Position | None) -> None:
+        """Give a take-profit to any part of the position that has none (after a crash)."""
+        market = self.market
+        assert market is not None
+        held = self.direction * position.size if position is not None else ZERO
+        covered = sum((self.tracker.get(cid).order.remaining_size for cid in self.lots), ZERO)
+        if self.entry_id is not None:
+            covered += self.tracker.get(self.entry_id).order.filled_size
+        uncovered = round_size(market, held - covered)
+        if position is None or uncovered < max(market.min_size, market.step_size):
+            return
+        self.log.warning("position part without a take-profit; covering", size=str(uncovered))
+        await self._place_take_profit(
+            uncovered, position.entry_price, ZERO, self.context.clock.now()
+        )
+
+    async def _maybe_enter(
+        self, bid: Decimal, ask: Decimal, mid: Decimal, position: Position | None
+    ) -> None:
+        market = self.market
+        assert market is not None
+        paused = self.context.paused.is_set() or self._beyond(self.params.pause_price, mid)
+        if self.entry_id is not None:
+            entry = self.tracker.get(self.entry_id).order
+            touch = bid if self.side == "buy" else ask
+            drift = abs(touch - (entry.price or touch)) / touch * HUNDRED
+            if paused or drift > self.params.grid_step:
+                await self.executor.cancel(self.symbol, self.entry_id)
+            return
+        if paused or len(self.lots) >= self.params.max_orders or not self._cooled_down():
+            return
+        price = self._entry_price(bid, ask)
+        size = round_size(market, self.params.order_notional_usd / price)
+        if size < max(market.min_size, market.step_size) or size * price < market.min_notional:
+            self.log.warning("order_notional_usd is below the venue minimum", size=str(size))
+            return
+        margin = self._margin_in_use() + size * price / self.params.target_leverage
+        if margin > self.params.max_margin_usd:
+            return
+        take_profit = self._take_profit_price(price)
+        if not self._spaced(take_profit):
+            return
+        if not await self._risk_allows(size * price, position):
+            return
+        order = await self.executor.submit(
+            self.symbol, self.side, size, price=price, post_only=True, purpose=ENTRY
+        )
+        self.last_entry_at = self.context.clock.now()
+        if order is not None:
+            self.entry_id = order.client_order_id
+            self.log.info("grid entry placed", price=str(price), size=str(size))
+        await self.save_state()
+
+    async def _risk_allows(self, notional: Decimal, position: Position | None) -> bool:
+        balance = await self.client.balance()
+        exposure = position.notional if position is not None else ZERO
+        decision = self.context.risk.evaluate_entry(
+            EntryProposal(
+                "grid", self.symbol, {self.venue: notional}, opens_position=position is None
+            ),
+            PortfolioSnapshot(
+                equity=balance.equity,
+                exposure_by_venue={self.venue: exposure},
+                open_positions=0 if position is None else 1,
+            ),
+        )
+        # A grid entry is one fixed-size order: a resize means "not now".
+        return decision.allowed and decision.allowed_notional >= notional
+
+    async def _stop_everything(self, reason: str) -> None:
+        self.log.warning("grid stop price reached: closing everything", reason=reason)
+        await self.cancel_resting()
+        self.entry_id, self.lots = None, {}
+        position = await self.client.position(self.symbol)
+        if position is not None and position.size != 0:
+            await self.executor.execute(
+                ExecutionRequest(
+                    self.symbol,
+                    "sell" if position.size > 0 else "buy",
+                    abs(position.size),
+                    ExecutionMode.MARKET,
+                    reduce_only=True,
+                    purpose=EXIT,
+                )
+            )
+        self.stopped, self.stop_reason = True, reason
+        await self.save_state()
+        self.context.stop_requested.set()
+
+    # --- prices and gates ------------------------------------------------------------------
+
+    def _take_profit_move(self) -> Decimal:
+        """The price move (fraction) that earns ``take_profit`` % on margin."""
+        return self.params.take_profit / self.params.target_leverage / HUNDRED
+
+    def _take_profit_price(self, entry: Decimal) -> Decimal:
+        return self._round_exit_price(entry * (1 + self.direction * self._take_profit_move()))
+
+    def _round_exit_price(self, price: Decimal) -> Decimal:
+        """Exit prices round away from the entry (never take less profit than asked)."""
+        assert self.market is not None
+        mode = ROUND_CEILING if self.side == "buy" else ROUND_FLOOR
+        return round_to_step(price, self.market.tick_size, mode)
+
+    def _entry_price(self, bid: Decimal, ask: Decimal) -> Decimal:
+        """Post-only, ``post_only_tick_multiplier`` ticks inside the touch, never crossing."""
+        assert self.market is not None
+        tick = self.market.tick_size
+        inside = tick * self.params.post_only_tick_multiplier
+        if self.side == "buy":
+            return max(bid, min(bid + inside, ask - tick))
+        return min(ask, max(ask - inside, bid + tick))
+
+    def _spaced(self, take_profit: Decimal) -> bool:
+        """At least ``grid_step`` % from every resting take-profit."""
+        for client_id in self.lots:
+            other = self.tracker.get(client_id).order.price
+            if other and abs(take_profit - other) / other * HUNDRED < self.params.grid_step:
+                return False
+        return True
+
+    def _cooled_down(self) -> bool:
+        if self.last_entry_at is None:
+            return True
+        density = Decimal(len(self.lots)) / Decimal(self.params.max_orders)
+        wait = self.params.wait_time * (1 + density)
+        return self.context.clock.now() - self.last_entry_at >= timedelta(seconds=float(wait))
+
+    def _margin_in_use(self) -> Decimal:
+        return (
+            sum(
+                (
+                    self.tracker.get(cid).order.remaining_size * lot.entry_price
+                    for cid, lot in self.lots.items()
+                ),
+                ZERO,
+            )
+            / self.params.target_leverage
+        )
+
+    def _beyond(self, level: Decimal | None, mid: Decimal, *, stop: bool = False) -> bool:
+        """Whether ``mid`` is past a stop level (adverse side) or a pause level (favourable)."""
+        if level is None:
+            return False
+        adverse = (mid <= level) if self.side == "buy" else (mid >= level)
+        favourable = (mid >= level) if self.side == "buy" else (mid <= level)
+        return adverse if stop else favourable
+
+    async def _place_take_profit(
+        self, size: Decimal, entry_price: Decimal, fee_per_unit: Decimal, opened_at: datetime
+    ) -> None:
+        price = self._take_profit_price(entry_price)
+        order = await self.executor.submit(
+            self.symbol,
+            opposite(self.side),
+            size,
+            price=price,
+            reduce_only=True,
+            purpose=TAKE_PROFIT,
+        )
+        if order is None:
+            self.log.error("take-profit refused; retried next step", size=str(size))
+            return
+        self.lots[order.client_order_id] = Lot(
+            order.client_order_id, entry_price, fee_per_unit, opened_at
+        )
+        self.log.info("take-profit placed", price=str(price), size=str(size))
+
+    def reload_problems(self, params: GridParams) -> list[str]:
+        fixed = ("exchange", "ticker", "direction")
+        return [
+            f"strategy.params.{name} cannot change while the grid runs (restart the bot)"
+            for name in fixed
+            if getattr(params, name) != getattr(self.params, name)
+        ]
+
+    # --- state and status ------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "entry_id": self.entry_id,
+            "lots": [lot.to_json() for lot in self.lots.values()],
+            "last_entry_at": self.last_entry_at.isoformat() if self.last_entry_at else None,
+            "stopped": self.stopped,
+            "stop_reason": self.stop_reason,
+            "realized_pnl": self.realized_pnl,
+            "trades": self.trades,
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        self.entry_id = state.get("entry_id")
+        self.lots = {
+            lot.take_profit_id: lot for lot in (Lot.from_json(d) for d in state.get("lots", []))
+        }
+        last = state.get("last_entry_at")
+        self.last_entry_at = datetime.fromisoformat(last) if last else None
+        self.stopped = bool(state.get("stopped", False))
+        self.stop_reason = state.get("stop_reason")
+        self.realized_pnl = Decimal(state.get("realized_pnl", 0))
+        self.trades = int(state.get("trades", 0))
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "venue": self.venue,
+            "symbol": self.symbol,
+            "direction": self.side,
+            "take_profits": len(self.lots),
+            "entry_resting": self.entry_id is not None,
+            "realized_pnl": self.realized_pnl,
+            "trades": self.trades,
+            "stopped": self.stopped,
+            "stop_reason": self.stop_reason,
+        }

@@ -1,0 +1,34 @@
+"""Strategy state in the database: saved after changes and on stop, loaded on start."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from database.models import StrategyState
+
+
+class StrategyStateStore:
+    """The saved state of one bot's strategy (one JSON document)."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], bot_id: int) -> None:
+        self._sessions = sessions
+        self._bot_id = bot_id
+
+    async def load(self, strategy: str) -> dict[str, Any] | None:
+        """The saved state, or None when there is none (or it belongs to another strategy)."""
+        async with self._sessions() as session:
+            row = await session.get(StrategyState, self._bot_id)
+            if row is None or row.strategy != strategy:
+                return None
+            return dict(row.state)
+
+    async def save(self, strategy: str, state: dict[str, Any]) -> None:
+        async with self._sessions.begin() as session:
+            row = await session.get(StrategyState, self._bot_id)
+            if row is None:
+                session.add(StrategyState(bot_id=self._bot_id, strategy=strategy, state=state))
+            else:
+                row.strategy = strategy
+                row.state = state
