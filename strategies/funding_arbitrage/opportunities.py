@@ -1,0 +1,333 @@
+"""Which funding spreads are worth a hedged pair, and how big the pair should be (pure, no I/O).
+
+The strategy goes long a symbol where funding is cheap and short where it is expensive, so the
+pair is market-neutral and earns ``short_hourly - long_hourly`` per hour on each unit of
+notional. Venues pay funding every 1 h or every 8 h, so rates are compared per hour
+(``FundingRate.hourly_rate``).
+
+Fees are paid once per round trip (a taker entry and a taker exit on each leg), not every
+funding interval, so they are amortised over ``expected_hold_hours``: a spread that would look
+unprofitable if the whole round trip were charged against a single interval can still pay
+handsomely over a three-day hold. Market-quality filters (volume, open interest, bid/ask spread,
+price divergence between the venues) keep the strategy away from books it could not enter and
+leave cheaply. Every pair that is not taken gets a :class:`Rejection` with the numbers behind
+it, so an operator can see why nothing traded.
+
+The scan is deterministic: the same quotes in any order give the same result.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from itertools import combinations
+from typing import TypeVar
+
+from exchange_clients.types import HOURS_PER_YEAR, FundingRate, Market
+from execution.atomic.sizing import common_step, tradable_size
+from strategies.funding_arbitrage.params import FundingArbitrageParams
+
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+TWO = Decimal(2)
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class VenueQuote:
+    """What one venue shows for one symbol at scan time.
+
+    ``taker_fee`` is a fraction of notional (0.0005 = 0.05 %). ``volume_24h_usd`` and
+    ``open_interest_usd`` are ``None`` when the venue does not report them; the matching filter
+    is then skipped for this quote and the skip is noted on the resulting opportunity or
+    rejection.
+    """
+
+    venue: str
+    symbol: str
+    funding: FundingRate
+    best_bid: Decimal
+    best_ask: Decimal
+    taker_fee: Decimal
+    volume_24h_usd: Decimal | None = None
+    open_interest_usd: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        where = f"{self.venue} {self.symbol}"
+        if self.funding.venue != self.venue or self.funding.symbol != self.symbol:
+            raise ValueError(f"{where}: funding is for {self.funding.venue} {self.funding.symbol}")
+        if self.best_bid <= 0 or self.best_ask < self.best_bid:
+            raise ValueError(f"{where}: bad book, bid {self.best_bid} ask {self.best_ask}")
+        if self.taker_fee < 0:
+            raise ValueError(f"{where}: taker fee cannot be negative, not {self.taker_fee}")
+
+    @property
+    def mid(self) -> Decimal:
+        return (self.best_bid + self.best_ask) / TWO
+
+    @property
+    def spread_pct(self) -> Decimal:
+        """Bid/ask spread as a percent of the mid."""
+        return (self.best_ask - self.best_bid) / self.mid * HUNDRED
+
+
+@dataclass(frozen=True)
+class Opportunity:
+    """A profitable, tradable pair: long ``long_venue``, short ``short_venue``.
+
+    All rates are fractions of one leg's notional. ``notes`` lists filters that were skipped
+    because a venue did not report the figure.
+    """
+
+    symbol: str
+    long_venue: str
+    short_venue: str
+    long_hourly_rate: Decimal
+    short_hourly_rate: Decimal
+    gross_hourly: Decimal  # short_hourly_rate - long_hourly_rate
+    fees_fraction: Decimal  # entry + exit taker fees on both legs: 2 * (taker_long + taker_short)
+    net_hourly: Decimal  # gross_hourly - fees_fraction / expected_hold_hours
+    net_apr_pct: Decimal  # net_hourly * 8760 * 100
+    price_divergence_pct: Decimal  # |mid_long - mid_short| / average mid * 100
+    notes: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.symbol, self.long_venue, self.short_venue)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A pair that was considered and not taken; ``reason`` carries the numbers.
+
+    When several filters fail, their reasons are joined with ``"; "``.
+    """
+
+    symbol: str
+    long_venue: str
+    short_venue: str
+    reason: str
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """Opportunities ranked best first, and every rejected pair (sorted by key)."""
+
+    opportunities: list[Opportunity]
+    rejected: list[Rejection]
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """The base-asset size to trade on each leg, and how it was reached.
+
+    ``notional_per_leg`` is the target (``target_margin_usd * leverage``); the rounded
+    ``size`` is never worth more than that at the higher of the two mids. ``size`` is 0 when the
+    pair cannot be traded, and ``reason`` then says why.
+    """
+
+    size: Decimal
+    leverage: Decimal
+    notional_per_leg: Decimal
+    reason: str | None = None
+
+
+def scan(quotes: Iterable[VenueQuote], params: FundingArbitrageParams) -> ScanResult:
+    """Every pair of configured venues quoting the same symbol, priced and filtered.
+
+    Only quotes from ``params.venues`` (and ``params.symbols`` when set) are considered;
+    symbols quoted on fewer than two of those venues form no pair and are not reported.
+    """
+    venues = set(params.venues)
+    symbols = set(params.symbols) if params.symbols is not None else None
+    by_symbol: dict[str, dict[str, VenueQuote]] = defaultdict(dict)
+    for quote in quotes:
+        if quote.venue not in venues or (symbols is not None and quote.symbol not in symbols):
+            continue
+        if quote.venue in by_symbol[quote.symbol]:
+            raise ValueError(f"two quotes for {quote.symbol} on {quote.venue}")
+        by_symbol[quote.symbol][quote.venue] = quote
+
+    opportunities: list[Opportunity] = []
+    rejected: list[Rejection] = []
+    for symbol in sorted(by_symbol):
+        per_venue = by_symbol[symbol]
+        for first, second in combinations(sorted(per_venue), 2):
+            outcome = _evaluate(per_venue[first], per_venue[second], params)
+            if isinstance(outcome, Opportunity):
+                opportunities.append(outcome)
+            else:
+                rejected.append(outcome)
+
+    opportunities.sort(key=lambda o: (-o.net_apr_pct, o.price_divergence_pct, o.key))
+    rejected.sort(key=lambda r: (r.symbol, r.long_venue, r.short_venue))
+    return ScanResult(opportunities=opportunities, rejected=rejected)
+
+
+def _evaluate(
+    first: VenueQuote, second: VenueQuote, params: FundingArbitrageParams
+) -> Opportunity | Rejection:
+    """One pair of venues (``first``/``second`` in name order); the direction is chosen here."""
+    symbol = first.symbol
+    if first.funding.hourly_rate == second.funding.hourly_rate:
+        return Rejection(
+            symbol,
+            first.venue,
+            second.venue,
+            f"no funding spread: both venues at {_rate(first.funding.hourly_rate)}/h",
+        )
+    long, short = (
+        (first, second)
+        if first.funding.hourly_rate < second.funding.hourly_rate
+        else (second, first)
+    )
+
+    reasons: list[str] = []
+    notes: list[str] = []
+    for quote in (long, short):
+        _check_quote(quote, params, reasons, notes)
+
+    divergence = abs(long.mid - short.mid) / ((long.mid + short.mid) / TWO) * HUNDRED
+    if divergence > params.max_price_divergence_pct:
+        reasons.append(
+            f"price divergence {_pct(divergence)}% (mid {long.mid} on {long.venue} vs "
+            f"{short.mid} on {short.venue}) > max {_pct(params.max_price_divergence_pct)}%"
+        )
+
+    long_hourly = long.funding.hourly_rate
+    short_hourly = short.funding.hourly_rate
+    gross_hourly = short_hourly - long_hourly
+    fees_fraction = TWO * (long.taker_fee + short.taker_fee)
+    net_hourly = gross_hourly - fees_fraction / params.expected_hold_hours
+    net_apr_pct = net_hourly * HOURS_PER_YEAR * HUNDRED
+    # A zero net never pays for the risk, even with min_net_apr_pct = 0.
+    if net_apr_pct < params.min_net_apr_pct or net_apr_pct <= 0:
+        verdict = (
+            f"< min {_pct(params.min_net_apr_pct)}%"
+            if net_apr_pct < params.min_net_apr_pct
+            else "is not positive"
+        )
+        reasons.append(
+            f"net APR {_pct(net_apr_pct)}% {verdict} "
+            f"(gross {_pct(gross_hourly * HOURS_PER_YEAR * HUNDRED)}% APR, round-trip fees "
+            f"{_pct(fees_fraction * HUNDRED)}% amortised over {params.expected_hold_hours} h)"
+        )
+
+    if reasons:
+        return Rejection(symbol, long.venue, short.venue, "; ".join(reasons), tuple(notes))
+    return Opportunity(
+        symbol=symbol,
+        long_venue=long.venue,
+        short_venue=short.venue,
+        long_hourly_rate=long_hourly,
+        short_hourly_rate=short_hourly,
+        gross_hourly=gross_hourly,
+        fees_fraction=fees_fraction,
+        net_hourly=net_hourly,
+        net_apr_pct=net_apr_pct,
+        price_divergence_pct=divergence,
+        notes=tuple(notes),
+    )
+
+
+def _check_quote(
+    quote: VenueQuote, params: FundingArbitrageParams, reasons: list[str], notes: list[str]
+) -> None:
+    """Add this venue's market-quality failures to ``reasons``, skipped filters to ``notes``."""
+    venue = quote.venue
+    if quote.volume_24h_usd is None:
+        if params.min_volume_24h_usd > 0:
+            notes.append(f"24h volume not reported by {venue}: volume filter skipped")
+    elif quote.volume_24h_usd < params.min_volume_24h_usd:
+        reasons.append(
+            f"24h volume on {venue} {_usd(quote.volume_24h_usd)} USD "
+            f"< min {_usd(params.min_volume_24h_usd)} USD"
+        )
+    if quote.open_interest_usd is None:
+        if params.min_open_interest_usd > 0:
+            notes.append(f"open interest not reported by {venue}: open interest filter skipped")
+    elif quote.open_interest_usd < params.min_open_interest_usd:
+        reasons.append(
+            f"open interest on {venue} {_usd(quote.open_interest_usd)} USD "
+            f"< min {_usd(params.min_open_interest_usd)} USD"
+        )
+    if quote.spread_pct > params.max_spread_pct:
+        reasons.append(
+            f"bid/ask spread on {venue} {_pct(quote.spread_pct)}% "
+            f"(bid {quote.best_bid} ask {quote.best_ask}) > max {_pct(params.max_spread_pct)}%"
+        )
+
+
+def size_position(
+    opportunity: Opportunity,
+    quotes_by_venue: Mapping[str, VenueQuote],
+    markets: Mapping[str, Market],
+    params: FundingArbitrageParams,
+) -> Sizing:
+    """The same base-asset size for both legs, for ``target_margin_usd`` per leg.
+
+    Leverage is ``params.max_leverage`` capped by both markets' maximum (the parameter is a cap
+    chosen by the operator; the venue maximum is never used blindly). The size is the notional
+    divided by the higher mid, so neither leg exceeds the target, rounded down to a size both
+    venues can trade (the LCM of the steps). It is 0 when that falls below either venue's
+    minimum size or minimum notional.
+    """
+    long_quote = _venue_item(quotes_by_venue, opportunity.long_venue, "quote")
+    short_quote = _venue_item(quotes_by_venue, opportunity.short_venue, "quote")
+    long_market = _venue_item(markets, opportunity.long_venue, "market")
+    short_market = _venue_item(markets, opportunity.short_venue, "market")
+
+    leverage = min(params.max_leverage, long_market.max_leverage, short_market.max_leverage)
+    notional = params.target_margin_usd * leverage
+    price = max(long_quote.mid, short_quote.mid)
+    legs = (long_market, short_market)
+    wanted = notional / price
+    size = tradable_size(wanted, legs)
+    if size <= 0:
+        return Sizing(
+            ZERO,
+            leverage,
+            notional,
+            f"size rounds to 0: {_pct(wanted)} {opportunity.symbol} "
+            f"is less than the common step {common_step(legs):f}",
+        )
+
+    for venue, quote, market in (
+        (opportunity.long_venue, long_quote, long_market),
+        (opportunity.short_venue, short_quote, short_market),
+    ):
+        reason: str | None = None
+        if size < market.min_size:
+            reason = f"size {size:f} {opportunity.symbol} < min {market.min_size:f} on {venue}"
+        elif size * quote.mid < market.min_notional:
+            reason = (
+                f"notional {_usd(size * quote.mid)} USD < min {market.min_notional:f} USD "
+                f"on {venue}"
+            )
+        if reason is not None:
+            return Sizing(ZERO, leverage, notional, reason)
+    return Sizing(size, leverage, notional)
+
+
+def _venue_item(items: Mapping[str, _T], venue: str, what: str) -> _T:
+    try:
+        return items[venue]
+    except KeyError:
+        raise ValueError(f"no {what} for {venue}") from None
+
+
+def _pct(value: Decimal) -> str:
+    """A percentage for a message: at most 4 decimal places, no trailing zeros."""
+    text = f"{value:.4f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _usd(value: Decimal) -> str:
+    return f"{value:,.2f}".removesuffix(".00")
+
+
+def _rate(value: Decimal) -> str:
+    return f"{value.normalize():f}"
