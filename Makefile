@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install test lint format bench clean
+.PHONY: help install test lint format bench run clean
 
 help:
 	@echo "make install   create .venv, install perpfleet + dev tools, migrate the default database"
@@ -14,6 +14,7 @@ help:
 	@echo "make lint      ruff check + ruff format --check + mypy"
 	@echo "make format    apply ruff's fixes and formatting"
 	@echo "make bench     run the benchmarks in bench/ (medians, machine noted)"
+	@echo "make run       run the paper grid bot in the foreground (CONFIG=... for another; Ctrl-C stops)"
 	@echo "make clean     remove .venv, var/ and caches"
 
 # Re-installs only when pyproject.toml changes, so re-running is fast.
@@ -40,6 +41,10 @@ test: install lint
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+CONFIG ?= configs/paper_grid.yml
+run: install
+	$(BIN)/python runbot.py --config $(CONFIG)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -121,7 +121,12 @@ class AtomicMultiOrderExecutor:
             return result
         assert report.step is not None
         await self._operations.begin(operation_id, purpose, plan)
-        log.info("atomic operation started", operation_id=operation_id, mode=mode, plan=plan)
+        log.info(
+            "atomic operation started",
+            operation_id=operation_id,
+            mode=mode.value,
+            legs=[f"{leg.side} {leg.size} {leg.symbol} on {leg.venue}" for leg in report.legs],
+        )
         error: str | None = None
         try:
             await self._open(result, mode, tolerances, report)

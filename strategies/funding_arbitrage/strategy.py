@@ -1,0 +1,308 @@
+"""Funding arbitrage: long where funding is cheap, short where it pays, hedged, on 2+ venues.
+
+Every ``check_interval_seconds``:
+
+1. **Monitor** each open pair: both legs read from their venues (size, entry, mark, liquidation
+   price, funding accrued), the current funding spread, and :func:`.exits.check_exit` decides
+   (divergence flip, profit erosion, max age, liquidation risk, leg imbalance; non-urgent exits
+   wait for break-even). An exit closes both legs through the atomic executor.
+2. **Enter** while fewer than ``max_positions`` pairs are open and the bot is not paused: the
+   venues' funding, books and fees are scanned (:func:`.opportunities.scan`), the best pair not
+   already held is sized by target margin under a leverage cap, checked against the per-venue
+   exposure cap and the risk manager, and opened with the atomic executor (both legs at once,
+   hedged or rolled back).
+
+Open pairs are the state (saved after every change); the venues' positions are the truth they
+are checked against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from exchange_clients.errors import ExchangeError
+from exchange_clients.paper.profiles import PROFILES
+from exchange_clients.types import Side
+from execution.atomic import AtomicStatus, AtomicTolerances, Leg
+from execution.journal import JournaledOrder
+from execution.order_executor import ExecutionMode
+from strategies.base_strategy import BaseStrategy, StrategyContext
+from strategies.factory import register_strategy
+from strategies.funding_arbitrage.exits import LegState, PositionState, check_exit
+from strategies.funding_arbitrage.opportunities import Opportunity, VenueQuote, scan, size_position
+from strategies.funding_arbitrage.params import FundingArbitrageParams
+from strategies.risk import EntryProposal, PortfolioSnapshot
+
+ZERO = Decimal(0)
+# Taker fee assumed for a venue whose client does not say (conservative, Binance's base tier).
+DEFAULT_TAKER_FEE = Decimal("0.0005")
+
+
+@dataclass
+class ArbPosition:
+    """One open pair, as the strategy opened it."""
+
+    operation_id: str
+    symbol: str
+    long_venue: str
+    short_venue: str
+    size: Decimal
+    opened_at: datetime
+    fees_paid: Decimal
+    peak_net_pnl: Decimal = ZERO
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.symbol, self.long_venue, self.short_venue)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "operation_id": self.operation_id,
+            "symbol": self.symbol,
+            "long_venue": self.long_venue,
+            "short_venue": self.short_venue,
+            "size": self.size,
+            "opened_at": self.opened_at.isoformat(),
+            "fees_paid": self.fees_paid,
+            "peak_net_pnl": self.peak_net_pnl,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ArbPosition:
+        return cls(
+            str(data["operation_id"]),
+            str(data["symbol"]),
+            str(data["long_venue"]),
+            str(data["short_venue"]),
+            Decimal(data["size"]),
+            datetime.fromisoformat(str(data["opened_at"])),
+            Decimal(data["fees_paid"]),
+            Decimal(data.get("peak_net_pnl", 0)),
+        )
+
+
+def taker_fee(venue: str) -> Decimal:
+    profile = PROFILES.get(venue)
+    return profile.taker_fee if profile is not None else DEFAULT_TAKER_FEE
+
+
+@register_strategy("funding_arbitrage")
+class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
+    def __init__(self, context: StrategyContext, params: FundingArbitrageParams) -> None:
+        super().__init__(context, params)
+        self.interval_seconds = float(params.check_interval_seconds)
+        self.positions: list[ArbPosition] = []
+        self.realized_pnl = ZERO
+        self.fees = ZERO
+        self.last_scan: list[str] = []
+
+    def keeps_resting(self, order: JournaledOrder) -> bool:
+        return False  # pairs are opened and closed atomically: nothing should rest
+
+    async def should_execute(self) -> bool:
+        return True
+
+    async def execute_strategy(self) -> None:
+        for position in list(self.positions):
+            await self._monitor(position)
+        if self.context.paused.is_set() or len(self.positions) >= self.params.max_positions:
+            return
+        await self._enter()
+
+    # --- entering --------------------------------------------------------------------------
+
+    async def _quotes(self) -> list[VenueQuote]:
+        quotes = []
+        for venue in self.params.venues:
+            client = self.context.clients[venue]
+            symbols = self.params.symbols or sorted(await client.markets())
+            for symbol in symbols:
+                try:
+                    funding = await client.funding_rate(symbol)
+                    bid, ask = await client.best_bid_ask(symbol)
+                except ExchangeError as exc:
+                    self.log.info("no quote", venue=venue, symbol=symbol, error=str(exc))
+                    continue
+                quotes.append(VenueQuote(venue, symbol, funding, bid, ask, taker_fee(venue)))
+        return quotes
+
+    async def _enter(self) -> None:
+        quotes = await self._quotes()
+        result = scan(quotes, self.params)
+        held = {position.key for position in self.positions}
+        self.last_scan = [
+            f"{o.symbol} long {o.long_venue} short {o.short_venue}: {o.net_apr_pct:.2f}% APR net"
+            for o in result.opportunities[:5]
+        ]
+        for opportunity in result.opportunities:
+            if opportunity.key in held:
+                continue
+            if await self._open(opportunity, quotes):
+                return
+        if not result.opportunities:
+            self.log.info("no opportunity", rejected=len(result.rejected))
+
+    async def _open(self, opportunity: Opportunity, quotes: list[VenueQuote]) -> bool:
+        by_venue = {q.venue: q for q in quotes if q.symbol == opportunity.symbol}
+        markets = {
+            venue: await self.context.clients[venue].market(opportunity.symbol)
+            for venue in (opportunity.long_venue, opportunity.short_venue)
+        }
+        sizing = size_position(opportunity, by_venue, markets, self.params)
+        if sizing.size <= 0:
+            self.log.info("opportunity too small to trade", reason=sizing.reason)
+            return False
+        notional = sizing.notional_per_leg
+        exposure = await self._exposure_by_venue()
+        cap = self.params.max_exposure_per_venue_usd
+        for venue in (opportunity.long_venue, opportunity.short_venue):
+            if cap is not None and exposure.get(venue, ZERO) + notional > cap:
+                self.log.info("venue exposure cap reached", venue=venue, cap=str(cap))
+                return False
+        decision = self.context.risk.evaluate_entry(
+            EntryProposal(
+                "funding_arbitrage",
+                opportunity.symbol,
+                {opportunity.long_venue: notional, opportunity.short_venue: notional},
+            ),
+            PortfolioSnapshot(
+                equity=await self._equity(),
+                exposure_by_venue=exposure,
+                open_positions=len(self.positions),
+            ),
+        )
+        if not decision.allowed or decision.allowed_notional < notional * 2:
+            return False
+        execution = self.context.config.execution
+        tolerances = AtomicTolerances(
+            max_slippage=execution.max_slippage_pct / 100,
+            margin_buffer=execution.margin_buffer_pct / 100,
+            leverage=sizing.leverage,
+        )
+        legs = [
+            Leg(opportunity.long_venue, opportunity.symbol, "buy", sizing.size),
+            Leg(opportunity.short_venue, opportunity.symbol, "sell", sizing.size),
+        ]
+        self.log.info(
+            "opening funding arbitrage",
+            symbol=opportunity.symbol,
+            long=opportunity.long_venue,
+            short=opportunity.short_venue,
+            size=str(sizing.size),
+            leverage=str(sizing.leverage),
+            net_apr_pct=f"{opportunity.net_apr_pct:.2f}",
+        )
+        result = await self.context.atomic.execute(
+            legs, ExecutionMode.MARKET, tolerances, purpose="arb_open"
+        )
+        long_leg = result.leg(opportunity.long_venue)
+        if result.status in (AtomicStatus.COMPLETED, AtomicStatus.PARTIAL) and long_leg.net > 0:
+            self.positions.append(
+                ArbPosition(
+                    result.operation_id,
+                    opportunity.symbol,
+                    opportunity.long_venue,
+                    opportunity.short_venue,
+                    long_leg.net,
+                    self.context.clock.now(),
+                    result.fees,
+                )
+            )
+            self.fees += result.fees
+            await self.save_state()
+            return True
+        self.log.warning("arbitrage not opened", status=result.status, events=result.events)
+        return False
+
+    # --- monitoring ------------------------------------------------------------------------
+
+    async def _leg(self, venue: str, symbol: str, side: Side, fees: Decimal) -> LegState:
+        position = await self.context.clients[venue].position(symbol)
+        if position is None:
+            mark = (await self.context.clients[venue].funding_rate(symbol)).mark_price or ZERO
+            return LegState(venue, side, ZERO, mark, mark, None, ZERO, fees)
+        return LegState.from_position(venue, position, fees)
+
+    async def _monitor(self, position: ArbPosition) -> None:
+        half_fees = position.fees_paid / 2
+        long = await self._leg(position.long_venue, position.symbol, "buy", half_fees)
+        short = await self._leg(position.short_venue, position.symbol, "sell", half_fees)
+        spread = (
+            await self.context.clients[position.short_venue].funding_rate(position.symbol)
+        ).hourly_rate - (
+            await self.context.clients[position.long_venue].funding_rate(position.symbol)
+        ).hourly_rate
+        state = PositionState(
+            position.symbol, long, short, position.opened_at, position.peak_net_pnl, spread
+        )
+        if state.net_pnl > position.peak_net_pnl:
+            position.peak_net_pnl = state.net_pnl
+        exit_fees = taker_fee(position.long_venue) + taker_fee(position.short_venue)
+        decision = check_exit(
+            state, self.context.clock.now(), self.params, exit_fees_fraction=exit_fees
+        )
+        if decision is None:
+            return
+        self.log.warning(
+            "closing funding arbitrage", reason=decision.reason, detail=decision.detail
+        )
+        await self._close(position, state)
+
+    async def _close(self, position: ArbPosition, state: PositionState) -> None:
+        size = min(state.long.size, state.short.size)
+        if size <= 0:
+            self.positions.remove(position)
+            await self.save_state()
+            return
+        legs = [
+            Leg(position.long_venue, position.symbol, "sell", size),
+            Leg(position.short_venue, position.symbol, "buy", size),
+        ]
+        result = await self.context.atomic.execute(
+            legs, ExecutionMode.MARKET, AtomicTolerances(), purpose="arb_close"
+        )
+        if result.status in (AtomicStatus.COMPLETED, AtomicStatus.PARTIAL):
+            self.realized_pnl += state.net_pnl - result.fees
+            self.fees += result.fees
+            self.context.risk.record_trade(state.net_pnl - result.fees)
+            self.positions.remove(position)
+            await self.save_state()
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    async def _exposure_by_venue(self) -> dict[str, Decimal]:
+        exposure: dict[str, Decimal] = {}
+        for venue in self.params.venues:
+            positions = await self.context.clients[venue].positions()
+            exposure[venue] = sum((p.notional for p in positions), ZERO)
+        return exposure
+
+    async def _equity(self) -> Decimal:
+        total = ZERO
+        for venue in self.params.venues:
+            total += (await self.context.clients[venue].balance()).equity
+        return total
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "positions": [p.to_json() for p in self.positions],
+            "realized_pnl": self.realized_pnl,
+            "fees": self.fees,
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        self.positions = [ArbPosition.from_json(p) for p in state.get("positions", [])]
+        self.realized_pnl = Decimal(state.get("realized_pnl", 0))
+        self.fees = Decimal(state.get("fees", 0))
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "positions": [p.to_json() for p in self.positions],
+            "realized_pnl": self.realized_pnl,
+            "fees": self.fees,
+            "top_opportunities": self.last_scan,
+        }
