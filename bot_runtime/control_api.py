@@ -1,0 +1,632 @@
+"""The per-bot control API over HTTP: FastAPI on the loopback interface, bearer-token protected.
+
+Why it looks like this:
+
+* **A thin translation layer.** Everything the API shows or changes goes through
+  :class:`bot_runtime.control.BotControl`; this module only maps requests to those calls and
+  results/errors to responses, so the same HTTP tests run against a test double and the runtime.
+* **One error shape.** Every non-2xx answer is ``{"error": <snake_case kind>, "message": <one
+  readable line>, ...}`` (validation failures add ``problems``: one ``"location: reason"`` string
+  each), whether it comes from the bot (:class:`~bot_runtime.control.ControlError`), from FastAPI
+  (validation, unknown path, wrong method) or from a bug (500, logged, text never sent back).
+  Telegram commands and the fleet CLI print ``message`` as is.
+* **Money stays exact.** The bot's values hold ``Decimal``; FastAPI's default encoders would turn
+  them into floats (``100.10`` -> ``100.1``, ``0.1`` -> ``0.1000000000000000055...`` downstream).
+  Endpoints therefore return :class:`ControlJSONResponse` themselves, which renders ``Decimal`` as
+  a JSON string with every digit, ``datetime`` as ISO 8601 and ``Enum`` as its value. The
+  ``response_model`` declarations are there for the OpenAPI document only.
+* **Authentication before anything else.** The token is checked before the request body is read
+  or validated, so an unauthenticated caller learns nothing but 401; it is never echoed.
+* **The bot owns the process.** :func:`serve` runs uvicorn as a task in the bot's event loop,
+  on loopback only, without touching SIGINT/SIGTERM (see :class:`_TaskServer`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import decimal
+import enum
+import http
+import ipaddress
+import json
+import uuid
+from collections.abc import Callable, Coroutine, Generator, Mapping, Sequence
+from socket import socket
+from typing import Annotated, Any, Literal
+
+import structlog
+import uvicorn
+from fastapi import APIRouter, Body, Depends, FastAPI, Path, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot_runtime.control import (
+    BotControl,
+    CloseMode,
+    ControlError,
+    InvalidRequest,
+    NeedsConfirmation,
+    NotFound,
+)
+from bot_runtime.control_auth import is_token_hash, verify_token
+from trading_config.redaction import redact, scrub
+
+log = structlog.get_logger(__name__)
+
+API_TITLE = "perpfleet bot control API"
+API_VERSION = "1"
+API_PREFIX = "/api/v1"
+INTERNAL_ERROR_MESSAGE = "internal error; see the bot's log"
+
+# How long a graceful stop waits for in-flight requests before cancelling them.
+GRACEFUL_SHUTDOWN_SECONDS = 5
+# How long serve() waits for uvicorn to bind and start.
+STARTUP_TIMEOUT_SECONDS = 10.0
+
+
+# --------------------------------------------------------------------------------------------
+# JSON rendering
+
+
+def _json_default(value: object) -> object:
+    """Render what :mod:`json` cannot: exact decimals, ISO datetimes, enum values."""
+    if isinstance(value, decimal.Decimal):
+        # "f" keeps every digit and never switches to exponent notation ("1E+2" -> "100").
+        return format(value, "f") if value.is_finite() else str(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="python")
+    raise TypeError(f"cannot render a {type(value).__name__} as JSON")
+
+
+def render_json(content: Any) -> bytes:
+    """The control API's JSON: compact UTF-8, money as exact strings, no NaN/Infinity floats."""
+    return json.dumps(
+        content,
+        default=_json_default,
+        ensure_ascii=False,
+        allow_nan=False,
+        separators=(",", ":"),
+    ).encode("utf-8")
+
+
+class ControlJSONResponse(JSONResponse):
+    """JSONResponse rendering ``Decimal`` as strings (never floats) and datetimes as ISO 8601."""
+
+    def render(self, content: Any) -> bytes:
+        return render_json(content)
+
+
+def _ok(content: Any) -> ControlJSONResponse:
+    return ControlJSONResponse(content)
+
+
+# --------------------------------------------------------------------------------------------
+# Request and response models (also the OpenAPI document)
+
+
+class ErrorBody(BaseModel):
+    """Every error answer. Extra keys carry the bot's details (e.g. ``spread_pct``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str = Field(
+        description="snake_case kind: unauthorized, not_found, needs_confirmation, "
+        "invalid_request, bad_request, method_not_allowed, internal_error",
+        examples=["needs_confirmation"],
+    )
+    message: str = Field(description="one readable line", examples=["spread is 0.8%; confirm"])
+    problems: list[str] = Field(
+        default_factory=list,
+        description="for invalid_request: one 'location: reason' line per problem",
+        examples=[["body.mode: Input should be 'market' or 'limit'"]],
+    )
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class CloseRequest(BaseModel):
+    """How to close a position. Unknown keys are refused, so a typo never goes unnoticed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: CloseMode = Field("market", description="market: now; limit: aggressive limit orders")
+    confirm: StrictBool = Field(
+        False, description="required when the bot answers 409 needs_confirmation (wide spread)"
+    )
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+_UNAUTHORIZED = _error("Missing or invalid bearer token (`WWW-Authenticate: Bearer`)")
+_INTERNAL = _error("Unexpected failure inside the bot; details are in its log only")
+_REFUSED = _error("The bot refuses the action in its current state")
+_NOT_FOUND = _error("No open position with this id")
+_NEEDS_CONFIRMATION = _error("Risky (e.g. wide spread): repeat with confirm=true")
+_INVALID = _error("The request (or, for a reload, the config file) does not validate")
+
+JSONObject = dict[str, Any]
+JSONList = list[dict[str, Any]]
+
+
+# --------------------------------------------------------------------------------------------
+# Errors -> responses
+
+
+def _snake(phrase: str) -> str:
+    return "_".join(phrase.lower().replace("-", " ").split())
+
+
+def _kind_for_status(status_code: int) -> str:
+    try:
+        return _snake(http.HTTPStatus(status_code).phrase)
+    except ValueError:
+        return "http_error"
+
+
+_CONTROL_ERROR_KINDS: tuple[tuple[type[ControlError], str], ...] = (
+    (NotFound, "not_found"),
+    (NeedsConfirmation, "needs_confirmation"),
+    (InvalidRequest, "invalid_request"),
+)
+
+
+def _control_error_kind(exc: ControlError) -> str:
+    for cls, kind in _CONTROL_ERROR_KINDS:
+        if isinstance(exc, cls):
+            return kind
+    return _kind_for_status(exc.status_code)  # plain ControlError (400) -> "bad_request"
+
+
+def _error_response(
+    status_code: int,
+    kind: str,
+    message: str,
+    extra: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> ControlJSONResponse:
+    body: dict[str, Any] = {"error": kind, "message": scrub(message)}
+    for key, value in redact(dict(extra or {})).items():
+        body.setdefault(key, value)  # details never overwrite error/message
+    return ControlJSONResponse(body, status_code=status_code, headers=headers)
+
+
+def _internal_error_response() -> ControlJSONResponse:
+    return _error_response(500, "internal_error", INTERNAL_ERROR_MESSAGE)
+
+
+async def _on_control_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ControlError)
+    return _error_response(exc.status_code, _control_error_kind(exc), exc.message, exc.details)
+
+
+def describe_problem(error: Mapping[str, Any]) -> str:
+    """One readable line for a pydantic/FastAPI validation error: ``"body.mode: reason"``."""
+    loc: Sequence[Any] = error.get("loc") or ()
+    if error.get("type") == "json_invalid":
+        reason = (error.get("ctx") or {}).get("error", "invalid JSON")
+        position = f" at character {loc[1]}" if len(loc) > 1 else ""
+        return f"body: invalid JSON{position}: {reason}"
+    where = ".".join(str(part) for part in loc)
+    reason = str(error.get("msg") or "invalid value")
+    return f"{where}: {reason}" if where else reason
+
+
+async def _on_validation_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    problems = [describe_problem(error) for error in exc.errors()]
+    count = len(problems)
+    message = f"the request does not validate ({count} problem{'s' if count != 1 else ''})"
+    return _error_response(422, "invalid_request", message, {"problems": problems})
+
+
+async def _on_http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    kind = _kind_for_status(exc.status_code)
+    if exc.status_code == 404 and exc.detail == "Not Found":
+        message = "no such endpoint (see /docs)"  # the path is not echoed: it may hold anything
+    else:
+        message = exc.detail if isinstance(exc.detail, str) else kind.replace("_", " ")
+    return _error_response(exc.status_code, kind, message, headers=exc.headers)
+
+
+async def _on_unexpected_error(request: Request, exc: Exception) -> Response:
+    """Backstop for Starlette's ServerErrorMiddleware; :class:`_InternalErrorGuard` runs first."""
+    log.error(
+        "control API request failed",
+        method=request.method,
+        path=request.url.path,
+        exc_info=exc,
+    )
+    return _internal_error_response()
+
+
+class _InternalErrorGuard:
+    """ASGI middleware: an unexpected exception becomes a logged 500 with a generic body.
+
+    A 500 handler registered on the app alone is not enough: Starlette's ServerErrorMiddleware
+    re-raises after answering, so the server would log the traceback again outside structlog
+    (and ``httpx.ASGITransport`` would raise in tests). Here the exception ends.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        response_started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception(
+                "control API request failed", method=scope.get("method"), path=scope.get("path")
+            )
+            if response_started:  # too late for a 500; let the server drop the connection
+                raise
+            await _internal_error_response()(scope, receive, send)
+
+
+# --------------------------------------------------------------------------------------------
+# Authentication
+
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    bearerFormat="opaque token",
+    description="The bot's control token: `Authorization: Bearer <token>`.",
+)
+
+
+def _unauthorized(message: str) -> StarletteHTTPException:
+    return StarletteHTTPException(401, detail=message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _make_authenticator(token_hash: str) -> Callable[[str | None], None]:
+    def authenticate(authorization: str | None) -> None:
+        """Raise 401 unless ``authorization`` is ``Bearer <the token>``. Never echoes it."""
+        scheme, _, credentials = (authorization or "").partition(" ")
+        credentials = credentials.strip()
+        if not scheme or not credentials:
+            raise _unauthorized("missing bearer token (Authorization: Bearer <token>)")
+        if scheme.lower() != "bearer":
+            raise _unauthorized("unsupported authorization scheme; use Bearer")
+        if not verify_token(credentials, token_hash):
+            raise _unauthorized("invalid bearer token")
+
+    return authenticate
+
+
+def _authenticated_route_class(authenticate: Callable[[str | None], None]) -> type[APIRoute]:
+    """An APIRoute that checks the token before FastAPI reads or validates the body.
+
+    FastAPI parses the JSON body before it solves dependencies, so a dependency alone would
+    answer an unauthenticated request with malformed JSON by 422, describing the body.
+    """
+
+    class AuthenticatedRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+
+            async def authenticated_handler(request: Request) -> Response:
+                authenticate(request.headers.get("Authorization"))
+                return await handler(request)
+
+            return authenticated_handler
+
+    return AuthenticatedRoute
+
+
+# --------------------------------------------------------------------------------------------
+# The app
+
+
+def create_app(control: BotControl, token_hash: str) -> FastAPI:
+    """The control API of one bot, serving ``control``; requests must carry the hashed token."""
+    if not is_token_hash(token_hash):
+        raise ValueError(
+            "token_hash must look like 'sha256:<64 hex digits>' (see control_auth.hash_token)"
+        )
+    authenticate = _make_authenticator(token_hash)
+
+    async def require_token(
+        request: Request,
+        _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> None:
+        # Declares the bearer scheme in OpenAPI; also re-checks, should a route ever be added
+        # to the router without the authenticated route class.
+        authenticate(request.headers.get("Authorization"))
+
+    app = FastAPI(
+        title=API_TITLE,
+        version=API_VERSION,
+        description=(
+            "Inspect and steer one running perpfleet bot. Served on 127.0.0.1 only; every "
+            "/api/v1 route needs `Authorization: Bearer <token>`. Money values are JSON strings "
+            "holding exact decimals; times are ISO 8601 (UTC)."
+        ),
+        default_response_class=ControlJSONResponse,
+        generate_unique_id_function=lambda route: route.name,
+    )
+    app.add_middleware(_InternalErrorGuard)
+    app.add_exception_handler(ControlError, _on_control_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected_error)
+
+    @app.get("/health", response_model=Health, tags=["health"], summary="Liveness (no auth)")
+    async def health() -> Response:
+        """Answers as long as the process and its event loop are alive."""
+        return _ok({"status": "ok"})
+
+    api = APIRouter(
+        prefix=API_PREFIX,
+        dependencies=[Depends(require_token)],
+        route_class=_authenticated_route_class(authenticate),
+        responses={401: _UNAUTHORIZED, 500: _INTERNAL},
+    )
+
+    # -- reading -----------------------------------------------------------------------------
+
+    @api.get("/status", response_model=JSONObject, tags=["read"], summary="Bot status")
+    async def status() -> Response:
+        """name, strategy, state (running/paused/stopping), uptime_seconds, equity, venues."""
+        return _ok(await control.status())
+
+    @api.get("/positions", response_model=JSONList, tags=["read"], summary="Open positions")
+    async def positions() -> Response:
+        """id, venue, symbol, side, size, entry_price, mark_price, pnl ... per position."""
+        return _ok(await control.positions())
+
+    @api.get("/orders", response_model=JSONList, tags=["read"], summary="Resting orders")
+    async def orders() -> Response:
+        """client_order_id, venue, symbol, side, size, price, status, purpose per order."""
+        return _ok(await control.orders())
+
+    @api.get("/balances", response_model=JSONList, tags=["read"], summary="Balances per venue")
+    async def balances() -> Response:
+        """wallet, equity, available, margin_used, unrealized_pnl per venue."""
+        return _ok(await control.balances())
+
+    @api.get("/pnl", response_model=JSONObject, tags=["read"], summary="Profit and loss")
+    async def pnl() -> Response:
+        """realized, unrealized, funding, fees, net: totals, per venue and per symbol."""
+        return _ok(await control.pnl())
+
+    @api.get("/config", response_model=JSONObject, tags=["read"], summary="Running config")
+    async def config() -> Response:
+        """The config the bot runs with (configs never hold secrets)."""
+        return _ok(control.config())
+
+    # -- acting ------------------------------------------------------------------------------
+
+    refused: dict[int | str, dict[str, Any]] = {400: _REFUSED}
+
+    @api.post("/pause", response_model=JSONObject, responses=refused, tags=["act"])
+    async def pause() -> Response:
+        """Stop opening positions (resting entries cancelled); management continues."""
+        return _ok(await control.pause())
+
+    @api.post("/resume", response_model=JSONObject, responses=refused, tags=["act"])
+    async def resume() -> Response:
+        """Open positions again after a pause."""
+        return _ok(await control.resume())
+
+    @api.post(
+        "/positions/{position_id}/close",
+        response_model=JSONObject,
+        responses={
+            **refused,
+            404: _NOT_FOUND,
+            409: _NEEDS_CONFIRMATION,
+            422: _INVALID,
+        },
+        tags=["act"],
+    )
+    async def close_position(
+        position_id: Annotated[str, Path(description="the `id` from GET /api/v1/positions")],
+        body: Annotated[CloseRequest | None, Body()] = None,
+    ) -> Response:
+        """Close one position. A wide spread answers 409 until repeated with confirm=true."""
+        request = body if body is not None else CloseRequest()
+        return _ok(await control.close_position(position_id, request.mode, request.confirm))
+
+    @api.post("/close-all", response_model=JSONObject, responses=refused, tags=["act"])
+    async def close_all() -> Response:
+        """Cancel every resting order and close every position at market."""
+        return _ok(await control.close_all())
+
+    @api.post(
+        "/config/reload",
+        response_model=JSONObject,
+        responses={**refused, 422: _INVALID},
+        tags=["act"],
+    )
+    async def reload_config() -> Response:
+        """Re-read the config file; when it does not validate, 422 and the old config stays."""
+        return _ok(await control.reload_config())
+
+    @api.post("/stop", response_model=JSONObject, responses=refused, tags=["act"])
+    async def stop() -> Response:
+        """Begin a graceful stop (as on SIGTERM); the process exits shortly after answering."""
+        return _ok(await control.stop())
+
+    app.include_router(api)
+    return app
+
+
+# --------------------------------------------------------------------------------------------
+# Serving
+
+
+class ControlServerError(RuntimeError):
+    """The control API server could not start (e.g. the port is taken)."""
+
+
+class _TaskServer(uvicorn.Server):
+    """uvicorn.Server meant to run as one task inside the bot's own event loop.
+
+    Signals: in uvicorn 0.54, ``Server.serve()`` wraps everything in ``capture_signals()``,
+    which, on the main thread, replaces the SIGINT/SIGTERM handlers with ``signal.signal`` for
+    the server's lifetime, and on exit restores them and then *re-raises* every signal it
+    caught. Run inside the bot, that would (a) make the first Ctrl-C/SIGTERM shut the control
+    API down while the bot is still cancelling orders, and (b) deliver that signal to the bot a
+    second time when the server exits, which the bot reads as "Ctrl-C twice within 2 s: exit
+    now", skipping the graceful stop. uvicorn has no Config option for this (``Server.run``/
+    ``serve`` always capture), so this subclass makes ``capture_signals`` a no-op: the bot's
+    handlers stay installed, and the bot stops the server through :meth:`ControlServer.stop`.
+
+    ``startup`` is extended to set an event, so :func:`serve` waits without polling.
+    """
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.started_event = asyncio.Event()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+    async def startup(self, sockets: list[socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        self.started_event.set()
+
+
+class ControlServer:
+    """A running control API: the address it is bound to, and a graceful :meth:`stop`."""
+
+    def __init__(
+        self, server: uvicorn.Server, task: asyncio.Task[None], host: str, port: int
+    ) -> None:
+        self._server = server
+        self._task = task
+        self.host = host
+        self.port = port
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return not self._task.done()
+
+    async def stop(self) -> None:
+        """Stop accepting connections, let in-flight requests finish, then return. Idempotent."""
+        self._server.should_exit = True
+        await self._task
+
+
+def require_loopback(host: str) -> None:
+    """Raise ValueError unless ``host`` is a loopback address (or ``localhost``)."""
+    if host == "localhost":
+        return
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is None or not address.is_loopback:
+        raise ValueError(
+            f"the control API listens on loopback only (127.0.0.1, ::1 or localhost), not {host!r}"
+        )
+
+
+async def serve(app: ASGIApp, host: str, port: int) -> ControlServer:
+    """Start serving ``app`` on ``host:port`` (port 0: any free port) in the running loop.
+
+    Returns once the socket is listening; ``.port`` is the bound port. Raises ValueError for a
+    non-loopback host and :class:`ControlServerError` when the server cannot start.
+    """
+    require_loopback(host)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
+    server = _TaskServer(config)
+
+    async def run() -> None:
+        try:
+            await server.serve()
+        except SystemExit:
+            # uvicorn answers a failed bind with sys.exit(STARTUP_FAILURE) after logging the
+            # OSError. A SystemExit escaping a task is re-raised by the event loop itself and
+            # would end the whole bot, so it becomes an ordinary error for serve() to report.
+            raise ControlServerError(
+                f"control API could not listen on {host}:{port} (port in use? see the log)"
+            ) from None
+
+    task = asyncio.create_task(run(), name=f"control-api {host}:{port}")
+    started = asyncio.create_task(server.started_event.wait())
+    try:
+        done, _ = await asyncio.wait(
+            {task, started}, timeout=STARTUP_TIMEOUT_SECONDS, return_when=asyncio.FIRST_COMPLETED
+        )
+        if task in done:
+            task.result()  # raises ControlServerError
+            raise ControlServerError("control API server exited during startup")
+        if started not in done:
+            raise ControlServerError(f"control API did not start within {STARTUP_TIMEOUT_SECONDS}s")
+    except BaseException:
+        started.cancel()
+        server.should_exit = True
+        if not task.done():
+            task.cancel()
+        await asyncio.gather(task, started, return_exceptions=True)
+        raise
+    bound_port = _bound_port(server.servers[0].sockets)
+    return ControlServer(server, task, host, bound_port)
+
+
+def _bound_port(sockets: Sequence[Any]) -> int:
+    port = sockets[0].getsockname()[1]
+    assert isinstance(port, int)
+    return port
+
+
+__all__ = [
+    "API_PREFIX",
+    "INTERNAL_ERROR_MESSAGE",
+    "CloseRequest",
+    "ControlJSONResponse",
+    "ControlServer",
+    "ControlServerError",
+    "ErrorBody",
+    "create_app",
+    "describe_problem",
+    "render_json",
+    "require_loopback",
+    "serve",
+]
