@@ -18,22 +18,14 @@ The venues are instrumented subclasses of the real paper client that only record
 
 from __future__ import annotations
 
-import asyncio
-import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from decimal import Decimal
-from pathlib import Path
 
-import asyncpg
-from sqlalchemy.engine import make_url
-
+from bench.databases import on_each_database
 from bench.harness import machine
 from database.engine import create_engine, session_maker
-from database.migrate import upgrade
 from database.models import Account, Bot
 from exchange_clients.clock import SystemClock
 from exchange_clients.market_data.synthetic import SyntheticFeed, SyntheticMarket
@@ -58,8 +50,6 @@ WARMUP = 10
 SYMBOL = "BTC"
 SIZE = Decimal("0.01")
 HALF = Decimal("0.5")
-POSTGRES_ENV = "PERPFLEET_BENCH_POSTGRES_URL"  # a server to create a scratch database on
-DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 class StampedPaperClient(PaperExchangeClient):
@@ -103,7 +93,6 @@ def line(name: str, samples: list[float], target: str = "") -> None:
 
 
 async def bench(url: str) -> None:
-    await upgrade(url)
     engine = create_engine(url)
     sessions = session_maker(engine)
     async with sessions.begin() as session:
@@ -197,29 +186,7 @@ def main() -> None:
     sys.stdout.write(f"atomic executor ({machine()}; L1 {L1 * 1e3:g} ms, L2 {L2 * 1e3:g} ms)\n")
     # As a bot runs in production: no per-order log lines on the hot path.
     configure_logging(level="WARNING", stream=sys.stderr)
-    with tempfile.TemporaryDirectory() as tmp:
-        sys.stdout.write("  journal on SQLite (file, WAL)\n")
-        asyncio.run(bench(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"))
-    server = os.environ.get(POSTGRES_ENV, DEFAULT_POSTGRES)
-    asyncio.run(_on_scratch_postgres(server))
-
-
-async def _on_scratch_postgres(server: str) -> None:
-    """Run the bench in a throwaway database on ``server``, dropped afterwards."""
-    admin = make_url(server).set(drivername="postgresql").render_as_string(hide_password=False)
-    try:
-        connection = await asyncpg.connect(admin, timeout=5)
-    except (OSError, asyncpg.PostgresError) as exc:
-        sys.stdout.write(f"  journal on PostgreSQL: skipped ({exc})\n")
-        return
-    name = f"perpfleet_bench_{uuid.uuid4().hex[:12]}"
-    try:
-        await connection.execute(f"CREATE DATABASE {name}")
-        sys.stdout.write("  journal on PostgreSQL\n")
-        await bench(make_url(server).set(database=name).render_as_string(hide_password=False))
-    finally:
-        await connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        await connection.close()
+    on_each_database(bench)
 
 
 if __name__ == "__main__":

@@ -129,7 +129,9 @@ class BotRuntime:
             atomic=self.stack.atomic,
             journal=self.stack.journal,
             risk=self.risk,
-            state_store=StrategyStateStore(self.sessions, self.bot_id),
+            state_store=StrategyStateStore(
+                self.sessions, self.bot_id, self.stack.journal.committer
+            ),
             clock=self.clock,
         )
         self.strategy = create_strategy(

@@ -148,8 +148,11 @@ async def build_execution(
     accounts: Mapping[str, int],
     clients: Mapping[str, BaseExchangeClient],
     clock: Clock,
+    *,
+    journal: OrderJournal | None = None,
 ) -> ExecutionStack:
-    journal = OrderJournal(sessions, bot_id=bot_id, accounts=accounts)
+    """Journal, trackers (started), executors and the atomic executor over ``clients``."""
+    journal = journal or OrderJournal(sessions, bot_id=bot_id, accounts=accounts)
     trackers = {
         venue: OrderTracker(client, journal, clock=clock) for venue, client in clients.items()
     }

@@ -134,12 +134,18 @@ class OrderJournal:
         *,
         bot_id: int,
         accounts: Mapping[str, int],
+        committer: GroupCommitter | None = None,
     ) -> None:
         self._sessions = sessions
         self._bot_id = bot_id
         self._accounts = dict(accounts)
         # Writes share transactions, intents first (see execution.group_commit).
-        self._committer = GroupCommitter(sessions)
+        self._committer = committer or GroupCommitter(sessions)
+
+    @property
+    def committer(self) -> GroupCommitter:
+        """The process's writer: share it (strategy state) so writes queue instead of collide."""
+        return self._committer
 
     def expedite(self) -> None:
         """Write deferred changes now instead of waiting for company (a flush)."""

@@ -7,14 +7,22 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from database.models import StrategyState
+from execution.group_commit import GroupCommitter
 
 
 class StrategyStateStore:
     """The saved state of one bot's strategy (one JSON document)."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], bot_id: int) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        bot_id: int,
+        committer: GroupCommitter | None = None,
+    ) -> None:
         self._sessions = sessions
         self._bot_id = bot_id
+        # Saves ride along with the journal's writes (one writer per process, see group_commit).
+        self._committer = committer or GroupCommitter(sessions)
 
     async def load(self, strategy: str) -> dict[str, Any] | None:
         """The saved state, or None when there is none (or it belongs to another strategy)."""
@@ -25,10 +33,12 @@ class StrategyStateStore:
             return dict(row.state)
 
     async def save(self, strategy: str, state: dict[str, Any]) -> None:
-        async with self._sessions.begin() as session:
+        async def work(session: AsyncSession) -> None:
             row = await session.get(StrategyState, self._bot_id)
             if row is None:
                 session.add(StrategyState(bot_id=self._bot_id, strategy=strategy, state=state))
             else:
                 row.strategy = strategy
                 row.state = state
+
+        await self._committer.run(work)

@@ -90,7 +90,7 @@ async def strategy_rig(
             atomic=stack.executor,
             journal=stack.executor.journal,
             risk=RiskManager(config.risk, clock, bot=config.name),
-            state_store=StrategyStateStore(sessions, bot_id),
+            state_store=StrategyStateStore(sessions, bot_id, stack.executor.journal.committer),
             clock=clock,
         )
         strategy = create_strategy(config.strategy.type, context, config.strategy.params)

@@ -1,0 +1,217 @@
+"""Tick to order: a book update reaches the venue client -> the grid decides -> the order leaves.
+
+A paper venue fed by a push feed (the synthetic BTC book; each sample moves the best bid one
+tick), the real grid strategy, risk manager, order executor, tracker and journal. Per sample:
+push a delta, let the client apply it, run one strategy step, and stamp the moment the entry
+order is handed to the venue (``place_order``). The entry is then cancelled so every sample
+starts from the same state.
+
+Two figures, p50/p99: the whole path, and the same without the journal commit of the order's
+intent (the durable write that must precede every send; its cost is the database's).
+Targets: p50 <= 200 us, p99 <= 1 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import time
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+from bench.databases import on_each_database
+from bench.harness import machine
+from bot_runtime.setup import account_ids, build_execution, register_bot
+from database.engine import create_engine, session_maker
+from exchange_clients.clock import SystemClock
+from exchange_clients.market_data.events import BookDeltaEvent, BookSnapshotEvent, MarketEvent
+from exchange_clients.market_data.synthetic import SyntheticMarket
+from exchange_clients.paper import PaperExchangeClient
+from exchange_clients.types import ClientSettings, FundingRate, Market, Order, OrderRequest
+from execution.journal import OrderIntent, OrderJournal
+from strategies.base_strategy import StrategyContext
+from strategies.factory import create_strategy
+from strategies.grid.strategy import GridStrategy
+from strategies.risk import RiskManager
+from strategies.state_store import StrategyStateStore
+from trading_config.logging_setup import configure_logging
+from trading_config.schema import BotConfig
+
+SAMPLES = 400
+WARMUP = 20
+SYMBOL = "BTC"
+VENUE = "paper"
+
+
+class PushFeed:
+    """The synthetic market's listings and first book; then only the deltas the bench pushes."""
+
+    def __init__(self, market: SyntheticMarket, clock: SystemClock) -> None:
+        self._market = market
+        self._clock = clock
+        self.queue: asyncio.Queue[MarketEvent] = asyncio.Queue()
+
+    @property
+    def venue(self) -> str:
+        return VENUE
+
+    def markets(self) -> dict[str, Market]:
+        return self._market.markets()
+
+    def snapshot(self, symbol: str) -> BookSnapshotEvent:
+        return self._market.book(symbol, self._clock.now())
+
+    def funding(self, symbol: str) -> FundingRate:
+        return self._market.funding_rate(symbol, self._clock.now())
+
+    async def events(self) -> AsyncIterator[MarketEvent]:
+        yield self.snapshot(SYMBOL)
+        while True:
+            yield await self.queue.get()
+
+
+class StampedClient(PaperExchangeClient):
+    def __init__(self, settings: ClientSettings) -> None:
+        super().__init__(settings)
+        self.placed: list[float] = []
+
+    async def place_order(self, request: OrderRequest) -> Order:
+        self.placed.append(time.perf_counter())
+        return await super().place_order(request)
+
+
+class StampedJournal(OrderJournal):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commits: list[float] = []
+
+    async def record_intent(self, intent: OrderIntent) -> None:
+        started = time.perf_counter()
+        await super().record_intent(intent)
+        self.commits.append(time.perf_counter() - started)
+
+
+def grid_config() -> BotConfig:
+    return BotConfig.model_validate(
+        {
+            "name": "bench-tick",
+            "strategy": {
+                "type": "grid",
+                "params": {
+                    "exchange": VENUE,
+                    "ticker": SYMBOL,
+                    "direction": "buy",
+                    "order_notional_usd": 100,
+                    "target_leverage": 10,
+                    "take_profit": 1,
+                    "grid_step": 0.05,
+                    "max_orders": 5,
+                    "max_margin_usd": 100,
+                    "wait_time": 0,
+                },
+            },
+            "exchanges": {VENUE: {}},
+        }
+    )
+
+
+async def bench(url: str) -> None:
+    config = grid_config()
+    engine = create_engine(url)
+    sessions = session_maker(engine)
+    clock = SystemClock()
+    market = SyntheticMarket(seed=3, venue=VENUE)
+    feed = PushFeed(market, clock)
+    client = StampedClient(
+        ClientSettings(
+            venue=VENUE,
+            options={"feed": feed, "clock": clock, "store": None},
+        )
+    )
+    await client.connect()
+    bot_id = await register_bot(sessions, config, "bench")
+    accounts = await account_ids(sessions, config)
+    journal = StampedJournal(sessions, bot_id=bot_id, accounts=accounts)
+    stack = await build_execution(
+        sessions, config, bot_id, accounts, {VENUE: client}, clock, journal=journal
+    )
+    executor = stack.executors[VENUE]
+    context = StrategyContext(
+        bot_name=config.name,
+        config=config,
+        clients={VENUE: client},
+        executors=stack.executors,
+        trackers=stack.trackers,
+        atomic=stack.atomic,
+        journal=journal,
+        risk=RiskManager(config.risk, clock, bot=config.name),
+        state_store=StrategyStateStore(sessions, bot_id, journal.committer),
+        clock=clock,
+    )
+    strategy = create_strategy(config.strategy.type, context, config.strategy.params)
+    assert isinstance(strategy, GridStrategy)
+    await strategy.start()
+    assert strategy.market is not None
+    tick = strategy.market.tick_size
+    book = await client.order_book(SYMBOL, depth=1)
+    assert book.best_bid is not None
+    assert book.sequence is not None
+    bid, size, sequence = book.best_bid, book.bids[0][1], book.sequence
+    base = bid
+    paths, decisions = [], []
+    try:
+        for sample in range(WARMUP + SAMPLES):
+            # Between the first best bid and one tick below it: never locks or crosses the book.
+            moved = base - tick if bid == base else base
+            sequence += 1
+            event = BookDeltaEvent(
+                venue=VENUE,
+                symbol=SYMBOL,
+                ts=clock.now(),
+                bids=((moved, size), (bid, Decimal(0))),
+                asks=(),
+                first_sequence=sequence,
+                last_sequence=sequence,
+            )
+            started = time.perf_counter()
+            feed.queue.put_nowait(event)
+            # Spin on the loop until the client has applied it (part of what is measured).
+            while (await client.order_book(SYMBOL, depth=1)).best_bid != moved:  # noqa: ASYNC110
+                await asyncio.sleep(0)
+            placed_before, commits_before = len(client.placed), len(journal.commits)
+            await strategy.execute_strategy()
+            if len(client.placed) != placed_before + 1 or strategy.entry_id is None:
+                raise SystemExit("the grid did not place an entry: benchmark setup is wrong")
+            if sample >= WARMUP:
+                path = client.placed[-1] - started
+                paths.append(path)
+                decisions.append(path - sum(journal.commits[commits_before:]))
+            await executor.cancel(SYMBOL, strategy.entry_id)
+            strategy.entry_id, strategy.last_entry_at = None, None
+            bid = moved
+    finally:
+        await stack.stop()
+        await client.disconnect()
+        await engine.dispose()
+    for name, samples in (
+        ("book update -> order sent (incl. intent commit)", paths),
+        ("  the same without the journal commit", decisions),
+    ):
+        ordered = sorted(samples)
+        p50 = statistics.median(ordered)
+        p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+        sys.stdout.write(f"  {name:<52} p50 {p50 * 1e6:7.0f} us  p99 {p99 * 1e6:7.0f} us\n")
+
+
+def main() -> None:
+    sys.stdout.write(
+        f"tick to order, paper grid ({machine()}; target p50 <= 200 us, p99 <= 1 ms)\n"
+    )
+    configure_logging(level="WARNING", stream=sys.stderr)
+    on_each_database(bench)
+
+
+if __name__ == "__main__":
+    main()
