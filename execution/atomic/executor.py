@@ -212,6 +212,7 @@ class AtomicMultiOrderExecutor:
             "symbol": leg.leg.symbol,
             "side": leg.leg.side,
             "size": leg.leg.size,
+            "reduce_only": leg.leg.reduce_only,
             "purpose": "entry",
             "operation_id": operation_id,
         }
@@ -264,6 +265,7 @@ class AtomicMultiOrderExecutor:
             aggressive=aggressive,
             attempt_timeout_seconds=tolerances.chase_attempt_timeout_seconds,
             reference_price=reference,
+            reduce_only=leg.leg.reduce_only,
             purpose="chase",
             operation_id=result.operation_id,
         )

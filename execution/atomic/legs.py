@@ -23,6 +23,7 @@ class Leg:
     symbol: str
     side: Side
     size: Decimal
+    reduce_only: bool = False  # closing legs: never open (or flip) a position
 
     def __post_init__(self) -> None:
         if self.side not in ("buy", "sell"):
@@ -36,15 +37,27 @@ class Leg:
         return 1 if self.side == "buy" else -1
 
     def resized(self, size: Decimal) -> Leg:
-        return Leg(self.venue, self.symbol, self.side, size)
+        return Leg(self.venue, self.symbol, self.side, size, self.reduce_only)
 
     def to_json(self) -> dict[str, Any]:
-        return {"venue": self.venue, "symbol": self.symbol, "side": self.side, "size": self.size}
+        return {
+            "venue": self.venue,
+            "symbol": self.symbol,
+            "side": self.side,
+            "size": self.size,
+            "reduce_only": self.reduce_only,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Leg:
         side: Side = "buy" if data["side"] == "buy" else "sell"
-        return cls(str(data["venue"]), str(data["symbol"]), side, Decimal(data["size"]))
+        return cls(
+            str(data["venue"]),
+            str(data["symbol"]),
+            side,
+            Decimal(data["size"]),
+            bool(data.get("reduce_only", False)),
+        )
 
 
 def check_legs(legs: Sequence[Leg]) -> None:

@@ -188,6 +188,8 @@ def _check_leg(
             f"{name}: asked for leverage {tolerances.leverage}x, the venue applied "
             f"{venue.leverage}x"
         )
+    if leg.reduce_only:
+        return  # a closing leg frees margin rather than using it
     worst = touch * (1 + tolerances.max_slippage if leg.side == "buy" else 1)
     required = leg.size * worst / venue.leverage * (1 + tolerances.margin_buffer)
     available = venue.balance.available

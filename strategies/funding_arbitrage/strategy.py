@@ -29,7 +29,7 @@ from exchange_clients.paper.profiles import PROFILES
 from exchange_clients.types import Side
 from execution.atomic import AtomicStatus, AtomicTolerances, Leg
 from execution.journal import JournaledOrder
-from execution.order_executor import ExecutionMode
+from execution.order_executor import ExecutionMode, ExecutionRequest
 from strategies.base_strategy import BaseStrategy, StrategyContext
 from strategies.factory import register_strategy
 from strategies.funding_arbitrage.exits import LegState, PositionState, check_exit
@@ -54,6 +54,8 @@ class ArbPosition:
     opened_at: datetime
     fees_paid: Decimal
     peak_net_pnl: Decimal = ZERO
+    long_entry: Decimal | None = None  # average fill prices of the opening orders
+    short_entry: Decimal | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -69,6 +71,8 @@ class ArbPosition:
             "opened_at": self.opened_at.isoformat(),
             "fees_paid": self.fees_paid,
             "peak_net_pnl": self.peak_net_pnl,
+            "long_entry": self.long_entry,
+            "short_entry": self.short_entry,
         }
 
     @classmethod
@@ -82,7 +86,13 @@ class ArbPosition:
             datetime.fromisoformat(str(data["opened_at"])),
             Decimal(data["fees_paid"]),
             Decimal(data.get("peak_net_pnl", 0)),
+            _decimal_or_none(data.get("long_entry")),
+            _decimal_or_none(data.get("short_entry")),
         )
+
+
+def _decimal_or_none(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
 
 
 def taker_fee(venue: str) -> Decimal:
@@ -107,8 +117,11 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
         return True
 
     async def execute_strategy(self) -> None:
+        exited = False
         for position in list(self.positions):
-            await self._monitor(position)
+            exited = await self._monitor(position) or exited
+        if exited:
+            return  # re-entering in the same step would pay the round trip again at once
         if self.context.paused.is_set() or len(self.positions) >= self.params.max_positions:
             return
         await self._enter()
@@ -133,13 +146,21 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
     async def _enter(self) -> None:
         quotes = await self._quotes()
         result = scan(quotes, self.params)
-        held = {position.key for position in self.positions}
+        # A venue holds one net position per symbol: two pairs sharing a (venue, symbol) could
+        # not be told apart (each would read the other's size as its own), so never open one.
+        in_use = {
+            (venue, position.symbol)
+            for position in self.positions
+            for venue in (position.long_venue, position.short_venue)
+        }
         self.last_scan = [
             f"{o.symbol} long {o.long_venue} short {o.short_venue}: {o.net_apr_pct:.2f}% APR net"
             for o in result.opportunities[:5]
         ]
         for opportunity in result.opportunities:
-            if opportunity.key in held:
+            legs = {(opportunity.long_venue, opportunity.symbol)}
+            legs.add((opportunity.short_venue, opportunity.symbol))
+            if legs & in_use:
                 continue
             if await self._open(opportunity, quotes):
                 return
@@ -199,7 +220,10 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
         result = await self.context.atomic.execute(
             legs, ExecutionMode.MARKET, tolerances, purpose="arb_open"
         )
-        long_leg = result.leg(opportunity.long_venue)
+        long_leg, short_leg = (
+            result.leg(opportunity.long_venue),
+            result.leg(opportunity.short_venue),
+        )
         if result.status in (AtomicStatus.COMPLETED, AtomicStatus.PARTIAL) and long_leg.net > 0:
             self.positions.append(
                 ArbPosition(
@@ -210,6 +234,8 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
                     long_leg.net,
                     self.context.clock.now(),
                     result.fees,
+                    long_entry=long_leg.entry_price,
+                    short_entry=short_leg.entry_price,
                 )
             )
             self.fees += result.fees
@@ -227,7 +253,8 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
             return LegState(venue, side, ZERO, mark, mark, None, ZERO, fees)
         return LegState.from_position(venue, position, fees)
 
-    async def _monitor(self, position: ArbPosition) -> None:
+    async def _monitor(self, position: ArbPosition) -> bool:
+        """Check one pair's exit rules; True when it was closed."""
         half_fees = position.fees_paid / 2
         long = await self._leg(position.long_venue, position.symbol, "buy", half_fees)
         short = await self._leg(position.short_venue, position.symbol, "sell", half_fees)
@@ -241,36 +268,95 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
         )
         if state.net_pnl > position.peak_net_pnl:
             position.peak_net_pnl = state.net_pnl
+            await self.save_state()  # profit erosion is measured from it, across restarts too
         exit_fees = taker_fee(position.long_venue) + taker_fee(position.short_venue)
         decision = check_exit(
             state, self.context.clock.now(), self.params, exit_fees_fraction=exit_fees
         )
         if decision is None:
-            return
+            return False
         self.log.warning(
             "closing funding arbitrage", reason=decision.reason, detail=decision.detail
         )
-        await self._close(position, state)
+        return await self._close(position, state)
 
-    async def _close(self, position: ArbPosition, state: PositionState) -> None:
-        size = min(state.long.size, state.short.size)
-        if size <= 0:
-            self.positions.remove(position)
-            await self.save_state()
-            return
-        legs = [
-            Leg(position.long_venue, position.symbol, "sell", size),
-            Leg(position.short_venue, position.symbol, "buy", size),
-        ]
-        result = await self.context.atomic.execute(
-            legs, ExecutionMode.MARKET, AtomicTolerances(), purpose="arb_close"
-        )
-        if result.status in (AtomicStatus.COMPLETED, AtomicStatus.PARTIAL):
-            self.realized_pnl += state.net_pnl - result.fees
-            self.fees += result.fees
-            self.context.risk.record_trade(state.net_pnl - result.fees)
-            self.positions.remove(position)
-            await self.save_state()
+    async def _close(self, position: ArbPosition, state: PositionState) -> bool:
+        """Close both legs: the hedged part together, any excess of one leg on its own.
+
+        Realised PnL is booked from the fills (what the venues paid), plus funding accrued,
+        minus every fee; marks only decide *when* to exit.
+        """
+        common = min(state.long.size, state.short.size)
+        fills: dict[str, tuple[Decimal, Decimal]] = {}  # venue -> (size closed, average price)
+        fees = ZERO
+        operation_id: str | None = None
+        if common > 0:
+            legs = [
+                Leg(position.long_venue, position.symbol, "sell", common, reduce_only=True),
+                Leg(position.short_venue, position.symbol, "buy", common, reduce_only=True),
+            ]
+            result = await self.context.atomic.execute(
+                legs, ExecutionMode.MARKET, AtomicTolerances(), purpose="arb_close"
+            )
+            if result.status not in (AtomicStatus.COMPLETED, AtomicStatus.PARTIAL):
+                self.log.error("closing the pair failed", status=result.status)
+                return False
+            fees += result.fees
+            operation_id = result.operation_id
+            for leg in result.legs:
+                if leg.entry_price is not None:
+                    fills[leg.leg.venue] = (leg.opened, leg.entry_price)
+        for venue, leg_state, side in (
+            (position.long_venue, state.long, "sell"),
+            (position.short_venue, state.short, "buy"),
+        ):
+            excess = leg_state.size - common
+            if excess <= 0:
+                continue
+            self.log.warning("closing an unhedged excess", venue=venue, size=str(excess))
+            executed = await self.context.executors[venue].execute(
+                ExecutionRequest(
+                    position.symbol,
+                    "sell" if side == "sell" else "buy",
+                    excess,
+                    ExecutionMode.MARKET,
+                    reduce_only=True,
+                    purpose="arb_close",
+                    operation_id=operation_id,  # journaled with the pair's closing operation
+                )
+            )
+            fees += sum((o.fee_paid for o in executed.orders), ZERO)
+            if executed.average_price is not None:
+                size, price = fills.get(venue, (ZERO, ZERO))
+                total = size + executed.filled_size
+                fills[venue] = (
+                    total,
+                    (size * price + executed.filled_size * executed.average_price) / total,
+                )
+        pnl = self._realized(position, state, fills) - fees
+        self.realized_pnl += pnl
+        self.fees += fees
+        self.context.risk.record_trade(pnl)
+        self.positions.remove(position)
+        await self.save_state()
+        self.log.info("funding arbitrage closed", symbol=position.symbol, pnl=str(pnl))
+        return True
+
+    @staticmethod
+    def _realized(
+        position: ArbPosition, state: PositionState, fills: Mapping[str, tuple[Decimal, Decimal]]
+    ) -> Decimal:
+        """Price PnL of what was closed at its fill prices, plus funding, minus entry fees."""
+        pnl = state.long.accrued_funding + state.short.accrued_funding - position.fees_paid
+        long_entry = position.long_entry or state.long.entry_price
+        short_entry = position.short_entry or state.short.entry_price
+        if position.long_venue in fills:
+            size, price = fills[position.long_venue]
+            pnl += (price - long_entry) * size
+        if position.short_venue in fills:
+            size, price = fills[position.short_venue]
+            pnl += (short_entry - price) * size
+        return pnl
 
     # --- helpers ---------------------------------------------------------------------------
 

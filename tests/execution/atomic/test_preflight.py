@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from execution.atomic import AtomicStatus, AtomicTolerances
+from execution.atomic import AtomicStatus, AtomicTolerances, Leg
 from tests.execution.atomic.rig import D, atomic_rig
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -46,3 +48,18 @@ async def test_margin_counts_the_leverage_and_the_buffer(db_sessions: Sessions) 
     async with atomic_rig(db_sessions, balance=D("12.10")) as rig:
         result = await rig.run(tolerances=AtomicTolerances(leverage=D(10)))
         assert result.status is AtomicStatus.COMPLETED
+
+
+async def test_reduce_only_legs_never_open_a_position(db_sessions: Sessions) -> None:
+    # Closing legs for a pair that is no longer there: the venues refuse them, nothing opens.
+    async with atomic_rig(db_sessions, balance=D(1)) as rig:  # no margin: not needed to close
+        closing = [
+            Leg("paper_a", "BTC", "sell", D(1), reduce_only=True),
+            Leg("paper_b", "BTC", "buy", D(1), reduce_only=True),
+        ]
+        result = await rig.drive(asyncio.ensure_future(rig.executor.execute(closing)))
+        assert result.status is not AtomicStatus.PREFLIGHT_FAILED
+        assert result.net_exposure == 0
+        assert await rig.positions() == {"paper_a": 0, "paper_b": 0}
+        assert all(row.reduce_only for row in await rig.journal_rows())
+        await rig.assert_journal_is_true()
