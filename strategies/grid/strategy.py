@@ -152,12 +152,34 @@ class GridStrategy(BaseStrategy[GridParams]):
                     order, journaled.created_at
                 )
                 self.lots[order.client_order_id] = lot
+        # Orders that finished while the bot was down: a take-profit that filled is booked; an
+        # entry that filled gets its take-profit from its own fill price in the next step.
+        for client_id, lot in known_lots.items():
+            if client_id not in self.lots:
+                finished = await self._finished_order(client_id)
+                if finished is not None and finished.filled_size > 0:
+                    self._book(lot, finished)
+        if self.entry_id is None and entry_id is not None:
+            finished = await self._finished_order(entry_id)
+            if finished is not None and finished.filled_size > 0:
+                self.tracker.track(finished)
+                self.entry_id = entry_id
         self.log.info(
             "grid orders adopted",
             take_profits=sorted(self.lots),
             entry=self.entry_id,
             previous_entry=entry_id,
         )
+
+    async def _finished_order(self, client_id: str) -> Order | None:
+        try:
+            order = await self.client.order_status(self.symbol, client_order_id=client_id)
+        except ExchangeError as exc:
+            self.log.warning(
+                "a saved order is unknown to the venue", order=client_id, error=str(exc)
+            )
+            return None
+        return order if order.status.is_final else None
 
     def _lot_from_take_profit(self, order: Order, created_at: datetime) -> Lot:
         """A lot rebuilt from its take-profit alone (its entry price follows from the TP)."""
@@ -178,8 +200,8 @@ class GridStrategy(BaseStrategy[GridParams]):
             return
         await self._settle_entry()
         await self._settle_take_profits()
-        position = await self.client.position(self.symbol)
-        await self._protect(mid, position)
+        await self._protect(mid)
+        position = await self.client.position(self.symbol)  # after protection closed lots
         await self._cover(position)
         await self._maybe_enter(bid, ask, mid, position)
 
@@ -211,6 +233,21 @@ class GridStrategy(BaseStrategy[GridParams]):
             self.tracker.forget(client_id)
             await self.save_state()
 
+    def _book_exit(
+        self, lots: list[tuple[Lot, Decimal]], exit_price: Decimal, exit_fee_per_unit: Decimal
+    ) -> None:
+        """Book lots closed together by one market exit, as one trade."""
+        pnl = ZERO
+        for lot, size in lots:
+            pnl += (
+                self.direction * (exit_price - lot.entry_price) * size
+                - (lot.entry_fee_per_unit + exit_fee_per_unit) * size
+            )
+        self.realized_pnl += pnl
+        self.trades += 1
+        self.context.risk.record_trade(pnl)
+        self.log.warning("grid closed at the stop", exit=str(exit_price), pnl=str(pnl))
+
     def _book(self, lot: Lot, closing: Order) -> Decimal:
         assert closing.avg_fill_price is not None
         size = closing.filled_size
@@ -232,7 +269,7 @@ class GridStrategy(BaseStrategy[GridParams]):
         )
         return pnl
 
-    async def _protect(self, mid: Decimal, position: Position | None) -> None:
+    async def _protect(self, mid: Decimal) -> None:
         """Stop-loss and stuck-lot recovery, lot by lot."""
         now = self.context.clock.now()
         timeout = self.params.position_timeout_minutes
@@ -328,8 +365,8 @@ class GridStrategy(BaseStrategy[GridParams]):
         paused = self.context.paused.is_set() or self._beyond(self.params.pause_price, mid)
         if self.entry_id is not None:
             entry = self.tracker.get(self.entry_id).order
-            touch = bid if self.side == "buy" else ask
-            drift = abs(touch - (entry.price or touch)) / touch * HUNDRED
+            wanted = self._entry_price(bid, ask)  # where it would go now, inside the touch
+            drift = abs(wanted - (entry.price or wanted)) / wanted * HUNDRED
             if paused or drift > self.params.grid_step:
                 await self.executor.cancel(self.symbol, self.entry_id)
             return
@@ -376,10 +413,17 @@ class GridStrategy(BaseStrategy[GridParams]):
     async def _stop_everything(self, reason: str) -> None:
         self.log.warning("grid stop price reached: closing everything", reason=reason)
         await self.cancel_resting()
+        open_lots: list[tuple[Lot, Decimal]] = []
+        for client_id, lot in self.lots.items():
+            take_profit = self.tracker.get(client_id).order
+            if take_profit.filled_size > 0:
+                self._book(lot, take_profit)  # the part that took profit before the stop
+            if take_profit.remaining_size > 0:
+                open_lots.append((lot, take_profit.remaining_size))
         self.entry_id, self.lots = None, {}
         position = await self.client.position(self.symbol)
         if position is not None and position.size != 0:
-            await self.executor.execute(
+            result = await self.executor.execute(
                 ExecutionRequest(
                     self.symbol,
                     "sell" if position.size > 0 else "buy",
@@ -389,6 +433,18 @@ class GridStrategy(BaseStrategy[GridParams]):
                     purpose=EXIT,
                 )
             )
+            exit_price = result.average_price
+            if exit_price is not None and result.filled_size > 0:
+                fee_per_unit = sum((o.fee_paid for o in result.orders), ZERO) / result.filled_size
+                covered = sum((size for _, size in open_lots), ZERO)
+                if result.filled_size > covered:  # a part with no take-profit (a partial entry)
+                    open_lots.append(
+                        (
+                            Lot("", position.entry_price, ZERO, self.context.clock.now()),
+                            result.filled_size - covered,
+                        )
+                    )
+                self._book_exit(open_lots, exit_price, fee_per_unit)
         self.stopped, self.stop_reason = True, reason
         await self.save_state()
         self.context.stop_requested.set()

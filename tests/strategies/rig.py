@@ -48,7 +48,9 @@ class StrategyRig:
 
     async def advance(self, seconds: float) -> None:
         """Move venue time (and let stream events be handled)."""
-        await self.venues.clock.advance(seconds)
+        clock = self.venues.clock
+        assert isinstance(clock, ManualClock)
+        await clock.advance(seconds)
         await asyncio.sleep(0.01)
 
     async def orders(self, **where: Any) -> list[OrderRow]:
