@@ -1,9 +1,19 @@
 """Run every benchmark: ``python -m bench`` (``make bench``)."""
 
-from bench import atomic, config_and_secrets, market_data, order_book, paper_venue
+from bench import (
+    atomic,
+    bot_footprint,
+    config_and_secrets,
+    market_data,
+    order_book,
+    paper_venue,
+    tick_to_order,
+)
 
 config_and_secrets.main()
 market_data.main()
 paper_venue.main()
 order_book.main()
 atomic.main()
+tick_to_order.main()
+bot_footprint.main()
