@@ -71,9 +71,8 @@ def one_run(root: Path) -> tuple[float, float]:
     try:
         while True:
             if process.poll() is not None:
-                raise SystemExit(
-                    f"the bot exited: {process.stderr.read() if process.stderr else ''}"
-                )
+                errors = process.stderr.read().decode() if process.stderr else ""
+                raise SystemExit(f"the bot exited: {errors}")
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
                     break
