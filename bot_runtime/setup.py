@@ -137,8 +137,10 @@ async def connect_all(clients: Mapping[str, BaseExchangeClient]) -> None:
     for venue, client in clients.items():
         try:
             await client.connect()
-        except (ExchangeError, OSError) as exc:
-            raise StartupError(f"{venue}: cannot connect: {exc}") from None
+        except ExchangeError as exc:  # its message already names the venue
+            raise StartupError(f"cannot connect to {exc}") from None
+        except OSError as exc:
+            raise StartupError(f"cannot connect to {venue}: {exc}") from None
 
 
 async def build_execution(

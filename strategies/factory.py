@@ -36,11 +36,12 @@ def strategy_class(name: str) -> type[BaseStrategy[Any]]:
     """The class of strategy ``name``, importing ``strategies.<name>.strategy`` on first use
     (config validation imports only the params modules, keeping ``--check`` light)."""
     if name not in _CLASSES:
+        module = f"strategies.{name}.strategy"
         try:
-            importlib.import_module(f"strategies.{name}.strategy")
+            importlib.import_module(module)
         except ModuleNotFoundError as exc:
-            if exc.name != f"strategies.{name}.strategy":
-                raise
+            if not (exc.name and module.startswith(exc.name)):
+                raise  # a missing dependency inside the strategy: not "no such strategy"
     try:
         return _CLASSES[name]
     except KeyError:

@@ -105,6 +105,8 @@ class PaperExchangeClient(BaseExchangeClient):
         """
         if self._tasks:
             return
+        if self.faults.disconnected:
+            raise VenueUnavailable("connection refused (fault injection)", venue=self.name)
         engine = self._engine or await self._open_engine()
         for symbol in engine.markets():
             book = self._feed.snapshot(symbol)

@@ -15,6 +15,7 @@ from exchange_clients.errors import (
 )
 from exchange_clients.paper import FaultPlan, PaperExchangeClient
 from exchange_clients.types import OrderStatus, TimeInForce
+from tests.exchange_clients.paper.clients import paper_client
 from tests.exchange_clients.paper.feeds import ScriptedFeed
 from tests.exchange_clients.paper.helpers import SYMBOL, D
 
@@ -139,3 +140,13 @@ async def test_silent_streams_drop_events_while_requests_still_answer(
     await client.place_market_order(SYMBOL, "sell", D("1"), client_order_id="after")
     assert fills.pending() == 1
     assert (await anext(fills)).client_order_id == "after"
+
+
+async def test_a_venue_down_at_connect_refuses_the_connection(feed: ScriptedFeed) -> None:
+    client = paper_client(feed, faults=FaultPlan(disconnected=True))
+    with pytest.raises(VenueUnavailable, match="connection refused"):
+        await client.connect()
+    client.faults.reconnect()
+    await client.connect()  # the same client connects once the venue answers
+    assert (await client.balance()).wallet == D(10_000)
+    await client.disconnect()

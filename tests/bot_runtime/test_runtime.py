@@ -1,0 +1,82 @@
+"""The bot runtime in-process on real parts: start-up failures, the kill switch, the loop."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bot_runtime.runtime import EXIT_FAILED, BotRuntime, RuntimeOptions
+from exchange_clients.paper import FaultPlan
+from trading_config.loader import load_config
+
+D = Decimal
+GRID = """\
+name: runtime-grid
+strategy:
+  type: grid
+  params:
+    exchange: paper
+    ticker: BTC
+    direction: buy
+    order_notional_usd: 100
+    target_leverage: 10
+    take_profit: 0.6
+    grid_step: 0.02
+    max_orders: 5
+    max_margin_usd: 100
+    wait_time: 0
+exchanges:
+  paper: {}
+risk:
+  max_drawdown_pct: 10
+"""
+
+
+@pytest.fixture
+def config_path(tmp_path: Path, migrated_db_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("DATABASE_URL", migrated_db_url)
+    path = tmp_path / "grid.yml"
+    path.write_text(GRID)
+    return path
+
+
+async def test_a_venue_that_cannot_be_reached_stops_the_start_with_one_line(
+    config_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    options = RuntimeOptions(
+        str(config_path), paper_options={"faults": FaultPlan(disconnected=True)}
+    )
+    code = await BotRuntime(load_config(config_path), options).run()
+    assert code == EXIT_FAILED
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["runtime-grid: cannot connect to paper: connection refused (fault injection)"]
+
+
+async def test_the_kill_switch_cancels_flattens_and_stops(config_path: Path) -> None:
+    runtime = BotRuntime(load_config(config_path), RuntimeOptions(str(config_path)))
+    await runtime.start()
+    try:
+        assert runtime.stack is not None
+        assert runtime.strategy is not None
+        client = runtime.clients["paper"]
+        await runtime.stack.executors["paper"].submit("BTC", "buy", D("0.002"))  # a position
+        await runtime.strategy.execute_strategy()  # and the grid's resting entry
+        await runtime.stack.trackers["paper"].flush()
+        assert await client.position("BTC") is not None
+        assert await client.open_orders()
+
+        # Equity was twice what it is now: a 50 % drawdown against max_drawdown_pct 10.
+        runtime.risk.update_equity(await runtime.equity() * 2)
+        await asyncio.wait_for(runtime._loop(), 30)
+
+        assert runtime.stopping.is_set()
+        assert runtime.stop_reason is not None
+        assert runtime.stop_reason.startswith("kill switch")
+        assert runtime.risk.killed
+        assert await client.open_orders() == []
+        assert await client.position("BTC") is None
+    finally:
+        await runtime.shutdown()
