@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot_runtime.control import InvalidRequest, NotFound
+from bot_runtime.controller import RuntimeControl
 from bot_runtime.runtime import EXIT_FAILED, BotRuntime, RuntimeOptions
 from exchange_clients.paper import FaultPlan
 from trading_config.loader import load_config
@@ -33,6 +35,10 @@ exchanges:
 risk:
   max_drawdown_pct: 10
 """
+
+
+def write(path: Path, text: str) -> None:
+    path.write_text(text)
 
 
 @pytest.fixture
@@ -78,5 +84,56 @@ async def test_the_kill_switch_cancels_flattens_and_stops(config_path: Path) -> 
         assert runtime.risk.killed
         assert await client.open_orders() == []
         assert await client.position("BTC") is None
+    finally:
+        await runtime.shutdown()
+
+
+async def test_the_control_surface_acts_through_the_execution_stack(config_path: Path) -> None:
+    runtime = BotRuntime(load_config(config_path), RuntimeOptions(str(config_path)))
+    await runtime.start()
+    control = RuntimeControl(runtime)
+    try:
+        assert runtime.stack is not None
+        client = runtime.clients["paper"]
+        await runtime.stack.executors["paper"].submit("BTC", "buy", D("0.002"))
+        [position] = await control.positions()
+        assert (position["id"], position["side"], position["size"]) == (
+            "paper:BTC",
+            "long",
+            D("0.002"),
+        )
+
+        with pytest.raises(NotFound, match="no open position 'paper:ETH'"):
+            await control.close_position("paper:ETH", "market", confirm=False)
+        closed = await control.close_position("paper:BTC", "market", confirm=False)
+        assert closed["closed"] == D("0.002")
+        assert await client.position("BTC") is None
+
+        assert (await control.pause())["state"] == "paused"
+        assert (await control.status())["state"] == "paused"
+        await control.resume()
+        assert (await control.status())["state"] == "running"
+
+        pnl = await control.pnl()
+        assert set(pnl) >= {"realized", "unrealized", "funding", "fees", "net", "per_venue"}
+        [balance] = await control.balances()
+        assert balance["venue"] == "paper"
+
+        write(config_path, GRID.replace("take_profit: 0.6", "take_profit: 0.8"))
+        reloaded = await control.reload_config()
+        assert reloaded["config"]["strategy"]["params"]["take_profit"] == "0.8"
+        assert runtime.strategy is not None
+        assert runtime.strategy.params.take_profit == D("0.8")  # used from the next step
+
+        write(config_path, GRID.replace("ticker: BTC", "ticker: ETH"))
+        with pytest.raises(InvalidRequest) as refused:
+            await control.reload_config()
+        assert refused.value.problems == [
+            "strategy.params.ticker cannot change while the grid runs (restart the bot)"
+        ]
+        assert runtime.config.strategy.params.ticker == "BTC"  # type: ignore[attr-defined]
+
+        assert (await control.stop())["state"] == "stopping"
+        assert runtime.stopping.is_set()
     finally:
         await runtime.shutdown()
