@@ -41,7 +41,7 @@ from exchange_clients.clock import Clock, SystemClock
 from exchange_clients.errors import ExchangeError
 from execution.atomic import recover_operations
 from execution.journal import reconcile
-from execution.order_executor import ExecutionMode, ExecutionRequest
+from execution.order_executor import ExecutionRequest
 from strategies.base_strategy import BaseStrategy, StrategyContext
 from strategies.factory import create_strategy
 from strategies.risk import RiskManager
@@ -270,14 +270,7 @@ class BotRuntime:
                 if position.size == 0:
                     continue
                 await self.stack.executors[venue].execute(
-                    ExecutionRequest(
-                        position.symbol,
-                        "sell" if position.size > 0 else "buy",
-                        abs(position.size),
-                        ExecutionMode.MARKET,
-                        reduce_only=True,
-                        purpose="close_all",
-                    )
+                    ExecutionRequest.closing(position, "close_all")
                 )
                 closed.append(f"{venue}:{position.symbol}")
         return closed

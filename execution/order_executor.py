@@ -37,7 +37,15 @@ from exchange_clients.errors import (
     RequestTimeout,
 )
 from exchange_clients.rounding import round_size
-from exchange_clients.types import Order, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
+from exchange_clients.types import (
+    Order,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Position,
+    Side,
+    TimeInForce,
+)
 from execution.client_ids import ClientOrderIds
 from execution.journal import OrderIntent, OrderJournal
 from execution.order_tracker import OrderTracker
@@ -70,6 +78,18 @@ class ExecutionRequest:
     reference_price: Decimal | None = None
     purpose: str | None = None
     operation_id: str | None = None
+
+    @classmethod
+    def closing(cls, position: Position, purpose: str) -> ExecutionRequest:
+        """A reduce-only market order that closes ``position``."""
+        return cls(
+            position.symbol,
+            "sell" if position.size > 0 else "buy",
+            abs(position.size),
+            ExecutionMode.MARKET,
+            reduce_only=True,
+            purpose=purpose,
+        )
 
     def __post_init__(self) -> None:
         if self.size <= 0:

@@ -326,18 +326,14 @@ class GridStrategy(BaseStrategy[GridParams]):
             return
         fees = lot.entry_fee_per_unit * 2
         price = self._round_exit_price(lot.entry_price + self.direction * fees)
-        order = await self.executor.submit(
-            self.symbol,
-            opposite(self.side),
+        await self._place_take_profit(
             left,
+            lot.entry_price,
+            lot.entry_fee_per_unit,
+            lot.opened_at,
             price=price,
-            reduce_only=True,
-            purpose=TAKE_PROFIT,
+            recovered=True,
         )
-        if order is not None:
-            self.lots[order.client_order_id] = Lot(
-                order.client_order_id, lot.entry_price, lot.entry_fee_per_unit, lot.opened_at, True
-            )
         self.log.warning("stuck grid lot moved to break-even", take_profit=str(price))
         await self.save_state()
 
@@ -423,16 +419,7 @@ class GridStrategy(BaseStrategy[GridParams]):
         self.entry_id, self.lots = None, {}
         position = await self.client.position(self.symbol)
         if position is not None and position.size != 0:
-            result = await self.executor.execute(
-                ExecutionRequest(
-                    self.symbol,
-                    "sell" if position.size > 0 else "buy",
-                    abs(position.size),
-                    ExecutionMode.MARKET,
-                    reduce_only=True,
-                    purpose=EXIT,
-                )
-            )
+            result = await self.executor.execute(ExecutionRequest.closing(position, EXIT))
             exit_price = result.average_price
             if exit_price is not None and result.filled_size > 0:
                 fee_per_unit = sum((o.fee_paid for o in result.orders), ZERO) / result.filled_size
@@ -509,9 +496,17 @@ class GridStrategy(BaseStrategy[GridParams]):
         return adverse if stop else favourable
 
     async def _place_take_profit(
-        self, size: Decimal, entry_price: Decimal, fee_per_unit: Decimal, opened_at: datetime
+        self,
+        size: Decimal,
+        entry_price: Decimal,
+        fee_per_unit: Decimal,
+        opened_at: datetime,
+        *,
+        price: Decimal | None = None,
+        recovered: bool = False,
     ) -> None:
-        price = self._take_profit_price(entry_price)
+        """A reduce-only take-profit for a lot (at ``take_profit`` unless ``price`` is given)."""
+        price = price or self._take_profit_price(entry_price)
         order = await self.executor.submit(
             self.symbol,
             opposite(self.side),
@@ -524,7 +519,7 @@ class GridStrategy(BaseStrategy[GridParams]):
             self.log.error("take-profit refused; retried next step", size=str(size))
             return
         self.lots[order.client_order_id] = Lot(
-            order.client_order_id, entry_price, fee_per_unit, opened_at
+            order.client_order_id, entry_price, fee_per_unit, opened_at, recovered
         )
         self.log.info("take-profit placed", price=str(price), size=str(size))
 
