@@ -1,0 +1,1 @@
+"""Telegram control of the fleet: allowlisted users, roles, commands, notifications."""
