@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install test lint format bench run clean
+.PHONY: help install test lint format bench run fleet-up fleet-down demo clean
 
 help:
 	@echo "make install   create .venv, install perpfleet + dev tools, migrate the default database"
@@ -15,6 +15,9 @@ help:
 	@echo "make format    apply ruff's fixes and formatting"
 	@echo "make bench     run the benchmarks in bench/ (medians, machine noted)"
 	@echo "make run       run the paper grid bot in the foreground (CONFIG=... for another; Ctrl-C stops)"
+	@echo "make fleet-up  start supervisord under var/supervisor and load every bot program"
+	@echo "make fleet-down  stop every bot gracefully, then supervisord"
+	@echo "make demo      fleet-up + a paper grid bot + a paper funding-arb bot, then their status"
 	@echo "make clean     remove .venv, var/ and caches"
 
 # Re-installs only when pyproject.toml changes, so re-running is fast.
@@ -45,6 +48,24 @@ bench: $(STAMP)
 CONFIG ?= configs/paper_grid.yml
 run: install
 	$(BIN)/python runbot.py --config $(CONFIG)
+
+fleet-up: install
+	$(BIN)/python -m fleet up
+
+fleet-down: $(STAMP)
+	$(BIN)/python -m fleet down
+
+demo: install
+	$(BIN)/python -m fleet up
+	$(BIN)/python -m fleet launch configs/paper_grid.yml
+	$(BIN)/python -m fleet launch configs/paper_funding_arb.yml
+	@if [ -n "$$TELEGRAM_BOT_TOKEN" ]; then $(BIN)/python -m fleet telegram; fi
+	@sleep 5
+	$(BIN)/python -m fleet list
+	@echo
+	@echo "Two paper bots are trading under supervisord (var/supervisor/)."
+	@echo "  logs:   $(BIN)/python -m fleet logs grid-btc-paper"
+	@echo "  stop:   make fleet-down"
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -13,9 +13,12 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+VAR_DIR_ENV = "PERPFLEET_VAR_DIR"
+
+
 def var_dir() -> Path:
     """The runtime directory: ``$PERPFLEET_VAR_DIR`` or ``<project>/var``; created on demand."""
-    configured = os.environ.get("PERPFLEET_VAR_DIR")
+    configured = os.environ.get(VAR_DIR_ENV)
     path = Path(configured).expanduser() if configured else PROJECT_ROOT / "var"
     path.mkdir(parents=True, exist_ok=True)
     return path
