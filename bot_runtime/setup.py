@@ -31,7 +31,6 @@ from trading_config.redaction import Secret
 from trading_config.schema import BotConfig
 from trading_config.venues import VENUES
 
-PAPER_ACCOUNT = "paper"
 
 
 class StartupError(TradingError):
@@ -52,12 +51,16 @@ class ExecutionStack:
 
 
 def account_name(config: BotConfig, venue: str) -> str:
-    """The database account of ``venue``: the configured one, or ``paper`` for paper venues."""
+    """The database account of ``venue``: the configured one, or the bot's own paper account.
+
+    Each bot gets its own simulated wallet (``paper:<bot>``) unless the config names one:
+    two bot processes driving one simulated account would each hold a different copy of it.
+    """
     configured = config.exchanges[venue].account
     if configured is not None:
         return configured
     if not VENUES[venue].needs_credentials:
-        return PAPER_ACCOUNT
+        return f"paper:{config.name}"
     raise StartupError(
         f"{venue}: no account configured: set exchanges.{venue}.account or pass --account"
     )
