@@ -57,8 +57,8 @@ fleet-down: $(STAMP)
 
 demo: install
 	$(BIN)/python -m fleet up
-	$(BIN)/python -m fleet launch configs/paper_grid.yml
-	$(BIN)/python -m fleet launch configs/paper_funding_arb.yml
+	$(BIN)/python -m fleet launch configs/paper_grid.yml --ok-if-running
+	$(BIN)/python -m fleet launch configs/paper_funding_arb.yml --ok-if-running
 	@if [ -n "$$TELEGRAM_BOT_TOKEN" ]; then $(BIN)/python -m fleet telegram; fi
 	@sleep 5
 	$(BIN)/python -m fleet list

@@ -10,6 +10,8 @@ from typing import NoReturn
 
 from fleet.api import BotInfo, FleetError
 from fleet.manager import FleetManager
+from trading_config.errors import ConfigError
+from trading_config.loader import load_config
 from trading_config.logging_setup import configure_logging
 from trading_config.redaction import scrub
 
@@ -31,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     launch = commands.add_parser("launch", help="start a bot from its config")
     launch.add_argument("config")
     launch.add_argument("--account", help="database account for every venue of the config")
+    launch.add_argument(
+        "--ok-if-running", action="store_true", help="a bot already running is not an error"
+    )
     stop = commands.add_parser("stop", help="stop a bot (it cancels its orders)")
     stop.add_argument("bot")
     stop.add_argument("--close", action="store_true", help="close its positions first")
@@ -83,6 +88,12 @@ async def run(args: argparse.Namespace) -> str:
         return "fleet stopped"
     await fleet.up()
     if args.command == "launch":
+        if args.ok_if_running:
+            running = {bot.name: bot for bot in await fleet.list_bots() if bot.running}
+            name = load_config(args.config).name
+            if name in running:
+                port = running[name].control_port
+                return f"{name} already RUNNING (control API on 127.0.0.1:{port})"
         info = await fleet.launch(args.config, args.account)
         return f"{info.name} {info.state} (control API on 127.0.0.1:{info.control_port})"
     if args.command == "stop":
@@ -104,5 +115,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FleetError as exc:
         sys.stderr.write(scrub(str(exc)) + "\n")
         return EXIT_FAILED
+    except ConfigError as exc:
+        for problem in exc.problems:
+            sys.stderr.write(scrub(problem) + "\n")
+        return EXIT_USER_ERROR
     sys.stdout.write(output + "\n")
     return EXIT_OK
