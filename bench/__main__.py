@@ -4,6 +4,7 @@ from bench import (
     atomic,
     bot_footprint,
     config_and_secrets,
+    fleet,
     market_data,
     order_book,
     paper_venue,
@@ -17,3 +18,4 @@ order_book.main()
 atomic.main()
 tick_to_order.main()
 bot_footprint.main()
+fleet.main()

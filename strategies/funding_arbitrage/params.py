@@ -27,25 +27,51 @@ class FundingArbitrageParams(StrategyParams):
         default=None, description="base assets to consider; unset = all listed on 2+ venues"
     )
     target_margin_usd: Positive = Field(description="margin per leg of each position, USD")
-    max_leverage: Annotated[Decimal, Field(gt=0, le=50)] = Decimal(3)
-    max_positions: Annotated[int, Field(ge=1)] = 1
-    max_exposure_per_venue_usd: Positive | None = None
+    max_leverage: Annotated[Decimal, Field(gt=0, le=50)] = Field(
+        default=Decimal(3), description="leverage cap per leg (the markets' maximum may be lower)"
+    )
+    max_positions: Annotated[int, Field(ge=1)] = Field(
+        default=1, description="most pairs open at once"
+    )
+    max_exposure_per_venue_usd: Positive | None = Field(
+        default=None, description="most open notional on any one venue, USD (unset: no cap)"
+    )
     min_net_apr_pct: NonNegative = Field(
         default=Decimal(10), description="net annualised funding spread after amortised fees"
     )
-    expected_hold_hours: Positive = Decimal(72)
-    min_volume_24h_usd: NonNegative = Decimal(1_000_000)
-    min_open_interest_usd: NonNegative = Decimal(0)
-    max_spread_pct: Percent = Decimal("0.1")
-    max_price_divergence_pct: Percent = Decimal("0.5")
-    check_interval_seconds: Annotated[int, Field(ge=1)] = 60
-    exit_on_divergence_flip: bool = True
+    expected_hold_hours: Positive = Field(
+        default=Decimal(72), description="hours a pair is expected to be held (fees amortised)"
+    )
+    min_volume_24h_usd: NonNegative = Field(
+        default=Decimal(1_000_000), description="minimum 24 h volume on each venue, USD"
+    )
+    min_open_interest_usd: NonNegative = Field(
+        default=Decimal(0), description="minimum open interest on each venue, USD"
+    )
+    max_spread_pct: Percent = Field(
+        default=Decimal("0.1"), description="widest bid/ask spread accepted on a venue, %"
+    )
+    max_price_divergence_pct: Percent = Field(
+        default=Decimal("0.5"), description="largest price gap between the two venues, %"
+    )
+    check_interval_seconds: Annotated[int, Field(ge=1)] = Field(
+        default=60, description="seconds between scans and position checks"
+    )
+    exit_on_divergence_flip: bool = Field(
+        default=True, description="exit when the funding spread turns against the pair"
+    )
     profit_erosion_pct: Percent = Field(
         default=Decimal(50), description="exit when this share of peak profit is given back"
     )
-    max_position_age_hours: Positive = Decimal(168)
-    min_liquidation_distance_pct: Percent = Decimal(15)
-    max_leg_imbalance_pct: Percent = Decimal(2)
+    max_position_age_hours: Positive = Field(
+        default=Decimal(168), description="close a pair older than this, hours"
+    )
+    min_liquidation_distance_pct: Percent = Field(
+        default=Decimal(15), description="exit when a leg is closer than this to liquidation, %"
+    )
+    max_leg_imbalance_pct: Percent = Field(
+        default=Decimal(2), description="exit when the legs' sizes differ by more than this, %"
+    )
 
     @field_validator("venues")
     @classmethod
