@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -42,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     restart = commands.add_parser("restart", help="stop and start a bot")
     restart.add_argument("bot")
     commands.add_parser("list", help="every bot with its state")
+    commands.add_parser(
+        "telegram", help="run the Telegram service under supervisord (TELEGRAM_BOT_TOKEN)"
+    )
     logs = commands.add_parser("logs", help="the last lines of a bot's log")
     logs.add_argument("bot")
     logs.add_argument("-n", "--lines", type=int, default=50)
@@ -104,6 +108,11 @@ async def run(args: argparse.Namespace) -> str:
         return f"{info.name} {info.state}"
     if args.command == "list":
         return format_table(await fleet.list_bots())
+    if args.command == "telegram":
+        state = await fleet.start_telegram(
+            os.environ.get("TELEGRAM_BOT_TOKEN", ""), os.environ.get("TELEGRAM_API_BASE_URL")
+        )
+        return f"telegram service {state}"
     return await fleet.logs(args.bot, args.lines)
 
 

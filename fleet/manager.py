@@ -32,7 +32,12 @@ from fleet.control_client import HttpControlClient
 from fleet.layout import FleetLayout, write_private
 from fleet.ports import allocate_port
 from fleet.rpc import SupervisorRPC
-from fleet.supervisor_conf import program_conf, supervisord_conf
+from fleet.supervisor_conf import (
+    TELEGRAM_PROGRAM,
+    program_conf,
+    supervisord_conf,
+    telegram_program_conf,
+)
 from trading_config.errors import ConfigError
 from trading_config.loader import CliOverrides, load_config
 from trading_config.paths import PROJECT_ROOT, VAR_DIR_ENV
@@ -231,6 +236,21 @@ class FleetManager:
     def control(self, name: str) -> HttpControlClient:
         port = self._port_from_program(name)
         return HttpControlClient(name, port, self._token(name))
+
+    async def start_telegram(self, token: str, api_base_url: str | None = None) -> str:
+        """Run the Telegram service under supervisord (its token kept in a 0600 file)."""
+        if not token:
+            raise FleetError("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather first")
+        path = self.layout.programs_dir / f"{TELEGRAM_PROGRAM}.conf"
+        write_private(path, telegram_program_conf(self.layout, token, api_base_url))
+        await self.rpc.call("reloadConfig")
+        loaded = {info["name"] for info in await self.rpc.call("getAllProcessInfo")}
+        if TELEGRAM_PROGRAM in loaded:
+            await self.rpc.call("stopProcess", TELEGRAM_PROGRAM, True)
+            await self.rpc.call("removeProcessGroup", TELEGRAM_PROGRAM)
+        await self.rpc.call("addProcessGroup", TELEGRAM_PROGRAM)
+        info = await self.rpc.call("getProcessInfo", TELEGRAM_PROGRAM)
+        return str(info["statename"])
 
     # --- internals -------------------------------------------------------------------------
 
