@@ -32,7 +32,6 @@ from trading_config.schema import BotConfig
 from trading_config.venues import VENUES
 
 
-
 class StartupError(TradingError):
     """The bot cannot start; the message is the one line the user sees."""
 

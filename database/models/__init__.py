@@ -7,10 +7,12 @@ from database.models.base import Base
 from database.models.bots import Bot
 from database.models.market import FundingRate
 from database.models.operations import AtomicOperation
+from database.models.pnl import PnlSnapshot
 from database.models.positions import FundingPayment, Position, PositionLeg
 from database.models.proxies import AccountProxyAssignment, Proxy
 from database.models.reference import AppSetting, Venue
 from database.models.strategy_state import StrategyState
+from database.models.telegram import TelegramSubscription, TelegramUser
 from database.models.trading import Fill, Order
 
 __all__ = [
@@ -27,9 +29,12 @@ __all__ = [
     "FundingPayment",
     "FundingRate",
     "Order",
+    "PnlSnapshot",
     "Position",
     "PositionLeg",
     "Proxy",
     "StrategyState",
+    "TelegramSubscription",
+    "TelegramUser",
     "Venue",
 ]

@@ -1,0 +1,95 @@
+"""Small helpers every command module uses: replying in HTML, arguments, the control API.
+
+Handlers raise :class:`~fleet.api.FleetError` (or any ``TradingError``) for what the user
+should read; :func:`telegram_bot_service.app.on_error` turns it into one reply. Control API
+calls get a timeout, so a hung bot cannot hang the Telegram service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from fleet.api import BotInfo, FleetError
+from telegram_bot_service.formatting import escape
+from telegram_bot_service.services import Services
+
+HTML = ParseMode.HTML
+
+
+def args_of(context: ContextTypes.DEFAULT_TYPE) -> list[str]:
+    return list(context.args or [])
+
+
+async def reply(
+    update: Update, text: str, markup: InlineKeyboardMarkup | None = None
+) -> Message | None:
+    """Answer in the update's chat (HTML)."""
+    message = update.effective_message
+    if message is None:
+        return None
+    return await message.reply_text(text, parse_mode=HTML, reply_markup=markup)
+
+
+async def reply_pages(update: Update, pages: Sequence[str]) -> None:
+    for page in pages:
+        await reply(update, page)
+
+
+async def edit(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Replace the text (and buttons) of the message whose button was pressed."""
+    query = update.callback_query
+    if query is None:
+        await reply(update, text, markup)
+        return
+    try:
+        await query.edit_message_text(text, parse_mode=HTML, reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" not in str(exc):
+            raise
+
+
+async def control_get(services: Services, name: str, path: str) -> Any:
+    """``GET /api/v1/<path>`` of bot ``name``, with the service's timeout."""
+    try:
+        return await asyncio.wait_for(
+            services.fleet.control(name).get(path), services.control_timeout_seconds
+        )
+    except TimeoutError:
+        raise FleetError(f"{name} did not answer {path} in time") from None
+
+
+async def control_post(
+    services: Services, name: str, path: str, body: dict[str, Any] | None = None
+) -> Any:
+    try:
+        return await asyncio.wait_for(
+            services.fleet.control(name).post(path, body), services.control_timeout_seconds
+        )
+    except TimeoutError:
+        raise FleetError(f"{name} did not answer {path} in time") from None
+
+
+async def running_bots(services: Services) -> list[BotInfo]:
+    return sorted((b for b in await services.fleet.list_bots() if b.running), key=lambda b: b.name)
+
+
+async def need_bot_argument(update: Update, services: Services, usage: str) -> None:
+    """Reply with the usage line and the running bots' names."""
+    names = [bot.name for bot in await running_bots(services)]
+    known = ", ".join(escape(name) for name in names) if names else "none running"
+    await reply(update, f"Usage: {escape(usage)}\nRunning bots: {known}")
+
+
+async def require_running(services: Services, name: str) -> BotInfo:
+    """The bot, which must be running (its control API answers only then)."""
+    info = await services.fleet.status(name)
+    if not info.running:
+        raise FleetError(f"{name} is not running (state {info.state})")
+    return info

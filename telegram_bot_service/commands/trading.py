@@ -1,0 +1,348 @@
+"""What the bots hold and how they do: /positions, /balances, /orders, /pnl (with a chart),
+and the trader's levers on a running bot: /pause, /resume, /close (confirmed with buttons).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InputFile, Update
+from telegram.ext import ContextTypes
+
+from fleet.api import FleetError
+from telegram_bot_service import pnl_history
+from telegram_bot_service.actions import Pending
+from telegram_bot_service.caller import caller_of
+from telegram_bot_service.charts import render_equity_chart
+from telegram_bot_service.commands.common import (
+    args_of,
+    control_get,
+    control_post,
+    edit,
+    need_bot_argument,
+    reply,
+    reply_pages,
+    require_running,
+    running_bots,
+)
+from telegram_bot_service.control_data import as_list, pnl_totals, position_pnl
+from telegram_bot_service.formatting import amount, escape, pre_pages, table, to_decimal, usd
+from telegram_bot_service.roles import Role
+from telegram_bot_service.services import Services, services_of
+
+CLOSE_KIND = "close"
+
+
+async def _targets(update: Update, services: Services, args: Sequence[str]) -> list[str]:
+    """The bot named in ``args`` (it must run), else every running bot."""
+    if args:
+        await require_running(services, args[0])
+        return [args[0]]
+    return [bot.name for bot in await running_bots(services)]
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+async def positions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = services_of(context)
+    names = await _targets(update, services, args_of(context))
+    if not names:
+        await reply(update, "No bot is running.")
+        return
+    rows = []
+    for name in names:
+        for p in as_list(await control_get(services, name, "positions")):
+            rows.append(
+                [
+                    name,
+                    str(p.get("id", "-")),
+                    str(p.get("side", "-")),
+                    amount(p.get("size")),
+                    amount(p.get("entry_price")),
+                    amount(p.get("mark_price")),
+                    usd(position_pnl(p), signed=True),
+                ]
+            )
+    if not rows:
+        await reply(update, f"No open positions on {escape(', '.join(names))}.")
+        return
+    text = table(
+        ["BOT", "POSITION", "SIDE", "SIZE", "ENTRY", "MARK", "UPNL USD"], rows, right=[3, 4, 5, 6]
+    )
+    await reply_pages(update, pre_pages("<b>Open positions</b>", text))
+
+
+async def balances(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = services_of(context)
+    names = await _targets(update, services, args_of(context))
+    if not names:
+        await reply(update, "No bot is running.")
+        return
+    rows = []
+    for name in names:
+        for b in as_list(await control_get(services, name, "balances")):
+            rows.append(
+                [
+                    name,
+                    str(b.get("venue", "-")),
+                    usd(b.get("wallet")),
+                    usd(b.get("equity")),
+                    usd(b.get("available")),
+                    usd(b.get("margin_used")),
+                    usd(b.get("unrealized_pnl"), signed=True),
+                ]
+            )
+    text = table(
+        ["BOT", "VENUE", "WALLET", "EQUITY", "AVAILABLE", "MARGIN", "UPNL"],
+        rows,
+        right=[2, 3, 4, 5, 6],
+    )
+    await reply_pages(update, pre_pages("<b>Balances</b> (USD)", text))
+
+
+async def orders(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = services_of(context)
+    args = args_of(context)
+    if not args:
+        await need_bot_argument(update, services, "/orders BOT")
+        return
+    await require_running(services, args[0])
+    found = as_list(await control_get(services, args[0], "orders"))
+    if not found:
+        await reply(update, f"{escape(args[0])} has no resting orders.")
+        return
+    rows = [
+        [
+            str(o.get("client_order_id", "-")),
+            str(o.get("venue", "-")),
+            str(o.get("symbol", "-")),
+            str(o.get("side", "-")),
+            amount(o.get("size")),
+            amount(o.get("price")),
+            str(o.get("status", "-")),
+        ]
+        for o in found
+    ]
+    text = table(
+        ["ORDER", "VENUE", "SYMBOL", "SIDE", "SIZE", "PRICE", "STATUS"], rows, right=[4, 5]
+    )
+    await reply_pages(update, pre_pages(f"<b>Resting orders of {escape(args[0])}</b>", text))
+
+
+# -- PnL -------------------------------------------------------------------------------------
+
+
+async def _current_totals(services: Services, name: str, running: bool) -> dict[str, Any] | None:
+    if running:
+        try:
+            return pnl_totals(await control_get(services, name, "pnl"))
+        except FleetError:
+            pass
+    return None
+
+
+async def pnl(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = services_of(context)
+    args = args_of(context)
+    fleet_bots = {bot.name: bot for bot in await services.fleet.list_bots()}
+
+    async def read(
+        session: AsyncSession,
+    ) -> tuple[list[str], dict[str, list[pnl_history.PnlPoint]]]:
+        names = (
+            [args[0]]
+            if args
+            else sorted(set(fleet_bots) | set(await pnl_history.bots_with_history(session)))
+        )
+        return names, {name: await pnl_history.history(session, name) for name in names}
+
+    names, histories = await services.transaction(read)
+    if args and args[0] not in fleet_bots and not histories[args[0]]:
+        raise FleetError(f"unknown bot {args[0]!r}: see /bots")
+    if not names:
+        await reply(update, "No bots yet: nothing to report.")
+        return
+    rows = []
+    for name in names:
+        bot = fleet_bots.get(name)
+        totals = await _current_totals(services, name, bot is not None and bot.running)
+        source = "live"
+        if totals is None and histories[name]:
+            last = histories[name][-1]
+            # Samples keep no fees: this net is before fees.
+            totals = {
+                "realized": last.realized,
+                "unrealized": last.unrealized,
+                "funding": last.funding,
+                "fees": None,
+                "net": last.realized + last.unrealized + last.funding,
+            }
+            source = f"as of {last.ts:%Y-%m-%d %H:%M} UTC, before fees"
+        if totals is None:
+            rows.append([name, "-", "-", "-", "-", "no data"])
+            continue
+        rows.append(
+            [
+                name,
+                usd(totals["realized"], signed=True),
+                usd(totals["unrealized"], signed=True),
+                usd(totals["funding"], signed=True),
+                usd(totals["net"], signed=True),
+                source,
+            ]
+        )
+    text = table(
+        ["BOT", "REALIZED", "UNREALIZED", "FUNDING", "NET", "SOURCE"], rows, right=[1, 2, 3, 4]
+    )
+    await reply_pages(update, pre_pages("<b>PnL</b> (USD)", text))
+    series = {
+        name: [(point.ts, point.equity) for point in points]
+        for name, points in histories.items()
+        if points
+    }
+    if not series:
+        which = escape(args[0]) if args else "any bot"
+        await reply(
+            update,
+            f"No equity history for {which} yet: samples are recorded while bots run "
+            "(every few minutes), then a chart appears here.",
+        )
+        return
+    await _send_chart(update, series, args[0] if args else None)
+
+
+async def _send_chart(
+    update: Update, series: dict[str, list[tuple[datetime, Decimal]]], name: str | None
+) -> None:
+    title = f"Equity of {name}" if name else "Equity per bot"
+    png = await render_equity_chart(series, title)
+    points = sum(len(points) for points in series.values())
+    message = update.effective_message
+    if message is not None:
+        await message.reply_photo(
+            InputFile(png, filename="equity.png"),
+            caption=f"{title} ({points} samples, UTC)",
+        )
+
+
+# -- acting ----------------------------------------------------------------------------------
+
+
+async def pause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _toggle(update, context, "pause")
+
+
+async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _toggle(update, context, "resume")
+
+
+async def _toggle(update: Update, context: ContextTypes.DEFAULT_TYPE, action: str) -> None:
+    services = services_of(context)
+    caller = caller_of(context)
+    args = args_of(context)
+    if not args:
+        await need_bot_argument(update, services, f"/{action} BOT")
+        return
+    name = args[0]
+    await require_running(services, name)
+    result = await control_post(services, name, action)
+    await services.audit(caller.actor, f"telegram.bot.{action}", name)
+    state = result.get("state", "?") if isinstance(result, dict) else "?"
+    what = (
+        "no new positions; open ones are still managed"
+        if action == "pause"
+        else "opening positions again"
+    )
+    await reply(update, f"{escape(name)} is {escape(state)}: {what}.")
+
+
+async def close(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = services_of(context)
+    caller = caller_of(context)
+    args = args_of(context)
+    if len(args) < 2:
+        await reply(
+            update,
+            "Usage: /close BOT POSITION — the POSITION ids are in /positions BOT (e.g. paper:BTC).",
+        )
+        return
+    name, position_id = args[0], args[1]
+    await require_running(services, name)
+    held = as_list(await control_get(services, name, "positions"))
+    position = next((p for p in held if str(p.get("id")) == position_id), None)
+    if position is None:
+        ids = ", ".join(str(p.get("id")) for p in held) or "none"
+        await reply(
+            update,
+            f"{escape(name)} has no open position {escape(position_id)} (open: {escape(ids)}).",
+        )
+        return
+    pending = services.actions.open(
+        caller.telegram_id, CLOSE_KIND, Role.TRADER, bot=name, position=position_id
+    )
+    markup = services.actions.keyboard(
+        pending, [[("Close at market", "market"), ("Close with limit orders", "limit")]]
+    )
+    await reply(
+        update,
+        f"Close {escape(position.get('side', ''))} {amount(position.get('size'))} "
+        f"{escape(position_id)} on <b>{escape(name)}</b> "
+        f"(unrealized {usd(position_pnl(position), signed=True)} USD)?",
+        markup,
+    )
+
+
+async def on_close(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, pending: Pending, choice: str
+) -> None:
+    """The buttons of /close: a mode, then (on a wide spread) a second confirmation."""
+    services = services_of(context)
+    query = update.callback_query
+    assert query is not None
+    name, position_id = pending.data["bot"], pending.data["position"]
+    if choice in ("market", "limit"):
+        pending.data["mode"] = choice
+        confirm = False
+    elif choice == "force" and "mode" in pending.data:
+        confirm = True
+    else:
+        await query.answer("Unknown choice")
+        return
+    if not services.actions.close(pending):
+        await query.answer("Already done")
+        return
+    await query.answer("Closing…")
+    mode = pending.data["mode"]
+    path = f"positions/{quote(position_id, safe=':')}/close"
+    try:
+        result = await control_post(services, name, path, {"mode": mode, "confirm": confirm})
+    except FleetError as exc:
+        if confirm or not _needs_confirmation(exc):
+            raise
+        again = services.actions.open(
+            pending.user_id, CLOSE_KIND, Role.TRADER, bot=name, position=position_id, mode=mode
+        )
+        markup = services.actions.keyboard(again, [[("Close anyway", "force")]])
+        await edit(update, f"{escape(exc)}\nClose {escape(position_id)} anyway?", markup)
+        return
+    await services.audit(
+        caller_of(context).actor,
+        "telegram.position.close",
+        f"{name}/{position_id}",
+        {"mode": mode, "confirmed_wide_spread": confirm},
+    )
+    closed = to_decimal(result.get("closed")) if isinstance(result, dict) else None
+    price = to_decimal(result.get("average_price")) if isinstance(result, dict) else None
+    detail = f": {amount(closed)} at {amount(price)}" if closed is not None else ""
+    await edit(update, f"Closed {escape(position_id)} on {escape(name)} ({mode}){detail}.")
+
+
+def _needs_confirmation(exc: FleetError) -> bool:
+    kind = getattr(exc, "kind", None) or getattr(exc, "error", None)
+    return kind == "needs_confirmation" or "confirm=true" in str(exc)

@@ -1,0 +1,1 @@
+"""Multi-step dialogues (ConversationHandler): adding an account, writing a config."""

@@ -1,0 +1,213 @@
+"""/new_config: a paper grid config in five answers (name, ticker, direction, notional,
+leverage), written to ``configs/<name>.yml`` only once it validates.
+
+The file is built as a :class:`~trading_config.schema.BotConfig` (so every rule of the schema
+and of the grid's parameters applies), written atomically by
+:func:`~trading_config.loader.save_config`, then loaded back with
+:func:`~trading_config.loader.load_config` — what /launch will do with it. The other grid
+parameters get the defaults of ``configs/paper_grid.yml``; edit the file to tune them.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_UP, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from telegram import Update
+from telegram.ext import (
+    CommandHandler,
+    ContextTypes,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from telegram_bot_service.caller import caller_of
+from telegram_bot_service.commands.common import reply
+from telegram_bot_service.formatting import escape, usd
+from telegram_bot_service.services import services_of
+from trading_config.errors import ConfigError
+from trading_config.loader import load_config, save_config
+from trading_config.schema import NAME_PATTERN, BotConfig
+
+NAME, TICKER, DIRECTION, NOTIONAL, LEVERAGE = range(5)
+DATA_KEY = "perpfleet.new_config"
+MAX_ORDERS = 8
+MAX_LEVERAGE = Decimal(50)
+CENT = Decimal("0.01")
+
+
+def _state(context: ContextTypes.DEFAULT_TYPE) -> dict[str, Any]:
+    assert context.user_data is not None
+    data: dict[str, Any] = context.user_data.setdefault(DATA_KEY, {})
+    return data
+
+
+def _text(update: Update) -> str:
+    message = update.effective_message
+    return (message.text or "").strip() if message is not None else ""
+
+
+def _decimal(text: str) -> Decimal | None:
+    try:
+        value = Decimal(text.replace(",", "").removesuffix("x").strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return value if value.is_finite() and value > 0 else None
+
+
+def grid_document(
+    name: str, ticker: str, direction: str, notional: Decimal, leverage: Decimal
+) -> dict[str, Any]:
+    """The config as data: a grid on the paper venue, with conservative defaults."""
+    return {
+        "name": name,
+        "strategy": {
+            "type": "grid",
+            "params": {
+                "exchange": "paper",
+                "ticker": ticker,
+                "direction": direction,
+                "order_notional_usd": notional,
+                "target_leverage": leverage,
+                "take_profit": Decimal("0.6"),
+                "grid_step": Decimal("0.02"),
+                "max_orders": MAX_ORDERS,
+                "max_margin_usd": (notional / leverage * MAX_ORDERS).quantize(
+                    CENT, rounding=ROUND_UP
+                ),
+                "wait_time": Decimal(2),
+                "stop_loss_enabled": False,
+                "recovery_mode": "none",
+            },
+        },
+        "exchanges": {"paper": {}},
+        "risk": {"max_position_notional_usd": notional * MAX_ORDERS * 2},
+    }
+
+
+async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    if context.user_data is not None:
+        context.user_data.pop(DATA_KEY, None)
+    await reply(
+        update,
+        "A new paper grid config (send /cancel at any time).\n"
+        "Bot name? (lowercase letters, digits, _ and -; it is also the file name)",
+    )
+    return NAME
+
+
+async def got_name(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    name = _text(update)
+    if not re.fullmatch(NAME_PATTERN, name):
+        await reply(
+            update, "Use lowercase letters, digits, _ and - (starting with a letter or digit)."
+        )
+        return NAME
+    if (services_of(context).configs_dir / f"{name}.yml").exists():
+        await reply(update, f"configs/{escape(name)}.yml already exists; pick another name.")
+        return NAME
+    _state(context)["name"] = name
+    await reply(update, "Ticker? (the base asset, e.g. BTC, ETH, SOL)")
+    return TICKER
+
+
+async def got_ticker(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    ticker = _text(update).upper()
+    if not re.fullmatch(r"[A-Z0-9]{1,20}", ticker):
+        await reply(update, "A ticker is 1-20 letters or digits, e.g. BTC.")
+        return TICKER
+    _state(context)["ticker"] = ticker
+    await reply(update, "Direction? buy (a long grid) or sell (a short grid)")
+    return DIRECTION
+
+
+async def got_direction(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    direction = {"buy": "buy", "long": "buy", "sell": "sell", "short": "sell"}.get(
+        _text(update).lower()
+    )
+    if direction is None:
+        await reply(update, "Answer buy or sell.")
+        return DIRECTION
+    _state(context)["direction"] = direction
+    await reply(update, "Notional per order, in USD? (e.g. 100)")
+    return NOTIONAL
+
+
+async def got_notional(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    notional = _decimal(_text(update))
+    if notional is None:
+        await reply(update, "A positive number of USD, e.g. 100.")
+        return NOTIONAL
+    _state(context)["notional"] = notional
+    await reply(update, f"Leverage? (e.g. 10; at most {MAX_LEVERAGE})")
+    return LEVERAGE
+
+
+async def got_leverage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    leverage = _decimal(_text(update))
+    if leverage is None or leverage > MAX_LEVERAGE:
+        await reply(update, f"A positive number up to {MAX_LEVERAGE}, e.g. 10.")
+        return LEVERAGE
+    state = _state(context)
+    services = services_of(context)
+    name: str = state["name"]
+    path = services.configs_dir / f"{name}.yml"
+    document = grid_document(name, state["ticker"], state["direction"], state["notional"], leverage)
+    try:
+        config = BotConfig.model_validate(document)
+    except ValidationError as exc:
+        problems = "; ".join(error["msg"] for error in exc.errors())
+        await reply(update, f"That config does not validate: {escape(problems)}")
+        return ConversationHandler.END
+    if path.exists():
+        await reply(update, f"configs/{escape(name)}.yml appeared meanwhile; nothing written.")
+        return ConversationHandler.END
+    save_config(config, path)
+    try:
+        load_config(path)
+    except ConfigError as exc:
+        path.unlink(missing_ok=True)
+        await reply(update, f"Not written: {escape('; '.join(exc.problems))}")
+        return ConversationHandler.END
+    await services.audit(
+        caller_of(context).actor,
+        "telegram.config.create",
+        str(path),
+        {"strategy": "grid", "ticker": state["ticker"], "direction": state["direction"]},
+    )
+    if context.user_data is not None:
+        context.user_data.pop(DATA_KEY, None)
+    await reply(
+        update,
+        f"Wrote <code>{escape(Path(path).name)}</code>: {escape(config.strategy.params.summary())}"
+        f" ({usd(state['notional'])} USD per order). Launch it with /launch.",
+    )
+    return ConversationHandler.END
+
+
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    if context.user_data is not None:
+        context.user_data.pop(DATA_KEY, None)
+    await reply(update, "Cancelled: no config written.")
+    return ConversationHandler.END
+
+
+def new_config_conversation() -> ConversationHandler[ContextTypes.DEFAULT_TYPE]:
+    text = filters.TEXT & ~filters.COMMAND
+    return ConversationHandler(
+        entry_points=[CommandHandler("new_config", begin)],
+        states={
+            NAME: [MessageHandler(text, got_name)],
+            TICKER: [MessageHandler(text, got_ticker)],
+            DIRECTION: [MessageHandler(text, got_direction)],
+            NOTIONAL: [MessageHandler(text, got_notional)],
+            LEVERAGE: [MessageHandler(text, got_leverage)],
+        },
+        fallbacks=[CommandHandler("cancel", cancel)],
+        name="new_config",
+        allow_reentry=True,
+    )

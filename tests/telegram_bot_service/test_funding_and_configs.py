@@ -1,0 +1,117 @@
+"""/funding over the paper venues (and a fixed provider for exact numbers); /configs and the
+/new_config dialogue writing a config that loads."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from exchange_clients.types import FundingRate
+from strategies.funding_arbitrage.opportunities import VenueQuote
+from telegram_bot_service.funding import ClientFundingProvider
+from tests.telegram_bot_service.conftest import TRADER, VIEWER, StartService
+from trading_config.loader import load_config
+
+NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+
+
+def _quote(venue: str, symbol: str, rate: str, hours: int, mid: str) -> VenueQuote:
+    price = Decimal(mid)
+    funding = FundingRate(
+        venue=venue,
+        symbol=symbol,
+        rate=Decimal(rate),
+        interval_hours=Decimal(hours),
+        next_funding_time=NOW,
+    )
+    return VenueQuote(venue, symbol, funding, price, price + Decimal("0.01"), Decimal("0.0002"))
+
+
+class FixedProvider:
+    def __init__(self, quotes: list[VenueQuote]) -> None:
+        self._quotes = quotes
+
+    @property
+    def venues(self) -> Sequence[str]:
+        return ("paper_a", "paper_b")
+
+    async def quotes(self) -> list[VenueQuote]:
+        return list(self._quotes)
+
+
+async def test_funding_on_the_paper_venues(start_service: StartService) -> None:
+    async with start_service(funding=ClientFundingProvider(("paper_a", "paper_b"))) as harness:
+        answer = await harness.say(VIEWER, "/funding")
+        # The synthetic market moves with the clock: either some spread pays or none does.
+        if answer.text.startswith("Top"):
+            rows = [line for line in answer.text.splitlines() if line[:1].isdigit()]
+            assert 1 <= len(rows) <= 5
+            assert all("paper_a/paper_b" in r or "paper_b/paper_a" in r for r in rows)
+            assert all(r.rstrip().endswith("%") for r in rows)
+        else:
+            assert answer.text == "No funding spread pays after fees right now on paper_a, paper_b."
+
+
+async def test_funding_ranks_the_best_five(start_service: StartService) -> None:
+    quotes = []
+    for index, symbol in enumerate(["BTC", "ETH", "SOL", "DOGE", "XRP", "ADA", "AVAX"]):
+        hourly = Decimal("0.0001") * (index + 1)
+        quotes.append(_quote("paper_a", symbol, "0", 1, "100"))
+        quotes.append(_quote("paper_b", symbol, str(hourly * 8), 8, "100"))
+    async with start_service(funding=FixedProvider(quotes)) as harness:
+        answer = await harness.say(VIEWER, "/funding")
+        rows = [line.split() for line in answer.text.splitlines() if line[:1].isdigit()]
+        assert [row[1] for row in rows] == ["AVAX", "ADA", "XRP", "DOGE", "SOL"]
+        assert all(row[2] == "paper_a/paper_b" for row in rows)
+        # AVAX: 0.0007/h gross = 613.20% APR
+        assert rows[0][3] == "613.20%"
+
+
+async def test_configs_lists_what_can_be_launched(start_service: StartService) -> None:
+    async with start_service() as harness:
+        (harness.services.configs_dir / "broken.yml").write_text("name: Bad Name\n")
+        answer = await harness.say(VIEWER, "/configs")
+        assert "paper_grid.yml" in answer.text
+        assert "grid-btc-paper" in answer.text
+        assert "broken.yml" in answer.text
+        assert "invalid" in answer.text
+
+
+async def test_new_config_writes_a_valid_paper_grid(start_service: StartService) -> None:
+    async with start_service() as harness:
+        assert "Bot name?" in (await harness.say(TRADER, "/new_config")).text
+        assert "lowercase" in (await harness.say(TRADER, "Bad Name")).text
+        exists = await harness.say(TRADER, "paper_grid")
+        assert "already exists" in exists.text
+        assert "Ticker?" in (await harness.say(TRADER, "eth-grid")).text
+        assert "Direction?" in (await harness.say(TRADER, "eth")).text
+        assert "Notional" in (await harness.say(TRADER, "short")).text
+        assert "positive number" in (await harness.say(TRADER, "-5")).text
+        assert "Leverage?" in (await harness.say(TRADER, "250")).text
+        done = await harness.say(TRADER, "3")
+        assert "Wrote eth-grid.yml" in done.text
+        assert "/launch" in done.text
+
+        path: Path = harness.services.configs_dir / "eth-grid.yml"
+        config = load_config(path)
+        assert config.name == "eth-grid"
+        assert config.strategy.type == "grid"
+        params = config.strategy.params
+        assert params.ticker == "ETH"  # type: ignore[attr-defined]
+        assert params.direction == "sell"  # type: ignore[attr-defined]
+        assert params.order_notional_usd == Decimal(250)  # type: ignore[attr-defined]
+        assert params.target_leverage == Decimal(3)  # type: ignore[attr-defined]
+        assert list(config.exchanges) == ["paper"]
+        [row] = await harness.audit_rows("telegram.config.create")
+        assert row.target == str(path)
+
+        listed = await harness.say(VIEWER, "/configs")
+        assert "eth-grid.yml" in listed.text
+
+
+async def test_viewers_cannot_write_configs(start_service: StartService) -> None:
+    async with start_service() as harness:
+        answer = await harness.say(VIEWER, "/new_config")
+        assert "needs the trader role" in answer.text
