@@ -24,6 +24,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot_runtime.notifications import Notifications
 from bot_runtime.setup import (
     ExecutionStack,
     StartupError,
@@ -89,6 +90,8 @@ class BotRuntime:
         self.strategy: BaseStrategy[Any] | None = None
         self.risk = RiskManager(config.risk, self.clock, bot=config.name)
         self.control_server: Any = None
+        self.notifications = Notifications(config.name, None)
+        self._exit_stack = contextlib.AsyncExitStack()
         self.log = log.bind(bot=config.name)
 
     # --- the whole life --------------------------------------------------------------------
@@ -117,8 +120,15 @@ class BotRuntime:
             self.sessions, self.config, paper_options=self.options.paper_options
         )
         await connect_all(self.clients)
+        self.notifications = await Notifications.start(self.config.name, self._exit_stack)
         self.stack = await build_execution(
-            self.sessions, self.config, self.bot_id, accounts, self.clients, self.clock
+            self.sessions,
+            self.config,
+            self.bot_id,
+            accounts,
+            self.clients,
+            self.clock,
+            alert=self.notifications.atomic_failure,
         )
         context = StrategyContext(
             bot_name=self.config.name,
@@ -161,6 +171,10 @@ class BotRuntime:
         tasks = [
             asyncio.create_task(self._every(HEARTBEAT_SECONDS, self._heartbeat)),
             asyncio.create_task(self._every(self.options.status_seconds, self._status_line)),
+            *(
+                asyncio.create_task(self.notifications.forward_fills(client))
+                for client in self.clients.values()
+            ),
         ]
         errors = 0
         try:
@@ -221,6 +235,7 @@ class BotRuntime:
         if self.engine is not None:
             await self.engine.dispose()
             self.engine = None
+        await self._exit_stack.aclose()
 
     # --- stop, pause, kill -----------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from exchange_clients.errors import ExchangeError
 from exchange_clients.factory import create_client
 from exchange_clients.types import ClientSettings
 from execution.atomic import AtomicMultiOrderExecutor, OperationStore
+from execution.atomic.executor import Alert
 from execution.client_ids import ClientOrderIds
 from execution.journal import OrderJournal
 from execution.order_executor import OrderExecutor
@@ -154,6 +155,7 @@ async def build_execution(
     clock: Clock,
     *,
     journal: OrderJournal | None = None,
+    alert: Alert | None = None,
 ) -> ExecutionStack:
     """Journal, trackers (started), executors and the atomic executor over ``clients``."""
     journal = journal or OrderJournal(sessions, bot_id=bot_id, accounts=accounts)
@@ -168,5 +170,7 @@ async def build_execution(
         for venue, client in clients.items()
     }
     operations = OperationStore(sessions, bot_id)
-    atomic = AtomicMultiOrderExecutor(clients, trackers, journal, operations, ids, clock=clock)
+    atomic = AtomicMultiOrderExecutor(
+        clients, trackers, journal, operations, ids, clock=clock, alert=alert
+    )
     return ExecutionStack(journal, trackers, executors, atomic, operations)
