@@ -12,10 +12,10 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
 
 from bot_runtime.check import summarize, verify_accounts
 from bot_runtime.runtime import BotRuntime, RuntimeOptions
+from trading_config.cli_parser import OneLineParser
 from trading_config.errors import ConfigError
 from trading_config.loader import CliOverrides, load_config_with_source
 from trading_config.logging_setup import LEVELS, configure_logging, install_excepthook
@@ -25,13 +25,6 @@ EXIT_OK = 0
 EXIT_USER_ERROR = 2
 # The launcher (fleet) passes the control API's bearer token here, never on the command line.
 CONTROL_TOKEN_ENV = "PERPFLEET_CONTROL_TOKEN"  # noqa: S105 - a variable name, not a secret
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a bad flag in one line instead of usage + message."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def _port(text: str) -> int:
@@ -52,7 +45,7 @@ def _log_level(text: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = OneLineParser(
         prog="runbot.py",
         description="Run one perpfleet trading bot from its YAML config.",
     )

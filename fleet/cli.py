@@ -7,10 +7,10 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
 
 from fleet.api import BotInfo, FleetError
 from fleet.manager import FleetManager
+from trading_config.cli_parser import OneLineParser
 from trading_config.errors import ConfigError
 from trading_config.loader import load_config
 from trading_config.logging_setup import configure_logging
@@ -21,13 +21,10 @@ EXIT_FAILED = 1
 EXIT_USER_ERROR = 2
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see --help)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m fleet", description="Run perpfleet bots under supervisord.")
+    parser = OneLineParser(
+        prog="python -m fleet", description="Run perpfleet bots under supervisord."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("up", help="start supervisord (if needed) and load every bot program")
     commands.add_parser("down", help="stop every bot gracefully, then supervisord")

@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn, Protocol
+from typing import Any, Protocol
 
 import questionary
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent, merge_key_bindings
@@ -51,6 +51,7 @@ from trading_config.builder_prompts import (
     summary_lines,
     venues_named,
 )
+from trading_config.cli_parser import OneLineParser
 from trading_config.errors import ConfigError
 from trading_config.logging_setup import configure_logging
 from trading_config.schema import BotConfig, ControlApiConfig, RiskConfig
@@ -456,13 +457,8 @@ def write_atomically(path: Path, text: str) -> None:
     temporary.replace(path)
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see --help)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = OneLineParser(
         prog="python -m trading_config.builder",
         description="Write a bot config (YAML) by answering questions, each checked as you go.",
     )
