@@ -1,0 +1,142 @@
+"""Hyperliquid signing against the reference SDK's published vectors, plus recovery and wire
+formatting. The expected signatures are the ones Hyperliquid's official Python SDK asserts in its
+own tests for the same key and actions (tests/signing_test.py of hyperliquid-python-sdk)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from eth_account import Account
+from eth_utils.crypto import keccak
+
+from exchange_clients.hyperliquid.signing import (
+    SigningError,
+    action_hash,
+    decimal_to_wire,
+    order_action,
+    order_wire,
+    phantom_agent,
+    recover_l1_signer,
+    sign_l1_action,
+)
+
+D = Decimal
+KEY = "0x0123456789012345678901234567890123456789012345678901234567890123"
+VAULT = "0x1719884eb866cb12b2287399b15f7db5e7d775ea"
+# The SDK's dummy action: {"type": "dummy", "num": float_to_int_for_hashing(1000)} = 1000 x 1e8.
+DUMMY = {"type": "dummy", "num": 100_000_000_000}
+
+
+def test_the_phantom_agent_of_a_production_order() -> None:
+    action = order_action([order_wire(4, True, D("1670.1"), D("0.0147"), tif="Ioc")])
+    agent = phantom_agent(action_hash(action, None, 1677777606040, None), mainnet=True)
+    assert agent["source"] == "a"
+    assert "0x" + agent["connectionId"].hex() == (
+        "0x0fcbeda5ae3c4950a548021552a4fea2226858c4453571bf3f24ba017eac2908"
+    )
+
+
+@pytest.mark.parametrize(
+    ("action", "vault", "mainnet", "expected"),
+    [
+        (
+            DUMMY,
+            None,
+            True,
+            (
+                "0x53749d5b30552aeb2fca34b530185976545bb22d0b3ce6f62e31be961a59298",
+                "0x755c40ba9bf05223521753995abb2f73ab3229be8ec921f350cb447e384d8ed8",
+                27,
+            ),
+        ),
+        (
+            DUMMY,
+            None,
+            False,
+            (
+                "0x542af61ef1f429707e3c76c5293c80d01f74ef853e34b76efffcb57e574f9510",
+                "0x17b8b32f086e8cdede991f1e2c529f5dd5297cbe8128500e00cbaf766204a613",
+                28,
+            ),
+        ),
+        (
+            order_action([order_wire(1, True, D(100), D(100))]),
+            None,
+            True,
+            (
+                "0xd65369825a9df5d80099e513cce430311d7d26ddf477f5b3a33d2806b100d78e",
+                "0x2b54116ff64054968aa237c20ca9ff68000f977c93289157748a3162b6ea940e",
+                28,
+            ),
+        ),
+        (
+            order_action(
+                [order_wire(1, True, D(100), D(100), cloid="0x00000000000000000000000000000001")]
+            ),
+            None,
+            False,
+            (
+                "0xeba0664bed2676fc4e5a743bf89e5c7501aa6d870bdb9446e122c9466c5cd16d",
+                "0x7f3e74825c9114bc59086f1eebea2928c190fdfbfde144827cb02b85bbe90988",
+                28,
+            ),
+        ),
+        (
+            DUMMY,
+            VAULT,
+            True,
+            (
+                "0x3c548db75e479f8012acf3000ca3a6b05606bc2ec0c29c50c515066a326239",
+                "0x4d402be7396ce74fbba3795769cda45aec00dc3125a984f2a9f23177b190da2c",
+                28,
+            ),
+        ),
+    ],
+    ids=["dummy-mainnet", "dummy-testnet", "order-mainnet", "order-cloid-testnet", "vault"],
+)
+def test_signatures_match_the_reference_vectors(
+    action: dict[str, object], vault: str | None, mainnet: bool, expected: tuple[str, str, int]
+) -> None:
+    signature = sign_l1_action(KEY, action, nonce=0, mainnet=mainnet, vault_address=vault)
+    assert (signature["r"], signature["s"], signature["v"]) == expected
+
+
+def test_the_signer_is_recovered_and_a_change_is_detected() -> None:
+    address = Account.from_key(KEY).address
+    action = order_action([order_wire(0, False, D("65000.5"), D("0.001"), reduce_only=True)])
+    signature = sign_l1_action(KEY, action, nonce=1700000000000, mainnet=False)
+    assert recover_l1_signer(action, signature, nonce=1700000000000, mainnet=False) == address
+    # Another nonce, network or size: the signature no longer belongs to this key.
+    assert recover_l1_signer(action, signature, nonce=1700000000001, mainnet=False) != address
+    assert recover_l1_signer(action, signature, nonce=1700000000000, mainnet=True) != address
+    tampered = order_action([order_wire(0, False, D("65000.5"), D("0.002"), reduce_only=True)])
+    assert recover_l1_signer(tampered, signature, nonce=1700000000000, mainnet=False) != address
+
+
+def test_expiry_is_part_of_the_hash() -> None:
+    without = action_hash(DUMMY, None, 5, None)
+    with_expiry = action_hash(DUMMY, None, 5, 99)
+    assert without != with_expiry
+    assert keccak(b"") != without  # a real digest, not an empty one
+
+
+@pytest.mark.parametrize(
+    ("value", "wire"),
+    [
+        (D("100"), "100"),
+        (D("100.000"), "100"),
+        (D("1670.10"), "1670.1"),
+        (D("0.00000001"), "0.00000001"),
+        (D("1E+3"), "1000"),
+        (D("-0"), "0"),
+        (D("0"), "0"),
+    ],
+)
+def test_decimals_go_on_the_wire_exactly(value: Decimal, wire: str) -> None:
+    assert decimal_to_wire(value) == wire
+
+
+def test_more_than_eight_decimals_is_refused_not_rounded() -> None:
+    with pytest.raises(SigningError, match="more than 8 decimals"):
+        decimal_to_wire(D("0.000000001"))
