@@ -19,7 +19,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from database.migrate import upgrade
-from tests.bot_runtime.test_runbot_e2e import GRID, TOKEN, free_port
+from tests.bot_runtime.test_runbot_e2e import TOKEN, free_port, grid
 from tests.helpers import PROJECT_ROOT, cli_env
 
 
@@ -32,7 +32,7 @@ def bot_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     asyncio.run(upgrade(url))
     port = free_port()
     config = root / "grid.yml"
-    config.write_text(GRID.format(port=port, take_profit="0.6"))
+    config.write_text(grid(port))
     env = cli_env(root / "var", {"DATABASE_URL": url, "PERPFLEET_CONTROL_TOKEN": TOKEN})
     with (root / "bot.log").open("wb") as log:
         process = subprocess.Popen(

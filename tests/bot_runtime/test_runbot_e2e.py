@@ -22,30 +22,19 @@ from sqlalchemy import select
 from database.engine import create_engine, session_maker
 from database.models import Bot, StrategyState
 from database.models import Order as OrderRow
+from tests.bot_configs import paper_grid_yaml
 from tests.helpers import PROJECT_ROOT, cli_env
 
 TOKEN = "e2e-test-token-0123456789abcdefghijklmnopqrstuvwxyz"
-GRID = """\
-name: e2e-grid
-strategy:
-  type: grid
-  params:
-    exchange: paper
-    ticker: BTC
-    direction: buy
-    order_notional_usd: 100
-    target_leverage: 10
-    take_profit: {take_profit}
-    grid_step: 0.02
-    max_orders: 5
-    max_margin_usd: 100
-    wait_time: 0
-exchanges:
-  paper: {{}}
-control_api:
-  enabled: true
-  port: {port}
-"""
+
+
+def grid(port: int, take_profit: str = "0.6") -> str:
+    """The e2e bot: a paper grid with its control API on ``port``."""
+    return paper_grid_yaml(
+        "e2e-grid",
+        take_profit=take_profit,
+        extra=f"control_api:\n  enabled: true\n  port: {port}\n",
+    )
 
 
 def free_port() -> int:
@@ -111,7 +100,7 @@ async def wait_exit(process: subprocess.Popen[bytes], seconds: float = 60) -> in
 async def test_a_paper_grid_bot_end_to_end(migrated_db_url: str, tmp_path: Path) -> None:
     port = free_port()
     config = tmp_path / "grid.yml"
-    config.write_text(GRID.format(port=port, take_profit="0.6"))
+    config.write_text(grid(port, "0.6"))
     log = tmp_path / "bot.log"
     with running_bot(config, tmp_path / "var", migrated_db_url, log) as bot:
         async with api(port) as client:
@@ -143,13 +132,13 @@ async def test_a_paper_grid_bot_end_to_end(migrated_db_url: str, tmp_path: Path)
             assert (await client.post("/api/v1/pause")).json() == {"state": "paused"}
             assert (await client.get("/api/v1/status")).json()["state"] == "paused"
 
-            config.write_text(GRID.format(port=port, take_profit="-1"))  # invalid
+            config.write_text(grid(port, "-1"))  # invalid
             reload = await client.post("/api/v1/config/reload")
             assert reload.status_code == 422
             assert any("take_profit" in p for p in reload.json()["problems"])
             running = (await client.get("/api/v1/config")).json()
             assert running["strategy"]["params"]["take_profit"] == "0.6"  # the old one, kept
-            config.write_text(GRID.format(port=port, take_profit="0.6"))
+            config.write_text(grid(port, "0.6"))
 
             closed = (await client.post("/api/v1/close-all")).json()
             assert set(closed) == {"cancelled_orders", "closed_positions"}
@@ -204,7 +193,7 @@ async def test_a_second_signal_within_two_seconds_exits_at_once(
 ) -> None:
     port = free_port()
     config = tmp_path / "grid.yml"
-    config.write_text(GRID.format(port=port, take_profit="0.6"))
+    config.write_text(grid(port, "0.6"))
     with running_bot(config, tmp_path / "var", migrated_db_url, tmp_path / "bot.log") as bot:
         async with api(port) as client:
             await eventually(lambda: client.get("/health"), "the control API")
@@ -219,7 +208,7 @@ async def test_an_unknown_account_stops_the_start_with_one_line(
 ) -> None:
     config = tmp_path / "hl.yml"
     config.write_text(
-        GRID.format(port=free_port(), take_profit="0.6")
+        grid(free_port(), "0.6")
         .replace("exchange: paper", "exchange: hyperliquid")
         .replace("  paper: {}", "  hyperliquid:\n    account: nosuch")
     )

@@ -12,29 +12,11 @@ from bot_runtime.control import InvalidRequest, NotFound
 from bot_runtime.controller import RuntimeControl
 from bot_runtime.runtime import EXIT_FAILED, BotRuntime, RuntimeOptions
 from exchange_clients.paper import FaultPlan
+from tests.bot_configs import paper_grid_yaml
 from trading_config.loader import load_config
 
 D = Decimal
-GRID = """\
-name: runtime-grid
-strategy:
-  type: grid
-  params:
-    exchange: paper
-    ticker: BTC
-    direction: buy
-    order_notional_usd: 100
-    target_leverage: 10
-    take_profit: 0.6
-    grid_step: 0.02
-    max_orders: 5
-    max_margin_usd: 100
-    wait_time: 0
-exchanges:
-  paper: {}
-risk:
-  max_drawdown_pct: 10
-"""
+GRID = paper_grid_yaml("runtime-grid", extra="risk:\n  max_drawdown_pct: 10\n")
 
 
 def write(path: Path, text: str) -> None:

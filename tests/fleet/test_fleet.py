@@ -20,25 +20,7 @@ from database.models import Order as OrderRow
 from fleet.api import BotInfo, FleetError
 from fleet.cli import format_table
 from fleet.manager import FleetManager
-
-GRID = """\
-name: {name}
-strategy:
-  type: grid
-  params:
-    exchange: paper
-    ticker: BTC
-    direction: buy
-    order_notional_usd: 100
-    target_leverage: 10
-    take_profit: 0.6
-    grid_step: 0.02
-    max_orders: 5
-    max_margin_usd: 100
-    wait_time: 0
-exchanges:
-  paper: {{}}
-"""
+from tests.bot_configs import paper_grid_yaml
 
 
 @pytest.fixture
@@ -56,7 +38,7 @@ async def fleet(migrated_db_url: str) -> AsyncIterator[FleetManager]:
 
 def write_config(directory: Path, name: str) -> str:
     path = directory / f"{name}.yml"
-    path.write_text(GRID.format(name=name))
+    path.write_text(paper_grid_yaml(name))
     return str(path)
 
 
@@ -149,7 +131,7 @@ async def test_launching_a_bad_config_is_refused_with_its_problems(
     fleet: FleetManager, tmp_path: Path
 ) -> None:
     path = tmp_path / "bad.yml"
-    path.write_text(GRID.format(name="fleet-bad").replace("take_profit: 0.6", "take_profit: -1"))
+    path.write_text(paper_grid_yaml("fleet-bad", take_profit="-1"))
     with pytest.raises(FleetError, match=r"invalid config: .*take_profit"):
         await fleet.launch(str(path))
     assert await fleet.list_bots() == []
