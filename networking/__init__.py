@@ -1,0 +1,1 @@
+"""Talking to venues: rate limits, retries with backoff, reconnecting WebSockets."""

@@ -1,0 +1,221 @@
+"""A WebSocket that stays connected: reconnect with jittered backoff, resubscribe, resync.
+
+A venue stream dies for many reasons (venue restarts, idle timeouts, our network, a proxy).
+:class:`ReconnectingWebSocket` owns the connection; the client gives it three callbacks:
+
+* ``on_connect(ws)`` after every successful (re)connection, before any message of that
+  connection is handed over: subscribe, fetch REST snapshots, poll for fills missed while
+  disconnected. Messages arriving meanwhile wait in the socket's buffer, so the client sees
+  them after its snapshot (the documented local-book procedure of Binance-style venues).
+  It must not wait for a WebSocket reply itself (nothing is read until it returns).
+* ``on_message(message)`` for every message, parsed (fractional numbers as ``Decimal``).
+* ``on_disconnect()`` when a connection ends (mark books stale, stop quoting from them).
+
+The first connection is made by :meth:`start` itself, so a client's ``connect()`` fails with
+a clear error when the venue cannot be reached; later drops reconnect in the background.
+A connection that receives nothing for ``idle_timeout`` seconds is treated as dead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+
+from exchange_clients.errors import VenueUnavailable
+from networking.backoff import Backoff
+from networking.http import proxy_connector
+from networking.json_codec import dumps, loads
+from trading_config.logging_setup import get_logger
+from trading_config.redaction import Secret
+
+log = get_logger(__name__)
+
+OnConnect = Callable[["ReconnectingWebSocket"], Awaitable[None]]
+OnMessage = Callable[[Any], Awaitable[None] | None]
+OnDisconnect = Callable[[], Awaitable[None] | None]
+
+
+class ReconnectingWebSocket:
+    """One logical stream to ``url`` that survives any number of physical connections."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        venue: str,
+        on_message: OnMessage,
+        on_connect: OnConnect | None = None,
+        on_disconnect: OnDisconnect | None = None,
+        ping_message: Callable[[], Any] | None = None,
+        ping_interval: float = 20.0,
+        heartbeat: float | None = None,
+        idle_timeout: float | None = 60.0,
+        backoff: Backoff | None = None,
+        proxy_url: Secret | None = None,
+        name: str = "ws",
+    ) -> None:
+        self.url = url
+        self.venue = venue
+        self.name = name
+        self._on_message = on_message
+        self._on_connect = on_connect
+        self._on_disconnect = on_disconnect
+        self._ping_message = ping_message
+        self._ping_interval = ping_interval
+        self._heartbeat = heartbeat
+        self._idle_timeout = idle_timeout
+        self.backoff = backoff or Backoff()
+        self._proxy_url = proxy_url
+        self._session: aiohttp.ClientSession | None = None
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.connected = asyncio.Event()
+        self.connections = 0
+        """Successful connections so far (1 after start; each reconnect adds one)."""
+        self._log = log.bind(venue=venue, stream=name)
+
+    @property
+    def is_connected(self) -> bool:
+        return self.connected.is_set()
+
+    async def start(self) -> None:
+        """Connect (raising ``VenueUnavailable`` if that fails), then keep the stream alive."""
+        if self._task is not None:
+            return
+        self._stopping = False
+        self._session = aiohttp.ClientSession(connector=proxy_connector(self._proxy_url))
+        try:
+            await self._connect()
+        except BaseException:
+            await self._session.close()
+            self._session = None
+            raise
+        self._task = asyncio.create_task(self._run(), name=f"{self.venue}-{self.name}")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self._close_socket()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def send(self, message: Any) -> None:
+        """Send one JSON message on the current connection."""
+        ws = self._ws
+        if ws is None or ws.closed:
+            raise VenueUnavailable(f"{self.name} stream is not connected", venue=self.venue)
+        await ws.send_str(message if isinstance(message, str) else dumps(message))
+
+    async def reconnect(self) -> None:
+        """Drop the current connection; the background loop reconnects and resyncs."""
+        await self._close_socket()
+
+    async def _connect(self) -> None:
+        assert self._session is not None
+        try:
+            self._ws = await self._session.ws_connect(
+                self.url, heartbeat=self._heartbeat, autoping=True, max_msg_size=0
+            )
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            # The URL is left out on purpose: a user stream's URL carries its listen key.
+            reason = (
+                f"HTTP {exc.status}"
+                if isinstance(exc, aiohttp.WSServerHandshakeError)
+                else type(exc).__name__
+            )
+            raise VenueUnavailable(
+                f"{self.name} stream: cannot connect ({reason})", venue=self.venue
+            ) from None
+        self.connections += 1
+        if self._on_connect is not None:
+            try:
+                await self._on_connect(self)
+            except BaseException:
+                await self._close_socket()
+                raise
+        self.connected.set()
+
+    async def _run(self) -> None:
+        attempt = 0
+        while not self._stopping:
+            if self._ws is None:
+                try:
+                    await self._connect()
+                except Exception as exc:  # any failure means "try again later"
+                    delay = self.backoff.delay(attempt)
+                    self._log.warning(
+                        "ws_reconnect_failed", error=str(exc), attempt=attempt + 1, retry_in=delay
+                    )
+                    attempt += 1
+                    await asyncio.sleep(delay)
+                    continue
+                self._log.info("ws_reconnected", connections=self.connections)
+            attempt = 0
+            try:
+                await self._read()
+            finally:
+                await self._close_socket()
+                await self._notify_disconnect()
+            if not self._stopping:
+                await asyncio.sleep(self.backoff.delay(0))
+
+    async def _read(self) -> None:
+        ws = self._ws
+        assert ws is not None
+        pinger = asyncio.create_task(self._ping(ws)) if self._ping_message is not None else None
+        try:
+            while True:
+                try:
+                    raw = await asyncio.wait_for(ws.receive(), self._idle_timeout)
+                except TimeoutError:
+                    self._log.warning("ws_idle", seconds=self._idle_timeout)
+                    return
+                if raw.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+                    try:
+                        message = loads(raw.data)
+                    except ValueError:
+                        message = raw.data
+                    outcome = self._on_message(message)
+                    if outcome is not None:
+                        await outcome
+                elif raw.type in (
+                    aiohttp.WSMsgType.CLOSE,
+                    aiohttp.WSMsgType.CLOSING,
+                    aiohttp.WSMsgType.CLOSED,
+                    aiohttp.WSMsgType.ERROR,
+                ):
+                    self._log.info("ws_closed", code=ws.close_code)
+                    return
+        finally:
+            if pinger is not None:
+                pinger.cancel()
+
+    async def _ping(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        assert self._ping_message is not None
+        while not ws.closed:
+            await asyncio.sleep(self._ping_interval)
+            with contextlib.suppress(ConnectionError, RuntimeError, aiohttp.ClientError):
+                await ws.send_str(dumps(self._ping_message()))
+
+    async def _close_socket(self) -> None:
+        ws, self._ws = self._ws, None
+        self.connected.clear()
+        if ws is not None and not ws.closed:
+            with contextlib.suppress(Exception):
+                await ws.close()
+
+    async def _notify_disconnect(self) -> None:
+        if self._on_disconnect is not None and not self._stopping:
+            outcome = self._on_disconnect()
+            if outcome is not None:
+                await outcome

@@ -1,0 +1,169 @@
+"""ReconnectingWebSocket against a real local WebSocket server that the test drives."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from aiohttp import WSMsgType, web
+
+from exchange_clients.errors import VenueUnavailable
+from networking.backoff import Backoff
+from networking.websocket import ReconnectingWebSocket
+from tests.networking.servers import serve
+
+FAST = Backoff(initial=0.01, maximum=0.05, floor=0.005)
+GUARD = 10.0  # guards against a hang; not a speed assertion
+
+
+class StreamServer:
+    """Accepts WebSocket connections, records what clients send, lets the test push and drop."""
+
+    def __init__(self) -> None:
+        self.sockets: list[web.WebSocketResponse] = []
+        self.received: list[str] = []
+        self.refuse = False
+        self.greeting: dict[str, Any] | None = None
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        if self.refuse:
+            return web.Response(status=503)
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        if self.greeting is not None:  # sent before the client could have subscribed
+            await ws.send_json(self.greeting)
+        self.sockets.append(ws)
+        async for message in ws:
+            if message.type is WSMsgType.TEXT:
+                self.received.append(message.data)
+        return ws
+
+    async def push(self, text: str) -> None:
+        for ws in list(self.sockets):
+            if not ws.closed:
+                await ws.send_str(text)
+
+    async def drop_all(self) -> None:
+        for ws in list(self.sockets):
+            await ws.close()
+
+
+@asynccontextmanager
+async def stream_server() -> AsyncIterator[tuple[StreamServer, str]]:
+    server = StreamServer()
+    async with serve([web.get("/ws", server.handle)]) as url:
+        yield server, url.replace("http://", "ws://") + "/ws"
+
+
+async def eventually(condition: Any) -> None:
+    async def wait() -> None:
+        while not condition():  # noqa: ASYNC110 - a condition on another task, polled
+            await asyncio.sleep(0.005)
+
+    await asyncio.wait_for(wait(), GUARD)
+
+
+async def test_messages_are_parsed_with_decimals_and_on_connect_runs_before_them() -> None:
+    log: list[Any] = []
+
+    async def on_connect(ws: ReconnectingWebSocket) -> None:
+        await ws.send({"method": "subscribe"})
+        await asyncio.sleep(0.05)  # e.g. a REST snapshot; the greeting must wait for it
+        log.append("snapshot")
+
+    async with stream_server() as (server, url):
+        server.greeting = {"px": 1.5}
+        ws = ReconnectingWebSocket(url, venue="v", on_message=log.append, on_connect=on_connect)
+        await ws.start()
+        await eventually(lambda: len(log) == 2)
+        assert log == ["snapshot", {"px": Decimal("1.5")}]
+        assert server.received == ['{"method":"subscribe"}']
+        await server.push("not json")
+        await eventually(lambda: len(log) == 3)
+        assert log[2] == "not json"
+        await ws.stop()
+
+
+async def test_a_dropped_stream_reconnects_resubscribes_and_reports_the_gap() -> None:
+    connects: list[int] = []
+    drops: list[int] = []
+    got: list[Any] = []
+
+    async def on_connect(ws: ReconnectingWebSocket) -> None:
+        connects.append(ws.connections)
+        await ws.send({"subscribe": ws.connections})
+
+    async with stream_server() as (server, url):
+        ws = ReconnectingWebSocket(
+            url,
+            venue="v",
+            on_message=got.append,
+            on_connect=on_connect,
+            on_disconnect=lambda: drops.append(1),
+            backoff=FAST,
+        )
+        await ws.start()
+        await eventually(lambda: server.received == ['{"subscribe":1}'])
+        server.refuse = True  # the venue is down for a while: reconnects keep failing
+        await server.drop_all()
+        await eventually(lambda: drops == [1])
+        assert not ws.is_connected
+        await asyncio.sleep(0.1)
+        server.refuse = False
+        await eventually(lambda: ws.is_connected and len(server.sockets) == 2)
+        await server.push('{"n": 1}')
+        await eventually(lambda: got == [{"n": 1}])
+        assert connects == [1, 2]
+        assert server.received == ['{"subscribe":1}', '{"subscribe":2}']
+        await ws.stop()
+    assert drops == [1]  # stopping is not reported as a drop
+
+
+async def test_a_silent_stream_is_treated_as_dead() -> None:
+    async with stream_server() as (_, url):
+        ws = ReconnectingWebSocket(
+            url, venue="v", on_message=lambda _: None, idle_timeout=0.1, backoff=FAST
+        )
+        await ws.start()
+        await eventually(lambda: ws.connections >= 2)
+        await ws.stop()
+
+
+async def test_keepalive_pings_are_sent_on_the_interval() -> None:
+    async with stream_server() as (server, url):
+        ws = ReconnectingWebSocket(
+            url,
+            venue="v",
+            on_message=lambda _: None,
+            ping_message=lambda: {"method": "ping"},
+            ping_interval=0.02,
+        )
+        await ws.start()
+        await eventually(lambda: server.received.count('{"method":"ping"}') >= 3)
+        await ws.stop()
+
+
+async def test_an_unreachable_venue_fails_start_with_a_clear_error() -> None:
+    async with stream_server() as (server, url):
+        server.refuse = True
+        ws = ReconnectingWebSocket(url, venue="v", on_message=lambda _: None, name="book")
+        with pytest.raises(VenueUnavailable, match="v: book stream: cannot connect"):
+            await ws.start()
+        with pytest.raises(VenueUnavailable, match="not connected"):
+            await ws.send({"x": 1})
+
+
+async def test_a_failing_on_connect_fails_start_and_leaves_nothing_running() -> None:
+    async def on_connect(_: ReconnectingWebSocket) -> None:
+        raise VenueUnavailable("snapshot failed", venue="v")
+
+    async with stream_server() as (server, url):
+        ws = ReconnectingWebSocket(url, venue="v", on_message=lambda _: None, on_connect=on_connect)
+        with pytest.raises(VenueUnavailable, match="snapshot failed"):
+            await ws.start()
+        assert not ws.is_connected
+        await eventually(lambda: all(s.closed for s in server.sockets))
