@@ -46,14 +46,29 @@ class ReduceOnlyRejected(OrderRejected):
 
 
 class InsufficientMargin(ExchangeError):
-    """Not enough free collateral for the order (or leverage change)."""
+    """Not enough free collateral for the order (or leverage change).
 
-    def __init__(self, required: Decimal, available: Decimal, *, venue: str | None = None) -> None:
+    Venues that say only "margin is insufficient" leave the amounts ``None``; ``detail``
+    carries their explanation.
+    """
+
+    def __init__(
+        self,
+        required: Decimal | None = None,
+        available: Decimal | None = None,
+        *,
+        venue: str | None = None,
+        detail: str | None = None,
+    ) -> None:
         self.required = required
         self.available = available
+        amounts = (
+            f": {required} USD required, {available} USD available"
+            if required is not None and available is not None
+            else ""
+        )
         super().__init__(
-            f"insufficient margin: {required} USD required, {available} USD available",
-            venue=venue,
+            f"insufficient margin{amounts}" + (f" ({detail})" if detail else ""), venue=venue
         )
 
 

@@ -99,6 +99,10 @@ class ReconnectingWebSocket:
 
     async def stop(self) -> None:
         self._stopping = True
+        # Close first: the read loop then ends by itself. Cancelling a task blocked in
+        # ``wait_for(ws.receive())`` alone could lose the cancellation (seen with aiohttp 3.14
+        # on Python 3.11) and hang here forever.
+        await self._close_socket()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

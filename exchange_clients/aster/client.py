@@ -1,0 +1,72 @@
+"""Aster futures (https://fapi.asterdex.com), Binance-compatible, thin over the shared base.
+
+Two auth schemes, chosen by the account's credentials (trading_config/venues.py):
+
+* ``user`` + ``signer`` + ``signer_private_key``: the v3 API-wallet scheme, every endpoint
+  under ``/fapi/v3/`` (see :mod:`.signing`);
+* ``api_key`` + ``api_secret``: HMAC, the v1 endpoints (``/fapi/v1``, ``/fapi/v2``), exactly
+  Binance's.
+
+Testnet: https://fapi.asterdex-testnet.com, wss://fstream.asterdex-testnet.com.
+"""
+
+from __future__ import annotations
+
+from exchange_clients.aster.funding_adapter import DEFAULT_INTERVAL_HOURS
+from exchange_clients.aster.signing import ApiWalletSigner
+from exchange_clients.aster.websocket import MAINNET_WS_URL, TESTNET_WS_URL
+from exchange_clients.binance_style.client import BINANCE_PATHS, BinanceStyleClient, VenueConfig
+from exchange_clients.binance_style.signing import RequestSigner
+from exchange_clients.errors import AuthenticationFailed
+from exchange_clients.factory import register_client
+
+V3_PATHS = {name: "/fapi/v3/" + path.rsplit("/", 1)[1] for name, path in BINANCE_PATHS.items()}
+"""Aster v3 paths: the same endpoint names, all under ``/fapi/v3/``."""
+
+ASTER_HMAC = VenueConfig(
+    rest_url="https://fapi.asterdex.com",
+    ws_url=MAINNET_WS_URL,
+    testnet_rest_url="https://fapi.asterdex-testnet.com",
+    testnet_ws_url=TESTNET_WS_URL,
+    paths=BINANCE_PATHS,
+    default_funding_interval_hours=DEFAULT_INTERVAL_HOURS,
+)
+ASTER_V3 = VenueConfig(
+    rest_url=ASTER_HMAC.rest_url,
+    ws_url=ASTER_HMAC.ws_url,
+    testnet_rest_url=ASTER_HMAC.testnet_rest_url,
+    testnet_ws_url=ASTER_HMAC.testnet_ws_url,
+    paths=V3_PATHS,
+    default_funding_interval_hours=DEFAULT_INTERVAL_HOURS,
+)
+V3_FIELDS = ("user", "signer", "signer_private_key")
+
+
+@register_client("aster")
+class AsterClient(BinanceStyleClient):
+    """One Aster futures account (one-way position mode)."""
+
+    venue = "aster"
+    config = ASTER_HMAC
+
+    @property
+    def uses_api_wallet(self) -> bool:
+        return any(
+            name in self.settings.public or name in self.settings.secrets for name in V3_FIELDS
+        )
+
+    def _venue_config(self) -> VenueConfig:
+        return ASTER_V3 if self.uses_api_wallet else ASTER_HMAC
+
+    def _make_signer(self) -> RequestSigner | None:
+        if not self.uses_api_wallet:
+            return super()._make_signer()
+        public, secrets = self.settings.public, self.settings.secrets
+        user, signer = public.get("user"), public.get("signer")
+        key = secrets.get("signer_private_key")
+        if user is None or signer is None or key is None:
+            raise AuthenticationFailed(
+                "the v3 API-wallet scheme needs user, signer and signer_private_key",
+                venue=self.name,
+            )
+        return ApiWalletSigner(user, signer, key)

@@ -1,0 +1,709 @@
+"""The exchange client contract (DESIGN.md §4) over a Binance-style USD-M futures API.
+
+Binance USD-M and Aster share this class; a venue supplies a :class:`VenueConfig` (hosts,
+paths, funding default) and, when its auth differs from HMAC, a signer (``_make_signer``).
+
+Options (``ClientSettings.options``): ``base_url`` / ``ws_url`` (override the hosts; tests
+point them at the fakes), ``recv_window_ms`` (5000), ``listen_key_keepalive_seconds`` (1800),
+``timeout`` (10 s), ``retries`` (3), ``streams`` (True: keep depth + user WebSockets).
+
+Guarantees beyond the contract:
+
+* a client order id is refused locally once this process has sent it (the venue only rejects
+  ids of *open* orders, ``-4116``); an id the venue rejects as duplicated raises too;
+* fills and order updates are published once each, in venue order: duplicates and stale
+  (out-of-order) order events are dropped; after every user-stream reconnection, fills
+  missed meanwhile are recovered from ``userTrades`` (deduplicated by trade id) and tracked
+  open orders are re-queried;
+* order POST/DELETE are never retried blindly: a timeout, a 5xx or ``-1007`` raises
+  ``RequestTimeout`` and the caller resolves it with ``order_status(client_order_id=...)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from exchange_clients.base import BaseExchangeClient
+from exchange_clients.binance_style.depth import DepthStream
+from exchange_clients.binance_style.errors import (
+    DUPLICATE_CLIENT_ID_CODE,
+    LEVERAGE_CODE,
+    MARGIN_CODE,
+    VenueError,
+)
+from exchange_clients.binance_style.funding import (
+    funding_from_premium_index,
+    intervals_from_funding_info,
+)
+from exchange_clients.binance_style.rest import BinanceStyleRest
+from exchange_clients.binance_style.signing import HmacSigner, Params, RequestSigner
+from exchange_clients.binance_style.user_stream import DEFAULT_KEEPALIVE_SECONDS, UserStream
+from exchange_clients.binance_style.wire import (
+    LotRule,
+    dec,
+    fill_from_event,
+    fill_from_user_trade,
+    market_from_symbol_info,
+    market_lot_from_symbol_info,
+    order_from_event,
+    order_from_wire,
+    side_to_wire,
+    wire_decimal,
+)
+from exchange_clients.errors import (
+    AuthenticationFailed,
+    DuplicateClientOrderId,
+    ExchangeError,
+    InsufficientMargin,
+    InvalidOrder,
+    UnknownSymbol,
+    VenueUnavailable,
+)
+from exchange_clients.types import (
+    ZERO,
+    Balance,
+    BookSnapshot,
+    ClientSettings,
+    Fill,
+    FundingRate,
+    Market,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Position,
+)
+from networking.http import RestTransport
+from networking.rate_limit import TokenBucket
+from trading_config.logging_setup import get_logger
+
+log = get_logger(__name__)
+
+CLIENT_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
+"""``newClientOrderId`` rule from "New Order (TRADE)"."""
+DEPTH_LIMITS = ((5, 2), (10, 2), (20, 2), (50, 2), (100, 5), (500, 10), (1000, 20))
+"""``GET depth`` limits and their request weights ("Order Book")."""
+FUNDING_INFO_TTL_SECONDS = 300.0
+RECOVERY_LOOKBACK_MS = 60_000
+
+PATH_NAMES = (
+    "time",
+    "exchange_info",
+    "depth",
+    "premium_index",
+    "funding_info",
+    "order",
+    "open_orders",
+    "all_open_orders",
+    "position_risk",
+    "balance",
+    "leverage",
+    "leverage_bracket",
+    "user_trades",
+    "listen_key",
+)
+
+BINANCE_PATHS: Mapping[str, str] = {
+    "time": "/fapi/v1/time",
+    "exchange_info": "/fapi/v1/exchangeInfo",
+    "depth": "/fapi/v1/depth",
+    "premium_index": "/fapi/v1/premiumIndex",
+    "funding_info": "/fapi/v1/fundingInfo",
+    "order": "/fapi/v1/order",
+    "open_orders": "/fapi/v1/openOrders",
+    "all_open_orders": "/fapi/v1/allOpenOrders",
+    "position_risk": "/fapi/v2/positionRisk",
+    "balance": "/fapi/v2/balance",
+    "leverage": "/fapi/v1/leverage",
+    "leverage_bracket": "/fapi/v1/leverageBracket",
+    "user_trades": "/fapi/v1/userTrades",
+    "listen_key": "/fapi/v1/listenKey",
+}
+"""Binance USD-M REST paths (v2 for positionRisk/balance: they carry ``leverage`` and the
+``balance``/``crossUnPnl``/``availableBalance`` fields we read)."""
+
+
+@dataclass(frozen=True)
+class VenueConfig:
+    """What differs between Binance-style venues."""
+
+    rest_url: str
+    ws_url: str
+    testnet_rest_url: str
+    testnet_ws_url: str
+    paths: Mapping[str, str] = field(default_factory=lambda: dict(BINANCE_PATHS))
+    default_funding_interval_hours: Decimal = Decimal(8)
+    request_weight_per_minute: int = 2400
+    orders_per_minute: int = 1200
+
+    def path(self, name: str) -> str:
+        return self.paths[name]
+
+
+class BinanceStyleClient(BaseExchangeClient):
+    """One account on a Binance-style futures venue."""
+
+    config: ClassVar[VenueConfig]
+
+    def __init__(self, settings: ClientSettings) -> None:
+        super().__init__(settings)
+        options = settings.options
+        config = self._venue_config()
+        self._paths = config.paths
+        self._base_url = str(
+            options.get("base_url")
+            or (config.testnet_rest_url if settings.testnet else config.rest_url)
+        )
+        self._ws_url = str(
+            options.get("ws_url") or (config.testnet_ws_url if settings.testnet else config.ws_url)
+        )
+        self._recv_window_ms = int(str(options.get("recv_window_ms", 5000)))
+        self._keepalive_seconds = float(
+            str(options.get("listen_key_keepalive_seconds", DEFAULT_KEEPALIVE_SECONDS))
+        )
+        self._streams = bool(options.get("streams", True))
+        transport = RestTransport(
+            self.name,
+            self._base_url,
+            limiter=TokenBucket.per_minute(config.request_weight_per_minute),
+            timeout=float(str(options.get("timeout", 10.0))),
+            retries=int(str(options.get("retries", 3))),
+            proxy_url=settings.proxy_url,
+        )
+        self._rest = BinanceStyleRest(
+            transport,
+            self._make_signer(),
+            time_path=self._paths["time"],
+            orders_limiter=TokenBucket.per_minute(config.orders_per_minute),
+        )
+        self._markets: dict[str, Market] | None = None
+        self._by_contract: dict[str, Market] = {}
+        self._market_lots: dict[str, LotRule] = {}
+        self._intervals: dict[str, Decimal] = {}
+        self._intervals_at = 0.0
+        self._depth: DepthStream | None = None
+        self._user: UserStream | None = None
+        self._connected = False
+        self._sent_ids: set[str] = set()
+        self._client_ids: dict[str, str] = {}  # venue order id -> client order id
+        self._open: dict[str, Order] = {}  # venue order id -> last state, while resting
+        self._order_marks: dict[str, tuple[Decimal, int]] = {}
+        self._fees: dict[str, Decimal] = {}
+        self._seen_fills: set[str] = set()
+        self._active_contracts: set[str] = set()
+        self._last_event_ms = 0
+
+    # --- venue specifics (overridden by subclasses) ---------------------------------------
+
+    def _venue_config(self) -> VenueConfig:
+        return type(self).config
+
+    def _make_signer(self) -> RequestSigner | None:
+        """HMAC from ``api_key``/``api_secret``; ``None`` (public data only) without them."""
+        key, secret = self.settings.secrets.get("api_key"), self.settings.secrets.get("api_secret")
+        if key is None and secret is None:
+            return None
+        if key is None or secret is None:
+            raise AuthenticationFailed(
+                "both api_key and api_secret are needed for HMAC signing", venue=self.name
+            )
+        return HmacSigner(key, secret, recv_window_ms=self._recv_window_ms)
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    @property
+    def rest(self) -> BinanceStyleRest:
+        return self._rest
+
+    @property
+    def depth_stream(self) -> DepthStream | None:
+        return self._depth
+
+    @property
+    def user_stream(self) -> UserStream | None:
+        return self._user
+
+    async def connect(self) -> None:
+        if self._connected:
+            return
+        await self._rest.transport.open()
+        try:
+            await self._load_markets()
+            self._last_event_ms = self._rest.now_ms()
+            if self._streams:
+                self._depth = DepthStream(
+                    venue=self.name,
+                    ws_url=self._ws_url,
+                    snapshot=self._stream_snapshot,
+                    proxy_url=self.settings.proxy_url,
+                )
+                await self._depth.start()
+                if self._rest.signer is not None:
+                    self._user = UserStream(
+                        rest=self._rest,
+                        ws_url=self._ws_url,
+                        listen_key_path=self._paths["listen_key"],
+                        on_event=self._on_user_event,
+                        on_reconnect=self._recover,
+                        keepalive_seconds=self._keepalive_seconds,
+                        proxy_url=self.settings.proxy_url,
+                    )
+                    await self._user.start()
+        except BaseException:
+            await self._close()
+            raise
+        self._connected = True
+
+    async def disconnect(self) -> None:
+        await self._close()
+        self._connected = False
+
+    async def _close(self) -> None:
+        if self._user is not None:
+            await self._user.stop()
+            self._user = None
+        if self._depth is not None:
+            await self._depth.stop()
+            self._depth = None
+        await self._rest.transport.close()
+
+    # --- market data --------------------------------------------------------------------
+
+    async def markets(self) -> dict[str, Market]:
+        if self._markets is None:
+            await self._load_markets()
+        assert self._markets is not None
+        return dict(self._markets)
+
+    async def _load_markets(self) -> None:
+        info = await self._rest.public(self._paths["exchange_info"])
+        self._apply_rate_limits(info.get("rateLimits", []))
+        brackets = await self._max_leverages()
+        markets: dict[str, Market] = {}
+        for row in info.get("symbols", []):
+            market = market_from_symbol_info(row, brackets.get(str(row.get("symbol"))))
+            lot = market_lot_from_symbol_info(row)
+            if market is not None:
+                markets[market.symbol] = market
+                if lot is not None:
+                    self._market_lots[market.contract_id] = lot
+        self._markets = markets
+        self._by_contract = {m.contract_id: m for m in markets.values()}
+
+    def _apply_rate_limits(self, limits: list[Mapping[str, Any]]) -> None:
+        """Budgets from ``exchangeInfo.rateLimits`` (per-minute ones) replace the defaults."""
+        for limit in limits:
+            if limit.get("interval") != "MINUTE" or int(limit.get("intervalNum", 1)) != 1:
+                continue
+            budget = float(limit["limit"])
+            if limit.get("rateLimitType") == "REQUEST_WEIGHT":
+                self._rest.transport.limiter = TokenBucket.per_minute(budget)
+            elif limit.get("rateLimitType") == "ORDERS":
+                self._rest.orders_limiter = TokenBucket.per_minute(budget)
+
+    async def _max_leverages(self) -> dict[str, Decimal]:
+        """``{contract: max initial leverage}`` from ``leverageBracket`` (needs credentials)."""
+        if self._rest.signer is None:
+            return {}
+        try:
+            rows = await self._rest.signed("GET", self._paths["leverage_bracket"])
+        except AuthenticationFailed:
+            raise
+        except ExchangeError as exc:
+            log.warning("leverage_brackets_unavailable", venue=self.name, error=str(exc))
+            return {}
+        result: dict[str, Decimal] = {}
+        for row in rows if isinstance(rows, list) else [rows]:
+            levels = [dec(b["initialLeverage"]) for b in row.get("brackets", [])]
+            if levels:
+                result[str(row["symbol"])] = max(levels)
+        return result
+
+    def _market_of(self, contract_id: str) -> Market | None:
+        return self._by_contract.get(contract_id)
+
+    async def order_book(self, symbol: str, depth: int = 50) -> BookSnapshot:
+        market = await self.market(symbol)
+        book = None
+        if self._depth is not None:
+            try:
+                book = await self._depth.book(market.contract_id)
+            except VenueUnavailable:  # stream down or resyncing: answer from REST meanwhile
+                book = None
+        if book is not None and not book.needs_resync:
+            bids, asks = book.depth(depth)
+            sequence = book.sequence
+        else:
+            limit = next((n for n, _ in DEPTH_LIMITS if n >= depth), 1000)
+            data = await self._rest_depth(market.contract_id, limit)
+            bids = [(dec(p), dec(q)) for p, q in data["bids"][:depth]]
+            asks = [(dec(p), dec(q)) for p, q in data["asks"][:depth]]
+            sequence = int(data["lastUpdateId"])
+        return BookSnapshot(
+            symbol=symbol,
+            bids=tuple((market.from_venue_price(p), market.from_venue_size(q)) for p, q in bids),
+            asks=tuple((market.from_venue_price(p), market.from_venue_size(q)) for p, q in asks),
+            ts=datetime.now(UTC),
+            sequence=sequence,
+        )
+
+    async def _rest_depth(self, contract_id: str, limit: int) -> Any:
+        weight = next((w for n, w in DEPTH_LIMITS if n >= limit), 20)
+        return await self._rest.public(
+            self._paths["depth"], [("symbol", contract_id), ("limit", str(limit))], weight=weight
+        )
+
+    async def _stream_snapshot(self, contract_id: str) -> Any:
+        return await self._rest_depth(contract_id, 1000)
+
+    async def _funding_intervals(self) -> dict[str, Decimal]:
+        if (
+            not self._intervals_at
+            or time.monotonic() - self._intervals_at > FUNDING_INFO_TTL_SECONDS
+        ):
+            rows = await self._rest.public(self._paths["funding_info"])
+            self._intervals = intervals_from_funding_info(rows if isinstance(rows, list) else [])
+            self._intervals_at = time.monotonic()
+        return self._intervals
+
+    def _interval(self, intervals: Mapping[str, Decimal], market: Market) -> Decimal:
+        default = self._venue_config().default_funding_interval_hours
+        return intervals.get(market.contract_id, default)
+
+    async def funding_rate(self, symbol: str) -> FundingRate:
+        market = await self.market(symbol)
+        row = await self._rest.public(
+            self._paths["premium_index"], [("symbol", market.contract_id)]
+        )
+        intervals = await self._funding_intervals()
+        return funding_from_premium_index(self.name, market, row, self._interval(intervals, market))
+
+    async def funding_rates(self) -> dict[str, FundingRate]:
+        """Every market from one ``premiumIndex`` call (no symbol) plus ``fundingInfo``."""
+        await self.markets()
+        rows = await self._rest.public(self._paths["premium_index"], weight=10)
+        intervals = await self._funding_intervals()
+        result: dict[str, FundingRate] = {}
+        for row in rows if isinstance(rows, list) else [rows]:
+            market = self._market_of(str(row.get("symbol")))
+            if market is not None:
+                result[market.symbol] = funding_from_premium_index(
+                    self.name, market, row, self._interval(intervals, market)
+                )
+        return result
+
+    # --- trading ------------------------------------------------------------------------
+
+    async def place_order(self, request: OrderRequest) -> Order:
+        market = await self.market(request.symbol)
+        client_id = request.client_order_id
+        if client_id in self._sent_ids:
+            raise DuplicateClientOrderId(client_id, venue=self.name)
+        if not CLIENT_ID.match(client_id):
+            raise InvalidOrder(
+                f"client order id {client_id!r} must be 1-36 characters of [.A-Z:/a-z0-9_-]",
+                venue=self.name,
+            )
+        if request.order_type is OrderType.MARKET:
+            self._check_market_lot(request, market)
+        params = self._order_params(request, market)
+        self._sent_ids.add(client_id)
+        self._active_contracts.add(market.contract_id)
+        try:
+            data = await self._rest.signed(
+                "POST", self._paths["order"], params, weight=0, idempotent=False, order=True
+            )
+        except VenueError as exc:
+            if exc.code == DUPLICATE_CLIENT_ID_CODE:
+                raise DuplicateClientOrderId(client_id, venue=self.name) from None
+            if exc.code == MARGIN_CODE:
+                raise await self._margin_error(request, market, exc) from None
+            raise
+        order = order_from_wire(data, market)
+        self._remember(order)
+        return order
+
+    def _check_market_lot(self, request: OrderRequest, market: Market) -> None:
+        """Market orders obey ``MARKET_LOT_SIZE``, which may be coarser and lower-capped."""
+        lot = self._market_lots.get(market.contract_id)
+        if lot is None:
+            return
+        quantity = market.to_venue_size(request.size)
+        if quantity % lot.step or not lot.min_qty <= quantity <= lot.max_qty:
+            raise InvalidOrder(
+                f"{request.symbol}: market order size {request.size} is outside the market lot "
+                f"rule (step {market.from_venue_size(lot.step)}, "
+                f"{market.from_venue_size(lot.min_qty)} to {market.from_venue_size(lot.max_qty)})",
+                venue=self.name,
+            )
+
+    def _order_params(self, request: OrderRequest, market: Market) -> Params:
+        params: list[tuple[str, str]] = [
+            ("symbol", market.contract_id),
+            ("side", side_to_wire(request.side)),
+            ("type", "MARKET" if request.order_type is OrderType.MARKET else "LIMIT"),
+            ("quantity", wire_decimal(market.to_venue_size(request.size))),
+        ]
+        if request.order_type is OrderType.LIMIT:
+            assert request.price is not None
+            tif = "GTX" if request.post_only else request.time_in_force.value.upper()
+            params += [
+                ("price", wire_decimal(market.to_venue_price(request.price))),
+                ("timeInForce", tif),
+            ]
+        if request.reduce_only:
+            params.append(("reduceOnly", "true"))
+        params += [("newClientOrderId", request.client_order_id), ("newOrderRespType", "RESULT")]
+        return params
+
+    async def _margin_error(
+        self, request: OrderRequest, market: Market, original: VenueError
+    ) -> InsufficientMargin:
+        """``-2019`` as :class:`InsufficientMargin` with the figures (the venue gives none)."""
+        try:
+            leverage = await self.get_leverage(request.symbol)
+            price = request.price
+            if price is None:
+                bid, ask = await self.best_bid_ask(request.symbol)
+                price = ask if request.side == "buy" else bid
+            available = (await self.balance()).available
+        except ExchangeError:
+            return InsufficientMargin(venue=self.name, detail=str(original))
+        return InsufficientMargin(request.size * price / leverage, available, venue=self.name)
+
+    def _remember(self, order: Order) -> None:
+        if order.venue_order_id is None:
+            return
+        if order.client_order_id:
+            self._client_ids[order.venue_order_id] = order.client_order_id
+        if order.status.is_final:
+            self._open.pop(order.venue_order_id, None)
+        else:
+            self._open[order.venue_order_id] = order
+
+    async def cancel_order(self, symbol: str, venue_order_id: str) -> Order:
+        return await self._cancel(symbol, [("orderId", venue_order_id)])
+
+    async def cancel_by_client_id(self, symbol: str, client_order_id: str) -> Order:
+        return await self._cancel(symbol, [("origClientOrderId", client_order_id)])
+
+    async def _cancel(self, symbol: str, ident: list[tuple[str, str]]) -> Order:
+        market = await self.market(symbol)
+        data = await self._rest.signed(
+            "DELETE",
+            self._paths["order"],
+            [("symbol", market.contract_id), *ident],
+            idempotent=False,
+            order=False,
+        )
+        order = order_from_wire(data, market)
+        self._remember(order)
+        return order
+
+    async def cancel_all(self, symbol: str | None = None) -> list[Order]:
+        """``DELETE allOpenOrders`` per symbol that has open orders.
+
+        The venue answers with a bare acknowledgement, so the orders returned are the open
+        orders as listed just before, marked cancelled (their fills, if any, arrive as events).
+        """
+        resting = await self.open_orders(symbol)
+        cancelled: list[Order] = []
+        for contract in sorted({(await self.market(o.symbol)).contract_id for o in resting}):
+            await self._rest.signed(
+                "DELETE", self._paths["all_open_orders"], [("symbol", contract)], idempotent=True
+            )
+        for order in resting:
+            final = dataclasses.replace(order, status=OrderStatus.CANCELLED)
+            self._remember(final)
+            cancelled.append(final)
+        return cancelled
+
+    async def open_orders(self, symbol: str | None = None) -> list[Order]:
+        params: list[tuple[str, str]] = []
+        if symbol is not None:
+            params.append(("symbol", (await self.market(symbol)).contract_id))
+        else:
+            await self.markets()
+        rows = await self._rest.signed(
+            "GET", self._paths["open_orders"], params, weight=1 if symbol else 40
+        )
+        orders: list[Order] = []
+        for row in rows:
+            market = self._market_of(str(row["symbol"]))
+            if market is not None:
+                orders.append(order_from_wire(row, market))
+        return orders
+
+    async def order_status(
+        self,
+        symbol: str,
+        *,
+        venue_order_id: str | None = None,
+        client_order_id: str | None = None,
+    ) -> Order:
+        market = await self.market(symbol)
+        if venue_order_id is not None:
+            ident = ("orderId", venue_order_id)
+        elif client_order_id is not None:
+            ident = ("origClientOrderId", client_order_id)
+        else:
+            raise ValueError("order_status needs venue_order_id or client_order_id")
+        data = await self._rest.signed(
+            "GET", self._paths["order"], [("symbol", market.contract_id), ident]
+        )
+        order = order_from_wire(data, market)
+        return dataclasses.replace(order, fee_paid=self._fees.get(order.venue_order_id or "", ZERO))
+
+    # --- account ------------------------------------------------------------------------
+
+    async def positions(self) -> list[Position]:
+        await self.markets()
+        rows = await self._rest.signed("GET", self._paths["position_risk"], weight=5)
+        positions: list[Position] = []
+        for row in rows:
+            market = self._market_of(str(row.get("symbol")))
+            amount = dec(row.get("positionAmt", "0"))
+            if market is None or amount == 0:
+                continue
+            size = market.from_venue_size(amount)
+            mark = market.from_venue_price(dec(row["markPrice"]))
+            liquidation = dec(row.get("liquidationPrice", "0"))
+            leverage = dec(row["leverage"]) if "leverage" in row else None
+            positions.append(
+                Position(
+                    symbol=market.symbol,
+                    size=size,
+                    entry_price=market.from_venue_price(dec(row["entryPrice"])),
+                    mark_price=mark,
+                    liquidation_price=(
+                        market.from_venue_price(liquidation) if liquidation > 0 else None
+                    ),
+                    unrealized_pnl=dec(row.get("unRealizedProfit", "0")),
+                    leverage=leverage,
+                    margin=abs(size) * mark / leverage if leverage else None,
+                )
+            )
+        return positions
+
+    async def balance(self) -> Balance:
+        rows = await self._rest.signed("GET", self._paths["balance"], weight=5)
+        row = next((r for r in rows if r.get("asset") == "USDT"), None)
+        if row is None:
+            return Balance(wallet=ZERO, unrealized_pnl=ZERO, margin_used=ZERO, asset="USDT")
+        wallet = dec(row["balance"])
+        unrealized = dec(row.get("crossUnPnl", "0"))
+        available = dec(row.get("availableBalance", "0"))
+        return Balance(
+            wallet=wallet,
+            unrealized_pnl=unrealized,
+            margin_used=max(ZERO, wallet + unrealized - available),
+            asset="USDT",
+        )
+
+    async def get_leverage(self, symbol: str) -> Decimal:
+        market = await self.market(symbol)
+        rows = await self._rest.signed(
+            "GET", self._paths["position_risk"], [("symbol", market.contract_id)], weight=5
+        )
+        for row in rows:
+            if row.get("symbol") == market.contract_id and "leverage" in row:
+                return dec(row["leverage"])
+        raise UnknownSymbol(f"no leverage reported for {symbol}", venue=self.name)
+
+    async def set_leverage(self, symbol: str, leverage: Decimal) -> Decimal:
+        market = await self.market(symbol)
+        if leverage != leverage.to_integral_value() or not 1 <= leverage <= market.max_leverage:
+            raise ExchangeError(
+                f"{symbol}: leverage must be a whole number from 1 to {market.max_leverage}, "
+                f"not {leverage}",
+                venue=self.name,
+            )
+        try:
+            answer = await self._rest.signed(
+                "POST",
+                self._paths["leverage"],
+                [("symbol", market.contract_id), ("leverage", str(int(leverage)))],
+                idempotent=True,
+            )
+        except VenueError as exc:
+            if exc.code == LEVERAGE_CODE:
+                raise ExchangeError(f"{symbol}: {exc}", venue=None) from None
+            raise
+        return dec(answer["leverage"])
+
+    # --- user stream ----------------------------------------------------------------------
+
+    def _on_user_event(self, event: dict[str, Any]) -> None:
+        stamp = event.get("E")
+        if isinstance(stamp, int):
+            self._last_event_ms = max(self._last_event_ms, stamp)
+        if event.get("e") == "ORDER_TRADE_UPDATE" and isinstance(event.get("o"), dict):
+            self._on_order_event(event["o"])
+
+    def _on_order_event(self, o: dict[str, Any]) -> None:
+        market = self._market_of(str(o.get("s")))
+        if market is None:
+            return
+        if o.get("x") == "TRADE" and dec(o.get("l", "0")) > 0:
+            self._publish_fill_once(fill_from_event(self.name, o, market))
+        venue_id = str(o["i"])
+        self._publish_order_once(order_from_event(o, market, self._fees.get(venue_id, ZERO)))
+
+    def _publish_fill_once(self, fill: Fill) -> None:
+        key = f"{fill.symbol}:{fill.fill_id}"
+        if key in self._seen_fills:
+            return
+        self._seen_fills.add(key)
+        if fill.venue_order_id is not None:
+            self._fees[fill.venue_order_id] = self._fees.get(fill.venue_order_id, ZERO) + fill.fee
+        self._publish_fill(fill)
+
+    def _publish_order_once(self, order: Order) -> None:
+        """Publish unless an equal or later state of this order was already published."""
+        venue_id = order.venue_order_id or ""
+        rank = (order.filled_size, 1 if order.status.is_final else 0)
+        previous = self._order_marks.get(venue_id)
+        if previous is not None and rank <= previous:
+            return
+        self._order_marks[venue_id] = rank
+        self._remember(order)
+        self._publish_order(order)
+
+    async def _trades_since(self, contract: str, start_ms: int) -> list[dict[str, Any]]:
+        """Every ``userTrades`` row from ``start_ms`` on, paging by ``fromId`` past 1,000."""
+        params = [("symbol", contract), ("startTime", str(start_ms)), ("limit", "1000")]
+        trades: list[dict[str, Any]] = []
+        while True:
+            page = await self._rest.signed("GET", self._paths["user_trades"], params, weight=5)
+            trades += page
+            if len(page) < 1000:
+                return sorted(trades, key=lambda t: int(t["id"]))
+            last = max(int(t["id"]) for t in page)
+            params = [("symbol", contract), ("fromId", str(last + 1)), ("limit", "1000")]
+
+    async def _recover(self) -> None:
+        """After a user-stream reconnect: fills from ``userTrades``, then tracked open orders."""
+        start = self._last_event_ms - RECOVERY_LOOKBACK_MS
+        for contract in sorted(self._active_contracts):
+            market = self._market_of(contract)
+            if market is None:
+                continue
+            for trade in await self._trades_since(contract, start):
+                order_id = str(trade["orderId"])
+                client_id = self._client_ids.get(order_id)
+                if client_id is None:
+                    order = await self.order_status(market.symbol, venue_order_id=order_id)
+                    client_id = order.client_order_id
+                    self._client_ids[order_id] = client_id
+                self._publish_fill_once(fill_from_user_trade(self.name, trade, market, client_id))
+        for venue_id, known in list(self._open.items()):
+            fresh = await self.order_status(known.symbol, venue_order_id=venue_id)
+            self._publish_order_once(fresh)
+        log.info("user_stream_recovered", venue=self.name, contracts=len(self._active_contracts))

@@ -1,0 +1,46 @@
+"""Funding from ``premiumIndex`` + ``fundingInfo`` (Binance USD-M, and Aster's copy of it).
+
+``GET premiumIndex`` ("Mark Price and Funding Rate") gives ``lastFundingRate`` - on Binance the
+rate of the *current* interval, re-estimated continuously and charged at ``nextFundingTime``
+- so it is both our ``rate`` and our ``predicted_rate`` (there is no separate prediction).
+``GET fundingInfo`` ("Get Funding Rate Info") lists only the symbols whose funding was
+adjusted, with ``fundingIntervalHours``; every other symbol uses the venue default (8 h).
+Positive rate = longs pay shorts, as on the venue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from exchange_clients.binance_style.wire import dec, ms_to_datetime
+from exchange_clients.types import FundingRate, Market
+
+
+def intervals_from_funding_info(rows: Iterable[Mapping[str, Any]]) -> dict[str, Decimal]:
+    """``{contract_id: interval hours}`` for the symbols ``fundingInfo`` lists."""
+    return {
+        str(row["symbol"]): Decimal(int(row["fundingIntervalHours"]))
+        for row in rows
+        if row.get("fundingIntervalHours")
+    }
+
+
+def funding_from_premium_index(
+    venue: str, market: Market, row: Mapping[str, Any], interval_hours: Decimal
+) -> FundingRate:
+    """One ``premiumIndex`` row as our :class:`FundingRate`."""
+    rate = dec(row["lastFundingRate"])
+    next_time = int(row.get("nextFundingTime") or 0)
+    stamp = row.get("time")
+    return FundingRate(
+        venue=venue,
+        symbol=market.symbol,
+        rate=rate,
+        interval_hours=interval_hours,
+        next_funding_time=ms_to_datetime(next_time) if next_time > 0 else None,
+        predicted_rate=rate,
+        mark_price=market.from_venue_price(dec(row["markPrice"])) if "markPrice" in row else None,
+        ts=ms_to_datetime(int(stamp)) if isinstance(stamp, int) else None,
+    )

@@ -1,0 +1,170 @@
+"""The user-data stream: listenKey lifecycle and the WebSocket that carries account events.
+
+Binance "User Data Streams" (USD-M futures; Aster's is the same): ``POST listenKey`` creates
+(or returns the active) key, valid 60 minutes; ``PUT listenKey`` extends it (we do so every
+``keepalive_seconds``, 30 min by default); the stream lives at ``/ws/<listenKey>``. When the
+key lapses the venue sends ``listenKeyExpired`` and the keepalive answers ``-1125``: we then
+take a new key and reconnect to it.
+
+Every reconnection runs ``on_reconnect`` before the new connection's events are delivered, so
+the client can recover fills and order states missed while it was away (REST ``userTrades``
+and order queries) without racing the stream.
+
+``stop()`` does not ``DELETE`` the key: the venue hands the same active key to every process
+using the same API key (or signer), so closing it would cut another bot's stream; an unused
+key simply lapses after 60 minutes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from exchange_clients.binance_style.errors import LISTEN_KEY_MISSING_CODE, VenueError
+from exchange_clients.binance_style.rest import BinanceStyleRest
+from exchange_clients.errors import ExchangeError
+from networking.backoff import Backoff
+from networking.websocket import ReconnectingWebSocket
+from trading_config.logging_setup import get_logger
+from trading_config.redaction import Secret
+
+log = get_logger(__name__)
+
+DEFAULT_KEEPALIVE_SECONDS = 30 * 60.0
+
+
+class UserStream:
+    """One account's user-data stream."""
+
+    def __init__(
+        self,
+        *,
+        rest: BinanceStyleRest,
+        ws_url: str,
+        listen_key_path: str,
+        on_event: Callable[[dict[str, Any]], None],
+        on_reconnect: Callable[[], Awaitable[None]],
+        keepalive_seconds: float = DEFAULT_KEEPALIVE_SECONDS,
+        proxy_url: Secret | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self._rest = rest
+        self._ws_url = ws_url.rstrip("/")
+        self._path = listen_key_path
+        self._on_event = on_event
+        self._on_reconnect = on_reconnect
+        self.keepalive_seconds = keepalive_seconds
+        self._proxy_url = proxy_url
+        self._backoff = backoff
+        self._ws: ReconnectingWebSocket | None = None
+        self._keepalive: asyncio.Task[None] | None = None
+        self._renewing: asyncio.Task[None] | None = None
+        self.listen_key: str | None = None
+        self.keepalives = 0
+        """Successful ``PUT listenKey`` calls so far."""
+        self.renewals = 0
+        """New listen keys taken after one expired."""
+
+    @property
+    def websocket(self) -> ReconnectingWebSocket:
+        if self._ws is None:
+            raise ExchangeError("user stream not started", venue=self._rest.venue)
+        return self._ws
+
+    async def start(self) -> None:
+        self.listen_key = await self._new_key()
+        self._ws = ReconnectingWebSocket(
+            self._url(self.listen_key),
+            venue=self._rest.venue,
+            on_message=self._on_message,
+            on_connect=self._on_connect,
+            on_disconnect=self._on_disconnect,
+            heartbeat=20.0,
+            idle_timeout=None,
+            backoff=self._backoff,
+            proxy_url=self._proxy_url,
+            name="user",
+        )
+        await self._ws.start()
+        self._keepalive = asyncio.create_task(self._keep_alive(), name="listenkey-keepalive")
+
+    async def stop(self) -> None:
+        for task in (self._keepalive, self._renewing):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._keepalive = self._renewing = None
+        if self._ws is not None:
+            await self._ws.stop()
+            self._ws = None
+
+    def _url(self, key: str) -> str:
+        return f"{self._ws_url}/ws/{key}"
+
+    async def _new_key(self) -> str:
+        answer = await self._rest.user_stream("POST", self._path)
+        return str(answer["listenKey"])
+
+    async def _keep_alive(self) -> None:
+        while True:
+            await asyncio.sleep(self.keepalive_seconds)
+            await self.keepalive_once()
+
+    async def keepalive_once(self) -> None:
+        """Extend the key; take a new one when the venue says it no longer exists."""
+        try:
+            await self._rest.user_stream("PUT", self._path)
+            self.keepalives += 1
+        except VenueError as exc:
+            if exc.code == LISTEN_KEY_MISSING_CODE:
+                await self.renew()
+            else:
+                log.warning("listenkey_keepalive_failed", venue=self._rest.venue, error=str(exc))
+        except ExchangeError as exc:
+            log.warning("listenkey_keepalive_failed", venue=self._rest.venue, error=str(exc))
+
+    async def renew(self) -> None:
+        """A new listen key, and a reconnection to it (missed events recovered on connect)."""
+        self.listen_key = await self._new_key()
+        self.renewals += 1
+        if self._ws is not None:
+            self._ws.url = self._url(self.listen_key)
+            await self._ws.reconnect()
+
+    def _schedule_renew(self) -> None:
+        if self._renewing is None or self._renewing.done():
+            self._renewing = asyncio.create_task(self._renew_logged(), name="listenkey-renew")
+
+    async def _renew_logged(self) -> None:
+        try:
+            await self.renew()
+        except ExchangeError as exc:
+            log.warning("listenkey_renew_failed", venue=self._rest.venue, error=str(exc))
+
+    def _on_message(self, message: Any) -> None:
+        if not isinstance(message, dict):
+            return
+        event = message.get("data", message)
+        if not isinstance(event, dict):
+            return
+        if event.get("e") == "listenKeyExpired":
+            log.info("listenkey_expired", venue=self._rest.venue)
+            self._schedule_renew()
+            return
+        self._on_event(event)
+
+    async def _on_connect(self, ws: ReconnectingWebSocket) -> None:
+        if ws.connections > 1:
+            await self._on_reconnect()
+
+    def _on_disconnect(self) -> None:
+        # The key may have lapsed while we were away: check it before the next attempt.
+        if self._keepalive is not None:
+            self._schedule_check()
+
+    def _schedule_check(self) -> None:
+        if self._renewing is None or self._renewing.done():
+            self._renewing = asyncio.create_task(self.keepalive_once(), name="listenkey-check")

@@ -1,0 +1,242 @@
+"""Binance-style futures wire format <-> our types (Binance USD-M and its clones, e.g. Aster).
+
+Everything numeric is parsed from the wire strings into ``Decimal`` (``networking.json_codec``
+already turns stray JSON fractions into ``Decimal``). Sizes and prices are converted between
+venue units and internal units through :class:`Market` (``1000PEPEUSDT`` is 1,000 PEPE per
+contract), so nothing above the client sees venue units.
+
+Doc references (Binance "USDS-Margined Futures" REST API, mirrored by Aster's futures API):
+``Exchange Information`` (filters), ``New Order`` / ``Query Order`` (order fields),
+``Account Trade List`` (userTrades), ``Event: Order Update`` (``ORDER_TRADE_UPDATE``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from exchange_clients.types import (
+    ZERO,
+    Fill,
+    Market,
+    Order,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+)
+
+DEFAULT_MAX_LEVERAGE = Decimal(20)
+"""Used when leverage brackets cannot be read (no credentials): a conservative cap."""
+
+_MULTIPLIER_PREFIX = re.compile(r"^(10{3,})([A-Z].*)$")
+
+STATUS: dict[str, OrderStatus] = {
+    "NEW": OrderStatus.OPEN,
+    "PARTIALLY_FILLED": OrderStatus.PARTIALLY_FILLED,
+    "FILLED": OrderStatus.FILLED,
+    "CANCELED": OrderStatus.CANCELLED,
+    "REJECTED": OrderStatus.REJECTED,
+    "EXPIRED": OrderStatus.EXPIRED,
+    "EXPIRED_IN_MATCH": OrderStatus.EXPIRED,
+    "NEW_INSURANCE": OrderStatus.OPEN,
+    "NEW_ADL": OrderStatus.OPEN,
+}
+
+
+def dec(value: object) -> Decimal:
+    """A wire value (string, int or already-Decimal) as ``Decimal``; never through float."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int | str):
+        return Decimal(value)
+    raise ValueError(f"expected a decimal string, got {type(value).__name__}")
+
+
+def wire_decimal(value: Decimal) -> str:
+    """``value`` as a plain decimal string (no exponent, no trailing zeros)."""
+    if value == value.to_integral_value():
+        return str(value.quantize(Decimal(1)))
+    return format(value.normalize(), "f")
+
+
+def ms_to_datetime(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def datetime_to_ms(when: datetime) -> int:
+    return int(when.timestamp() * 1000)
+
+
+def split_base(base_asset: str) -> tuple[str, Decimal]:
+    """``1000PEPE`` -> ``("PEPE", 1000)``; ``BTC`` -> ``("BTC", 1)``."""
+    match = _MULTIPLIER_PREFIX.match(base_asset)
+    if match is None:
+        return base_asset, Decimal(1)
+    return match.group(2), Decimal(match.group(1))
+
+
+def market_from_symbol_info(info: Mapping[str, Any], max_leverage: Decimal | None) -> Market | None:
+    """One ``exchangeInfo.symbols`` entry as a :class:`Market`, or ``None`` if not listed by us.
+
+    Only USDT-quoted perpetuals in status TRADING are listed (``contractType`` PERPETUAL).
+    Filters: PRICE_FILTER.tickSize, LOT_SIZE.stepSize/minQty, MIN_NOTIONAL.notional.
+    """
+    if (
+        info.get("contractType") != "PERPETUAL"
+        or info.get("status") != "TRADING"
+        or info.get("quoteAsset") != "USDT"
+    ):
+        return None
+    filters = {f["filterType"]: f for f in info.get("filters", [])}
+    try:
+        tick = dec(filters["PRICE_FILTER"]["tickSize"])
+        lot = filters["LOT_SIZE"]
+        step, min_qty = dec(lot["stepSize"]), dec(lot["minQty"])
+    except KeyError:
+        return None
+    notional = filters.get("MIN_NOTIONAL", {})
+    min_notional = dec(notional.get("notional", notional.get("minNotional", "0")))
+    symbol, multiplier = split_base(str(info["baseAsset"]))
+    return Market(
+        symbol=symbol,
+        contract_id=str(info["symbol"]),
+        tick_size=tick / multiplier,
+        step_size=step * multiplier,
+        min_size=min_qty * multiplier,
+        min_notional=min_notional,
+        max_leverage=max_leverage or DEFAULT_MAX_LEVERAGE,
+        quantity_multiplier=multiplier,
+        quote="USDT",
+    )
+
+
+@dataclass(frozen=True)
+class LotRule:
+    """A ``LOT_SIZE``-shaped filter in venue units (``MARKET_LOT_SIZE`` for market orders)."""
+
+    step: Decimal
+    min_qty: Decimal
+    max_qty: Decimal
+
+
+def market_lot_from_symbol_info(info: Mapping[str, Any]) -> LotRule | None:
+    """The ``MARKET_LOT_SIZE`` filter (it may be coarser, and caps market orders lower)."""
+    for item in info.get("filters", []):
+        if item.get("filterType") == "MARKET_LOT_SIZE":
+            return LotRule(dec(item["stepSize"]), dec(item["minQty"]), dec(item["maxQty"]))
+    return None
+
+
+def side_from_wire(side: str) -> Side:
+    return "buy" if side == "BUY" else "sell"
+
+
+def side_to_wire(side: Side) -> str:
+    return "BUY" if side == "buy" else "SELL"
+
+
+def _time_in_force(tif: str | None) -> tuple[TimeInForce, bool]:
+    """Wire timeInForce -> (our time in force, post-only)."""
+    if tif == "GTX":
+        return TimeInForce.GTC, True
+    if tif in ("IOC", "FOK"):
+        return TimeInForce.IOC, False
+    return TimeInForce.GTC, False
+
+
+def order_from_wire(data: Mapping[str, Any], market: Market) -> Order:
+    """A REST order (New/Query/Cancel Order, openOrders) in internal units."""
+    order_type = OrderType.MARKET if data.get("type") == "MARKET" else OrderType.LIMIT
+    tif, post_only = _time_in_force(data.get("timeInForce"))
+    filled = market.from_venue_size(dec(data.get("executedQty", "0")))
+    avg = dec(data.get("avgPrice", "0"))
+    price = dec(data.get("price", "0"))
+    updated = data.get("updateTime")
+    created = data.get("time", updated)
+    return Order(
+        client_order_id=str(data.get("clientOrderId", "")),
+        venue_order_id=str(data["orderId"]),
+        symbol=market.symbol,
+        side=side_from_wire(str(data["side"])),
+        order_type=order_type,
+        size=market.from_venue_size(dec(data["origQty"])),
+        price=market.from_venue_price(price) if order_type is OrderType.LIMIT else None,
+        status=STATUS.get(str(data["status"]), OrderStatus.OPEN),
+        filled_size=filled,
+        avg_fill_price=market.from_venue_price(avg) if filled > 0 and avg > 0 else None,
+        post_only=post_only,
+        reduce_only=bool(data.get("reduceOnly", False)),
+        time_in_force=tif if order_type is OrderType.LIMIT else TimeInForce.IOC,
+        created_at=ms_to_datetime(int(created)) if isinstance(created, int) else None,
+        updated_at=ms_to_datetime(int(updated)) if isinstance(updated, int) else None,
+    )
+
+
+def order_from_event(o: Mapping[str, Any], market: Market, fee_paid: Decimal = ZERO) -> Order:
+    """The ``o`` object of an ``ORDER_TRADE_UPDATE`` event."""
+    order_type = OrderType.MARKET if o.get("o") == "MARKET" else OrderType.LIMIT
+    tif, post_only = _time_in_force(o.get("f"))
+    filled = market.from_venue_size(dec(o.get("z", "0")))
+    avg = dec(o.get("ap", "0"))
+    price = dec(o.get("p", "0"))
+    ts = o.get("T")
+    return Order(
+        client_order_id=str(o.get("c", "")),
+        venue_order_id=str(o["i"]),
+        symbol=market.symbol,
+        side=side_from_wire(str(o["S"])),
+        order_type=order_type,
+        size=market.from_venue_size(dec(o["q"])),
+        price=market.from_venue_price(price) if order_type is OrderType.LIMIT else None,
+        status=STATUS.get(str(o["X"]), OrderStatus.OPEN),
+        filled_size=filled,
+        avg_fill_price=market.from_venue_price(avg) if filled > 0 and avg > 0 else None,
+        fee_paid=fee_paid,
+        post_only=post_only,
+        reduce_only=bool(o.get("R", False)),
+        time_in_force=tif if order_type is OrderType.LIMIT else TimeInForce.IOC,
+        updated_at=ms_to_datetime(int(ts)) if isinstance(ts, int) else None,
+    )
+
+
+def fill_from_event(venue: str, o: Mapping[str, Any], market: Market) -> Fill:
+    """The trade in an ``ORDER_TRADE_UPDATE`` event with execution type ``TRADE``."""
+    return Fill(
+        venue=venue,
+        fill_id=str(o["t"]),
+        client_order_id=str(o.get("c")) or None,
+        venue_order_id=str(o["i"]),
+        symbol=market.symbol,
+        side=side_from_wire(str(o["S"])),
+        price=market.from_venue_price(dec(o["L"])),
+        size=market.from_venue_size(dec(o["l"])),
+        fee=dec(o.get("n", "0")),
+        liquidity="maker" if o.get("m") else "taker",
+        ts=ms_to_datetime(int(o["T"])),
+        fee_asset=str(o.get("N") or "USDT"),
+    )
+
+
+def fill_from_user_trade(
+    venue: str, trade: Mapping[str, Any], market: Market, client_order_id: str | None
+) -> Fill:
+    """One ``GET userTrades`` row; the venue omits the client id, so the caller supplies it."""
+    return Fill(
+        venue=venue,
+        fill_id=str(trade["id"]),
+        client_order_id=client_order_id,
+        venue_order_id=str(trade["orderId"]),
+        symbol=market.symbol,
+        side=side_from_wire(str(trade["side"])),
+        price=market.from_venue_price(dec(trade["price"])),
+        size=market.from_venue_size(dec(trade["qty"])),
+        fee=dec(trade.get("commission", "0")),
+        liquidity="maker" if trade.get("maker") else "taker",
+        ts=ms_to_datetime(int(trade["time"])),
+        fee_asset=str(trade.get("commissionAsset") or "USDT"),
+    )
