@@ -20,6 +20,7 @@ from exchange_clients.base import BaseExchangeClient
 from exchange_clients.clock import Clock
 from exchange_clients.errors import ExchangeError
 from exchange_clients.factory import create_client
+from exchange_clients.market_data.live import LiveFeed, LiveSourceSettings, public_source
 from exchange_clients.types import ClientSettings
 from execution.atomic import AtomicMultiOrderExecutor, OperationStore
 from execution.atomic.executor import Alert
@@ -29,7 +30,7 @@ from execution.order_executor import OrderExecutor
 from execution.order_tracker import OrderTracker
 from trading_config.errors import TradingError
 from trading_config.redaction import Secret
-from trading_config.schema import BotConfig
+from trading_config.schema import BotConfig, MarketDataConfig
 from trading_config.venues import VENUES
 
 
@@ -122,6 +123,8 @@ async def build_clients(
                 public, secrets = await get_account_credentials(session, name, venue)
         else:
             options = dict(paper_options or {})
+            if exchange.market_data is not None and exchange.market_data.source != "synthetic":
+                options["feed"] = live_feed(exchange.market_data)
         clients[venue] = create_client(
             ClientSettings(
                 venue=venue,
@@ -133,6 +136,12 @@ async def build_clients(
             )
         )
     return clients
+
+
+def live_feed(market_data: MarketDataConfig) -> LiveFeed:
+    """A paper venue's feed following a real venue's public market data (started on connect)."""
+    settings = LiveSourceSettings(testnet=market_data.testnet, symbols=market_data.symbols)
+    return LiveFeed(public_source(market_data.source, settings))
 
 
 async def connect_all(clients: Mapping[str, BaseExchangeClient]) -> None:

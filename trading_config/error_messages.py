@@ -34,6 +34,7 @@ _OWN_MESSAGES = frozenset(
         "venue_not_configured",
         "not_loopback",
         "account_required",
+        "market_data_not_paper",
     }
 )
 _MAX_FOUND_CHARS = 60

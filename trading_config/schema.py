@@ -103,6 +103,19 @@ class StrategyConfig(Section):
         return schema.model_validate(value)
 
 
+class MarketDataConfig(Section):
+    """Where a paper venue's prices come from: the seeded synthetic market, or a real venue's
+    public feed (paper trading against live books; no account or key needed)."""
+
+    source: Literal["synthetic", "hyperliquid"] = Field(
+        default="synthetic", description="synthetic, or the venue whose public feed to follow"
+    )
+    testnet: bool = Field(default=False, description="follow the venue's test network")
+    symbols: tuple[str, ...] = Field(
+        default=(), description="symbols to stream (default: the source's BTC, ETH, SOL)"
+    )
+
+
 class ExchangeConfig(Section):
     """One venue the bot trades on and the database account whose credentials it uses."""
 
@@ -112,6 +125,9 @@ class ExchangeConfig(Section):
     )
     testnet: bool = Field(default=False, description="use the venue's test network")
     use_proxy: bool = Field(default=False, description="route traffic through the account's proxy")
+    market_data: MarketDataConfig | None = Field(
+        default=None, description="paper venues only: where market data comes from"
+    )
 
 
 class RiskConfig(Section):
@@ -210,6 +226,19 @@ class BotConfig(Section):
             )
             for where, venue in self.strategy.params.venue_references().items()
             if venue not in self.exchanges
+        ]
+        errors += [
+            InitErrorDetails(
+                type=PydanticCustomError(
+                    "market_data_not_paper",
+                    "market_data applies to paper venues only; {venue} trades its own market",
+                    {"venue": name},
+                ),
+                loc=("exchanges", name, "market_data"),
+                input=exchange.market_data,
+            )
+            for name, exchange in self.exchanges.items()
+            if exchange.market_data is not None and VENUES[name].kind != "paper"
         ]
         errors += [
             InitErrorDetails(

@@ -31,6 +31,8 @@ class Venue:
     kind: str  # "paper", "cex" or "dex"
     default_funding_interval_hours: int
     credential_fields: tuple[CredentialField, ...]
+    ccxt_id: str | None = None
+    """Served by the generic ccxt client (exchange_clients/ccxt_venue) as this ccxt exchange."""
 
     @property
     def needs_credentials(self) -> bool:
@@ -121,6 +123,31 @@ VENUES: dict[str, Venue] = {
                 CredentialField("account_index", "account index", secret=False),
                 CredentialField("api_key_index", "API key index", secret=False),
             ),
+        ),
+        # Venues without a native client, reached through ccxt (exchange_clients/ccxt_venue).
+        Venue(
+            "ccxt_binanceusdm",
+            "Binance USD-M via ccxt",
+            "cex",
+            8,
+            (_API_KEY, _API_SECRET),
+            ccxt_id="binanceusdm",
+        ),
+        Venue(
+            "ccxt_bybit",
+            "Bybit USDT perpetuals via ccxt",
+            "cex",
+            8,
+            (_API_KEY, _API_SECRET),
+            ccxt_id="bybit",
+        ),
+        Venue(
+            "ccxt_okx",
+            "OKX USDT swaps via ccxt",
+            "cex",
+            8,
+            (_API_KEY, _API_SECRET, CredentialField("password", "API passphrase")),
+            ccxt_id="okx",
         ),
     )
 }

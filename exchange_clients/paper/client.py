@@ -107,6 +107,7 @@ class PaperExchangeClient(BaseExchangeClient):
             return
         if self.faults.disconnected:
             raise VenueUnavailable("connection refused (fault injection)", venue=self.name)
+        await self._start_feed()
         engine = self._engine or await self._open_engine()
         for symbol in engine.markets():
             book = self._feed.snapshot(symbol)
@@ -136,11 +137,23 @@ class PaperExchangeClient(BaseExchangeClient):
         try:
             await self._commit()
         finally:
+            await self._stop_feed()
             if self._store is not None:
                 await self._store.close()
                 # The database holds the account now; the next connect() reloads it.
                 self._store = None
                 self._engine = None
+
+    async def _start_feed(self) -> None:
+        """Live feeds (a real venue's public data) connect first; synthetic ones need nothing."""
+        start = getattr(self._feed, "start", None)
+        if start is not None:
+            await start()
+
+    async def _stop_feed(self) -> None:
+        stop = getattr(self._feed, "stop", None)
+        if stop is not None:
+            await stop()
 
     async def _open_engine(self) -> PaperEngine:
         engine = PaperEngine(

@@ -243,3 +243,31 @@ def test_dump_load_round_trip_keeps_every_digit(
 )
 def test_override_values_parse_like_yaml(text: str, value: object) -> None:
     assert parse_scalar_text(text) == value
+
+
+def test_paper_venues_can_follow_a_real_venues_market_data(tmp_path: Path) -> None:
+    config = load_text(
+        tmp_path,
+        BASE + "    market_data:\n      source: hyperliquid\n      symbols: [BTC, ETH]\n",
+    )
+    market_data = config.exchanges["paper"].market_data
+    assert market_data is not None
+    assert (market_data.source, market_data.symbols, market_data.testnet) == (
+        "hyperliquid",
+        ("BTC", "ETH"),
+        False,
+    )
+
+
+def test_market_data_is_refused_on_real_venues_and_unknown_sources(tmp_path: Path) -> None:
+    text = BASE.replace("exchange: paper", "exchange: binance").replace(
+        "exchanges:\n  paper:\n", "exchanges:\n  binance:\n    account: main\n"
+    )
+    assert problems_of(tmp_path, text + "    market_data:\n      source: hyperliquid\n") == [
+        "F:17: exchanges.binance.market_data: market_data applies to paper venues only; "
+        "binance trades its own market"
+    ]
+    problems = problems_of(tmp_path, BASE + "    market_data:\n      source: bitmex\n")
+    assert len(problems) == 1
+    assert "exchanges.paper.market_data.source" in problems[0]
+    assert "'synthetic' or 'hyperliquid'" in problems[0]

@@ -39,5 +39,6 @@ def test_unknown_venue_lookup_suggests_the_close_name() -> None:
         get_venue("hyperliqiud")
     assert str(caught.value) == (
         "unknown venue 'hyperliqiud' (did you mean 'hyperliquid'?): expected one of aster, "
-        "backpack, binance, hyperliquid, lighter, paper, paper_a, paper_b"
+        "backpack, binance, ccxt_binanceusdm, ccxt_bybit, ccxt_okx, hyperliquid, lighter, "
+        "paper, paper_a, paper_b"
     )

@@ -1,0 +1,68 @@
+"""Building the ccxt exchange object for one account: class, credentials, sandbox, hosts, proxy.
+
+The streaming class (``ccxt.pro``) is used when ccxt has one for the venue, so ``watch_*``
+is available; otherwise the REST-only ``ccxt.async_support`` class. Numbers come back as the
+venue's strings (``number = str``, see :mod:`.mapping`). ``base_url``/``ws_url`` options
+re-host every endpoint (how tests point a ccxt class at a fake venue server).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import ccxt.async_support as ccxt_async
+import ccxt.pro as ccxt_pro
+
+from exchange_clients.types import ClientSettings
+from trading_config.errors import ConfigError
+
+# Credential field (trading_config.venues) -> ccxt constructor key.
+CREDENTIAL_KEYS = {"api_key": "apiKey", "api_secret": "secret", "password": "password"}
+
+
+def exchange_class(exchange_id: str) -> type[Any]:
+    cls = getattr(ccxt_pro, exchange_id, None) or getattr(ccxt_async, exchange_id, None)
+    if cls is None:
+        raise ConfigError(f"ccxt has no exchange {exchange_id!r}")
+    return cls  # type: ignore[no-any-return]
+
+
+def build_exchange(exchange_id: str, settings: ClientSettings, timeout_ms: int) -> Any:
+    config: dict[str, Any] = {
+        "enableRateLimit": True,  # ccxt's per-venue throttle (its documented rate limits)
+        "timeout": timeout_ms,
+        "options": {"defaultType": "swap", "warnOnFetchOpenOrdersWithoutSymbol": False},
+    }
+    for field, key in CREDENTIAL_KEYS.items():
+        if field in settings.secrets:
+            config[key] = settings.secrets[field].reveal()
+        elif field in settings.public:
+            config[key] = settings.public[field]
+    exchange = exchange_class(exchange_id)(config)
+    exchange.number = str
+    if settings.testnet:
+        exchange.set_sandbox_mode(True)
+    base_url = settings.options.get("base_url")
+    ws_url = settings.options.get("ws_url")
+    if base_url is not None:
+        rehost(exchange.urls["api"], str(base_url), websocket=False)
+    if ws_url is not None:
+        rehost(exchange.urls["api"], str(ws_url), websocket=True)
+    if settings.proxy_url is not None:
+        exchange.socks_proxy = settings.proxy_url.reveal()
+    return exchange
+
+
+def rehost(urls: Any, new_base: str, *, websocket: bool) -> Any:
+    """Replace scheme://host of every HTTP (or WebSocket) URL in ccxt's nested URL table."""
+    if isinstance(urls, dict):
+        for key, value in urls.items():
+            urls[key] = rehost(value, new_base, websocket=websocket)
+        return urls
+    if isinstance(urls, str):
+        parts = urlsplit(urls)
+        is_ws = parts.scheme in ("ws", "wss")
+        if parts.scheme and is_ws == websocket:
+            return new_base.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
+    return urls
