@@ -19,7 +19,13 @@ from trading_config.suggestions import did_you_mean
 C = TypeVar("C", bound=type[BaseExchangeClient])
 
 # Packages whose import registers clients; a new venue adds its package here.
-CLIENT_PACKAGES: tuple[str, ...] = ("exchange_clients.paper",)
+CLIENT_PACKAGES: tuple[str, ...] = (
+    "exchange_clients.paper",
+    "exchange_clients.hyperliquid.client",
+    "exchange_clients.binance",
+    "exchange_clients.aster",
+    "exchange_clients.ccxt_venue",
+)
 
 _REGISTRY: dict[str, type[BaseExchangeClient]] = {}
 _loaded = False

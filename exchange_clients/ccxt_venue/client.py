@@ -16,6 +16,7 @@ generically, this client adds:
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +26,7 @@ from exchange_clients.ccxt_venue.exchange import build_exchange
 from exchange_clients.ccxt_venue.funding_adapter import funding_rate_of, interval_hours_default
 from exchange_clients.ccxt_venue.mapping import (
     Unified,
+    from_ms,
     is_usd_linear_perpetual,
     market_from_ccxt,
     order_from_ccxt,
@@ -81,6 +83,7 @@ class CcxtExchangeClient(BaseExchangeClient):
         self.exchange: Any = None
         self._markets: dict[str, Market] = {}
         self._ccxt_symbols: dict[str, str] = {}
+        self._symbols_by_ccxt: dict[str, str] = {}
         self._sent_ids: set[str] = set()
         self._client_ids: dict[str, str] = {}  # venue order id -> our client order id
         self._leverage: dict[str, Decimal] = {}
@@ -131,13 +134,18 @@ class CcxtExchangeClient(BaseExchangeClient):
                 chosen[base] = market
         self._markets = {}
         self._ccxt_symbols = {}
+        self._symbols_by_ccxt = {}
         for base, market in chosen.items():
             try:
-                self._markets[base] = market_from_ccxt(market, tick_mode)
+                ours = market_from_ccxt(market, tick_mode)
             except (ValueError, TypeError) as exc:
                 self._log.warning("market_skipped", symbol=base, reason=str(exc))
                 continue
-            self._ccxt_symbols[base] = str(market["symbol"])
+            if ours.symbol in self._markets:  # e.g. PEPE and 1000PEPE both listed: keep one
+                continue
+            self._markets[ours.symbol] = ours
+            self._ccxt_symbols[ours.symbol] = str(market["symbol"])
+            self._symbols_by_ccxt[str(market["symbol"])] = ours.symbol
 
     def ccxt_symbol(self, symbol: str) -> str:
         try:
@@ -146,8 +154,9 @@ class CcxtExchangeClient(BaseExchangeClient):
             raise UnknownSymbol(f"no market for {symbol!r}", venue=self.name) from None
 
     def symbol_of(self, ccxt_symbol: str) -> Market | None:
-        market = (self.exchange.markets or {}).get(ccxt_symbol) if self.exchange else None
-        return self._markets.get(str(market["base"])) if market else None
+        """Our market for a ccxt symbol (``None`` for contracts we do not list)."""
+        symbol = self._symbols_by_ccxt.get(ccxt_symbol)
+        return self._markets[symbol] if symbol is not None else None
 
     # --- market data -----------------------------------------------------------------------
 
@@ -171,10 +180,6 @@ class CcxtExchangeClient(BaseExchangeClient):
                 )
                 for price, size, *_ in rows[:depth]
             )
-
-        from datetime import UTC, datetime
-
-        from exchange_clients.ccxt_venue.mapping import from_ms
 
         return BookSnapshot(
             symbol=symbol,

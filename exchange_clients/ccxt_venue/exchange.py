@@ -17,6 +17,12 @@ import ccxt.pro as ccxt_pro
 from exchange_clients.types import ClientSettings
 from trading_config.errors import ConfigError
 
+# Per-exchange ccxt options for a derivatives-only account: Binance's loader otherwise reads
+# spot wallet currencies and margin pairs (sapi endpoints a futures-only key may not reach).
+EXCHANGE_OPTIONS: dict[str, dict[str, Any]] = {
+    "binanceusdm": {"fetchCurrencies": False, "fetchMargins": False},
+}
+
 # Credential field (trading_config.venues) -> ccxt constructor key.
 CREDENTIAL_KEYS = {"api_key": "apiKey", "api_secret": "secret", "password": "password"}
 
@@ -32,7 +38,11 @@ def build_exchange(exchange_id: str, settings: ClientSettings, timeout_ms: int) 
     config: dict[str, Any] = {
         "enableRateLimit": True,  # ccxt's per-venue throttle (its documented rate limits)
         "timeout": timeout_ms,
-        "options": {"defaultType": "swap", "warnOnFetchOpenOrdersWithoutSymbol": False},
+        "options": {
+            "defaultType": "swap",
+            "warnOnFetchOpenOrdersWithoutSymbol": False,
+            **EXCHANGE_OPTIONS.get(exchange_id, {}),
+        },
     }
     for field, key in CREDENTIAL_KEYS.items():
         if field in settings.secrets:

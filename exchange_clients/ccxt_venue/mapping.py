@@ -10,6 +10,7 @@ expansion (0.1 -> 0.1, not 0.1000000000000000055...).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -77,6 +78,22 @@ def is_usd_linear_perpetual(market: Unified) -> bool:
     )
 
 
+_SCALED_BASE = re.compile(r"(1000+|1M)([A-Z][A-Z0-9]*)")
+
+
+def base_and_multiplier(base: str) -> tuple[str, Decimal]:
+    """Our symbol and units per contract unit for ccxt's base: ``1000PEPE`` -> (PEPE, 1000).
+
+    Venues list very cheap coins in bundles (Binance/Bybit ``1000PEPE``, ``1MBABYDOGE``);
+    ccxt keeps the bundle as the base, we trade the coin itself.
+    """
+    match = _SCALED_BASE.fullmatch(base)
+    if match is None:
+        return base, Decimal(1)
+    scale = match.group(1)
+    return match.group(2), Decimal(1_000_000) if scale == "1M" else Decimal(scale)
+
+
 def market_from_ccxt(market: Unified, precision_mode_is_tick_size: bool) -> Market:
     """Our ``Market`` (internal units: base asset) from a ccxt market.
 
@@ -85,14 +102,15 @@ def market_from_ccxt(market: Unified, precision_mode_is_tick_size: bool) -> Mark
     """
     precision = market.get("precision") or {}
     limits = market.get("limits") or {}
-    multiplier = to_decimal(market.get("contractSize")) or Decimal(1)
+    symbol, bundle = base_and_multiplier(str(market["base"]))
+    multiplier = (to_decimal(market.get("contractSize")) or Decimal(1)) * bundle
     tick = _grid(precision.get("price"), precision_mode_is_tick_size)
     step = _grid(precision.get("amount"), precision_mode_is_tick_size)
     min_size = to_decimal((limits.get("amount") or {}).get("min")) or step
     min_notional = to_decimal((limits.get("cost") or {}).get("min")) or ZERO
     max_leverage = to_decimal((limits.get("leverage") or {}).get("max")) or Decimal(20)
     return Market(
-        symbol=str(market["base"]),
+        symbol=symbol,
         contract_id=str(market["id"]),
         tick_size=tick,
         step_size=step * multiplier,

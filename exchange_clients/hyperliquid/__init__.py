@@ -1,1 +1,2 @@
-"""Hyperliquid (issue 7): signing first; the client, its WebSocket and the fake come next."""
+"""Hyperliquid perpetuals (issue 7): signing, the price/size grid, wire mapping, cloids, funding,
+the WebSocket stream and the client (registered as ``hyperliquid`` by :mod:`.client`)."""

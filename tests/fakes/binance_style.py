@@ -338,7 +338,7 @@ class FakeBinanceStyle:
         self.routes: dict[tuple[str, str], Route] = {}
         self.requests: list[tuple[str, str]] = []
         # fault knobs
-        self._failures: list[tuple[int, float | None, bool]] = []
+        self._failures: list[tuple[int, float | None, bool, str | None]] = []
         self.delay = 0.0
         self.refuse_ws_until = 0.0
         self._gaps: dict[str, int] = {}
@@ -375,6 +375,12 @@ class FakeBinanceStyle:
         app.router.add_route("GET", "/ws", self._ws_handler)
         app.router.add_route("GET", "/ws/{name}", self._ws_handler)
         app.router.add_route("GET", "/stream", self._ws_handler)
+        # Binance's routed endpoints (USD-M "WebSocket URL routing"): /public for depth and
+        # trades, /market for other market streams, /private/ws?listenKey=... for user data.
+        for category in ("public", "market", "private"):
+            app.router.add_route("GET", f"/{category}/ws", self._ws_handler)
+            app.router.add_route("GET", f"/{category}/ws/{{name}}", self._ws_handler)
+            app.router.add_route("GET", f"/{category}/stream", self._ws_handler)
         app.router.add_route("*", "/{tail:.*}", self._http_handler)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -423,13 +429,15 @@ class FakeBinanceStyle:
         *,
         retry_after: float | None = None,
         after_processing: bool = False,
+        path: str | None = None,
     ) -> None:
         """The next ``count`` requests answer ``status`` (429 with Retry-After, 5xx ...).
 
         ``after_processing``: the request takes effect first (an order is placed), then the
-        error is answered - the "outcome unknown" case.
+        error is answered - the "outcome unknown" case. ``path`` limits the failures to
+        requests for that path (other requests, e.g. a client's background polling, pass).
         """
-        self._failures.extend([(status, retry_after, after_processing)] * count)
+        self._failures.extend([(status, retry_after, after_processing, path)] * count)
 
     async def drop_connections(self, refuse_for: float = 0.0) -> None:
         """Close every WebSocket; refuse new ones for ``refuse_for`` seconds."""
@@ -661,6 +669,9 @@ class FakeBinanceStyle:
         for path in ("/fapi/v2/account", "/fapi/v3/account"):
             self.routes[("GET", path)] = Route(FakeBinanceStyle.h_account, "SIGNED")
         self.routes[("GET", "/fapi/v3/balance")] = Route(FakeBinanceStyle.h_balance, "SIGNED")
+        self.routes[("GET", "/fapi/v1/symbolConfig")] = Route(
+            FakeBinanceStyle.h_symbol_config, "SIGNED"
+        )
         self.routes[("GET", "/fapi/v3/positionRisk")] = Route(
             FakeBinanceStyle.h_position_risk_v3, "SIGNED"
         )
@@ -693,7 +704,9 @@ class FakeBinanceStyle:
 
     async def _http_handler(self, request: web.Request) -> web.Response:
         self.requests.append((request.method, request.path))
-        failure = self._failures.pop(0) if self._failures else None
+        failure = next((f for f in self._failures if f[3] is None or f[3] == request.path), None)
+        if failure is not None:
+            self._failures.remove(failure)
         if failure is not None and not failure[2]:
             return self._failure_response(failure)
         route = self.routes.get((request.method, request.path))
@@ -720,8 +733,10 @@ class FakeBinanceStyle:
             return self._failure_response(failure)
         return web.Response(text=dumps(result), content_type="application/json")
 
-    def _failure_response(self, failure: tuple[int, float | None, bool]) -> web.Response:
-        status, retry_after, _ = failure
+    def _failure_response(
+        self, failure: tuple[int, float | None, bool, str | None]
+    ) -> web.Response:
+        status, retry_after, _, _ = failure
         headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
         if status == 429:
             payload = {
@@ -816,7 +831,8 @@ class FakeBinanceStyle:
             "symbol": m.symbol,
             "pair": m.symbol.split("_")[0],
             "contractType": m.contract_type,
-            "deliveryDate": 4133404800000,
+            # Perpetuals carry Binance's "never" date (2100-12-25); quarterlies their delivery.
+            "deliveryDate": 4133404800000 if m.contract_type == "PERPETUAL" else 1798185600000,
             "onboardDate": 1569398400000,
             "status": m.status,
             "maintMarginPercent": "2.5000",
@@ -1237,6 +1253,21 @@ class FakeBinanceStyle:
         account.leverage[market.symbol] = int(raw)
         return {"leverage": int(raw), "maxNotionalValue": "1000000", "symbol": market.symbol}
 
+    def h_symbol_config(self, account: FakeAccount | None, params: dict[str, str]) -> Any:
+        """Account/Trades > Symbol Configuration (USER_DATA): leverage and margin type."""
+        assert account is not None
+        markets = [self.market(params)] if "symbol" in params else list(self.markets.values())
+        return [
+            {
+                "symbol": m.symbol,
+                "marginType": "CROSSED",
+                "isAutoAddMargin": "false",
+                "leverage": self.leverage_of(account, m.symbol),
+                "maxNotionalValue": "1000000",
+            }
+            for m in markets
+        ]
+
     def h_leverage_bracket(self, account: FakeAccount | None, params: dict[str, str]) -> Any:
         """Account/Trades > Notional and Leverage Brackets (USER_DATA)."""
         markets = [self.market(params)] if "symbol" in params else list(self.markets.values())
@@ -1429,8 +1460,8 @@ class FakeBinanceStyle:
     async def _ws_handler(self, request: web.Request) -> web.StreamResponse:
         if time.monotonic() < self.refuse_ws_until:
             return web.Response(status=503, text="unavailable")
-        name = request.match_info.get("name")
-        combined = request.path == "/stream"
+        name = request.match_info.get("name") or request.query.get("listenKey")
+        combined = request.path.endswith("/stream")
         streams: set[str] = set()
         listen_key: str | None = None
         if combined:

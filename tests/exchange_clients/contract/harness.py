@@ -72,4 +72,19 @@ async def paper_harness(venue: str = "paper") -> AsyncIterator[VenueHarness]:
 HARNESSES: dict[str, Callable[[], AsyncIterator[VenueHarness]]] = {
     "paper": lambda: paper_harness("paper"),
     "paper_b": lambda: paper_harness("paper_b"),
+    "hyperliquid": lambda: __import__(  # lazy: the module imports VenueHarness from here
+        "tests.exchange_clients.contract.hyperliquid_harness", fromlist=["_"]
+    ).hyperliquid_harness(),
+    "binance": lambda: __import__(  # lazy, as above
+        "tests.exchange_clients.contract.binance_harness", fromlist=["_"]
+    ).binance_harness(),
+    "aster": lambda: __import__(  # lazy, as above
+        "tests.exchange_clients.contract.binance_harness", fromlist=["_"]
+    ).aster_harness(),
+    "aster_v3": lambda: __import__(  # lazy, as above
+        "tests.exchange_clients.contract.binance_harness", fromlist=["_"]
+    ).aster_v3_harness(),
+    "ccxt_binanceusdm": lambda: __import__(  # lazy, as above
+        "tests.exchange_clients.contract.ccxt_harness", fromlist=["_"]
+    ).ccxt_harness(),
 }

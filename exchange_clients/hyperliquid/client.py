@@ -1,0 +1,785 @@
+"""The Hyperliquid perpetuals client (issue 7): REST ``/info``, ``/exchange`` and ``/ws``.
+
+Identity: ``private_key`` signs every ``/exchange`` action (it may be an API wallet, i.e. an
+approved agent); reads use ``account_address`` (default: the key's own address), or the
+``vault_address`` when one is configured (then actions are signed for the vault). At connect the
+venue's ``userRole`` tells whether the key is known at all, so a wrong key fails at once with
+:class:`AuthenticationFailed`, never by echoing the key.
+
+Orders carry our client order id as a deterministic cloid (:mod:`.cloids`); ids sent by this
+process are never sent twice (the venue does not document a duplicate-cloid rejection).
+Prices must already be on Hyperliquid's grid (5 significant figures, <= 6 - szDecimals
+decimals; :meth:`prepare_limit` rounds to it): an off-grid price is refused, never changed.
+Market orders are aggressive IOC limits at the touch +/- ``market_slippage`` (default 5 %).
+
+Streams: ``orderUpdates`` and ``userFills`` are published once each (fills deduplicated by
+``tid``, order states by oid/status/filled size). Fills older than ``connect()`` are history
+and never published; after a reconnect, fills since the last one seen are polled over REST and
+tracked orders refreshed, so nothing that happened while disconnected is lost.
+
+Options: ``base_url``, ``ws_url``, ``timeout`` (s, 10), ``retries`` (3), ``market_slippage``
+(0.05), ``rate_limit_per_minute`` (1200, the venue's per-IP weight budget), ``markets_ttl``
+(s, 60: tick sizes follow the mark price), ``ws_ping_interval`` (s, 30).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from eth_account import Account
+
+from exchange_clients.base import BaseExchangeClient
+from exchange_clients.errors import (
+    AuthenticationFailed,
+    DuplicateClientOrderId,
+    ExchangeError,
+    InvalidOrder,
+    OrderNotFound,
+    UnknownSymbol,
+    VenueUnavailable,
+)
+from exchange_clients.factory import register_client
+from exchange_clients.hyperliquid import rounding as hl_rounding
+from exchange_clients.hyperliquid.cloids import CloidBook
+from exchange_clients.hyperliquid.funding_adapter import funding_rate, predicted_by_coin
+from exchange_clients.hyperliquid.signing import order_action, order_wire, sign_l1_action
+from exchange_clients.hyperliquid.websocket import HyperliquidStream
+from exchange_clients.hyperliquid.wire import (
+    ERR_UNKNOWN_SIGNER,
+    MAINNET_URL,
+    MAINNET_WS_URL,
+    TESTNET_URL,
+    TESTNET_WS_URL,
+    VENUE,
+    HlAsset,
+    order_error,
+    parse_fill,
+    parse_order,
+    parse_position,
+    parse_universe,
+    to_decimal,
+)
+from exchange_clients.order_book import OrderBook
+from exchange_clients.rounding import check_order_size
+from exchange_clients.types import (
+    ZERO,
+    Balance,
+    BookSnapshot,
+    ClientSettings,
+    FundingRate,
+    Market,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Position,
+    Side,
+    TimeInForce,
+)
+from networking.http import HttpRequest, RestTransport
+from networking.json_codec import dumps
+from networking.rate_limit import TokenBucket
+from trading_config.logging_setup import get_logger
+from trading_config.redaction import Secret
+
+log = get_logger(__name__)
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+# rate-limits: info requests weigh 2 (l2Book, orderStatus, clearinghouseState ...) or 20 (others).
+LIGHT, HEAVY = 2.0, 20.0
+BATCH_PER_WEIGHT = 40  # exchange actions weigh 1 + floor(batch length / 40)
+
+
+class NonceSource:
+    """Millisecond timestamps, strictly increasing within the process (one signer per client)."""
+
+    def __init__(self) -> None:
+        self._last = 0
+
+    def next(self) -> int:
+        self._last = max(time.time_ns() // 1_000_000, self._last + 1)
+        return self._last
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@register_client("hyperliquid")
+class HyperliquidClient(BaseExchangeClient):
+    """One Hyperliquid account (or vault) on mainnet or testnet."""
+
+    venue = "hyperliquid"
+
+    def __init__(self, settings: ClientSettings) -> None:
+        super().__init__(settings)
+        options = settings.options
+        self._mainnet = not settings.testnet
+        self._base_url = str(
+            options.get("base_url") or (TESTNET_URL if settings.testnet else MAINNET_URL)
+        )
+        self._ws_url = str(
+            options.get("ws_url") or (TESTNET_WS_URL if settings.testnet else MAINNET_WS_URL)
+        )
+        key = settings.secrets.get("private_key")
+        if key is None:
+            raise AuthenticationFailed("no private_key configured", venue=VENUE)
+        self._key: Secret = key
+        try:
+            self.signer_address = str(Account.from_key(key.reveal()).address).lower()
+        except Exception:
+            raise AuthenticationFailed(
+                "private_key is not a valid 32-byte hex private key", venue=VENUE
+            ) from None
+        configured = settings.public.get("account_address")
+        self.account_address = (configured or self.signer_address).lower()
+        self._account_configured = bool(configured)
+        vault = settings.public.get("vault_address")
+        self.vault_address = vault.lower() if vault else None
+        self._slippage = Decimal(str(options.get("market_slippage", "0.05")))
+        self._markets_ttl = float(str(options.get("markets_ttl", 60)))
+        self._transport = RestTransport(
+            VENUE,
+            self._base_url,
+            limiter=TokenBucket.per_minute(float(str(options.get("rate_limit_per_minute", 1200)))),
+            timeout=float(str(options.get("timeout", 10))),
+            retries=int(str(options.get("retries", 3))),
+            proxy_url=settings.proxy_url,
+        )
+        self._nonces = NonceSource()
+        self._cloids = CloidBook()
+        self._sent_ids: set[str] = set()
+        self._market_ids: set[str] = set()  # sent as market orders (an IOC limit on the wire)
+        self._assets: dict[str, HlAsset] = {}
+        self._by_coin: dict[str, HlAsset] = {}
+        self._markets_loaded_at = 0.0
+        self._books: dict[str, OrderBook] = {}
+        self._book_subscriptions: set[str] = set()
+        self._live_books: set[str] = set()
+        self._published_tids: set[int] = set()
+        self._since_ms = 0
+        self._last_fill_ms = 0
+        self._fill_totals: dict[int, tuple[Decimal, Decimal, Decimal]] = {}
+        self._published_orders: dict[int, Order] = {}
+        self._tracked: dict[int, str] = {}  # oid -> symbol of orders whose final state we await
+        self._leverage: dict[str, Decimal] = {}
+        self.last_trade: dict[str, Decimal] = {}
+        self._stream: HyperliquidStream | None = None
+        self._log = log.bind(venue=VENUE, account=self.account_address)
+
+    @property
+    def user(self) -> str:
+        """The address whose state is read: the vault when trading for one, else the account."""
+        return self.vault_address or self.account_address
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        if self._stream is not None:
+            return
+        await self._transport.open()
+        try:
+            await self._check_signer()
+            await self._load_markets()
+            self._since_ms = _now_ms()
+            stream = HyperliquidStream(
+                self._ws_url,
+                on_message=self._on_message,
+                on_resync=self._on_resync,
+                on_disconnect=self._on_disconnect,
+                proxy_url=self.settings.proxy_url,
+                ping_interval=float(str(self.settings.options.get("ws_ping_interval", 30))),
+            )
+            await stream.start(
+                [
+                    {"type": "orderUpdates", "user": self.user},
+                    {"type": "userFills", "user": self.user},
+                ]
+            )
+        except BaseException:
+            await self._transport.close()
+            raise
+        self._stream = stream
+
+    async def disconnect(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            await stream.stop()
+        self._live_books.clear()
+        await self._transport.close()
+
+    @property
+    def stream(self) -> HyperliquidStream:
+        if self._stream is None:
+            raise VenueUnavailable("not connected (call connect() first)", venue=VENUE)
+        return self._stream
+
+    async def _check_signer(self) -> None:
+        """Fail at connect, clearly, when the venue knows neither the key nor the account."""
+        role = await self._info({"type": "userRole", "user": self.signer_address}, weight=60)
+        kind = role.get("role") if isinstance(role, dict) else None
+        if kind == "missing":
+            raise AuthenticationFailed(
+                f"the private key's wallet {self.signer_address} is neither a Hyperliquid "
+                "account nor an approved API wallet (check private_key and the network)",
+                venue=VENUE,
+            )
+        if kind == "agent":
+            owner = str(role.get("data", {}).get("user", "")).lower()
+            if self._account_configured and owner and owner != self.account_address:
+                raise AuthenticationFailed(
+                    f"API wallet {self.signer_address} trades for {owner}, "
+                    f"not for the configured account_address {self.account_address}",
+                    venue=VENUE,
+                )
+            if not self._account_configured and owner:
+                self.account_address = owner
+
+    # --- REST plumbing ---------------------------------------------------------------------
+
+    async def _info(self, payload: dict[str, Any], *, weight: float = HEAVY) -> Any:
+        request = HttpRequest("POST", "/info", dumps(payload), JSON_HEADERS)
+        response = await self._transport.send(request, weight=weight, idempotent=True)
+        if response.status != 200:
+            raise ExchangeError(
+                f"info {payload['type']}: HTTP {response.status} {response.text[:200]}",
+                venue=VENUE,
+            )
+        return response.json()
+
+    async def _exchange(self, action: dict[str, Any], *, batch: int = 1) -> Any:
+        """Sign and send one action; a top-level ``err`` becomes our error type."""
+
+        def build() -> HttpRequest:
+            nonce = self._nonces.next()
+            signature = sign_l1_action(
+                self._key.reveal(),
+                action,
+                nonce=nonce,
+                mainnet=self._mainnet,
+                vault_address=self.vault_address,
+            )
+            body: dict[str, Any] = {"action": action, "nonce": nonce, "signature": signature}
+            if self.vault_address is not None:
+                body["vaultAddress"] = self.vault_address
+            return HttpRequest("POST", "/exchange", dumps(body), JSON_HEADERS)
+
+        response = await self._transport.send(
+            build, weight=1 + batch // BATCH_PER_WEIGHT, idempotent=False
+        )
+        if response.status != 200:
+            raise ExchangeError(
+                f"{action['type']}: HTTP {response.status} {response.text[:200]}", venue=VENUE
+            )
+        data = response.json()
+        if not isinstance(data, dict) or data.get("status") != "ok":
+            message = str(data.get("response") if isinstance(data, dict) else data)
+            if ERR_UNKNOWN_SIGNER in message and "API Wallet" in message:
+                raise AuthenticationFailed(
+                    f"{action['type']} refused: Hyperliquid does not know the signing wallet "
+                    f"{self.signer_address} as {self.user} or one of its API wallets "
+                    f"(venue said: {message})",
+                    venue=VENUE,
+                )
+            if action["type"] not in ("order", "cancel", "cancelByCloid"):
+                raise ExchangeError(f"{action['type']} refused: {message}", venue=VENUE)
+            raise order_error(message, context=str(action["type"]))
+        return data
+
+    @staticmethod
+    def _statuses(data: Any) -> list[Any]:
+        return list(data["response"]["data"]["statuses"])
+
+    # --- markets ---------------------------------------------------------------------------
+
+    async def _load_markets(self) -> list[Any]:
+        meta, ctxs = await self._info({"type": "metaAndAssetCtxs"})
+        assets = parse_universe(meta, ctxs)
+        self._assets = {asset.market.symbol: asset for asset in assets}
+        self._by_coin = {asset.coin: asset for asset in assets}
+        self._markets_loaded_at = time.monotonic()
+        return [meta, ctxs]
+
+    async def markets(self) -> dict[str, Market]:
+        if not self._assets or time.monotonic() - self._markets_loaded_at > self._markets_ttl:
+            await self._load_markets()
+        return {symbol: asset.market for symbol, asset in self._assets.items()}
+
+    async def _asset(self, symbol: str) -> HlAsset:
+        if not self._assets:
+            await self._load_markets()
+        try:
+            return self._assets[symbol]
+        except KeyError:
+            raise UnknownSymbol(f"no market for {symbol!r}", venue=VENUE) from None
+
+    async def prepare_limit(
+        self, symbol: str, side: Side, size: Decimal, price: Decimal
+    ) -> tuple[Decimal, Decimal]:
+        """Size and price on Hyperliquid's grid (sizes down, prices to the safe side) + minimums."""
+        asset = await self._asset(symbol)
+        market = asset.market
+        venue_size = hl_rounding.round_size(market.to_venue_size(size), asset.sz_decimals)
+        try:
+            venue_price = hl_rounding.round_price(
+                market.to_venue_price(price), asset.sz_decimals, side
+            )
+        except ValueError as exc:
+            raise InvalidOrder(f"{symbol}: {exc}", venue=VENUE) from None
+        rounded_size = market.from_venue_size(venue_size)
+        rounded_price = market.from_venue_price(venue_price)
+        check_order_size(market, rounded_size, rounded_price)
+        return rounded_size, rounded_price
+
+    # --- market data -----------------------------------------------------------------------
+
+    async def order_book(self, symbol: str, depth: int = 50) -> BookSnapshot:
+        asset = await self._asset(symbol)
+        if symbol not in self._book_subscriptions and self._stream is not None:
+            self._book_subscriptions.add(symbol)
+            await self._stream.subscribe({"type": "l2Book", "coin": asset.coin})
+        book = self._books.get(symbol)
+        if (
+            book is not None
+            and symbol in self._live_books
+            and self._stream is not None
+            and self._stream.connected
+            and not book.needs_resync
+        ):
+            bids, asks = book.depth(depth)
+            return BookSnapshot(symbol, tuple(bids), tuple(asks), datetime.now(UTC))
+        data = await self._info({"type": "l2Book", "coin": asset.coin}, weight=LIGHT)
+        bids, asks = self._levels(asset.market, data["levels"])
+        return BookSnapshot(
+            symbol,
+            tuple(bids[:depth]),
+            tuple(asks[:depth]),
+            datetime.fromtimestamp(int(data.get("time", _now_ms())) / 1000, tz=UTC),
+        )
+
+    @staticmethod
+    def _levels(
+        market: Market, levels: list[list[dict[str, Any]]]
+    ) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
+        def side(raw: list[dict[str, Any]]) -> list[tuple[Decimal, Decimal]]:
+            return [
+                (
+                    market.from_venue_price(to_decimal(level["px"])),
+                    market.from_venue_size(to_decimal(level["sz"])),
+                )
+                for level in raw
+            ]
+
+        return side(levels[0]), side(levels[1])
+
+    async def subscribe_trades(self, symbol: str) -> None:
+        """Follow the public trades of ``symbol`` (last price in :attr:`last_trade`)."""
+        asset = await self._asset(symbol)
+        await self.stream.subscribe({"type": "trades", "coin": asset.coin})
+
+    async def funding_rate(self, symbol: str) -> FundingRate:
+        return (await self._funding({symbol}))[symbol]
+
+    async def funding_rates(self) -> dict[str, FundingRate]:
+        return await self._funding(None)
+
+    async def _funding(self, symbols: set[str] | None) -> dict[str, FundingRate]:
+        _, ctxs = await self._load_markets()
+        predicted = predicted_by_coin(await self._info({"type": "predictedFundings"}))
+        now = datetime.now(UTC)
+        rates: dict[str, FundingRate] = {}
+        for asset in self._assets.values():
+            if symbols is not None and asset.market.symbol not in symbols:
+                continue
+            rates[asset.market.symbol] = funding_rate(
+                asset.market.symbol,
+                ctxs[asset.asset],
+                now=now,
+                predicted=predicted.get(asset.coin),
+                venue=self.name,
+                mark_divisor=asset.market.quantity_multiplier,
+            )
+        for symbol in symbols or ():
+            if symbol not in rates:
+                raise UnknownSymbol(f"no market for {symbol!r}", venue=VENUE)
+        return rates
+
+    # --- trading ---------------------------------------------------------------------------
+
+    async def place_order(self, request: OrderRequest) -> Order:
+        asset = await self._asset(request.symbol)
+        market = asset.market
+        client_id = request.client_order_id
+        if client_id in self._sent_ids:
+            raise DuplicateClientOrderId(client_id, venue=VENUE)
+        venue_size = market.to_venue_size(request.size)
+        if venue_size != hl_rounding.round_size(venue_size, asset.sz_decimals) or venue_size <= 0:
+            raise InvalidOrder(
+                f"{request.symbol}: size {request.size} is not a multiple of "
+                f"{market.step_size} (use prepare_limit)",
+                venue=VENUE,
+            )
+        if request.order_type is OrderType.MARKET:
+            venue_price = await self._aggressive_price(asset, request.side)
+            tif = "Ioc"
+        else:
+            assert request.price is not None
+            venue_price = market.to_venue_price(request.price)
+            if not hl_rounding.is_valid_price(venue_price, asset.sz_decimals):
+                raise InvalidOrder(
+                    f"{request.symbol}: price {request.price} is off Hyperliquid's grid "
+                    f"(5 significant figures, at most {6 - asset.sz_decimals} decimals; "
+                    "use prepare_limit)",
+                    venue=VENUE,
+                )
+            tif = (
+                "Alo"
+                if request.post_only
+                else ("Ioc" if request.time_in_force is TimeInForce.IOC else "Gtc")
+            )
+        cloid = self._cloids.remember(client_id)
+        self._sent_ids.add(client_id)  # taken from now on, whatever the outcome
+        if request.order_type is OrderType.MARKET:
+            self._market_ids.add(client_id)
+        wire = order_wire(
+            asset.asset,
+            request.side == "buy",
+            venue_price,
+            venue_size,
+            reduce_only=request.reduce_only,
+            tif=tif,  # type: ignore[arg-type]
+            cloid=cloid,
+        )
+        data = await self._exchange(order_action([wire]))
+        status = self._statuses(data)[0]
+        pending = Order.pending(request)
+        now = datetime.now(UTC)
+        if isinstance(status, dict) and "error" in status:
+            raise order_error(
+                str(status["error"]),
+                context=f"{request.symbol} {request.side} {request.size} ({client_id})",
+            )
+        if isinstance(status, dict) and "resting" in status:
+            oid = int(status["resting"]["oid"])
+            self._cloids.remember_oid(oid, client_id)
+            self._tracked[oid] = request.symbol
+            return _replace(pending, venue_order_id=str(oid), status=OrderStatus.OPEN, ts=now)
+        if isinstance(status, dict) and "filled" in status:
+            filled = status["filled"]
+            oid = int(filled["oid"])
+            self._cloids.remember_oid(oid, client_id)
+            filled_size = market.from_venue_size(to_decimal(filled["totalSz"]))
+            done = filled_size >= request.size or tif == "Ioc"
+            if not done:
+                self._tracked[oid] = request.symbol
+            return _replace(
+                pending,
+                venue_order_id=str(oid),
+                status=(
+                    OrderStatus.FILLED
+                    if filled_size >= request.size
+                    else (OrderStatus.CANCELLED if done else OrderStatus.PARTIALLY_FILLED)
+                ),
+                filled_size=filled_size,
+                avg_fill_price=market.from_venue_price(to_decimal(filled["avgPx"])),
+                ts=now,
+            )
+        raise ExchangeError(f"unexpected order status {status!r}", venue=VENUE)
+
+    async def _aggressive_price(self, asset: HlAsset, side: Side) -> Decimal:
+        """Touch +/- slippage, in venue units, on the grid (a market order is an IOC limit)."""
+        bid, ask = await self.best_bid_ask(asset.market.symbol)
+        touch = asset.market.to_venue_price(ask if side == "buy" else bid)
+        factor = 1 + self._slippage if side == "buy" else 1 - self._slippage
+        # Round away from the book's far side: a buy's cap rounds down but stays above the ask.
+        return hl_rounding.round_price(touch * factor, asset.sz_decimals, side)
+
+    async def cancel_order(self, symbol: str, venue_order_id: str) -> Order:
+        asset = await self._asset(symbol)
+        action = {"type": "cancel", "cancels": [{"a": asset.asset, "o": int(venue_order_id)}]}
+        await self._cancel(action, symbol, venue_order_id=venue_order_id)
+        return await self.order_status(symbol, venue_order_id=venue_order_id)
+
+    async def cancel_by_client_id(self, symbol: str, client_order_id: str) -> Order:
+        asset = await self._asset(symbol)
+        cloid = self._cloids.remember(client_order_id)
+        action = {"type": "cancelByCloid", "cancels": [{"asset": asset.asset, "cloid": cloid}]}
+        await self._cancel(action, symbol, client_order_id=client_order_id)
+        return await self.order_status(symbol, client_order_id=client_order_id)
+
+    async def _cancel(
+        self,
+        action: dict[str, Any],
+        symbol: str,
+        *,
+        venue_order_id: str | None = None,
+        client_order_id: str | None = None,
+    ) -> None:
+        """Cancel; "never placed, already canceled, or filled" is fine for a finished order."""
+        try:
+            status = self._statuses(await self._exchange(action))[0]
+            if isinstance(status, dict) and "error" in status:
+                raise order_error(str(status["error"]), context=f"cancel {symbol}")
+        except OrderNotFound:
+            final = await self.order_status(
+                symbol, venue_order_id=venue_order_id, client_order_id=client_order_id
+            )
+            if not final.status.is_final:
+                raise
+
+    async def open_orders(self, symbol: str | None = None) -> list[Order]:
+        if symbol is not None:
+            await self._asset(symbol)  # UnknownSymbol for a market that does not exist
+        raw = await self._info({"type": "frontendOpenOrders", "user": self.user})
+        orders = []
+        for wire in raw:
+            asset = self._by_coin.get(str(wire["coin"]))
+            if asset is None or (symbol is not None and asset.market.symbol != symbol):
+                continue
+            orders.append(self._order_from_wire(wire, "open", asset))
+        return orders
+
+    async def order_status(
+        self,
+        symbol: str,
+        *,
+        venue_order_id: str | None = None,
+        client_order_id: str | None = None,
+    ) -> Order:
+        asset = await self._asset(symbol)
+        query: int | str
+        if client_order_id is not None:
+            query = self._cloids.remember(client_order_id)
+        elif venue_order_id is not None:
+            query = int(venue_order_id)
+        else:
+            raise ValueError("order_status needs venue_order_id or client_order_id")
+        data = await self._info(
+            {"type": "orderStatus", "user": self.user, "oid": query}, weight=LIGHT
+        )
+        if not isinstance(data, dict) or data.get("status") != "order":
+            raise OrderNotFound(
+                f"{symbol}: no order {client_order_id or venue_order_id}", venue=VENUE
+            )
+        inner = data["order"]
+        wire = inner["order"]
+        if client_order_id is not None:
+            self._cloids.remember_oid(int(wire["oid"]), client_order_id)
+        asset = self._by_coin.get(str(wire["coin"]), asset)  # the order's own market
+        order = self._order_from_wire(
+            wire, str(inner["status"]), asset, int(inner.get("statusTimestamp") or 0) or None
+        )
+        if not order.status.is_final and (
+            client_order_id is not None or order.client_order_id in self._sent_ids
+        ):
+            self._tracked[int(wire["oid"])] = order.symbol  # reconciled orders are refreshed too
+        return order
+
+    def _order_from_wire(
+        self, wire: dict[str, Any], status: str, asset: HlAsset, updated_ms: int | None = None
+    ) -> Order:
+        oid = int(wire["oid"])
+        cloid = wire.get("cloid")
+        client_id = self._cloids.client_id(cloid, oid) or str(cloid or f"hl-{oid}")
+        notional, size, fees = self._fill_totals.get(oid, (ZERO, ZERO, ZERO))
+        order = parse_order(
+            wire,
+            status,
+            market=asset.market,
+            client_order_id=client_id,
+            updated_ms=updated_ms,
+            avg_fill_price=notional / size if size > 0 else None,
+            fee_paid=fees,
+        )
+        if client_id in self._market_ids:
+            return replace(order, order_type=OrderType.MARKET, price=None)
+        return order
+
+    # --- account ---------------------------------------------------------------------------
+
+    async def _clearinghouse(self) -> dict[str, Any]:
+        data = await self._info({"type": "clearinghouseState", "user": self.user}, weight=LIGHT)
+        assert isinstance(data, dict)
+        return data
+
+    async def positions(self) -> list[Position]:
+        state = await self._clearinghouse()
+        positions = []
+        for entry in state.get("assetPositions", []):
+            wire = entry["position"]
+            asset = self._by_coin.get(str(wire["coin"]))
+            if asset is None:
+                continue
+            position = parse_position(wire, asset.market)
+            if position is not None:
+                positions.append(position)
+        return positions
+
+    async def balance(self) -> Balance:
+        state = await self._clearinghouse()
+        summary = state["marginSummary"]
+        unrealized = sum(
+            (to_decimal(e["position"].get("unrealizedPnl", "0")) for e in state["assetPositions"]),
+            ZERO,
+        )
+        return Balance(
+            wallet=to_decimal(summary["accountValue"]) - unrealized,
+            unrealized_pnl=unrealized,
+            margin_used=to_decimal(summary["totalMarginUsed"]),
+            asset="USDC",
+        )
+
+    async def get_leverage(self, symbol: str) -> Decimal:
+        asset = await self._asset(symbol)
+        data = await self._info({"type": "activeAssetData", "user": self.user, "coin": asset.coin})
+        leverage = data.get("leverage") if isinstance(data, dict) else None
+        if isinstance(leverage, dict) and "value" in leverage:
+            return Decimal(int(leverage["value"]))
+        if symbol in self._leverage:
+            return self._leverage[symbol]
+        raise ExchangeError(f"{symbol}: the venue reported no leverage", venue=VENUE)
+
+    async def set_leverage(self, symbol: str, leverage: Decimal) -> Decimal:
+        asset = await self._asset(symbol)
+        if leverage != leverage.to_integral_value() or leverage < 1:
+            raise InvalidOrder(
+                f"{symbol}: Hyperliquid leverage is a whole number >= 1, not {leverage}",
+                venue=VENUE,
+            )
+        action = {
+            "type": "updateLeverage",
+            "asset": asset.asset,
+            "isCross": True,
+            "leverage": int(leverage),
+        }
+        await self._exchange(action)
+        self._leverage[symbol] = Decimal(int(leverage))
+        return self._leverage[symbol]
+
+    # --- streams ---------------------------------------------------------------------------
+
+    async def _on_resync(self, first: bool) -> None:
+        """After every (re)connect: catch up on fills and order states missed meanwhile."""
+        if first:
+            return
+        start = self._last_fill_ms or self._since_ms
+        fills = await self._info({"type": "userFillsByTime", "user": self.user, "startTime": start})
+        self._handle_fills(fills)
+        for oid, symbol in list(self._tracked.items()):
+            try:
+                order = await self.order_status(symbol, venue_order_id=str(oid))
+            except OrderNotFound:
+                continue
+            self._publish_order_state(oid, order)
+        self._log.info("resynced", fills_polled=len(fills), orders=len(self._tracked))
+
+    def _on_disconnect(self) -> None:
+        self._live_books.clear()
+        for book in self._books.values():
+            book.invalidate("stream disconnected")
+
+    def _on_message(self, message: Any) -> None:
+        if not isinstance(message, dict):
+            return
+        channel = message.get("channel")
+        data: Any = message.get("data")
+        if channel == "l2Book":
+            self._handle_book(data)
+        elif channel == "userFills":
+            self._handle_fills(data.get("fills", []))
+        elif channel == "orderUpdates":
+            self._handle_order_updates(data)
+        elif channel == "trades":
+            for trade in data:
+                asset = self._by_coin.get(str(trade["coin"]))
+                if asset is not None:
+                    self.last_trade[asset.market.symbol] = asset.market.from_venue_price(
+                        to_decimal(trade["px"])
+                    )
+        elif channel == "error":
+            self._log.warning("ws_error", message=str(data)[:200])
+
+    def _handle_book(self, data: dict[str, Any]) -> None:
+        asset = self._by_coin.get(str(data["coin"]))
+        if asset is None:
+            return
+        symbol = asset.market.symbol
+        book = self._books.setdefault(symbol, OrderBook(symbol))
+        bids, asks = self._levels(asset.market, data["levels"])
+        book.apply_snapshot(bids, asks, int(data.get("time", 0)) or None)
+        self._live_books.add(symbol)
+
+    def _handle_fills(self, fills: list[dict[str, Any]]) -> None:
+        for wire in sorted(fills, key=lambda f: (int(f["time"]), int(f["tid"]))):
+            tid = int(wire["tid"])
+            if tid in self._published_tids:
+                continue
+            self._published_tids.add(tid)
+            if int(wire["time"]) < self._since_ms:
+                continue  # history from before connect(): the runtime reconciles it
+            asset = self._by_coin.get(str(wire["coin"]))
+            if asset is None:
+                continue
+            oid = int(wire["oid"])
+            fill = parse_fill(
+                wire,
+                market=asset.market,
+                client_order_id=self._cloids.client_id(wire.get("cloid"), oid),
+            )
+            notional, size, fees = self._fill_totals.get(oid, (ZERO, ZERO, ZERO))
+            self._fill_totals[oid] = (
+                notional + fill.price * fill.size,
+                size + fill.size,
+                fees + fill.fee,
+            )
+            self._last_fill_ms = max(self._last_fill_ms, int(wire["time"]))
+            self._publish_fill(fill)
+
+    def _handle_order_updates(self, updates: list[dict[str, Any]]) -> None:
+        for update in updates:
+            wire = update["order"]
+            asset = self._by_coin.get(str(wire["coin"]))
+            if asset is None:
+                continue
+            order = self._order_from_wire(
+                wire, str(update["status"]), asset, update.get("statusTimestamp")
+            )
+            self._publish_order_state(int(wire["oid"]), order)
+
+    def _publish_order_state(self, oid: int, order: Order) -> None:
+        """Publish a state once; drop duplicates and anything older than what was published."""
+        previous = self._published_orders.get(oid)
+        if previous is not None and (
+            previous.status.is_final
+            or order.filled_size < previous.filled_size
+            or (previous.status, previous.filled_size) == (order.status, order.filled_size)
+        ):
+            return
+        self._published_orders[oid] = order
+        if order.status.is_final:
+            self._tracked.pop(oid, None)
+        self._publish_order(order)
+
+
+def _replace(
+    order: Order,
+    *,
+    venue_order_id: str,
+    status: OrderStatus,
+    ts: datetime,
+    filled_size: Decimal = ZERO,
+    avg_fill_price: Decimal | None = None,
+) -> Order:
+    return replace(
+        order,
+        venue_order_id=venue_order_id,
+        status=status,
+        filled_size=filled_size,
+        avg_fill_price=avg_fill_price,
+        created_at=ts,
+        updated_at=ts,
+    )

@@ -1,0 +1,45 @@
+"""Contract harness for the generic ccxt client: ccxt's own ``binanceusdm`` class, re-hosted onto
+the fake Binance server (real HTTP, real HMAC signatures checked by the fake, ccxt.pro's
+WebSocket user stream)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from exchange_clients.factory import create_client
+from exchange_clients.types import ClientSettings
+from tests.exchange_clients.contract.harness import VenueHarness
+from tests.fakes.binance import FakeBinance
+from trading_config.redaction import Secret
+
+API_KEY = "ccxt-contract-key-0123456789"
+API_SECRET = "ccxt-contract-secret-0123456789"
+
+
+def ccxt_settings(fake: FakeBinance, **options: object) -> ClientSettings:
+    return ClientSettings(
+        venue="ccxt_binanceusdm",
+        secrets={"api_key": Secret(API_KEY), "api_secret": Secret(API_SECRET)},
+        options={"base_url": fake.base_url, "ws_url": fake.ws_url, **options},
+    )
+
+
+async def _advance(seconds: float) -> None:
+    await asyncio.sleep(0.01)
+
+
+@asynccontextmanager
+async def ccxt_harness() -> AsyncIterator[VenueHarness]:
+    async with FakeBinance() as fake:
+        fake.add_account(api_key=API_KEY, api_secret=API_SECRET)
+        client = create_client(ccxt_settings(fake))
+        await client.connect()
+        try:
+            yield VenueHarness(
+                client=client, symbol="BTC", now=lambda: datetime.now(UTC), advance=_advance
+            )
+        finally:
+            await client.disconnect()

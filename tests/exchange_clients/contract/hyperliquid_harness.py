@@ -1,0 +1,45 @@
+"""The contract suite through the real Hyperliquid client against the fake venue."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from eth_account import Account
+
+from exchange_clients.factory import create_client
+from exchange_clients.types import ClientSettings
+from tests.exchange_clients.contract.harness import VenueHarness
+from tests.fakes.hyperliquid import FakeHyperliquid
+from trading_config.redaction import Secret
+
+HARNESS_KEY = "0x" + "5a" * 32
+
+
+async def _advance(seconds: float) -> None:
+    await asyncio.sleep(0.01)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@asynccontextmanager
+async def hyperliquid_harness() -> AsyncIterator[VenueHarness]:
+    address = Account.from_key(HARNESS_KEY).address
+    async with FakeHyperliquid(accounts={address: Decimal(100_000)}) as fake:
+        client = create_client(
+            ClientSettings(
+                venue="hyperliquid",
+                secrets={"private_key": Secret(HARNESS_KEY)},
+                options={"base_url": fake.base_url, "ws_url": fake.ws_url},
+            )
+        )
+        await client.connect()
+        try:
+            yield VenueHarness(client=client, symbol="BTC", now=_now, advance=_advance)
+        finally:
+            await client.disconnect()
