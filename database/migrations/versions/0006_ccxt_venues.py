@@ -55,6 +55,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(
-        _venues.delete().where(_venues.c.name.in_([row["name"] for row in VENUE_ROWS]))
-    )
+    op.execute(_venues.delete().where(_venues.c.name.in_([row["name"] for row in VENUE_ROWS])))
