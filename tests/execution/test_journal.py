@@ -20,7 +20,8 @@ from exchange_clients.rounding import round_price
 from exchange_clients.types import Fill, Order, OrderStatus, OrderType
 from execution.client_ids import ClientOrderIds
 from execution.journal import JournalError, OrderIntent, OrderJournal, reconcile
-from tests.exchange_clients.contract.harness import VenueHarness, paper_harness
+from tests.exchange_clients.contract.paper_harness import paper_harness
+from tests.exchange_clients.contract.venue_harness import VenueHarness
 
 D = Decimal
 SIZE = D("0.002")

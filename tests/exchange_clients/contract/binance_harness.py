@@ -3,16 +3,14 @@ wallet), each client talking to its fake server over real HTTP and WebSockets.""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 
 from eth_account import Account
 
 from exchange_clients.factory import create_client
 from exchange_clients.types import ClientSettings
-from tests.exchange_clients.contract.harness import VenueHarness
+from tests.exchange_clients.contract.venue_harness import VenueHarness, let_the_fake_run, utc_now
 from tests.fakes.aster import FakeAster
 from tests.fakes.binance import FakeBinance
 from tests.fakes.binance_style import FakeBinanceStyle
@@ -21,14 +19,6 @@ from trading_config.redaction import Secret
 API_KEY = "contract-api-key-0123456789"
 API_SECRET = "contract-api-secret-0123456789"
 SIGNER_KEY = "0x" + "4c" * 32
-
-
-async def _advance(seconds: float) -> None:
-    await asyncio.sleep(0.01)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @asynccontextmanager
@@ -44,7 +34,7 @@ async def _run(fake: FakeBinanceStyle, settings: ClientSettings) -> AsyncIterato
         )
         await client.connect()
         try:
-            yield VenueHarness(client=client, symbol="BTC", now=_now, advance=_advance)
+            yield VenueHarness(client=client, symbol="BTC", now=utc_now, advance=let_the_fake_run)
         finally:
             await client.disconnect()
 

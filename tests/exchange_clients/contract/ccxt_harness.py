@@ -4,14 +4,12 @@ WebSocket user stream)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 
 from exchange_clients.factory import create_client
 from exchange_clients.types import ClientSettings
-from tests.exchange_clients.contract.harness import VenueHarness
+from tests.exchange_clients.contract.venue_harness import VenueHarness, let_the_fake_run, utc_now
 from tests.fakes.binance import FakeBinance
 from trading_config.redaction import Secret
 
@@ -27,10 +25,6 @@ def ccxt_settings(fake: FakeBinance, **options: object) -> ClientSettings:
     )
 
 
-async def _advance(seconds: float) -> None:
-    await asyncio.sleep(0.01)
-
-
 @asynccontextmanager
 async def ccxt_harness() -> AsyncIterator[VenueHarness]:
     async with FakeBinance() as fake:
@@ -38,8 +32,6 @@ async def ccxt_harness() -> AsyncIterator[VenueHarness]:
         client = create_client(ccxt_settings(fake))
         await client.connect()
         try:
-            yield VenueHarness(
-                client=client, symbol="BTC", now=lambda: datetime.now(UTC), advance=_advance
-            )
+            yield VenueHarness(client=client, symbol="BTC", now=utc_now, advance=let_the_fake_run)
         finally:
             await client.disconnect()

@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from eth_account import Account
 
 from exchange_clients.factory import create_client
 from exchange_clients.types import ClientSettings
-from tests.exchange_clients.contract.harness import VenueHarness
+from tests.exchange_clients.contract.venue_harness import VenueHarness, let_the_fake_run, utc_now
 from tests.fakes.hyperliquid import FakeHyperliquid
 from trading_config.redaction import Secret
 
 HARNESS_KEY = "0x" + "5a" * 32
-
-
-async def _advance(seconds: float) -> None:
-    await asyncio.sleep(0.01)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @asynccontextmanager
@@ -40,6 +30,6 @@ async def hyperliquid_harness() -> AsyncIterator[VenueHarness]:
         )
         await client.connect()
         try:
-            yield VenueHarness(client=client, symbol="BTC", now=_now, advance=_advance)
+            yield VenueHarness(client=client, symbol="BTC", now=utc_now, advance=let_the_fake_run)
         finally:
             await client.disconnect()

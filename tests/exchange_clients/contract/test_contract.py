@@ -19,7 +19,7 @@ from exchange_clients.base import (
 )
 from exchange_clients.rounding import on_grid, round_price, round_size
 from exchange_clients.types import Fill, Order
-from tests.exchange_clients.contract.harness import VenueHarness
+from tests.exchange_clients.contract.venue_harness import VenueHarness
 
 _ids = itertools.count(1)
 
