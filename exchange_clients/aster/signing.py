@@ -30,8 +30,10 @@ from urllib.parse import urlencode
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+from eth_utils.crypto import keccak
 
 from exchange_clients.binance_style.signing import HmacSigner, Params
+from exchange_clients.evm_signing import EvmKey, domain_separator, typed_data_digest
 from trading_config.redaction import Secret
 
 CHAIN_ID = 1666
@@ -49,10 +51,23 @@ def typed_message(msg: str) -> Any:
     return encode_typed_data(domain_data=DOMAIN, message_types=TYPES, message_data={"msg": msg})
 
 
-def sign_message(msg: str, private_key: Secret) -> str:
+_MESSAGE_TYPE_HASH = bytes(keccak(b"Message(string msg)"))
+_DOMAIN_SEPARATOR = domain_separator(
+    DOMAIN["name"], DOMAIN["version"], CHAIN_ID, DOMAIN["verifyingContract"]
+)
+
+
+def message_digest(msg: str) -> bytes:
+    """The EIP-712 digest of ``Message{msg}`` (the same as encoding :func:`typed_message`)."""
+    return typed_data_digest(
+        _DOMAIN_SEPARATOR, bytes(keccak(_MESSAGE_TYPE_HASH + bytes(keccak(msg.encode()))))
+    )
+
+
+def sign_message(msg: str, private_key: Secret | EvmKey) -> str:
     """``0x``-prefixed hex signature of ``msg`` by the API wallet."""
-    signed = Account.sign_message(typed_message(msg), private_key=private_key.reveal())
-    return "0x" + bytes(signed.signature).hex()
+    key = private_key if isinstance(private_key, EvmKey) else EvmKey(private_key.reveal())
+    return "0x" + key.sign_digest_bytes(message_digest(msg)).hex()
 
 
 def recover_signer(msg: str, signature: str) -> str:
@@ -87,7 +102,7 @@ class ApiWalletSigner:
     def __init__(self, user: str, signer: str, private_key: Secret) -> None:
         self.user = user
         self.signer = signer
-        self._private_key = private_key
+        self._key = EvmKey(private_key.reveal())
         self._nonces = NonceSource()
 
     def __repr__(self) -> str:
@@ -95,7 +110,7 @@ class ApiWalletSigner:
 
     def sign(self, params: Params, now_ms: int) -> tuple[str, dict[str, str]]:
         payload = v3_payload(params, self.user, self.signer, self._nonces.next(now_ms))
-        return f"{payload}&signature={sign_message(payload, self._private_key)}", {}
+        return f"{payload}&signature={sign_message(payload, self._key)}", {}
 
     def sign_stream(self, params: Params, now_ms: int) -> tuple[str, dict[str, str]]:
         return self.sign(params, now_ms)

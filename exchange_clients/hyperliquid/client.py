@@ -30,8 +30,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from eth_account import Account
-
 from exchange_clients.base import BaseExchangeClient
 from exchange_clients.errors import (
     AuthenticationFailed,
@@ -46,7 +44,7 @@ from exchange_clients.factory import register_client
 from exchange_clients.hyperliquid import rounding as hl_rounding
 from exchange_clients.hyperliquid.cloids import CloidBook
 from exchange_clients.hyperliquid.funding_adapter import funding_rate, predicted_by_coin
-from exchange_clients.hyperliquid.signing import order_action, order_wire, sign_l1_action
+from exchange_clients.hyperliquid.signing import L1Signer, order_action, order_wire
 from exchange_clients.hyperliquid.websocket import HyperliquidStream
 from exchange_clients.hyperliquid.wire import (
     ERR_UNKNOWN_SIGNER,
@@ -84,7 +82,6 @@ from networking.http import HttpRequest, RestTransport
 from networking.json_codec import dumps
 from networking.rate_limit import TokenBucket
 from trading_config.logging_setup import get_logger
-from trading_config.redaction import Secret
 
 log = get_logger(__name__)
 
@@ -128,9 +125,9 @@ class HyperliquidClient(BaseExchangeClient):
         key = settings.secrets.get("private_key")
         if key is None:
             raise AuthenticationFailed("no private_key configured", venue=VENUE)
-        self._key: Secret = key
         try:
-            self.signer_address = str(Account.from_key(key.reveal()).address).lower()
+            self._signer = L1Signer(key.reveal())
+            self.signer_address = self._signer.address.lower()
         except Exception:
             raise AuthenticationFailed(
                 "private_key is not a valid 32-byte hex private key", venue=VENUE
@@ -256,8 +253,7 @@ class HyperliquidClient(BaseExchangeClient):
 
         def build() -> HttpRequest:
             nonce = self._nonces.next()
-            signature = sign_l1_action(
-                self._key.reveal(),
+            signature = self._signer.sign(
                 action,
                 nonce=nonce,
                 mainnet=self._mainnet,

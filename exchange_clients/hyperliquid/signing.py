@@ -22,6 +22,8 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils.crypto import keccak
 
+from exchange_clients.evm_signing import EvmKey, domain_separator, typed_data_digest
+
 Tif = Literal["Gtc", "Alo", "Ioc"]
 MAX_WIRE_DECIMALS = 8
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -113,6 +115,45 @@ def l1_typed_data(agent: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# The typed data never changes but for ``source`` and ``connectionId``: its digest is built from
+# precomputed hashes (exchange_clients/evm_signing.py says why); ``l1_typed_data`` stays the
+# reference the tests compare it with.
+_AGENT_TYPE_HASH = bytes(keccak(b"Agent(string source,bytes32 connectionId)"))
+_DOMAIN_SEPARATOR = domain_separator("Exchange", "1", 1337, ZERO_ADDRESS)
+_SOURCE_HASHES = {True: bytes(keccak(b"a")), False: bytes(keccak(b"b"))}
+
+
+def l1_digest(connection_id: bytes, mainnet: bool) -> bytes:
+    """The EIP-712 digest of the phantom agent for ``connection_id`` (what is signed)."""
+    struct_hash = keccak(_AGENT_TYPE_HASH + _SOURCE_HASHES[mainnet] + connection_id)
+    return typed_data_digest(_DOMAIN_SEPARATOR, bytes(struct_hash))
+
+
+class L1Signer:
+    """One signing key, parsed once (the client keeps one; ``repr`` shows only the address)."""
+
+    def __init__(self, private_key: str) -> None:
+        self._key = EvmKey(private_key)
+        self.address = self._key.address
+
+    def __repr__(self) -> str:
+        return f"L1Signer({self.address})"
+
+    def sign(
+        self,
+        action: dict[str, Any],
+        *,
+        nonce: int,
+        mainnet: bool,
+        vault_address: str | None = None,
+        expires_after: int | None = None,
+    ) -> dict[str, Any]:
+        """The ``signature`` object of an ``/exchange`` request: ``{"r", "s", "v"}``."""
+        connection_id = action_hash(action, vault_address, nonce, expires_after)
+        r, s, v = self._key.sign_digest(l1_digest(connection_id, mainnet))
+        return {"r": hex(r), "s": hex(s), "v": v}
+
+
 def sign_l1_action(
     private_key: str,
     action: dict[str, Any],
@@ -123,10 +164,13 @@ def sign_l1_action(
     expires_after: int | None = None,
 ) -> dict[str, Any]:
     """The ``signature`` object of an ``/exchange`` request: ``{"r", "s", "v"}``."""
-    connection_id = action_hash(action, vault_address, nonce, expires_after)
-    typed = l1_typed_data(phantom_agent(connection_id, mainnet))
-    signed = Account.sign_typed_data(private_key, full_message=typed)
-    return {"r": hex(signed.r), "s": hex(signed.s), "v": signed.v}
+    return L1Signer(private_key).sign(
+        action,
+        nonce=nonce,
+        mainnet=mainnet,
+        vault_address=vault_address,
+        expires_after=expires_after,
+    )
 
 
 def recover_l1_signer(

@@ -73,3 +73,11 @@ def test_signer_encodes_params_then_signature_last_with_increasing_nonces() -> N
     nonce_of = lambda encoded: int(encoded.split("nonce=")[1].split("&")[0])  # noqa: E731
     assert nonce_of(second) > nonce_of(first)
     assert DOC_PRIVATE_KEY not in repr(signer)
+
+
+def test_the_precomputed_digest_is_the_typed_data_digest() -> None:
+    from eth_account.messages import _hash_eip191_message
+
+    from exchange_clients.aster.signing import message_digest, typed_message
+
+    assert message_digest(PAYLOAD) == _hash_eip191_message(typed_message(PAYLOAD))

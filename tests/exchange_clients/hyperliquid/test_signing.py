@@ -140,3 +140,14 @@ def test_decimals_go_on_the_wire_exactly(value: Decimal, wire: str) -> None:
 def test_more_than_eight_decimals_is_refused_not_rounded() -> None:
     with pytest.raises(SigningError, match="more than 8 decimals"):
         decimal_to_wire(D("0.000000001"))
+
+
+@pytest.mark.parametrize("mainnet", [True, False])
+def test_the_precomputed_digest_is_the_typed_data_digest(mainnet: bool) -> None:
+    from eth_account.messages import _hash_eip191_message, encode_typed_data
+
+    from exchange_clients.hyperliquid.signing import l1_digest, l1_typed_data
+
+    connection_id = action_hash(DUMMY, None, 1677777606040, None)
+    typed = encode_typed_data(full_message=l1_typed_data(phantom_agent(connection_id, mainnet)))
+    assert l1_digest(connection_id, mainnet) == _hash_eip191_message(typed)
