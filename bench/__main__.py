@@ -9,12 +9,14 @@ from bench import (
     order_book,
     paper_venue,
     tick_to_order,
+    venues,
 )
 
 config_and_secrets.main()
 market_data.main()
 paper_venue.main()
 order_book.main()
+venues.main()
 atomic.main()
 tick_to_order.main()
 bot_footprint.main()
