@@ -36,7 +36,9 @@ class Venue:
 
     @property
     def needs_credentials(self) -> bool:
-        return any(field.required for field in self.credential_fields)
+        """Every real venue trades an account; Aster's fields are each optional (one of two
+        schemes), so "has a required field" would wrongly call it account-free."""
+        return self.kind != "paper"
 
 
 _API_KEY = CredentialField("api_key", "API key")

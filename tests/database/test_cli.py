@@ -26,6 +26,7 @@ from database.repositories.proxies import get_account_proxies
 from tests.database.conftest import new_encoded_key
 from trading_config.paths import PROJECT_ROOT
 from trading_config.redaction import Secret
+from trading_config.venues import known_venue_names
 
 API_KEY = "cli-api-key-0123456789"
 API_SECRET = "cli-api-secret-9876543210-abcdef"
@@ -240,8 +241,7 @@ MISTAKES: dict[str, tuple[list[str], dict[str, str], str]] = {
     "unknown venue": (
         ["accounts", "add", "--name", "a", "--venue", "nope"],
         {},
-        "unknown venue 'nope': expected one of aster, backpack, binance, hyperliquid, lighter, "
-        "paper, paper_a, paper_b",
+        f"unknown venue 'nope': expected one of {', '.join(known_venue_names())}",
     ),
     "unknown account": (
         ["accounts", "remove", "--name", "ghost"],
