@@ -25,6 +25,7 @@ CLIENT_PACKAGES: tuple[str, ...] = (
     "exchange_clients.binance",
     "exchange_clients.aster",
     "exchange_clients.ccxt_venue",
+    "exchange_clients.backpack",
 )
 
 _REGISTRY: dict[str, type[BaseExchangeClient]] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 
+from tests.exchange_clients.contract.backpack_harness import backpack_harness
 from tests.exchange_clients.contract.binance_harness import (
     aster_harness,
     aster_v3_harness,
@@ -22,4 +23,5 @@ HARNESSES: dict[str, Callable[[], AsyncIterator[VenueHarness]]] = {
     "aster": aster_harness,
     "aster_v3": aster_v3_harness,
     "ccxt_binanceusdm": ccxt_harness,
+    "backpack": backpack_harness,
 }

@@ -151,3 +151,72 @@ def test_the_precomputed_digest_is_the_typed_data_digest(mainnet: bool) -> None:
     connection_id = action_hash(DUMMY, None, 1677777606040, None)
     typed = encode_typed_data(full_message=l1_typed_data(phantom_agent(connection_id, mainnet)))
     assert l1_digest(connection_id, mainnet) == _hash_eip191_message(typed)
+
+
+# Computed with the official hyperliquid-python-sdk 0.24.0 (utils.signing.sign_l1_action) in a
+# throwaway environment, for the actions our client sends; only the outputs are kept here.
+SDK_KEY = "0x" + "5a" * 32
+SDK_CLOID = "0x" + "ab" * 16
+
+
+@pytest.mark.parametrize(
+    ("action", "nonce", "vault", "mainnet", "expected"),
+    [
+        (
+            order_action(
+                [order_wire(0, True, D("64123"), D("0.01234"), tif="Alo", cloid=SDK_CLOID)]
+            ),
+            1795000000000,
+            None,
+            True,
+            {
+                "r": "0xc871c889d2897ba6817bba1d85d777c901130c7f646aaed0511fcf7a50a10495",
+                "s": "0x7f7c9a6330b6d70dec353be8b40db61d250dea2debf3a74f2e194bc78cdb659b",
+                "v": 28,
+            },
+        ),
+        (
+            order_action(
+                [order_wire(0, True, D("64123"), D("0.01234"), tif="Alo", cloid=SDK_CLOID)]
+            ),
+            1795000000000,
+            VAULT,
+            False,
+            {
+                "r": "0x61229e7b3df62d6ecf7c8f3e3592964b68e685327d83da014c40e30cd681c1f8",
+                "s": "0x6875790b4c392331d47b3502852b42a347645798185214c1a839d7c80846a544",
+                "v": 27,
+            },
+        ),
+        (
+            {"type": "cancelByCloid", "cancels": [{"asset": 0, "cloid": SDK_CLOID}]},
+            1795000000001,
+            None,
+            True,
+            {
+                "r": "0x24bccfd4708233b8e3b8d0f8c1e18de50363faac1fc58ed23cffabc191df3b0",
+                "s": "0x9e244d2c57480a6151170cbb94c61a9bd982adaea7b3a5c10467d315e079773",
+                "v": 28,
+            },
+        ),
+        (
+            {"type": "updateLeverage", "asset": 1, "isCross": True, "leverage": 3},
+            1795000000002,
+            None,
+            True,
+            {
+                "r": "0x69c506ea5a0f21fb940a50f515d2b04ec83bae27048afebb563e0e90905a1b1c",
+                "s": "0x4a91908054d090200bfb4458eaecb3b187aaac43d272910d205a442e90c75711",
+                "v": 27,
+            },
+        ),
+    ],
+    ids=["order-cloid-alo", "order-vault-testnet", "cancel-by-cloid", "update-leverage"],
+)
+def test_signatures_equal_the_official_sdks_for_our_actions(
+    action: dict[str, object], nonce: int, vault: str | None, mainnet: bool, expected: object
+) -> None:
+    assert (
+        sign_l1_action(SDK_KEY, action, nonce=nonce, mainnet=mainnet, vault_address=vault)
+        == expected
+    )

@@ -1,0 +1,591 @@
+"""The exchange client contract (DESIGN.md §4) over Backpack's perpetual futures.
+
+REST at https://api.backpack.exchange, WebSocket at wss://ws.backpack.exchange (Backpack API
+docs, "Introduction"); Backpack has no public testnet, so ``settings.testnet`` needs explicit
+``base_url``/``ws_url`` options. Credentials: ``api_key`` (base64 ED25519 public key) and
+``api_secret`` (base64 ED25519 seed), checked against each other when the client is built and
+against the venue (``accountQuery``) on ``connect()``.
+
+Options (``ClientSettings.options``): ``base_url`` / ``ws_url`` (tests point them at the fake),
+``window_ms`` (X-Window, 5000), ``timeout`` (10 s), ``retries`` (3), ``streams`` (True: keep
+the WebSocket for books and account events), ``requests_per_second`` (20).
+
+Guarantees beyond the contract:
+
+* our string client order ids travel as Backpack's uint32 ``clientId`` (see
+  :mod:`client_ids`); an id whose uint32 an order of this process already uses is refused
+  (:class:`ClientIdCollision`) rather than sent, and an id this process has sent is refused
+  locally (``DuplicateClientOrderId``), finished orders included;
+* fills and order updates are published once each: duplicates and stale (out-of-order) order
+  events are dropped; after every reconnection, fills missed meanwhile are recovered from the
+  fill history (``/wapi/v1/history/fills``, deduplicated by trade id) and tracked open orders
+  are re-queried;
+* order writes are never retried blindly: a timeout or 5xx raises ``RequestTimeout`` and the
+  caller resolves it with ``order_status(client_order_id=...)``;
+* leverage is account-wide on Backpack (``leverageLimit`` of ``PATCH /api/v1/account``):
+  :meth:`set_leverage` changes it for every symbol and :meth:`get_leverage` returns the
+  account's limit whatever the symbol.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from exchange_clients.backpack.client_ids import ClientIdMap
+from exchange_clients.backpack.funding_adapter import funding_from_mark_price
+from exchange_clients.backpack.rest import BackpackRest, Params
+from exchange_clients.backpack.signing import DEFAULT_WINDOW_MS, Ed25519Signer, WireValue
+from exchange_clients.backpack.websocket import MAINNET_WS_URL, BackpackStream
+from exchange_clients.backpack.wire import (
+    MarkPriceUpdate,
+    PublicTrade,
+    balance_from_collateral,
+    dec,
+    fill_from_event,
+    fill_from_history,
+    funding_interval_hours,
+    mark_price_from_event,
+    market_from_wire,
+    order_from_event,
+    order_from_wire,
+    position_from_wire,
+    side_to_wire,
+    trade_from_event,
+)
+from exchange_clients.base import BaseExchangeClient
+from exchange_clients.errors import (
+    AuthenticationFailed,
+    DuplicateClientOrderId,
+    ExchangeError,
+    OrderNotFound,
+)
+from exchange_clients.factory import register_client
+from exchange_clients.streams import EventHub, Subscription
+from exchange_clients.types import (
+    ZERO,
+    Balance,
+    BookSnapshot,
+    ClientSettings,
+    Fill,
+    FundingRate,
+    Market,
+    Order,
+    OrderRequest,
+    OrderType,
+    Position,
+    TimeInForce,
+)
+from networking.http import RestTransport
+from networking.rate_limit import TokenBucket
+from trading_config.errors import ConfigError
+from trading_config.logging_setup import get_logger
+
+log = get_logger(__name__)
+
+MAINNET_REST_URL = "https://api.backpack.exchange"
+MARKETS = "/api/v1/markets"
+DEPTH = "/api/v1/depth"
+MARK_PRICES = "/api/v1/markPrices"
+ORDER = "/api/v1/order"
+ORDERS = "/api/v1/orders"
+POSITION = "/api/v1/position"
+COLLATERAL = "/api/v1/capital/collateral"
+ACCOUNT = "/api/v1/account"
+FILL_HISTORY = "/wapi/v1/history/fills"
+ORDER_HISTORY = "/wapi/v1/history/orders"
+PAGE = 1000
+"""Largest ``limit`` of the history endpoints."""
+RECOVERY_LOOKBACK_MS = 60_000
+
+
+@register_client("backpack")
+class BackpackClient(BaseExchangeClient):
+    """One Backpack account (perpetuals, USDC collateral)."""
+
+    venue = "backpack"
+
+    def __init__(self, settings: ClientSettings) -> None:
+        super().__init__(settings)
+        options = settings.options
+        if settings.testnet and not options.get("base_url"):
+            raise ConfigError(
+                "backpack has no public testnet: set options base_url and ws_url, or testnet: false"
+            )
+        self._base_url = str(options.get("base_url") or MAINNET_REST_URL)
+        self._ws_url = str(options.get("ws_url") or MAINNET_WS_URL)
+        self._streams = bool(options.get("streams", True))
+        rate = float(str(options.get("requests_per_second", 20)))
+        transport = RestTransport(
+            self.name,
+            self._base_url,
+            limiter=TokenBucket(rate, rate * 2),
+            timeout=float(str(options.get("timeout", 10.0))),
+            retries=int(str(options.get("retries", 3))),
+            proxy_url=settings.proxy_url,
+        )
+        window = int(str(options.get("window_ms", DEFAULT_WINDOW_MS)))
+        self._rest = BackpackRest(transport, self._make_signer(window))
+        self._markets: dict[str, Market] | None = None
+        self._by_contract: dict[str, Market] = {}
+        self._intervals: dict[str, Decimal] = {}
+        self._stream: BackpackStream | None = None
+        self._connected = False
+        self._ids = ClientIdMap(self.name)
+        self._sent_ids: set[str] = set()
+        self._client_of: dict[str, str] = {}  # venue order id -> our client order id
+        self._venue_of: dict[str, str] = {}  # our client order id -> venue order id
+        self._open: dict[str, Order] = {}  # venue order id -> last state, while resting
+        self._order_marks: dict[str, tuple[Decimal, int]] = {}
+        self._fees: dict[str, Decimal] = {}
+        self._seen_fills: set[str] = set()
+        self._active_contracts: set[str] = set()
+        self._last_event_ms = 0
+        self._trades: EventHub[PublicTrade] = EventHub()
+        self.mark_prices: dict[str, MarkPriceUpdate] = {}
+        """Latest ``markPrice`` event per symbol (after :meth:`watch_market`)."""
+        self.streamed_positions: dict[str, dict[str, Any]] = {}
+        """Latest ``account.positionUpdate`` payload per symbol, as the venue sent it."""
+
+    def _make_signer(self, window_ms: int) -> Ed25519Signer | None:
+        key, secret = self.settings.secrets.get("api_key"), self.settings.secrets.get("api_secret")
+        if key is None and secret is None:
+            return None
+        if key is None or secret is None:
+            raise AuthenticationFailed(
+                "both api_key and api_secret are needed to sign Backpack requests",
+                venue=self.name,
+            )
+        return Ed25519Signer(key, secret, window_ms=window_ms, venue=self.name)
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    @property
+    def rest(self) -> BackpackRest:
+        return self._rest
+
+    @property
+    def stream(self) -> BackpackStream | None:
+        return self._stream
+
+    async def connect(self) -> None:
+        if self._connected:
+            return
+        await self._rest.transport.open()
+        try:
+            await self._load_markets()
+            if self._rest.signer is not None:
+                await self._rest.signed("GET", ACCOUNT, "accountQuery")  # credentials check
+            self._last_event_ms = self._rest.now_ms()
+            if self._streams:
+                self._stream = BackpackStream(
+                    venue=self.name,
+                    ws_url=self._ws_url,
+                    snapshot=self._depth,
+                    signer=self._rest.signer,
+                    now_ms=self._rest.now_ms,
+                    on_private=self._on_private,
+                    on_public=self._on_public,
+                    on_reconnect=self._recover,
+                    proxy_url=self.settings.proxy_url,
+                )
+                await self._stream.start()
+        except BaseException:
+            await self._close()
+            raise
+        self._connected = True
+
+    async def disconnect(self) -> None:
+        await self._close()
+        self._connected = False
+
+    async def _close(self) -> None:
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        await self._rest.transport.close()
+
+    # --- market data --------------------------------------------------------------------
+
+    async def markets(self) -> dict[str, Market]:
+        if self._markets is None:
+            await self._load_markets()
+        assert self._markets is not None
+        return dict(self._markets)
+
+    async def _load_markets(self) -> None:
+        rows = await self._rest.public(MARKETS)
+        markets: dict[str, Market] = {}
+        for row in rows if isinstance(rows, list) else []:
+            market = market_from_wire(row)
+            if market is not None:
+                markets[market.symbol] = market
+                self._intervals[market.contract_id] = funding_interval_hours(row)
+        self._markets = markets
+        self._by_contract = {m.contract_id: m for m in markets.values()}
+
+    def _market_of(self, contract_id: object) -> Market | None:
+        return self._by_contract.get(str(contract_id))
+
+    async def _depth(self, contract_id: str) -> Any:
+        return await self._rest.public(DEPTH, {"symbol": contract_id}, weight=5)
+
+    async def order_book(self, symbol: str, depth: int = 50) -> BookSnapshot:
+        market = await self.market(symbol)
+        book = None
+        if self._stream is not None:
+            try:
+                book = await self._stream.book(market.contract_id)
+            except ExchangeError:  # stream down or resyncing: answer from REST meanwhile
+                book = None
+        if book is not None and not book.needs_resync:
+            bids, asks = book.depth(depth)
+            sequence = book.sequence
+        else:
+            data = await self._depth(market.contract_id)
+            bids = sorted(((dec(p), dec(q)) for p, q in data["bids"]), reverse=True)[:depth]
+            asks = sorted((dec(p), dec(q)) for p, q in data["asks"])[:depth]
+            sequence = int(data["lastUpdateId"])
+        return BookSnapshot(
+            symbol=symbol,
+            bids=tuple((market.from_venue_price(p), market.from_venue_size(q)) for p, q in bids),
+            asks=tuple((market.from_venue_price(p), market.from_venue_size(q)) for p, q in asks),
+            ts=datetime.now(UTC),
+            sequence=sequence,
+        )
+
+    async def funding_rate(self, symbol: str) -> FundingRate:
+        market = await self.market(symbol)
+        rows = await self._rest.public(MARK_PRICES, {"symbol": market.contract_id})
+        for row in rows if isinstance(rows, list) else [rows]:
+            if row.get("symbol") == market.contract_id:
+                return self._funding(market, row)
+        raise ExchangeError(f"{symbol}: no mark price / funding rate listed", venue=self.name)
+
+    async def funding_rates(self) -> dict[str, FundingRate]:
+        """Every perp's funding from one ``markPrices`` call."""
+        await self.markets()
+        rows = await self._rest.public(MARK_PRICES)
+        result: dict[str, FundingRate] = {}
+        for row in rows if isinstance(rows, list) else []:
+            market = self._market_of(row.get("symbol"))
+            if market is not None:
+                result[market.symbol] = self._funding(market, row)
+        return result
+
+    def _funding(self, market: Market, row: Mapping[str, Any]) -> FundingRate:
+        interval = self._intervals.get(market.contract_id, Decimal(1))
+        return funding_from_mark_price(self.name, market, row, interval)
+
+    async def watch_market(self, symbol: str) -> None:
+        """Stream ``symbol``'s public trades (:meth:`trades`) and mark price (``mark_prices``)."""
+        market = await self.market(symbol)
+        if self._stream is None:
+            raise ExchangeError("streams are disabled for this client", venue=self.name)
+        await self._stream.subscribe_public(
+            [f"trade.{market.contract_id}", f"markPrice.{market.contract_id}"]
+        )
+
+    def trades(self) -> Subscription[PublicTrade]:
+        """Public trades of the watched markets from now on."""
+        return self._trades.subscribe()
+
+    # --- trading ------------------------------------------------------------------------
+
+    async def place_order(self, request: OrderRequest) -> Order:
+        market = await self.market(request.symbol)
+        client_id = request.client_order_id
+        if client_id in self._sent_ids:
+            raise DuplicateClientOrderId(client_id, venue=self.name)
+        wire_id = self._ids.reserve(client_id)  # raises ClientIdCollision
+        params: dict[str, WireValue] = {
+            "symbol": market.contract_id,
+            "side": side_to_wire(request.side),
+            "orderType": "Market" if request.order_type is OrderType.MARKET else "Limit",
+            "quantity": market.to_venue_size(request.size),
+            "clientId": wire_id,
+        }
+        if request.order_type is OrderType.LIMIT:
+            assert request.price is not None
+            params["price"] = market.to_venue_price(request.price)
+            params["timeInForce"] = "IOC" if request.time_in_force is TimeInForce.IOC else "GTC"
+            if request.post_only:
+                params["postOnly"] = True
+        if request.reduce_only:
+            params["reduceOnly"] = True
+        self._sent_ids.add(client_id)
+        self._active_contracts.add(market.contract_id)
+        data = await self._rest.signed("POST", ORDER, "orderExecute", params, idempotent=False)
+        order = order_from_wire(data, market, client_id)
+        self._remember(order)
+        return order
+
+    def _client_id_of(self, venue_order_id: str, wire_client_id: object) -> str:
+        """Our id for a venue order: known by venue id, by clientId, or the clientId itself."""
+        known = self._client_of.get(venue_order_id)
+        if known is not None:
+            return known
+        if wire_client_id is None or wire_client_id == "":
+            return ""
+        return self._ids.ours(wire_client_id) or str(wire_client_id)
+
+    def _order(self, row: Mapping[str, Any], market: Market) -> Order:
+        venue_id = str(row["id"])
+        order = order_from_wire(row, market, self._client_id_of(venue_id, row.get("clientId")))
+        return dataclasses.replace(order, fee_paid=self._fees.get(venue_id, ZERO))
+
+    def _remember(self, order: Order) -> None:
+        if order.venue_order_id is None:
+            return
+        if order.client_order_id:
+            self._client_of[order.venue_order_id] = order.client_order_id
+            self._venue_of[order.client_order_id] = order.venue_order_id
+        if order.status.is_final:
+            self._open.pop(order.venue_order_id, None)
+        else:
+            self._open[order.venue_order_id] = order
+
+    async def cancel_order(self, symbol: str, venue_order_id: str) -> Order:
+        return await self._cancel(symbol, {"orderId": venue_order_id})
+
+    async def cancel_by_client_id(self, symbol: str, client_order_id: str) -> Order:
+        return await self._cancel(symbol, {"clientId": self._ids.lookup(client_order_id)})
+
+    async def _cancel(self, symbol: str, ident: Params) -> Order:
+        market = await self.market(symbol)
+        data = await self._rest.signed(
+            "DELETE", ORDER, "orderCancel", {"symbol": market.contract_id, **ident}
+        )
+        order = self._order(data, market)
+        self._remember(order)
+        return order
+
+    async def cancel_all(self, symbol: str | None = None) -> list[Order]:
+        """``DELETE /api/v1/orders`` (``orderCancelAll``) per market that has open orders."""
+        if symbol is not None:
+            contracts = [(await self.market(symbol)).contract_id]
+        else:
+            contracts = sorted(
+                {(await self.market(o.symbol)).contract_id for o in await self.open_orders()}
+            )
+        cancelled: list[Order] = []
+        for contract in contracts:
+            market = self._by_contract[contract]
+            rows = await self._rest.signed(
+                "DELETE", ORDERS, "orderCancelAll", {"symbol": contract}, idempotent=True
+            )
+            for row in rows if isinstance(rows, list) else []:
+                order = self._order(row, market)
+                self._remember(order)
+                cancelled.append(order)
+        return cancelled
+
+    async def open_orders(self, symbol: str | None = None) -> list[Order]:
+        params: dict[str, WireValue] = {}
+        if symbol is not None:
+            params["symbol"] = (await self.market(symbol)).contract_id
+        else:
+            await self.markets()
+        rows = await self._rest.signed("GET", ORDERS, "orderQueryAll", params)
+        orders: list[Order] = []
+        for row in rows if isinstance(rows, list) else []:
+            market = self._market_of(row.get("symbol"))
+            if market is not None:
+                orders.append(self._order(row, market))
+        return orders
+
+    async def order_status(
+        self,
+        symbol: str,
+        *,
+        venue_order_id: str | None = None,
+        client_order_id: str | None = None,
+    ) -> Order:
+        """The open order (``orderQuery``), else the finished one from the order history.
+
+        ``GET /api/v1/order`` only returns orders resting on the book ("Get open order"), so
+        finished orders are looked up in ``/wapi/v1/history/orders`` (``orderHistoryQueryAll``).
+        """
+        market = await self.market(symbol)
+        ident: dict[str, WireValue]
+        if venue_order_id is not None:
+            ident = {"orderId": venue_order_id}
+        elif client_order_id is not None:
+            ident = {"clientId": self._ids.lookup(client_order_id)}
+        else:
+            raise ValueError("order_status needs venue_order_id or client_order_id")
+        try:
+            row = await self._rest.signed(
+                "GET", ORDER, "orderQuery", {"symbol": market.contract_id, **ident}
+            )
+        except OrderNotFound:
+            row = await self._from_history(market, venue_order_id, client_order_id)
+        order = self._order(row, market)
+        if client_order_id is not None and order.client_order_id != client_order_id:
+            # found by the deterministic clientId of this id (sent by another process, say)
+            order = dataclasses.replace(order, client_order_id=client_order_id)
+        return order
+
+    async def _from_history(
+        self, market: Market, venue_order_id: str | None, client_order_id: str | None
+    ) -> Mapping[str, Any]:
+        venue_id = venue_order_id or self._venue_of.get(client_order_id or "")
+        params: dict[str, WireValue] = {"symbol": market.contract_id, "limit": PAGE}
+        if venue_id is not None:
+            params["orderId"] = venue_id
+        rows = await self._rest.signed("GET", ORDER_HISTORY, "orderHistoryQueryAll", params)
+        wanted = self._ids.lookup(client_order_id) if client_order_id else None
+        for row in rows if isinstance(rows, list) else []:
+            if venue_id is not None and str(row.get("id")) == venue_id:
+                return dict(row)
+            client_id = row.get("clientId")
+            if venue_id is None and client_id is not None and int(str(client_id)) == wanted:
+                return dict(row)
+        which = (
+            f"order id {venue_order_id}"
+            if venue_order_id
+            else f"client order id {client_order_id!r}"
+        )
+        raise OrderNotFound(f"{market.symbol}: no order with {which}", venue=self.name)
+
+    # --- account ------------------------------------------------------------------------
+
+    async def positions(self) -> list[Position]:
+        await self.markets()
+        rows = await self._rest.signed("GET", POSITION, "positionQuery")
+        positions: list[Position] = []
+        for row in rows if isinstance(rows, list) else []:
+            market = self._market_of(row.get("symbol"))
+            if market is not None:
+                position = position_from_wire(row, market)
+                if position is not None:
+                    positions.append(position)
+        return positions
+
+    async def balance(self) -> Balance:
+        return balance_from_collateral(
+            await self._rest.signed("GET", COLLATERAL, "collateralQuery")
+        )
+
+    async def get_leverage(self, symbol: str) -> Decimal:
+        """The account's ``leverageLimit``: Backpack leverage is account-wide, not per symbol."""
+        await self.market(symbol)
+        account = await self._rest.signed("GET", ACCOUNT, "accountQuery")
+        return dec(account["leverageLimit"])
+
+    async def set_leverage(self, symbol: str, leverage: Decimal) -> Decimal:
+        """Set the account's ``leverageLimit`` (``accountUpdate``).
+
+        Backpack applies one leverage limit to the whole account, so this changes it for every
+        symbol; ``symbol`` only bounds it by that market's maximum.
+        """
+        market = await self.market(symbol)
+        if leverage != leverage.to_integral_value() or not 1 <= leverage <= market.max_leverage:
+            raise ExchangeError(
+                f"{symbol}: leverage must be a whole number from 1 to {market.max_leverage}, "
+                f"not {leverage}",
+                venue=self.name,
+            )
+        await self._rest.signed(
+            "PATCH",
+            ACCOUNT,
+            "accountUpdate",
+            {"leverageLimit": Decimal(int(leverage))},
+            idempotent=True,
+        )
+        return await self.get_leverage(symbol)
+
+    # --- streams ------------------------------------------------------------------------
+
+    def _on_public(self, stream: str, data: dict[str, Any]) -> None:
+        market = self._market_of(data.get("s"))
+        if market is None:
+            return
+        if stream.startswith("trade."):
+            self._trades.publish(trade_from_event(data, market))
+        elif stream.startswith("markPrice."):
+            self.mark_prices[market.symbol] = mark_price_from_event(data, market)
+
+    def _on_private(self, stream: str, data: dict[str, Any]) -> None:
+        stamp = data.get("E")
+        if isinstance(stamp, int):
+            self._last_event_ms = max(self._last_event_ms, stamp // 1000)
+        market = self._market_of(data.get("s"))
+        if market is None:
+            return
+        if stream.startswith("account.positionUpdate"):
+            self.streamed_positions[market.symbol] = data
+            return
+        if not stream.startswith("account.orderUpdate") or "i" not in data:
+            return
+        venue_id = str(data["i"])
+        client_id = self._client_id_of(venue_id, data.get("c"))
+        if data.get("e") == "orderFill" and dec(data.get("l", "0")) > 0:
+            self._publish_fill_once(fill_from_event(self.name, data, market, client_id or None))
+        order = order_from_event(data, market, client_id)
+        self._publish_order_once(
+            dataclasses.replace(order, fee_paid=self._fees.get(venue_id, ZERO))
+        )
+
+    def _publish_fill_once(self, fill: Fill) -> None:
+        key = f"{fill.symbol}:{fill.fill_id}"
+        if key in self._seen_fills:
+            return
+        self._seen_fills.add(key)
+        if fill.venue_order_id is not None:
+            self._fees[fill.venue_order_id] = self._fees.get(fill.venue_order_id, ZERO) + fill.fee
+        self._publish_fill(fill)
+
+    def _publish_order_once(self, order: Order) -> None:
+        """Publish unless an equal or later state of this order was already published."""
+        venue_id = order.venue_order_id or ""
+        rank = (order.filled_size, 1 if order.status.is_final else 0)
+        previous = self._order_marks.get(venue_id)
+        if previous is not None and rank <= previous:
+            return
+        self._order_marks[venue_id] = rank
+        self._remember(order)
+        self._publish_order(order)
+
+    async def _fills_since(self, contract: str, start_ms: int) -> list[dict[str, Any]]:
+        """Every fill-history row of ``contract`` from ``start_ms`` on, oldest first."""
+        fills: list[dict[str, Any]] = []
+        offset = 0
+        while True:
+            page = await self._rest.signed(
+                "GET",
+                FILL_HISTORY,
+                "fillHistoryQueryAll",
+                {
+                    "symbol": contract,
+                    "from": start_ms,
+                    "limit": PAGE,
+                    "offset": offset,
+                    "sortDirection": "Asc",
+                },
+            )
+            rows = page if isinstance(page, list) else []
+            fills += rows
+            if len(rows) < PAGE:
+                return fills
+            offset += PAGE
+
+    async def _recover(self) -> None:
+        """After a reconnection: missed fills from the history, then tracked open orders."""
+        start = self._last_event_ms - RECOVERY_LOOKBACK_MS
+        for contract in sorted(self._active_contracts):
+            market = self._market_of(contract)
+            if market is None:
+                continue
+            for row in await self._fills_since(contract, start):
+                client_id = self._client_id_of(str(row["orderId"]), row.get("clientId"))
+                self._publish_fill_once(
+                    fill_from_history(self.name, row, market, client_id or None)
+                )
+        for venue_id, known in list(self._open.items()):
+            fresh = await self.order_status(known.symbol, venue_order_id=venue_id)
+            self._publish_order_once(fresh)
+        log.info("stream_recovered", venue=self.name, contracts=len(self._active_contracts))

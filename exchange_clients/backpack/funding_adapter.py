@@ -1,0 +1,51 @@
+"""Backpack funding -> :class:`FundingRate`.
+
+Backpack perps fund every hour (``fundingInterval`` of "Get markets", 3,600,000 ms; the
+venue catalogue says 1 h too). ``GET /api/v1/markPrices`` ("Markets > Get all mark prices")
+gives, per symbol, the mark and index price, ``fundingRate`` for the interval in progress
+(re-estimated until it settles) and ``nextFundingTimestamp`` (ms). That estimate is reported
+as both ``rate`` and ``predicted_rate``. ``GET /api/v1/fundingRates?symbol=`` ("Get funding
+interval rates") lists settled rates, newest first, used by :func:`settled_rates`.
+
+Sign: a positive rate means longs pay shorts (the usual perp convention, which Backpack's
+funding payments follow), the same meaning as :class:`FundingRate.rate`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from exchange_clients.backpack.wire import dec, iso_time, ms_time
+from exchange_clients.types import FundingRate, Market
+
+DEFAULT_INTERVAL_HOURS = Decimal(1)
+
+
+def funding_from_mark_price(
+    venue: str,
+    market: Market,
+    row: Mapping[str, Any],
+    interval_hours: Decimal = DEFAULT_INTERVAL_HOURS,
+) -> FundingRate:
+    """One ``markPrices`` row as a :class:`FundingRate`."""
+    rate = dec(row.get("fundingRate", "0"))
+    next_ms = row.get("nextFundingTimestamp")
+    return FundingRate(
+        venue=venue,
+        symbol=market.symbol,
+        rate=rate,
+        interval_hours=interval_hours,
+        next_funding_time=ms_time(next_ms) if next_ms else None,
+        predicted_rate=rate,
+        mark_price=market.from_venue_price(dec(row["markPrice"])) if "markPrice" in row else None,
+        ts=datetime.now(UTC),
+    )
+
+
+def settled_rates(rows: Sequence[Mapping[str, Any]]) -> list[tuple[datetime, Decimal]]:
+    """``fundingRates`` rows as ``(interval end, rate)``, oldest first."""
+    settled = [(iso_time(str(r["intervalEndTimestamp"])), dec(r["fundingRate"])) for r in rows]
+    return sorted(settled)

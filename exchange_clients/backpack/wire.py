@@ -1,0 +1,359 @@
+"""Backpack wire formats -> our types. Pure functions, no I/O.
+
+Field names are from the Backpack API docs (sections cited per function) and the official
+Rust client's types (``bpx-api-types``). Numbers arrive as strings and are parsed straight into
+``Decimal``. Times: REST ``createdAt``/``nextFundingTimestamp`` are milliseconds, WebSocket
+``E``/``T`` are microseconds ("Streams > Timing"), fill history ``timestamp`` is an ISO-8601
+UTC string without offset.
+
+Perpetuals are the markets with ``marketType`` ``PERP`` (symbols like ``BTC_USDC_PERP``); our
+symbol is the base asset (``BTC``). ``k``-prefixed bases (``kPEPE``: 1,000 PEPE per unit)
+become ``PEPE`` with a quantity multiplier of 1,000, as on Hyperliquid, so nothing above the
+client sees venue units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from typing import Any
+
+from exchange_clients.types import (
+    ZERO,
+    Balance,
+    Fill,
+    Market,
+    Order,
+    OrderStatus,
+    OrderType,
+    Position,
+    Side,
+    TimeInForce,
+)
+
+PERP = "PERP"
+DEFAULT_MAX_LEVERAGE = Decimal(10)
+DEFAULT_FUNDING_INTERVAL_HOURS = Decimal(1)
+MS_PER_HOUR = Decimal(3_600_000)
+
+STATUS: Mapping[str, OrderStatus] = {
+    "New": OrderStatus.OPEN,
+    "PartiallyFilled": OrderStatus.PARTIALLY_FILLED,
+    "Filled": OrderStatus.FILLED,
+    "Cancelled": OrderStatus.CANCELLED,
+    "Expired": OrderStatus.EXPIRED,
+    "TriggerPending": OrderStatus.OPEN,
+    "Triggered": OrderStatus.OPEN,
+    "TriggerFailed": OrderStatus.REJECTED,
+}
+"""``OrderStatus`` enum of the docs ("Get open order" response)."""
+
+
+def dec(value: Any) -> Decimal:
+    """A wire number (string, int or already ``Decimal``) as ``Decimal``; never via float."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, (bool, float)):
+        raise ValueError(f"refusing to read {value!r} as an exact number")
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"not a number: {value!r}") from None
+
+
+def opt_dec(value: Any) -> Decimal | None:
+    return None if value is None or value == "" else dec(value)
+
+
+def ms_time(ms: Any) -> datetime:
+    return datetime.fromtimestamp(int(ms) / 1000, tz=UTC)
+
+
+def us_time(us: Any) -> datetime:
+    return datetime.fromtimestamp(int(us) / 1_000_000, tz=UTC)
+
+
+def iso_time(text: str) -> datetime:
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def side_of(wire: str) -> Side:
+    if wire == "Bid":
+        return "buy"
+    if wire == "Ask":
+        return "sell"
+    raise ValueError(f"unknown side {wire!r}")
+
+
+def side_to_wire(side: Side) -> str:
+    return "Bid" if side == "buy" else "Ask"
+
+
+def symbol_of(base: str) -> tuple[str, Decimal]:
+    """Our symbol and quantity multiplier for a Backpack base asset (``kPEPE`` -> PEPE, 1000)."""
+    if len(base) > 1 and base[0] == "k" and base[1:].isupper():
+        return base[1:], Decimal(1000)
+    return base, Decimal(1)
+
+
+def max_leverage_of(row: Mapping[str, Any]) -> Decimal:
+    """Highest leverage of a market.
+
+    The ``filters.leverage`` block was removed from ``/markets`` (changelog 2025-03-19); what
+    remains is the initial-margin function, whose ``base`` is the lowest initial margin
+    fraction, i.e. 1 / maximum leverage. Without either, a conservative 10x.
+    """
+    leverage = (row.get("filters") or {}).get("leverage")
+    if isinstance(leverage, Mapping) and leverage.get("maxLeverage"):
+        return dec(leverage["maxLeverage"])
+    imf = row.get("imfFunction")
+    if isinstance(imf, Mapping) and imf.get("base"):
+        base = dec(imf["base"])
+        if base > 0:
+            return max(Decimal(1), (1 / base).to_integral_value(rounding=ROUND_FLOOR))
+    return DEFAULT_MAX_LEVERAGE
+
+
+def funding_interval_hours(row: Mapping[str, Any]) -> Decimal:
+    """``fundingInterval`` (milliseconds, "Get markets") in hours; Backpack funds hourly."""
+    interval = row.get("fundingInterval")
+    if interval:
+        return Decimal(int(interval)) / MS_PER_HOUR
+    return DEFAULT_FUNDING_INTERVAL_HOURS
+
+
+def market_from_wire(row: Mapping[str, Any]) -> Market | None:
+    """One ``GET /api/v1/markets`` row ("Markets > Get markets"); None unless a listed perp."""
+    if row.get("marketType") != PERP or row.get("visible") is False:
+        return None
+    symbol, multiplier = symbol_of(str(row["baseSymbol"]))
+    filters = row["filters"]
+    quantity = filters["quantity"]
+    return Market(
+        symbol=symbol,
+        contract_id=str(row["symbol"]),
+        tick_size=dec(filters["price"]["tickSize"]) / multiplier,
+        step_size=dec(quantity["stepSize"]) * multiplier,
+        min_size=dec(quantity["minQuantity"]) * multiplier,
+        min_notional=ZERO,
+        max_leverage=max_leverage_of(row),
+        quantity_multiplier=multiplier,
+        quote=str(row.get("quoteSymbol", "USDC")),
+    )
+
+
+def _avg(executed: Decimal, quote: Decimal, market: Market) -> Decimal | None:
+    if executed <= 0:
+        return None
+    return market.from_venue_price(quote / executed)
+
+
+def order_from_wire(row: Mapping[str, Any], market: Market, client_order_id: str) -> Order:
+    """An order object of the REST API ("Order > Get open order / Execute order / Cancel")."""
+    executed = dec(row.get("executedQuantity", "0"))
+    quote = dec(row.get("executedQuoteQuantity", "0"))
+    quantity = opt_dec(row.get("quantity"))
+    price = opt_dec(row.get("price"))
+    order_type = OrderType.MARKET if row.get("orderType") == "Market" else OrderType.LIMIT
+    created = row.get("createdAt")
+    return Order(
+        client_order_id=client_order_id,
+        venue_order_id=str(row["id"]),
+        symbol=market.symbol,
+        side=side_of(str(row["side"])),
+        order_type=order_type,
+        size=market.from_venue_size(quantity if quantity is not None else executed),
+        price=market.from_venue_price(price) if price is not None else None,
+        status=status_of(str(row.get("status", "New")), executed),
+        filled_size=market.from_venue_size(executed),
+        avg_fill_price=_avg(executed, quote, market),
+        post_only=bool(row.get("postOnly", False)),
+        reduce_only=bool(row.get("reduceOnly") or False),
+        time_in_force=TimeInForce.IOC if row.get("timeInForce") == "IOC" else TimeInForce.GTC,
+        created_at=_created(created),
+    )
+
+
+def _created(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) or str(value).isdigit():
+        return ms_time(value)
+    return iso_time(str(value))
+
+
+def status_of(wire: str, executed: Decimal) -> OrderStatus:
+    status = STATUS.get(wire, OrderStatus.OPEN)
+    if status is OrderStatus.OPEN and executed > 0:
+        return OrderStatus.PARTIALLY_FILLED
+    return status
+
+
+def order_from_event(event: Mapping[str, Any], market: Market, client_order_id: str) -> Order:
+    """An ``account.orderUpdate`` event ("Streams > Private > Order update")."""
+    executed = dec(event.get("z", "0"))
+    quote = dec(event.get("Z", "0"))
+    price = opt_dec(event.get("p"))
+    quantity = opt_dec(event.get("q"))
+    stamp = us_time(event["T"]) if "T" in event else None
+    return Order(
+        client_order_id=client_order_id,
+        venue_order_id=str(event["i"]),
+        symbol=market.symbol,
+        side=side_of(str(event["S"])),
+        order_type=OrderType.MARKET if event.get("o") == "MARKET" else OrderType.LIMIT,
+        size=market.from_venue_size(quantity if quantity is not None else executed),
+        price=market.from_venue_price(price) if price is not None else None,
+        status=status_of(str(event.get("X", "New")), executed),
+        filled_size=market.from_venue_size(executed),
+        avg_fill_price=_avg(executed, quote, market),
+        post_only=bool(event.get("y", False)),
+        reduce_only=bool(event.get("r", False)),
+        time_in_force=TimeInForce.IOC if event.get("f") == "IOC" else TimeInForce.GTC,
+        reject_reason=str(event["R"]) if event.get("R") else None,
+        updated_at=stamp,
+    )
+
+
+def fill_from_event(
+    venue: str, event: Mapping[str, Any], market: Market, client_order_id: str | None
+) -> Fill:
+    """The fill carried by an ``orderFill`` order update (fields ``t l L m n N``)."""
+    return Fill(
+        venue=venue,
+        fill_id=str(event["t"]),
+        client_order_id=client_order_id,
+        venue_order_id=str(event["i"]),
+        symbol=market.symbol,
+        side=side_of(str(event["S"])),
+        price=market.from_venue_price(dec(event["L"])),
+        size=market.from_venue_size(dec(event["l"])),
+        fee=dec(event.get("n", "0")),
+        liquidity="maker" if event.get("m") else "taker",
+        ts=us_time(event["T"]) if "T" in event else datetime.now(UTC),
+        fee_asset=str(event.get("N") or market.quote),
+    )
+
+
+def fill_from_history(
+    venue: str, row: Mapping[str, Any], market: Market, client_order_id: str | None
+) -> Fill:
+    """A ``GET /wapi/v1/history/fills`` row ("History > Get fill history")."""
+    return Fill(
+        venue=venue,
+        fill_id=str(row["tradeId"]),
+        client_order_id=client_order_id,
+        venue_order_id=str(row["orderId"]),
+        symbol=market.symbol,
+        side=side_of(str(row["side"])),
+        price=market.from_venue_price(dec(row["price"])),
+        size=market.from_venue_size(dec(row["quantity"])),
+        fee=dec(row.get("fee", "0")),
+        liquidity="maker" if row.get("isMaker") else "taker",
+        ts=iso_time(str(row["timestamp"])),
+        fee_asset=str(row.get("feeSymbol") or market.quote),
+    )
+
+
+def position_from_wire(row: Mapping[str, Any], market: Market) -> Position | None:
+    """A ``GET /api/v1/position`` row ("Futures > Get open positions"); None when flat.
+
+    ``cumulativeFundingPayment`` is read as the signed amount credited to the account (the
+    convention of the funding-payment history's ``quantity``: negative when paid). The
+    position's margin is its notional times ``imf`` (the initial margin fraction), and its
+    leverage the inverse of that fraction.
+    """
+    quantity = dec(row.get("netQuantity", "0"))
+    if quantity == 0:
+        return None
+    mark = market.from_venue_price(dec(row["markPrice"]))
+    size = market.from_venue_size(quantity)
+    liquidation = opt_dec(row.get("estLiquidationPrice"))
+    imf = opt_dec(row.get("imf"))
+    return Position(
+        symbol=market.symbol,
+        size=size,
+        entry_price=market.from_venue_price(dec(row["entryPrice"])),
+        mark_price=mark,
+        liquidation_price=(
+            market.from_venue_price(liquidation)
+            if liquidation is not None and liquidation > 0
+            else None
+        ),
+        unrealized_pnl=dec(row.get("pnlUnrealized", "0")),
+        accrued_funding=dec(row.get("cumulativeFundingPayment") or "0"),
+        leverage=(1 / imf) if imf else None,
+        margin=abs(size) * mark * imf if imf else None,
+    )
+
+
+def balance_from_collateral(row: Mapping[str, Any]) -> Balance:
+    """``GET /api/v1/capital/collateral`` ("Capital > Get collateral").
+
+    ``netEquity`` includes unrealised PnL; ``netEquityAvailable`` is what new orders may use,
+    so the margin in use is the difference.
+    """
+    equity = dec(row.get("netEquity", "0"))
+    unrealized = dec(row.get("pnlUnrealized", "0"))
+    available = dec(row.get("netEquityAvailable", "0"))
+    return Balance(
+        wallet=equity - unrealized,
+        unrealized_pnl=unrealized,
+        margin_used=max(ZERO, equity - available),
+        asset="USDC",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PublicTrade:
+    """One ``trade.<symbol>`` event ("Streams > Public > Trade")."""
+
+    symbol: str
+    trade_id: int
+    price: Decimal
+    size: Decimal
+    buyer_is_maker: bool
+    ts: datetime
+
+
+def trade_from_event(event: Mapping[str, Any], market: Market) -> PublicTrade:
+    return PublicTrade(
+        symbol=market.symbol,
+        trade_id=int(event["t"]),
+        price=market.from_venue_price(dec(event["p"])),
+        size=market.from_venue_size(dec(event["q"])),
+        buyer_is_maker=bool(event.get("m", False)),
+        ts=us_time(event["T"]) if "T" in event else datetime.now(UTC),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MarkPriceUpdate:
+    """One ``markPrice.<symbol>`` event ("Streams > Public > Mark price")."""
+
+    symbol: str
+    mark_price: Decimal
+    index_price: Decimal | None
+    funding_rate: Decimal
+    next_funding_time: datetime | None
+
+
+def mark_price_from_event(event: Mapping[str, Any], market: Market) -> MarkPriceUpdate:
+    """``n`` (next funding) is documented in microseconds but the official client's sample
+    carries milliseconds; values below 10**14 are taken as milliseconds."""
+    next_funding = event.get("n")
+    when: datetime | None = None
+    if next_funding:
+        value = int(next_funding)
+        when = ms_time(value) if value < 10**14 else us_time(value)
+    index = opt_dec(event.get("i"))
+    return MarkPriceUpdate(
+        symbol=market.symbol,
+        mark_price=market.from_venue_price(dec(event["p"])),
+        index_price=market.from_venue_price(index) if index is not None else None,
+        funding_rate=dec(event.get("f", "0")),
+        next_funding_time=when,
+    )
