@@ -29,6 +29,7 @@ from eth_account import Account
 
 from bench.harness import machine, median_seconds, report
 from exchange_clients.aster.signing import ApiWalletSigner
+from exchange_clients.backpack.signing import Ed25519Signer, WireValue
 from exchange_clients.binance_style.client import BinanceStyleClient
 from exchange_clients.binance_style.signing import HmacSigner
 from exchange_clients.factory import create_client
@@ -37,6 +38,7 @@ from exchange_clients.hyperliquid.cloids import to_cloid
 from exchange_clients.hyperliquid.signing import L1Signer, order_action, order_wire
 from exchange_clients.types import ClientSettings
 from networking.json_codec import dumps, loads
+from tests.fakes.backpack import keypair
 from tests.fakes.binance import FakeBinance
 from tests.fakes.hyperliquid import FakeHyperliquid
 from trading_config.redaction import Secret
@@ -79,6 +81,17 @@ def signing_costs() -> dict[str, float]:
         "0x21cF8Ae13Bb72632562c6Fff438652Ba1a151bb0",
         Secret(KEY),
     )
+    backpack_key, backpack_secret = keypair(bytes(range(32)))
+    backpack = Ed25519Signer(Secret(backpack_key), Secret(backpack_secret))
+    backpack_order: dict[str, WireValue] = {
+        "symbol": "BTC_USDC_PERP",
+        "side": "Bid",
+        "orderType": "Limit",
+        "quantity": D("0.012"),
+        "price": D("64123.5"),
+        "postOnly": True,
+        "clientId": 3_141_592_653,
+    }
     exchange = ccxt_async.binanceusdm({"apiKey": API_KEY, "secret": API_SECRET})
     ccxt_params = dict(ORDER_PARAMS)
     costs = {
@@ -88,6 +101,11 @@ def signing_costs() -> dict[str, float]:
         ),
         "aster v3 (EIP-712 API wallet)": median_seconds(
             lambda: wallet.sign(ORDER_PARAMS, next(nonce)), rounds=21, inner=20
+        ),
+        "backpack (ed25519 over the instruction string)": median_seconds(
+            lambda: backpack.headers("orderExecute", backpack_order, next(nonce)),
+            rounds=21,
+            inner=500,
         ),
         "ccxt binanceusdm (its HMAC signer)": median_seconds(
             lambda: exchange.sign("order", "fapiPrivate", "POST", dict(ccxt_params)),
