@@ -121,6 +121,10 @@ async def build_clients(
         if VENUES[venue].needs_credentials:
             async with sessions() as session:
                 public, secrets = await get_account_credentials(session, name, venue)
+            if exchange.api_url is not None:
+                options["base_url"] = exchange.api_url
+            if exchange.ws_url is not None:
+                options["ws_url"] = exchange.ws_url
         else:
             options = dict(paper_options or {})
             if exchange.market_data is not None and exchange.market_data.source != "synthetic":

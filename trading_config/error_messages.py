@@ -35,6 +35,8 @@ _OWN_MESSAGES = frozenset(
         "not_loopback",
         "account_required",
         "market_data_not_paper",
+        "url_not_for_paper",
+        "url_scheme",
     }
 )
 _MAX_FOUND_CHARS = 60

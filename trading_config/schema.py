@@ -103,6 +103,24 @@ class StrategyConfig(Section):
         return schema.model_validate(value)
 
 
+def _url_with_scheme(*schemes: str) -> AfterValidator:
+    def check(value: str) -> str:
+        scheme, separator, rest = value.partition("://")
+        if not separator or scheme not in schemes or not rest:
+            raise PydanticCustomError(
+                "url_scheme",
+                "expected a URL starting with {schemes}",
+                {"schemes": " or ".join(f"{s}://" for s in schemes)},
+            )
+        return value.rstrip("/")
+
+    return AfterValidator(check)
+
+
+HttpUrl = Annotated[str, _url_with_scheme("https", "http")]
+WebSocketUrl = Annotated[str, _url_with_scheme("wss", "ws")]
+
+
 class MarketDataConfig(Section):
     """Where a paper venue's prices come from: the seeded synthetic market, or a real venue's
     public feed (paper trading against live books; no account or key needed)."""
@@ -127,6 +145,13 @@ class ExchangeConfig(Section):
     use_proxy: bool = Field(default=False, description="route traffic through the account's proxy")
     market_data: MarketDataConfig | None = Field(
         default=None, description="paper venues only: where market data comes from"
+    )
+    api_url: HttpUrl | None = Field(
+        default=None,
+        description="override the venue's REST base URL (a regional host, a gateway)",
+    )
+    ws_url: WebSocketUrl | None = Field(
+        default=None, description="override the venue's WebSocket base URL"
     )
 
 
@@ -239,6 +264,20 @@ class BotConfig(Section):
             )
             for name, exchange in self.exchanges.items()
             if exchange.market_data is not None and VENUES[name].kind != "paper"
+        ]
+        errors += [
+            InitErrorDetails(
+                type=PydanticCustomError(
+                    "url_not_for_paper",
+                    "{field} applies to real venues only; {venue} is simulated",
+                    {"venue": name, "field": field},
+                ),
+                loc=("exchanges", name, field),
+                input=getattr(exchange, field),
+            )
+            for name, exchange in self.exchanges.items()
+            for field in ("api_url", "ws_url")
+            if getattr(exchange, field) is not None and VENUES[name].kind == "paper"
         ]
         errors += [
             InitErrorDetails(

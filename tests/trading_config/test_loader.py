@@ -271,3 +271,24 @@ def test_market_data_is_refused_on_real_venues_and_unknown_sources(tmp_path: Pat
     assert len(problems) == 1
     assert "exchanges.paper.market_data.source" in problems[0]
     assert "'synthetic' or 'hyperliquid'" in problems[0]
+
+
+def test_real_venues_take_api_and_websocket_url_overrides(tmp_path: Path) -> None:
+    text = BASE.replace("exchange: paper", "exchange: binance").replace(
+        "exchanges:\n  paper:\n", "exchanges:\n  binance:\n    account: main\n"
+    )
+    config = load_text(
+        tmp_path,
+        text + "    api_url: https://fapi.example.com/\n    ws_url: wss://fstream.example.com\n",
+    )
+    binance = config.exchanges["binance"]
+    assert (binance.api_url, binance.ws_url) == (
+        "https://fapi.example.com",
+        "wss://fstream.example.com",
+    )
+    assert problems_of(tmp_path, text + "    api_url: fapi.example.com\n") == [
+        "F:17: exchanges.binance.api_url: expected a URL starting with https:// or http://"
+    ]
+    assert problems_of(tmp_path, BASE + "    ws_url: wss://x.example.com\n") == [
+        "F:16: exchanges.paper.ws_url: ws_url applies to real venues only; paper is simulated"
+    ]
