@@ -26,6 +26,7 @@ CLIENT_PACKAGES: tuple[str, ...] = (
     "exchange_clients.aster",
     "exchange_clients.ccxt_venue",
     "exchange_clients.backpack",
+    "exchange_clients.lighter.client",
 )
 
 _REGISTRY: dict[str, type[BaseExchangeClient]] = {}

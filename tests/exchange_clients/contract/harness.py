@@ -12,6 +12,7 @@ from tests.exchange_clients.contract.binance_harness import (
 )
 from tests.exchange_clients.contract.ccxt_harness import ccxt_harness
 from tests.exchange_clients.contract.hyperliquid_harness import hyperliquid_harness
+from tests.exchange_clients.contract.lighter_harness import lighter_harness
 from tests.exchange_clients.contract.paper_harness import paper_harness
 from tests.exchange_clients.contract.venue_harness import VenueHarness
 
@@ -24,4 +25,5 @@ HARNESSES: dict[str, Callable[[], AsyncIterator[VenueHarness]]] = {
     "aster_v3": aster_v3_harness,
     "ccxt_binanceusdm": ccxt_harness,
     "backpack": backpack_harness,
+    "lighter": lighter_harness,
 }

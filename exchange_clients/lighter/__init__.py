@@ -1,0 +1,1 @@
+"""Lighter (zkLighter) perpetuals: our async client around the SDK's native signer."""

@@ -1,0 +1,951 @@
+"""The Lighter (zkLighter) perpetuals client: our async REST/WS code, the SDK's native signer.
+
+Identity: ``account_index`` and ``api_key_index`` (public) and ``api_key_private_key`` (secret)
+from trading_config/venues.py. The key is handed to the native signer once (``CreateClient``)
+and otherwise only used to sign, never logged or echoed (a malformed key fails at construction,
+a key the venue does not know fails at connect, both with :class:`AuthenticationFailed`).
+
+Writes are signed transactions posted to ``/api/v1/sendTx`` (``sendTxBatch`` for cancel-all),
+each with the API key's next nonce from :class:`~.nonces.NonceManager` (lock around "take
+next", synced from ``nextNonce`` at connect and after a nonce error; a transaction refused with
+"invalid nonce" was not accepted, so it is re-signed with a fresh nonce and sent once more).
+``sendTx`` answering 200 only means "queued": the order's outcome is read back by its
+``client_order_index`` (from the ``account_all_orders`` stream or REST), so :meth:`place_order`
+returns the venue's state: open, filled, or an error for a post-only/reduce-only cancel.
+
+Reads: public ``orderBookDetails`` (markets, integer scaling), ``orderBookOrders``, ``account``
+and ``nextNonce``; private ``accountActiveOrders``, ``accountInactiveOrders`` and ``trades``
+with an auth token renewed before expiry (:mod:`.auth`). Streams: ``order_book/{id}`` kept in
+an :class:`OrderBook` (snapshot then deltas chained by nonce, see :meth:`_on_book`),
+``market_stats/all`` (funding), ``account_all/{account}`` (fills) and
+``account_all_orders/{account}`` (order states). After a reconnect, fills since connect are
+polled over REST and deduplicated by trade id, so none is lost or published twice.
+
+Options: ``base_url``, ``ws_url``, ``chain_id`` (304 mainnet / 300 testnet), ``timeout`` (10 s),
+``retries`` (3), ``market_slippage`` (0.05: worst price of a market order vs the touch),
+``auth_token_ttl`` (3600 s, <= 8 h), ``auth_token_renew_before`` (300 s),
+``rate_limit_per_minute`` (240), ``order_ack_timeout`` (10 s: how long to wait for a queued
+transaction to show up), ``ws_ping_interval`` (30 s), ``markets_ttl`` (300 s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any
+
+from exchange_clients.base import BaseExchangeClient
+from exchange_clients.errors import (
+    AuthenticationFailed,
+    DuplicateClientOrderId,
+    ExchangeError,
+    InvalidOrder,
+    OrderNotFound,
+    RateLimited,
+    RequestTimeout,
+    UnknownSymbol,
+    VenueUnavailable,
+)
+from exchange_clients.factory import register_client
+from exchange_clients.lighter import wire
+from exchange_clients.lighter.auth import AuthTokens
+from exchange_clients.lighter.client_ids import ClientIdMap
+from exchange_clients.lighter.funding_adapter import funding_rate
+from exchange_clients.lighter.nonces import NonceManager
+from exchange_clients.lighter.signing import LighterSigner, SignedTx
+from exchange_clients.lighter.websocket import LighterStream, channel_key
+from exchange_clients.lighter.wire import VENUE, LighterMarket, to_decimal
+from exchange_clients.order_book import OrderBook, OrderBookError
+from exchange_clients.rounding import round_to_step
+from exchange_clients.types import (
+    ZERO,
+    Balance,
+    BookSnapshot,
+    ClientSettings,
+    Fill,
+    FundingRate,
+    Market,
+    Order,
+    OrderRequest,
+    OrderType,
+    Position,
+    Side,
+    TimeInForce,
+)
+from networking.http import HttpRequest, HttpResponse, RestTransport
+from networking.json_codec import dumps
+from networking.rate_limit import TokenBucket
+from trading_config.logging_setup import get_logger
+
+log = get_logger(__name__)
+
+FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
+INACTIVE_PAGES = 5  # accountInactiveOrders pages searched for one order (100 orders each)
+TRADES_LIMIT = 100
+
+Signer = Callable[[int], Awaitable[SignedTx]]
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _int_setting(settings: ClientSettings, name: str) -> int:
+    raw = settings.public.get(name)
+    if raw is None and name in settings.secrets:
+        raw = settings.secrets[name].reveal()
+    try:
+        return int(str(raw))
+    except ValueError:
+        raise AuthenticationFailed(f"{name} must be an integer, not {raw!r}", venue=VENUE) from None
+
+
+@register_client("lighter")
+class LighterClient(BaseExchangeClient):
+    """One Lighter account (one API key) on mainnet or testnet."""
+
+    venue = "lighter"
+
+    def __init__(self, settings: ClientSettings) -> None:
+        super().__init__(settings)
+        options = settings.options
+        testnet = settings.testnet
+        self._base_url = str(
+            options.get("base_url") or (wire.TESTNET_URL if testnet else wire.MAINNET_URL)
+        )
+        self._ws_url = str(
+            options.get("ws_url") or (wire.TESTNET_WS_URL if testnet else wire.MAINNET_WS_URL)
+        )
+        key = settings.secrets.get("api_key_private_key")
+        if key is None:
+            raise AuthenticationFailed("no api_key_private_key configured", venue=VENUE)
+        for name in ("account_index", "api_key_index"):
+            if name not in settings.public and name not in settings.secrets:
+                raise AuthenticationFailed(f"no {name} configured", venue=VENUE)
+        self.account_index = _int_setting(settings, "account_index")
+        self.api_key_index = _int_setting(settings, "api_key_index")
+        if not 0 <= self.api_key_index <= 254:
+            raise AuthenticationFailed(
+                f"api_key_index must be 0..254, not {self.api_key_index}", venue=VENUE
+            )
+        chain_id = int(
+            str(
+                options.get("chain_id")
+                or (wire.TESTNET_CHAIN_ID if testnet else wire.MAINNET_CHAIN_ID)
+            )
+        )
+        self.signer = LighterSigner(
+            key,
+            account_index=self.account_index,
+            api_key_index=self.api_key_index,
+            chain_id=chain_id,
+        )
+        self.auth = AuthTokens(
+            self.signer,
+            ttl=float(str(options.get("auth_token_ttl", 3600))),
+            renew_before=float(str(options.get("auth_token_renew_before", 300))),
+        )
+        self._slippage = Decimal(str(options.get("market_slippage", "0.05")))
+        self._ack_timeout = float(str(options.get("order_ack_timeout", 10)))
+        self._markets_ttl = float(str(options.get("markets_ttl", 300)))
+        self._transport = RestTransport(
+            VENUE,
+            self._base_url,
+            limiter=TokenBucket.per_minute(float(str(options.get("rate_limit_per_minute", 240)))),
+            timeout=float(str(options.get("timeout", 10))),
+            retries=int(str(options.get("retries", 3))),
+            proxy_url=settings.proxy_url,
+        )
+        self.nonces = NonceManager(self.account_index, self.api_key_index, self._next_nonce)
+        self._ids = ClientIdMap()
+        self._sent_ids: set[str] = set()
+        self._markets: dict[str, LighterMarket] = {}
+        self._by_id: dict[int, LighterMarket] = {}
+        self._markets_loaded_at = 0.0
+        self._books: dict[int, OrderBook] = {}
+        self._live_books: set[int] = set()
+        self._stats: dict[int, dict[str, Any]] = {}
+        self._stats_seen = asyncio.Event()
+        self._orders: dict[int, dict[str, Any]] = {}  # order_index -> latest raw order
+        self._order_by_client: dict[int, int] = {}  # client_order_index -> order_index
+        self._published_orders: dict[int, tuple[str, Decimal]] = {}
+        self._published_trades: set[str] = set()
+        self._order_fees: dict[int, Decimal] = {}
+        self._traded_markets: set[int] = set()
+        self._leverage: dict[str, Decimal] = {}
+        self._since_ms = 0
+        self.last_trade: dict[str, Decimal] = {}
+        self._stream: LighterStream | None = None
+        self._log = log.bind(venue=VENUE, account=self.account_index, api_key=self.api_key_index)
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        if self._stream is not None:
+            return
+        await self._transport.open()
+        try:
+            await self._load_markets()
+            await self.nonces.sync()
+            await self._check_credentials()
+            self._since_ms = _now_ms()
+            stream = LighterStream(
+                self._ws_url,
+                on_message=self._on_message,
+                on_resync=self._on_resync,
+                on_disconnect=self._on_disconnect,
+                token=self.auth.token,
+                proxy_url=self.settings.proxy_url,
+                ping_interval=float(str(self.settings.options.get("ws_ping_interval", 30))),
+            )
+            await stream.start(
+                {
+                    "market_stats/all": False,
+                    f"account_all/{self.account_index}": True,
+                    f"account_all_orders/{self.account_index}": True,
+                }
+            )
+        except BaseException:
+            await self._transport.close()
+            raise
+        self._stream = stream
+
+    async def disconnect(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            await stream.stop()
+        self._live_books.clear()
+        await self._transport.close()
+
+    @property
+    def stream(self) -> LighterStream:
+        if self._stream is None:
+            raise VenueUnavailable("not connected (call connect() first)", venue=VENUE)
+        return self._stream
+
+    async def _check_credentials(self) -> None:
+        """An authenticated read: the venue checks the token against the registered key."""
+        market = next(iter(self._by_id.values()), None)
+        params = {
+            "account_index": self.account_index,
+            "market_id": market.market_id if market else 0,
+        }
+        try:
+            await self._get("/api/v1/accountActiveOrders", params, private=True)
+        except AuthenticationFailed as exc:
+            raise AuthenticationFailed(
+                f"the venue refused API key {self.api_key_index} of account "
+                f"{self.account_index} ({exc}); check api_key_private_key, api_key_index, "
+                "account_index and the network (mainnet/testnet)",
+                venue=VENUE,
+            ) from None
+
+    # --- REST plumbing ---------------------------------------------------------------------
+
+    async def _get(
+        self, path: str, params: dict[str, Any], *, private: bool = False, weight: float = 1.0
+    ) -> Any:
+        query = urllib.parse.urlencode(params)
+        for attempt in (0, 1):
+            headers = {"Authorization": await self.auth.token()} if private else {}
+            request = HttpRequest("GET", f"{path}?{query}" if query else path, None, headers)
+            response = await self._transport.send(request, weight=weight, idempotent=True)
+            data = self._json(response, path)
+            if response.status == 200 and self._ok(data):
+                return data
+            error = wire.api_error(data, context=f"GET {path}")
+            if private and isinstance(error, AuthenticationFailed) and attempt == 0:
+                self.auth.invalidate()  # maybe expired in flight: one fresh token, then give up
+                continue
+            raise error
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _json(response: HttpResponse, label: str) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise ExchangeError(
+                f"{label}: HTTP {response.status} not JSON: {response.text[:200]}", venue=VENUE
+            ) from None
+
+    @staticmethod
+    def _ok(data: Any) -> bool:
+        return isinstance(data, dict) and int(data.get("code", wire.CODE_OK)) == wire.CODE_OK
+
+    async def _next_nonce(self) -> int:
+        data = await self._get(
+            "/api/v1/nextNonce",
+            {"account_index": self.account_index, "api_key_index": self.api_key_index},
+        )
+        return int(data["nonce"])
+
+    async def _send_tx(self, sign: Signer, *, context: str) -> tuple[dict[str, Any], SignedTx]:
+        """Sign with the key's next nonce and post; one re-sign after a nonce error."""
+        async with self.nonces.hold() as lease:
+            for attempt in (0, 1):
+                (nonce,) = lease.take()
+                signed = await sign(nonce)
+                body = urllib.parse.urlencode(
+                    {"tx_type": signed.tx_type, "tx_info": signed.tx_info}
+                )
+                data = await self._post(lease, "/api/v1/sendTx", body)
+                if self._ok(data):
+                    return data, signed
+                lease.give_back()  # refused: the venue did not consume the nonce
+                if int(data.get("code", 0)) in wire.NONCE_ERRORS and attempt == 0:
+                    self._log.warning("lighter_nonce_resync", context=context, nonce=nonce)
+                    await lease.resync()
+                    continue
+                raise wire.api_error(data, context=context)
+        raise AssertionError("unreachable")
+
+    async def _send_batch(self, signers: list[Signer], *, context: str) -> dict[str, Any]:
+        """Several transactions in one ``sendTxBatch`` (consecutive nonces, all or nothing)."""
+        async with self.nonces.hold() as lease:
+            for attempt in (0, 1):
+                nonces = lease.take(len(signers))
+                signed = [await sign(nonce) for sign, nonce in zip(signers, nonces, strict=True)]
+                body = urllib.parse.urlencode(
+                    {
+                        "tx_types": wire_json([s.tx_type for s in signed]),
+                        "tx_infos": wire_json([s.tx_info for s in signed]),
+                    }
+                )
+                data = await self._post(lease, "/api/v1/sendTxBatch", body)
+                if self._ok(data):
+                    answer: dict[str, Any] = data
+                    return answer
+                lease.give_back()
+                if int(data.get("code", 0)) in wire.NONCE_ERRORS and attempt == 0:
+                    await lease.resync()
+                    continue
+                raise wire.api_error(data, context=context)
+        raise AssertionError("unreachable")
+
+    async def _post(self, lease: Any, path: str, body: str) -> Any:
+        request = HttpRequest("POST", path, body, FORM_HEADERS)
+        try:
+            response = await self._transport.send(request, idempotent=False)
+        except RequestTimeout:
+            raise  # outcome unknown: the nonce stays used (a later nonce error resyncs)
+        except (RateLimited, VenueUnavailable):
+            lease.give_back()  # never processed
+            raise
+        return self._json(response, path)
+
+    # --- markets ---------------------------------------------------------------------------
+
+    async def _load_markets(self) -> None:
+        data = await self._get("/api/v1/orderBookDetails", {})
+        markets = wire.parse_markets(data)
+        self._markets = {m.symbol: m for m in markets}
+        self._by_id = {m.market_id: m for m in markets}
+        self._markets_loaded_at = time.monotonic()
+
+    async def markets(self) -> dict[str, Market]:
+        if not self._markets or time.monotonic() - self._markets_loaded_at > self._markets_ttl:
+            await self._load_markets()
+        return {symbol: m.market for symbol, m in self._markets.items()}
+
+    async def lighter_market(self, symbol: str) -> LighterMarket:
+        if not self._markets:
+            await self._load_markets()
+        try:
+            return self._markets[symbol]
+        except KeyError:
+            raise UnknownSymbol(f"no market for {symbol!r}", venue=VENUE) from None
+
+    # --- market data -----------------------------------------------------------------------
+
+    async def order_book(self, symbol: str, depth: int = 50) -> BookSnapshot:
+        market = await self.lighter_market(symbol)
+        if self._stream is not None:
+            await self._stream.subscribe(f"order_book/{market.market_id}")
+        book = self._books.get(market.market_id)
+        if (
+            book is not None
+            and market.market_id in self._live_books
+            and self._stream is not None
+            and self._stream.connected
+            and not book.needs_resync
+        ):
+            bids, asks = book.depth(depth)
+            return BookSnapshot(symbol, tuple(bids), tuple(asks), datetime.now(UTC), book.sequence)
+        data = await self._get(
+            "/api/v1/orderBookOrders", {"market_id": market.market_id, "limit": min(depth, 250)}
+        )
+        bids = wire.aggregate_levels(data.get("bids") or [], descending=True)
+        asks = wire.aggregate_levels(data.get("asks") or [], descending=False)
+        return BookSnapshot(symbol, tuple(bids[:depth]), tuple(asks[:depth]), datetime.now(UTC))
+
+    def book(self, symbol: str) -> OrderBook | None:
+        """The live book of ``symbol`` if subscribed (tests and strategies that read it)."""
+        market = self._markets.get(symbol)
+        return self._books.get(market.market_id) if market else None
+
+    async def subscribe_trades(self, symbol: str) -> None:
+        """Follow public trades of ``symbol`` (last price in :attr:`last_trade`)."""
+        market = await self.lighter_market(symbol)
+        await self.stream.subscribe(f"trade/{market.market_id}")
+
+    async def funding_rate(self, symbol: str) -> FundingRate:
+        return (await self._funding({symbol}))[symbol]
+
+    async def funding_rates(self) -> dict[str, FundingRate]:
+        return await self._funding(None)
+
+    async def _funding(self, symbols: set[str] | None) -> dict[str, FundingRate]:
+        for symbol in symbols or ():
+            await self.lighter_market(symbol)
+        if not self._stats_seen.is_set():
+            try:
+                await asyncio.wait_for(self._stats_seen.wait(), self._ack_timeout)
+            except TimeoutError:
+                raise VenueUnavailable("no market_stats received yet", venue=VENUE) from None
+        now = datetime.now(UTC)
+        rates: dict[str, FundingRate] = {}
+        for market_id, stats in self._stats.items():
+            market = self._by_id.get(market_id)
+            if market is None or (symbols is not None and market.symbol not in symbols):
+                continue
+            rates[market.symbol] = funding_rate(market.symbol, stats, venue=self.name, now=now)
+        for symbol in symbols or ():
+            if symbol not in rates:
+                raise VenueUnavailable(f"no market_stats for {symbol} yet", venue=VENUE)
+        return rates
+
+    # --- trading ---------------------------------------------------------------------------
+
+    async def _worst_price(self, market: LighterMarket, side: Side) -> Decimal:
+        """A market order's limit: the touch moved ``market_slippage`` against us, on the grid."""
+        book = await self.order_book(market.symbol, depth=1)
+        touch = book.best_ask if side == "buy" else book.best_bid
+        if touch is None:
+            raise VenueUnavailable(f"{market.symbol}: no liquidity for a market order", venue=VENUE)
+        if side == "buy":
+            return round_to_step(
+                touch * (1 + self._slippage), market.market.tick_size, ROUND_CEILING
+            )
+        return round_to_step(touch * (1 - self._slippage), market.market.tick_size, ROUND_FLOOR)
+
+    async def place_order(self, request: OrderRequest) -> Order:
+        market = await self.lighter_market(request.symbol)
+        client_id = request.client_order_id
+        if client_id in self._sent_ids:
+            raise DuplicateClientOrderId(client_id, venue=VENUE)
+        index = self._ids.index(client_id)
+        base_amount = market.base_amount(request.size)
+        is_market = request.order_type is OrderType.MARKET
+        if is_market:
+            price = market.price_int(await self._worst_price(market, request.side))
+            order_type, tif, expiry = wire.ORDER_TYPE_MARKET, wire.TIF_IOC, wire.EXPIRY_IOC
+        else:
+            assert request.price is not None
+            price = market.price_int(request.price)
+            order_type = wire.ORDER_TYPE_LIMIT
+            if request.time_in_force is TimeInForce.IOC:
+                tif, expiry = wire.TIF_IOC, wire.EXPIRY_IOC
+            else:
+                tif = wire.TIF_POST_ONLY if request.post_only else wire.TIF_GTT
+                expiry = wire.EXPIRY_DEFAULT_28_DAYS
+        if price <= 0 or price >= 2**32:
+            raise InvalidOrder(f"{request.symbol}: price out of the venue's range", venue=VENUE)
+
+        async def sign(nonce: int) -> SignedTx:
+            return await self.signer.sign_create_order(
+                market_index=market.market_id,
+                client_order_index=index,
+                base_amount=base_amount,
+                price=price,
+                is_ask=request.side == "sell",
+                order_type=order_type,
+                time_in_force=tif,
+                reduce_only=request.reduce_only,
+                order_expiry=expiry,
+                nonce=nonce,
+            )
+
+        self._sent_ids.add(client_id)
+        self._traded_markets.add(market.market_id)
+        try:
+            await self._send_tx(sign, context=f"order {client_id}")
+        except RequestTimeout:
+            raise  # maybe placed: the id stays taken, resolve it by client order id
+        except BaseException:
+            self._sent_ids.discard(client_id)  # refused outright: no order exists
+            raise
+        raw = await self._await_order(
+            market,
+            lambda: self._find_by_client(market, index),
+            final=is_market or tif == wire.TIF_IOC,
+            what=f"order {client_id}",
+            cached=lambda: self._orders.get(self._order_by_client.get(index, -1)),
+        )
+        reason = wire.cancel_reason(raw)
+        unfilled = to_decimal(raw.get("filled_base_amount") or "0") == 0
+        if reason in wire.REJECTION_REASONS and unfilled:
+            raise wire.rejection_for(str(reason), f"order {client_id}")
+        return self._order(raw, market)
+
+    async def _await_order(
+        self,
+        market: LighterMarket,
+        find: Callable[[], Awaitable[dict[str, Any] | None]],
+        *,
+        final: bool,
+        what: str,
+        cached: Callable[[], dict[str, Any] | None] = lambda: None,
+    ) -> dict[str, Any]:
+        """Wait until a queued transaction shows in the order's state: the stream's copy
+        (``cached``) when it already tells, else REST (``find``), polling with backoff."""
+        deadline = time.monotonic() + self._ack_timeout
+        delay = 0.02
+
+        def done(raw: dict[str, Any] | None) -> bool:
+            return raw is not None and (not final or wire.order_status(raw).is_final)
+
+        while True:
+            raw = cached()
+            if not done(raw):
+                raw = await find()
+            if raw is not None and done(raw):
+                return raw
+            if time.monotonic() >= deadline:
+                raise RequestTimeout(
+                    f"{what}: accepted by the venue but not executed within "
+                    f"{self._ack_timeout:g} s; resolve it by client order id",
+                    venue=VENUE,
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+    async def _find_by_client(self, market: LighterMarket, index: int) -> dict[str, Any] | None:
+        order_index = self._order_by_client.get(index)
+        cached = self._orders.get(order_index) if order_index is not None else None
+        if cached is not None and wire.order_status(cached).is_final:
+            return cached
+        return await self._lookup(market, lambda raw: int(raw["client_order_index"]) == index)
+
+    async def _find_by_index(
+        self, market: LighterMarket, order_index: int
+    ) -> dict[str, Any] | None:
+        cached = self._orders.get(order_index)
+        if cached is not None and wire.order_status(cached).is_final:
+            return cached
+        return await self._lookup(market, lambda raw: int(raw["order_index"]) == order_index)
+
+    async def _lookup(
+        self, market: LighterMarket, match: Callable[[dict[str, Any]], bool]
+    ) -> dict[str, Any] | None:
+        """The order matching ``match``: active orders first, then recent inactive ones."""
+        params: dict[str, Any] = {
+            "account_index": self.account_index,
+            "market_id": market.market_id,
+        }
+        active = await self._get("/api/v1/accountActiveOrders", params, private=True)
+        for raw in active.get("orders") or []:
+            if match(raw):
+                return self._remember(raw)
+        cursor: str | None = None
+        for _ in range(INACTIVE_PAGES):
+            page = dict(params, limit=100, **({"cursor": cursor} if cursor else {}))
+            inactive = await self._get("/api/v1/accountInactiveOrders", page, private=True)
+            for raw in inactive.get("orders") or []:
+                if match(raw):
+                    return self._remember(raw)
+            cursor = inactive.get("next_cursor")
+            if not cursor:
+                break
+        return None
+
+    def _remember(self, raw: dict[str, Any]) -> dict[str, Any]:
+        order_index = int(raw["order_index"])
+        self._orders[order_index] = raw
+        self._order_by_client[int(raw["client_order_index"])] = order_index
+        return raw
+
+    def _order(self, raw: dict[str, Any], market: LighterMarket) -> Order:
+        index = int(raw.get("client_order_index") or 0)
+        client_id = self._ids.client_id(index) or str(raw.get("client_order_id") or index)
+        filled = to_decimal(raw.get("filled_base_amount") or "0")
+        quote = to_decimal(raw.get("filled_quote_amount") or "0")
+        is_market = str(raw.get("type", "limit")) == "market"
+        tif = str(raw.get("time_in_force", ""))
+        order_index = int(raw["order_index"])
+        return Order(
+            client_order_id=client_id,
+            venue_order_id=str(order_index),
+            symbol=market.symbol,
+            side="sell" if raw.get("is_ask") else "buy",
+            order_type=OrderType.MARKET if is_market else OrderType.LIMIT,
+            size=to_decimal(raw["initial_base_amount"]),
+            price=None if is_market else to_decimal(raw["price"]),
+            status=wire.order_status(raw),
+            filled_size=filled,
+            avg_fill_price=quote / filled if filled > 0 else None,
+            fee_paid=self._order_fees.get(order_index, ZERO),
+            post_only=tif == "post-only",
+            reduce_only=bool(raw.get("reduce_only")),
+            time_in_force=(
+                TimeInForce.IOC if tif == "immediate-or-cancel" or is_market else TimeInForce.GTC
+            ),
+            reject_reason=wire.cancel_reason(raw),
+            updated_at=datetime.now(UTC),
+        )
+
+    async def cancel_order(self, symbol: str, venue_order_id: str) -> Order:
+        market = await self.lighter_market(symbol)
+        try:
+            order_index = int(venue_order_id)
+        except ValueError:
+            raise OrderNotFound(f"{symbol}: no order {venue_order_id!r}", venue=VENUE) from None
+        raw = await self._find_by_index(market, order_index)
+        if raw is None:
+            raise OrderNotFound(f"{symbol}: no order {venue_order_id}", venue=VENUE)
+        if wire.order_status(raw).is_final:
+            return self._order(raw, market)
+
+        async def sign(nonce: int) -> SignedTx:
+            return await self.signer.sign_cancel_order(
+                market_index=market.market_id, order_index=order_index, nonce=nonce
+            )
+
+        await self._send_tx(sign, context=f"cancel {venue_order_id}")
+        final = await self._await_order(
+            market,
+            lambda: self._find_by_index(market, order_index),
+            final=True,
+            what=f"cancel {venue_order_id}",
+            cached=lambda: self._orders.get(order_index),
+        )
+        return self._order(final, market)
+
+    async def cancel_by_client_id(self, symbol: str, client_order_id: str) -> Order:
+        market = await self.lighter_market(symbol)
+        raw = await self._find_by_client(market, self._ids.index(client_order_id))
+        if raw is None:
+            raise OrderNotFound(f"{symbol}: no order {client_order_id!r}", venue=VENUE)
+        return await self.cancel_order(symbol, str(raw["order_index"]))
+
+    async def cancel_all(self, symbol: str | None = None) -> list[Order]:
+        """Every resting order cancelled in one ``sendTxBatch``."""
+        orders = [o for o in await self.open_orders(symbol) if o.venue_order_id is not None]
+        if not orders:
+            return []
+        markets = {o.symbol: await self.lighter_market(o.symbol) for o in orders}
+
+        def signer_for(order: Order) -> Signer:
+            market_id, order_index = markets[order.symbol].market_id, int(str(order.venue_order_id))
+
+            async def sign(nonce: int) -> SignedTx:
+                return await self.signer.sign_cancel_order(
+                    market_index=market_id, order_index=order_index, nonce=nonce
+                )
+
+            return sign
+
+        await self._send_batch([signer_for(o) for o in orders], context="cancel all")
+        results = []
+        for order in orders:
+            market = markets[order.symbol]
+            index = int(str(order.venue_order_id))
+            raw = await self._await_order(
+                market,
+                functools.partial(self._find_by_index, market, index),
+                final=True,
+                what=f"cancel {index}",
+            )
+            results.append(self._order(raw, market))
+        return results
+
+    async def open_orders(self, symbol: str | None = None) -> list[Order]:
+        if symbol is not None:
+            markets = [await self.lighter_market(symbol)]
+        else:
+            account = await self._account()
+            ids = {
+                int(p["market_id"])
+                for p in account.get("positions") or []
+                if int(p.get("open_order_count") or 0) > 0
+            }
+            markets = [self._by_id[i] for i in sorted(ids) if i in self._by_id]
+        orders: list[Order] = []
+        for market in markets:
+            data = await self._get(
+                "/api/v1/accountActiveOrders",
+                {"account_index": self.account_index, "market_id": market.market_id},
+                private=True,
+            )
+            orders.extend(
+                self._order(self._remember(raw), market) for raw in data.get("orders") or []
+            )
+        return orders
+
+    async def order_status(
+        self,
+        symbol: str,
+        *,
+        venue_order_id: str | None = None,
+        client_order_id: str | None = None,
+    ) -> Order:
+        market = await self.lighter_market(symbol)
+        raw: dict[str, Any] | None = None
+        if venue_order_id is not None:
+            try:
+                raw = await self._find_by_index(market, int(venue_order_id))
+            except ValueError:
+                raw = None
+        elif client_order_id is not None:
+            raw = await self._find_by_client(market, self._ids.index(client_order_id))
+        else:
+            raise ValueError("order_status needs venue_order_id or client_order_id")
+        if raw is None:
+            raise OrderNotFound(
+                f"{symbol}: no order {venue_order_id or client_order_id!r}", venue=VENUE
+            )
+        return self._order(raw, market)
+
+    # --- account ---------------------------------------------------------------------------
+
+    async def _account(self) -> dict[str, Any]:
+        data = await self._get("/api/v1/account", {"by": "index", "value": self.account_index})
+        accounts = data.get("accounts") or []
+        if not accounts:
+            raise AuthenticationFailed(f"no account {self.account_index} on the venue", venue=VENUE)
+        account: dict[str, Any] = accounts[0]
+        return account
+
+    async def positions(self) -> list[Position]:
+        account = await self._account()
+        positions = []
+        for raw in account.get("positions") or []:
+            market = self._by_id.get(int(raw["market_id"]))
+            if market is None:
+                continue
+            position = wire.parse_position(raw, market)
+            if position is not None:
+                positions.append(position)
+        return positions
+
+    async def balance(self) -> Balance:
+        account = await self._account()
+        wallet = to_decimal(account.get("collateral") or "0")
+        unrealized = sum(
+            (to_decimal(p.get("unrealized_pnl") or "0") for p in account.get("positions") or []),
+            ZERO,
+        )
+        available = to_decimal(account.get("available_balance") or "0")
+        return Balance(
+            wallet=wallet,
+            unrealized_pnl=unrealized,
+            margin_used=max(ZERO, wallet + unrealized - available),
+        )
+
+    async def get_leverage(self, symbol: str) -> Decimal:
+        market = await self.lighter_market(symbol)
+        account = await self._account()
+        raw = next(
+            (p for p in account.get("positions") or [] if int(p["market_id"]) == market.market_id),
+            None,
+        )
+        if raw is None or not raw.get("initial_margin_fraction"):
+            fraction = market.default_initial_margin_fraction
+        else:  # a percentage string ("33.33") -> units of 0.01 %
+            fraction = int(to_decimal(raw["initial_margin_fraction"]) * 100)
+        chosen = self._leverage.get(symbol)
+        if chosen is not None and wire.leverage_to_margin_fraction(chosen) == fraction:
+            return chosen  # 10_000 / 3333 is 3.0003: report the leverage that was set
+        return (wire.MARGIN_FRACTION_ONE / fraction).quantize(Decimal("0.01"))
+
+    async def set_leverage(self, symbol: str, leverage: Decimal) -> Decimal:
+        market = await self.lighter_market(symbol)
+        if not 1 <= leverage <= market.market.max_leverage:
+            raise InvalidOrder(
+                f"{symbol}: leverage {leverage} outside 1..{market.market.max_leverage}",
+                venue=VENUE,
+            )
+        fraction = wire.leverage_to_margin_fraction(leverage)
+
+        async def sign(nonce: int) -> SignedTx:
+            return await self.signer.sign_update_leverage(
+                market_index=market.market_id, initial_margin_fraction=fraction, nonce=nonce
+            )
+
+        await self._send_tx(sign, context=f"leverage {symbol}")
+        self._leverage[symbol] = leverage
+        return leverage
+
+    # --- streams ---------------------------------------------------------------------------
+
+    async def _on_message(self, message: dict[str, Any]) -> None:
+        kind = str(message.get("type", ""))
+        channel = channel_key(str(message.get("channel", "")))
+        try:
+            if kind.endswith("/order_book"):
+                await self._on_book(kind, channel, message)
+            elif kind.endswith("/market_stats"):
+                self._on_stats(message.get("market_stats") or {})
+            elif kind.endswith("/account_all_orders"):
+                await self._on_orders(message.get("orders") or {})
+            elif kind.endswith("/account_all"):
+                self._on_trades(message.get("trades") or {})
+            elif kind.endswith("/trade"):
+                self._on_public_trades(message.get("trades") or [])
+            elif kind == "error" or "error" in message:
+                text = str(message.get("error", message))[:200]
+                if "auth" in text.lower():
+                    self.auth.invalidate()  # the next (re)subscription gets a fresh token
+                self._log.warning("lighter_ws_error", error=text)
+        except (KeyError, ValueError, TypeError) as exc:
+            self._log.warning("lighter_ws_bad_message", kind=kind, error=str(exc))
+
+    async def _on_book(self, kind: str, channel: str, message: dict[str, Any]) -> None:
+        """Snapshot on subscribe, then deltas. Chaining rule: each update's ``begin_nonce``
+        equals the ``nonce`` of the message before it on the channel (the snapshot's for the
+        first); anything else means a lost update, so the book is invalidated and the channel
+        resubscribed for a fresh snapshot."""
+        market_id = int(channel.rsplit("/", 1)[1])
+        payload = message["order_book"]
+        book = self._books.setdefault(market_id, OrderBook(self._by_id[market_id].symbol))
+        bids = [[level["price"], level["size"]] for level in payload.get("bids") or []]
+        asks = [[level["price"], level["size"]] for level in payload.get("asks") or []]
+        nonce = int(payload["nonce"])
+        if kind.startswith("subscribed"):
+            book.apply_wire_snapshot(bids, asks, sequence=nonce)
+            self._live_books.add(market_id)
+            return
+        if book.needs_resync or book.sequence is None or market_id not in self._live_books:
+            return  # waiting for the snapshot of a resubscription
+        begin = int(payload.get("begin_nonce", book.sequence))
+        if begin != book.sequence:
+            book.invalidate(f"nonce chain broken: expected {book.sequence}, got {begin}")
+            self._live_books.discard(market_id)
+            self._log.warning(
+                "lighter_book_gap", market=market_id, expected=book.sequence, got=begin
+            )
+            await self.stream.resubscribe(f"order_book/{market_id}")
+            return
+        try:
+            book.apply_wire_update(bids, asks, last_sequence=nonce)
+        except OrderBookError as exc:
+            self._live_books.discard(market_id)
+            self._log.warning("lighter_book_invalid", market=market_id, error=str(exc))
+            await self.stream.resubscribe(f"order_book/{market_id}")
+
+    def _on_stats(self, stats: dict[str, Any]) -> None:
+        entries = [stats] if "market_id" in stats else list(stats.values())
+        for entry in entries:
+            if isinstance(entry, dict) and "market_id" in entry:
+                self._stats[int(entry["market_id"])] = entry
+        if self._stats:
+            self._stats_seen.set()
+
+    async def _on_orders(self, by_market: dict[str, Any]) -> None:
+        for market_id, orders in by_market.items():
+            market = self._by_id.get(int(market_id))
+            if market is None:
+                continue
+            for raw in orders:
+                self._remember(raw)
+                self._publish_order_state(raw, market)
+
+    def _publish_order_state(self, raw: dict[str, Any], market: LighterMarket) -> None:
+        order_index = int(raw["order_index"])
+        state = (str(raw.get("status")), to_decimal(raw.get("filled_base_amount") or "0"))
+        if self._published_orders.get(order_index) == state:
+            return  # duplicates (replays, REST refresh after reconnect) are published once
+        self._published_orders[order_index] = state
+        self._publish_order(self._order(raw, market))
+
+    def _on_trades(self, by_market: dict[str, Any]) -> None:
+        trades = [t for ts in by_market.values() for t in ts]
+        self._publish_trades(trades)
+
+    def _publish_trades(self, trades: list[dict[str, Any]]) -> None:
+        """Our fills, oldest first, each trade id once; trades before connect() are history."""
+        for raw in sorted(trades, key=lambda t: (int(t["timestamp"]), int(t["trade_id"]))):
+            trade_id = str(raw["trade_id"])
+            market = self._by_id.get(int(raw["market_id"]))
+            if market is None or trade_id in self._published_trades:
+                continue
+            if int(raw["timestamp"]) < self._since_ms:
+                continue
+            if self.account_index not in (int(raw["bid_account_id"]), int(raw["ask_account_id"])):
+                continue
+            self._published_trades.add(trade_id)
+            fill: Fill = wire.parse_fill(
+                raw,
+                account_index=self.account_index,
+                market=market,
+                client_id_of=self._ids.by_index,
+            )
+            if fill.venue_order_id is not None:
+                order_index = int(fill.venue_order_id)
+                self._order_fees[order_index] = self._order_fees.get(order_index, ZERO) + fill.fee
+            self._publish_fill(fill)
+
+    def _on_public_trades(self, trades: list[dict[str, Any]]) -> None:
+        for raw in trades:
+            market = self._by_id.get(int(raw["market_id"]))
+            if market is not None:
+                self.last_trade[market.symbol] = to_decimal(raw["price"])
+
+    async def _on_resync(self, first: bool) -> None:
+        """After a reconnect: fills missed meanwhile (REST, deduplicated), fresh order states."""
+        if first:
+            return
+        for market_id in list(self._live_books):
+            self._books[market_id].invalidate("stream reconnected")
+        self._live_books.clear()
+        try:
+            data = await self._get(
+                "/api/v1/trades",
+                {
+                    "account_index": self.account_index,
+                    "sort_by": "timestamp",
+                    "sort_dir": "desc",
+                    "limit": TRADES_LIMIT,
+                },
+                private=True,
+            )
+            self._publish_trades(list(data.get("trades") or []))
+            for market_id in sorted(self._traded_markets):
+                market = self._by_id[market_id]
+                active = await self._get(
+                    "/api/v1/accountActiveOrders",
+                    {"account_index": self.account_index, "market_id": market_id},
+                    private=True,
+                )
+                active_ids = set()
+                for raw in active.get("orders") or []:
+                    active_ids.add(int(raw["order_index"]))
+                    self._remember(raw)
+                    self._publish_order_state(raw, market)
+                # Orders we last saw open that finished while we were away.
+                for order_index, raw in list(self._orders.items()):
+                    if (
+                        int(raw.get("market_index", market_id)) == market_id
+                        and order_index not in active_ids
+                        and not wire.order_status(raw).is_final
+                    ):
+                        done = await self._find_by_index(market, order_index)
+                        if done is not None:
+                            self._publish_order_state(done, market)
+        except ExchangeError as exc:  # the stream is up; the next reconnect tries again
+            self._log.warning("lighter_resync_failed", error=str(exc))
+
+    def _on_disconnect(self) -> None:
+        for market_id in list(self._live_books):
+            self._books[market_id].invalidate("stream disconnected")
+        self._live_books.clear()
+
+
+def wire_json(values: list[Any]) -> str:
+    """``sendTxBatch`` takes its lists as JSON text inside the form."""
+    return dumps(values)
