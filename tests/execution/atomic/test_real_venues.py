@@ -26,7 +26,7 @@ from tests.execution.atomic.rig import create_bot
 D = Decimal
 SIZE = D("0.01")  # BTC: on every venue's grid, above every minimum notional
 
-PAIRS = [("hyperliquid", "backpack"), ("backpack", "binance")]
+PAIRS = [("backpack", "lighter"), ("hyperliquid", "backpack"), ("lighter", "binance")]
 
 
 async def net_positions(clients: dict[str, BaseExchangeClient]) -> dict[str, Decimal]:
