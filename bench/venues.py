@@ -36,6 +36,7 @@ from exchange_clients.factory import create_client
 from exchange_clients.hyperliquid.client import HyperliquidClient
 from exchange_clients.hyperliquid.cloids import to_cloid
 from exchange_clients.hyperliquid.signing import L1Signer, order_action, order_wire
+from exchange_clients.lighter.signing import LighterSigner
 from exchange_clients.types import ClientSettings
 from networking.json_codec import dumps, loads
 from tests.fakes.backpack import keypair
@@ -92,6 +93,26 @@ def signing_costs() -> dict[str, float]:
         "postOnly": True,
         "clientId": 3_141_592_653,
     }
+    lighter = LighterSigner(
+        Secret("0x" + "3c" * 40), account_index=77, api_key_index=250, chain_id=300
+    )
+    lighter_nonces = iter(range(1, 10**9))
+    expiry = int(time.time() * 1000) + 86_400_000
+
+    def lighter_order() -> object:
+        return lighter.sign_create_order_sync(
+            market_index=1,
+            client_order_index=123_456_789,
+            base_amount=1234,
+            price=6_412_350,
+            is_ask=False,
+            order_type=0,
+            time_in_force=2,
+            reduce_only=False,
+            order_expiry=expiry,
+            nonce=next(lighter_nonces),
+        )
+
     exchange = ccxt_async.binanceusdm({"apiKey": API_KEY, "secret": API_SECRET})
     ccxt_params = dict(ORDER_PARAMS)
     costs = {
@@ -106,6 +127,9 @@ def signing_costs() -> dict[str, float]:
             lambda: backpack.headers("orderExecute", backpack_order, next(nonce)),
             rounds=21,
             inner=500,
+        ),
+        "lighter (lighter-sdk's native signer, via ctypes)": median_seconds(
+            lighter_order, rounds=11, inner=20
         ),
         "ccxt binanceusdm (its HMAC signer)": median_seconds(
             lambda: exchange.sign("order", "fapiPrivate", "POST", dict(ccxt_params)),
