@@ -142,9 +142,11 @@ def test_shipped_example_configs_pass_check_once_their_accounts_exist(
             continue
         assert exchange.account is not None
         fields = {
-            f"PERPFLEET_{venue.upper()}_{field.name.upper()}": f"{field.name}-123456"
+            f"PERPFLEET_{venue.upper()}_{field.name.upper()}": (
+                f"{field.name}-123456" if field.secret else "12"
+            )
             for field in VENUES[venue].credential_fields
-            if field.secret
+            if field.secret or field.required
         }
         result = run_cli(
             [
