@@ -45,8 +45,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_bot(config: Path, var: Path, url: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    env = cli_env(var, {"DATABASE_URL": url, "PERPFLEET_CONTROL_TOKEN": TOKEN})
+def running_bot(
+    config: Path, var: Path, url: str, log: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    env = cli_env(var, {"DATABASE_URL": url, "PERPFLEET_CONTROL_TOKEN": TOKEN, **(extra_env or {})})
     with log.open("ab") as out:
         process = subprocess.Popen(
             [sys.executable, "runbot.py", "--config", str(config), "--log-json"],
