@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +31,6 @@ from eth_account import Account
 from bench.harness import machine, median_seconds, report
 from exchange_clients.aster.signing import ApiWalletSigner
 from exchange_clients.backpack.signing import Ed25519Signer, WireValue
-from exchange_clients.binance_style.client import BinanceStyleClient
 from exchange_clients.binance_style.signing import HmacSigner
 from exchange_clients.factory import create_client
 from exchange_clients.hyperliquid.client import HyperliquidClient
@@ -39,7 +39,7 @@ from exchange_clients.hyperliquid.signing import L1Signer, order_action, order_w
 from exchange_clients.lighter.signing import LighterSigner
 from exchange_clients.types import ClientSettings
 from networking.json_codec import dumps, loads
-from tests.fakes.backpack import keypair
+from tests.fakes.backpack import FakeBackpack, keypair
 from tests.fakes.binance import FakeBinance
 from tests.fakes.hyperliquid import FakeHyperliquid
 from trading_config.redaction import Secret
@@ -57,6 +57,7 @@ ORDER_PARAMS = [
     ("newClientOrderId", "gridbot-m3x9k2a1-7f"),
     ("newOrderRespType", "RESULT"),
 ]
+BACKPACK_KEY, BACKPACK_SECRET = keypair(bytes(range(32)))
 MESSAGES = 2000
 LEVELS = 20
 
@@ -82,8 +83,7 @@ def signing_costs() -> dict[str, float]:
         "0x21cF8Ae13Bb72632562c6Fff438652Ba1a151bb0",
         Secret(KEY),
     )
-    backpack_key, backpack_secret = keypair(bytes(range(32)))
-    backpack = Ed25519Signer(Secret(backpack_key), Secret(backpack_secret))
+    backpack = Ed25519Signer(Secret(BACKPACK_KEY), Secret(BACKPACK_SECRET))
     backpack_order: dict[str, WireValue] = {
         "symbol": "BTC_USDC_PERP",
         "side": "Bid",
@@ -241,75 +241,124 @@ async def hyperliquid_ingest() -> tuple[float, float]:
     return rate(handler_samples), rate(end_to_end)
 
 
+@dataclass(frozen=True)
+class DeltaVenue:
+    """A venue whose book stream is deltas after a REST snapshot (Binance, Backpack)."""
+
+    name: str
+    settings: Callable[[Any], ClientSettings]
+    contract: str
+    record_path: str
+    subscribe: dict[str, Any]
+    marker: str
+    stream_of: Callable[[Any], Any]
+    tick: Decimal
+
+
+async def delta_ingest(venue: DeltaVenue, fake: Any) -> tuple[float, float]:
+    """Record MESSAGES depth deltas from ``fake``, then time the client applying them: in its
+    handler (after JSON parsing), and end to end over the WebSocket."""
+    books = walk_books(7, D("64000.0"), venue.tick)
+
+    def as_text(levels: list[Any]) -> list[tuple[str, str]]:
+        return [(str(price), str(size)) for price, size in levels]
+
+    bids, asks = next(books)
+    await fake.set_book(venue.contract, as_text(bids), as_text(asks))
+    start_bids, start_asks = fake.book(venue.contract)
+    snapshot = (as_text(start_bids), as_text(start_asks))
+    start_id = fake.update_ids[venue.contract]
+    async with recorder(fake.ws_url + venue.record_path, venue.subscribe) as texts:
+        for _ in range(MESSAGES):
+            bids, asks = next(books)
+            await fake.set_book(venue.contract, as_text(bids), as_text(asks))
+    texts = [t for t in texts if venue.marker in t][:MESSAGES]
+    client = create_client(venue.settings(fake))
+    await client.connect()
+    try:
+        await client.order_book("BTC", depth=1)  # subscribes + snapshot
+        stream = venue.stream_of(client)
+        book = await stream.book(venue.contract)
+        last = book.sequence
+        assert last is not None
+
+        def reset() -> None:
+            book.apply_wire_snapshot(snapshot[0], snapshot[1], start_id)
+
+        handler_samples = []
+        for _ in range(7):
+            reset()
+            started = time.perf_counter()
+            for text in texts:
+                stream._on_message(loads(text))
+            handler_samples.append(time.perf_counter() - started)
+            assert book.sequence == last
+        end_to_end = []
+        for _ in range(3):
+            reset()
+            started = time.perf_counter()
+            for connection in list(fake._connections):
+                for text in texts:
+                    await connection.ws.send_str(text)
+
+            async def arrived() -> bool:
+                return bool(book.sequence == last)
+
+            await until(arrived)
+            end_to_end.append(time.perf_counter() - started)
+    finally:
+        await client.disconnect()
+    return rate(handler_samples), rate(end_to_end)
+
+
+def _binance_settings(fake: Any) -> ClientSettings:
+    return ClientSettings(
+        venue="binance",
+        secrets={"api_key": Secret(API_KEY), "api_secret": Secret(API_SECRET)},
+        options={"base_url": fake.base_url, "ws_url": fake.ws_url},
+    )
+
+
+def _backpack_settings(fake: Any) -> ClientSettings:
+    return ClientSettings(
+        venue="backpack",
+        secrets={"api_key": Secret(BACKPACK_KEY), "api_secret": Secret(BACKPACK_SECRET)},
+        options={"base_url": fake.base_url, "ws_url": fake.ws_url},
+    )
+
+
+BINANCE = DeltaVenue(
+    "binance",
+    _binance_settings,
+    "BTCUSDT",
+    "/ws",
+    {"method": "SUBSCRIBE", "params": ["btcusdt@depth@100ms"], "id": 1},
+    "depthUpdate",
+    lambda client: client.depth_stream,
+    D("0.1"),
+)
+BACKPACK = DeltaVenue(
+    "backpack",
+    _backpack_settings,
+    "BTC_USDC_PERP",
+    "",
+    {"method": "SUBSCRIBE", "params": ["depth.BTC_USDC_PERP"]},
+    '"depth.BTC_USDC_PERP"',
+    lambda client: client._stream,
+    D("0.1"),
+)
+
+
 async def binance_ingest() -> tuple[float, float]:
     async with FakeBinance() as fake:
         fake.add_account(api_key=API_KEY, api_secret=API_SECRET)
-        books = walk_books(7, D("64000.0"), D("0.1"))
-        bids, asks = next(books)
-        await fake.set_book(
-            "BTCUSDT", [(str(p), str(q)) for p, q in bids], [(str(p), str(q)) for p, q in asks]
-        )
-        start_bids, start_asks = fake.book("BTCUSDT")
-        start_id = fake.update_ids["BTCUSDT"]
-        subscribe = {"method": "SUBSCRIBE", "params": ["btcusdt@depth@100ms"], "id": 1}
-        async with recorder(fake.ws_url + "/ws", subscribe) as texts:
-            for _ in range(MESSAGES):
-                bids, asks = next(books)
-                await fake.set_book(
-                    "BTCUSDT",
-                    [(str(p), str(q)) for p, q in bids],
-                    [(str(p), str(q)) for p, q in asks],
-                )
-        texts = [t for t in texts if "depthUpdate" in t][:MESSAGES]
-        last_u = int(loads(texts[-1])["u"])
-        client = create_client(
-            ClientSettings(
-                venue="binance",
-                secrets={"api_key": Secret(API_KEY), "api_secret": Secret(API_SECRET)},
-                options={"base_url": fake.base_url, "ws_url": fake.ws_url},
-            )
-        )
-        assert isinstance(client, BinanceStyleClient)
-        await client.connect()
-        try:
-            await client.order_book("BTC", depth=1)  # subscribes + snapshot
-            stream = client.depth_stream
-            assert stream is not None
-            book = await stream.book("BTCUSDT")
-            assert book is not None
-            snapshot = (
-                [(str(p), str(q)) for p, q in start_bids],
-                [(str(p), str(q)) for p, q in start_asks],
-            )
+        return await delta_ingest(BINANCE, fake)
 
-            def reset() -> None:
-                book.apply_wire_snapshot(snapshot[0], snapshot[1], start_id)
 
-            handler_samples = []
-            for _ in range(7):
-                reset()
-                started = time.perf_counter()
-                for text in texts:
-                    stream._on_message(loads(text))
-                handler_samples.append(time.perf_counter() - started)
-                assert book.sequence == last_u
-            end_to_end = []
-            market_streams = [c for c in fake._connections if c.listen_key is None]
-            for _ in range(3):
-                reset()
-                started = time.perf_counter()
-                for connection in market_streams:
-                    for text in texts:
-                        await connection.ws.send_str(text)
-
-                async def arrived() -> bool:
-                    return book.sequence == last_u
-
-                await until(arrived)
-                end_to_end.append(time.perf_counter() - started)
-        finally:
-            await client.disconnect()
-    return rate(handler_samples), rate(end_to_end)
+async def backpack_ingest() -> tuple[float, float]:
+    async with FakeBackpack() as fake:
+        fake.add_account(BACKPACK_KEY)
+        return await delta_ingest(BACKPACK, fake)
 
 
 def main() -> None:
@@ -324,6 +373,7 @@ def main() -> None:
     for venue, measure in (
         ("hyperliquid l2Book (whole books)", hyperliquid_ingest),
         ("binance depthUpdate (deltas, pu-chained)", binance_ingest),
+        ("backpack depth (deltas, U = previous u + 1)", backpack_ingest),
     ):
         handler, end_to_end = asyncio.run(measure())
         sys.stdout.write(

@@ -705,8 +705,18 @@ class HyperliquidClient(BaseExchangeClient):
             return
         symbol = asset.market.symbol
         book = self._books.setdefault(symbol, OrderBook(symbol))
-        bids, asks = self._levels(asset.market, data["levels"])
-        book.apply_snapshot(bids, asks, int(data.get("time", 0)) or None)
+        sequence = int(data.get("time", 0)) or None
+        levels = data["levels"]
+        if asset.market.quantity_multiplier == 1:
+            # Venue units are ours: the wire strings go straight into the book (its fast path).
+            book.apply_wire_snapshot(
+                [(level["px"], level["sz"]) for level in levels[0]],
+                [(level["px"], level["sz"]) for level in levels[1]],
+                sequence,
+            )
+        else:
+            bids, asks = self._levels(asset.market, levels)
+            book.apply_snapshot(bids, asks, sequence)
         self._live_books.add(symbol)
 
     def _handle_fills(self, fills: list[dict[str, Any]]) -> None:
