@@ -23,15 +23,12 @@ connection's events are delivered.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from exchange_clients.backpack.signing import Ed25519Signer
-from exchange_clients.errors import VenueUnavailable
-from exchange_clients.order_book import BookNeedsResync, OrderBook, SequenceGap
+from exchange_clients.book_sync import Snapshot, SyncedBooks
+from exchange_clients.order_book import OrderBook
 from networking.backoff import Backoff
 from networking.websocket import ReconnectingWebSocket
 from trading_config.logging_setup import get_logger
@@ -41,8 +38,6 @@ log = get_logger(__name__)
 
 MAINNET_WS_URL = "wss://ws.backpack.exchange"
 PRIVATE_STREAMS = ("account.orderUpdate", "account.positionUpdate")
-SNAPSHOT_WAIT_SECONDS = 10.0
-Snapshot = Callable[[str], Awaitable[Any]]
 Handler = Callable[[str, dict[str, Any]], None]
 
 
@@ -50,13 +45,14 @@ def depth_stream(contract_id: str) -> str:
     return f"depth.{contract_id}"
 
 
-@dataclass
-class _BookState:
-    contract_id: str
-    book: OrderBook
-    ready: asyncio.Event = field(default_factory=asyncio.Event)
-    buffer: list[dict[str, Any]] | None = field(default_factory=list)
-    resync: asyncio.Task[None] | None = None
+def apply_depth_delta(book: OrderBook, data: dict[str, Any]) -> None:
+    """One ``depth`` event: ``U`` must be the previous event's ``u`` + 1."""
+    book.apply_wire_update(
+        data.get("b", []),
+        data.get("a", []),
+        first_sequence=int(data["U"]),
+        last_sequence=int(data["u"]),
+    )
 
 
 class BackpackStream:
@@ -77,17 +73,12 @@ class BackpackStream:
         backoff: Backoff | None = None,
     ) -> None:
         self.venue = venue
-        self._snapshot_source = snapshot
         self._signer = signer
         self._now_ms = now_ms
         self._on_private = on_private
         self._on_public = on_public
         self._on_reconnect = on_reconnect
-        self._books: dict[str, _BookState] = {}
         self._public: set[str] = set()
-        self.snapshots = 0
-        """REST depth snapshots taken so far (tests watch resyncs with it)."""
-        self.gaps = 0
         self.errors: list[dict[str, Any]] = []
         """Error messages the venue sent (a refused private subscription, ...)."""
         self._ws = ReconnectingWebSocket(
@@ -102,6 +93,15 @@ class BackpackStream:
             proxy_url=proxy_url,
             name="stream",
         )
+        self.books = SyncedBooks(
+            venue=venue,
+            snapshot=snapshot,
+            apply_delta=apply_depth_delta,
+            subscribe=lambda contract_id: self._ws.send(
+                {"method": "SUBSCRIBE", "params": [depth_stream(contract_id)]}
+            ),
+            is_connected=lambda: self._ws.is_connected,
+        )
 
     @property
     def websocket(self) -> ReconnectingWebSocket:
@@ -114,12 +114,17 @@ class BackpackStream:
     async def start(self) -> None:
         await self._ws.start()
 
+    @property
+    def snapshots(self) -> int:
+        """REST depth snapshots taken so far (tests watch resyncs with it)."""
+        return self.books.snapshots
+
+    @property
+    def gaps(self) -> int:
+        return self.books.gaps
+
     async def stop(self) -> None:
-        for state in self._books.values():
-            if state.resync is not None:
-                state.resync.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await state.resync
+        await self.books.stop()
         await self._ws.stop()
 
     # --- subscriptions ---------------------------------------------------------------------
@@ -141,77 +146,7 @@ class BackpackStream:
 
     async def book(self, contract_id: str) -> OrderBook | None:
         """The live book (subscribing on first use); None while the stream is down."""
-        state = self._books.get(contract_id)
-        if state is None:
-            if not self._ws.is_connected:
-                return None
-            state = _BookState(contract_id, OrderBook(contract_id))
-            self._books[contract_id] = state
-            await self._ws.send({"method": "SUBSCRIBE", "params": [depth_stream(contract_id)]})
-            try:
-                await self._take_snapshot(state)
-            except Exception:
-                self._start_resync(state)
-                raise
-        if not state.ready.is_set():
-            if not self._ws.is_connected:
-                return None
-            try:
-                await asyncio.wait_for(state.ready.wait(), SNAPSHOT_WAIT_SECONDS)
-            except TimeoutError:
-                raise VenueUnavailable(
-                    f"{contract_id} book did not resynchronise in time", venue=self.venue
-                ) from None
-        return state.book
-
-    # --- books -----------------------------------------------------------------------------
-
-    async def _take_snapshot(self, state: _BookState) -> None:
-        data = await self._snapshot_source(state.contract_id)
-        self.snapshots += 1
-        state.book.apply_wire_snapshot(data["bids"], data["asks"], int(data["lastUpdateId"]))
-        buffered, state.buffer = state.buffer or [], None
-        for event in buffered:
-            if state.buffer is not None:  # a gap in the buffer started a new resync
-                state.buffer.append(event)
-            else:
-                self._apply(state, event)
-        if state.buffer is None:
-            state.ready.set()
-
-    def _apply(self, state: _BookState, event: dict[str, Any]) -> None:
-        try:
-            state.book.apply_wire_update(
-                event.get("b", []),
-                event.get("a", []),
-                first_sequence=int(event["U"]),
-                last_sequence=int(event["u"]),
-            )
-        except (SequenceGap, BookNeedsResync) as gap:
-            self.gaps += 1
-            log.warning("depth_gap", venue=self.venue, symbol=state.contract_id, error=str(gap))
-            self._start_resync(state)
-
-    def _start_resync(self, state: _BookState) -> None:
-        state.ready.clear()
-        state.buffer = []
-        if state.resync is None or state.resync.done():
-            state.resync = asyncio.create_task(self._resync(state))
-
-    async def _resync(self, state: _BookState) -> None:
-        backoff = Backoff(initial=0.1, maximum=5.0, floor=0.05)
-        attempt = 0
-        while self._ws.is_connected:
-            try:
-                await self._take_snapshot(state)
-                if state.ready.is_set():
-                    return
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("depth_resync_failed", venue=self.venue, error=str(exc))
-            await asyncio.sleep(backoff.delay(attempt))
-            attempt += 1
+        return await self.books.book(contract_id)
 
     # --- connection callbacks --------------------------------------------------------------
 
@@ -226,34 +161,22 @@ class BackpackStream:
         if not isinstance(stream, str) or not isinstance(data, dict):
             return
         if stream.startswith("depth."):
-            state = self._books.get(stream.removeprefix("depth."))
-            if state is None:
-                return
-            if state.buffer is not None:
-                state.buffer.append(data)
-            else:
-                self._apply(state, data)
+            self.books.on_delta(stream.removeprefix("depth."), data)
         elif stream.startswith("account."):
             self._on_private(stream, data)
         else:
             self._on_public(stream, data)
 
     async def _on_connect(self, ws: ReconnectingWebSocket) -> None:
-        for state in self._books.values():
-            state.ready.clear()
-            state.buffer = []
+        self.books.start_buffering()
         if self._signer is not None:
             await ws.send(self.private_subscribe_message())
-        public = [depth_stream(c) for c in self._books] + sorted(self._public)
+        public = [depth_stream(c) for c in self.books.contracts] + sorted(self._public)
         if public:
             await ws.send({"method": "SUBSCRIBE", "params": public})
-        for state in self._books.values():
-            await self._take_snapshot(state)
+        await self.books.snapshot_all()
         if ws.connections > 1:
             await self._on_reconnect()
 
     def _on_disconnect(self) -> None:
-        for state in self._books.values():
-            state.book.invalidate("stream disconnected")
-            state.ready.clear()
-            state.buffer = []
+        self.books.invalidate("stream disconnected")

@@ -8,7 +8,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from exchange_clients.binance_style.depth import DepthStream, _BookState
+from exchange_clients.binance_style.depth import DepthStream
+from exchange_clients.book_sync import BookState
 from exchange_clients.order_book import OrderBook
 
 SNAPSHOT = {
@@ -34,10 +35,10 @@ async def snapshot(contract_id: str) -> Any:
     return SNAPSHOT
 
 
-def buffering_stream() -> tuple[DepthStream, _BookState]:
+def buffering_stream() -> tuple[DepthStream, BookState]:
     stream = DepthStream(venue="test", ws_url="ws://127.0.0.1:9", snapshot=snapshot)
-    state = _BookState("BTCUSDT", OrderBook("BTCUSDT"))
-    stream._books["BTCUSDT"] = state
+    state = BookState("BTCUSDT", OrderBook("BTCUSDT"))
+    stream.books.states["BTCUSDT"] = state
     return stream, state
 
 
@@ -49,7 +50,7 @@ async def test_buffered_events_are_filtered_against_the_snapshot() -> None:
     )
     stream._on_message(event(103, 104, 102, bids=[("99.5", "3")]))
     assert not state.ready.is_set()
-    await stream._take_snapshot(state)
+    await stream.books.take_snapshot(state)
     assert state.ready.is_set()
     book = state.book
     assert book.sequence == 104
@@ -61,7 +62,7 @@ async def test_buffered_events_are_filtered_against_the_snapshot() -> None:
 
 async def test_a_broken_pu_chain_marks_a_gap_and_buffers_until_a_new_snapshot() -> None:
     stream, state = buffering_stream()
-    await stream._take_snapshot(state)
+    await stream.books.take_snapshot(state)
     stream._on_message(event(101, 103, 100, bids=[("99.0", "5")]))
     stream._on_message(event(107, 108, 106, bids=[("99.0", "9")]))  # 104..106 never arrived
     assert stream.gaps == 1

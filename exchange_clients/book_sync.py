@@ -1,0 +1,167 @@
+"""Books kept from a REST snapshot plus sequenced WebSocket deltas, rebuilt on a gap.
+
+The local-book procedure Binance-style venues and Backpack document: subscribe, buffer the
+deltas, take a REST snapshot, apply the buffered deltas that follow it (older ones are dropped
+by :class:`OrderBook`'s sequence rules), then every delta as it comes; a delta that does not
+follow the previous one is a gap, and the book is rebuilt from a new snapshot while new deltas
+are buffered again. Each venue says how a delta applies (its sequence fields) and how to
+subscribe; this module does the buffering, the snapshots, the resyncs and the waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from exchange_clients.errors import VenueUnavailable
+from exchange_clients.order_book import BookNeedsResync, OrderBook, SequenceGap
+from networking.backoff import Backoff
+from trading_config.logging_setup import get_logger
+
+log = get_logger(__name__)
+
+SNAPSHOT_WAIT_SECONDS = 10.0
+Snapshot = Callable[[str], Awaitable[Any]]
+"""contract id -> the venue's REST depth answer: ``{"lastUpdateId", "bids", "asks"}``."""
+ApplyDelta = Callable[[OrderBook, dict[str, Any]], None]
+"""Applies one delta with the venue's sequence fields; raises SequenceGap on a gap."""
+
+
+@dataclass
+class BookState:
+    contract_id: str
+    book: OrderBook
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    buffer: list[dict[str, Any]] | None = field(default_factory=list)
+    resync: asyncio.Task[None] | None = None
+
+
+class SyncedBooks:
+    """Every streamed book of one client connection."""
+
+    def __init__(
+        self,
+        *,
+        venue: str,
+        snapshot: Snapshot,
+        apply_delta: ApplyDelta,
+        subscribe: Callable[[str], Awaitable[None]],
+        is_connected: Callable[[], bool],
+    ) -> None:
+        self.venue = venue
+        self._snapshot_source = snapshot
+        self._apply_delta = apply_delta
+        self._subscribe = subscribe
+        self._is_connected = is_connected
+        self.states: dict[str, BookState] = {}
+        self.snapshots = 0
+        """REST snapshots taken so far (tests watch resyncs with it)."""
+        self.gaps = 0
+
+    @property
+    def contracts(self) -> list[str]:
+        return list(self.states)
+
+    async def book(self, contract_id: str) -> OrderBook | None:
+        """The live book (subscribing on first use); None while the stream is down."""
+        state = self.states.get(contract_id)
+        if state is None:
+            if not self._is_connected():
+                return None
+            state = BookState(contract_id, OrderBook(contract_id))
+            self.states[contract_id] = state
+            await self._subscribe(contract_id)
+            try:
+                await self.take_snapshot(state)
+            except Exception:
+                self._start_resync(state)
+                raise
+        if not state.ready.is_set():
+            if not self._is_connected():
+                return None
+            try:
+                await asyncio.wait_for(state.ready.wait(), SNAPSHOT_WAIT_SECONDS)
+            except TimeoutError:
+                raise VenueUnavailable(
+                    f"{contract_id} book did not resynchronise in time", venue=self.venue
+                ) from None
+        return state.book
+
+    def on_delta(self, contract_id: str, delta: dict[str, Any]) -> None:
+        """A delta from the stream: buffered while a snapshot is awaited, applied otherwise."""
+        state = self.states.get(contract_id)
+        if state is None:
+            return
+        if state.buffer is not None:
+            state.buffer.append(delta)
+        else:
+            self._apply(state, delta)
+
+    async def take_snapshot(self, state: BookState) -> None:
+        data = await self._snapshot_source(state.contract_id)
+        self.snapshots += 1
+        state.book.apply_wire_snapshot(data["bids"], data["asks"], int(data["lastUpdateId"]))
+        buffered, state.buffer = state.buffer or [], None
+        for delta in buffered:
+            if state.buffer is not None:  # a gap in the buffer started a new resync
+                state.buffer.append(delta)
+            else:
+                self._apply(state, delta)
+        if state.buffer is None:
+            state.ready.set()
+
+    def start_buffering(self) -> None:
+        """A (re)connection: buffer every book's deltas until its new snapshot."""
+        for state in self.states.values():
+            state.ready.clear()
+            state.buffer = []
+
+    async def snapshot_all(self) -> None:
+        for state in self.states.values():
+            await self.take_snapshot(state)
+
+    def invalidate(self, reason: str) -> None:
+        """The stream is down: no book may be quoted from until it is rebuilt."""
+        for state in self.states.values():
+            state.book.invalidate(reason)
+            state.ready.clear()
+            state.buffer = []
+
+    async def stop(self) -> None:
+        for state in self.states.values():
+            if state.resync is not None:
+                state.resync.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await state.resync
+
+    def _apply(self, state: BookState, delta: dict[str, Any]) -> None:
+        try:
+            self._apply_delta(state.book, delta)
+        except (SequenceGap, BookNeedsResync) as gap:
+            self.gaps += 1
+            log.warning("depth_gap", venue=self.venue, symbol=state.contract_id, error=str(gap))
+            self._start_resync(state)
+
+    def _start_resync(self, state: BookState) -> None:
+        state.ready.clear()
+        state.buffer = []
+        if state.resync is None or state.resync.done():
+            state.resync = asyncio.create_task(self._resync(state))
+
+    async def _resync(self, state: BookState) -> None:
+        backoff = Backoff(initial=0.1, maximum=5.0, floor=0.05)
+        attempt = 0
+        while self._is_connected():
+            try:
+                await self.take_snapshot(state)
+                if state.ready.is_set():
+                    return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("depth_resync_failed", venue=self.venue, error=str(exc))
+            await asyncio.sleep(backoff.delay(attempt))
+            attempt += 1
