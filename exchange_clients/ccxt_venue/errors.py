@@ -9,6 +9,7 @@ reading (``VenueUnavailable``: retry freely).
 
 from __future__ import annotations
 
+import decimal
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,13 +46,19 @@ def safe_message(exc: BaseException, limit: int = 300) -> str:
 def translated(
     venue: str, *, placing: bool = False, client_order_id: str | None = None
 ) -> Iterator[None]:
-    """Run a ccxt call; re-raise its failure as the matching ``ExchangeError``."""
-    try:
-        yield
-    except ExchangeError:
-        raise
-    except ccxt.BaseError as exc:
-        raise translate(exc, venue, placing=placing, client_order_id=client_order_id) from None
+    """Run a ccxt call in a private decimal context; re-raise its failure as ours.
+
+    ccxt's number formatting sets the *current* decimal context to ROUND_HALF_UP and traps
+    Underflow, in place: left alone, every Decimal computed afterwards on the same thread
+    (positions, PnL, fees) would round differently. The copy absorbs that.
+    """
+    with decimal.localcontext():
+        try:
+            yield
+        except ExchangeError:
+            raise
+        except ccxt.BaseError as exc:
+            raise translate(exc, venue, placing=placing, client_order_id=client_order_id) from None
 
 
 def translate(

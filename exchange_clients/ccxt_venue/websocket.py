@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import decimal
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +74,9 @@ class CcxtStreams:
         )
 
     async def _keep_running(self, name: str, body: Callable[[], Awaitable[None]]) -> None:
+        # ccxt mutates the current decimal context (see errors.translated): give this task,
+        # and the WebSocket tasks ccxt starts from it, a copy of their own.
+        decimal.setcontext(decimal.getcontext().copy())
         attempt = 0
         while True:
             try:

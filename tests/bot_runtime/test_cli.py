@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import run_cli
+from trading_config.venues import known_venue_names
 
 VALID_GRID = """\
 name: grid-test
@@ -100,8 +101,7 @@ BAD_CONFIGS = [
         {},
         [
             "{file}:16: exchanges.binanse: unknown venue 'binanse' (did you mean 'binance'?): "
-            "expected one of aster, backpack, binance, hyperliquid, lighter, paper, paper_a, "
-            "paper_b"
+            f"expected one of {', '.join(known_venue_names())}"
         ],
     ),
     (

@@ -8,6 +8,7 @@ reused client ids, fills missed while the stream was down.
 from __future__ import annotations
 
 import asyncio
+import decimal
 import logging
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
@@ -178,3 +179,18 @@ async def test_bulk_funding_has_every_market_with_its_interval(client: CcxtExcha
         assert rate.symbol == symbol
         assert rate.interval_hours in (1, 4, 8)
         assert rate.next_funding_time is not None
+
+
+async def test_ccxt_never_changes_our_decimal_context(client: CcxtExchangeClient) -> None:
+    """ccxt's formatter sets ROUND_HALF_UP and traps Underflow on the current context; every
+    Decimal the bot computes afterwards must still round half-even, untrapped."""
+    before = decimal.getcontext().copy()
+    fills = client.fills()
+    await client.place_market_order("BTC", "buy", D("0.011"), client_order_id="ccxt-ctx")
+    await asyncio.wait_for(anext(fills), GUARD)
+    await client.order_book("BTC")
+    context = decimal.getcontext()
+    assert context.rounding == before.rounding == decimal.ROUND_HALF_EVEN
+    assert not context.traps[decimal.Underflow]
+    assert D("2.5").quantize(D("1")) == 2  # half-even, not ccxt's half-up
+    fills.close()
