@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from exchange_clients.backpack.client import BackpackClient
-from exchange_clients.streams import Subscription
 from exchange_clients.types import ClientSettings
+from tests.exchange_clients.waiting import GUARD_SECONDS, next_event, settle, until  # noqa: F401 - shared waits
 from tests.fakes.backpack import FakeAccount, FakeBackpack, keypair
 from trading_config.redaction import Secret
 
-T = TypeVar("T")
 D = Decimal
 API_KEY, API_SECRET = keypair(bytes([1]) * 32)
 OTHER_KEY, OTHER_SECRET = keypair(bytes([2]) * 32)
 DEFAULT_WALLET = Decimal(10_000)
-GUARD_SECONDS = 10.0  # a hung stream fails the test; not a performance assertion
 
 
 def settings(
@@ -48,30 +45,3 @@ async def connected(fake: FakeBackpack, **options: Any) -> AsyncIterator[Backpac
         yield client
     finally:
         await client.disconnect()
-
-
-async def next_event(
-    subscription: Subscription[T], predicate: Callable[[T], bool] = lambda _: True
-) -> T:
-    async def wait() -> T:
-        async for event in subscription:
-            if predicate(event):
-                return event
-        raise AssertionError("stream ended")
-
-    return await asyncio.wait_for(wait(), GUARD_SECONDS)
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    """Wait (guarded) for ``condition`` to hold."""
-
-    async def poll() -> None:
-        while not condition():  # noqa: ASYNC110 - conditions on fake/client state, no event
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), GUARD_SECONDS)
-
-
-async def settle() -> None:
-    """Let in-flight WebSocket messages arrive (used before asserting that nothing more came)."""
-    await asyncio.sleep(0.3)

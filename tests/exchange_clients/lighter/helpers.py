@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 from exchange_clients.lighter.client import LighterClient
-from exchange_clients.streams import Subscription
 from exchange_clients.types import ClientSettings
+from tests.exchange_clients.waiting import GUARD_SECONDS, next_event, settle, until  # noqa: F401 - shared waits
 from tests.fakes.lighter import FakeLighter
 from trading_config.redaction import Secret
 
-T = TypeVar("T")
 KEY = "0x" + "5e" * 40  # a Lighter API private key is 40 bytes
 ACCOUNT = 4242
 API_KEY = 5
-GUARD_SECONDS = 10.0  # a hung stream fails the test; not a performance assertion
 
 
 def settings(
@@ -52,25 +49,3 @@ def new_fake(**kwargs: Any) -> FakeLighter:
     fake = FakeLighter(**kwargs)
     fake.add_account(ACCOUNT, API_KEY)
     return fake
-
-
-async def next_event(
-    subscription: Subscription[T], predicate: Callable[[T], bool] = lambda _: True
-) -> T:
-    async def wait() -> T:
-        async for event in subscription:
-            if predicate(event):
-                return event
-        raise AssertionError("stream ended")
-
-    return await asyncio.wait_for(wait(), GUARD_SECONDS)
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    """Wait (guarded) for ``condition`` to hold."""
-
-    async def poll() -> None:
-        while not condition():  # noqa: ASYNC110 - conditions on fake/client state, no event
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), GUARD_SECONDS)
