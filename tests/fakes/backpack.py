@@ -53,6 +53,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from networking.json_codec import dumps, loads
+from tests.fakes.local_server import LocalServer
 
 JSON = dict[str, Any]
 ZERO = Decimal(0)
@@ -319,7 +320,7 @@ class FakeBackpack:
         self.duplicate_market_events = False
         self.clock_offset_ms = 0
         self._held: tuple[FakeAccount, str, JSON] | None = None
-        self._runner: web.AppRunner | None = None
+        self._server = LocalServer()
         self.base_url = ""
         self.ws_url = ""
         for symbol, (bids, asks) in DEFAULT_BOOKS.items():
@@ -343,19 +344,12 @@ class FakeBackpack:
         app = web.Application()
         app.router.add_route("GET", "/", self._ws_handler)
         app.router.add_route("*", "/{tail:.*}", self._http_handler)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = await self._server.serve(app)
         self.base_url = f"http://127.0.0.1:{port}"
         self.ws_url = f"ws://127.0.0.1:{port}/"
 
     async def stop(self) -> None:
-        for conn in list(self._connections):
-            await conn.ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._server.close(conn.ws for conn in self._connections)
 
     # --- accounts ---------------------------------------------------------------------------
 

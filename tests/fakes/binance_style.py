@@ -40,12 +40,13 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
 from networking.json_codec import dumps, loads
+from tests.fakes.local_server import LocalServer
 
 JSON = dict[str, Any]
 ZERO = Decimal(0)
@@ -348,7 +349,7 @@ class FakeBinanceStyle:
         self.clock_offset_ms = 0
         self.listen_key_ttl = LISTEN_KEY_TTL_SECONDS
         self._held: tuple[FakeAccount, JSON] | None = None
-        self._runner: web.AppRunner | None = None
+        self._server = LocalServer()
         self._expiry_task: asyncio.Task[None] | None = None
         self.base_url = ""
         self.ws_url = ""
@@ -363,7 +364,7 @@ class FakeBinanceStyle:
 
     # --- lifecycle --------------------------------------------------------------------------
 
-    async def __aenter__(self) -> FakeBinanceStyle:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -382,11 +383,7 @@ class FakeBinanceStyle:
             app.router.add_route("GET", f"/{category}/ws/{{name}}", self._ws_handler)
             app.router.add_route("GET", f"/{category}/stream", self._ws_handler)
         app.router.add_route("*", "/{tail:.*}", self._http_handler)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = await self._server.serve(app)
         self.base_url = f"http://127.0.0.1:{port}"
         self.ws_url = f"ws://127.0.0.1:{port}"
         self._expiry_task = asyncio.create_task(self._expire_loop())
@@ -396,10 +393,7 @@ class FakeBinanceStyle:
             self._expiry_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._expiry_task
-        for conn in list(self._connections):
-            await conn.ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._server.close(conn.ws for conn in self._connections)
 
     # --- accounts ---------------------------------------------------------------------------
 

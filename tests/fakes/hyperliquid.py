@@ -52,6 +52,7 @@ from exchange_clients.hyperliquid.wire import (
     ERR_TICK,
 )
 from networking.json_codec import dumps, loads
+from tests.fakes.local_server import LocalServer
 
 D = Decimal
 ZERO = D(0)
@@ -200,7 +201,7 @@ class FakeHyperliquid:
         self._tids = itertools.count(900_000)
         self._nonces: dict[str, set[int]] = {}
         self._connections: list[_Connection] = []
-        self._runner: web.AppRunner | None = None
+        self._server = LocalServer()
         self.port = 0
         # Observability for tests.
         self.requests: list[tuple[str, str]] = []  # (path, info type / action type)
@@ -224,13 +225,7 @@ class FakeHyperliquid:
         app.router.add_post("/info", self._info)
         app.router.add_post("/exchange", self._exchange)
         app.router.add_get("/ws", self._ws)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        sockets = getattr(site._server, "sockets", None)
-        assert sockets
-        self.port = int(sockets[0].getsockname()[1])
+        self.port = await self._server.serve(app)
         return self
 
     async def __aexit__(
@@ -239,11 +234,7 @@ class FakeHyperliquid:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        for connection in list(self._connections):
-            with contextlib.suppress(Exception):
-                await connection.ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._server.close(connection.ws for connection in self._connections)
 
     @property
     def base_url(self) -> str:

@@ -56,6 +56,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from networking.json_codec import dumps, loads
+from tests.fakes.local_server import LocalServer
 
 D = Decimal
 ZERO = D(0)
@@ -244,7 +245,7 @@ class FakeLighter:
         self._order_ids = itertools.count(281_000_000_000)
         self._trade_ids = itertools.count(5_000_000)
         self._connections: list[_Connection] = []
-        self._runner: web.AppRunner | None = None
+        self._server = LocalServer()
         self.port = 0
         # Observability for tests.
         self.requests: list[str] = []
@@ -282,13 +283,7 @@ class FakeLighter:
         app.router.add_post("/api/v1/sendTx", self._wrap(self._send_tx))
         app.router.add_post("/api/v1/sendTxBatch", self._wrap(self._send_tx_batch))
         app.router.add_get("/stream", self._ws)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        sockets = getattr(site._server, "sockets", None)
-        assert sockets
-        self.port = int(sockets[0].getsockname()[1])
+        self.port = await self._server.serve(app)
         return self
 
     async def __aexit__(
@@ -297,11 +292,7 @@ class FakeLighter:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        for connection in list(self._connections):
-            with contextlib.suppress(Exception):
-                await connection.ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self._server.close(connection.ws for connection in self._connections)
 
     @property
     def base_url(self) -> str:
