@@ -54,6 +54,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from networking.json_codec import dumps, loads
 from tests.fakes.local_server import LocalServer
+from tests.fakes.matching import NetPosition, take_liquidity
 
 JSON = dict[str, Any]
 ZERO = Decimal(0)
@@ -257,15 +258,9 @@ class FakeFill:
 
 
 @dataclass
-class FakePosition:
-    amount: Decimal = ZERO  # signed
-    cost: Decimal = ZERO  # exact sum of price * qty of the open amount
+class FakePosition(NetPosition):
     realized: Decimal = ZERO
     funding: Decimal = ZERO  # cumulative funding credited (negative when paid)
-
-    @property
-    def entry(self) -> Decimal:
-        return self.cost / abs(self.amount) if self.amount else ZERO
 
 
 @dataclass
@@ -528,21 +523,7 @@ class FakeBackpack:
         """Take up to ``qty`` from the book (asks for a bid), within ``limit``."""
         bids, asks = self.books[symbol]
         side = asks if taker_side == "Bid" else bids
-        ordered = sorted(side, reverse=taker_side == "Ask")
-        taken: list[tuple[Decimal, Decimal]] = []
-        remaining = qty
-        for price in ordered:
-            if remaining <= 0:
-                break
-            if limit is not None and (price > limit if taker_side == "Bid" else price < limit):
-                break
-            take = min(side[price], remaining)
-            taken.append((price, take))
-            remaining -= take
-            side[price] -= take
-        for price, _ in taken:
-            if side[price] == 0:
-                del side[price]
+        taken = take_liquidity(side, qty, buying=taker_side == "Bid", limit=limit)
         changes = [(price, side.get(price, ZERO)) for price, _ in taken]
         if taker_side == "Bid":
             await self._push_depth(symbol, [], changes)
@@ -556,21 +537,7 @@ class FakeBackpack:
         fee = price * qty * (self.maker_fee if maker else self.taker_fee)
         signed = qty if order.side == "Bid" else -qty
         position = account.position(order.symbol)
-        realized = ZERO
-        if position.amount == 0 or (position.amount > 0) == (signed > 0):
-            position.amount += signed
-            position.cost += price * qty
-        else:
-            closing = min(qty, abs(position.amount))
-            entry = position.entry
-            direction = 1 if position.amount > 0 else -1
-            realized = (price - entry) * closing * direction
-            position.cost -= entry * closing
-            position.amount += signed
-            if position.amount == 0:
-                position.cost = ZERO
-            elif (position.amount > 0) != (direction > 0):  # flipped
-                position.cost = price * abs(position.amount)
+        realized = position.fill(signed, price)
         position.realized += realized
         account.wallet += realized - fee
         order.executed += qty

@@ -47,6 +47,7 @@ from aiohttp import WSMsgType, web
 
 from networking.json_codec import dumps, loads
 from tests.fakes.local_server import LocalServer
+from tests.fakes.matching import NetPosition, take_liquidity
 
 JSON = dict[str, Any]
 ZERO = Decimal(0)
@@ -273,13 +274,8 @@ class FakeTrade:
 
 
 @dataclass
-class FakePosition:
-    amount: Decimal = ZERO  # signed, venue units
-    cost: Decimal = ZERO  # sum of price * qty of the open amount (exact average entry)
-
-    @property
-    def entry(self) -> Decimal:
-        return self.cost / abs(self.amount) if self.amount else ZERO
+class FakePosition(NetPosition):
+    """Signed amount in venue units, with the exact cost of what is open."""
 
 
 @dataclass
@@ -552,19 +548,7 @@ class FakeBinanceStyle:
         """Take ``qty`` from the book (asks for a buy); returns the (price, qty) taken."""
         bids, asks = self.books[symbol]
         side = asks if taker_side == "BUY" else bids
-        ordered = sorted(side, reverse=taker_side == "SELL")
-        taken: list[tuple[Decimal, Decimal]] = []
-        remaining = qty
-        for price in ordered:
-            if remaining <= 0:
-                break
-            take = min(side[price], remaining)
-            taken.append((price, take))
-            remaining -= take
-            side[price] -= take
-        for price, _ in taken:
-            if side[price] == 0:
-                del side[price]
+        taken = take_liquidity(side, qty, buying=taker_side == "BUY")
         changes = [(price, side.get(price, ZERO)) for price, _ in taken]
         if taker_side == "BUY":
             await self._push_depth(symbol, [], changes)
@@ -577,22 +561,7 @@ class FakeBinanceStyle:
     ) -> FakeTrade:
         fee = price * qty * (self.maker_fee if maker else self.taker_fee)
         signed = qty if order.side == "BUY" else -qty
-        position = account.position(order.symbol)
-        realized = ZERO
-        if position.amount == 0 or (position.amount > 0) == (signed > 0):
-            position.amount += signed
-            position.cost += price * qty
-        else:
-            closing = min(qty, abs(position.amount))
-            entry = position.entry
-            direction = 1 if position.amount > 0 else -1
-            realized = (price - entry) * closing * direction
-            position.cost -= entry * closing
-            position.amount += signed
-            if position.amount == 0:
-                position.cost = ZERO
-            elif (position.amount > 0) != (direction > 0):  # flipped
-                position.cost = price * abs(position.amount)
+        realized = account.position(order.symbol).fill(signed, price)
         account.wallet += realized - fee
         order.executed += qty
         order.cum_quote += price * qty
