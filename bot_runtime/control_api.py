@@ -17,6 +17,14 @@ Why it looks like this:
   ``response_model`` declarations are there for the OpenAPI document only.
 * **Authentication before anything else.** The token is checked before the request body is read
   or validated, so an unauthenticated caller learns nothing but 401; it is never echoed.
+* **Bounded input.** A request body over :data:`MAX_BODY_BYTES` is answered 413 before anything
+  parses it (:class:`_BodySizeLimit`: the declared ``Content-Length`` and the bytes actually
+  streamed are both counted); an authenticated body nested deeper than
+  :data:`networking.json_codec.MAX_DEPTH` is answered 400 before the JSON parser recurses into it.
+  A 100,000-deep body once segfaulted the bot (py_ecc had raised the recursion limit).
+* **No third-party scripts.** FastAPI's /docs and /redoc pages load JavaScript and CSS from a
+  public CDN; they are off (``create_app(docs=True)`` turns them on for local development). The
+  OpenAPI document itself stays at /openapi.json.
 * **The bot owns the process.** :func:`serve` runs uvicorn as a task in the bot's event loop,
   on loopback only, without touching SIGINT/SIGTERM (see :class:`_TaskServer`).
 """
@@ -56,6 +64,7 @@ from bot_runtime.control import (
     NotFound,
 )
 from bot_runtime.control_auth import is_token_hash, verify_token
+from networking.json_codec import JSONTooDeep, check_depth
 from trading_config.redaction import redact, scrub
 
 log = structlog.get_logger(__name__)
@@ -64,6 +73,9 @@ API_TITLE = "perpfleet bot control API"
 API_VERSION = "1"
 API_PREFIX = "/api/v1"
 INTERNAL_ERROR_MESSAGE = "internal error; see the bot's log"
+
+MAX_BODY_BYTES = 1024 * 1024
+"""Largest request body accepted; real requests are a few dozen bytes."""
 
 # How long a graceful stop waits for in-flight requests before cancelling them.
 GRACEFUL_SHUTDOWN_SECONDS = 5
@@ -242,7 +254,9 @@ async def _on_http_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     kind = _kind_for_status(exc.status_code)
     if exc.status_code == 404 and exc.detail == "Not Found":
-        message = "no such endpoint (see /docs)"  # the path is not echoed: it may hold anything
+        message = (
+            "no such endpoint (see /openapi.json)"  # the path is not echoed: it may hold anything
+        )
     else:
         message = exc.detail if isinstance(exc.detail, str) else kind.replace("_", " ")
     return _error_response(exc.status_code, kind, message, headers=exc.headers)
@@ -293,6 +307,72 @@ class _InternalErrorGuard:
             await _internal_error_response()(scope, receive, send)
 
 
+class _BodyTooLarge(Exception):
+    """The client sent more than :data:`MAX_BODY_BYTES`."""
+
+
+class _BodySizeLimit:
+    """ASGI middleware: a body over ``limit`` bytes is answered 413 and never reaches the app.
+
+    ``Content-Length`` is checked first (no byte read); a chunked or lying client is caught by
+    reading the body here, counting what arrives, and replaying it to the app once complete.
+    Bodies are small, so holding one in memory costs nothing; the limit bounds what a caller
+    can make the bot buffer or parse, authenticated or not.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or ()).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self._refuse(scope, receive, send)
+            return
+        try:
+            body = await self._read(receive)
+        except _BodyTooLarge:
+            await self._refuse(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # after the body: the disconnect, when it comes
+
+        await self.app(scope, replay, send)
+
+    async def _read(self, receive: Receive) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # disconnected mid-body
+                return b"".join(chunks)
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                raise _BodyTooLarge
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = _error_response(
+            413,
+            "content_too_large",
+            f"request body larger than {self.limit} bytes refused",
+            headers={"Connection": "close"},
+        )
+        await response(scope, receive, send)
+
+
 # --------------------------------------------------------------------------------------------
 # Authentication
 
@@ -337,6 +417,10 @@ def _authenticated_route_class(authenticate: Callable[[str | None], None]) -> ty
 
             async def authenticated_handler(request: Request) -> Response:
                 authenticate(request.headers.get("Authorization"))
+                try:
+                    check_depth(await request.body())  # cached: the handler reads it again
+                except JSONTooDeep as exc:
+                    raise StarletteHTTPException(400, detail=f"request body: {exc}") from None
                 return await handler(request)
 
             return authenticated_handler
@@ -348,8 +432,12 @@ def _authenticated_route_class(authenticate: Callable[[str | None], None]) -> ty
 # The app
 
 
-def create_app(control: BotControl, token_hash: str) -> FastAPI:
-    """The control API of one bot, serving ``control``; requests must carry the hashed token."""
+def create_app(control: BotControl, token_hash: str, *, docs: bool = False) -> FastAPI:
+    """The control API of one bot, serving ``control``; requests must carry the hashed token.
+
+    ``docs`` serves FastAPI's /docs and /redoc pages, which load their scripts from a public
+    CDN: for a developer's machine only, never a bot holding money.
+    """
     if not is_token_hash(token_hash):
         raise ValueError(
             "token_hash must look like 'sha256:<64 hex digits>' (see control_auth.hash_token)"
@@ -374,8 +462,11 @@ def create_app(control: BotControl, token_hash: str) -> FastAPI:
         ),
         default_response_class=ControlJSONResponse,
         generate_unique_id_function=lambda route: route.name,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
     )
     app.add_middleware(_InternalErrorGuard)
+    app.add_middleware(_BodySizeLimit)  # added last: the outermost, before anything reads
     app.add_exception_handler(ControlError, _on_control_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
@@ -619,6 +710,7 @@ def _bound_port(sockets: Sequence[Any]) -> int:
 __all__ = [
     "API_PREFIX",
     "INTERNAL_ERROR_MESSAGE",
+    "MAX_BODY_BYTES",
     "CloseRequest",
     "ControlJSONResponse",
     "ControlServer",

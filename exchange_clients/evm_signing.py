@@ -6,13 +6,27 @@ order through eth-account costs ~250 us; hashing the two changing fields into pr
 domain and type hashes and signing the digest with libsecp256k1 (coincurve) costs ~60 us and
 gives byte-for-byte the same signature (RFC 6979 nonces, low-s), which each venue's tests pin
 against eth-account's encoding.
+
+Importing eth-account imports py_ecc, which raises the interpreter's recursion limit to 100000
+for the whole process. With that limit a JSON body nested 100,000 deep overflowed the C stack
+and killed the bot (segfault) instead of raising. This module, imported by every venue that
+uses eth-account right after it, puts the limit back; the client factory also restores whatever
+a venue import changes.
 """
 
 from __future__ import annotations
 
+import sys
+
 import coincurve
 from eth_account import Account
 from eth_utils.crypto import keccak
+
+SANE_RECURSION_LIMIT = 1000
+"""CPython's default; nothing in perpfleet recurses deeper."""
+
+if sys.getrecursionlimit() > SANE_RECURSION_LIMIT:
+    sys.setrecursionlimit(SANE_RECURSION_LIMIT)
 
 _DOMAIN_TYPE_HASH = bytes(
     keccak(b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")

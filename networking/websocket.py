@@ -14,6 +14,11 @@ A venue stream dies for many reasons (venue restarts, idle timeouts, our network
 The first connection is made by :meth:`start` itself, so a client's ``connect()`` fails with
 a clear error when the venue cannot be reached; later drops reconnect in the background.
 A connection that receives nothing for ``idle_timeout`` seconds is treated as dead.
+
+Size and depth are bounded: a message longer than ``max_message_bytes`` (set per venue, from
+the largest payload it documents) ends the connection (aiohttp closes it with 1009, message too
+big) and the stream reconnects, instead of buffering whatever a broken or hostile peer sends;
+a message nested deeper than :data:`networking.json_codec.MAX_DEPTH` is dropped with a warning.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import aiohttp
 from exchange_clients.errors import VenueUnavailable
 from networking.backoff import Backoff
 from networking.http import proxy_connector
-from networking.json_codec import dumps, loads
+from networking.json_codec import JSONTooDeep, dumps, loads
 from trading_config.logging_setup import get_logger
 from trading_config.redaction import Secret
 
@@ -37,6 +42,9 @@ log = get_logger(__name__)
 OnConnect = Callable[["ReconnectingWebSocket"], Awaitable[None]]
 OnMessage = Callable[[Any], Awaitable[None] | None]
 OnDisconnect = Callable[[], Awaitable[None] | None]
+
+DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+"""aiohttp's own default; a venue whose snapshots are larger passes its own bound."""
 
 
 class ReconnectingWebSocket:
@@ -57,7 +65,10 @@ class ReconnectingWebSocket:
         backoff: Backoff | None = None,
         proxy_url: Secret | None = None,
         name: str = "ws",
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     ) -> None:
+        if max_message_bytes <= 0:
+            raise ValueError("max_message_bytes must be positive (0 would mean unbounded)")
         self.url = url
         self.venue = venue
         self.name = name
@@ -70,6 +81,7 @@ class ReconnectingWebSocket:
         self._idle_timeout = idle_timeout
         self.backoff = backoff or Backoff()
         self._proxy_url = proxy_url
+        self.max_message_bytes = max_message_bytes
         self._session: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._task: asyncio.Task[None] | None = None
@@ -128,7 +140,10 @@ class ReconnectingWebSocket:
         assert self._session is not None
         try:
             self._ws = await self._session.ws_connect(
-                self.url, heartbeat=self._heartbeat, autoping=True, max_msg_size=0
+                self.url,
+                heartbeat=self._heartbeat,
+                autoping=True,
+                max_msg_size=self.max_message_bytes,
             )
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             # The URL is left out on purpose: a user stream's URL carries its listen key.
@@ -187,6 +202,9 @@ class ReconnectingWebSocket:
                 if raw.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
                     try:
                         message = loads(raw.data)
+                    except JSONTooDeep as exc:
+                        self._log.warning("ws_message_refused", reason=str(exc))
+                        continue
                     except ValueError:
                         message = raw.data
                     outcome = self._on_message(message)
@@ -198,7 +216,11 @@ class ReconnectingWebSocket:
                     aiohttp.WSMsgType.CLOSED,
                     aiohttp.WSMsgType.ERROR,
                 ):
-                    self._log.info("ws_closed", code=ws.close_code)
+                    if raw.type == aiohttp.WSMsgType.ERROR:
+                        # e.g. a message over max_message_bytes (aiohttp closed with 1009)
+                        self._log.warning("ws_error", code=ws.close_code, error=str(raw.data))
+                    else:
+                        self._log.info("ws_closed", code=ws.close_code)
                     return
         finally:
             if pinger is not None:

@@ -55,6 +55,10 @@ def apply_depth_delta(book: OrderBook, data: dict[str, Any]) -> None:
     )
 
 
+MAX_MESSAGE_BYTES = 1024 * 1024
+"""Depth deltas, trades and account updates are each a few kB; the book snapshot comes over REST."""
+
+
 class BackpackStream:
     """The one WebSocket connection of a client."""
 
@@ -92,6 +96,7 @@ class BackpackStream:
             backoff=backoff,
             proxy_url=proxy_url,
             name="stream",
+            max_message_bytes=MAX_MESSAGE_BYTES,
         )
         self.books = SyncedBooks(
             venue=venue,

@@ -35,6 +35,10 @@ log = get_logger(__name__)
 DEFAULT_KEEPALIVE_SECONDS = 30 * 60.0
 
 
+MAX_MESSAGE_BYTES = 1024 * 1024
+"""User events are one order or one account update (every position at most): a few kB."""
+
+
 class UserStream:
     """One account's user-data stream."""
 
@@ -86,6 +90,7 @@ class UserStream:
             backoff=self._backoff,
             proxy_url=self._proxy_url,
             name="user",
+            max_message_bytes=MAX_MESSAGE_BYTES,
         )
         await self._ws.start()
         self._keepalive = asyncio.create_task(self._keep_alive(), name="listenkey-keepalive")

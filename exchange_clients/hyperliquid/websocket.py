@@ -35,6 +35,10 @@ def subscribe_message(subscription: dict[str, Any]) -> dict[str, Any]:
     return {"method": "subscribe", "subscription": subscription}
 
 
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+"""The ``userFills`` snapshot sent on subscribe (up to 2000 fills, ~1 MB) is the largest message."""
+
+
 class HyperliquidStream:
     """One account's WebSocket: user channels always, books and trades on request."""
 
@@ -63,6 +67,7 @@ class HyperliquidStream:
             backoff=backoff or Backoff(initial=0.2, maximum=5.0, floor=0.05),
             proxy_url=proxy_url,
             name="hyperliquid-ws",
+            max_message_bytes=MAX_MESSAGE_BYTES,
         )
 
     @property

@@ -40,6 +40,11 @@ def channel_key(channel: str) -> str:
     return channel.replace(":", "/")
 
 
+MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+"""The first ``order_book`` message is the whole book and ``account_all`` carries every position
+and recent trade: the largest Lighter payloads, a few hundred kB; 8 MiB leaves room, no more."""
+
+
 class LighterStream:
     """One account's WebSocket."""
 
@@ -71,6 +76,7 @@ class LighterStream:
             backoff=backoff or Backoff(initial=0.2, maximum=5.0, floor=0.05),
             proxy_url=proxy_url,
             name="lighter-ws",
+            max_message_bytes=MAX_MESSAGE_BYTES,
         )
 
     @property

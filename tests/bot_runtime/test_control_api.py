@@ -571,10 +571,10 @@ async def test_openapi_describes_every_route_and_the_bearer_scheme(
     assert close_request["properties"]["mode"]["enum"] == ["market", "limit"]
 
 
-async def test_docs_are_served(client: httpx.AsyncClient) -> None:
-    response = await client.get("/docs")
-    assert response.status_code == 200
-    assert "text/html" in response.headers["content-type"]
+async def test_docs_pages_are_off_by_default(client: httpx.AsyncClient) -> None:
+    """They load scripts from a public CDN (see test_control_api_limits.py)."""
+    assert (await client.get("/docs")).status_code == 404
+    assert (await client.get("/redoc")).status_code == 404
 
 
 # ---------------------------------------------------------------------------------------------

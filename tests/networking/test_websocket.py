@@ -167,3 +167,45 @@ async def test_a_failing_on_connect_fails_start_and_leaves_nothing_running() -> 
             await ws.start()
         assert not ws.is_connected
         await eventually(lambda: all(s.closed for s in server.sockets))
+
+
+async def test_a_message_over_the_size_bound_ends_the_connection_unread() -> None:
+    """Before, ``max_msg_size=0`` let a peer make the bot buffer (and parse) any amount."""
+    got: list[Any] = []
+    async with stream_server() as (server, url):
+        ws = ReconnectingWebSocket(
+            url, venue="v", on_message=got.append, backoff=FAST, max_message_bytes=1024
+        )
+        await ws.start()
+        await eventually(lambda: len(server.sockets) == 1)
+        await server.push('{"big": "' + "x" * 2000 + '"}')
+        await eventually(lambda: ws.connections == 2)  # dropped, then reconnected
+        await eventually(lambda: len(server.sockets) == 2)
+        await server.push('{"small": 1}')
+        await eventually(lambda: got == [{"small": 1}])
+        await ws.stop()
+
+
+async def test_every_venue_stream_has_a_size_bound() -> None:
+    with pytest.raises(ValueError, match="unbounded"):
+        ReconnectingWebSocket("ws://x", venue="v", on_message=lambda _: None, max_message_bytes=0)
+    from exchange_clients.backpack import websocket as backpack
+    from exchange_clients.binance_style import depth, user_stream
+    from exchange_clients.hyperliquid import websocket as hyperliquid
+    from exchange_clients.lighter import websocket as lighter
+
+    for module in (backpack, depth, user_stream, hyperliquid, lighter):
+        assert 0 < module.MAX_MESSAGE_BYTES <= 8 * 1024 * 1024, module.__name__
+
+
+async def test_a_too_deeply_nested_message_is_dropped_and_the_stream_goes_on() -> None:
+    got: list[Any] = []
+    async with stream_server() as (server, url):
+        ws = ReconnectingWebSocket(url, venue="v", on_message=got.append, backoff=FAST)
+        await ws.start()
+        await eventually(lambda: len(server.sockets) == 1)
+        await server.push("[" * 100_000 + "]" * 100_000)
+        await server.push('{"after": 1}')
+        await eventually(lambda: got == [{"after": 1}])
+        assert ws.connections == 1
+        await ws.stop()
