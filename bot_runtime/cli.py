@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import stat
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot_runtime.check import summarize, verify_accounts
 from bot_runtime.runtime import BotRuntime, RuntimeOptions
@@ -23,8 +25,39 @@ from trading_config.redaction import scrub
 
 EXIT_OK = 0
 EXIT_USER_ERROR = 2
-# The launcher (fleet) passes the control API's bearer token here, never on the command line.
+# The control API's bearer token, never on the command line: in a file only its owner can read
+# (what the fleet does: the path is all its program file and environment hold), or directly in
+# the environment (a person starting one bot). Either variable is removed once read, so the
+# bot's children never inherit it.
 CONTROL_TOKEN_ENV = "PERPFLEET_CONTROL_TOKEN"  # noqa: S105 - a variable name, not a secret
+CONTROL_TOKEN_FILE_ENV = "PERPFLEET_CONTROL_TOKEN_FILE"  # noqa: S105 - a variable name
+
+
+def control_token() -> str | None:
+    """The token from ``$PERPFLEET_CONTROL_TOKEN_FILE`` or ``$PERPFLEET_CONTROL_TOKEN``.
+
+    The file must be readable by its owner only (a token others can read is not a secret any
+    more): a looser mode is refused with one line saying how to fix it.
+    """
+    path = os.environ.pop(CONTROL_TOKEN_FILE_ENV, None)
+    direct = os.environ.pop(CONTROL_TOKEN_ENV, None)
+    if not path:
+        return direct or None
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        if mode & 0o077:
+            raise ConfigError(
+                [
+                    f"{path}: control token file is readable by others (mode {mode:04o}): "
+                    f"chmod 600 {path}"
+                ]
+            )
+        token = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read the control token: {exc.strerror}"]) from None
+    if not token:
+        raise ConfigError([f"{path}: the control token file is empty"])
+    return token
 
 
 def _port(text: str) -> int:
@@ -63,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--control-api-port", type=_port, metavar="PORT", help="port of the control API"
     )
     parser.add_argument(
+        "--control-api-port-fallback",
+        action="store_true",
+        help="if PORT is taken, listen on any free port (recorded in the database for the fleet)",
+    )
+    parser.add_argument(
         "--enable-proxy", action="store_true", help="route venue traffic through account proxies"
     )
     parser.add_argument("--log-level", type=_log_level, metavar="LEVEL", help="DEBUG ... CRITICAL")
@@ -97,7 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             config_path=args.config,
             control_api=loaded.config.control_api.enabled,
             control_api_port=loaded.config.control_api.port,
-            control_token=os.environ.get(CONTROL_TOKEN_ENV) or None,
+            control_token=control_token(),
+            control_api_port_fallback=args.control_api_port_fallback,
         )
         return asyncio.run(BotRuntime(loaded.config, options).run())
     except ConfigError as exc:

@@ -1,4 +1,5 @@
-"""Alerts a bot pushes to Telegram subscribers itself: its fills and failed atomic operations.
+"""Alerts a bot pushes to Telegram subscribers itself: its fills, failed atomic operations,
+and giving up (only the bot knows why).
 
 Crashes, restarts and the kill switch are seen from outside by the Telegram service's fleet
 watcher; fills and atomic failures only the bot knows as they happen. Enabled when the bot's
@@ -62,6 +63,14 @@ class Notifications:
                 detail=detail,
             )
         )
+
+    async def bot_failed(self, text: str) -> None:
+        """Tell ``bot_crash`` subscribers the bot stopped for good (it gave up)."""
+        if self._notifier is None:
+            return
+        from telegram_bot_service.notifications import BOT_CRASH
+
+        await self._send(self._notifier.notify(BOT_CRASH, text))
 
     async def forward_fills(self, client: BaseExchangeClient) -> None:
         """Every fill of ``client``'s account, to ``fills`` subscribers (runs until cancelled)."""

@@ -7,6 +7,12 @@ last run left behind adopted or cancelled) and interrupted atomic operations are
 Signals: the first SIGINT/SIGTERM stops entering, cancels resting orders (unless
 ``execution.cancel_orders_on_stop`` is false), saves state and exits 0; a second one within
 2 seconds exits at once (the journal lets the next start reconcile whatever was in flight).
+
+Exit codes tell supervisord and the fleet what happened: 0 a stop that was asked for (or the
+kill switch, which must not be restarted into trading), 1 a failed start or a lost lease,
+2 another process already runs this bot name, 3 the bot gave up (too many failed steps in a
+row): not restarted, shown as FAILED by the fleet, alerted. The ``bots`` row says the same
+(``crashed`` with ``status_detail``), so no row stays ``starting`` after a failed start.
 """
 
 from __future__ import annotations
@@ -22,8 +28,10 @@ from decimal import Decimal
 from typing import Any
 
 import structlog
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot_runtime.lease import BotLease, LeaseHeld
 from bot_runtime.notifications import Notifications
 from bot_runtime.setup import (
     ExecutionStack,
@@ -53,6 +61,8 @@ log = structlog.get_logger(__name__)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
+EXIT_NAME_IN_USE = 2
+EXIT_GAVE_UP = 3
 FORCE_EXIT_WINDOW_SECONDS = 2.0
 HEARTBEAT_SECONDS = 5.0
 STATUS_SECONDS = 10.0
@@ -67,6 +77,9 @@ class RuntimeOptions:
     control_api: bool = False
     control_api_port: int | None = None
     control_token: str | None = None
+    # The fleet's bots: a control port taken by another process at bind time is replaced by
+    # any free one (recorded in bots.control_port, where the fleet looks it up).
+    control_api_port_fallback: bool = False
     status_seconds: float = STATUS_SECONDS
     paper_options: dict[str, Any] = field(default_factory=dict)
 
@@ -81,6 +94,8 @@ class BotRuntime:
         self.started_monotonic = time.monotonic()
         self.stopping = asyncio.Event()
         self.stop_reason: str | None = None
+        self.gave_up: str | None = None
+        self.lease: BotLease | None = None
         self._first_signal_at: float | None = None
         self.engine: AsyncEngine | None = None
         self.sessions: async_sessionmaker[AsyncSession] | None = None
@@ -99,21 +114,36 @@ class BotRuntime:
     async def run(self) -> int:
         try:
             await self.start()
+        except LeaseHeld as exc:
+            # The row and the orders are the running process's: touch nothing.
+            sys.stderr.write(f"{exc}\n")
+            await self._close()
+            return EXIT_NAME_IN_USE
         except StartupError as exc:
             sys.stderr.write(f"{self.config.name}: {exc}\n")
-            await self._close()
+            await self._after_failed_start("crashed", f"start failed: {exc}")
             return EXIT_FAILED
+        except Exception as exc:
+            await self._after_failed_start("crashed", f"start failed: {type(exc).__name__}: {exc}")
+            raise
+        except BaseException:
+            await self._after_failed_start("stopped", "interrupted during start")
+            raise
         self._install_signal_handlers()
         try:
             await self._loop()
         finally:
             await self.shutdown()
-        return EXIT_OK
+        if self.lease is not None and self.lease.lost:
+            return EXIT_FAILED
+        return EXIT_GAVE_UP if self.gave_up is not None else EXIT_OK
 
     async def start(self) -> None:
         await require_current_schema()
         self.engine = create_engine()
         self.sessions = session_maker(self.engine)
+        # Before anything else touches the bot's rows, orders or wallet.
+        self.lease = await BotLease.acquire(self.sessions, self.config.name)
         self.bot_id = await register_bot(self.sessions, self.config, self.options.config_path)
         accounts = await account_ids(self.sessions, self.config)
         self.clients = await build_clients(
@@ -197,7 +227,7 @@ class BotRuntime:
                     errors += 1
                     self.log.exception("strategy step failed")
                 if errors >= MAX_CONSECUTIVE_ERRORS:
-                    self.request_stop(f"{errors} strategy steps failed in a row")
+                    await self._give_up(f"{errors} strategy steps failed in a row")
                     break
                 await self._sleep(strategy.interval_seconds)
         finally:
@@ -205,10 +235,33 @@ class BotRuntime:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
+    async def _after_failed_start(self, status: str, detail: str) -> None:
+        """Never leave the row ``starting``: say what happened, then release everything."""
+        try:
+            await self._set_status(status, detail)
+        except Exception:
+            self.log.exception("could not record the failed start")
+        await self._close()
+
+    async def _give_up(self, reason: str) -> None:
+        """Stop for good: exit non-zero (not restarted), the row says why, subscribers told."""
+        self.gave_up = reason
+        self.log.critical("bot gave up", reason=reason, exit_code=EXIT_GAVE_UP)
+        self.request_stop(f"gave up: {reason}")
+        await self.notifications.bot_failed(f"Bot {self.config.name} gave up: {reason}.")
+
     async def shutdown(self) -> None:
-        """Stop entering, cancel resting orders (unless configured not to), save, close."""
+        """Stop entering, cancel resting orders (unless configured not to), save, close.
+
+        After a lost lease nothing is cancelled or written: the orders and the row belong to
+        the process that took the name over.
+        """
         self.stopping.set()
         self.log.info("stopping", reason=self.stop_reason)
+        if self.lease is not None and self.lease.lost:
+            await self._close()
+            self.log.info("stopped without touching orders (lease lost)")
+            return
         await self._set_status("stopping")
         if self.strategy is not None:
             try:
@@ -217,7 +270,10 @@ class BotRuntime:
                 )
             except Exception:
                 self.log.exception("cleanup failed; the next start reconciles what is left")
-        await self._set_status("stopped")
+        if self.gave_up is not None:
+            await self._set_status("crashed", f"gave up: {self.gave_up}")
+        else:
+            await self._set_status("stopped", self.stop_reason)
         await self._close()
         self.log.info("stopped")
 
@@ -232,6 +288,11 @@ class BotRuntime:
         for client in self.clients.values():
             with contextlib.suppress(Exception):
                 await client.disconnect()
+        if self.lease is not None:
+            try:
+                await self.lease.release()
+            except Exception:
+                self.log.exception("lease not released; it expires with its heartbeat")
         if self.engine is not None:
             await self.engine.dispose()
             self.engine = None
@@ -301,6 +362,14 @@ class BotRuntime:
     async def _heartbeat(self) -> None:
         assert self.sessions is not None
         assert self.bot_id is not None
+        if self.lease is not None and not await self.lease.renew():
+            self.log.critical(
+                "lease lost: another process now runs this bot name; stopping at once "
+                "without touching its orders",
+                fencing_token=self.lease.fencing_token,
+            )
+            self.request_stop("lease lost")
+            return
         async with self.sessions.begin() as session:
             bot = await session.get(Bot, self.bot_id)
             if bot is not None:
@@ -343,17 +412,36 @@ class BotRuntime:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stopping.wait(), seconds)
 
-    async def _set_status(self, status: str) -> None:
+    async def _set_status(self, status: str, detail: str | None = None) -> None:
         if self.sessions is None or self.bot_id is None:
             return
         async with self.sessions.begin() as session:
             bot = await session.get(Bot, self.bot_id)
             if bot is not None:
                 bot.status = status
+                bot.status_detail = detail
                 bot.last_heartbeat_at = utcnow()
 
+    async def _record_control_port(self, port: int) -> None:
+        """``bots.control_port`` = the port actually bound: where the fleet's client looks.
+
+        A stale row of another bot may still name this port (it is not running: we hold the
+        port); it lets go of it so the unique constraint keeps meaning "one bot per port".
+        """
+        assert self.sessions is not None
+        async with self.sessions.begin() as session:
+            await session.execute(
+                update(Bot)
+                .where(Bot.control_port == port, Bot.id != self.bot_id)
+                .values(control_port=None)
+                .execution_options(synchronize_session=False)
+            )
+            bot = await session.get(Bot, self.bot_id)
+            if bot is not None:
+                bot.control_port = port
+
     async def _start_control_api(self) -> None:
-        from bot_runtime.control_api import create_app, serve
+        from bot_runtime.control_api import ControlServerError, create_app, serve
         from bot_runtime.control_auth import hash_token, new_token
         from bot_runtime.controller import RuntimeControl
         from trading_config.redaction import register_secret
@@ -369,7 +457,17 @@ class BotRuntime:
                 bot.control_token_hash = token_hash
         port = self.options.control_api_port or self.config.control_api.port or 0
         app = create_app(RuntimeControl(self), token_hash)
-        self.control_server = await serve(app, self.config.control_api.host, port)
+        host = self.config.control_api.host
+        try:
+            self.control_server = await serve(app, host, port)
+        except ControlServerError as exc:
+            if not (self.options.control_api_port_fallback and port):
+                raise StartupError(f"{exc}: pick another port or stop what uses it") from None
+            # Another process (a second fleet, a test) took the port since the fleet checked
+            # it: any free one will do, the fleet finds it in the database.
+            self.log.warning("control port taken at bind time; using any free one", port=port)
+            self.control_server = await serve(app, host, 0)
+        await self._record_control_port(self.control_server.port)
         if self.options.control_token is None:
             # Printed once, on stdout, never logged: whoever started the bot needs it.
             sys.stdout.write(f"control API token: {token}\n")

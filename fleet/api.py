@@ -16,6 +16,15 @@ class FleetError(TradingError):
     """A fleet action that cannot be done; the message says why and what to do."""
 
 
+class FleetUserError(FleetError):
+    """The request itself is wrong (no such bot, a bad argument): the CLI exits 2."""
+
+
+class NoSuchBot(FleetUserError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no such bot: {name!r} (see `python -m fleet list`)")
+
+
 @dataclass(frozen=True)
 class BotInfo:
     """One bot as the fleet sees it (supervisord's view joined with the database's)."""
@@ -28,10 +37,25 @@ class BotInfo:
     config_path: str | None
     account: str | None
     control_port: int | None
+    desired_state: str | None = None  # running / stopped: what `fleet up` restores
+    exit_status: int | None = None  # supervisord's, once the process has exited
+    detail: str | None = None  # why it failed or stopped (bots.status_detail)
 
     @property
     def running(self) -> bool:
         return self.state == "RUNNING"
+
+    @property
+    def failed(self) -> bool:
+        """Gave up, or could not start: a non-zero exit, or supervisord stopped retrying."""
+        if self.state in ("FATAL", "BACKOFF"):
+            return True
+        return self.state == "EXITED" and self.exit_status not in (None, 0)
+
+    @property
+    def display_state(self) -> str:
+        """What a person should read: FAILED for a non-zero exit (supervisord says EXITED)."""
+        return "FAILED" if self.state == "EXITED" and self.failed else self.state
 
 
 class ControlClient(Protocol):

@@ -1,4 +1,11 @@
-"""``python -m fleet``: run the fleet from a shell (``make fleet-up`` / ``make fleet-down``)."""
+"""``python -m fleet``: run the fleet from a shell (``make fleet-up`` / ``make fleet-down``).
+
+``list``, ``status`` and ``logs`` only read: they never start supervisord or a bot (after
+``make fleet-down`` they show every bot STOPPED). ``up``, ``launch`` and ``restart`` start
+things; ``stop``, ``remove`` and ``down`` stop them. A user mistake (no such bot, a bad
+argument, a bad config) is one line on stderr and exit status 2; a fleet action that failed
+is exit status 1.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from fleet.api import BotInfo, FleetError
+from fleet.api import BotInfo, FleetError, FleetUserError
+from fleet.logview import render
 from fleet.manager import FleetManager
 from trading_config.cli_parser import OneLineParser
 from trading_config.errors import ConfigError
@@ -19,6 +27,17 @@ from trading_config.redaction import scrub
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USER_ERROR = 2
+MAX_LOG_LINES = 10_000
+
+
+def _lines(text: str) -> int:
+    try:
+        lines = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of lines, found {text!r}") from None
+    if not 1 <= lines <= MAX_LOG_LINES:
+        raise argparse.ArgumentTypeError(f"expected 1 to {MAX_LOG_LINES} lines, found {lines}")
+    return lines
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,37 +45,52 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m fleet", description="Run perpfleet bots under supervisord."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("up", help="start supervisord (if needed) and load every bot program")
-    commands.add_parser("down", help="stop every bot gracefully, then supervisord")
-    launch = commands.add_parser("launch", help="start a bot from its config")
+    commands.add_parser(
+        "up", help="start supervisord (if needed) and every bot whose desired state is running"
+    )
+    commands.add_parser(
+        "down", help="stop every bot gracefully, then supervisord (desired states are kept)"
+    )
+    launch = commands.add_parser("launch", help="register a bot from its config and start it")
     launch.add_argument("config")
     launch.add_argument("--account", help="database account for every venue of the config")
     launch.add_argument(
         "--ok-if-running", action="store_true", help="a bot already running is not an error"
     )
-    stop = commands.add_parser("stop", help="stop a bot (it cancels its orders)")
+    stop = commands.add_parser(
+        "stop", help="stop a bot (it cancels its orders); it stays stopped across `up`"
+    )
     stop.add_argument("bot")
     stop.add_argument("--close", action="store_true", help="close its positions first")
-    restart = commands.add_parser("restart", help="stop and start a bot")
+    restart = commands.add_parser("restart", help="stop and start a bot (desired: running)")
     restart.add_argument("bot")
-    commands.add_parser("list", help="every bot with its state")
+    remove = commands.add_parser(
+        "remove", help="stop a bot and unregister it (its history stays in the database)"
+    )
+    remove.add_argument("bot")
+    remove.add_argument("--close", action="store_true", help="close its positions first")
+    commands.add_parser("list", help="every bot with its state (starts nothing)")
+    status = commands.add_parser("status", help="one bot in detail (starts nothing)")
+    status.add_argument("bot")
     commands.add_parser(
         "telegram", help="run the Telegram service under supervisord (TELEGRAM_BOT_TOKEN)"
     )
-    logs = commands.add_parser("logs", help="the last lines of a bot's log")
+    logs = commands.add_parser("logs", help="the last lines of a bot's log (starts nothing)")
     logs.add_argument("bot")
-    logs.add_argument("-n", "--lines", type=int, default=50)
+    logs.add_argument("-n", "--lines", type=_lines, default=50, help="how many (default 50)")
+    logs.add_argument("--json", action="store_true", help="the raw JSON lines")
     return parser
 
 
-def format_table(bots: Sequence[BotInfo]) -> str:
+def format_table(bots: Sequence[BotInfo], *, supervisord_down: bool = False) -> str:
     if not bots:
         return "no bots (launch one: python -m fleet launch configs/paper_grid.yml)"
-    header = ("BOT", "STATE", "PID", "UPTIME", "STRATEGY", "PORT")
+    header = ("BOT", "STATE", "WANTED", "PID", "UPTIME", "STRATEGY", "PORT")
     rows = [
         (
             bot.name,
-            bot.state,
+            bot.display_state,
+            bot.desired_state or "-",
             str(bot.pid or "-"),
             _uptime(bot.uptime_seconds),
             bot.strategy or "-",
@@ -65,10 +99,32 @@ def format_table(bots: Sequence[BotInfo]) -> str:
         for bot in bots
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    return "\n".join(
+    table = "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in [header, *rows]
     )
+    if supervisord_down:
+        table += "\n(supervisord is not running: `make fleet-up` starts the bots WANTED running)"
+    return table
+
+
+def format_status(bot: BotInfo) -> str:
+    fields = [
+        ("bot", bot.name),
+        ("state", bot.display_state),
+        ("wanted", bot.desired_state or "-"),
+        ("pid", str(bot.pid or "-")),
+        ("uptime", _uptime(bot.uptime_seconds)),
+        ("strategy", bot.strategy or "-"),
+        ("config", bot.config_path or "-"),
+        ("account", bot.account or "-"),
+        ("control API", f"127.0.0.1:{bot.control_port}" if bot.control_port else "-"),
+    ]
+    if bot.exit_status is not None:
+        fields.append(("exit status", str(bot.exit_status)))
+    if bot.detail:
+        fields.append(("detail", bot.detail))
+    return "\n".join(f"{key + ':':13}{value}" for key, value in fields)
 
 
 def _uptime(seconds: float | None) -> str:
@@ -79,45 +135,61 @@ def _uptime(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
-async def run(args: argparse.Namespace) -> str:
+async def run(args: argparse.Namespace) -> tuple[str, list[str]]:
+    """What to print on stdout, and the problems (stderr, exit 1) of a partial success."""
     fleet = FleetManager()
-    if args.command == "up":
-        await fleet.up()
-        return format_table(await fleet.list_bots())
-    if args.command == "down":
-        await fleet.down()
-        return "fleet stopped"
-    await fleet.up()
-    if args.command == "launch":
-        if args.ok_if_running:
-            running = {bot.name: bot for bot in await fleet.list_bots() if bot.running}
-            name = load_config(args.config).name
-            if name in running:
-                port = running[name].control_port
-                return f"{name} already RUNNING (control API on 127.0.0.1:{port})"
-        info = await fleet.launch(args.config, args.account)
-        return f"{info.name} {info.state} (control API on 127.0.0.1:{info.control_port})"
-    if args.command == "stop":
-        info = await fleet.stop(args.bot, close_positions=args.close)
-        return f"{info.name} {info.state}"
-    if args.command == "restart":
-        info = await fleet.restart(args.bot)
-        return f"{info.name} {info.state}"
     if args.command == "list":
-        return format_table(await fleet.list_bots())
+        down = not await fleet.supervisord_running()
+        return format_table(await fleet.list_bots(), supervisord_down=down), []
+    if args.command == "status":
+        return format_status(await fleet.status(args.bot)), []
+    if args.command == "logs":
+        text = await fleet.logs(args.bot, args.lines)
+        return (text if args.json else render(text, colors=sys.stdout.isatty())), []
     if args.command == "telegram":
         state = await fleet.start_telegram(
             os.environ.get("TELEGRAM_BOT_TOKEN", ""), os.environ.get("TELEGRAM_API_BASE_URL")
         )
-        return f"telegram service {state}"
-    return await fleet.logs(args.bot, args.lines)
+        return f"telegram service {state}", []
+    if args.command == "up":
+        problems = await fleet.up()
+        return format_table(await fleet.list_bots()), problems
+    if args.command == "down":
+        await fleet.down()
+        return "fleet stopped", []
+    if args.command == "launch":
+        if args.ok_if_running:
+            name = load_config(args.config).name
+            active = {
+                bot.name: bot
+                for bot in await fleet.list_bots()
+                if bot.state in ("RUNNING", "STARTING")
+            }
+            if name in active:
+                bot = active[name]
+                port = bot.control_port
+                return f"{name} already {bot.state} (control API on 127.0.0.1:{port})", []
+        info = await fleet.launch(args.config, args.account)
+        return f"{info.name} {info.state} (control API on 127.0.0.1:{info.control_port})", []
+    if args.command == "stop":
+        info = await fleet.stop(args.bot, close_positions=args.close)
+        return f"{info.name} {info.display_state}", []
+    if args.command == "restart":
+        info = await fleet.restart(args.bot)
+        return f"{info.name} {info.display_state}", []
+    if args.command == "remove":
+        return await fleet.remove(args.bot, close_positions=args.close), []
+    raise AssertionError(f"unhandled command {args.command!r}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(level="WARNING", stream=sys.stderr)
     try:
-        output = asyncio.run(run(args))
+        output, problems = asyncio.run(run(args))
+    except FleetUserError as exc:
+        sys.stderr.write(scrub(str(exc)) + "\n")
+        return EXIT_USER_ERROR
     except FleetError as exc:
         sys.stderr.write(scrub(str(exc)) + "\n")
         return EXIT_FAILED
@@ -125,5 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             sys.stderr.write(scrub(problem) + "\n")
         return EXIT_USER_ERROR
-    sys.stdout.write(output + "\n")
-    return EXIT_OK
+    if output:
+        sys.stdout.write(output + "\n")
+    for problem in problems:
+        sys.stderr.write(scrub(problem) + "\n")
+    return EXIT_FAILED if problems else EXIT_OK

@@ -1,9 +1,21 @@
-"""The fleet over a real supervisord: launch, stop, restart, watch and tail bots.
+"""The fleet over a real supervisord: launch, stop, restart, remove, watch and tail bots.
 
 One supervisord per project (``var/supervisor/``), its XML-RPC on a unix socket with a random
 password; one program file per bot. The database's ``bots`` table is the registry (name,
-config path, control port, token hash, status); supervisord is the truth about processes, and
-:meth:`FleetManager.up` reconciles the two.
+config path, control port, token hash, status, desired state); supervisord is the truth about
+processes, and :meth:`FleetManager.up` reconciles the two.
+
+What starts what, on purpose:
+
+* Reading (:meth:`list_bots`, :meth:`status`, :meth:`logs`, :meth:`control`) never starts
+  supervisord or a bot: with supervisord down every bot is simply STOPPED.
+* :meth:`launch` and :meth:`restart` start supervisord if needed, and only the bot asked for
+  (programs have ``autostart=false``).
+* :meth:`up` starts the bots whose desired state is ``running``: :meth:`stop` records
+  ``stopped``, so a bot stopped before ``down`` stays stopped after ``up``; ``down`` itself
+  keeps every desired state.
+* A launch that fails leaves nothing registered (no program, no token, no port) for ``up``
+  to retry; :meth:`remove` unregisters a bot on purpose.
 """
 
 from __future__ import annotations
@@ -15,7 +27,7 @@ import sys
 import time
 import xmlrpc.client
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -27,18 +39,21 @@ from bot_runtime.control_auth import hash_token, new_token
 from database import create_engine, session_maker
 from database.engine import DATABASE_URL_ENV, database_url
 from database.models import Bot
-from fleet.api import BotInfo, FleetError
+from database.repositories.bot_leases import current_holder
+from fleet.api import BotInfo, FleetError, FleetUserError, NoSuchBot
 from fleet.control_client import HttpControlClient
 from fleet.layout import FleetLayout, write_private
 from fleet.ports import allocate_port
 from fleet.rpc import SupervisorRPC
 from fleet.supervisor_conf import (
+    PROGRAM_FORMAT,
     TELEGRAM_PROGRAM,
+    parse_program,
     program_conf,
     supervisord_conf,
     telegram_program_conf,
 )
-from trading_config.errors import ConfigError
+from trading_config.errors import ConfigError, TradingError
 from trading_config.loader import CliOverrides, load_config
 from trading_config.paths import PROJECT_ROOT, VAR_DIR_ENV
 from trading_config.redaction import scrub
@@ -47,6 +62,10 @@ log = structlog.get_logger(__name__)
 
 READY_TIMEOUT_SECONDS = 60.0
 NOT_LOADED = "NOT_LOADED"
+ACTIVE_STATES = ("RUNNING", "STARTING", "BACKOFF")
+# A lease heartbeat younger than this on another host means the bot runs there
+# (bot_runtime.lease.LEASE_TTL; not imported: the fleet does not load the bot runtime).
+LEASE_TTL_SECONDS = 60.0
 
 
 class FleetManager:
@@ -65,15 +84,72 @@ class FleetManager:
             self._rpc = SupervisorRPC(self.layout, self.layout.rpc_password())
         return self._rpc
 
-    async def up(self) -> None:
-        """Write supervisord's config, start it if it is not running, reconcile the registry."""
+    async def supervisord_running(self) -> bool:
+        """Whether supervisord answers; never creates anything (no password, no directory)."""
+        if not self.layout.password_file.exists() or not self.layout.socket.exists():
+            return False
+        return await self.rpc.alive()
+
+    async def up(self) -> list[str]:
+        """Start supervisord if needed and every bot whose desired state is running.
+
+        Returns one line per bot that did not come up (the others keep running).
+        """
+        await self._ensure_supervisord()
+        processes = await self._processes()
+        wanted = [
+            row.name
+            for row in await self._bot_rows()
+            if row.supervisor_program and row.desired_state == "running"
+        ]
+        to_start = [
+            name
+            for name in wanted
+            if processes.get(self.layout.program_name(name), {}).get("statename")
+            not in ACTIVE_STATES
+        ]
+        for name in to_start:
+            await self._start_program(self.layout.program_name(name))
+        results = await asyncio.gather(
+            *(self._wait_ready(name) for name in wanted), return_exceptions=True
+        )
+        problems = [
+            str(result) if isinstance(result, FleetError) else f"{name}: {result!r}"
+            for name, result in zip(wanted, results, strict=True)
+            if isinstance(result, BaseException)
+        ]
+        if (self.layout.programs_dir / f"{TELEGRAM_PROGRAM}.conf").exists():
+            state = processes.get(TELEGRAM_PROGRAM, {}).get("statename")
+            if state not in ACTIVE_STATES:
+                await self._start_program(TELEGRAM_PROGRAM)
+        await self._set_statuses()
+        return problems
+
+    async def _ensure_supervisord(self) -> None:
+        """supervisord running with every program loaded; starts no bot (autostart=false)."""
         self.layout.prepare()
         write_private(
             self.layout.config_file, supervisord_conf(self.layout, self.layout.rpc_password())
         )
+        self._upgrade_program_files()
         if not await self.rpc.alive():
             await self._start_supervisord()
         await self.reconcile()
+
+    def _upgrade_program_files(self) -> None:
+        """Rewrite bot program files of an older format (autostart=true, token in the file)."""
+        for path in sorted(self.layout.programs_dir.glob("bot-*.conf")):
+            text = path.read_text()
+            if PROGRAM_FORMAT in text:
+                continue
+            spec = parse_program(text)
+            if spec is None:
+                continue
+            name = path.stem.removeprefix("bot-")
+            write_private(
+                path, program_conf(self.layout, name, spec.config_path, spec.port, spec.account)
+            )
+            log.info("bot program file rewritten in the current format", bot=name)
 
     async def _start_supervisord(self) -> None:
         env = dict(os.environ)
@@ -100,8 +176,11 @@ class FleetManager:
         raise FleetError(f"supervisord started but its socket {self.layout.socket} never answered")
 
     async def down(self) -> None:
-        """Stop every bot gracefully (each cancels its orders), then supervisord itself."""
-        if not await self.rpc.alive():
+        """Stop every bot gracefully (each cancels its orders), then supervisord itself.
+
+        Desired states are kept: ``up`` brings back exactly the bots that were meant to run.
+        """
+        if not await self.supervisord_running():
             return
         await self.rpc.call("stopAllProcesses", True)
         await self._set_statuses()
@@ -120,28 +199,49 @@ class FleetManager:
             return None
 
     async def reconcile(self) -> None:
-        """Load every bot program file supervisord does not know; statuses into the database."""
+        """Load every program file supervisord does not know (none starts); statuses to the DB."""
         await self.rpc.call("reloadConfig")
         loaded = {info["name"] for info in await self.rpc.call("getAllProcessInfo")}
         for program in sorted(self.layout.programs_dir.glob("*.conf")):
             name = program.stem
             if name not in loaded:
                 await self.rpc.call("addProcessGroup", name)
-                log.info("bot program loaded into supervisord", program=name)
+                log.info("program loaded into supervisord", program=name)
         await self._set_statuses()
+
+    async def _processes(self) -> dict[str, dict[str, Any]]:
+        """supervisord's processes by program name; empty when it is not running."""
+        if not await self.supervisord_running():
+            return {}
+        return {info["name"]: info for info in await self.rpc.call("getAllProcessInfo")}
+
+    async def _start_program(self, program: str) -> None:
+        try:
+            await self.rpc.call("startProcess", program, False)
+        except xmlrpc.client.Fault as fault:
+            if "ALREADY_STARTED" not in fault.faultString:
+                raise FleetError(
+                    f"{program}: supervisord could not start it: {fault.faultString}"
+                ) from None
 
     # --- bots ------------------------------------------------------------------------------
 
     async def list_bots(self) -> list[BotInfo]:
-        processes = {info["name"]: info for info in await self.rpc.call("getAllProcessInfo")}
+        processes = await self._processes()
         rows = await self._bot_rows()
         names = sorted(
             {row.name for row in rows if row.supervisor_program}
             | {name.removeprefix("bot-") for name in processes if name.startswith("bot-")}
         )
         by_name = {row.name: row for row in rows}
+        down = not processes and not await self.supervisord_running()
         return [
-            self._info(name, by_name.get(name), processes.get(self.layout.program_name(name)))
+            self._info(
+                name,
+                by_name.get(name),
+                processes.get(self.layout.program_name(name)),
+                supervisord_down=down,
+            )
             for name in names
         ]
 
@@ -149,19 +249,24 @@ class FleetManager:
         for info in await self.list_bots():
             if info.name == name:
                 return info
-        raise FleetError(f"no bot named {name!r} in the fleet (see `python -m fleet list`)")
+        raise NoSuchBot(name)
 
     async def launch(self, config_path: str, account: str | None = None) -> BotInfo:
         path = _absolute(config_path)
         try:
             config = load_config(path, cli=CliOverrides(account=account))
         except ConfigError as exc:
-            raise FleetError(f"{config_path}: invalid config: " + "; ".join(exc.problems)) from None
+            raise FleetUserError(
+                f"{config_path}: invalid config: " + "; ".join(exc.problems)
+            ) from None
         name = config.name
         program = self.layout.program_name(name)
-        processes = {info["name"]: info for info in await self.rpc.call("getAllProcessInfo")}
-        if processes.get(program, {}).get("statename") in ("RUNNING", "STARTING"):
-            raise FleetError(f"bot {name!r} is already running (stop it first)")
+        if (await self._processes()).get(program, {}).get("statename") in ACTIVE_STATES:
+            raise FleetUserError(f"bot {name!r} is already running (stop it first)")
+        await self._check_accounts(config_path, config)
+        await self._check_not_running_elsewhere(name)
+        await self._ensure_supervisord()
+        processes = await self._processes()
         token = new_token()
         async with self._transaction() as session:
             port = await allocate_port(session, name)
@@ -175,80 +280,212 @@ class FleetManager:
             bot.control_token_hash = hash_token(token)
             bot.supervisor_program = program
             bot.status = "starting"
+            bot.status_detail = None
+            bot.desired_state = "running"
         write_private(self.layout.token_file(name), token)
         write_private(
             self.layout.program_file(name),
-            program_conf(self.layout, name, path, port, token, account),
+            program_conf(self.layout, name, path, port, account),
         )
-        await self.rpc.call("reloadConfig")
-        if program in processes:
-            await self.rpc.call("removeProcessGroup", program)
-        await self.rpc.call("addProcessGroup", program)  # autostart=true starts it
-        await self._wait_ready(name, port, token)
-        log.info("bot launched", bot=name, port=port, config=str(path))
+        try:
+            await self.rpc.call("reloadConfig")
+            if program in processes:
+                await self.rpc.call("removeProcessGroup", program)
+            await self.rpc.call("addProcessGroup", program)
+            await self._start_program(program)
+            await self._wait_ready(name)
+        except (FleetError, xmlrpc.client.Fault) as exc:
+            reason = exc.faultString if isinstance(exc, xmlrpc.client.Fault) else str(exc)
+            await self._unregister(name, status="crashed", detail=f"launch failed: {reason}")
+            raise FleetError(
+                f"{reason}\n{name} is not registered: fix the cause, then launch again"
+            ) from None
+        log.info("bot launched", bot=name, config=str(path))
         return await self.status(name)
 
-    async def _wait_ready(self, name: str, port: int, token: str) -> None:
-        client = HttpControlClient(name, port, token)
+    async def _check_accounts(self, config_path: str, config: Any) -> None:
+        """Fail before anything is written when an account the config needs is missing."""
+        from bot_runtime.setup import StartupError, account_name
+        from database.repositories.accounts import get_account_credentials
+        from trading_config.venues import VENUES
+
+        async with self._transaction() as session:
+            for venue in config.exchanges:
+                try:
+                    name = account_name(config, venue)
+                    if VENUES[venue].needs_credentials:
+                        await get_account_credentials(session, name, venue)
+                except (StartupError, TradingError) as exc:
+                    problems = exc.problems if isinstance(exc, ConfigError) else [str(exc)]
+                    raise FleetUserError(f"{config_path}: {'; '.join(problems)}") from None
+
+    async def _check_not_running_elsewhere(self, name: str) -> None:
+        """Refuse a name another process already runs (``make run``, another fleet, a host)."""
+        async with self._transaction() as session:
+            holder = await current_holder(session, name)
+        if holder is None:
+            return
+        if holder.host == _hostname():
+            if not _alive(holder.pid):
+                return
+        elif holder.heartbeat_at is None or (
+            (time.time() - holder.heartbeat_at.timestamp()) > LEASE_TTL_SECONDS
+        ):
+            return
+        raise FleetUserError(
+            f"{name} is already running on {holder.describe()}, outside this fleet: "
+            "stop that process first (one bot name runs in one process only)"
+        )
+
+    async def _wait_ready(self, name: str) -> None:
+        """Until the bot is RUNNING and answering as itself on the port it recorded."""
         program = self.layout.program_name(name)
+        token = self._token(name)
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             info = await self.rpc.call("getProcessInfo", program)
-            if info["statename"] == "RUNNING" and await client.health():
-                return
-            if info["statename"] in ("FATAL", "EXITED", "BACKOFF"):
-                raise FleetError(f"{name} failed to start:\n{await self.logs(name, 20)}")
+            if info["statename"] == "RUNNING":
+                port = await self._recorded_port(name)
+                if port is not None:
+                    client = HttpControlClient(name, port, token)
+                    with suppress(FleetError):  # not recorded yet, or the port is another's
+                        if await client.identify():
+                            return
+            if info["statename"] in ("FATAL", "EXITED", "BACKOFF", "STOPPED"):
+                raise FleetError(f"{name} failed to start:\n{await self._log_tail(name, 20)}")
             await asyncio.sleep(0.2)
         raise FleetError(
             f"{name} did not answer on its control API within {READY_TIMEOUT_SECONDS:g} s"
         )
 
+    async def _log_tail(self, name: str, lines: int) -> str:
+        from fleet.logview import render
+
+        path = self.layout.bot_log(name)
+        if not path.exists():
+            return "(no log)"
+        return render(scrub(await asyncio.to_thread(_tail, path, lines)))
+
     async def stop(self, name: str, *, close_positions: bool = False) -> BotInfo:
+        """Graceful stop; the desired state becomes ``stopped`` (``up`` leaves it stopped)."""
         info = await self.status(name)
         if close_positions and info.running:
             closed = await self.control(name).post("close-all")
             log.info("positions closed before stopping", bot=name, closed=closed)
-        if info.state in ("RUNNING", "STARTING", "BACKOFF"):
+        await self._set_desired(name, "stopped")
+        if info.state in ACTIVE_STATES:
             try:
                 await self.rpc.call("stopProcess", self.layout.program_name(name), True)
             except xmlrpc.client.Fault as fault:
                 raise FleetError(
                     f"{name}: supervisord could not stop it: {fault.faultString}"
                 ) from None
-        await self._set_statuses()
+        if await self.supervisord_running():
+            await self._set_statuses()
         return await self.status(name)
 
     async def restart(self, name: str) -> BotInfo:
-        info = await self.stop(name)
-        if info.config_path is None or info.control_port is None:
-            raise FleetError(f"{name}: not launched by the fleet (no program file)")
-        await self.rpc.call("startProcess", self.layout.program_name(name), True)
-        await self._wait_ready(name, info.control_port, self._token(name))
+        info = await self.status(name)
+        if info.config_path is None:
+            raise FleetUserError(f"{name}: not launched by the fleet (no program file)")
+        await self._ensure_supervisord()
+        if (await self.status(name)).state in ACTIVE_STATES:
+            await self.rpc.call("stopProcess", self.layout.program_name(name), True)
+        await self._set_desired(name, "running")
+        await self._start_program(self.layout.program_name(name))
+        await self._wait_ready(name)
+        await self._set_statuses()
         return await self.status(name)
 
+    async def remove(self, name: str, *, close_positions: bool = False) -> str:
+        """Unregister a bot: stop it (it cancels its orders), drop its program and token.
+
+        ``close_positions`` closes its positions first, which needs the bot running; without
+        it positions stay open on the venue. The database keeps the bot's history (orders,
+        fills, PnL) and its log file stays in the logs directory.
+        """
+        info = await self.status(name)
+        if close_positions:
+            if not info.running:
+                raise FleetUserError(
+                    f"{name} is {info.display_state}: its positions can only be closed while it "
+                    f"runs: `python -m fleet restart {name}` first, or remove it without --close "
+                    "(positions stay open on the venue)"
+                )
+            closed = await self.control(name).post("close-all")
+            log.info("positions closed before removing", bot=name, closed=closed)
+        await self._unregister(name, status="stopped", detail="removed from the fleet")
+        return f"{name} removed" + ("" if close_positions else " (open positions, if any, kept)")
+
+    async def _unregister(self, name: str, *, status: str, detail: str) -> None:
+        """No program, token, port or desired state left: nothing for ``up`` to start."""
+        program = self.layout.program_name(name)
+        if await self.supervisord_running():
+            processes = await self._processes()
+            if program in processes:
+                if processes[program]["statename"] in ACTIVE_STATES:
+                    with suppress(xmlrpc.client.Fault):
+                        await self.rpc.call("stopProcess", program, True)
+                with suppress(xmlrpc.client.Fault):
+                    await self.rpc.call("removeProcessGroup", program)
+        for path in (self.layout.program_file(name), self.layout.token_file(name)):
+            path.unlink(missing_ok=True)
+        async with self._transaction() as session:
+            bot = await session.scalar(select(Bot).where(Bot.name == name))
+            if bot is not None:
+                bot.supervisor_program = None
+                bot.control_port = None
+                bot.control_token_hash = None
+                bot.desired_state = None
+                if bot.status in ("created", "starting", "running", "stopping"):
+                    bot.status = status
+                    bot.status_detail = detail
+        if await self.supervisord_running():
+            with suppress(xmlrpc.client.Fault):
+                await self.rpc.call("reloadConfig")
+
     async def logs(self, name: str, lines: int = 50) -> str:
+        """The last ``lines`` raw lines of the bot's log (secrets scrubbed)."""
+        if lines < 1:
+            raise FleetUserError(f"lines: expected a number of lines of at least 1, found {lines}")
         path = self.layout.bot_log(name)
         if not path.exists():
-            raise FleetError(f"no log for {name!r} yet")
+            if not await self._known(name):
+                raise NoSuchBot(name)
+            return ""
         text = await asyncio.to_thread(_tail, path, lines)
         return scrub(text)
 
+    async def _known(self, name: str) -> bool:
+        if self.layout.program_file(name).exists():
+            return True
+        return any(row.name == name and row.supervisor_program for row in await self._bot_rows())
+
     def control(self, name: str) -> HttpControlClient:
-        port = self._port_from_program(name)
+        """The bot's control API at the port it recorded (looked up on first use)."""
+
+        async def port() -> int | None:
+            return await self._recorded_port(name)
+
         return HttpControlClient(name, port, self._token(name))
 
     async def start_telegram(self, token: str, api_base_url: str | None = None) -> str:
         """Run the Telegram service under supervisord (its token kept in a 0600 file)."""
         if not token:
-            raise FleetError("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather first")
+            raise FleetUserError(
+                "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather first"
+            )
+        await self._ensure_supervisord()
         path = self.layout.programs_dir / f"{TELEGRAM_PROGRAM}.conf"
         write_private(path, telegram_program_conf(self.layout, token, api_base_url))
         await self.rpc.call("reloadConfig")
         loaded = {info["name"] for info in await self.rpc.call("getAllProcessInfo")}
         if TELEGRAM_PROGRAM in loaded:
-            await self.rpc.call("stopProcess", TELEGRAM_PROGRAM, True)
+            with suppress(xmlrpc.client.Fault):
+                await self.rpc.call("stopProcess", TELEGRAM_PROGRAM, True)
             await self.rpc.call("removeProcessGroup", TELEGRAM_PROGRAM)
         await self.rpc.call("addProcessGroup", TELEGRAM_PROGRAM)
+        await self._start_program(TELEGRAM_PROGRAM)
         info = await self.rpc.call("getProcessInfo", TELEGRAM_PROGRAM)
         return str(info["statename"])
 
@@ -260,13 +497,19 @@ class FleetManager:
         except OSError:
             raise FleetError(f"{name}: no control token (was it launched by the fleet?)") from None
 
-    def _port_from_program(self, name: str) -> int:
-        try:
-            text = self.layout.program_file(name).read_text()
-        except OSError:
-            raise FleetError(f"no bot named {name!r} in the fleet") from None
-        marker = "--control-api-port "
-        return int(text.split(marker, 1)[1].split()[0])
+    async def _recorded_port(self, name: str) -> int | None:
+        """The port the bot bound (it records it at start), or the one allocated at launch."""
+        async with self._transaction() as session:
+            port: int | None = await session.scalar(
+                select(Bot.control_port).where(Bot.name == name)
+            )
+        return port
+
+    async def _set_desired(self, name: str, desired: str) -> None:
+        async with self._transaction() as session:
+            bot = await session.scalar(select(Bot).where(Bot.name == name))
+            if bot is not None:
+                bot.desired_state = desired
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncSession]:
@@ -283,18 +526,35 @@ class FleetManager:
             return list(await session.scalars(select(Bot)))
 
     async def _set_statuses(self) -> None:
-        """The registry's status column follows supervisord's view of each bot program."""
-        processes = {info["name"]: info for info in await self.rpc.call("getAllProcessInfo")}
+        """The registry's status column follows supervisord's view of each bot program.
+
+        A row left ``starting``/``running`` by a process that is gone (never started, killed
+        with supervisord) becomes ``stopped``; a non-zero exit becomes ``crashed``.
+        """
+        processes = await self._processes()
         async with self._transaction() as session:
             programs = await session.scalars(select(Bot).where(Bot.supervisor_program.is_not(None)))
             for bot in programs:
-                state = processes.get(bot.supervisor_program or "", {}).get("statename")
-                status = _registry_status(state)
+                process = processes.get(bot.supervisor_program or "")
+                status = _registry_status(process)
+                if status is None and bot.status in ("starting", "running", "stopping"):
+                    status = "stopped"
                 if status is not None and bot.status != status:
                     bot.status = status
+                    if status == "crashed" and process is not None and not bot.status_detail:
+                        bot.status_detail = f"{process['statename']}: {process.get('spawnerr')}"
 
-    def _info(self, name: str, row: Bot | None, process: dict[str, Any] | None) -> BotInfo:
-        state = process["statename"] if process else NOT_LOADED
+    def _info(
+        self,
+        name: str,
+        row: Bot | None,
+        process: dict[str, Any] | None,
+        *,
+        supervisord_down: bool = False,
+    ) -> BotInfo:
+        # With supervisord down nothing of the fleet runs: STOPPED, not "not loaded".
+        idle = "STOPPED" if supervisord_down else NOT_LOADED
+        state = process["statename"] if process else idle
         pid = process.get("pid") or None if process else None
         uptime = None
         if process and state == "RUNNING":
@@ -305,6 +565,7 @@ class FleetManager:
         if isinstance(config, dict):
             accounts = {e.get("account") for e in config.get("exchanges", {}).values()} - {None}
             account = ", ".join(sorted(accounts)) or None
+        exit_status = process.get("exitstatus") if process and state == "EXITED" else None
         return BotInfo(
             name=name,
             state=state,
@@ -314,16 +575,23 @@ class FleetManager:
             config_path=row.config_path if row is not None else None,
             account=account,
             control_port=row.control_port if row is not None else None,
+            desired_state=row.desired_state if row is not None else None,
+            exit_status=exit_status,
+            detail=row.status_detail if row is not None else None,
         )
 
 
-def _registry_status(state: str | None) -> str | None:
+def _registry_status(process: dict[str, Any] | None) -> str | None:
+    if process is None:
+        return None
+    state = process.get("statename")
+    if state == "EXITED":
+        return "stopped" if process.get("exitstatus") == 0 else "crashed"
     return {
         "RUNNING": "running",
         "STARTING": "starting",
         "STOPPING": "stopping",
         "STOPPED": "stopped",
-        "EXITED": "stopped",
         "BACKOFF": "crashed",
         "FATAL": "crashed",
     }.get(state or "")
@@ -343,9 +611,17 @@ def _absolute(path: str) -> Path:
     return Path(path).absolute()
 
 
+def _hostname() -> str:
+    import socket
+
+    return socket.gethostname()
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except OSError:
+    except ProcessLookupError:
         return False
+    except PermissionError:
+        return True
     return True
