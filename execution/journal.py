@@ -34,6 +34,7 @@ from database.types import utcnow
 from exchange_clients.base import BaseExchangeClient
 from exchange_clients.errors import OrderNotFound
 from exchange_clients.types import Fill, Order, OrderRequest, OrderStatus, OrderType, Side
+from execution.fill_history import venue_fills
 from execution.group_commit import GroupCommitter
 from execution.order_state import is_stale_status, merge_order_state
 from trading_config.errors import TradingError
@@ -41,6 +42,8 @@ from trading_config.errors import TradingError
 log = structlog.get_logger(__name__)
 
 UNFINISHED = tuple(s.value for s in OrderStatus if not s.is_final)
+SYNTHETIC_FILL_PREFIX = "synthetic:"
+DEFAULT_GRACE = timedelta(seconds=5)
 
 
 class JournalError(TradingError):
@@ -86,6 +89,14 @@ class OrderIntent:
             purpose=purpose,
             operation_id=operation_id,
         )
+
+
+@dataclass
+class RecoveredFills:
+    """What :meth:`OrderJournal.record_recovered_fills` added."""
+
+    venue_fill_ids: list[str] = field(default_factory=list)
+    synthetic_size: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -141,6 +152,15 @@ class OrderJournal:
         self._accounts = dict(accounts)
         # Writes share transactions, intents first (see execution.group_commit).
         self._committer = committer or GroupCommitter(sessions)
+
+    @property
+    def bot_id(self) -> int:
+        return self._bot_id
+
+    @property
+    def accounts(self) -> Mapping[str, int]:
+        """Venue name -> database account id of the venues this journal records."""
+        return dict(self._accounts)
 
     @property
     def committer(self) -> GroupCommitter:
@@ -259,6 +279,97 @@ class OrderJournal:
             return await self._committer.run(work)
         except IntegrityError:
             return False  # recorded concurrently by another writer
+
+    async def record_recovered_fills(
+        self, order: Order, venue_fills: Sequence[Fill] | None, *, synthetic: bool = True
+    ) -> RecoveredFills:
+        """Complete the ``fills`` rows of an order whose executions we did not all receive.
+
+        The venue's fills (``venue_fills``, from its history) are stored under their own ids,
+        skipping those already recorded. If the rows still sum to less than the order's filled
+        size and ``synthetic`` is allowed (nothing can deliver the real ones any more: the
+        order was learned from ``order_status`` after a restart), one synthetic fill makes up
+        the difference: id ``synthetic:<client order id>:<filled size>``, priced so the rows'
+        notional matches the order's average price, with the fee not yet accounted. The id is
+        derived from the filled size it completes, so a second recovery writes nothing.
+        """
+        client_order_id = order.client_order_id
+        fills = [f for f in venue_fills or () if f.client_order_id == client_order_id]
+
+        async def work(session: AsyncSession) -> RecoveredFills:
+            row = await self._row(session, client_order_id)
+            known = await _known_fills(session, fills)
+            added = RecoveredFills()
+            for fill in fills:
+                if (fill.venue, fill.fill_id) not in known:
+                    known.add((fill.venue, fill.fill_id))
+                    session.add(_fill_row(fill, row.id))
+                    added.venue_fill_ids.append(fill.fill_id)
+            await session.flush()
+            rows = list(await session.scalars(select(FillRow).where(FillRow.order_id == row.id)))
+            filled = max(order.filled_size, row.filled_size)
+            covered = sum((r.size for r in rows), Decimal(0))
+            missing = filled - covered
+            if not synthetic or missing <= 0:
+                return added
+            average = order.avg_fill_price or row.avg_fill_price
+            if average is None:
+                log.error("cannot price a synthetic fill", client_order_id=client_order_id)
+                return added
+            notional = sum((r.size * r.price for r in rows), Decimal(0))
+            price = (average * filled - notional) / missing
+            if price <= 0:
+                price = average
+            fee = order.fee_paid - sum((r.fee for r in rows), Decimal(0))
+            session.add(
+                FillRow(
+                    venue=row.venue,
+                    venue_fill_id=f"{SYNTHETIC_FILL_PREFIX}{client_order_id}:{filled.normalize():f}",
+                    order_id=row.id,
+                    price=price,
+                    size=missing,
+                    fee=fee if fee > 0 else Decimal(0),
+                    fee_asset="USD",
+                    liquidity="maker" if row.post_only else "taker",
+                    ts=order.updated_at or utcnow(),
+                )
+            )
+            added.synthetic_size = missing
+            return added
+
+        recovered = await self._committer.run(work)
+        if recovered.synthetic_size:
+            log.warning(
+                "synthetic fill recorded (the venue reported no fill history)",
+                client_order_id=client_order_id,
+                size=str(recovered.synthetic_size),
+            )
+        return recovered
+
+    async def fills_of(self, client_order_id: str) -> list[Fill]:
+        """The recorded fills of one order (synthetic ones included), oldest first."""
+        async with self._sessions() as session:
+            row = await self._row(session, client_order_id)
+            rows = await session.scalars(
+                select(FillRow).where(FillRow.order_id == row.id).order_by(FillRow.id)
+            )
+            return [
+                Fill(
+                    venue=r.venue,
+                    fill_id=r.venue_fill_id,
+                    client_order_id=client_order_id,
+                    venue_order_id=row.venue_order_id,
+                    symbol=row.symbol,
+                    side="buy" if row.side == "buy" else "sell",
+                    price=r.price,
+                    size=r.size,
+                    fee=r.fee,
+                    liquidity="maker" if r.liquidity == "maker" else "taker",
+                    ts=r.ts,
+                    fee_asset=r.fee_asset or "USD",
+                )
+                for r in rows
+            ]
 
     async def get(self, client_order_id: str) -> JournaledOrder:
         async with self._sessions() as session:
@@ -389,12 +500,18 @@ async def reconcile(
     *,
     keep_resting: Callable[[JournaledOrder], bool],
     now: Callable[[], datetime] = utcnow,
-    grace: timedelta = timedelta(seconds=30),
+    grace: timedelta = DEFAULT_GRACE,
 ) -> ReconcileReport:
     """Bring every unfinished journaled order in line with its venue (run before trading).
 
-    An intent the venue does not know is ``failed`` when older than ``grace`` (it never
-    landed) and ``lost`` otherwise (it may still appear; the order tracker keeps polling it).
+    The venue's lookup by client order id is the authority. An intent the venue does not
+    know is ``failed`` when older than ``grace`` - the time a request the dead process had on
+    the wire could still take to land - and ``lost`` otherwise (it may still appear; recovery
+    and the order tracker keep asking). Nothing here waits for the grace to pass.
+
+    Fills the venue reports for an adopted order that the journal never received are stored
+    (:meth:`OrderJournal.record_recovered_fills`): from the venue's fill history, or one
+    synthetic fill once the order is final.
     """
     report = ReconcileReport()
     for entry in await journal.unfinished():
@@ -405,16 +522,19 @@ async def reconcile(
             if now() - entry.created_at > grace:
                 await journal.mark(entry.client_order_id, OrderStatus.FAILED, "venue never saw it")
                 report.failed.append(entry.client_order_id)
-            else:
+            elif entry.status is not OrderStatus.LOST:
                 await journal.mark(entry.client_order_id, OrderStatus.LOST, "not found yet")
+                report.lost.append(entry.client_order_id)
+            else:
                 report.lost.append(entry.client_order_id)
             continue
         adopted = await journal.record_order(order)
         report.adopted.append(entry.client_order_id)
         if order.status.is_resting and not keep_resting(adopted):
-            cancelled = await client.cancel_by_client_id(entry.symbol, entry.client_order_id)
-            await journal.record_order(cancelled)
+            order = await client.cancel_by_client_id(entry.symbol, entry.client_order_id)
+            await journal.record_order(order)
             report.cancelled.append(entry.client_order_id)
+        await complete_fills(journal, client, order)
     log.info(
         "journal reconciled",
         adopted=len(report.adopted),
@@ -423,3 +543,15 @@ async def reconcile(
         lost=len(report.lost),
     )
     return report
+
+
+async def complete_fills(journal: OrderJournal, client: BaseExchangeClient, order: Order) -> None:
+    """Record the fills of ``order`` (learned from ``order_status``) the journal lacks.
+
+    The venue's history when it has one; a synthetic fill for the rest only once the order is
+    final (a resting order may still report real fills later, which would double it).
+    """
+    if not order.filled_size:
+        return
+    fills = await venue_fills(client, order.symbol, order.client_order_id)
+    await journal.record_recovered_fills(order, fills, synthetic=order.status.is_final)

@@ -34,6 +34,7 @@ from exchange_clients.errors import (
     OrderNotFound,
     OrderRejected,
     PostOnlyWouldCross,
+    ReduceOnlyRejected,
     RequestTimeout,
 )
 from exchange_clients.rounding import round_size
@@ -107,6 +108,9 @@ class ExecutionResult:
     orders: list[Order] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)  # client ids the venue refused
     unresolved: list[str] = field(default_factory=list)  # timed out, not found: tracked as lost
+    # The venue refused a reduce-only order as one that would open or increase the position:
+    # there is nothing left to reduce in this direction. Not a failure, and never retried.
+    flat: bool = False
     # Set by the caller to stop early: what rests is cancelled and nothing more is sent.
     interrupt: asyncio.Event = field(default_factory=asyncio.Event, repr=False, compare=False)
 
@@ -180,7 +184,7 @@ class OrderExecutor:
                 result, request.size, request.price, request.post_only, request.timeout_seconds
             )
             fallback = request.mode is ExecutionMode.LIMIT_WITH_FALLBACK
-            if fallback and order is not None and not result.interrupted:
+            if fallback and order is not None and not result.interrupted and not result.flat:
                 await self._market(result, result.remaining_size)
         if flush:
             await self._tracker.flush()
@@ -242,6 +246,8 @@ class OrderExecutor:
     # --- modes -----------------------------------------------------------------------------
 
     async def _market(self, result: ExecutionResult, size: Decimal) -> None:
+        if result.flat:
+            return
         market = await self._client.market(result.request.symbol)
         size = round_size(market, size)
         if size < max(market.min_size, market.step_size):
@@ -267,7 +273,7 @@ class OrderExecutor:
         request = result.request
         market = await self._client.market(request.symbol)
         for attempt in range(request.aggressive.attempts):
-            if result.interrupted:
+            if result.interrupted or result.flat:
                 return
             remaining = round_size(market, result.remaining_size)
             if remaining < max(market.min_size, market.step_size):
@@ -283,7 +289,7 @@ class OrderExecutor:
                 decision.post_only,
                 request.attempt_timeout_seconds,
             )
-        if not result.interrupted:
+        if not result.interrupted and not result.flat:
             await self._market(result, result.remaining_size)
 
     # --- one order -------------------------------------------------------------------------
@@ -333,6 +339,11 @@ class OrderExecutor:
             self._tracker.forget(client_id)
             await self._journal.mark(client_id, OrderStatus.REJECTED, str(exc))
             result.rejected.append(client_id)
+            if isinstance(exc, ReduceOnlyRejected):
+                # Understood, not an error: the position this order would reduce is gone.
+                result.flat = True
+                log.info("reduce-only order found the position flat", client_order_id=client_id)
+                return None
             level = "info" if isinstance(exc, PostOnlyWouldCross) else "warning"
             getattr(log, level)("order rejected", client_order_id=client_id, reason=str(exc))
             return None

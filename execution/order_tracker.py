@@ -131,6 +131,20 @@ class OrderTracker:
                 await task
         self._tasks.clear()
 
+    def abandon(self) -> None:
+        """Stop at once, dropping every change not yet journaled: what a killed process does.
+
+        For crash tests and the recovery benchmark, which kill a stack in-process and start a
+        fresh one on the same database and venues. :meth:`stop` afterwards does nothing.
+        """
+        for subscription in self._subscriptions:
+            subscription.close()
+        for task in [*self._tasks, *([self._writer] if self._writer is not None else [])]:
+            task.cancel()
+        self._subscriptions, self._tasks, self._writer = [], [], None
+        self._unwritten_fills, self._unwritten_orders = [], {}
+        self._written.set()
+
     # --- what callers use ------------------------------------------------------------------
 
     def track(self, order: Order) -> TrackedOrder:

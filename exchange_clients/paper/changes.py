@@ -65,19 +65,22 @@ class EngineChanges:
 
     def fills(self) -> list[Fill]:
         """Each fill as the public type; ids are ``<venue order id>-<n>``, unique per venue."""
-        return [
-            Fill(
-                venue=self.venue,
-                fill_id=f"{order.venue_order_id}-{number}",
-                client_order_id=order.client_order_id,
-                venue_order_id=order.venue_order_id,
-                symbol=order.symbol,
-                side=order.side,
-                price=price,
-                size=size,
-                fee=fee,
-                liquidity=liquidity,
-                ts=ts,
-            )
-            for order, number, price, size, fee, liquidity, ts in self.fill_events
-        ]
+        return [fill_from_event(self.venue, event) for event in self.fill_events]
+
+
+def fill_from_event(venue: str, event: FillEvent) -> Fill:
+    """One recorded fill as the public type (the stream and the fill history share it)."""
+    order, number, price, size, fee, liquidity, ts = event
+    return Fill(
+        venue=venue,
+        fill_id=f"{order.venue_order_id}-{number}",
+        client_order_id=order.client_order_id,
+        venue_order_id=order.venue_order_id,
+        symbol=order.symbol,
+        side=order.side,
+        price=price,
+        size=size,
+        fee=fee,
+        liquidity=liquidity,
+        ts=ts,
+    )

@@ -48,7 +48,7 @@ from exchange_clients.market_data.events import (
 )
 from exchange_clients.market_data.synthetic import SyntheticFeed, SyntheticMarket
 from exchange_clients.order_book import OrderBookError
-from exchange_clients.paper.changes import EngineChanges
+from exchange_clients.paper.changes import EngineChanges, FillEvent, fill_from_event
 from exchange_clients.paper.engine import PaperEngine
 from exchange_clients.paper.faults import FaultPlan
 from exchange_clients.paper.options import PaperOptions
@@ -58,6 +58,7 @@ from exchange_clients.types import (
     Balance,
     BookSnapshot,
     ClientSettings,
+    Fill,
     FundingRate,
     Market,
     Order,
@@ -93,6 +94,8 @@ class PaperExchangeClient(BaseExchangeClient):
         self._lock = asyncio.Lock()
         self._unsaved: list[EngineChanges] = []
         self._held: list[EngineChanges] = []
+        # Every fill since this client was created, by client order id (memory only).
+        self._fill_history: dict[str, list[FillEvent]] = {}
         self._log = log.bind(venue=settings.venue, account=self.account)
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -256,6 +259,21 @@ class PaperExchangeClient(BaseExchangeClient):
                 raise
             return found
 
+    async def order_fills(self, symbol: str, client_order_id: str) -> list[Fill]:
+        """The fills of one order, as the streams delivered them (same ids), oldest first.
+
+        Real venues keep a trade history that a restarted bot reads to find the executions its
+        streams missed. The paper venue keeps it in memory since this client was created (fills
+        are not part of the persisted account): after a restart of the process, the orders of
+        before have none, and the caller records a synthetic fill instead.
+        """
+        await self._request()
+        return [
+            fill_from_event(self.name, event)
+            for event in self._fill_history.get(client_order_id, ())
+            if event[0].symbol == symbol
+        ]
+
     # --- account ---------------------------------------------------------------------------
 
     async def positions(self) -> list[Position]:
@@ -302,7 +320,10 @@ class PaperExchangeClient(BaseExchangeClient):
         async with self._lock:
             engine = self._engine
             if engine is not None and engine.has_changes:
-                self._unsaved.append(engine.drain())
+                changes = engine.drain()
+                for event in changes.fill_events:
+                    self._fill_history.setdefault(event[0].client_order_id, []).append(event)
+                self._unsaved.append(changes)
             while self._unsaved:
                 changes = self._unsaved[0]
                 if self._store is not None:

@@ -4,7 +4,7 @@ from execution.atomic.executor import AtomicMultiOrderExecutor
 from execution.atomic.legs import Leg
 from execution.atomic.operations import OperationStore
 from execution.atomic.policy import AtomicTolerances, ImbalancePolicy
-from execution.atomic.recovery import recover_operations
+from execution.atomic.recovery import Recovery, recover_operations, start_recovery
 from execution.atomic.result import AtomicResult, AtomicStatus, LegResult
 
 __all__ = [
@@ -16,5 +16,7 @@ __all__ = [
     "Leg",
     "LegResult",
     "OperationStore",
+    "Recovery",
     "recover_operations",
+    "start_recovery",
 ]

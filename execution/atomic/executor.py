@@ -37,12 +37,14 @@ from exchange_clients.clock import Clock, SystemClock
 from exchange_clients.errors import OrderNotFound
 from exchange_clients.rounding import round_to_step
 from exchange_clients.types import Order, OrderStatus, opposite
+from execution.atomic.gate import SymbolGate
 from execution.atomic.legs import Leg, check_legs
 from execution.atomic.operations import OperationStore
 from execution.atomic.policy import ENTRY_MODES, AtomicTolerances, ImbalancePolicy
 from execution.atomic.preflight import PreflightReport, preflight
 from execution.atomic.result import AtomicResult, AtomicStatus, LegResult
 from execution.client_ids import ClientOrderIds
+from execution.fill_history import venue_fills
 from execution.journal import OrderJournal
 from execution.order_executor import ExecutionMode, ExecutionRequest, ExecutionResult, OrderExecutor
 from execution.order_tracker import OrderTracker
@@ -77,6 +79,7 @@ class AtomicMultiOrderExecutor:
         self._ids = ids
         self._clock = clock or SystemClock()
         self._alert = alert
+        self.gate = SymbolGate()  # symbols recovery is still finishing (see recovery.py)
         self._executors = {
             venue: OrderExecutor(client, journal, self._trackers[venue], ids, clock=self._clock)
             for venue, client in self._clients.items()
@@ -85,6 +88,11 @@ class AtomicMultiOrderExecutor:
     @property
     def clients(self) -> Mapping[str, BaseExchangeClient]:
         return self._clients
+
+    def resolving(self, symbol: str) -> bool:
+        """True while recovery is still finishing an interrupted operation on ``symbol``:
+        an operation on it waits; a strategy may rather skip the symbol for now."""
+        return self.gate.resolving(symbol)
 
     @property
     def journal(self) -> OrderJournal:
@@ -101,16 +109,30 @@ class AtomicMultiOrderExecutor:
         tolerances: AtomicTolerances | None = None,
         *,
         purpose: str = "atomic",
+        closing: bool | None = None,
     ) -> AtomicResult:
-        """Run one operation to its end; the result says what happened (see module doc)."""
+        """Run one operation to its end; the result says what happened (see module doc).
+
+        ``closing`` says the operation reduces or closes positions (default: when every leg is
+        reduce-only, which a close must be). It is journaled with the plan, so recovery after a
+        crash finishes a close the only safe way - toward flat on every leg.
+        """
         tolerances = tolerances or AtomicTolerances()
         check_legs(legs)
         if mode not in ENTRY_MODES:
             raise ValueError(f"atomic entries are market, limit or aggressive_limit, not {mode}")
+        all_reduce_only = all(leg.reduce_only for leg in legs)
+        if closing is None:
+            closing = all_reduce_only
+        elif closing and not all_reduce_only:
+            raise ValueError("a closing operation must have reduce-only legs only")
+        await self.gate.wait(legs[0].symbol)  # recovery of this symbol finishes first
         operation_id = f"op-{self._ids.next()}"
         report = await preflight(legs, self._clients, tolerances)
-        result = AtomicResult(operation_id, [_leg_result(leg, report) for leg in report.legs])
-        plan = _plan(report, mode, tolerances)
+        result = AtomicResult(
+            operation_id, [_leg_result(leg, report) for leg in report.legs], closing=closing
+        )
+        plan = _plan(report, mode, tolerances, closing)
         if not report.ok:
             result.problems.extend(report.problems)
             result.conclude(AtomicStatus.PREFLIGHT_FAILED)
@@ -130,12 +152,12 @@ class AtomicMultiOrderExecutor:
         error: str | None = None
         try:
             await self._open(result, mode, tolerances, report)
-            await self.rebalance(result, tolerances, report.step)
+            await self.rebalance(result, tolerances, report.step, mode)
         except Exception as exc:  # a venue outage or a bug: never leave a naked leg behind
             error = f"{type(exc).__name__}: {exc}"
             log.exception("atomic operation failed mid-way; unwinding", operation_id=operation_id)
             result.note(f"error: {error}; unwinding")
-            await self.unwind_safely(result, tolerances)
+            await self.unwind_safely(result, tolerances, report.step, mode)
         await self.conclude(result, tolerances, report.step, error)
         return result
 
@@ -160,7 +182,7 @@ class AtomicMultiOrderExecutor:
             pending_entries -= 1
             if pending_entries == 0:
                 entries_done.set()
-            if leg.complete and not some_leg_complete.is_set():
+            if leg.done and not some_leg_complete.is_set():
                 some_leg_complete.set()
                 for other in legs:
                     if other is not leg:
@@ -180,13 +202,13 @@ class AtomicMultiOrderExecutor:
             )
             self._absorb(leg, executed)
             entry_finished(leg)
-            if leg.complete or tolerances.imbalance is not ImbalancePolicy.CHASE:
+            if leg.done or tolerances.imbalance is not ImbalancePolicy.CHASE:
                 return
             # Chase at once when another leg is already complete; otherwise only once every
             # entry has ended and something filled somewhere (chasing a leg whose partner
             # failed too would create the very exposure we are trying to avoid).
             await _first(some_leg_complete.wait(), entries_done.wait())
-            if not any(other.net > 0 for other in legs):
+            if not any(other.net > 0 or other.flat for other in legs):
                 return
             result.note(f"{venue}: lagging at {leg.net} of {leg.leg.size}; chasing")
             await self._chase(leg, mode, tolerances, report, result)
@@ -278,9 +300,23 @@ class AtomicMultiOrderExecutor:
     # --- uneven legs -----------------------------------------------------------------------
 
     async def rebalance(
-        self, result: AtomicResult, tolerances: AtomicTolerances, step: Decimal
+        self,
+        result: AtomicResult,
+        tolerances: AtomicTolerances,
+        step: Decimal,
+        mode: ExecutionMode = ExecutionMode.MARKET,
     ) -> None:
-        """Bring uneven legs back to a hedged state by the policy (never by chasing)."""
+        """Bring uneven legs back to a hedged state.
+
+        An open is hedged down or rolled back by the policy (never chased here: the market may
+        have moved, and recovery must not add exposure). A close is finished toward flat on
+        every leg whatever the policy: hedging a close "down" or rolling it back means buying
+        back what was just sold on a flat leg - an order that re-opens exposure, which a
+        reduce-only venue refuses, leaving the other leg naked.
+        """
+        if result.closing:
+            await self._finish_close(result, tolerances, step, mode)
+            return
         if all(leg.complete for leg in result.legs):
             return
         if all(leg.net == 0 for leg in result.legs):
@@ -318,12 +354,22 @@ class AtomicMultiOrderExecutor:
                 )
         await asyncio.gather(*closes)
 
-    async def unwind_safely(self, result: AtomicResult, tolerances: AtomicTolerances) -> None:
-        """Roll back after an error; a failure here is noted, the result still concludes."""
+    async def unwind_safely(
+        self,
+        result: AtomicResult,
+        tolerances: AtomicTolerances,
+        step: Decimal,
+        mode: ExecutionMode = ExecutionMode.MARKET,
+    ) -> None:
+        """Roll back (a close: finish toward flat) after an error; a failure here is noted,
+        the result still concludes."""
         try:
             await self._adopt_journaled(result)
             await self._refresh(result)
-            await self._unwind(result, tolerances)
+            if result.closing:
+                await self._finish_close(result, tolerances, step, mode)
+            else:
+                await self._unwind(result, tolerances)
         except Exception as exc:
             log.exception("unwinding failed", operation_id=result.operation_id)
             result.note(f"unwinding failed: {type(exc).__name__}: {exc}")
@@ -349,6 +395,75 @@ class AtomicMultiOrderExecutor:
                 mode=ExecutionMode.MARKET,
                 reduce_only=True,
                 purpose=purpose,
+                operation_id=operation_id,
+            )
+            self._absorb(leg, await self._executors[leg.leg.venue].execute(request, flush=False))
+            if leg.flat:
+                return  # nothing left on the venue to reduce: never retried
+
+    # --- finishing a close -----------------------------------------------------------------
+
+    async def _finish_close(
+        self,
+        result: AtomicResult,
+        tolerances: AtomicTolerances,
+        step: Decimal,
+        mode: ExecutionMode,
+    ) -> None:
+        """Chase every closing leg that is not done to its target or to flat.
+
+        Nothing is done when no leg made progress (nothing closed, no position found gone):
+        the legs are still hedged as before and the caller may try again. Otherwise a leg left
+        open is naked against the closed ones, so it is closed - aggressive limit, then market,
+        reduce-only, never more than the venue still holds.
+        """
+        await self._cancel_resting(result)
+        if all(leg.done for leg in result.legs):
+            return
+        if not any(leg.net > 0 or leg.flat for leg in result.legs):
+            result.note("nothing closed on any leg; the positions are unchanged")
+            return
+        await asyncio.gather(
+            *(
+                self._chase_to_flat(leg, tolerances, step, mode, result.operation_id, result)
+                for leg in result.legs
+                if not leg.done
+            )
+        )
+
+    async def _chase_to_flat(
+        self,
+        leg: LegResult,
+        tolerances: AtomicTolerances,
+        step: Decimal,
+        mode: ExecutionMode,
+        operation_id: str,
+        result: AtomicResult,
+    ) -> None:
+        client = self._clients[leg.leg.venue]
+        first = tolerances.chase_mode_after(mode)
+        for attempt in range(tolerances.close_attempts):
+            if leg.done:
+                return
+            position = await client.position(leg.leg.symbol)
+            held = -leg.leg.direction * (position.size if position is not None else ZERO)
+            if held <= 0:
+                leg.flat = True
+                result.note(f"{leg.leg.venue}: no position left to close")
+                return
+            size = round_to_step(min(leg.remaining, held), step)
+            if size <= 0:
+                return
+            result.note(f"{leg.leg.venue}: closing the remaining {size} toward flat")
+            request = ExecutionRequest(
+                symbol=leg.leg.symbol,
+                side=leg.leg.side,
+                size=size,
+                mode=first if attempt == 0 else ExecutionMode.MARKET,
+                aggressive=tolerances.chase,
+                attempt_timeout_seconds=tolerances.chase_attempt_timeout_seconds,
+                reduce_only=True,
+                purpose="close_chase",
                 operation_id=operation_id,
             )
             self._absorb(leg, await self._executors[leg.leg.venue].execute(request, flush=False))
@@ -378,6 +493,8 @@ class AtomicMultiOrderExecutor:
         for order in executed.orders:
             leg.apply(_tracked(tracker, order))
         leg.rejected.extend(executed.rejected)
+        if executed.flat:
+            leg.flat = True
         for client_id in executed.unresolved:
             with contextlib.suppress(KeyError):
                 leg.apply(tracker.get(client_id).order)
@@ -423,20 +540,32 @@ class AtomicMultiOrderExecutor:
         # The journal catches up while the venues are asked for their positions.
         await asyncio.gather(self._verify(result), *(t.flush() for t in self._trackers.values()))
         limit = tolerances.max_residual if tolerances.max_residual is not None else step / 2
-        residual = result.residual_exposure
-        exposed = residual is None or abs(residual) > limit or abs(result.net_exposure) > limit
+        on_target = False
+        if result.closing:
+            # A close is measured against its targets (each position moved toward zero by the
+            # leg's size, never past it), so a leg found already flat counts as closed.
+            residuals = [leg.close_residual() for leg in result.legs]
+            known = [r for r in residuals if r is not None]
+            residual = sum(known, ZERO) if len(known) == len(residuals) else None
+            result.residual_exposure = residual
+            exposed = residual is None or abs(residual) > limit
+            on_target = residual is not None and all(abs(r) <= limit for r in known)
+        else:
+            residual = result.residual_exposure
+            exposed = residual is None or abs(residual) > limit or abs(result.net_exposure) > limit
         unknown = [cid for leg in result.legs for cid in leg.unfinished]
         if unknown:
             result.note(f"orders still unresolved: {', '.join(unknown)}")
         if exposed or unknown or not result.verified:
             status = AtomicStatus.FAILED
-        elif all(leg.complete for leg in result.legs):
+        elif all(leg.complete for leg in result.legs) or on_target:
             status = AtomicStatus.COMPLETED
         elif all(leg.net == 0 for leg in result.legs):
-            status = AtomicStatus.ROLLED_BACK
+            status = AtomicStatus.ROLLED_BACK  # (a close: nothing closed, still hedged)
         else:
             status = AtomicStatus.PARTIAL
         result.conclude(status)
+        await self._complete_fills(result)
         await self._operations.finish(result, error)
         self._forget_final(result)
         fields = {
@@ -486,6 +615,33 @@ class AtomicMultiOrderExecutor:
                 await self._clock.sleep(VERIFY_PAUSE_SECONDS)
         result.note("venue positions disagree with fills: " + "; ".join(mismatches))
 
+    async def _complete_fills(self, result: AtomicResult) -> None:
+        """Journal the venue's fills of orders whose fills the tracker never saw.
+
+        A silent stream leaves an order's fills known only from polling (a filled size, no
+        executions): realised PnL and every analytic built on ``fills`` would miss them. The
+        venue's fill history has the real fill ids, so a stream event arriving later is still
+        recorded once. Nothing synthetic here: a late stream fill would double it.
+        """
+        for leg in result.legs:
+            tracker = self._trackers[leg.leg.venue]
+            client = self._clients[leg.leg.venue]
+            for client_id, order in leg.orders.items():
+                if not order.filled_size:
+                    continue
+                try:
+                    seen = tracker.get(client_id).filled_from_fills
+                except KeyError:
+                    seen = ZERO
+                if seen >= order.filled_size:
+                    continue
+                try:
+                    fills = await venue_fills(client, order.symbol, client_id)
+                    if fills is not None:
+                        await self._journal.record_recovered_fills(order, fills, synthetic=False)
+                except Exception as exc:  # bookkeeping: never fail the operation over it
+                    log.warning("could not complete fills", client_order_id=client_id, error=exc)
+
     def _forget_final(self, result: AtomicResult) -> None:
         for leg in result.legs:
             tracker = self._trackers[leg.leg.venue]
@@ -507,10 +663,12 @@ def _leg_result(leg: Leg, report: PreflightReport) -> LegResult:
 
 
 def _plan(
-    report: PreflightReport, mode: ExecutionMode, tolerances: AtomicTolerances
+    report: PreflightReport, mode: ExecutionMode, tolerances: AtomicTolerances, closing: bool
 ) -> dict[str, Any]:
-    """What recovery needs: the legs as sent, the policy, each venue's position before."""
+    """What recovery needs: the legs as sent, the policy, each venue's position before, and
+    whether it is an open or a close (which decides the only safe direction after a crash)."""
     return {
+        "kind": "close" if closing else "open",
         "mode": mode.value,
         "step": report.step,
         "legs": [leg.to_json() for leg in report.legs],

@@ -22,6 +22,11 @@ class ImbalancePolicy(StrEnum):
       operation ends hedged at the size the weakest leg reached.
     * ``rollback`` - any imbalance unwinds the whole operation to flat.
 
+    These apply to opens. A close (every leg reduce-only) has one safe direction whatever
+    the policy: every leg toward flat. Its lagging legs are chased to their target or to a
+    flat position (aggressive limit, then market, reduce-only), live and in recovery; it is
+    never hedged down or rolled back, since that would re-open a leg that is already flat.
+
     What cannot be closed is never papered over: the result says exactly what is left, its
     status is ``failed`` and an alert is raised.
     """
@@ -96,4 +101,22 @@ class AtomicTolerances:
             "max_residual": self.max_residual,
             "max_slippage": self.max_slippage,
             "close_attempts": self.close_attempts,
+            "chase_mode": self.chase_mode.value if self.chase_mode is not None else None,
+            "chase_attempts": self.chase.attempts,
+            "chase_attempt_timeout_seconds": self.chase_attempt_timeout_seconds,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AtomicTolerances:
+        """The tolerances recovery finishes an operation with (plans of older versions too)."""
+        residual = data.get("max_residual")
+        chase_mode = data.get("chase_mode")
+        return cls(
+            imbalance=ImbalancePolicy(data["imbalance"]),
+            max_residual=Decimal(residual) if residual is not None else None,
+            max_slippage=Decimal(data["max_slippage"]),
+            close_attempts=int(data["close_attempts"]),
+            chase_mode=ExecutionMode(chase_mode) if chase_mode is not None else None,
+            chase=AggressiveLimitParams(attempts=int(data.get("chase_attempts", 3))),
+            chase_attempt_timeout_seconds=float(data.get("chase_attempt_timeout_seconds", 1.0)),
+        )

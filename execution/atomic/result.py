@@ -42,6 +42,9 @@ class LegResult:
     rejected: list[str] = field(default_factory=list)
     position_before: Decimal | None = None
     position_after: Decimal | None = None
+    # The venue refused a reduce-only order of this leg (or showed no position left to
+    # reduce): nothing remains to close on this venue in the direction that would help.
+    flat: bool = False
 
     def apply(self, order: Order) -> None:
         """Record the latest state of one of this leg's orders (merged, never regressing)."""
@@ -76,6 +79,29 @@ class LegResult:
     @property
     def complete(self) -> bool:
         return self.net >= self.leg.size
+
+    @property
+    def done(self) -> bool:
+        """Nothing more to do on this leg: filled in full, or (closing) the position is gone."""
+        return self.complete or self.flat
+
+    @property
+    def closable_before(self) -> Decimal:
+        """How much of this closing leg the position before allowed (reduce-only caps it)."""
+        held = -self.leg.direction * (self.position_before or ZERO)
+        return max(ZERO, min(self.leg.size, held))
+
+    def close_residual(self) -> Decimal | None:
+        """Signed exposure this closing leg left beyond its target (None: position unknown).
+
+        The target is the position before, moved toward zero by the leg's size and never past
+        it: a close reduces what is there, it never opens. A leg that was already flat has
+        nothing to close and is on target.
+        """
+        if self.position_after is None:
+            return None
+        target = (self.position_before or ZERO) + self.leg.direction * self.closable_before
+        return self.position_after - target
 
     @property
     def fees(self) -> Decimal:
@@ -114,6 +140,7 @@ class LegResult:
             "slippage_bps": self.slippage_bps,
             "position_before": self.position_before,
             "position_after": self.position_after,
+            "flat": self.flat,
             "orders": [
                 {
                     "client_order_id": o.client_order_id,
@@ -145,6 +172,8 @@ class AtomicResult:
     residual_exposure: Decimal | None = None  # net, from venue positions after the operation
     verified: bool | None = None  # venue positions agree with the orders' fills
     recovered: bool = False  # finished by recovery after the original process died
+    # A close (every leg reduce-only): its legs only ever move toward flat, see executor.
+    closing: bool = False
 
     def leg(self, venue: str) -> LegResult:
         for leg in self.legs:
@@ -193,4 +222,5 @@ class AtomicResult:
             "problems": list(self.problems),
             "events": list(self.events),
             "recovered": self.recovered,
+            "closing": self.closing,
         }

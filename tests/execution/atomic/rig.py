@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from database.models import Account, Bot
+from database.models import Fill as FillRow
 from database.models import Order as OrderRow
 from exchange_clients.clock import Clock, ManualClock
 from exchange_clients.errors import OrderNotFound
@@ -50,6 +51,14 @@ Hook = Callable[[str], Awaitable[None]]
 
 def legs(size: Decimal = SIZE) -> list[Leg]:
     return [Leg("paper_a", "BTC", "buy", size), Leg("paper_b", "BTC", "sell", size)]
+
+
+def close_legs(size: Decimal = SIZE) -> list[Leg]:
+    """Close what :func:`legs` opened: sell paper_a, buy paper_b back, reduce-only."""
+    return [
+        Leg("paper_a", "BTC", "sell", size, reduce_only=True),
+        Leg("paper_b", "BTC", "buy", size, reduce_only=True),
+    ]
 
 
 class InstrumentedPaperClient(PaperExchangeClient):
@@ -172,6 +181,20 @@ class AtomicRig:
             )
             assert OrderStatus(row.status).is_final, row.client_order_id
 
+    async def assert_fills_match_orders(self) -> None:
+        """Every journaled order's ``fills`` rows sum to its filled size (no more, no less)."""
+        async with self.sessions() as session:
+            fills = list(await session.scalars(select(FillRow)))
+        by_order: dict[int, Decimal] = {}
+        for fill in fills:
+            by_order[fill.order_id] = by_order.get(fill.order_id, D(0)) + fill.size
+        for row in await self.journal_rows():
+            assert by_order.get(row.id, D(0)) == row.filled_size, (
+                row.client_order_id,
+                row.filled_size,
+                by_order.get(row.id),
+            )
+
     async def assert_flat_or_hedged(self, result: AtomicResult) -> None:
         assert await self.net_exposure() == 0
         assert result.residual_exposure == 0
@@ -265,6 +288,63 @@ async def running_stack(
             await tracker.stop()
         for client in clients.values():
             await client.disconnect()
+
+
+def crash(rig: AtomicRig, running: asyncio.Future[T]) -> None:
+    """Kill ``rig``'s stack in-process: the operation is abandoned at whatever await it is,
+    the trackers stop without journaling what they hold. The venues live on, as real ones do.
+    """
+    running.cancel()
+    for tracker in rig.trackers.values():
+        tracker.abandon()
+
+
+@asynccontextmanager
+async def restarted(rig: AtomicRig, *, use_streams: bool = True) -> AsyncIterator[AtomicRig]:
+    """A fresh journal, trackers and executor over ``rig``'s venues and database (a restart)."""
+    bot_journal = rig.executor.journal
+    journal = OrderJournal(rig.sessions, bot_id=bot_journal.bot_id, accounts=bot_journal.accounts)
+    trackers = {
+        venue: OrderTracker(
+            client,
+            journal,
+            clock=rig.clock,
+            use_streams=use_streams,
+            poll_interval=1,
+            silence_seconds=2,
+        )
+        for venue, client in rig.clients.items()
+    }
+    for tracker in trackers.values():
+        await tracker.start()
+    alerts: list[AtomicResult] = []
+
+    async def alert(result: AtomicResult) -> None:
+        alerts.append(result)
+
+    executor = AtomicMultiOrderExecutor(
+        rig.clients,
+        trackers,
+        journal,
+        rig.operations,
+        ClientOrderIds("restarted"),
+        clock=rig.clock,
+        alert=alert,
+    )
+    try:
+        yield AtomicRig(
+            rig.clock,
+            rig.feeds,
+            rig.clients,
+            trackers,
+            executor,
+            rig.sessions,
+            rig.operations,
+            alerts,
+        )
+    finally:
+        for tracker in trackers.values():
+            await tracker.stop()
 
 
 @asynccontextmanager
