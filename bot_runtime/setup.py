@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,6 +33,8 @@ from trading_config.errors import TradingError
 from trading_config.redaction import Secret
 from trading_config.schema import BotConfig, MarketDataConfig
 from trading_config.venues import VENUES
+
+log = structlog.get_logger(__name__)
 
 
 class StartupError(TradingError):
@@ -96,11 +99,12 @@ async def account_ids(
                 if VENUES[venue].needs_credentials:
                     raise StartupError(
                         f"{venue}: account {name!r} does not exist: add it with "
-                        f"`python -m database accounts add {name} --venue {venue}`"
+                        f"`python -m database accounts add --name {name} --venue {venue}`"
                     )
                 account = Account(name=name)
                 session.add(account)
                 await session.flush()
+                log.info("created the simulated wallet of a paper venue", venue=venue, account=name)
             ids[venue] = account.id
     return ids
 

@@ -23,6 +23,7 @@ import structlog
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from database.credential_formats import FORMAT_HELP
 from database.credential_input import collect_credentials
 from database.crypto.rotation import rotate_master_key
 from database.engine import create_engine, database_url, display_url, session_maker
@@ -100,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     add = account_sub.add_parser(
         "add",
         help="add an account's credentials on a venue (secrets are prompted for, hidden)",
+        description="Store an account's credentials on a venue. Public fields are given with "
+        "--set FIELD=VALUE; secret fields are prompted for (hidden) or read from "
+        "PERPFLEET_<VENUE>_<FIELD> with --from-env.",
+        epilog=venue_fields_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add.add_argument("--name", required=True)
     add.add_argument("--venue", required=True, help=", ".join(known_venue_names()))
@@ -190,9 +196,34 @@ async def _audit_schema_change(url: str, action: str, details: dict[str, Any]) -
 # -- accounts ------------------------------------------------------------------------------
 
 
+def venue_fields_help() -> str:
+    """Each venue's credential fields for ``accounts add --help``: what to pass and how."""
+    lines = ["credential fields per venue (secret: prompted; public: --set FIELD=VALUE):"]
+    for name in known_venue_names():
+        venue = get_venue(name)
+        if not venue.credential_fields:
+            lines.append(f"  {name}: none (simulated venue)")
+            continue
+        lines.append(f"  {name}:")
+        for field in venue.credential_fields:
+            kind = "secret" if field.secret else "public"
+            need = "required" if field.required else "optional"
+            lines.append(
+                f"    {field.name:<20} {kind}, {need}: {field.description} "
+                f"({FORMAT_HELP[field.format]})"
+            )
+    return "\n".join(lines)
+
+
 async def _accounts_add(args: argparse.Namespace) -> None:
     venue = get_venue(args.venue)
     await require_current_schema()
+    # Before any prompt: the operator must not type secrets for an entry that cannot be stored.
+    await _in_transaction(
+        lambda session: accounts.require_no_credentials(
+            session, args.name, venue.name, args.sub_account
+        )
+    )
     public, secrets = collect_credentials(
         venue,
         assignments=args.assignments,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
+from database.credential_formats import check_value
 from database.errors import InvalidInput
 from trading_config.redaction import Secret
 from trading_config.venues import CredentialField, Venue
@@ -32,10 +33,11 @@ def collect_credentials(
 ) -> tuple[dict[str, str], dict[str, Secret]]:
     """``(public, secrets)`` for ``venue`` from ``--set`` values, the environment or prompts.
 
-    Missing required fields are reported before any prompt where possible, so
-    the operator does not type secrets for an entry that cannot be stored.
+    Missing or malformed public fields are reported before any prompt, so the operator does
+    not type secrets for an entry that cannot be stored; every value is checked against its
+    field's format (:mod:`database.credential_formats`) and kept in its normal form.
     """
-    public = _parse_assignments(venue, assignments)
+    public = _checked_public(venue, _parse_assignments(venue, assignments))
     if not from_env:
         _require_public_fields(venue, public)
 
@@ -54,11 +56,21 @@ def collect_credentials(
             if field.required:
                 raise InvalidInput(_missing(venue, field, from_env=from_env))
             continue
+        checked = check_value(venue.name, field.name, field.format, value)
         if field.secret:
-            secrets[field.name] = Secret(value)
+            secrets[field.name] = Secret(checked)
         else:
-            public[field.name] = value
+            public[field.name] = checked
     return public, secrets
+
+
+def _checked_public(venue: Venue, public: Mapping[str, str]) -> dict[str, str]:
+    """Public fields in their normal form (a checksummed address), each checked for format."""
+    formats = {field.name: field.format for field in venue.credential_fields}
+    return {
+        name: check_value(venue.name, name, formats[name], value) if value else value
+        for name, value in public.items()
+    }
 
 
 def _parse_assignments(venue: Venue, assignments: Sequence[str]) -> dict[str, str]:

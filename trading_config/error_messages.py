@@ -152,7 +152,8 @@ def _unknown_key(loc: Loc, data: Any, root: type[BaseModel]) -> str:
     if is_secret_key(key):
         return (
             "unknown key; credentials never belong in config files: store them with "
-            "`python -m database accounts add` and name the account under exchanges.<venue>.account"
+            "`python -m database accounts add --name NAME --venue VENUE` and name the account "
+            "under exchanges.<venue>.account"
         )
     model = _model_at(loc[:-1], data, root)
     if model is None:

@@ -20,6 +20,9 @@ class CredentialField:
     description: str
     secret: bool = True
     required: bool = True
+    format: str = "token"
+    """How a value must look; checked by ``accounts add`` (database/credential_formats.py)
+    before anything is stored, so a pasted key of the wrong kind fails there, not at trading."""
 
 
 @dataclass(frozen=True)
@@ -58,15 +61,24 @@ VENUES: dict[str, Venue] = {
             "dex",
             1,
             (
-                CredentialField("private_key", "private key of the wallet or API (agent) wallet"),
+                CredentialField(
+                    "private_key",
+                    "private key of the wallet or API (agent) wallet",
+                    format="evm_private_key",
+                ),
                 CredentialField(
                     "account_address",
                     "main account address (needed when signing with an API wallet)",
                     secret=False,
                     required=False,
+                    format="evm_address",
                 ),
                 CredentialField(
-                    "vault_address", "vault or sub-account address", secret=False, required=False
+                    "vault_address",
+                    "vault or sub-account address",
+                    secret=False,
+                    required=False,
+                    format="evm_address",
                 ),
             ),
         ),
@@ -83,12 +95,20 @@ VENUES: dict[str, Venue] = {
                     "main wallet address (v3 API-wallet scheme)",
                     secret=False,
                     required=False,
+                    format="evm_address",
                 ),
                 CredentialField(
-                    "signer", "API wallet address (v3 scheme)", secret=False, required=False
+                    "signer",
+                    "API wallet address (v3 scheme)",
+                    secret=False,
+                    required=False,
+                    format="evm_address",
                 ),
                 CredentialField(
-                    "signer_private_key", "API wallet private key (v3 scheme)", required=False
+                    "signer_private_key",
+                    "API wallet private key (v3 scheme)",
+                    required=False,
+                    format="evm_private_key",
                 ),
             ),
         ),
@@ -101,7 +121,11 @@ VENUES: dict[str, Venue] = {
                 _API_KEY,
                 _API_SECRET,
                 CredentialField(
-                    "sub_account_email", "sub-account email", secret=False, required=False
+                    "sub_account_email",
+                    "sub-account email",
+                    secret=False,
+                    required=False,
+                    format="email",
                 ),
             ),
         ),
@@ -111,8 +135,12 @@ VENUES: dict[str, Venue] = {
             "cex",
             1,
             (
-                CredentialField("api_key", "API key (base64 ed25519 public key)"),
-                CredentialField("api_secret", "API secret (base64 ed25519 private key)"),
+                CredentialField(
+                    "api_key", "API key (base64 ed25519 public key)", format="ed25519_base64"
+                ),
+                CredentialField(
+                    "api_secret", "API secret (base64 ed25519 private key)", format="ed25519_base64"
+                ),
             ),
         ),
         Venue(
@@ -121,9 +149,15 @@ VENUES: dict[str, Venue] = {
             "dex",
             1,
             (
-                CredentialField("api_key_private_key", "API key private key"),
-                CredentialField("account_index", "account index", secret=False),
-                CredentialField("api_key_index", "API key index", secret=False),
+                CredentialField(
+                    "api_key_private_key", "API key private key", format="lighter_private_key"
+                ),
+                CredentialField(
+                    "account_index", "account index", secret=False, format="non_negative_int"
+                ),
+                CredentialField(
+                    "api_key_index", "API key index", secret=False, format="api_key_index"
+                ),
             ),
         ),
         # Venues without a native client, reached through ccxt (exchange_clients/ccxt_venue).

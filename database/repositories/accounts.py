@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from database.credential_formats import check_value
 from database.crypto.cipher import seal_fields, unseal_fields
 from database.crypto.contexts import credential_context
 from database.crypto.keyring import resolve_key
@@ -80,24 +81,14 @@ async def add_credentials(
     if sub_account:
         _check_name("sub-account", sub_account)
     _check_fields(spec, public, secrets)
+    public, secrets = _checked_formats(spec, public, secrets)
 
+    await require_no_credentials(session, account_name, venue, sub_account)
     account = await session.scalar(select(Account).where(Account.name == account_name))
     if account is None:
         account = Account(name=account_name)
         session.add(account)
         await session.flush()
-    elif await session.scalar(
-        select(AccountCredential.id).where(
-            AccountCredential.account_id == account.id,
-            AccountCredential.venue == venue,
-            AccountCredential.sub_account == sub_account,
-        )
-    ):
-        where = f" (sub-account {sub_account})" if sub_account else ""
-        raise AlreadyExists(
-            f"account {account_name!r} already has {venue} credentials{where}; remove them first "
-            f"with `python -m database accounts remove --name {account_name} --venue {venue}`"
-        )
 
     row = AccountCredential(
         account_id=account.id,
@@ -113,6 +104,32 @@ async def add_credentials(
     session.add(row)
     await session.flush()
     return row
+
+
+async def require_no_credentials(
+    session: AsyncSession, account_name: str, venue: str, sub_account: str = MAIN_ACCOUNT
+) -> None:
+    """Raise :class:`AlreadyExists` (with the command that removes them) when stored already.
+
+    ``accounts add`` calls it before prompting, so nobody types secrets that cannot be stored.
+    """
+    existing = await session.scalar(
+        select(AccountCredential.id)
+        .join(Account, Account.id == AccountCredential.account_id)
+        .where(
+            Account.name == account_name,
+            AccountCredential.venue == venue,
+            AccountCredential.sub_account == sub_account,
+        )
+    )
+    if existing is not None:
+        where = f" (sub-account {sub_account})" if sub_account else ""
+        option = f" --sub-account {sub_account}" if sub_account else ""
+        raise AlreadyExists(
+            f"account {account_name!r} already has {venue} credentials{where}; remove them first "
+            f"with `python -m database accounts remove --name {account_name} --venue {venue}"
+            f"{option}`"
+        )
 
 
 async def get_account_credentials(
@@ -207,6 +224,23 @@ async def remove_credentials(
         await session.delete(row)
     await session.flush()
     return len(rows)
+
+
+def _checked_formats(
+    venue: Venue, public: Mapping[str, str], secrets: Mapping[str, Secret]
+) -> tuple[dict[str, str], dict[str, Secret]]:
+    """Every value checked against its field's format, in normal form - whichever front end
+    (CLI, Telegram) gathered it, nothing malformed is stored."""
+    formats = {field.name: field.format for field in venue.credential_fields}
+    checked_public = {
+        name: check_value(venue.name, name, formats[name], value) if value else value
+        for name, value in public.items()
+    }
+    checked_secrets = {
+        name: Secret(check_value(venue.name, name, formats[name], value.reveal()))
+        for name, value in secrets.items()
+    }
+    return checked_public, checked_secrets
 
 
 def _check_fields(venue: Venue, public: Mapping[str, str], secrets: Mapping[str, Secret]) -> None:

@@ -131,6 +131,19 @@ def test_account_flag_replaces_the_configured_account(
     assert "binance (account main, credentials found)" in result.stdout
 
 
+# A well-formed value of each credential format (accounts add checks formats).
+SAMPLE_VALUES = {
+    "evm_address": "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+    "evm_private_key": "0x" + "5a" * 32,
+    "lighter_private_key": "3c" * 40,
+    "ed25519_base64": base64.b64encode(bytes(range(32))).decode(),
+    "non_negative_int": "12",
+    "api_key_index": "3",
+    "email": "sub@example.com",
+    "token": "token-123456",
+}
+
+
 @pytest.mark.parametrize("config", sorted((PROJECT_ROOT / "configs").glob("*.yml")), ids=str)
 def test_shipped_example_configs_pass_check_once_their_accounts_exist(
     tmp_path: Path, migrated_db_url: str, config: Path
@@ -142,9 +155,7 @@ def test_shipped_example_configs_pass_check_once_their_accounts_exist(
             continue
         assert exchange.account is not None
         fields = {
-            f"PERPFLEET_{venue.upper()}_{field.name.upper()}": (
-                f"{field.name}-123456" if field.secret else "12"
-            )
+            f"PERPFLEET_{venue.upper()}_{field.name.upper()}": SAMPLE_VALUES[field.format]
             for field in VENUES[venue].credential_fields
             if field.secret or field.required
         }

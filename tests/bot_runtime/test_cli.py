@@ -140,8 +140,9 @@ BAD_CONFIGS = [
         {},
         [
             "{file}:16: exchanges.paper.api_secret: unknown key; credentials never belong in "
-            "config files: store them with `python -m database accounts add` and name the account "
-            "under exchanges.<venue>.account"
+            "config files: store them with "
+            "`python -m database accounts add --name NAME --venue VENUE` "
+            "and name the account under exchanges.<venue>.account"
         ],
     ),
     (
@@ -264,8 +265,22 @@ def test_valid_config_prints_summary_and_exits_0(tmp_path: Path) -> None:
     assert lines[0] == f"{path}: OK"
     assert "  bot:         grid-test" in lines
     assert any(line.startswith("  strategy:    grid: long BTC on paper: 100 USD") for line in lines)
-    assert "  exchanges:   paper (no account needed)" in lines
+    assert (
+        "  exchanges:   paper (no credentials needed, simulated wallet 'paper:grid-test')" in lines
+    )
     assert result.stderr == ""
+
+
+def test_check_names_the_paper_wallet_an_account_flag_selects(tmp_path: Path) -> None:
+    """`--account X` on a paper config trades the simulated wallet X: --check says so."""
+    path = write(tmp_path, VALID_GRID)
+    result = run_cli(
+        ["runbot.py", "--config", str(path), "--check", "--account", "nosuch"], tmp_path / "var"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "  exchanges:   paper (no credentials needed, simulated wallet 'nosuch')" in (
+        result.stdout.splitlines()
+    )
 
 
 def test_flags_override_the_file(tmp_path: Path) -> None:
@@ -284,5 +299,8 @@ def test_flags_override_the_file(tmp_path: Path) -> None:
         tmp_path / "var",
     )
     assert result.returncode == 0, result.stderr
-    assert "  exchanges:   paper (no account needed, proxy)" in result.stdout
+    assert (
+        "  exchanges:   paper (no credentials needed, simulated wallet 'paper:grid-test', proxy)"
+        in result.stdout
+    )
     assert "  control API: enabled on 127.0.0.1:9123" in result.stdout

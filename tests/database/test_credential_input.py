@@ -23,14 +23,16 @@ def test_from_env_reads_every_field() -> None:
         assignments=[],
         from_env=True,
         environ={
-            "PERPFLEET_LIGHTER_API_KEY_PRIVATE_KEY": " 0xabc123abc123 \n",
+            "PERPFLEET_LIGHTER_API_KEY_PRIVATE_KEY": " 0x" + "abc123" * 13 + "ab \n",
             "PERPFLEET_LIGHTER_ACCOUNT_INDEX": "5",
             "PERPFLEET_LIGHTER_API_KEY_INDEX": "1",
         },
         prompt=_no_prompt,
     )
     assert public == {"account_index": "5", "api_key_index": "1"}
-    assert {k: v.reveal() for k, v in secrets.items()} == {"api_key_private_key": "0xabc123abc123"}
+    assert {k: v.reveal() for k, v in secrets.items()} == {
+        "api_key_private_key": "0x" + "abc123" * 13 + "ab"
+    }
 
 
 def test_prompts_only_for_secret_fields() -> None:
@@ -61,12 +63,12 @@ def test_prompts_only_for_secret_fields() -> None:
 def test_optional_secret_can_be_skipped() -> None:
     public, secrets = collect_credentials(
         VENUES["aster"],
-        assignments=["user=0xuser"],
+        assignments=["user=0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed"],
         from_env=False,
         environ={},
         prompt=lambda label: "hmac-key-value" if "(api_key," in label else "",
     )
-    assert public == {"user": "0xuser"}
+    assert public == {"user": "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"}
     assert list(secrets) == ["api_key"]
 
 
