@@ -1,9 +1,12 @@
 """Wiring: the python-telegram-bot Application with the gate, every handler and the errors.
 
 Handler order matters in python-telegram-bot (the first matching handler of a group wins):
-the allowlist gate runs alone in group -1 and stops unauthorised updates; in group 0 the
-conversations come first (so their steps get the plain-text answers), then the commands, the
-inline-button handlers and finally the catch-all for unknown commands.
+the front door (:class:`~telegram_bot_service.auth.Gate`) runs alone in group -1 and stops
+strangers, groups, edited messages and re-deliveries; in group 0 the conversations come first
+(so their steps get the plain-text answers), then the commands, the inline-button handlers and
+finally the catch-all for unknown commands. Every callback is wrapped with the role it needs
+(:mod:`telegram_bot_service.guard`) and the build fails if one is not. Updates of different
+chats are handled concurrently (:mod:`telegram_bot_service.update_order`).
 """
 
 from __future__ import annotations
@@ -33,10 +36,12 @@ from telegram_bot_service.auth import Gate
 from telegram_bot_service.commands import admin, basic, bots, configs, lifecycle, market, trading
 from telegram_bot_service.conversations.add_account import add_account_conversation
 from telegram_bot_service.conversations.new_config import new_config_conversation
+from telegram_bot_service.guard import Guarded, check_handlers, command
 from telegram_bot_service.logs import protect_logs
 from telegram_bot_service.roles import Role, commands_for
 from telegram_bot_service.services import SERVICES_KEY, Services
 from telegram_bot_service.settings import TelegramSettings
+from telegram_bot_service.update_order import ChatOrderedProcessor
 from trading_config.errors import TradingError
 from trading_config.redaction import scrub_exception_text
 
@@ -89,6 +94,7 @@ def build_application(settings: TelegramSettings, services: Services) -> Telegra
         .base_url(settings.bot_url)
         .base_file_url(settings.file_url)
         .post_init(_post_init)
+        .concurrent_updates(ChatOrderedProcessor())
         .build()
     )
     application.bot_data[SERVICES_KEY] = services
@@ -102,15 +108,30 @@ def build_application(settings: TelegramSettings, services: Services) -> Telegra
     application.add_handler(add_account_conversation())
     application.add_handler(new_config_conversation())
     for name, callback in COMMAND_HANDLERS.items():
-        application.add_handler(CommandHandler(name, callback))
+        application.add_handler(
+            CommandHandler(name, command(name, callback), filters=filters.UpdateType.MESSAGE)
+        )
     # Fleet actions can take a while (a stop that closes positions): they run as tasks so
-    # the other users' commands are not held up behind them.
+    # the other users' commands are not held up behind them. Each button also carries the
+    # role of the dialogue it belongs to (checked again in PendingActions.dispatch).
     application.add_handler(
-        CallbackQueryHandler(services.actions.dispatch, pattern=CALLBACK_PATTERN, block=False)
+        CallbackQueryHandler(
+            Guarded(services.actions.dispatch, Role.VIEWER, "button"),
+            pattern=CALLBACK_PATTERN,
+            block=False,
+        )
     )
-    application.add_handler(CallbackQueryHandler(bots.bots_page, pattern=bots.PAGE_PATTERN))
-    application.add_handler(MessageHandler(filters.COMMAND, basic.unknown_command))
+    application.add_handler(
+        CallbackQueryHandler(command("bots", bots.bots_page), pattern=bots.PAGE_PATTERN)
+    )
+    application.add_handler(
+        MessageHandler(
+            filters.COMMAND & filters.UpdateType.MESSAGE,
+            Guarded(basic.unknown_command, Role.VIEWER, "unknown"),
+        )
+    )
     application.add_error_handler(on_error)
+    check_handlers(application)
     return application
 
 

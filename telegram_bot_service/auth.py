@@ -1,33 +1,40 @@
-"""Who may talk to the bot: the allowlist gate that runs before every handler.
+"""The front door: what every update passes before any handler may run (group -1).
 
-Every update passes :class:`Gate` first (a handler in group -1):
+:class:`Gate` does, in this order:
 
-* a user not in ``telegram_users`` gets ONE refusal message and one audit row; after that the
-  service stays silent towards them (tracked in memory, so a stranger cannot make the bot
-  flood its audit log or their chat) — and no handler ever runs for them;
-* for an allowlisted user the gate looks the role up afresh (a role change or removal applies
-  at once), and refuses commands above that role (:data:`~telegram_bot_service.roles.COMMANDS`)
-  with one line and an audit row;
-* only private chats are served: in a group, replies would show fleet data to everyone there.
+1. drops an ``update_id`` it has already seen (Telegram re-sends an update whose confirmation
+   it missed: a command must not run twice);
+2. deletes the message if a secret is expected from this user in this chat
+   (:mod:`telegram_bot_service.secret_input`) — before any check that could stop it;
+3. ignores every chat that is not private, silently: in a group a reply would show fleet data
+   (or a stranger's refusal, with their id) to everyone there;
+4. refuses a user not in ``telegram_users`` ONCE (one message, one audit row; then silence,
+   tracked in memory so a stranger cannot flood the chat or the audit log);
+5. serves only new messages and button presses — an edited message never runs a command
+   (editing an old ``/help`` into ``/killall`` must not act), other update kinds are dropped;
+6. leaves the caller, with the role read afresh from the database, for the handlers.
 
-Inline buttons carry their own required role (see :mod:`telegram_bot_service.actions`).
+It does NOT decide which command is allowed: the role is checked on the handler that
+python-telegram-bot actually runs (:mod:`telegram_bot_service.guard`), so the library's
+reading of a message and the authorization can never disagree.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections import OrderedDict
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Update
+from telegram import MessageEntity, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from database.repositories.audit import record_audit
 from telegram_bot_service import users
-from telegram_bot_service.caller import Caller, set_caller
-from telegram_bot_service.roles import required_role
+from telegram_bot_service.caller import Caller, clear_caller, set_caller
+from telegram_bot_service.secret_input import shred
 from telegram_bot_service.services import services_of
 
 log = structlog.get_logger(__name__)
@@ -36,17 +43,19 @@ REFUSAL_TEXT = (
     "Sorry, this bot is private: you are not on its list of users. "
     "Ask an administrator to add your Telegram id ({user_id})."
 )
+EDITED_TEXT = "Edited messages are not run: send the command again as a new message."
+SEEN_UPDATES = 10_000
 
 
 def command_of(update: Update) -> str | None:
-    """``stop`` for a message ``/stop@perpfleet_bot BOT``; None for anything else."""
+    """The command as Telegram marked it (the bot_command entity), for the audit log only."""
     message = update.effective_message
-    if message is None or update.callback_query is not None:
+    if message is None or not message.text or not message.entities:
         return None
-    text = message.text or ""
-    if not text.startswith("/"):
+    entity = message.entities[0]
+    if entity.type != MessageEntity.BOT_COMMAND or entity.offset != 0:
         return None
-    return text.split(maxsplit=1)[0][1:].split("@", 1)[0].lower() or None
+    return message.text[1 : entity.length].split("@", 1)[0].lower() or None
 
 
 def _update_kind(update: Update) -> str:
@@ -57,41 +66,49 @@ def _update_kind(update: Update) -> str:
 
 
 class Gate:
-    """The group -1 handler callback; holds the in-memory set of refused strangers."""
+    """The group -1 handler callback; holds the refused strangers and the recent update ids."""
+
+    #: Marks the one handler :func:`telegram_bot_service.guard.check_handlers` lets through.
+    front_door = True
 
     def __init__(self) -> None:
         self.refused: set[int] = set()
+        self._seen: OrderedDict[int, None] = OrderedDict()
+
+    def _first_time(self, update_id: int) -> bool:
+        if update_id in self._seen:
+            return False
+        self._seen[update_id] = None
+        while len(self._seen) > SEEN_UPDATES:
+            self._seen.popitem(last=False)
+        return True
 
     async def __call__(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not self._first_time(update.update_id):
+            log.info("ignored a re-delivered update", update_id=update.update_id)
+            raise ApplicationHandlerStop
+        clear_caller(context)
+        await shred(update, context)
         user = update.effective_user
         chat = update.effective_chat
-        if user is None or user.is_bot:
+        if user is None or user.is_bot or chat is None:
+            raise ApplicationHandlerStop
+        if chat.type != ChatType.PRIVATE:
+            log.info("ignored an update from a non-private chat", chat_type=chat.type)
             raise ApplicationHandlerStop
         services = services_of(context)
         record = await services.transaction(lambda s: users.get_user(s, user.id))
         if record is None:
             await self._refuse_stranger(update, context, user.id)
             raise ApplicationHandlerStop
-        if chat is not None and chat.type != ChatType.PRIVATE:
-            log.info("ignored an update from a non-private chat", chat_type=chat.type)
+        if update.message is None and update.callback_query is None:
+            edited = update.edited_message
+            if edited is not None and (edited.text or "").startswith("/"):
+                with contextlib.suppress(TelegramError):
+                    await context.bot.send_message(chat.id, EDITED_TEXT)
+            log.info("ignored an update that is not a new message", kind=_update_kind(update))
             raise ApplicationHandlerStop
-        caller = Caller(user.id, record.role, record.display_name)
-        set_caller(context, caller)
-        command = command_of(update)
-        needed = required_role(command) if command else None
-        if needed is not None and caller.role < needed:
-            await services.audit(
-                caller.actor,
-                "telegram.forbidden",
-                f"/{command}",
-                {"role": caller.role.label, "needed": needed.label},
-            )
-            message = update.effective_message
-            if message is not None:
-                await message.reply_text(
-                    f"/{command} needs the {needed.label} role; you are a {caller.role.label}."
-                )
-            raise ApplicationHandlerStop
+        set_caller(context, Caller(user.id, record.role, record.display_name))
 
     async def _refuse_stranger(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE, user_id: int

@@ -28,6 +28,19 @@ def set_caller(context: ContextTypes.DEFAULT_TYPE, caller: Caller) -> None:
         context.user_data[CALLER_KEY] = caller
 
 
+def clear_caller(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Forget the previous update's caller (the gate sets it again once it knows the user)."""
+    if context.user_data is not None:
+        context.user_data.pop(CALLER_KEY, None)
+
+
+def current_caller(context: ContextTypes.DEFAULT_TYPE) -> Caller | None:
+    """The caller of this update, or None when the gate did not identify one."""
+    data = context.user_data
+    caller = data.get(CALLER_KEY) if data is not None else None
+    return caller if isinstance(caller, Caller) else None
+
+
 def caller_of(context: ContextTypes.DEFAULT_TYPE) -> Caller:
     data = context.user_data
     caller = data.get(CALLER_KEY) if data is not None else None

@@ -33,7 +33,11 @@ class Services:
     actions: PendingActions = field(default_factory=PendingActions)
     expected: ExpectedChanges = field(default_factory=ExpectedChanges)
     bots_page_size: int = 10
-    control_timeout_seconds: float = 15.0
+    #: Per control API call: a hung bot answers "did not answer" quickly instead of holding
+    #: its user (other chats are served meanwhile: see update_order).
+    control_timeout_seconds: float = 5.0
+    #: A dialogue holding secrets (/add_account) forgets them after this long without an answer.
+    conversation_timeout_seconds: float = 300.0
 
     async def transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run ``work`` in one transaction (committed when it returns)."""

@@ -1,21 +1,27 @@
 """/add_account: store an account's credentials for one venue, asked field by field.
 
-Secrets typed into a chat are exposed for as long as the message exists, so every message
-answering a *secret* field is deleted (deleteMessage) before anything else is done with it,
-wrapped in :class:`~trading_config.redaction.Secret` at once (which also registers it for
-scrubbing from logs), never echoed, and kept in memory only until the conversation ends. The
-credentials are stored encrypted through :func:`database.repositories.accounts.add_credentials`
-with an audit row naming the fields, never their values. /cancel drops everything.
+Secrets typed into a chat are exposed for as long as the message exists, so while a *secret*
+field is expected every message of the user in that chat is deleted (deleteMessage) before
+anything else is done with it — by the gate, whatever the message starts with (a base64 secret
+may start with ``/``) and whatever the user's role has become (see
+:mod:`telegram_bot_service.secret_input`). The answer is wrapped in
+:class:`~trading_config.redaction.Secret` at once (which also registers it for scrubbing from
+logs), never echoed, and kept in memory only until the conversation ends: /cancel, the end,
+a demotion (every step checks the admin role again), or ``conversation_timeout_seconds``
+without an answer drop it. The credentials are stored encrypted through
+:func:`database.repositories.accounts.add_credentials` with an audit row naming the fields,
+never their values.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Update
+from telegram import Bot, Update
 from telegram.error import TelegramError
 from telegram.ext import (
     CommandHandler,
@@ -27,9 +33,12 @@ from telegram.ext import (
 
 from database.repositories.accounts import add_credentials
 from database.repositories.audit import record_audit
-from telegram_bot_service.caller import caller_of
+from telegram_bot_service.caller import Caller, caller_of
 from telegram_bot_service.commands.common import reply
 from telegram_bot_service.formatting import escape
+from telegram_bot_service.guard import Callback, Guarded, command
+from telegram_bot_service.roles import Role
+from telegram_bot_service.secret_input import expect_secret, shredded, stop_expecting
 from telegram_bot_service.services import services_of
 from trading_config.errors import TradingError
 from trading_config.redaction import Secret, scrub_exception_text
@@ -39,7 +48,13 @@ log = structlog.get_logger(__name__)
 
 NAME, VENUE, FIELD = range(3)
 DATA_KEY = "perpfleet.add_account"
+TIMER_KEY = "perpfleet.add_account.timer"
 SKIP = "-"
+CANCEL_TEXT = "/cancel"
+TIMED_OUT = (
+    "The /add_account dialogue timed out: what you had typed is forgotten and nothing was "
+    "stored. Send /add_account to start again."
+)
 # Same rule as database.repositories.accounts (checked again there when storing).
 ACCOUNT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
 
@@ -51,8 +66,46 @@ def _state(context: ContextTypes.DEFAULT_TYPE) -> dict[str, Any]:
 
 
 def _forget(context: ContextTypes.DEFAULT_TYPE) -> None:
-    if context.user_data is not None:
-        context.user_data.pop(DATA_KEY, None)
+    """Drop the dialogue's data (the secrets with it) and its timer."""
+    stop_expecting(context)
+    data = context.user_data
+    if data is None:
+        return
+    data.pop(DATA_KEY, None)
+    timer = data.pop(TIMER_KEY, None)
+    if isinstance(timer, asyncio.TimerHandle):
+        timer.cancel()
+
+
+def _arm_timeout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """(Re)start the idle timer: without an answer in time, the secrets are dropped.
+
+    python-telegram-bot's own ``conversation_timeout`` needs its JobQueue (APScheduler), which
+    this service does not install; a loop timer does the same for the one dialogue that needs it.
+    """
+    data = context.user_data
+    chat = update.effective_chat
+    if data is None or chat is None:
+        return
+    old = data.pop(TIMER_KEY, None)
+    if isinstance(old, asyncio.TimerHandle):
+        old.cancel()
+    seconds = services_of(context).conversation_timeout_seconds
+    bot, chat_id, application = context.bot, chat.id, context.application
+
+    def expire() -> None:
+        data.pop(TIMER_KEY, None)
+        if data.pop(DATA_KEY, None) is not None:
+            application.create_task(_tell(bot, chat_id, TIMED_OUT))
+
+    data[TIMER_KEY] = asyncio.get_running_loop().call_later(seconds, expire)
+
+
+async def _tell(bot: Bot, chat_id: int, text: str) -> None:
+    try:
+        await bot.send_message(chat_id, text)
+    except TelegramError as exc:
+        log.info("could not tell a user their dialogue timed out", error=str(exc))
 
 
 def _text(update: Update) -> str:
@@ -62,6 +115,8 @@ def _text(update: Update) -> str:
 
 async def begin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     _forget(context)
+    _state(context)
+    _arm_timeout(update, context)
     await reply(
         update,
         "Adding an account's credentials (send /cancel at any time).\n"
@@ -91,11 +146,18 @@ async def got_venue(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     state.update(venue=venue.name, public={}, secrets={}, index=0)
     if not venue.credential_fields:
         return await _store(update, context)
-    await _ask(update, venue, venue.credential_fields[0])
+    await _ask(update, context, venue, venue.credential_fields[0])
     return FIELD
 
 
-async def _ask(update: Update, venue: Venue, field: CredentialField) -> None:
+async def _ask(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, venue: Venue, field: CredentialField
+) -> None:
+    chat = update.effective_chat
+    if field.secret and chat is not None:
+        expect_secret(context, chat.id)
+    else:
+        stop_expecting(context)
     optional = f" Optional: send {SKIP} to skip." if not field.required else ""
     note = " It is secret: I delete your message as soon as I have read it." if field.secret else ""
     await reply(
@@ -111,16 +173,19 @@ async def got_field(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     field = venue.credential_fields[state["index"]]
     message = update.effective_message
     raw = message.text if message is not None and message.text else ""
+    if raw.strip() == CANCEL_TEXT:
+        if field.secret:
+            await _delete(update, context)
+        return await cancel(update, context)
     if field.secret:
-        # First thing: the secret leaves the chat (and is wrapped so it never prints).
+        # First thing: the secret leaves the chat (the gate already deleted it; this is the
+        # fallback) and is wrapped so it never prints.
         secret = Secret(raw.strip()) if raw.strip() else None
         raw = ""
-        if message is not None:
-            try:
-                await message.delete()
-            except TelegramError as exc:
-                log.warning("could not delete a secret message", error=str(exc))
-                await reply(update, "⚠️ I could not delete your message: delete it yourself.")
+        await _delete(update, context)
+        if message is not None and message.text is None:
+            await reply(update, "Send the value as a text message (or /cancel).")
+            return FIELD
         if secret is None or secret.reveal() == SKIP:
             if field.required:
                 await reply(update, "This field is required; send it again (or /cancel).")
@@ -129,6 +194,9 @@ async def got_field(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
             state["secrets"][field.name] = secret
     else:
         value = raw.strip()
+        if value.startswith("/"):
+            await reply(update, "Send the value, not a command (or /cancel).")
+            return FIELD
         if not value or value == SKIP:
             if field.required:
                 await reply(update, "This field is required; send it again (or /cancel).")
@@ -137,9 +205,25 @@ async def got_field(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
             state["public"][field.name] = value
     state["index"] += 1
     if state["index"] < len(venue.credential_fields):
-        await _ask(update, venue, venue.credential_fields[state["index"]])
+        await _ask(update, context, venue, venue.credential_fields[state["index"]])
         return FIELD
     return await _store(update, context)
+
+
+async def _delete(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Delete the message unless the gate already did; tell the user when it cannot be done."""
+    done = shredded(update, context)
+    message = update.effective_message
+    if done is None and message is not None:
+        try:
+            await message.delete()
+        except TelegramError as exc:
+            log.warning("could not delete a secret message", error=str(exc))
+            done = False
+        else:
+            done = True
+    if done is False:
+        await reply(update, "⚠️ I could not delete your message: delete it yourself.")
 
 
 async def _store(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
@@ -190,16 +274,56 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return ConversationHandler.END
 
 
+async def _refused(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, caller: Caller | None
+) -> int:
+    """A step by someone who is no longer an admin: the dialogue ends, its data is dropped."""
+    _forget(context)
+    return ConversationHandler.END
+
+
+def _step(callback: Callback) -> Guarded:
+    """A step of the dialogue: the admin role is checked again, and each answer in time
+    restarts the idle timer."""
+
+    async def step(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+        if context.user_data is None or DATA_KEY not in context.user_data:
+            # Timed out (the data is gone) while PTB still thinks we wait for an answer; a
+            # message that arrived where a secret was expected has been deleted by the gate.
+            _forget(context)
+            await reply(update, escape(TIMED_OUT))
+            return ConversationHandler.END
+        _arm_timeout(update, context)
+        result: int = await callback(update, context)
+        if result == ConversationHandler.END:
+            _forget(context)
+        return result
+
+    return Guarded(step, Role.ADMIN, "add_account", on_refused=_refused)
+
+
 def add_account_conversation() -> ConversationHandler[ContextTypes.DEFAULT_TYPE]:
-    text = filters.TEXT & ~filters.COMMAND
+    text = filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE
     return ConversationHandler(
-        entry_points=[CommandHandler("add_account", begin)],
+        entry_points=[
+            CommandHandler(
+                "add_account", command("add_account", begin), filters=filters.UpdateType.MESSAGE
+            )
+        ],
         states={
-            NAME: [MessageHandler(text, got_name)],
-            VENUE: [MessageHandler(text, got_venue)],
-            FIELD: [MessageHandler(text, got_field)],
+            NAME: [MessageHandler(text, _step(got_name))],
+            VENUE: [MessageHandler(text, _step(got_venue))],
+            # Any new message: while a secret is expected, whatever arrives is the answer
+            # (and was deleted), even when it looks like a command.
+            FIELD: [MessageHandler(filters.UpdateType.MESSAGE, _step(got_field))],
         },
-        fallbacks=[CommandHandler("cancel", cancel)],
+        fallbacks=[
+            CommandHandler(
+                "cancel",
+                command("cancel", cancel, on_refused=_refused),
+                filters=filters.UpdateType.MESSAGE,
+            )
+        ],
         name="add_account",
         allow_reentry=True,
     )

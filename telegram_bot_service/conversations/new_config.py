@@ -25,9 +25,11 @@ from telegram.ext import (
     filters,
 )
 
-from telegram_bot_service.caller import caller_of
+from telegram_bot_service.caller import Caller, caller_of
 from telegram_bot_service.commands.common import reply
 from telegram_bot_service.formatting import escape, usd
+from telegram_bot_service.guard import Callback, Guarded, command
+from telegram_bot_service.roles import Role
 from telegram_bot_service.services import services_of
 from trading_config.errors import ConfigError
 from trading_config.loader import load_config, save_config
@@ -196,18 +198,35 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return ConversationHandler.END
 
 
+async def _refused(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, caller: Caller | None
+) -> int:
+    """A step by someone who is no longer a trader: the dialogue ends."""
+    if context.user_data is not None:
+        context.user_data.pop(DATA_KEY, None)
+    return ConversationHandler.END
+
+
+def _step(callback: Callback) -> Guarded:
+    """A step of the dialogue, with the trader role checked again."""
+    return Guarded(callback, Role.TRADER, "new_config", on_refused=_refused)
+
+
 def new_config_conversation() -> ConversationHandler[ContextTypes.DEFAULT_TYPE]:
-    text = filters.TEXT & ~filters.COMMAND
+    text = filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE
+    new_only = filters.UpdateType.MESSAGE
     return ConversationHandler(
-        entry_points=[CommandHandler("new_config", begin)],
+        entry_points=[CommandHandler("new_config", command("new_config", begin), new_only)],
         states={
-            NAME: [MessageHandler(text, got_name)],
-            TICKER: [MessageHandler(text, got_ticker)],
-            DIRECTION: [MessageHandler(text, got_direction)],
-            NOTIONAL: [MessageHandler(text, got_notional)],
-            LEVERAGE: [MessageHandler(text, got_leverage)],
+            NAME: [MessageHandler(text, _step(got_name))],
+            TICKER: [MessageHandler(text, _step(got_ticker))],
+            DIRECTION: [MessageHandler(text, _step(got_direction))],
+            NOTIONAL: [MessageHandler(text, _step(got_notional))],
+            LEVERAGE: [MessageHandler(text, _step(got_leverage))],
         },
-        fallbacks=[CommandHandler("cancel", cancel)],
+        fallbacks=[
+            CommandHandler("cancel", command("cancel", cancel, on_refused=_refused), new_only)
+        ],
         name="new_config",
         allow_reentry=True,
     )

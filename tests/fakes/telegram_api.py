@@ -31,6 +31,13 @@ What follows the Bot API documentation (https://core.telegram.org/bots/api), by 
 * **setMyCommands / getMyCommands / deleteWebhook / close / logOut / sendChatAction** — stored
   or acknowledged.
 
+* **Available types > MessageEntity** — a message starting with a command carries the
+  ``bot_command`` entity Telegram computes: it ends at the first character that is not a
+  letter, digit or ``_`` (``/users, add`` has the command ``/users``), as the real API does;
+  python-telegram-bot dispatches on that entity, so the fake must not be kinder than Telegram.
+* **Update.edited_message**, group chats and a re-delivered update (same ``update_id``, as
+  after a lost confirmation) can be injected too.
+
 Tests inject updates (:meth:`FakeTelegramServer.send_text`, :meth:`FakeTelegramServer.press`)
 and wait for what the bot does (:meth:`FakeTelegramServer.wait_for`); every call is recorded in
 :attr:`FakeTelegramServer.calls`.
@@ -43,6 +50,7 @@ import contextlib
 import html
 import itertools
 import json
+import re
 import struct
 import time
 from collections.abc import Callable, Mapping
@@ -92,6 +100,10 @@ JSON_PARAMETERS = {
     "disable_web_page_preview",
 }
 INTEGER_PARAMETERS = {"chat_id", "message_id", "offset", "limit", "timeout", "cache_time"}
+# Available types > MessageEntity, type bot_command: what Telegram marks as the command. It ends
+# at the first character that is not a letter, digit or underscore (``/users,`` -> ``/users``),
+# optionally followed by ``@botusername``; python-telegram-bot dispatches on this entity.
+BOT_COMMAND = re.compile(r"/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{1,32})?")
 
 
 class ApiError(Exception):
@@ -208,9 +220,15 @@ class FakeTelegramServer:
         #: Every message of every chat as it stands now: (chat_id, message_id) -> Message.
         self.messages: dict[tuple[int, int], JSONDict] = {}
         self.deleted: list[tuple[int, int]] = []
+        #: Every update ever injected, in order.
+        self.update_log: list[JSONDict] = []
         self.unauthorized_attempts = 0
         self._updates: list[JSONDict] = []
+        self._redelivered: list[JSONDict] = []
         self._update_ids = itertools.count(1)
+        self._last_update_id = 0
+        #: The ``offset`` of the latest getUpdates: every update below it was received.
+        self.confirmed_offset = 0
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._callback_ids = itertools.count(1)
         self._open_queries: set[str] = set()
@@ -295,15 +313,30 @@ class FakeTelegramServer:
     async def _push(self, update: JSONDict) -> JSONDict:
         async with self._changed:
             self._updates.append(update)
+            self.update_log.append(update)
             self._changed.notify_all()
         return update
 
-    async def send_text(self, user_id: int, text: str) -> JSONDict:
-        """A user writes ``text`` in their private chat with the bot; returns the Message.
+    def group_chat(self, chat_id: int, title: str = "perpfleet fans") -> JSONDict:
+        """Available types > Chat: a group (negative id) the bot was added to."""
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            chat = {"id": chat_id, "type": "group", "title": title}
+            self._chats[chat_id] = chat
+        return chat
+
+    async def _new_update(self, payload: JSONDict) -> JSONDict:
+        update_id = next(self._update_ids)
+        self._last_update_id = update_id
+        return await self._push({"update_id": update_id, **payload})
+
+    async def send_text(self, user_id: int, text: str, *, chat_id: int | None = None) -> JSONDict:
+        """A user writes ``text`` in their private chat with the bot (or in group ``chat_id``,
+        see :meth:`group_chat`); returns the Message.
 
         A leading ``/command`` gets its ``bot_command`` MessageEntity, as Telegram adds it.
         """
-        chat = self.private_chat(user_id)
+        chat = self.private_chat(user_id) if chat_id is None else self._chats[chat_id]
         message: JSONDict = {
             "message_id": self._next_message_id(chat["id"]),
             "from": self.user(user_id),
@@ -311,14 +344,32 @@ class FakeTelegramServer:
             "date": int(time.time()),
             "text": text,
         }
-        if text.startswith("/"):
-            command = text.split(maxsplit=1)[0]
-            message["entities"] = [
-                {"type": "bot_command", "offset": 0, "length": utf16_length(command)}
-            ]
+        entities = command_entities(text)
+        if entities:
+            message["entities"] = entities
         self.messages[(chat["id"], message["message_id"])] = message
-        await self._push({"update_id": next(self._update_ids), "message": message})
+        await self._new_update({"message": message})
         return message
+
+    async def edit_text(self, user_id: int, message: JSONDict, text: str) -> JSONDict:
+        """The user edits their ``message`` to read ``text`` (Update.edited_message)."""
+        edited: JSONDict = {**message, "text": text, "edit_date": int(time.time())}
+        edited.pop("entities", None)
+        entities = command_entities(text)
+        if entities:
+            edited["entities"] = entities
+        self.messages[(int(message["chat"]["id"]), int(message["message_id"]))] = edited
+        await self._new_update({"edited_message": edited})
+        return edited
+
+    async def redeliver_last(self) -> JSONDict:
+        """The latest update comes again with the same update_id, as Telegram re-sends an
+        update whose confirmation (the next ``offset``) it did not get."""
+        async with self._changed:
+            update = self.update_log[-1]
+            self._redelivered.append(update)
+            self._changed.notify_all()
+        return update
 
     async def press(self, user_id: int, message: JSONDict, data: str) -> str:
         """A user presses the inline button with callback ``data`` under ``message``.
@@ -330,9 +381,8 @@ class FakeTelegramServer:
         self._open_queries.add(query_id)
         chat_id = int(message["chat"]["id"])
         current = self.messages.get((chat_id, int(message["message_id"])), message)
-        await self._push(
+        await self._new_update(
             {
-                "update_id": next(self._update_ids),
                 "callback_query": {
                     "id": query_id,
                     "from": self.user(user_id),
@@ -542,14 +592,27 @@ class FakeTelegramServer:
             # An offset confirms every update before it: they are forgotten.
             if offset:
                 self._updates = [u for u in self._updates if u["update_id"] >= offset]
+                self.confirmed_offset = max(self.confirmed_offset, offset)
+                self._changed.notify_all()
 
             def ready() -> bool:
-                return bool(self._updates) or self._closing
+                return bool(self._updates or self._redelivered) or self._closing
 
             if not ready() and timeout:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait_for(ready), timeout)
+            if self._redelivered:
+                again, self._redelivered = self._redelivered, []
+                return again
             return list(self._updates[:limit])
+
+    async def wait_received(self, wait_seconds: float = 60) -> None:
+        """Until the bot has confirmed (by its next getUpdates offset) every update so far."""
+        last = self._last_update_id
+        async with self._changed:
+            await asyncio.wait_for(
+                self._changed.wait_for(lambda: self.confirmed_offset > last), wait_seconds
+            )
 
     def _chat(self, params: JSONDict) -> JSONDict:
         chat_id = params.get("chat_id")
@@ -722,6 +785,14 @@ def _decode(key: str, value: Any) -> Any:
         except ValueError:
             return value
     return value
+
+
+def command_entities(text: str) -> list[JSONDict]:
+    """The ``bot_command`` entity Telegram adds to a message starting with a command."""
+    found = BOT_COMMAND.match(text)
+    if found is None:
+        return []
+    return [{"type": "bot_command", "offset": 0, "length": utf16_length(found.group())}]
 
 
 def message_of(call: ApiCall) -> JSONDict:

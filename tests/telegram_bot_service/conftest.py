@@ -8,6 +8,7 @@ Tests talk to it as users do: :meth:`Harness.say` sends a message and returns th
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import shutil
@@ -121,13 +122,15 @@ class Harness:
             user_id, after=mark, contains=contains, wait_seconds=wait_seconds
         )
 
-    async def settle(self, user_id: int = VIEWER) -> None:
+    async def settle(self, wait_seconds: float = 60) -> None:
         """Wait until every update sent so far has been handled.
 
-        Updates are handled in order, so once a later /help is answered, the earlier
-        (blocking) updates are done.
+        Chats are served concurrently, so a later answer in one chat proves nothing about
+        another: wait until the service confirmed every update (its next getUpdates offset),
+        then until the Application's update queue has no unfinished update.
         """
-        await self.say(user_id, "/help")
+        await self.telegram.wait_received(wait_seconds)
+        await asyncio.wait_for(self.app.update_queue.join(), wait_seconds)
 
     async def audit_rows(self, action: str | None = None) -> list[AuditLogEntry]:
         async with self.sessions() as session:
@@ -153,6 +156,8 @@ def start_service(
         fleet: Fleet | None = None,
         funding: FundingProvider | None = None,
         bots_page_size: int = 10,
+        control_timeout_seconds: float = 5.0,
+        conversation_timeout_seconds: float = 300.0,
     ) -> AsyncIterator[Harness]:
         settings = TelegramSettings(token=Secret(TOKEN), api_base_url=telegram.root_url)
         services = Services(
@@ -161,6 +166,8 @@ def start_service(
             configs_dir=configs_dir,
             funding=funding if funding is not None else ClientFundingProvider(),
             bots_page_size=bots_page_size,
+            control_timeout_seconds=control_timeout_seconds,
+            conversation_timeout_seconds=conversation_timeout_seconds,
         )
         app = build_application(settings, services)
         async with running(app, poll_timeout_seconds=1):

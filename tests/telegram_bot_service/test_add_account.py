@@ -125,9 +125,15 @@ async def test_cancel_aborts_and_stores_nothing(
         mark = tg.mark()
         key_message = await tg.send_text(ADMIN, API_KEY)
         await tg.reply_to(ADMIN, after=mark)
-        cancelled = await harness.say(ADMIN, "/cancel")
+        mark = tg.mark()
+        cancel_message = await tg.send_text(ADMIN, "/cancel")
+        cancelled = await tg.reply_to(ADMIN, after=mark)
         assert cancelled.text == "Cancelled: nothing was stored."
-        assert tg.deleted == [(ADMIN, key_message["message_id"])]
+        # Sent while a secret was expected, /cancel is deleted too (every such message is).
+        assert tg.deleted == [
+            (ADMIN, key_message["message_id"]),
+            (ADMIN, cancel_message["message_id"]),
+        ]
         async with harness.sessions() as session:
             assert await session.scalar(select(AccountCredential)) is None
         after = await harness.say(ADMIN, "/cancel")
