@@ -27,7 +27,13 @@ from database.credential_formats import FORMAT_HELP
 from database.credential_input import collect_credentials
 from database.crypto.rotation import rotate_master_key
 from database.engine import create_engine, database_url, display_url, session_maker
-from database.migrate import downgrade, head_revision, require_current_schema, upgrade
+from database.migrate import (
+    downgrade,
+    ensure_database_exists,
+    head_revision,
+    require_current_schema,
+    upgrade,
+)
 from database.models import MAIN_ACCOUNT
 from database.models.proxies import ASSIGNMENT_STATUSES
 from database.proxy_url import parse_proxy_url
@@ -163,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def _init(_args: argparse.Namespace) -> None:
     url = database_url()
+    if await ensure_database_exists(url):
+        _out(f"created database {display_url(url)}")
     await upgrade(url)
     await _audit_schema_change(url, "database.init", {"revision": head_revision()})
     _out(f"database at {display_url(url)} is ready (schema revision {head_revision()})")

@@ -11,6 +11,7 @@ Each upgrade or downgrade runs in one transaction: on PostgreSQL and on SQLite
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,11 +21,18 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from database.engine import create_engine, database_url, display_url, sqlite_path
+from database.engine import (
+    create_engine,
+    database_url,
+    display_url,
+    normalise_url,
+    sqlite_path,
+)
 from database.errors import DatabaseConfigError, DatabaseNotInitialised
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -51,6 +59,46 @@ def head_revision() -> str:
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None, "the migrations directory has no revisions"
     return head
+
+
+async def ensure_database_exists(url: str | None = None) -> bool:
+    """Create the PostgreSQL database ``url`` names when it does not exist; True if created.
+
+    ``database init`` promises "create the database if needed". The server's maintenance
+    database (``postgres``) is used to run ``CREATE DATABASE``; when the role may not create
+    databases, the error says exactly what an administrator must run. SQLite files are
+    created by connecting, so there is nothing to do for them.
+    """
+    resolved = normalise_url(url) if url else database_url()
+    parsed = make_url(resolved)
+    if parsed.get_backend_name() != "postgresql" or not parsed.database:
+        return False
+    name = parsed.database
+    maintenance = create_engine(
+        parsed.set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",  # CREATE DATABASE cannot run inside a transaction
+    )
+    try:
+        async with _connect(maintenance, resolved) as connection:
+            exists = await connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            )
+            if exists:
+                return False
+            quoted = maintenance.dialect.identifier_preparer.quote(name)
+            try:
+                await connection.execute(text(f"CREATE DATABASE {quoted}"))
+            except DBAPIError as exc:
+                role = parsed.username or "your role"
+                raise DatabaseConfigError(
+                    f"database {name!r} does not exist on {parsed.host}:{parsed.port or 5432} "
+                    f"and {role!r} may not create it ({_reason(exc)}); ask an administrator to "
+                    f"run `createdb -h {parsed.host} -O {role} {name}`, then run "
+                    "`python -m database init` again"
+                ) from None
+            return True
+    finally:
+        await maintenance.dispose()
 
 
 async def upgrade(url: str | None = None, revision: str = "head") -> None:
@@ -163,5 +211,7 @@ def _sqlite_file_missing(url: str) -> bool:
 def _reason(exc: BaseException) -> str:
     """The driver's own first line, without SQLAlchemy's wrapper text and links."""
     original = exc.orig if isinstance(exc, DBAPIError) else exc
-    text = str(original).strip().splitlines()
-    return text[0] if text else type(original).__name__
+    lines = str(original).strip().splitlines()
+    # The asyncpg adapter prefixes "<class 'asyncpg.exceptions.X'>: ": the message is enough.
+    first = re.sub(r"^<class '[\w.]+'>: ", "", lines[0]) if lines else ""
+    return first or type(original).__name__
