@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -224,3 +224,33 @@ def test_client_order_ids_are_unique_short_and_tagged() -> None:
     assert issued == ["gridbtc1-loyw3v28-0", "gridbtc1-loyw3v28-1", "gridbtc1-loyw3v29-2"]
     with pytest.raises(ValueError, match="has no letters or digits"):
         ClientOrderIds("---")
+
+
+async def test_reconcile_records_the_fills_it_learns_once_and_trusts_the_venue_quickly(
+    journal: OrderJournal, venue: VenueHarness, db_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    # The process died after sending a market order: it filled, the fill event was never
+    # received. Reconcile learns the fill from order_status and must write the ``fills`` row
+    # (the venue's fill id from its history), once however often it runs.
+    client = venue.client
+    filled = intent(OrderType.MARKET)
+    await journal.record_intent(filled)
+    await client.place_market_order("BTC", "buy", SIZE, client_order_id=filled.client_order_id)
+    # Recorded ten seconds ago and never sent: the venue's "not found" is the answer (the
+    # default grace covers a request still on the wire, a few seconds, not half a minute).
+    never_sent = intent()
+    await journal.record_intent(never_sent)
+
+    def ten_seconds_later() -> datetime:
+        return utcnow() + timedelta(seconds=10)
+
+    for _ in range(2):
+        report = await reconcile(
+            journal, {"paper": client}, keep_resting=lambda _: False, now=ten_seconds_later
+        )
+    assert report.failed == []  # already failed by the first pass
+    async with db_sessions() as session:
+        fills = list(await session.scalars(select(FillRow)))
+    order = await journal.get(filled.client_order_id)
+    assert [(f.venue_fill_id, f.size) for f in fills] == [(f"{order.venue_order_id}-1", SIZE)]
+    assert (await journal.get(never_sent.client_order_id)).status is OrderStatus.FAILED

@@ -363,3 +363,20 @@ async def test_recovery_holds_only_its_symbols_and_start_does_not_wait_for_the_g
             [result] = await fresh.drive(asyncio.ensure_future(recovery.wait()))
             assert not fresh.executor.resolving("BTC")
             await assert_closed(fresh, result)
+
+
+async def test_fills_of_silent_streams_are_recorded_from_the_venue_history(
+    db_sessions: Sessions,
+) -> None:
+    # No fill event ever arrives (silent streams): the orders are known filled from polling.
+    # The operation's fills must still be in ``fills``, under the venue's ids.
+    faults = {venue: FaultPlan(silent_streams=True) for venue in ("paper_a", "paper_b")}
+    async with atomic_rig(db_sessions, faults=faults) as rig:
+        opened = await rig.run(tolerances=AtomicTolerances(entry_timeout_seconds=30))
+        assert opened.status is AtomicStatus.COMPLETED
+        result = await rig.drive(start_close(rig, ImbalancePolicy.CHASE))
+        await assert_closed(rig, result)
+        for leg in result.legs:
+            for order in leg.orders.values():
+                fills = await rig.executor.journal.fills_of(order.client_order_id)
+                assert [f.fill_id for f in fills] == [f"{order.venue_order_id}-1"]
