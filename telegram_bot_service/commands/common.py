@@ -8,7 +8,7 @@ calls get a timeout, so a hung bot cannot hang the Telegram service.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
@@ -56,24 +56,27 @@ async def edit(update: Update, text: str, markup: InlineKeyboardMarkup | None = 
 
 
 async def control_get(services: Services, name: str, path: str) -> Any:
-    """``GET /api/v1/<path>`` of bot ``name``, with the service's timeout."""
-    try:
-        return await asyncio.wait_for(
-            services.fleet.control(name).get(path), services.control_timeout_seconds
-        )
-    except TimeoutError:
-        raise FleetError(f"{name} did not answer {path} in time") from None
+    """``GET /api/v1/<path>`` of bot ``name``, within the service's per-call timeout."""
+    return await _within_timeout(services, name, path, services.fleet.control(name).get(path))
 
 
 async def control_post(
     services: Services, name: str, path: str, body: dict[str, Any] | None = None
 ) -> Any:
+    """``POST /api/v1/<path>`` of bot ``name``, within the service's per-call timeout."""
+    call = services.fleet.control(name).post(path, body)
+    return await _within_timeout(services, name, path, call)
+
+
+async def _within_timeout(services: Services, name: str, path: str, call: Awaitable[Any]) -> Any:
+    seconds = services.control_timeout_seconds
     try:
-        return await asyncio.wait_for(
-            services.fleet.control(name).post(path, body), services.control_timeout_seconds
-        )
+        return await asyncio.wait_for(call, seconds)
     except TimeoutError:
-        raise FleetError(f"{name} did not answer {path} in time") from None
+        raise FleetError(
+            f"bot {name} did not answer within {seconds:g} s ({path}): it may be hung; "
+            f"see /status {name}, or /restart {name}"
+        ) from None
 
 
 async def running_bots(services: Services) -> list[BotInfo]:

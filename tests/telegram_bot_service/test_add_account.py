@@ -154,3 +154,78 @@ async def test_invalid_answers_are_asked_again(
         assert "binance" in unknown.text
         paper = await harness.say(ADMIN, "paper")
         assert "Stored paper credentials for account carol" in paper.text
+
+
+SLASH_SECRET = "/k3y+base64/Secret=="  # base64 may start with "/": Telegram marks "/k3y" a command
+
+
+async def test_a_secret_that_looks_like_a_command_is_deleted_and_taken(
+    start_service: StartService, master_key: str
+) -> None:
+    async with start_service() as harness:
+        tg = harness.telegram
+        await harness.say(ADMIN, "/add_account")
+        await harness.say(ADMIN, "dora")
+        await harness.say(ADMIN, "binance")
+        mark = tg.mark()
+        key_message = await tg.send_text(ADMIN, SLASH_SECRET)
+        ask_secret = await tg.reply_to(ADMIN, after=mark)
+        assert "api_secret" in ask_secret.text
+        assert (ADMIN, key_message["message_id"]) in tg.deleted
+        mark = tg.mark()
+        secret_message = await tg.send_text(ADMIN, "/bots")  # whatever it starts with
+        await tg.reply_to(ADMIN, after=mark, contains="sub_account_email")
+        assert (ADMIN, secret_message["message_id"]) in tg.deleted
+        done = await harness.say(ADMIN, "-", contains="Stored")
+        assert "dora" in done.text
+        async with harness.sessions() as session:
+            _, secrets = await get_account_credentials(session, "dora", "binance")
+        assert {k: v.reveal() for k, v in secrets.items()} == {
+            "api_key": SLASH_SECRET,
+            "api_secret": "/bots",
+        }
+        for call in tg.sent(ADMIN):
+            assert SLASH_SECRET not in call.text
+
+
+async def test_an_edited_secret_message_is_deleted_too(
+    start_service: StartService, master_key: str
+) -> None:
+    async with start_service() as harness:
+        tg = harness.telegram
+        await harness.say(ADMIN, "/add_account")
+        typo = await tg.send_text(ADMIN, "erin")
+        await harness.settle()
+        await harness.say(ADMIN, "binance")
+        # Typing the key into an earlier message by editing it: it leaves the chat as well.
+        await tg.edit_text(ADMIN, typo, API_KEY)
+        await harness.settle()
+        assert (ADMIN, typo["message_id"]) in tg.deleted
+    _secret_free(tg)
+
+
+async def test_an_abandoned_dialogue_forgets_its_secrets(
+    start_service: StartService, master_key: str
+) -> None:
+    async with start_service(conversation_timeout_seconds=1) as harness:
+        tg = harness.telegram
+        await harness.say(ADMIN, "/add_account")
+        await harness.say(ADMIN, "frank")
+        await harness.say(ADMIN, "binance")
+        mark = tg.mark()
+        await tg.send_text(ADMIN, API_KEY)
+        await tg.reply_to(ADMIN, after=mark, contains="api_secret")
+        timed_out = await tg.reply_to(ADMIN, after=mark, contains="timed out", wait_seconds=10)
+        assert "nothing was stored" in timed_out.text
+        assert "perpfleet.add_account" not in harness.app.user_data[ADMIN]
+        # An answer arriving afterwards is deleted (a secret was expected) and not stored.
+        mark = tg.mark()
+        late = await tg.send_text(ADMIN, API_SECRET)
+        again = await tg.reply_to(ADMIN, after=mark)
+        assert "timed out" in again.text
+        assert (ADMIN, late["message_id"]) in tg.deleted
+        async with harness.sessions() as session:
+            assert await session.scalar(select(AccountCredential)) is None
+        help_answer = await harness.say(ADMIN, "/help")  # the dialogue is over
+        assert "/add_account" in help_answer.text
+    _secret_free(tg)

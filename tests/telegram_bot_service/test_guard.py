@@ -9,11 +9,18 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from database.models import AccountCredential
 from telegram_bot_service import users
-from telegram_bot_service.app import build_application
+from telegram_bot_service.app import TelegramApp, build_application
 from telegram_bot_service.funding import ClientFundingProvider
 from telegram_bot_service.guard import Guarded, UnguardedHandler, check_handlers, command
 from telegram_bot_service.roles import Role
@@ -38,7 +45,7 @@ def built(configs_dir: Path) -> Services:
     )
 
 
-def _app(services: Services):  # type: ignore[no-untyped-def]
+def _app(services: Services) -> TelegramApp:
     return build_application(TelegramSettings(token=Secret(TOKEN)), services)
 
 
@@ -57,9 +64,11 @@ def test_the_service_builds_with_every_handler_guarded(built: Services) -> None:
         CommandHandler("killall", Guarded(_noop, Role.VIEWER, "killall")),
     ],
 )
-def test_a_handler_without_its_role_fails_the_build(built: Services, handler: object) -> None:
+def test_a_handler_without_its_role_fails_the_build(
+    built: Services, handler: BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]
+) -> None:
     application = _app(built)
-    application.add_handler(handler)  # type: ignore[arg-type]
+    application.add_handler(handler)
     with pytest.raises(UnguardedHandler):
         check_handlers(application)
 
