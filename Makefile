@@ -6,7 +6,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help install test lint format bench run fleet-up fleet-down demo clean
+VAR    := $(or $(PERPFLEET_VAR_DIR),var)
+
+.PHONY: help install test lint format bench run fleet-up fleet-down demo clean clean-all
 
 help:
 	@echo "make install   create .venv, install perpfleet + dev tools, migrate the default database"
@@ -15,10 +17,11 @@ help:
 	@echo "make format    apply ruff's fixes and formatting"
 	@echo "make bench     run the benchmarks in bench/ (medians, machine noted)"
 	@echo "make run       run the paper grid bot in the foreground (CONFIG=... for another; Ctrl-C stops)"
-	@echo "make fleet-up  start supervisord under var/supervisor and load every bot program"
+	@echo "make fleet-up  start supervisord under var/supervisor and every bot meant to run"
 	@echo "make fleet-down  stop every bot gracefully, then supervisord"
 	@echo "make demo      fleet-up + a paper grid bot + a paper funding-arb bot, then their status"
-	@echo "make clean     remove .venv, var/ and caches"
+	@echo "make clean     remove .venv and caches (refused while the fleet runs; keeps var/)"
+	@echo "make clean-all clean + delete var/: database, master key, fleet files (say goodbye)"
 
 # Re-installs only when pyproject.toml changes, so re-running is fast.
 $(STAMP): pyproject.toml
@@ -55,19 +58,43 @@ fleet-up: install
 fleet-down: $(STAMP)
 	$(BIN)/python -m fleet down
 
+# The demo's bots have names of their own (demo-grid-btc, demo-arb), so `make run` next to
+# the demo never runs a second process of a demo bot. Re-runnable: after `make fleet-down`,
+# `fleet up` brings the demo bots back and the launches find them running.
 demo: install
 	$(BIN)/python -m fleet up
-	$(BIN)/python -m fleet launch configs/paper_grid.yml --ok-if-running
-	$(BIN)/python -m fleet launch configs/paper_funding_arb.yml --ok-if-running
+	$(BIN)/python -m fleet launch configs/demo_grid.yml --ok-if-running
+	$(BIN)/python -m fleet launch configs/demo_funding_arb.yml --ok-if-running
 	@if [ -n "$$TELEGRAM_BOT_TOKEN" ]; then $(BIN)/python -m fleet telegram; fi
-	@sleep 5
+	@sleep $(or $(DEMO_SETTLE_SECONDS),5)
 	$(BIN)/python -m fleet list
 	@echo
-	@echo "Two paper bots are trading under supervisord (var/supervisor/)."
-	@echo "  logs:   $(BIN)/python -m fleet logs grid-btc-paper"
+	@echo "Two paper bots are trading under supervisord ($(VAR)/supervisor/)."
+	@echo "  logs:   $(BIN)/python -m fleet logs demo-grid-btc"
 	@echo "  stop:   make fleet-down"
 
+# Deleting files under running bots orphans them (and their orders): both targets refuse
+# while supervisord runs. Only clean-all deletes var/, and it says what that destroys first.
+define refuse_while_fleet_runs
+	@pid=$$(cat $(VAR)/supervisor/supervisord.pid 2>/dev/null); \
+	if [ -n "$$pid" ] && ps -p "$$pid" -o args= 2>/dev/null | grep -q supervisord; then \
+		echo "the fleet is running (supervisord pid $$pid): run 'make fleet-down' first; nothing was deleted" >&2; \
+		exit 1; \
+	fi
+endef
+
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	$(refuse_while_fleet_runs)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	rm -rf *.egg-info build dist
+	@echo "$(VAR)/ kept (database, master key, fleet files); 'make clean-all' deletes it"
+
+clean-all:
+	$(refuse_while_fleet_runs)
+	@echo "deleting $(VAR)/ for good:"
+	@echo "  - the SQLite database (accounts, encrypted credentials, bots, orders, fills, PnL)"
+	@echo "  - master.key: credentials encrypted with it can never be decrypted again"
+	@echo "  - supervisor/ and fleet/: program files, control tokens, logs"
+	rm -rf $(VAR)
+	@$(MAKE) --no-print-directory clean
