@@ -36,6 +36,7 @@ from telegram_bot_service.auth import Gate
 from telegram_bot_service.commands import admin, basic, bots, configs, lifecycle, market, trading
 from telegram_bot_service.conversations.add_account import add_account_conversation
 from telegram_bot_service.conversations.new_config import new_config_conversation
+from telegram_bot_service.formatting import split_visible, utf16_length
 from telegram_bot_service.guard import Guarded, check_handlers, command
 from telegram_bot_service.logs import protect_logs
 from telegram_bot_service.roles import Role, commands_for
@@ -146,8 +147,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     error = context.error
     if isinstance(error, TradingError):
         text = scrub_exception_text(error)
-        if len(text) > ERROR_TEXT_LIMIT:  # e.g. a failed launch quoting the bot's log
-            text = text[:ERROR_TEXT_LIMIT] + "…"
+        if utf16_length(text) > ERROR_TEXT_LIMIT:  # e.g. a failed launch quoting its log
+            text = split_visible(text, budget=ERROR_TEXT_LIMIT, max_pages=1)[0]
     else:
         log.error("handler failed", exc_info=error)
         text = "Something went wrong; the details are in the service's log."

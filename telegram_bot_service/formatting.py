@@ -10,6 +10,7 @@ outputs on line boundaries, each page a complete, well-formed message.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -20,11 +21,56 @@ MESSAGE_LIMIT = 4096
 # Headroom under the limit for a page header ("page 2/3") and markup.
 PAGE_BUDGET = 3800
 DASH = "-"
+_TAG = re.compile(r"<[^<>]*>")
 
 
 def escape(text: object) -> str:
     """Outside text made safe for HTML messages (and scrubbed of registered secrets)."""
     return html.escape(scrub(str(text)), quote=False)
+
+
+def clip(text: str, limit: int = 64) -> str:
+    """``text`` cut to ``limit`` characters (with an ellipsis): for names echoed back."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def utf16_length(text: str) -> int:
+    """Telegram counts message length in UTF-16 code units (an emoji counts 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def visible_text(html_text: str) -> str:
+    """What the user sees of one of our HTML messages (tags removed, entities decoded)."""
+    return html.unescape(_TAG.sub("", html_text))
+
+
+def split_visible(text: str, *, budget: int = PAGE_BUDGET, max_pages: int = 5) -> list[str]:
+    """Plain ``text`` in pieces of at most ``budget`` UTF-16 units, on line ends where possible;
+    beyond ``max_pages`` the rest is dropped with a note (no chat needs 20 pages of it)."""
+    pages: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while line:
+            room = budget - utf16_length(current)
+            if utf16_length(line) <= room:
+                current += line
+                break
+            if current:
+                pages.append(current)
+                current = ""
+                continue
+            cut = budget
+            while utf16_length(line[:cut]) > budget:
+                cut -= 1
+            pages.append(line[:cut])
+            line = line[cut:]
+    if current or not pages:
+        pages.append(current)
+    if len(pages) > max_pages:
+        dropped = sum(len(page) for page in pages[max_pages:])
+        pages = pages[:max_pages]
+        pages[-1] += f"\n… cut: {dropped} more characters (too long for a chat)."
+    return [page.strip("\n") or "…" for page in pages]
 
 
 def to_decimal(value: Any) -> Decimal | None:

@@ -18,6 +18,28 @@ from database.models import TelegramSubscription, TelegramUser
 from database.models.telegram import EVENT_KINDS
 from telegram_bot_service.roles import Role
 
+# Bot API > User.id: "at most 52 significant bits" — anything larger is not a Telegram user
+# (and a 20-digit number overflows the database's 64-bit column).
+MAX_TELEGRAM_ID = 2**52 - 1
+# Telegram's own first_name limit; the column holds 128.
+MAX_DISPLAY_NAME = 64
+
+
+def check_telegram_id(telegram_id: int) -> int:
+    """``telegram_id`` if it can be a Telegram user id, else one readable InvalidInput."""
+    if not 0 < telegram_id <= MAX_TELEGRAM_ID:
+        raise InvalidInput(
+            f"invalid Telegram user id {str(telegram_id)[:24]}: expected a number from 1 to "
+            f"{MAX_TELEGRAM_ID}"
+        )
+    return telegram_id
+
+
+def check_display_name(name: str | None) -> str | None:
+    if name is not None and len(name) > MAX_DISPLAY_NAME:
+        raise InvalidInput(f"a display name is at most {MAX_DISPLAY_NAME} characters")
+    return name
+
 
 @dataclass(frozen=True)
 class UserSummary:
@@ -71,8 +93,8 @@ async def add_user(
 
     Returns the user and whether it was created (False: updated).
     """
-    if telegram_id <= 0:
-        raise InvalidInput(f"invalid Telegram user id {telegram_id}: expected a positive number")
+    check_telegram_id(telegram_id)
+    check_display_name(display_name)
     user = await _find(session, telegram_id)
     created = user is None
     if user is None:
@@ -88,6 +110,7 @@ async def add_user(
 
 
 async def remove_user(session: AsyncSession, telegram_id: int) -> UserSummary:
+    check_telegram_id(telegram_id)
     user = await _find(session, telegram_id)
     if user is None:
         raise NotFound(f"Telegram user {telegram_id} is not in the allowlist")

@@ -13,7 +13,7 @@ from database.repositories.audit import record_audit
 from telegram_bot_service import users
 from telegram_bot_service.caller import caller_of
 from telegram_bot_service.commands.common import args_of, reply, reply_pages
-from telegram_bot_service.formatting import escape, pre_pages, table
+from telegram_bot_service.formatting import clip, escape, pre_pages, table
 from telegram_bot_service.roles import Role
 from telegram_bot_service.services import services_of
 
@@ -45,7 +45,7 @@ async def users_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             [
                 str(u.telegram_id),
                 u.role.label,
-                u.display_name or "-",
+                clip(u.display_name or "-"),
                 ", ".join(u.subscriptions) or "-",
             ]
             for u in listed

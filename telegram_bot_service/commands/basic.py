@@ -12,7 +12,7 @@ from database.models.telegram import EVENT_KINDS
 from telegram_bot_service import users
 from telegram_bot_service.caller import caller_of
 from telegram_bot_service.commands.common import args_of, reply
-from telegram_bot_service.formatting import escape
+from telegram_bot_service.formatting import clip, escape
 from telegram_bot_service.roles import commands_for
 from telegram_bot_service.services import services_of
 
@@ -20,7 +20,7 @@ from telegram_bot_service.services import services_of
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     caller = caller_of(context)
     user = update.effective_user
-    name = escape(caller.display_name or (user.first_name if user is not None else ""))
+    name = escape(clip(caller.display_name or (user.first_name if user is not None else "")))
     specs = commands_for(caller.role)
     chat = update.effective_chat
     if chat is not None:

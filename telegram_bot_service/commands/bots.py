@@ -13,6 +13,7 @@ from telegram.ext import ContextTypes
 from fleet.api import BotInfo, FleetError
 from telegram_bot_service.commands.common import (
     args_of,
+    bot_name,
     control_get,
     edit,
     need_bot_argument,
@@ -89,7 +90,7 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not args:
         await need_bot_argument(update, services, "/status BOT")
         return
-    info = await services.fleet.status(args[0])
+    info = await services.fleet.status(bot_name(args[0]))
     lines = [
         f"<b>{escape(info.name)}</b>: {escape(info.state)}",
         f"strategy: {escape(info.strategy or '-')}",
@@ -133,7 +134,7 @@ async def logs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await reply(update, "Usage: /logs BOT [N] (N: a number of lines)")
             return
         count = min(max(int(args[1]), 1), MAX_LOG_LINES)
-    text = await services.fleet.logs(args[0], count)
+    text = await services.fleet.logs(bot_name(args[0]), count)
     if not text.strip():
         await reply(update, f"The log of {escape(args[0])} is empty.")
         return

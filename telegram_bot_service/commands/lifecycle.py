@@ -16,7 +16,13 @@ from database.repositories.accounts import list_accounts
 from fleet.api import BotInfo, FleetError
 from telegram_bot_service.actions import Pending
 from telegram_bot_service.caller import caller_of
-from telegram_bot_service.commands.common import args_of, edit, need_bot_argument, reply
+from telegram_bot_service.commands.common import (
+    args_of,
+    bot_name,
+    edit,
+    need_bot_argument,
+    reply,
+)
 from telegram_bot_service.formatting import duration, escape
 from telegram_bot_service.roles import Role
 from telegram_bot_service.services import Services, services_of
@@ -124,7 +130,7 @@ async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not args:
         await need_bot_argument(update, services, "/stop BOT")
         return
-    info = await services.fleet.status(args[0])
+    info = await services.fleet.status(bot_name(args[0]))
     pending = services.actions.open(
         caller_of(context).telegram_id, STOP_KIND, Role.TRADER, bot=info.name
     )
@@ -176,7 +182,7 @@ async def restart(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not args:
         await need_bot_argument(update, services, "/restart BOT")
         return
-    info = await services.fleet.status(args[0])
+    info = await services.fleet.status(bot_name(args[0]))
     pending = services.actions.open(
         caller_of(context).telegram_id, RESTART_KIND, Role.TRADER, bot=info.name
     )

@@ -21,6 +21,7 @@ from telegram_bot_service.caller import caller_of
 from telegram_bot_service.charts import render_equity_chart
 from telegram_bot_service.commands.common import (
     args_of,
+    bot_name,
     control_get,
     control_post,
     edit,
@@ -31,7 +32,7 @@ from telegram_bot_service.commands.common import (
     running_bots,
 )
 from telegram_bot_service.control_data import as_list, pnl_totals, position_pnl
-from telegram_bot_service.formatting import amount, escape, pre_pages, table, to_decimal, usd
+from telegram_bot_service.formatting import amount, clip, escape, pre_pages, table, to_decimal, usd
 from telegram_bot_service.roles import Role
 from telegram_bot_service.services import Services, services_of
 
@@ -150,6 +151,8 @@ async def _current_totals(services: Services, name: str, running: bool) -> dict[
 async def pnl(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
     args = args_of(context)
+    if args:
+        bot_name(args[0])
     fleet_bots = {bot.name: bot for bot in await services.fleet.list_bots()}
 
     async def read(
@@ -280,7 +283,8 @@ async def close(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         ids = ", ".join(str(p.get("id")) for p in held) or "none"
         await reply(
             update,
-            f"{escape(name)} has no open position {escape(position_id)} (open: {escape(ids)}).",
+            f"{escape(name)} has no open position {escape(clip(position_id, 40))} "
+            f"(open: {escape(clip(ids, 400))}).",
         )
         return
     pending = services.actions.open(

@@ -11,7 +11,7 @@ parameters get the defaults of ``configs/paper_grid.yml``; edit the file to tune
 from __future__ import annotations
 
 import re
-from decimal import ROUND_UP, Decimal, InvalidOperation
+from decimal import ROUND_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,8 @@ from telegram.ext import (
     filters,
 )
 
+from strategies.grid.params import GridParams
+from telegram_bot_service.bounds import parse_bounded, schema_upper_bound
 from telegram_bot_service.caller import Caller, caller_of
 from telegram_bot_service.commands.common import reply
 from telegram_bot_service.formatting import escape, usd
@@ -38,8 +40,13 @@ from trading_config.schema import NAME_PATTERN, BotConfig
 NAME, TICKER, DIRECTION, NOTIONAL, LEVERAGE = range(5)
 DATA_KEY = "perpfleet.new_config"
 MAX_ORDERS = 8
-MAX_LEVERAGE = Decimal(50)
 CENT = Decimal("0.01")
+# The grid schema only says "positive" for the notional (and 0 < leverage <= 200): a chat
+# answer must be a sensible order, not 1E-22 USD nor 1e999999 USD, and stay in cents.
+MIN_NOTIONAL = Decimal(1)
+MAX_NOTIONAL = Decimal(1_000_000)
+MIN_LEVERAGE = Decimal(1)
+MAX_LEVERAGE = min(Decimal(50), schema_upper_bound(GridParams, "target_leverage"))
 
 
 def _state(context: ContextTypes.DEFAULT_TYPE) -> dict[str, Any]:
@@ -51,14 +58,6 @@ def _state(context: ContextTypes.DEFAULT_TYPE) -> dict[str, Any]:
 def _text(update: Update) -> str:
     message = update.effective_message
     return (message.text or "").strip() if message is not None else ""
-
-
-def _decimal(text: str) -> Decimal | None:
-    try:
-        value = Decimal(text.replace(",", "").removesuffix("x").strip())
-    except (InvalidOperation, ValueError):
-        return None
-    return value if value.is_finite() and value > 0 else None
 
 
 def grid_document(
@@ -140,9 +139,13 @@ async def got_direction(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
 
 
 async def got_notional(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    notional = _decimal(_text(update))
+    notional = parse_bounded(_text(update), MIN_NOTIONAL, MAX_NOTIONAL, places=2)
     if notional is None:
-        await reply(update, "A positive number of USD, e.g. 100.")
+        await reply(
+            update,
+            f"Send a number of USD from {usd(MIN_NOTIONAL)} to {usd(MAX_NOTIONAL)}, in cents "
+            "at most, e.g. 100.",
+        )
         return NOTIONAL
     _state(context)["notional"] = notional
     await reply(update, f"Leverage? (e.g. 10; at most {MAX_LEVERAGE})")
@@ -150,9 +153,9 @@ async def got_notional(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
 
 
 async def got_leverage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    leverage = _decimal(_text(update))
-    if leverage is None or leverage > MAX_LEVERAGE:
-        await reply(update, f"A positive number up to {MAX_LEVERAGE}, e.g. 10.")
+    leverage = parse_bounded(_text(update), MIN_LEVERAGE, MAX_LEVERAGE, places=2)
+    if leverage is None:
+        await reply(update, f"A number from {MIN_LEVERAGE} to {MAX_LEVERAGE}, e.g. 10.")
         return LEVERAGE
     state = _state(context)
     services = services_of(context)
