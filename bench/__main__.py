@@ -1,23 +1,55 @@
-"""Run every benchmark: ``python -m bench`` (``make bench``)."""
+"""Run the benchmarks: ``python -m bench`` (``make bench``), or a subset with ``--only``.
 
-from bench import (
-    atomic,
-    bot_footprint,
-    config_and_secrets,
-    fleet,
-    market_data,
-    order_book,
-    paper_venue,
-    tick_to_order,
-    venues,
-)
+Each benchmark is a module of this package with a ``main()``; they are imported only when
+run, so ``--only order_book`` does not pay for the fleet's imports.
+"""
 
-config_and_secrets.main()
-market_data.main()
-paper_venue.main()
-order_book.main()
-venues.main()
-atomic.main()
-tick_to_order.main()
-bot_footprint.main()
-fleet.main()
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+BENCHMARKS: dict[str, str] = {
+    "config_and_secrets": "config loading and secret scrubbing",
+    "market_data": "synthetic market generation and replay",
+    "paper_venue": "paper venue matching",
+    "order_book": "L2 order book ingest and queries",
+    "venues": "venue signing cost and book ingest over the fakes",
+    "atomic": "atomic multi-leg executor",
+    "tick_to_order": "book update to order sent, with the durable intent",
+    "bot_footprint": "one paper bot: start-up time and memory",
+    "fleet": "a fleet of paper bots under supervisord",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="perpfleet's benchmarks: medians and ratios, with the machine noted.",
+        epilog="benchmarks, in the order they run:\n"
+        + "\n".join(f"  {name:<20} {what}" for name, what in BENCHMARKS.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        choices=list(BENCHMARKS),
+        help="run only this benchmark (repeatable); default: all",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    selected = args.only or list(BENCHMARKS)
+    for name in BENCHMARKS:
+        if name in selected:
+            importlib.import_module(f"bench.{name}").main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -105,13 +105,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--log-level", type=_log_level, metavar="LEVEL", help="DEBUG ... CRITICAL")
     parser.add_argument("--log-json", action="store_true", help="JSON log lines even on a terminal")
+    parser.add_argument(
+        "--debug-libs",
+        action="store_true",
+        help="let third-party libraries (database drivers, HTTP) log below WARNING too",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     install_excepthook()
-    configure_logging(level=args.log_level or "INFO", json=True if args.log_json else None)
+    configure_logging(
+        level=args.log_level or "INFO",
+        json=True if args.log_json else None,
+        debug_libs=args.debug_libs,
+    )
     overrides = CliOverrides(
         account=args.account,
         enable_control_api=args.enable_control_api,
@@ -130,6 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging(
             level=args.log_level or loaded.config.logging.level,
             json=True if args.log_json else loaded.config.logging.json_output,
+            debug_libs=args.debug_libs,
         )
         options = RuntimeOptions(
             config_path=args.config,

@@ -21,9 +21,22 @@ CONTEXT_KEYS = ("bot", "venue", "symbol", "account")
 
 _HANDLER_NAME = "perpfleet"
 
-# Libraries whose INFO lines are noise for operators ("Context impl SQLiteImpl."):
-# kept at WARNING unless the process runs at DEBUG.
-CHATTY_LIBRARIES = ("alembic", "aiosqlite", "asyncio", "sqlalchemy", "httpx", "telegram")
+# perpfleet's own top-level packages: they log at the level asked for. Everything else (the
+# database drivers, HTTP and WebSocket libraries, Telegram's stack) is a third party kept at
+# WARNING unless ``debug_libs`` - at DEBUG, aiosqlite alone wrote 98 % of the lines.
+OWN_PACKAGES = (
+    "__main__",
+    "bench",
+    "bot_runtime",
+    "database",
+    "exchange_clients",
+    "execution",
+    "fleet",
+    "networking",
+    "strategies",
+    "telegram_bot_service",
+    "trading_config",
+)
 
 
 def _shared_processors() -> list[Any]:
@@ -37,12 +50,18 @@ def _shared_processors() -> list[Any]:
 
 
 def configure_logging(
-    level: str = "INFO", json: bool | None = None, stream: TextIO | None = None
+    level: str = "INFO",
+    json: bool | None = None,
+    stream: TextIO | None = None,
+    *,
+    debug_libs: bool = False,
 ) -> None:
     """Configure structlog and stdlib logging for this process.
 
     ``json=None`` picks JSON unless ``stream`` is a TTY. Safe to call again
     (tests, CLI flags parsed after an early default): it replaces our handler.
+    ``level`` applies to perpfleet's own packages; third-party libraries stay at WARNING
+    (or ``level`` when higher) unless ``debug_libs`` lets them log at ``level`` too.
     """
     level_name = level.upper()
     if level_name not in LEVELS:
@@ -71,11 +90,10 @@ def configure_logging(
         if existing.get_name() == _HANDLER_NAME:
             root.removeHandler(existing)
     root.addHandler(handler)
-    root.setLevel(level_name)
-    for library in CHATTY_LIBRARIES:
-        logging.getLogger(library).setLevel(
-            logging.DEBUG if level_name == "DEBUG" else max(logging.WARNING, root.level)
-        )
+    wanted = logging.getLevelNamesMapping()[level_name]
+    root.setLevel(wanted if debug_libs else max(logging.WARNING, wanted))
+    for package in OWN_PACKAGES:
+        logging.getLogger(package).setLevel(wanted)
 
     structlog.configure(
         processors=[

@@ -166,6 +166,16 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
                 return
         if not result.opportunities:
             self.log.info("no opportunity", rejected=len(result.rejected))
+        # Why each pair was not taken, with its numbers: "why did it not open ETH?" is the
+        # first question an operator asks; answered at DEBUG to keep INFO one line per scan.
+        for rejection in result.rejected:
+            self.log.debug(
+                "pair not taken",
+                symbol=rejection.symbol,
+                long_venue=rejection.long_venue,
+                short_venue=rejection.short_venue,
+                reason=rejection.reason,
+            )
 
     async def _open(self, opportunity: Opportunity, quotes: list[VenueQuote]) -> bool:
         by_venue = {q.venue: q for q in quotes if q.symbol == opportunity.symbol}
