@@ -123,7 +123,9 @@ async def build_clients(
         secrets: dict[str, Secret] = {}
         options: dict[str, Any] = {}
         if VENUES[venue].needs_credentials:
-            async with sessions() as session:
+            # A transaction, committed: reading a row written before public fields were
+            # authenticated rewrites it authenticated (database.repositories.accounts).
+            async with sessions.begin() as session:
                 public, secrets = await get_account_credentials(session, name, venue)
             if exchange.api_url is not None:
                 options["base_url"] = exchange.api_url

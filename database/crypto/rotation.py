@@ -29,7 +29,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from database.crypto.cipher import seal, unseal
+from database.crypto.cipher import blob_version, seal, unseal
 from database.crypto.contexts import credential_context, proxy_context
 from database.crypto.keyring import FINGERPRINT_SETTING, resolve_key, stored_fingerprint
 from database.crypto.keys import (
@@ -141,10 +141,10 @@ async def _reencrypt_everything(
     ).all()
     for credential in credentials:
         assert credential.secrets_blob is not None
-        context = credential_context(credential)
-        credential.secrets_blob = seal(
-            new_key, unseal(old_key, credential.secrets_blob, context), context
-        )
+        # Opened as the version it was written with, written back as the current version.
+        old_context = credential_context(credential, blob_version(credential.secrets_blob))
+        plaintext = unseal(old_key, credential.secrets_blob, old_context)
+        credential.secrets_blob = seal(new_key, plaintext, credential_context(credential))
     proxies = (
         await session.scalars(select(Proxy).where(Proxy.auth_blob.is_not(None)).order_by(Proxy.id))
     ).all()

@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from database.credential_formats import check_value
-from database.crypto.cipher import seal_fields, unseal_fields
+from database.crypto.cipher import BLOB_VERSION, blob_version, seal_fields, unseal_fields
 from database.crypto.contexts import credential_context
 from database.crypto.keyring import resolve_key
 from database.crypto.keys import MasterKey
-from database.errors import AlreadyExists, InvalidInput, NotFound
+from database.errors import AlreadyExists, InvalidInput, NotFound, SecretTampered
 from database.models import MAIN_ACCOUNT, Account, AccountCredential
 from trading_config.redaction import Secret
 from trading_config.venues import Venue, get_venue
@@ -143,7 +143,15 @@ async def get_account_credentials(
     """``(public fields, secret fields)`` of an account on a venue, secrets decrypted.
 
     For the bot runtime, at the point a venue client is built. Raises a
-    ``ConfigError`` naming the command that adds what is missing.
+    ``ConfigError`` naming the command that adds what is missing, and
+    :class:`SecretTampered` when the row was changed outside perpfleet: its public fields or
+    secret-field names edited (they are authenticated with the secrets), or its encrypted
+    secrets missing although the venue needs some (a NULL blob used to pass ``--check`` and
+    then fail at the venue, or trade with empty keys).
+
+    A row written before public fields were authenticated (blob version 1) is read the old way
+    and rewritten as the current version in this session (committed with it, if the caller
+    commits), so every stored row ends up authenticated.
     """
     account = await find_account(session, account_name)
     row = await session.scalar(
@@ -160,11 +168,40 @@ async def get_account_credentials(
             f"account {account_name!r} has no {venue} credentials{where}; add them with "
             f"`python -m database accounts add --name {account_name} --venue {venue}{option}`"
         )
-    secrets: dict[str, Secret] = {}
-    if row.secrets_blob is not None:
-        active = await resolve_key(session, writing=False, key=key)
-        plain = unseal_fields(active, row.secrets_blob, credential_context(row))
-        secrets = {name: Secret(value) for name, value in plain.items()}
+    label = f"account {account_name!r} on {venue}" + (
+        f" (sub-account {sub_account})" if sub_account else ""
+    )
+    fix = (
+        "it was changed outside perpfleet: check who can write the database, then remove and "
+        f"re-add the credentials (`python -m database accounts remove --name {account_name} "
+        f"--venue {venue}`)"
+    )
+    blob = row.secrets_blob
+    has_secret_fields = any(field.secret for field in get_venue(venue).credential_fields)
+    if blob is None:
+        if row.secret_fields or has_secret_fields:
+            raise SecretTampered(
+                f"{label}: the encrypted secrets are missing from the database; {fix}"
+            )
+        return {name: str(value) for name, value in row.public_fields.items()}, {}
+    version = blob_version(blob)
+    active = await resolve_key(session, writing=version < BLOB_VERSION, key=key)
+    try:
+        plain = unseal_fields(active, blob, credential_context(row, version))
+    except SecretTampered:
+        raise SecretTampered(
+            f"{label}: the stored credentials failed authentication: the encrypted secrets, "
+            f"the public fields {sorted(row.public_fields)} or the secret-field names were "
+            f"altered or moved from another row; {fix}"
+        ) from None
+    if sorted(plain) != sorted(row.secret_fields):  # version 1 did not bind the names
+        raise SecretTampered(
+            f"{label}: the secret-field names do not match the encrypted secrets; {fix}"
+        )
+    if version < BLOB_VERSION:
+        row.secrets_blob = seal_fields(active, plain, credential_context(row))
+        await session.flush()
+    secrets = {name: Secret(value) for name, value in plain.items()}
     return {name: str(value) for name, value in row.public_fields.items()}, secrets
 
 

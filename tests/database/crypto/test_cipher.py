@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from database.crypto.cipher import seal, seal_fields, unseal, unseal_fields
+from database.crypto.cipher import BLOB_VERSION, seal, seal_fields, unseal, unseal_fields
 from database.crypto.keys import generate_key
 from database.errors import SecretTampered, WrongMasterKey
 
@@ -16,7 +16,7 @@ def test_round_trip_and_no_plaintext_in_blob() -> None:
     key = generate_key("test")
     blob = seal(key, SECRET, CONTEXT)
     assert SECRET not in blob
-    assert blob[0] == 1
+    assert blob[0] == BLOB_VERSION == 2
     assert blob[1:17] == key.fingerprint
     assert unseal(key, blob, CONTEXT) == SECRET
 
@@ -72,7 +72,7 @@ def test_blob_from_another_row_is_tampering(other_context: tuple[str | int, ...]
         unseal(key, blob, other_context)
 
 
-@pytest.mark.parametrize("blob", [b"", b"\x01" * 20, b"\x02" + b"\x00" * 60])
+@pytest.mark.parametrize("blob", [b"", b"\x01" * 20, b"\x03" + b"\x00" * 60])
 def test_truncated_or_unknown_format_is_tampering(blob: bytes) -> None:
     with pytest.raises(SecretTampered, match="malformed"):
         unseal(generate_key("test"), blob, CONTEXT)
