@@ -5,13 +5,24 @@ server; ``DATABASE_URL`` switches to PostgreSQL through asyncpg for production.
 Every engine is made here so that all of them share the same guarantees:
 Decimal-safe JSON, foreign keys enforced on SQLite, and real transactions on
 SQLite (see :func:`_configure_sqlite`).
+
+File modes: the SQLite file holds the order journal, positions and the encrypted credentials,
+and was created 0644 in a 0755 ``var/`` (readable by every local user). A database file this
+module is about to create is made 0600 first (SQLite gives its ``-wal`` and ``-shm`` files the
+database file's mode), a directory it creates is 0700, and the default ``var/`` is made 0700
+when the database is first created in it. Looser modes on an existing database are never
+changed behind the operator's back: each start warns once, with the ``chmod`` that fixes them
+(the master key file is refused outright in that case, see :mod:`database.crypto.keys`).
 """
 
 from __future__ import annotations
 
 import os
+import stat
+from pathlib import Path
 from typing import Any
 
+import structlog
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError
@@ -20,11 +31,16 @@ from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
 from database.errors import DatabaseConfigError
 from database.types import json_dumps
-from trading_config.paths import var_dir
+from trading_config.paths import PROJECT_ROOT, VAR_DIR_ENV, var_dir
 
 DATABASE_URL_ENV = "DATABASE_URL"
 SQLITE_FILE_NAME = "perpfleet.db"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_COMPANION_SUFFIXES = ("-wal", "-shm", "-journal")
+
+# A lazy proxy: binding happens per call, after the CLI/runtime has configured logging.
+log = structlog.get_logger(__name__)
+_warned: set[Path] = set()
 
 _DRIVERS = {
     "postgres": "postgresql+asyncpg",
@@ -90,10 +106,66 @@ def sqlite_path(url: str) -> str | None:
 def create_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
     """An async engine for ``url`` (default: :func:`database_url`), configured for perpfleet."""
     resolved = normalise_url(url) if url else database_url()
+    path = sqlite_path(resolved)
+    if path is not None:
+        private_sqlite_file(Path(path))
     engine = _create_async_engine(resolved, json_serializer=json_dumps, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine
+
+
+def private_sqlite_file(path: Path) -> None:
+    """Create ``path`` (and its directory) private if missing; warn if it exists and is not."""
+    path = path.expanduser()
+    directory = path.parent
+    if not directory.exists():
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        except FileExistsError:  # another process created it first: checked below
+            pass
+        else:
+            os.close(fd)  # SQLite takes an empty file as a new database
+            if directory.resolve() == _var_dir_path().resolve():
+                directory.chmod(0o700)  # a fresh var/ holds the key file and the database
+    warn_if_readable_by_others(path)
+
+
+def _var_dir_path() -> Path:
+    """Where :func:`var_dir` points, without creating it (a custom database is elsewhere)."""
+    configured = os.environ.get(VAR_DIR_ENV)
+    return Path(configured).expanduser() if configured else PROJECT_ROOT / "var"
+
+
+def warn_if_readable_by_others(path: Path) -> list[str]:
+    """Log (once per process) each of the database's files and its directory that group or
+    others can access; returns the ``chmod`` commands that fix them (empty when all private)."""
+    fixes: list[str] = []
+    candidates = [
+        (path.parent, 0o700),
+        (path, 0o600),
+        *((path.with_name(path.name + suffix), 0o600) for suffix in SQLITE_COMPANION_SUFFIXES),
+    ]
+    for candidate, wanted in candidates:
+        try:
+            mode = stat.S_IMODE(candidate.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if not mode & 0o077:
+            continue
+        fix = f"chmod {wanted:o} {candidate}"
+        fixes.append(fix)
+        if candidate not in _warned:
+            _warned.add(candidate)
+            log.warning(
+                "database file is accessible by group/others",
+                path=str(candidate),
+                mode=f"{mode:04o}",
+                fix=fix,
+            )
+    return fixes
 
 
 def session_maker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
