@@ -88,7 +88,7 @@ async def test_new_config_writes_a_valid_paper_grid(start_service: StartService)
         assert "Ticker?" in (await harness.say(TRADER, "eth-grid")).text
         assert "Direction?" in (await harness.say(TRADER, "eth")).text
         assert "Notional" in (await harness.say(TRADER, "short")).text
-        assert "positive number" in (await harness.say(TRADER, "-5")).text
+        assert "Send a number of USD" in (await harness.say(TRADER, "-5")).text
         assert "Leverage?" in (await harness.say(TRADER, "250")).text
         done = await harness.say(TRADER, "3")
         assert "Wrote eth-grid.yml" in done.text
