@@ -1,8 +1,9 @@
-"""Roles and the one table saying which role each command needs (used by the gate and /help).
+"""Roles and the one table saying which role each command needs.
 
 Roles are ordered (viewer < trader < admin): a role may use every command of the roles below
-it. Keeping the table here, not on each handler, means /help, the command menu and the
-authorization gate can never disagree.
+it. Keeping the table here means /help, the command menu and the role check wrapped around
+each handler (:mod:`telegram_bot_service.guard`) can never disagree; a command missing from
+the table cannot be registered at all (deny by default).
 """
 
 from __future__ import annotations
