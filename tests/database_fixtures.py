@@ -146,9 +146,10 @@ def _scratch_database(
 ) -> Iterator[str]:
     if backend == "sqlite":
         path = tmp_path / "db" / "perpfleet.db"
-        path.parent.mkdir()
+        path.parent.mkdir(mode=0o700)  # as database.engine creates them: private
         if migrated:
             shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+            path.chmod(0o600)
         yield f"sqlite+aiosqlite:///{path}"
         return
     server: PostgresServer = request.getfixturevalue("postgres_server")
