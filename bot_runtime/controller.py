@@ -4,16 +4,12 @@ Reads come from the venues (positions, balances), the trackers (resting orders) 
 strategy; actions go through the same execution stack the strategy uses, so every order the
 API causes is journaled like any other.
 
-:func:`kill_switch` lives here too because it is the most drastic action on the running bot:
-best effort on every order and every position, each failure logged and reported in the
-:class:`KillResult`. (It used to run the cancels under ``contextlib.suppress(Exception)``: a
-cancel refused during a venue outage left orders resting with no log line at all.)
+The kill switch is in :mod:`bot_runtime.kill_switch`.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -23,125 +19,12 @@ from exchange_clients.types import Side
 from execution.order_executor import ExecutionMode, ExecutionRequest
 from trading_config.errors import ConfigError
 from trading_config.loader import load_config
-from trading_config.redaction import scrub
 
 if TYPE_CHECKING:
     from bot_runtime.runtime import BotRuntime
 
 ZERO = Decimal(0)
 WIDE_SPREAD_PCT = Decimal("0.5")
-
-
-@dataclass
-class KillResult:
-    """What a kill switch did, and what it could not do (each failure also logged)."""
-
-    reason: str
-    cancelled: list[str] = field(default_factory=list)
-    """Client order ids cancelled."""
-    failed_cancels: dict[str, str] = field(default_factory=dict)
-    """Client order id -> why its cancel failed: the order may still rest on the venue."""
-    closed: list[str] = field(default_factory=list)
-    """``venue:symbol`` of the positions closed."""
-    failed_closes: dict[str, str] = field(default_factory=dict)
-    """``venue:symbol`` (``venue:*`` when positions could not even be read) -> why."""
-
-    @property
-    def complete(self) -> bool:
-        return not self.failed_cancels and not self.failed_closes
-
-    def as_json(self) -> JSON:
-        return {
-            "reason": self.reason,
-            "complete": self.complete,
-            "cancelled_orders": self.cancelled,
-            "failed_cancels": self.failed_cancels,
-            "closed_positions": self.closed,
-            "failed_closes": self.failed_closes,
-        }
-
-
-def _failure(exc: BaseException) -> str:
-    """One line for a log and a report: the error's kind and its message, secrets scrubbed."""
-    return f"{type(exc).__name__}: {scrub(str(exc))}"
-
-
-async def kill_switch(runtime: BotRuntime, reason: str) -> KillResult:
-    """Cancel every resting order, close every position at market, stop; report what failed.
-
-    Every order and position is tried even when earlier ones fail (a venue outage must not
-    leave the rest untouched); each failure is logged at error level with the order or
-    position, and listed in the result. The stop is requested whatever happened: the next
-    start reconciles what is left against the journal.
-    """
-    log = runtime.log.bind(kill_reason=reason)
-    log.critical("KILL SWITCH", reason=reason)
-    result = KillResult(reason)
-    stack = runtime.stack
-    try:
-        if stack is not None:
-            for venue, tracker in stack.trackers.items():
-                for client_id, tracked in list(tracker.orders().items()):
-                    if not (tracked.status.is_resting or tracked.status.value == "pending"):
-                        continue
-                    try:
-                        await stack.executors[venue].cancel(tracked.order.symbol, client_id)
-                    except Exception as exc:
-                        result.failed_cancels[client_id] = _failure(exc)
-                        log.error(
-                            "kill switch: cancel failed; the order may still rest",
-                            venue=venue,
-                            symbol=tracked.order.symbol,
-                            client_order_id=client_id,
-                            error=result.failed_cancels[client_id],
-                        )
-                    else:
-                        result.cancelled.append(client_id)
-            await _close_everything(runtime, result, log)
-    finally:
-        runtime.request_stop(f"kill switch: {reason}")
-    if result.complete:
-        log.warning("kill switch done", cancelled=len(result.cancelled), closed=len(result.closed))
-    else:
-        log.critical(
-            "kill switch INCOMPLETE: orders or positions may remain on the venues",
-            failed_cancels=sorted(result.failed_cancels),
-            failed_closes=sorted(result.failed_closes),
-        )
-    return result
-
-
-async def _close_everything(runtime: BotRuntime, result: KillResult, log: Any) -> None:
-    assert runtime.stack is not None
-    for venue, client in runtime.clients.items():
-        try:
-            positions = await client.positions()
-        except Exception as exc:
-            result.failed_closes[f"{venue}:*"] = _failure(exc)
-            log.error(
-                "kill switch: cannot read positions; none closed on this venue",
-                venue=venue,
-                error=result.failed_closes[f"{venue}:*"],
-            )
-            continue
-        for position in positions:
-            if position.size == 0:
-                continue
-            where = f"{venue}:{position.symbol}"
-            try:
-                await runtime.stack.executors[venue].execute(
-                    ExecutionRequest.closing(position, "close_all")
-                )
-            except Exception as exc:
-                result.failed_closes[where] = _failure(exc)
-                log.error(
-                    "kill switch: close failed; the position stays open",
-                    venue=venue,
-                    symbol=position.symbol,
-                    error=result.failed_closes[where],
-                )
-            else:
-                result.closed.append(where)
 
 
 class RuntimeControl:

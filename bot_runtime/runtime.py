@@ -31,6 +31,7 @@ import structlog
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot_runtime.kill_switch import KillResult, kill_switch
 from bot_runtime.lease import BotLease, LeaseHeld
 from bot_runtime.notifications import Notifications
 from bot_runtime.setup import (
@@ -279,15 +280,21 @@ class BotRuntime:
 
     async def _close(self) -> None:
         if self.control_server is not None:
-            with contextlib.suppress(Exception):
+            try:
                 await self.control_server.stop()
+            except Exception:
+                self.log.warning("control API did not stop cleanly", exc_info=True)
             self.control_server = None
         if self.stack is not None:
             await self.stack.stop()
             self.stack = None
-        for client in self.clients.values():
-            with contextlib.suppress(Exception):
+        for venue, client in self.clients.items():
+            try:
                 await client.disconnect()
+            except Exception:
+                self.log.warning(
+                    "venue client did not disconnect cleanly", venue=venue, exc_info=True
+                )
         if self.lease is not None:
             try:
                 await self.lease.release()
@@ -327,15 +334,10 @@ class BotRuntime:
         else:
             self.log.warning(f"{name}: still stopping")
 
-    async def kill(self, reason: str) -> None:
-        """Kill switch: cancel everything, flatten every position, stop, alert."""
-        self.log.critical("KILL SWITCH", reason=reason)
-        assert self.stack is not None
-        assert self.strategy is not None
-        with contextlib.suppress(Exception):
-            await self.strategy.cancel_resting()
-        await self.flatten()
-        self.request_stop(f"kill switch: {reason}")
+    async def kill(self, reason: str) -> KillResult:
+        """Kill switch: cancel everything, flatten every position, stop; what failed is
+        logged and reported (:mod:`bot_runtime.kill_switch`)."""
+        return await kill_switch(self, reason)
 
     async def flatten(self) -> list[str]:
         """Close every position on every venue at market, reduce-only; what was closed."""

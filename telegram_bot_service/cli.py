@@ -125,10 +125,10 @@ async def _run(args: argparse.Namespace) -> None:
     engine = create_engine()
     try:
         sessions = session_maker(engine)
+        # Starts nothing: the service reads and drives the fleet as it is; each fleet action
+        # that needs supervisord starts it itself (issue 14: a crashed service once left the
+        # whole fleet it had started running).
         fleet = _fleet_manager()
-        up = getattr(fleet, "up", None)
-        if up is not None:
-            await up()  # start supervisord if it is not running; the bots outlive this service
         services = Services(fleet, sessions, configs_dir(), ClientFundingProvider())
         application = build_application(settings, services)
         watcher = FleetWatcher(

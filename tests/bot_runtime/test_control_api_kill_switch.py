@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from bot_runtime.controller import kill_switch
+from bot_runtime.kill_switch import kill_switch
 from bot_runtime.runtime import BotRuntime, RuntimeOptions
 from exchange_clients.paper import FaultPlan, PaperExchangeClient
 from tests.bot_configs import paper_grid_yaml

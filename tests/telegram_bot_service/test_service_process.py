@@ -67,6 +67,8 @@ async def test_the_service_process_serves_and_stops_on_sigterm(
             assert bots.text == "No bots yet. Launch one with /launch."
             configs = await _say(telegram, "/configs")
             assert "paper_grid.yml" in configs
+            # Serving and reading started nothing: the service never brings the fleet up.
+            assert not await FleetManager(var, database_url=migrated_db_url).supervisord_running()
         finally:
             if process.returncode is None:
                 process.terminate()
