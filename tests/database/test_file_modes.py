@@ -82,3 +82,16 @@ async def test_loose_modes_on_an_existing_database_are_warned_about_with_the_fix
         (str(database), "0644", f"chmod 600 {database}"),
     ]
     assert mode(database) == 0o644  # reported, not changed behind the operator's back
+
+
+def test_var_dir_is_created_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before any database exists: the fleet's tokens and the key file land in a 0700 var/."""
+    from trading_config.paths import VAR_DIR_ENV, var_dir
+
+    monkeypatch.setenv(VAR_DIR_ENV, str(tmp_path / "fresh-var"))
+    old_umask = os.umask(0o022)
+    try:
+        path = var_dir()
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o700
