@@ -13,7 +13,7 @@ VAR    := $(or $(PERPFLEET_VAR_DIR),var)
 help:
 	@echo "make install   create .venv, install perpfleet + dev tools, migrate the default database"
 	@echo "make test      install if needed, then lint (ruff, mypy) and run the test suite"
-	@echo "make lint      ruff check + ruff format --check + mypy"
+	@echo "make lint      ruff check + ruff format --check + mypy + the layers contract (lint-imports)"
 	@echo "make format    apply ruff's fixes and formatting"
 	@echo "make bench     run the benchmarks in bench/ (medians, machine noted)"
 	@echo "make run       run the paper grid bot in the foreground (CONFIG=... for another; Ctrl-C stops)"
@@ -37,6 +37,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -1,12 +1,29 @@
 #!/usr/bin/env python3
 """Run one perpfleet bot: ``python runbot.py --config configs/x.yml [--check] ...``.
 
-Thin on purpose: everything lives in :mod:`bot_runtime`.
+Thin on purpose: everything lives in :mod:`bot_runtime`. This file is the composition root:
+it picks the bot's alert channel (Telegram when ``TELEGRAM_BOT_TOKEN`` is set), which the
+runtime receives instead of importing an application above it.
 """
 
+from __future__ import annotations
+
+import contextlib
+import os
 import sys
 
 from bot_runtime.cli import main
+from bot_runtime.notifications import AlertSink
+
+
+async def telegram_when_configured(stack: contextlib.AsyncExitStack) -> AlertSink | None:
+    """Telegram alerts if a token is configured; imported only then (it is a heavy stack)."""
+    if not os.environ.get("TELEGRAM_BOT_TOKEN"):
+        return None
+    from telegram_bot_service.bot_alerts import telegram_alerts
+
+    return await telegram_alerts(stack)
+
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(alerts=telegram_when_configured))

@@ -25,9 +25,10 @@ from decimal import Decimal
 
 from bench.databases import on_each_database
 from bench.harness import machine
+from core.clock import SystemClock
+from core.logging_setup import configure_logging
 from database.engine import create_engine, session_maker
 from database.models import Account, Bot
-from exchange_clients.clock import SystemClock
 from exchange_clients.market_data.synthetic import SyntheticFeed, SyntheticMarket
 from exchange_clients.paper import FaultPlan, PaperExchangeClient
 from exchange_clients.types import ClientSettings, Fill, Order, OrderRequest, Position, Side
@@ -42,7 +43,6 @@ from execution.client_ids import ClientOrderIds
 from execution.journal import OrderJournal
 from execution.order_executor import ExecutionMode
 from execution.order_tracker import OrderTracker
-from trading_config.logging_setup import configure_logging
 
 L1, L2 = 0.002, 0.005  # request latency of paper_a and paper_b, seconds
 RUNS = 300

@@ -20,8 +20,8 @@ from pathlib import Path
 import httpx
 
 from bench.harness import machine
+from core.paths import PROJECT_ROOT
 from database.migrate import upgrade
-from trading_config.paths import PROJECT_ROOT
 
 RUNS = 3
 WARM_UP_SECONDS = 15.0

@@ -13,9 +13,9 @@ from functools import partial
 from pathlib import Path
 
 from bench.harness import machine, median_seconds, report
+from core.logging_setup import configure_logging, get_logger
+from core.redaction import forget_all_secrets, register_secret, scrub
 from trading_config import load_config
-from trading_config.logging_setup import configure_logging, get_logger
-from trading_config.redaction import forget_all_secrets, register_secret, scrub
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 

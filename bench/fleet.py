@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 
 from bench.harness import machine
+from core.logging_setup import configure_logging
+from core.paths import PROJECT_ROOT
 from database.migrate import upgrade
 from fleet.manager import FleetManager
-from trading_config.logging_setup import configure_logging
-from trading_config.paths import PROJECT_ROOT
 
 BOTS = 20
 IDLE_SECONDS = 60.0

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.harness import machine, median_seconds, report
-from exchange_clients.clock import ManualClock
+from core.clock import ManualClock
 from exchange_clients.market_data import (
     FeedRecorder,
     MarketEvent,

@@ -24,8 +24,9 @@ from typing import Any
 from bench.databases import on_each_database
 from bench.harness import machine
 from bot_runtime.setup import account_ids, build_execution, register_bot
+from core.clock import SystemClock
+from core.logging_setup import configure_logging
 from database.engine import create_engine, session_maker
-from exchange_clients.clock import SystemClock
 from exchange_clients.market_data.events import BookDeltaEvent, BookSnapshotEvent, MarketEvent
 from exchange_clients.market_data.synthetic import SyntheticMarket
 from exchange_clients.paper import PaperExchangeClient
@@ -36,7 +37,6 @@ from strategies.factory import create_strategy
 from strategies.grid.strategy import GridStrategy
 from strategies.risk import RiskManager
 from strategies.state_store import StrategyStateStore
-from trading_config.logging_setup import configure_logging
 from trading_config.schema import BotConfig
 
 SAMPLES = 400

@@ -29,6 +29,7 @@ import ccxt.async_support as ccxt_async
 from eth_account import Account
 
 from bench.harness import machine, median_seconds, report
+from core.redaction import Secret
 from exchange_clients.aster.signing import ApiWalletSigner
 from exchange_clients.backpack.signing import Ed25519Signer, WireValue
 from exchange_clients.binance_style.signing import HmacSigner
@@ -39,10 +40,9 @@ from exchange_clients.hyperliquid.signing import L1Signer, order_action, order_w
 from exchange_clients.lighter.signing import LighterSigner
 from exchange_clients.types import ClientSettings
 from networking.json_codec import dumps, loads
-from tests.fakes.backpack import FakeBackpack, keypair
-from tests.fakes.binance import FakeBinance
-from tests.fakes.hyperliquid import FakeHyperliquid
-from trading_config.redaction import Secret
+from testing.fakes.backpack import FakeBackpack, keypair
+from testing.fakes.binance import FakeBinance
+from testing.fakes.hyperliquid import FakeHyperliquid
 
 D = Decimal
 KEY = "0x" + "5a" * 32

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from trading_config.errors import ConfigError, TradingError
+from core.errors import ConfigError, TradingError
+from core.venues import VENUES
 from trading_config.schema import BotConfig
-from trading_config.venues import VENUES
 from trading_config.yaml_source import SourceMap, format_loc
 
 

@@ -16,12 +16,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot_runtime.check import summarize, verify_accounts
+from bot_runtime.notifications import AlertSinkFactory
 from bot_runtime.runtime import BotRuntime, RuntimeOptions
+from core.errors import ConfigError
+from core.logging_setup import LEVELS, configure_logging, install_excepthook
+from core.redaction import scrub
 from trading_config.cli_parser import OneLineParser
-from trading_config.errors import ConfigError
 from trading_config.loader import CliOverrides, load_config_with_source
-from trading_config.logging_setup import LEVELS, configure_logging, install_excepthook
-from trading_config.redaction import scrub
 
 EXIT_OK = 0
 EXIT_USER_ERROR = 2
@@ -113,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, alerts: AlertSinkFactory | None = None) -> int:
+    """Run ``runbot.py``; ``alerts`` is the alert channel the composition root chose."""
     args = build_parser().parse_args(argv)
     install_excepthook()
     configure_logging(
@@ -147,6 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             control_api_port=loaded.config.control_api.port,
             control_token=control_token(),
             control_api_port_fallback=args.control_api_port_fallback,
+            alerts=alerts,
         )
         return asyncio.run(BotRuntime(loaded.config, options).run())
     except ConfigError as exc:

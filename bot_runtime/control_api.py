@@ -64,8 +64,8 @@ from bot_runtime.control import (
     NotFound,
 )
 from bot_runtime.control_auth import is_token_hash, verify_token
+from core.redaction import redact, scrub
 from networking.json_codec import JSONTooDeep, check_depth
-from trading_config.redaction import redact, scrub
 
 log = structlog.get_logger(__name__)
 

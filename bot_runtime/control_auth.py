@@ -9,7 +9,7 @@ Why this module exists, and why it is this small:
 * Checking is constant-time (:func:`hmac.compare_digest` over the digests), so response timing
   says nothing about how much of a guess was right.
 * Every plaintext token this process creates, hashes or successfully verifies is registered with
-  :func:`trading_config.redaction.register_secret`, so it is scrubbed from every log line, error
+  :func:`core.redaction.register_secret`, so it is scrubbed from every log line, error
   text and traceback. Tokens that fail verification are *not* registered: they are not secrets
   of ours, and registering whatever a client sends would let anyone grow the scrub pattern
   without bound.
@@ -22,7 +22,7 @@ import hmac
 import re
 import secrets
 
-from trading_config.redaction import register_secret
+from core.redaction import register_secret
 
 TOKEN_HASH_PREFIX = "sha256:"  # noqa: S105 - a hash algorithm tag, not a password
 _TOKEN_HASH_PATTERN = re.compile(r"sha256:[0-9a-f]{64}")

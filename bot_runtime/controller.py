@@ -11,26 +11,24 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot_runtime.control import JSON, CloseMode, InvalidRequest, NeedsConfirmation, NotFound
+from bot_runtime.running import RunningBot
+from core.errors import ConfigError
 from exchange_clients.rounding import round_price
 from exchange_clients.types import Side
 from execution.order_executor import ExecutionMode, ExecutionRequest
-from trading_config.errors import ConfigError
 from trading_config.loader import load_config
-
-if TYPE_CHECKING:
-    from bot_runtime.runtime import BotRuntime
 
 ZERO = Decimal(0)
 WIDE_SPREAD_PCT = Decimal("0.5")
 
 
 class RuntimeControl:
-    """:class:`~bot_runtime.control.BotControl` over a :class:`BotRuntime`."""
+    """:class:`~bot_runtime.control.BotControl` over a running bot (:class:`RunningBot`)."""
 
-    def __init__(self, runtime: BotRuntime) -> None:
+    def __init__(self, runtime: RunningBot) -> None:
         self._runtime = runtime
 
     @property
@@ -205,7 +203,7 @@ class RuntimeControl:
     async def reload_config(self) -> JSON:
         runtime = self._runtime
         try:
-            fresh = load_config(runtime.options.config_path)
+            fresh = load_config(runtime.config_path)
         except ConfigError as exc:
             raise InvalidRequest(
                 "the config file is invalid; the running config is kept", exc.problems

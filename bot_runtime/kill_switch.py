@@ -14,9 +14,9 @@ from typing import Any, Protocol
 
 from bot_runtime.control import JSON
 from bot_runtime.setup import ExecutionStack
+from core.redaction import scrub
 from exchange_clients.base import BaseExchangeClient
 from execution.order_executor import ExecutionRequest
-from trading_config.redaction import scrub
 
 
 class Killable(Protocol):

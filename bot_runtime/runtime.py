@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot_runtime.kill_switch import KillResult, kill_switch
 from bot_runtime.lease import BotLease, LeaseHeld
-from bot_runtime.notifications import Notifications
+from bot_runtime.notifications import AlertSinkFactory, Notifications
 from bot_runtime.setup import (
     ExecutionStack,
     StartupError,
@@ -43,12 +43,12 @@ from bot_runtime.setup import (
     connect_all,
     register_bot,
 )
+from core.clock import Clock, SystemClock
+from core.errors import ExchangeError
 from database import create_engine, require_current_schema, session_maker
 from database.models import Bot
 from database.types import utcnow
 from exchange_clients.base import BaseExchangeClient
-from exchange_clients.clock import Clock, SystemClock
-from exchange_clients.errors import ExchangeError
 from execution.atomic import recover_operations
 from execution.journal import reconcile
 from execution.order_executor import ExecutionRequest
@@ -83,6 +83,9 @@ class RuntimeOptions:
     control_api_port_fallback: bool = False
     status_seconds: float = STATUS_SECONDS
     paper_options: dict[str, Any] = field(default_factory=dict)
+    # Who delivers the bot's own alerts (fills, atomic failures, giving up); None: nobody.
+    # runbot.py wires Telegram in when it is configured (the runtime never imports it).
+    alerts: AlertSinkFactory | None = None
 
 
 class BotRuntime:
@@ -151,7 +154,9 @@ class BotRuntime:
             self.sessions, self.config, paper_options=self.options.paper_options
         )
         await connect_all(self.clients)
-        self.notifications = await Notifications.start(self.config.name, self._exit_stack)
+        self.notifications = await Notifications.start(
+            self.config.name, self._exit_stack, self.options.alerts
+        )
         self.stack = await build_execution(
             self.sessions,
             self.config,
@@ -307,6 +312,10 @@ class BotRuntime:
 
     # --- stop, pause, kill -----------------------------------------------------------------
 
+    @property
+    def config_path(self) -> str:
+        return self.options.config_path
+
     def request_stop(self, reason: str) -> None:
         if not self.stopping.is_set():
             self.stop_reason = reason
@@ -446,7 +455,7 @@ class BotRuntime:
         from bot_runtime.control_api import ControlServerError, create_app, serve
         from bot_runtime.control_auth import hash_token, new_token
         from bot_runtime.controller import RuntimeControl
-        from trading_config.redaction import register_secret
+        from core.redaction import register_secret
 
         assert self.sessions is not None
         assert self.bot_id is not None

@@ -15,11 +15,13 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.clock import Clock
+from core.errors import ExchangeError, TradingError
+from core.redaction import Secret
+from core.venues import VENUES
 from database.models import Account, Bot
 from database.repositories.accounts import get_account_credentials
 from exchange_clients.base import BaseExchangeClient
-from exchange_clients.clock import Clock
-from exchange_clients.errors import ExchangeError
 from exchange_clients.factory import create_client
 from exchange_clients.market_data.live import LiveFeed, LiveSourceSettings, public_source
 from exchange_clients.types import ClientSettings
@@ -29,10 +31,7 @@ from execution.client_ids import ClientOrderIds
 from execution.journal import OrderJournal
 from execution.order_executor import OrderExecutor
 from execution.order_tracker import OrderTracker
-from trading_config.errors import TradingError
-from trading_config.redaction import Secret
 from trading_config.schema import BotConfig, MarketDataConfig
-from trading_config.venues import VENUES
 
 log = structlog.get_logger(__name__)
 

@@ -23,6 +23,10 @@ import structlog
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.errors import ConfigError, TradingError
+from core.logging_setup import LEVELS, configure_logging
+from core.redaction import scrub
+from core.venues import get_venue, known_venue_names
 from database.credential_formats import FORMAT_HELP
 from database.credential_input import collect_credentials
 from database.crypto.rotation import rotate_master_key
@@ -39,10 +43,6 @@ from database.models.proxies import ASSIGNMENT_STATUSES
 from database.proxy_url import parse_proxy_url
 from database.repositories import accounts, proxies
 from database.repositories.audit import record_audit
-from trading_config.errors import ConfigError, TradingError
-from trading_config.logging_setup import LEVELS, configure_logging
-from trading_config.redaction import scrub
-from trading_config.venues import get_venue, known_venue_names
 
 EXIT_USER_ERROR = 2
 EXIT_FAILURE = 1

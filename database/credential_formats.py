@@ -3,7 +3,7 @@
 A key of the wrong kind (an address pasted where the private key goes, a hex key for a venue
 that wants base64, a mistyped wallet address) would otherwise be stored encrypted and fail only
 when the bot first signs an order - or, for an address, sign for the wrong account. The catalogue
-(:mod:`trading_config.venues`) names each field's ``format``; this module checks it.
+(:mod:`core.venues`) names each field's ``format``; this module checks it.
 
 Messages never contain a secret value: they say what was expected and what kind of thing was
 found (its length, a bad character), nothing more.

@@ -3,17 +3,17 @@
 Non-secret fields come from ``--set field=value``; secret fields never come
 from the command line (shell history, ``ps``) but from a hidden prompt or, with
 ``--from-env``, from ``PERPFLEET_<VENUE>_<FIELD>``. Every secret is wrapped in
-:class:`~trading_config.redaction.Secret` the moment it is read.
+:class:`~core.redaction.Secret` the moment it is read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
+from core.redaction import Secret
+from core.venues import CredentialField, Venue
 from database.credential_formats import check_value
 from database.errors import InvalidInput
-from trading_config.redaction import Secret
-from trading_config.venues import CredentialField, Venue
 
 Prompt = Callable[[str], str]
 

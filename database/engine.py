@@ -29,9 +29,9 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
+from core.paths import PROJECT_ROOT, VAR_DIR_ENV, var_dir
 from database.errors import DatabaseConfigError
 from database.types import json_dumps
-from trading_config.paths import PROJECT_ROOT, VAR_DIR_ENV, var_dir
 
 DATABASE_URL_ENV = "DATABASE_URL"
 SQLITE_FILE_NAME = "perpfleet.db"

@@ -1,10 +1,10 @@
 """Errors raised by the database package.
 
 User-facing problems (a wrong URL, a missing master key, an unknown account)
-derive from :class:`~trading_config.errors.ConfigError` so every entry point
+derive from :class:`~core.errors.ConfigError` so every entry point
 prints one line and exits 2. Tampered ciphertext is *not* a user mistake: it
 means someone or something altered stored secrets, so it is a plain
-:class:`~trading_config.errors.TradingError` that must never be retried or
+:class:`~core.errors.TradingError` that must never be retried or
 papered over.
 
 No message here ever contains a secret value, a key, or a password-bearing URL.
@@ -12,7 +12,7 @@ No message here ever contains a secret value, a key, or a password-bearing URL.
 
 from __future__ import annotations
 
-from trading_config.errors import ConfigError, TradingError
+from core.errors import ConfigError, TradingError
 
 
 class DatabaseConfigError(ConfigError):

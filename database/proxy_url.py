@@ -2,7 +2,7 @@
 
 A proxy URL usually carries a password, so error messages describe what is
 wrong and never repeat the input; the login parts come back as
-:class:`~trading_config.redaction.Secret` (registered for log scrubbing as soon
+:class:`~core.redaction.Secret` (registered for log scrubbing as soon
 as they are parsed).
 """
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 import urllib.parse
 from dataclasses import dataclass
 
+from core.redaction import Secret
 from database.errors import InvalidInput
 from database.models.proxies import PROXY_SCHEMES
-from trading_config.redaction import Secret
 
 _EXPECTED = (
     f"expected scheme://[user:password@]host:port with scheme one of {', '.join(PROXY_SCHEMES)}"

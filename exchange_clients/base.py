@@ -23,7 +23,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import ClassVar
 
-from exchange_clients.errors import (
+from core.errors import (
     AuthenticationFailed,
     DuplicateClientOrderId,
     ExchangeError,

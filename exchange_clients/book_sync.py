@@ -16,10 +16,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from exchange_clients.errors import VenueUnavailable
+from core.errors import VenueUnavailable
+from core.logging_setup import get_logger
 from exchange_clients.order_book import BookNeedsResync, OrderBook, SequenceGap
 from networking.backoff import Backoff
-from trading_config.logging_setup import get_logger
 
 log = get_logger(__name__)
 

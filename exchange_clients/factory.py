@@ -21,11 +21,11 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
+from core.errors import ConfigError
+from core.suggestions import did_you_mean
+from core.venues import VENUES
 from exchange_clients.base import BaseExchangeClient
 from exchange_clients.types import ClientSettings
-from trading_config.errors import ConfigError
-from trading_config.suggestions import did_you_mean
-from trading_config.venues import VENUES
 
 C = TypeVar("C", bound=type[BaseExchangeClient])
 

@@ -48,7 +48,7 @@ from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal
 from itertools import islice
 from typing import Literal, TypeVar
 
-from trading_config.errors import TradingError
+from core.errors import TradingError
 
 Side = Literal["buy", "sell"]
 """The *taker's* side: a buy walks the asks, a sell walks the bids."""

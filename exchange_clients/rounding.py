@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 
-from exchange_clients.errors import InvalidOrder
+from core.errors import InvalidOrder
 from exchange_clients.types import Market, Side
 
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
-from trading_config.redaction import Secret
+from core.redaction import Secret
 
 Side = Literal["buy", "sell"]
 Liquidity = Literal["maker", "taker"]

@@ -28,16 +28,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.errors import OrderNotFound, TradingError
 from database.models import Fill as FillRow
 from database.models import Order as OrderRow
 from database.types import utcnow
 from exchange_clients.base import BaseExchangeClient
-from exchange_clients.errors import OrderNotFound
 from exchange_clients.types import Fill, Order, OrderRequest, OrderStatus, OrderType, Side
 from execution.fill_history import venue_fills
 from execution.group_commit import GroupCommitter
 from execution.order_state import is_stale_status, merge_order_state
-from trading_config.errors import TradingError
 
 log = structlog.get_logger(__name__)
 

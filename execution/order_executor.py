@@ -28,15 +28,15 @@ from typing import Any
 
 import structlog
 
-from exchange_clients.base import BaseExchangeClient
-from exchange_clients.clock import Clock, SystemClock
-from exchange_clients.errors import (
+from core.clock import Clock, SystemClock
+from core.errors import (
     OrderNotFound,
     OrderRejected,
     PostOnlyWouldCross,
     ReduceOnlyRejected,
     RequestTimeout,
 )
+from exchange_clients.base import BaseExchangeClient
 from exchange_clients.rounding import round_size
 from exchange_clients.types import (
     Order,

@@ -30,9 +30,9 @@ from decimal import Decimal
 
 import structlog
 
+from core.clock import Clock, SystemClock
+from core.errors import ExchangeError, OrderNotFound
 from exchange_clients.base import BaseExchangeClient
-from exchange_clients.clock import Clock, SystemClock
-from exchange_clients.errors import ExchangeError, OrderNotFound
 from exchange_clients.streams import Subscription
 from exchange_clients.types import Fill, Order, OrderStatus
 from execution.journal import OrderJournal

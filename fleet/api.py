@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from trading_config.errors import TradingError
+from core.errors import TradingError
 
 
 class FleetError(TradingError):

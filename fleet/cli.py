@@ -15,14 +15,14 @@ import os
 import sys
 from collections.abc import Sequence
 
+from core.errors import ConfigError
+from core.logging_setup import configure_logging
+from core.redaction import scrub
 from fleet.api import BotInfo, FleetError, FleetUserError
 from fleet.logview import render
 from fleet.manager import FleetManager
 from trading_config.cli_parser import OneLineParser
-from trading_config.errors import ConfigError
 from trading_config.loader import load_config
-from trading_config.logging_setup import configure_logging
-from trading_config.redaction import scrub
 
 EXIT_OK = 0
 EXIT_FAILED = 1

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from trading_config.paths import var_dir
+from core.paths import var_dir
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot_runtime.control_auth import hash_token, new_token
+from core.errors import ConfigError, TradingError
+from core.paths import PROJECT_ROOT, VAR_DIR_ENV
+from core.redaction import scrub
 from database import create_engine, session_maker
 from database.engine import DATABASE_URL_ENV, database_url
 from database.models import Bot
@@ -53,10 +56,7 @@ from fleet.supervisor_conf import (
     supervisord_conf,
     telegram_program_conf,
 )
-from trading_config.errors import ConfigError, TradingError
 from trading_config.loader import CliOverrides, load_config
-from trading_config.paths import PROJECT_ROOT, VAR_DIR_ENV
-from trading_config.redaction import scrub
 
 log = structlog.get_logger(__name__)
 
@@ -306,8 +306,8 @@ class FleetManager:
     async def _check_accounts(self, config_path: str, config: Any) -> None:
         """Fail before anything is written when an account the config needs is missing."""
         from bot_runtime.setup import StartupError, account_name
+        from core.venues import VENUES
         from database.repositories.accounts import get_account_credentials
-        from trading_config.venues import VENUES
 
         async with self._transaction() as session:
             for venue in config.exchanges:

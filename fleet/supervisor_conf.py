@@ -20,8 +20,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.paths import PROJECT_ROOT
 from fleet.layout import FleetLayout
-from trading_config.paths import PROJECT_ROOT
 
 RPC_USER = "perpfleet"
 STOP_WAIT_SECONDS = 60

@@ -26,11 +26,11 @@ from typing import Any
 
 import aiohttp
 
-from exchange_clients.errors import RateLimited, RequestTimeout, VenueUnavailable
+from core.errors import RateLimited, RequestTimeout, VenueUnavailable
+from core.redaction import Secret
 from networking.backoff import Backoff
 from networking.json_codec import loads
 from networking.rate_limit import TokenBucket
-from trading_config.redaction import Secret
 
 THROTTLED = frozenset({429, 418})
 

@@ -30,12 +30,12 @@ from typing import Any
 
 import aiohttp
 
-from exchange_clients.errors import VenueUnavailable
+from core.errors import VenueUnavailable
+from core.logging_setup import get_logger
+from core.redaction import Secret
 from networking.backoff import Backoff
 from networking.http import proxy_connector
 from networking.json_codec import JSONTooDeep, dumps, loads
-from trading_config.logging_setup import get_logger
-from trading_config.redaction import Secret
 
 log = get_logger(__name__)
 

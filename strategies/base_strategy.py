@@ -23,8 +23,8 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import structlog
 
+from core.clock import Clock
 from exchange_clients.base import BaseExchangeClient
-from exchange_clients.clock import Clock
 from execution.atomic import AtomicMultiOrderExecutor
 from execution.journal import JournaledOrder, OrderJournal
 from execution.order_executor import OrderExecutor

@@ -11,8 +11,8 @@ import importlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from core.errors import ConfigError
 from strategies.base_strategy import BaseStrategy, StrategyContext
-from trading_config.errors import ConfigError
 from trading_config.strategy_params import StrategyParams, find_strategy_params
 
 S = TypeVar("S", bound=type[BaseStrategy[Any]])

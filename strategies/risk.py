@@ -32,7 +32,7 @@ from typing import Any
 
 import structlog
 
-from exchange_clients.clock import Clock
+from core.clock import Clock
 from trading_config.schema import RiskConfig
 
 log = structlog.get_logger(__name__)

@@ -31,6 +31,8 @@ from telegram.ext import (
     filters,
 )
 
+from core.errors import TradingError
+from core.redaction import scrub_exception_text
 from telegram_bot_service.actions import CALLBACK_PATTERN
 from telegram_bot_service.auth import Gate
 from telegram_bot_service.commands import admin, basic, bots, configs, lifecycle, market, trading
@@ -43,8 +45,6 @@ from telegram_bot_service.roles import Role, commands_for
 from telegram_bot_service.services import SERVICES_KEY, Services
 from telegram_bot_service.settings import TelegramSettings
 from telegram_bot_service.update_order import ChatOrderedProcessor
-from trading_config.errors import TradingError
-from trading_config.redaction import scrub_exception_text
 
 log = structlog.get_logger(__name__)
 

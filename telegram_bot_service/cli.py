@@ -22,23 +22,23 @@ from typing import Any, TypeVar
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.errors import ConfigError, TradingError
+from core.logging_setup import LEVELS, configure_logging, install_excepthook
+from core.redaction import scrub
 from database.engine import create_engine, session_maker
 from database.migrate import require_current_schema
 from database.models.telegram import EVENT_KINDS
 from database.repositories.audit import record_audit
 from fleet.api import Fleet
+from strategies.funding_arbitrage.quotes import ClientFundingProvider
 from telegram_bot_service import users
 from telegram_bot_service.app import build_application
-from telegram_bot_service.funding import ClientFundingProvider
 from telegram_bot_service.notifications import Notifier
 from telegram_bot_service.roles import Role
 from telegram_bot_service.runner import running, until_signalled
 from telegram_bot_service.services import Services
 from telegram_bot_service.settings import TelegramSettings, configs_dir
 from telegram_bot_service.watcher import FleetWatcher
-from trading_config.errors import ConfigError, TradingError
-from trading_config.logging_setup import LEVELS, configure_logging, install_excepthook
-from trading_config.redaction import scrub
 
 EXIT_USER_ERROR = 2
 EXIT_FAILURE = 1

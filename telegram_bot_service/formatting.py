@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from trading_config.redaction import scrub
+from core.redaction import scrub
 
 MESSAGE_LIMIT = 4096
 # Headroom under the limit for a page header ("page 2/3") and markup.

@@ -4,7 +4,9 @@
 It needs only a ``telegram.Bot`` and the database, not the running Application, so other
 components (a bot process reporting its fills or a failed atomic operation) can send alerts
 too: :func:`standalone_notifier` builds one from ``TELEGRAM_BOT_TOKEN`` and the database, and
-:func:`notify_fill` / :func:`notify_atomic_failure` word the message. Texts are scrubbed of
+:func:`notify_fill` / :func:`notify_atomic_failure` send the texts the bot runtime words
+(:mod:`bot_runtime.notifications`); :mod:`telegram_bot_service.bot_alerts` is the runtime's
+Telegram alert sink. Texts are scrubbed of
 registered secrets before leaving; a user who cannot be reached is logged and skipped.
 """
 
@@ -13,31 +15,30 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from typing import Protocol
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot_runtime.notifications import (
+    ATOMIC_FAILURES,
+    BOT_CRASH,
+    FILLS,
+    KILL_SWITCH,
+    AlertSink,
+    atomic_failure_text,
+    fill_text,
+)
+from core.redaction import scrub
 from database.engine import create_engine, session_maker
 from database.models.telegram import EVENT_KINDS
 from telegram_bot_service import users
-from telegram_bot_service.formatting import amount, usd
 from telegram_bot_service.settings import TelegramSettings
-from trading_config.redaction import scrub
 
 log = structlog.get_logger(__name__)
 
-FILLS = "fills"
-ATOMIC_FAILURES = "atomic_failures"
-KILL_SWITCH = "kill_switch"
-BOT_CRASH = "bot_crash"
 assert set(EVENT_KINDS) == {FILLS, ATOMIC_FAILURES, KILL_SWITCH, BOT_CRASH}
-
-
-class NotificationSink(Protocol):
-    async def notify(self, kind: str, text: str) -> int: ...
 
 
 class Notifier:
@@ -65,29 +66,8 @@ class Notifier:
         return delivered
 
 
-def fill_text(
-    bot: str,
-    *,
-    venue: str,
-    symbol: str,
-    side: str,
-    size: Decimal,
-    price: Decimal,
-    fee: Decimal | None = None,
-) -> str:
-    fee_text = f", fee {usd(fee)} USD" if fee is not None else ""
-    return (
-        f"Fill on {bot}: {side.upper()} {amount(size)} {symbol} @ {amount(price)} "
-        f"on {venue}{fee_text}"
-    )
-
-
-def atomic_failure_text(bot: str, *, operation_id: str, status: str, detail: str) -> str:
-    return f"Atomic operation {operation_id} of {bot} ended {status}: {detail}"
-
-
 async def notify_fill(
-    sink: NotificationSink,
+    sink: AlertSink,
     bot: str,
     *,
     venue: str,
@@ -103,7 +83,7 @@ async def notify_fill(
 
 
 async def notify_atomic_failure(
-    sink: NotificationSink, bot: str, *, operation_id: str, status: str, detail: str
+    sink: AlertSink, bot: str, *, operation_id: str, status: str, detail: str
 ) -> int:
     """Tell ``atomic_failures`` subscribers that a multi-leg operation did not complete."""
     text = atomic_failure_text(bot, operation_id=operation_id, status=status, detail=detail)

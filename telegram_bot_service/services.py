@@ -16,8 +16,8 @@ from telegram.ext import ContextTypes
 
 from database.repositories.audit import record_audit
 from fleet.api import Fleet
+from strategies.funding_arbitrage.quotes import FundingProvider
 from telegram_bot_service.actions import PendingActions
-from telegram_bot_service.funding import FundingProvider
 from telegram_bot_service.watcher import ExpectedChanges
 
 T = TypeVar("T")

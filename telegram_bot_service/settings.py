@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from trading_config.errors import ConfigError
-from trading_config.paths import PROJECT_ROOT
-from trading_config.redaction import Secret
+from core.errors import ConfigError
+from core.paths import PROJECT_ROOT
+from core.redaction import Secret
 
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"  # noqa: S105 - the variable's name, not a token
 BASE_URL_ENV = "TELEGRAM_API_BASE_URL"

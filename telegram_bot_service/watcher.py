@@ -27,10 +27,10 @@ from decimal import Decimal
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot_runtime.notifications import BOT_CRASH, KILL_SWITCH, AlertSink
 from fleet.api import BotInfo, Fleet, FleetError
 from telegram_bot_service.control_data import is_killed, pnl_totals
 from telegram_bot_service.formatting import to_decimal
-from telegram_bot_service.notifications import BOT_CRASH, KILL_SWITCH, NotificationSink
 from telegram_bot_service.pnl_history import record_snapshot
 
 log = structlog.get_logger(__name__)
@@ -71,7 +71,7 @@ class FleetWatcher:
     def __init__(
         self,
         fleet: Fleet,
-        notifier: NotificationSink,
+        notifier: AlertSink,
         sessions: async_sessionmaker[AsyncSession],
         expected: ExpectedChanges,
         *,

@@ -16,12 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from trading_config.paths import PROJECT_ROOT
+from core.paths import PROJECT_ROOT
 
 HINT = re.compile(r"`(python (?:-m [a-z_.]+|runbot\.py)[^`]*)`")
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 SOURCE_DIRS = [
     "bot_runtime",
+    "config_builder",
+    "core",
     "database",
     "exchange_clients",
     "execution",
@@ -46,8 +48,8 @@ def _parser_for(program: str) -> Callable[[], argparse.ArgumentParser] | None:
         from bot_runtime.cli import build_parser as runbot_parser
 
         return runbot_parser
-    if program == "trading_config.builder":
-        from trading_config.builder import build_parser as builder_parser
+    if program == "config_builder":
+        from config_builder.terminal import build_parser as builder_parser
 
         return builder_parser
     if program == "telegram_bot_service":

@@ -20,9 +20,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from trading_config.redaction import is_secret_key
+from core.redaction import is_secret_key
+from core.suggestions import did_you_mean
 from trading_config.strategy_params import find_strategy_params
-from trading_config.suggestions import did_you_mean
 from trading_config.yaml_source import Loc, Problem, SourceMap, describe_kind, format_loc
 
 _KEY_MARKER = "[key]"

@@ -18,8 +18,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from core.errors import ConfigError
 from trading_config.error_messages import describe_validation_error
-from trading_config.errors import ConfigError
 from trading_config.schema import BotConfig
 from trading_config.yaml_source import (
     DocumentError,

@@ -25,13 +25,13 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from core.suggestions import did_you_mean
+from core.venues import VENUES, known_venue_names
 from trading_config.strategy_params import (
     StrategyParams,
     find_strategy_params,
     registered_strategies,
 )
-from trading_config.suggestions import did_you_mean
-from trading_config.venues import VENUES, known_venue_names
 
 PositiveDecimal = Annotated[Decimal, Field(gt=0)]
 NonNegativeDecimal = Annotated[Decimal, Field(ge=0)]

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from trading_config.errors import ConfigError
+from core.errors import ConfigError
 
 
 class StrategyParams(BaseModel):

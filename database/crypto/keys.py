@@ -29,9 +29,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from core.paths import var_dir
+from core.redaction import register_secret
 from database.errors import MasterKeyError
-from trading_config.paths import var_dir
-from trading_config.redaction import register_secret
 
 MASTER_KEY_ENV = "PERPFLEET_MASTER_KEY"
 NEW_MASTER_KEY_ENV = "PERPFLEET_NEW_MASTER_KEY"

@@ -29,6 +29,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.paths import var_dir
 from database.crypto.cipher import blob_version, seal, unseal
 from database.crypto.contexts import credential_context, proxy_context
 from database.crypto.keyring import FINGERPRINT_SETTING, resolve_key, stored_fingerprint
@@ -48,7 +49,6 @@ from database.errors import MasterKeyError
 from database.models import AccountCredential, Proxy
 from database.repositories.audit import record_audit
 from database.repositories.settings import set_setting
-from trading_config.paths import var_dir
 
 LOCK_FILE_NAME = "master.key.lock"
 

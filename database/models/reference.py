@@ -14,7 +14,7 @@ VENUE_KINDS = ("paper", "cex", "dex")
 
 
 class Venue(Base):
-    """One row per venue of :data:`trading_config.venues.VENUES`, seeded by migrations.
+    """One row per venue of :data:`core.venues.VENUES`, seeded by migrations.
 
     The name is the primary key so every table that mentions a venue stores the
     readable name (``binance``), and a foreign key still refuses typos.

@@ -11,6 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from core.redaction import Secret
+from core.venues import Venue, get_venue
 from database.credential_formats import check_value
 from database.crypto.cipher import BLOB_VERSION, blob_version, seal_fields, unseal_fields
 from database.crypto.contexts import credential_context
@@ -18,8 +20,6 @@ from database.crypto.keyring import resolve_key
 from database.crypto.keys import MasterKey
 from database.errors import AlreadyExists, InvalidInput, NotFound, SecretTampered
 from database.models import MAIN_ACCOUNT, Account, AccountCredential
-from trading_config.redaction import Secret
-from trading_config.venues import Venue, get_venue
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.redaction import redact
 from database.models import AuditLogEntry
-from trading_config.redaction import redact
 
 
 def current_actor() -> str:
@@ -31,7 +31,7 @@ async def record_audit(
 ) -> None:
     """Add an audit row in the caller's transaction.
 
-    ``details`` goes through :func:`~trading_config.redaction.redact` as a last
+    ``details`` goes through :func:`~core.redaction.redact` as a last
     net: secret-named keys are masked and registered secret values scrubbed.
     """
     session.add(

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.redaction import Secret
 from database.crypto.cipher import seal_fields, unseal_fields
 from database.crypto.contexts import proxy_context
 from database.crypto.keyring import resolve_key
@@ -17,7 +18,6 @@ from database.models import Account, AccountProxyAssignment, Proxy
 from database.models.proxies import ASSIGNMENT_STATUSES
 from database.proxy_url import ProxyUrl
 from database.repositories.accounts import find_account
-from trading_config.redaction import Secret
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Aster futures (https://fapi.asterdex.com), Binance-compatible, thin over the shared base.
 
-Two auth schemes, chosen by the account's credentials (trading_config/venues.py):
+Two auth schemes, chosen by the account's credentials (core/venues.py):
 
 * ``user`` + ``signer`` + ``signer_private_key``: the v3 API-wallet scheme, every endpoint
   under ``/fapi/v3/`` (see :mod:`.signing`);
@@ -12,12 +12,12 @@ Testnet: https://fapi.asterdex-testnet.com, wss://fstream.asterdex-testnet.com.
 
 from __future__ import annotations
 
+from core.errors import AuthenticationFailed
 from exchange_clients.aster.funding_adapter import DEFAULT_INTERVAL_HOURS
 from exchange_clients.aster.signing import ApiWalletSigner
 from exchange_clients.aster.websocket import MAINNET_WS_URL, TESTNET_WS_URL
 from exchange_clients.binance_style.client import BINANCE_PATHS, BinanceStyleClient, VenueConfig
 from exchange_clients.binance_style.signing import RequestSigner
-from exchange_clients.errors import AuthenticationFailed
 from exchange_clients.factory import register_client
 
 V3_PATHS = {name: "/fapi/v3/" + path.rsplit("/", 1)[1] for name, path in BINANCE_PATHS.items()}

@@ -32,9 +32,9 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils.crypto import keccak
 
+from core.redaction import Secret
 from exchange_clients.binance_style.signing import HmacSigner, Params
 from exchange_clients.evm_signing import EvmKey, domain_separator, typed_data_digest
-from trading_config.redaction import Secret
 
 CHAIN_ID = 1666
 DOMAIN: dict[str, Any] = {

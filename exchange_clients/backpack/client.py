@@ -35,6 +35,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from core.errors import (
+    AuthenticationFailed,
+    ConfigError,
+    DuplicateClientOrderId,
+    ExchangeError,
+    OrderNotFound,
+)
+from core.logging_setup import get_logger
 from exchange_clients.backpack.client_ids import ClientIdMap
 from exchange_clients.backpack.funding_adapter import funding_from_mark_price
 from exchange_clients.backpack.rest import BackpackRest, Params
@@ -57,12 +65,6 @@ from exchange_clients.backpack.wire import (
     trade_from_event,
 )
 from exchange_clients.base import BaseExchangeClient
-from exchange_clients.errors import (
-    AuthenticationFailed,
-    DuplicateClientOrderId,
-    ExchangeError,
-    OrderNotFound,
-)
 from exchange_clients.factory import register_client
 from exchange_clients.streams import EventHub, Subscription
 from exchange_clients.types import (
@@ -81,8 +83,6 @@ from exchange_clients.types import (
 )
 from networking.http import RestTransport
 from networking.rate_limit import TokenBucket
-from trading_config.errors import ConfigError
-from trading_config.logging_setup import get_logger
 
 log = get_logger(__name__)
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 
-from exchange_clients.errors import InvalidOrder
+from core.errors import InvalidOrder
 
 U32_MAX = 2**32 - 1
 

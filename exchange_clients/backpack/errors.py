@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from exchange_clients.errors import (
+from core.errors import (
     AuthenticationFailed,
     ExchangeError,
     InsufficientMargin,

@@ -34,8 +34,8 @@ from decimal import Decimal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from exchange_clients.errors import AuthenticationFailed
-from trading_config.redaction import Secret
+from core.errors import AuthenticationFailed
+from core.redaction import Secret
 
 DEFAULT_WINDOW_MS = 5000
 MAX_WINDOW_MS = 60_000

@@ -26,13 +26,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from core.logging_setup import get_logger
+from core.redaction import Secret
 from exchange_clients.backpack.signing import Ed25519Signer
 from exchange_clients.book_sync import Snapshot, SyncedBooks
 from exchange_clients.order_book import OrderBook
 from networking.backoff import Backoff
 from networking.websocket import ReconnectingWebSocket
-from trading_config.logging_setup import get_logger
-from trading_config.redaction import Secret
 
 log = get_logger(__name__)
 

@@ -30,6 +30,16 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from core.errors import (
+    AuthenticationFailed,
+    DuplicateClientOrderId,
+    ExchangeError,
+    InsufficientMargin,
+    InvalidOrder,
+    UnknownSymbol,
+    VenueUnavailable,
+)
+from core.logging_setup import get_logger
 from exchange_clients.base import BaseExchangeClient
 from exchange_clients.binance_style.depth import DepthStream
 from exchange_clients.binance_style.errors import (
@@ -57,15 +67,6 @@ from exchange_clients.binance_style.wire import (
     side_to_wire,
     wire_decimal,
 )
-from exchange_clients.errors import (
-    AuthenticationFailed,
-    DuplicateClientOrderId,
-    ExchangeError,
-    InsufficientMargin,
-    InvalidOrder,
-    UnknownSymbol,
-    VenueUnavailable,
-)
 from exchange_clients.types import (
     ZERO,
     Balance,
@@ -82,7 +83,6 @@ from exchange_clients.types import (
 )
 from networking.http import RestTransport
 from networking.rate_limit import TokenBucket
-from trading_config.logging_setup import get_logger
 
 log = get_logger(__name__)
 

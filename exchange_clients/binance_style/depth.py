@@ -16,12 +16,12 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from core.redaction import Secret
 from exchange_clients import book_sync
 from exchange_clients.book_sync import Snapshot, SyncedBooks
 from exchange_clients.order_book import OrderBook
 from networking.backoff import Backoff
 from networking.websocket import ReconnectingWebSocket
-from trading_config.redaction import Secret
 
 SNAPSHOT_WAIT_SECONDS = book_sync.SNAPSHOT_WAIT_SECONDS
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Protocol
 from urllib.parse import urlencode
 
-from trading_config.redaction import Secret
+from core.redaction import Secret
 
 Params = Sequence[tuple[str, str]]
 API_KEY_HEADER = "X-MBX-APIKEY"

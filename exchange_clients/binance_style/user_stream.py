@@ -22,13 +22,13 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from core.errors import ExchangeError
+from core.logging_setup import get_logger
+from core.redaction import Secret
 from exchange_clients.binance_style.errors import LISTEN_KEY_MISSING_CODE, VenueError
 from exchange_clients.binance_style.rest import BinanceStyleRest
-from exchange_clients.errors import ExchangeError
 from networking.backoff import Backoff
 from networking.websocket import ReconnectingWebSocket
-from trading_config.logging_setup import get_logger
-from trading_config.redaction import Secret
 
 log = get_logger(__name__)
 

@@ -1,6 +1,6 @@
 """A generic exchange client over ccxt's async API, for venues with no native client.
 
-Venues served this way are the catalogue entries with a ``ccxt_id`` (trading_config.venues):
+Venues served this way are the catalogue entries with a ``ccxt_id`` (core.venues):
 ``ccxt_<id>``. Everything ccxt returns is mapped to our types exactly (:mod:`.mapping`) and
 every ccxt failure to our error hierarchy (:mod:`.errors`). What ccxt cannot guarantee
 generically, this client adds:
@@ -20,6 +20,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from core.errors import (
+    DuplicateClientOrderId,
+    ExchangeError,
+    OrderNotFound,
+    UnknownSymbol,
+    VenueUnavailable,
+)
+from core.logging_setup import get_logger
+from core.venues import VENUES
 from exchange_clients.base import BaseExchangeClient
 from exchange_clients.ccxt_venue.errors import translated
 from exchange_clients.ccxt_venue.exchange import build_exchange
@@ -34,13 +43,6 @@ from exchange_clients.ccxt_venue.mapping import (
     to_decimal,
 )
 from exchange_clients.ccxt_venue.websocket import CcxtStreams
-from exchange_clients.errors import (
-    DuplicateClientOrderId,
-    ExchangeError,
-    OrderNotFound,
-    UnknownSymbol,
-    VenueUnavailable,
-)
 from exchange_clients.factory import register_client
 from exchange_clients.types import (
     ZERO,
@@ -55,8 +57,6 @@ from exchange_clients.types import (
     Position,
     TimeInForce,
 )
-from trading_config.logging_setup import get_logger
-from trading_config.venues import VENUES
 
 log = get_logger(__name__)
 

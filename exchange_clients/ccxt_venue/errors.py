@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 import ccxt
 
-from exchange_clients.errors import (
+from core.errors import (
     AuthenticationFailed,
     DuplicateClientOrderId,
     ExchangeError,

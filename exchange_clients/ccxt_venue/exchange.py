@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 import ccxt.async_support as ccxt_async
 import ccxt.pro as ccxt_pro
 
+from core.errors import ConfigError
 from exchange_clients.types import ClientSettings
-from trading_config.errors import ConfigError
 
 # Per-exchange ccxt options for a derivatives-only account: Binance's loader otherwise reads
 # spot wallet currencies and margin pairs (sapi endpoints a futures-only key may not reach).
@@ -23,7 +23,7 @@ EXCHANGE_OPTIONS: dict[str, dict[str, Any]] = {
     "binanceusdm": {"fetchCurrencies": False, "fetchMargins": False},
 }
 
-# Credential field (trading_config.venues) -> ccxt constructor key.
+# Credential field (core.venues) -> ccxt constructor key.
 CREDENTIAL_KEYS = {"api_key": "apiKey", "api_secret": "secret", "password": "password"}
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from core.venues import Venue
 from exchange_clients.ccxt_venue.mapping import Unified, funding_from_ccxt
 from exchange_clients.types import FundingRate, Market
-from trading_config.venues import Venue
 
 if TYPE_CHECKING:
     from exchange_clients.ccxt_venue.client import CcxtExchangeClient

@@ -16,10 +16,10 @@ import decimal
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from core.errors import ExchangeError
+from core.logging_setup import get_logger
 from exchange_clients.ccxt_venue.mapping import Unified, fill_from_ccxt
-from exchange_clients.errors import ExchangeError
 from networking.backoff import Backoff
-from trading_config.logging_setup import get_logger
 
 if TYPE_CHECKING:
     from exchange_clients.ccxt_venue.client import CcxtExchangeClient

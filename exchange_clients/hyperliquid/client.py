@@ -30,8 +30,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from exchange_clients.base import BaseExchangeClient
-from exchange_clients.errors import (
+from core.errors import (
     AuthenticationFailed,
     DuplicateClientOrderId,
     ExchangeError,
@@ -40,6 +39,8 @@ from exchange_clients.errors import (
     UnknownSymbol,
     VenueUnavailable,
 )
+from core.logging_setup import get_logger
+from exchange_clients.base import BaseExchangeClient
 from exchange_clients.factory import register_client
 from exchange_clients.hyperliquid import rounding as hl_rounding
 from exchange_clients.hyperliquid.cloids import CloidBook
@@ -81,7 +82,6 @@ from exchange_clients.types import (
 from networking.http import HttpRequest, RestTransport
 from networking.json_codec import dumps
 from networking.rate_limit import TokenBucket
-from trading_config.logging_setup import get_logger
 
 log = get_logger(__name__)
 

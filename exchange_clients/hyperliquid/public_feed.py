@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from exchange_clients.errors import ExchangeError, UnknownSymbol, VenueUnavailable
+from core.errors import ExchangeError, UnknownSymbol, VenueUnavailable
+from core.logging_setup import get_logger
 from exchange_clients.hyperliquid.funding_adapter import funding_rate
 from exchange_clients.hyperliquid.websocket import HyperliquidStream
 from exchange_clients.hyperliquid.wire import (
@@ -38,7 +39,6 @@ from exchange_clients.types import Market
 from networking.http import HttpRequest, RestTransport
 from networking.json_codec import dumps
 from networking.rate_limit import TokenBucket
-from trading_config.logging_setup import get_logger
 
 log = get_logger(__name__)
 

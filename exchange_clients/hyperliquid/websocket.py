@@ -18,11 +18,11 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from exchange_clients.errors import VenueUnavailable
+from core.errors import VenueUnavailable
+from core.redaction import Secret
 from exchange_clients.hyperliquid.wire import VENUE
 from networking.backoff import Backoff
 from networking.websocket import OnDisconnect, OnMessage, ReconnectingWebSocket
-from trading_config.redaction import Secret
 
 PING_INTERVAL_SECONDS = 30.0  # the venue drops connections idle for 60 s
 IDLE_TIMEOUT_SECONDS = 90.0

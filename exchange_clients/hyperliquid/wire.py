@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from exchange_clients.errors import (
+from core.errors import (
     ExchangeError,
     InsufficientMargin,
     InvalidOrder,

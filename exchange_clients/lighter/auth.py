@@ -15,8 +15,8 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from core.redaction import Secret
 from exchange_clients.lighter.signing import LighterSigner
-from trading_config.redaction import Secret
 
 MAX_TTL_SECONDS = 8 * 3600
 

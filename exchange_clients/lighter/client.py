@@ -1,7 +1,7 @@
 """The Lighter (zkLighter) perpetuals client: our async REST/WS code, the SDK's native signer.
 
 Identity: ``account_index`` and ``api_key_index`` (public) and ``api_key_private_key`` (secret)
-from trading_config/venues.py. The key is handed to the native signer once (``CreateClient``)
+from core/venues.py. The key is handed to the native signer once (``CreateClient``)
 and otherwise only used to sign, never logged or echoed (a malformed key fails at construction,
 a key the venue does not know fails at connect, both with :class:`AuthenticationFailed`).
 
@@ -39,8 +39,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
-from exchange_clients.base import BaseExchangeClient
-from exchange_clients.errors import (
+from core.errors import (
     AuthenticationFailed,
     DuplicateClientOrderId,
     ExchangeError,
@@ -51,6 +50,8 @@ from exchange_clients.errors import (
     UnknownSymbol,
     VenueUnavailable,
 )
+from core.logging_setup import get_logger
+from exchange_clients.base import BaseExchangeClient
 from exchange_clients.factory import register_client
 from exchange_clients.lighter import wire
 from exchange_clients.lighter.auth import AuthTokens
@@ -80,7 +81,6 @@ from exchange_clients.types import (
 from networking.http import HttpRequest, HttpResponse, RestTransport
 from networking.json_codec import dumps
 from networking.rate_limit import TokenBucket
-from trading_config.logging_setup import get_logger
 
 log = get_logger(__name__)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 
-from exchange_clients.errors import InvalidOrder
+from core.errors import InvalidOrder
 from exchange_clients.lighter.wire import MAX_CLIENT_ORDER_INDEX, VENUE
 
 

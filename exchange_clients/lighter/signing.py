@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from exchange_clients.errors import AuthenticationFailed, ExchangeError
+from core.errors import AuthenticationFailed, ExchangeError
+from core.redaction import Secret
 from exchange_clients.lighter.wire import VENUE
-from trading_config.redaction import Secret
 
 _LIBRARIES = {
     ("Linux", "x86_64"): "lighter-signer-linux-amd64.so",

@@ -20,11 +20,11 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from exchange_clients.errors import VenueUnavailable
+from core.errors import VenueUnavailable
+from core.redaction import Secret
 from exchange_clients.lighter.wire import VENUE
 from networking.backoff import Backoff
 from networking.websocket import OnDisconnect, ReconnectingWebSocket
-from trading_config.redaction import Secret
 
 PING_INTERVAL_SECONDS = 30.0
 IDLE_TIMEOUT_SECONDS = 150.0

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from exchange_clients.errors import (
+from core.errors import (
     AuthenticationFailed,
     ExchangeError,
     InsufficientMargin,

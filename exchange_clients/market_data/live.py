@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from exchange_clients.errors import UnknownSymbol, VenueUnavailable
+from core.errors import ConfigError, UnknownSymbol, VenueUnavailable
 from exchange_clients.market_data.events import (
     BookDeltaEvent,
     BookSnapshotEvent,
@@ -28,7 +28,6 @@ from exchange_clients.market_data.events import (
     MarketEvent,
 )
 from exchange_clients.types import FundingRate, Market
-from trading_config.errors import ConfigError
 
 Sink = Callable[[MarketEvent], None]
 

@@ -24,8 +24,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from exchange_clients.clock import Clock
-from exchange_clients.errors import UnknownSymbol
+from core.clock import Clock
+from core.errors import UnknownSymbol
 from exchange_clients.market_data.codec import (
     decode_event,
     decode_market,

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from exchange_clients.clock import Clock
-from exchange_clients.errors import UnknownSymbol
+from core.clock import Clock
+from core.errors import UnknownSymbol
+from core.venues import VENUES
 from exchange_clients.market_data.book_model import BookModel
 from exchange_clients.market_data.deltas import book_delta
 from exchange_clients.market_data.events import (
@@ -49,7 +50,6 @@ from exchange_clients.market_data.price import PriceProcess
 from exchange_clients.market_data.symbols import DEFAULT_SYMBOLS, SymbolModel
 from exchange_clients.market_data.trade_model import TradeModel
 from exchange_clients.types import FundingRate, Market
-from trading_config.venues import VENUES
 
 SEQUENCE_UNIT = 1_000
 """A book's sequence number is its time in milliseconds since the epoch: books sampled at

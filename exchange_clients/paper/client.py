@@ -28,15 +28,16 @@ import asyncio
 from collections.abc import AsyncGenerator
 from decimal import Decimal
 
-from database.engine import database_url
-from database.migrate import require_current_schema
-from exchange_clients.base import BaseExchangeClient
-from exchange_clients.errors import (
+from core.errors import (
     OrderNotFound,
     OrderRejected,
     RequestTimeout,
     VenueUnavailable,
 )
+from core.logging_setup import get_logger
+from database.engine import database_url
+from database.migrate import require_current_schema
+from exchange_clients.base import BaseExchangeClient
 from exchange_clients.factory import register_client
 from exchange_clients.market_data.events import (
     BookDeltaEvent,
@@ -65,7 +66,6 @@ from exchange_clients.types import (
     OrderRequest,
     Position,
 )
-from trading_config.logging_setup import get_logger
 
 DEFAULT_ACCOUNT = "paper"
 

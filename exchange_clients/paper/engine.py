@@ -56,7 +56,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from exchange_clients.errors import (
+from core.errors import (
     DuplicateClientOrderId,
     InsufficientMargin,
     InvalidOrder,
@@ -66,6 +66,7 @@ from exchange_clients.errors import (
     UnknownSymbol,
     VenueUnavailable,
 )
+from core.logging_setup import get_logger
 from exchange_clients.order_book import Level
 from exchange_clients.paper.account import account_totals, open_positions
 from exchange_clients.paper.changes import EngineChanges, FillEvent, OrderEvent
@@ -93,7 +94,6 @@ from exchange_clients.types import (
     Side,
     TimeInForce,
 )
-from trading_config.logging_setup import get_logger
 
 log = get_logger(__name__)
 

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import cast
 
-from exchange_clients.clock import Clock, SystemClock
+from core.clock import Clock, SystemClock
+from core.errors import ConfigError
 from exchange_clients.market_data.events import MarketFeed
 from exchange_clients.paper.faults import FaultPlan
 from exchange_clients.paper.profiles import PaperProfile
 from exchange_clients.types import ClientSettings
-from trading_config.errors import ConfigError
 
 DEFAULT_SEED = 7
 KNOWN_OPTIONS = ("clock", "database_url", "faults", "feed", "initial_balance", "seed", "store")

@@ -4,7 +4,7 @@
 settle funding on different schedules (1 h vs 8 h, like Hyperliquid vs Binance), so a funding
 arbitrage between them can be paper-traded with the frictions that decide real results.
 
-The funding interval is read from the venue catalogue (:mod:`trading_config.venues`) rather
+The funding interval is read from the venue catalogue (:mod:`core.venues`) rather
 than repeated here, so the database's ``venues`` rows, config validation and the simulation
 can never disagree about it.
 """
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from core.errors import ConfigError
+from core.venues import VENUES
 from exchange_clients.types import Market
-from trading_config.errors import ConfigError
-from trading_config.venues import VENUES
 
 DEFAULT_INITIAL_BALANCE = Decimal(10_000)
 DEFAULT_LEVERAGE = Decimal(10)

@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.errors import TradingError
 from database.models import AtomicOperation
 from execution.atomic.result import AtomicResult
-from trading_config.errors import TradingError
 
 
 class OperationJournalError(TradingError):

@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from core.errors import ExchangeError
 from exchange_clients.base import BaseExchangeClient
-from exchange_clients.errors import ExchangeError
 from exchange_clients.types import Balance, BookSnapshot, Market, Position
 from execution.atomic.legs import Leg
 from execution.atomic.policy import AtomicTolerances

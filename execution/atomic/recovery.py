@@ -36,9 +36,9 @@ from typing import Any
 
 import structlog
 
+from core.clock import Clock, SystemClock
+from core.errors import OrderNotFound
 from database.types import utcnow
-from exchange_clients.clock import Clock, SystemClock
-from exchange_clients.errors import OrderNotFound
 from exchange_clients.types import Order, OrderStatus
 from execution.atomic.executor import AtomicMultiOrderExecutor
 from execution.atomic.legs import Leg

@@ -24,8 +24,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from exchange_clients.errors import ExchangeError
-from exchange_clients.paper.profiles import PROFILES
 from exchange_clients.types import Side
 from execution.atomic import AtomicStatus, AtomicTolerances, Leg
 from execution.journal import JournaledOrder
@@ -35,11 +33,11 @@ from strategies.factory import register_strategy
 from strategies.funding_arbitrage.exits import LegState, PositionState, check_exit
 from strategies.funding_arbitrage.opportunities import Opportunity, VenueQuote, scan, size_position
 from strategies.funding_arbitrage.params import FundingArbitrageParams
+from strategies.funding_arbitrage.quotes import collect_quotes, taker_fee
 from strategies.risk import EntryProposal, PortfolioSnapshot
 
 ZERO = Decimal(0)
 # Taker fee assumed for a venue whose client does not say (conservative, Binance's base tier).
-DEFAULT_TAKER_FEE = Decimal("0.0005")
 
 
 @dataclass
@@ -95,11 +93,6 @@ def _decimal_or_none(value: Any) -> Decimal | None:
     return None if value is None else Decimal(value)
 
 
-def taker_fee(venue: str) -> Decimal:
-    profile = PROFILES.get(venue)
-    return profile.taker_fee if profile is not None else DEFAULT_TAKER_FEE
-
-
 @register_strategy("funding_arbitrage")
 class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
     def __init__(self, context: StrategyContext, params: FundingArbitrageParams) -> None:
@@ -129,19 +122,8 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
     # --- entering --------------------------------------------------------------------------
 
     async def _quotes(self) -> list[VenueQuote]:
-        quotes = []
-        for venue in self.params.venues:
-            client = self.context.clients[venue]
-            symbols = self.params.symbols or sorted(await client.markets())
-            for symbol in symbols:
-                try:
-                    funding = await client.funding_rate(symbol)
-                    bid, ask = await client.best_bid_ask(symbol)
-                except ExchangeError as exc:
-                    self.log.info("no quote", venue=venue, symbol=symbol, error=str(exc))
-                    continue
-                quotes.append(VenueQuote(venue, symbol, funding, bid, ask, taker_fee(venue)))
-        return quotes
+        clients = {venue: self.context.clients[venue] for venue in self.params.venues}
+        return await collect_quotes(clients, self.params.symbols or None)
 
     async def _enter(self) -> None:
         quotes = await self._quotes()

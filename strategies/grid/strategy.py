@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
-from exchange_clients.errors import ExchangeError
+from core.errors import ExchangeError
 from exchange_clients.rounding import round_size, round_to_step
 from exchange_clients.types import Market, Order, Position, opposite
 from execution.journal import JournaledOrder

@@ -5,11 +5,11 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from core.errors import ConfigError
 from telegram_bot_service.commands.common import reply, reply_pages
 from telegram_bot_service.commands.lifecycle import config_files
 from telegram_bot_service.formatting import escape, pre_pages, table
 from telegram_bot_service.services import services_of
-from trading_config.errors import ConfigError
 from trading_config.loader import load_config
 
 

@@ -6,9 +6,9 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from strategies.funding_arbitrage.opportunities import Opportunity
+from strategies.funding_arbitrage.quotes import top_opportunities
 from telegram_bot_service.commands.common import reply
 from telegram_bot_service.formatting import escape, percent, pre, table
-from telegram_bot_service.funding import top_opportunities
 from telegram_bot_service.services import services_of
 
 TOP = 5

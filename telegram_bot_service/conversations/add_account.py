@@ -5,7 +5,7 @@ field is expected every message of the user in that chat is deleted (deleteMessa
 anything else is done with it — by the gate, whatever the message starts with (a base64 secret
 may start with ``/``) and whatever the user's role has become (see
 :mod:`telegram_bot_service.secret_input`). The answer is wrapped in
-:class:`~trading_config.redaction.Secret` at once (which also registers it for scrubbing from
+:class:`~core.redaction.Secret` at once (which also registers it for scrubbing from
 logs), never echoed, and kept in memory only until the conversation ends: /cancel, the end,
 a demotion (every step checks the admin role again), or ``conversation_timeout_seconds``
 without an answer drop it. The credentials are stored encrypted through
@@ -31,6 +31,9 @@ from telegram.ext import (
     filters,
 )
 
+from core.errors import TradingError
+from core.redaction import Secret, scrub_exception_text
+from core.venues import VENUES, CredentialField, Venue, get_venue
 from database.repositories.accounts import add_credentials
 from database.repositories.audit import record_audit
 from telegram_bot_service.caller import Caller, caller_of
@@ -40,9 +43,6 @@ from telegram_bot_service.guard import Callback, Guarded, command
 from telegram_bot_service.roles import Role
 from telegram_bot_service.secret_input import expect_secret, shredded, stop_expecting
 from telegram_bot_service.services import services_of
-from trading_config.errors import TradingError
-from trading_config.redaction import Secret, scrub_exception_text
-from trading_config.venues import VENUES, CredentialField, Venue, get_venue
 
 log = structlog.get_logger(__name__)
 

@@ -25,6 +25,7 @@ from telegram.ext import (
     filters,
 )
 
+from core.errors import ConfigError
 from strategies.grid.params import GridParams
 from telegram_bot_service.bounds import parse_bounded, schema_upper_bound
 from telegram_bot_service.caller import Caller, caller_of
@@ -33,7 +34,6 @@ from telegram_bot_service.formatting import escape, usd
 from telegram_bot_service.guard import Callback, Guarded, command
 from telegram_bot_service.roles import Role
 from telegram_bot_service.services import services_of
-from trading_config.errors import ConfigError
 from trading_config.loader import load_config, save_config
 from trading_config.schema import NAME_PATTERN, BotConfig
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from bench.__main__ import BENCHMARKS
-from trading_config.paths import PROJECT_ROOT
+from core.paths import PROJECT_ROOT
 
 
 def _bench(*args: str) -> subprocess.CompletedProcess[str]:

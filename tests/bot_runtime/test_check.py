@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from core.venues import VENUES
 from database import display_url
 from tests.helpers import PROJECT_ROOT, run_cli
 from trading_config import load_config
-from trading_config.venues import VENUES
 
 API_KEY = "check-api-key-0123456789"
 API_SECRET = "check-api-secret-abcdef-987654"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from core.venues import known_venue_names
 from tests.helpers import run_cli
-from trading_config.venues import known_venue_names
 
 VALID_GRID = """\
 name: grid-test

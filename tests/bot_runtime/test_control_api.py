@@ -36,8 +36,8 @@ from bot_runtime.control_api import (
     serve,
 )
 from bot_runtime.control_auth import hash_token, is_token_hash, new_token, verify_token
+from core.redaction import MASK, scrub
 from tests.bot_runtime.control_double import InMemoryBotControl
-from trading_config.redaction import MASK, scrub
 
 BASE_URL = "http://bot"
 

@@ -17,9 +17,10 @@ from bot_runtime.runtime import BotRuntime, RuntimeOptions
 from database.engine import create_engine, session_maker
 from execution.atomic import AtomicResult, AtomicStatus, Leg, LegResult
 from telegram_bot_service import users
+from telegram_bot_service.bot_alerts import telegram_alerts
 from telegram_bot_service.roles import Role
+from testing.fakes.telegram_api import FakeTelegramServer
 from tests.bot_runtime.test_runtime import GRID, write
-from tests.fakes.telegram_api import FakeTelegramServer
 from trading_config.loader import load_config
 
 TOKEN = "7000000002:AAE-perpfleet-notify-token-0123456789abcd"
@@ -55,7 +56,7 @@ async def test_fills_and_atomic_failures_reach_subscribers(
 
     path = tmp_path / "grid.yml"
     write(path, GRID)
-    runtime = BotRuntime(load_config(path), RuntimeOptions(str(path)))
+    runtime = BotRuntime(load_config(path), RuntimeOptions(str(path), alerts=telegram_alerts))
     await runtime.start()
     try:
         assert runtime.notifications.enabled

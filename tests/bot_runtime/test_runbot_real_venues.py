@@ -9,6 +9,8 @@ import signal
 from decimal import Decimal
 from pathlib import Path
 
+from testing.fakes.backpack import FakeBackpack
+from testing.fakes.lighter import FakeLighter
 from tests.bot_runtime.test_check import fresh_key
 from tests.bot_runtime.test_runbot_e2e import eventually, running_bot, wait_exit
 from tests.exchange_clients.contract.backpack_harness import API_KEY, API_SECRET
@@ -17,8 +19,6 @@ from tests.exchange_clients.contract.lighter_harness import (
     API_KEY_INDEX,
     HARNESS_KEY,
 )
-from tests.fakes.backpack import FakeBackpack
-from tests.fakes.lighter import FakeLighter
 from tests.helpers import run_cli
 
 D = Decimal

@@ -9,9 +9,9 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.redaction import Secret
 from database.models import AccountCredential
 from database.repositories.accounts import add_credentials
-from trading_config.redaction import Secret
 
 API_KEY = "AKIAperpfleetTESTkey0001"
 API_SECRET = "sEcReT-perpfleet-test-0123456789abcdef"

@@ -19,14 +19,14 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from core.paths import PROJECT_ROOT
+from core.redaction import Secret
+from core.venues import known_venue_names
 from database.engine import create_engine, display_url, session_maker
 from database.migrate import head_revision
 from database.repositories.accounts import get_account_credentials
 from database.repositories.proxies import get_account_proxies
 from tests.database.conftest import new_encoded_key
-from trading_config.paths import PROJECT_ROOT
-from trading_config.redaction import Secret
-from trading_config.venues import known_venue_names
 
 API_KEY = "cli-api-key-0123456789"
 API_SECRET = "cli-api-secret-9876543210-abcdef"

@@ -6,10 +6,10 @@ import base64
 
 import pytest
 
+from core.venues import VENUES
 from database.credential_formats import FORMAT_HELP, FORMATS, check_value, checksum_address
 from database.errors import InvalidInput
 from tests.database.test_cli import cli
-from trading_config.venues import VENUES
 
 # EIP-55's own test vector.
 CHECKSUMMED = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from core.venues import VENUES
 from database.credential_input import collect_credentials, env_var_name
 from database.errors import InvalidInput
-from trading_config.venues import VENUES
 
 
 def _no_prompt(_label: str) -> str:

@@ -86,7 +86,7 @@ async def test_loose_modes_on_an_existing_database_are_warned_about_with_the_fix
 
 def test_var_dir_is_created_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Before any database exists: the fleet's tokens and the key file land in a 0700 var/."""
-    from trading_config.paths import VAR_DIR_ENV, var_dir
+    from core.paths import VAR_DIR_ENV, var_dir
 
     monkeypatch.setenv(VAR_DIR_ENV, str(tmp_path / "fresh-var"))
     old_umask = os.umask(0o022)

@@ -10,6 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.venues import VENUES
 from database.engine import create_engine
 from database.errors import DatabaseConfigError, DatabaseNotInitialised
 from database.migrate import (
@@ -23,7 +24,6 @@ from database.migrate import (
     upgrade,
 )
 from database.models import Base, Venue
-from trading_config.venues import VENUES
 
 
 async def _tables(url: str) -> set[str]:

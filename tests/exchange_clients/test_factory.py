@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from core.errors import ConfigError
+from core.venues import VENUES
 from exchange_clients.factory import (
     CLIENTS,
     client_class,
@@ -17,8 +19,6 @@ from exchange_clients.factory import (
 from exchange_clients.paper import PaperExchangeClient
 from exchange_clients.types import ClientSettings
 from tests.helpers import PROJECT_ROOT
-from trading_config.errors import ConfigError
-from trading_config.venues import VENUES
 
 
 def test_paper_profiles_are_registered() -> None:

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.errors import TradingError
 from exchange_clients import order_book
 from exchange_clients.order_book import (
     BookNeedsResync,
@@ -24,7 +25,6 @@ from exchange_clients.order_book import (
     SequenceGap,
     Side,
 )
-from trading_config.errors import TradingError
 
 D = Decimal
 

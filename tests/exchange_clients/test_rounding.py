@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exchange_clients.errors import InvalidOrder
+from core.errors import InvalidOrder
 from exchange_clients.rounding import (
     check_order_size,
     on_grid,

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.errors import DuplicateClientOrderId, RequestTimeout
 from database.models import Account, Bot
 from database.models import Fill as FillRow
 from database.models import Order as OrderRow
 from database.types import utcnow
-from exchange_clients.errors import DuplicateClientOrderId, RequestTimeout
 from exchange_clients.paper import FaultPlan, PaperExchangeClient
 from exchange_clients.rounding import round_price
 from exchange_clients.types import Fill, Order, OrderStatus, OrderType

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.clock import ManualClock
 from database.models import Account, Bot
 from database.models import Order as OrderRow
-from exchange_clients.clock import ManualClock
 from exchange_clients.factory import create_client
 from exchange_clients.market_data.events import MarketFeed
 from exchange_clients.market_data.synthetic import SyntheticFeed, SyntheticMarket

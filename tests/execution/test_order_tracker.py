@@ -11,9 +11,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.clock import ManualClock
 from database.models import Account, Bot
 from database.types import utcnow
-from exchange_clients.clock import ManualClock
 from exchange_clients.factory import create_client
 from exchange_clients.market_data.synthetic import SyntheticFeed, SyntheticMarket
 from exchange_clients.paper import PaperExchangeClient

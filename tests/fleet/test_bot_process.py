@@ -26,9 +26,10 @@ from database.models import Order as OrderRow
 from database.models.bots import BotLease
 from exchange_clients.paper import FaultPlan
 from telegram_bot_service import users
+from telegram_bot_service.bot_alerts import telegram_alerts
 from telegram_bot_service.roles import Role
+from testing.fakes.telegram_api import FakeTelegramServer
 from tests.bot_configs import paper_grid_yaml
-from tests.fakes.telegram_api import FakeTelegramServer
 from tests.fleet.conftest import eventually, registry
 from tests.helpers import run_cli
 from trading_config.loader import load_config
@@ -149,7 +150,9 @@ async def test_a_bot_that_gives_up_exits_3_records_why_and_alerts(
             await users.subscribe(session, SUBSCRIBER, ["bot_crash"])
         await engine.dispose()
 
-        runtime = BotRuntime(load_config(config_path), RuntimeOptions(str(config_path)))
+        runtime = BotRuntime(
+            load_config(config_path), RuntimeOptions(str(config_path), alerts=telegram_alerts)
+        )
         task = asyncio.create_task(runtime.run())
 
         async def trading() -> bool:

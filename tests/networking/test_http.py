@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from aiohttp import web
 
-from exchange_clients.errors import RateLimited, RequestTimeout, VenueUnavailable
+from core.errors import RateLimited, RequestTimeout, VenueUnavailable
 from networking.backoff import Backoff
 from networking.http import HttpRequest, RestTransport
 from networking.rate_limit import TokenBucket

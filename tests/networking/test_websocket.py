@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiohttp import WSMsgType, web
 
-from exchange_clients.errors import VenueUnavailable
+from core.errors import VenueUnavailable
 from networking.backoff import Backoff
 from networking.websocket import ReconnectingWebSocket
 from tests.networking.servers import serve

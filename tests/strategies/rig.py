@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.clock import ManualClock
 from database.models import Order as OrderRow
-from exchange_clients.clock import ManualClock
 from execution.client_ids import ClientOrderIds
 from execution.journal import reconcile
 from execution.order_executor import OrderExecutor

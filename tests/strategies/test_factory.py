@@ -6,10 +6,10 @@ from decimal import Decimal
 
 import pytest
 
+from core.errors import ConfigError
 from strategies.factory import strategy_class
 from strategies.funding_arbitrage.strategy import FundingArbitrageStrategy
 from strategies.grid.strategy import GridStrategy
-from trading_config.errors import ConfigError
 from trading_config.schema import BotConfig
 
 

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
-from exchange_clients.clock import ManualClock
+from core.clock import ManualClock
 from strategies.risk import (
     MIN_KELLY_TRADES,
     EntryProposal,

@@ -1,5 +1,5 @@
 """The Telegram service under test: the real python-telegram-bot Application, polling the fake
-Bot API server (tests/fakes/telegram_api.py) in the test's event loop, on a migrated database
+Bot API server (testing/fakes/telegram_api.py) in the test's event loop, on a migrated database
 (SQLite and PostgreSQL), with a fleet chosen per test.
 
 Tests talk to it as users do: :meth:`Harness.say` sends a message and returns the bot's reply,
@@ -21,20 +21,20 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.redaction import Secret
 from database.engine import create_engine, session_maker
 from database.models import AuditLogEntry
 from fleet.api import Fleet
+from strategies.funding_arbitrage.quotes import ClientFundingProvider, FundingProvider
 from telegram_bot_service import users
 from telegram_bot_service.app import TelegramApp, build_application
-from telegram_bot_service.funding import ClientFundingProvider, FundingProvider
 from telegram_bot_service.roles import Role
 from telegram_bot_service.runner import running
 from telegram_bot_service.services import Services
 from telegram_bot_service.settings import TelegramSettings
-from tests.fakes.telegram_api import ApiCall, FakeTelegramServer, JSONDict, message_of
+from testing.fakes.telegram_api import ApiCall, FakeTelegramServer, JSONDict, message_of
 from tests.helpers import PROJECT_ROOT
 from tests.telegram_bot_service.fleet_double import InMemoryFleet
-from trading_config.redaction import Secret
 
 TOKEN = "7000000001:AAE-perpfleet-test-token-0123456789abcdef"
 ADMIN = 1001

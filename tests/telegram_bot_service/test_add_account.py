@@ -12,11 +12,11 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
+from core.logging_setup import configure_logging
 from database.models import AccountCredential
 from database.repositories.accounts import get_account_credentials
-from tests.fakes.telegram_api import FakeTelegramServer
+from testing.fakes.telegram_api import FakeTelegramServer
 from tests.telegram_bot_service.conftest import ADMIN, StartService
-from trading_config.logging_setup import configure_logging
 
 API_KEY = "AKIAperpfleetTELEGRAMkey0001"
 API_SECRET = "sEcReT-telegram-test-0123456789abcdef"

@@ -7,7 +7,7 @@ import pytest
 from telegram import Bot
 from telegram.error import BadRequest, InvalidToken
 
-from tests.fakes.telegram_api import FakeTelegramServer
+from testing.fakes.telegram_api import FakeTelegramServer
 from tests.telegram_bot_service.conftest import TOKEN
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tests.fakes.telegram_api import message_of
+from testing.fakes.telegram_api import message_of
 from tests.telegram_bot_service.conftest import ADMIN, TRADER, VIEWER, StartService
 from tests.telegram_bot_service.fleet_double import InMemoryFleet
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from fleet.api import Fleet, FleetError
-from tests.fakes.telegram_api import message_of
+from testing.fakes.telegram_api import message_of
 from tests.telegram_bot_service.conftest import ADMIN, TRADER, VIEWER, Harness, StartService
 
 try:

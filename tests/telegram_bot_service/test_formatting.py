@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from telegram_bot_service.control_data import pnl_totals
 from telegram_bot_service.formatting import amount, duration, paginate, pre_pages, usd
-from tests.fakes.telegram_api import parse_html
+from testing.fakes.telegram_api import parse_html
 
 
 def test_usd_is_exact_with_separators() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from exchange_clients.types import FundingRate
 from strategies.funding_arbitrage.opportunities import VenueQuote
-from telegram_bot_service.funding import ClientFundingProvider
+from strategies.funding_arbitrage.quotes import ClientFundingProvider
 from tests.telegram_bot_service.conftest import TRADER, VIEWER, StartService
 from trading_config.loader import load_config
 

@@ -18,17 +18,17 @@ from telegram.ext import (
     filters,
 )
 
+from core.redaction import Secret
 from database.models import AccountCredential
+from strategies.funding_arbitrage.quotes import ClientFundingProvider
 from telegram_bot_service import users
 from telegram_bot_service.app import TelegramApp, build_application
-from telegram_bot_service.funding import ClientFundingProvider
 from telegram_bot_service.guard import Guarded, UnguardedHandler, check_handlers, command
 from telegram_bot_service.roles import Role
 from telegram_bot_service.services import Services
 from telegram_bot_service.settings import TelegramSettings
 from tests.telegram_bot_service.conftest import ADMIN, TOKEN, TRADER, Harness, StartService
 from tests.telegram_bot_service.fleet_double import InMemoryFleet
-from trading_config.redaction import Secret
 
 
 async def _noop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from telegram_bot_service import users
 from telegram_bot_service.roles import Role
-from tests.fakes.telegram_api import MESSAGE_LIMIT, ApiCall, utf16_length
+from testing.fakes.telegram_api import MESSAGE_LIMIT, ApiCall, utf16_length
 from tests.telegram_bot_service.conftest import ADMIN, TRADER, VIEWER, Harness, StartService
 from tests.telegram_bot_service.fleet_double import InMemoryFleet
 

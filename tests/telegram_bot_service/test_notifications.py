@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot_runtime.control import JSON
+from core.redaction import Secret
 from telegram_bot_service import users
 from telegram_bot_service.notifications import (
     Notifier,
@@ -20,11 +21,10 @@ from telegram_bot_service.notifications import (
 from telegram_bot_service.roles import Role
 from telegram_bot_service.settings import TelegramSettings
 from telegram_bot_service.watcher import FleetWatcher
+from testing.fakes.telegram_api import FakeTelegramServer
 from tests.bot_runtime.control_double import InMemoryBotControl
-from tests.fakes.telegram_api import FakeTelegramServer
 from tests.telegram_bot_service.conftest import ADMIN, TOKEN, TRADER, VIEWER, StartService
 from tests.telegram_bot_service.fleet_double import InMemoryFleet
-from trading_config.redaction import Secret
 
 
 @dataclass

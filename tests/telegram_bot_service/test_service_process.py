@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.fakes.telegram_api import FakeTelegramServer
+from testing.fakes.telegram_api import FakeTelegramServer
 from tests.helpers import PROJECT_ROOT, cli_env
 from tests.telegram_bot_service.conftest import ADMIN, TOKEN
 

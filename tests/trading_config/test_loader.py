@@ -9,15 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.errors import ConfigError
 from strategies.grid.params import GridParams
-from trading_config import (
-    BotConfig,
-    CliOverrides,
-    ConfigError,
-    dump_config,
-    load_config,
-    save_config,
-)
+from trading_config import BotConfig, CliOverrides, dump_config, load_config, save_config
 from trading_config.yaml_source import parse_scalar_text
 
 BASE = """\

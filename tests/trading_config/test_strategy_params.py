@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from trading_config.errors import ConfigError
+from core.errors import ConfigError
+from core.venues import known_venue_names
 from trading_config.strategy_params import (
     StrategyParams,
     register_strategy_params,
     registered_strategies,
     strategy_params_schema,
 )
-from trading_config.venues import known_venue_names
 
 
 def test_shipped_strategies_are_registered() -> None:
@@ -34,7 +34,7 @@ def test_a_name_cannot_be_taken_twice() -> None:
 
 
 def test_unknown_venue_lookup_suggests_the_close_name() -> None:
-    from trading_config.venues import get_venue
+    from core.venues import get_venue
 
     with pytest.raises(ConfigError) as caught:
         get_venue("hyperliqiud")

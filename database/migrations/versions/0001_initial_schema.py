@@ -31,7 +31,7 @@ JSON_DOCUMENT = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 # database.types.BigIntId
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
-# trading_config.venues.VENUES as of this revision. Literal rows, not an import: a migration
+# core.venues.VENUES as of this revision. Literal rows, not an import: a migration
 # must insert the same rows forever; a venue added to the catalogue later gets its own migration
 # (tests/database/test_migrations.py fails until it does).
 VENUE_ROWS = [

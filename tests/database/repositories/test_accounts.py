@@ -8,6 +8,8 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.errors import ConfigError
+from core.redaction import Secret
 from database.errors import AlreadyExists, InvalidInput, NotFound, SecretTampered
 from database.models import Account, AccountCredential, Bot, Order
 from database.repositories.accounts import (
@@ -18,8 +20,6 @@ from database.repositories.accounts import (
     remove_credentials,
 )
 from tests.database.conftest import API_KEY, API_SECRET, add_binance
-from trading_config.errors import ConfigError
-from trading_config.redaction import Secret
 
 
 async def test_credentials_round_trip_as_secrets(db_session: AsyncSession) -> None:

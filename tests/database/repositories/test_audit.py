@@ -7,9 +7,9 @@ import getpass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.redaction import Secret
 from database.models import AuditLogEntry
 from database.repositories.audit import current_actor, record_audit
-from trading_config.redaction import Secret
 
 
 async def test_audit_row_records_actor_and_masks_secrets(db_session: AsyncSession) -> None:

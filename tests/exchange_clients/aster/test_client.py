@@ -10,11 +10,13 @@ from decimal import Decimal
 import pytest
 from eth_account import Account
 
+from core.errors import AuthenticationFailed
+from core.redaction import Secret
 from exchange_clients.aster.signing import ApiWalletSigner
 from exchange_clients.binance_style.client import BinanceStyleClient
-from exchange_clients.errors import AuthenticationFailed
 from exchange_clients.types import ClientSettings, OrderStatus
 from networking.http import HttpRequest, RestTransport
+from testing.fakes.aster import FakeAster
 from tests.exchange_clients.binance_style.helpers import (
     API_KEY,
     API_SECRET,
@@ -23,8 +25,6 @@ from tests.exchange_clients.binance_style.helpers import (
     hmac_settings,
     next_matching,
 )
-from tests.fakes.aster import FakeAster
-from trading_config.redaction import Secret
 
 USER = "0x63DD5aCC6b1aa0f563956C0e534DD30B6dcF7C4e"
 SIGNER_KEY = "0x" + "5a" * 32

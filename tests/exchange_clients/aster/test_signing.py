@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from eth_account import Account
 
+from core.redaction import Secret
 from exchange_clients.aster.signing import (
     ApiWalletSigner,
     recover_signer,
     sign_message,
     v3_payload,
 )
-from trading_config.redaction import Secret
 
 DOC_USER = "0x63DD5aCC6b1aa0f563956C0e534DD30B6dcF7C4e"
 DOC_SIGNER = "0x21cF8Ae13Bb72632562c6Fff438652Ba1a151bb0"

@@ -7,11 +7,11 @@ from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
+from core.redaction import Secret
 from exchange_clients.backpack.client import BackpackClient
 from exchange_clients.types import ClientSettings
+from testing.fakes.backpack import FakeAccount, FakeBackpack, keypair
 from tests.exchange_clients.waiting import GUARD_SECONDS, next_event, settle, until  # noqa: F401 - shared waits
-from tests.fakes.backpack import FakeAccount, FakeBackpack, keypair
-from trading_config.redaction import Secret
 
 D = Decimal
 API_KEY, API_SECRET = keypair(bytes([1]) * 32)

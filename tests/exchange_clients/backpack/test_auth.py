@@ -12,11 +12,13 @@ from decimal import Decimal
 import aiohttp
 import pytest
 
+from core.errors import AuthenticationFailed
+from core.redaction import Secret
 from exchange_clients.backpack.client import BackpackClient
 from exchange_clients.backpack.errors import RequestExpired
 from exchange_clients.backpack.signing import Ed25519Signer
-from exchange_clients.errors import AuthenticationFailed
 from exchange_clients.types import ClientSettings
+from testing.fakes.backpack import FakeBackpack
 from tests.exchange_clients.backpack.helpers import (
     API_KEY,
     API_SECRET,
@@ -26,8 +28,6 @@ from tests.exchange_clients.backpack.helpers import (
     running,
     settings,
 )
-from tests.fakes.backpack import FakeBackpack
-from trading_config.redaction import Secret
 
 
 async def test_every_signed_request_is_verified_over_the_documented_string() -> None:

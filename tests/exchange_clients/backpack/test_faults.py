@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from exchange_clients.errors import DuplicateClientOrderId, RequestTimeout, VenueUnavailable
+from core.errors import DuplicateClientOrderId, RequestTimeout, VenueUnavailable
 from exchange_clients.types import OrderStatus
 from tests.exchange_clients.backpack.helpers import D, connected, running
 

@@ -7,9 +7,8 @@ import itertools
 
 import pytest
 
-from exchange_clients.backpack.client import BackpackClient
-from exchange_clients.backpack.client_ids import ClientIdCollision, ClientIdMap, to_u32
-from exchange_clients.errors import (
+from core.errors import (
+    ConfigError,
     DuplicateClientOrderId,
     ExchangeError,
     InsufficientMargin,
@@ -18,9 +17,10 @@ from exchange_clients.errors import (
     PostOnlyWouldCross,
     ReduceOnlyRejected,
 )
+from exchange_clients.backpack.client import BackpackClient
+from exchange_clients.backpack.client_ids import ClientIdCollision, ClientIdMap, to_u32
 from exchange_clients.types import ClientSettings, OrderStatus
 from tests.exchange_clients.backpack.helpers import D, connected, next_event, running
-from trading_config.errors import ConfigError
 
 
 def colliding_ids() -> tuple[str, str]:

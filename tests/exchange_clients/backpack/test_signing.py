@@ -8,15 +8,15 @@ from decimal import Decimal
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from core.errors import AuthenticationFailed
+from core.redaction import Secret
 from exchange_clients.backpack.signing import (
     Ed25519Signer,
     WireValue,
     signing_string,
     wire_text,
 )
-from exchange_clients.errors import AuthenticationFailed
-from tests.fakes.backpack import keypair
-from trading_config.redaction import Secret
+from testing.fakes.backpack import keypair
 
 SEED = bytes([7]) * 32
 KEY, SECRET = keypair(SEED)

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 from exchange_clients.backpack.client import BackpackClient
 from exchange_clients.types import Fill, Order, OrderStatus
+from testing.fakes.backpack import FakeBackpack
 from tests.exchange_clients.backpack.helpers import D, connected, next_event, running, settle, until
-from tests.fakes.backpack import FakeBackpack
 
 BTC = "BTC_USDC_PERP"
 BIDS = [("60000.0", "2"), ("59999.9", "3")]

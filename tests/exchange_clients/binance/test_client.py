@@ -9,9 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from exchange_clients.binance_style.client import BinanceStyleClient
-from exchange_clients.binance_style.errors import ClockSkew
-from exchange_clients.errors import (
+from core.errors import (
     AuthenticationFailed,
     DuplicateClientOrderId,
     InsufficientMargin,
@@ -21,15 +19,17 @@ from exchange_clients.errors import (
     RequestTimeout,
     VenueUnavailable,
 )
+from exchange_clients.binance_style.client import BinanceStyleClient
+from exchange_clients.binance_style.errors import ClockSkew
 from exchange_clients.types import OrderStatus
+from testing.fakes.binance import FakeBinance
+from testing.fakes.binance_style import Route, now_ms
 from tests.exchange_clients.binance_style.helpers import (
     API_KEY,
     API_SECRET,
     connected,
     hmac_settings,
 )
-from tests.fakes.binance import FakeBinance
-from tests.fakes.binance_style import Route, now_ms
 
 
 @pytest.fixture

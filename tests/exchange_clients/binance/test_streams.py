@@ -14,6 +14,7 @@ from exchange_clients.binance_style.client import BinanceStyleClient
 from exchange_clients.binance_style.depth import DepthStream
 from exchange_clients.binance_style.user_stream import UserStream
 from exchange_clients.types import Fill, Order, OrderStatus
+from testing.fakes.binance import FakeBinance
 from tests.exchange_clients.binance_style.helpers import (
     API_KEY,
     API_SECRET,
@@ -23,7 +24,6 @@ from tests.exchange_clients.binance_style.helpers import (
     hmac_settings,
     next_matching,
 )
-from tests.fakes.binance import FakeBinance
 
 BOOK_B = (
     [("64100.00", "2"), ("64099.00", "3")],

@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+from core.redaction import Secret
 from exchange_clients.binance_style.client import BinanceStyleClient
 from exchange_clients.factory import create_client
 from exchange_clients.streams import Subscription
 from exchange_clients.types import ClientSettings
-from tests.fakes.binance_style import FakeBinanceStyle
-from trading_config.redaction import Secret
+from testing.fakes.binance_style import FakeBinanceStyle
 
 T = TypeVar("T")
 GUARD_SECONDS = 10.0

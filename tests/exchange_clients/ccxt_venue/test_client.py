@@ -15,18 +15,18 @@ from decimal import Decimal
 
 import pytest
 
-from exchange_clients.ccxt_venue.client import CcxtExchangeClient
-from exchange_clients.ccxt_venue.mapping import base_and_multiplier, to_decimal
-from exchange_clients.errors import (
+from core.errors import (
     AuthenticationFailed,
     DuplicateClientOrderId,
     RequestTimeout,
 )
+from core.redaction import Secret
+from exchange_clients.ccxt_venue.client import CcxtExchangeClient
+from exchange_clients.ccxt_venue.mapping import base_and_multiplier, to_decimal
 from exchange_clients.factory import create_client
 from exchange_clients.types import ClientSettings, Fill, OrderStatus
+from testing.fakes.binance import FakeBinance
 from tests.exchange_clients.contract.ccxt_harness import API_KEY, API_SECRET, ccxt_settings
-from tests.fakes.binance import FakeBinance
-from trading_config.redaction import Secret
 
 D = Decimal
 GUARD = 15.0  # guards against a hang; not a speed assertion

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from core.redaction import Secret
 from exchange_clients.factory import create_client
 from exchange_clients.types import ClientSettings
+from testing.fakes.backpack import FakeBackpack, keypair
 from tests.exchange_clients.contract.venue_harness import VenueHarness, let_the_fake_run, utc_now
-from tests.fakes.backpack import FakeBackpack, keypair
-from trading_config.redaction import Secret
 
 API_KEY, API_SECRET = keypair(bytes(range(32)))
 

@@ -8,13 +8,13 @@ from contextlib import asynccontextmanager
 
 from eth_account import Account
 
+from core.redaction import Secret
 from exchange_clients.factory import create_client
 from exchange_clients.types import ClientSettings
+from testing.fakes.aster import FakeAster
+from testing.fakes.binance import FakeBinance
+from testing.fakes.binance_style import FakeBinanceStyle
 from tests.exchange_clients.contract.venue_harness import VenueHarness, let_the_fake_run, utc_now
-from tests.fakes.aster import FakeAster
-from tests.fakes.binance import FakeBinance
-from tests.fakes.binance_style import FakeBinanceStyle
-from trading_config.redaction import Secret
 
 API_KEY = "contract-api-key-0123456789"
 API_SECRET = "contract-api-secret-0123456789"

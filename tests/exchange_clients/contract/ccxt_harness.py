@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from core.redaction import Secret
 from exchange_clients.factory import create_client
 from exchange_clients.types import ClientSettings
+from testing.fakes.binance import FakeBinance
 from tests.exchange_clients.contract.venue_harness import VenueHarness, let_the_fake_run, utc_now
-from tests.fakes.binance import FakeBinance
-from trading_config.redaction import Secret
 
 API_KEY = "ccxt-contract-key-0123456789"
 API_SECRET = "ccxt-contract-secret-0123456789"

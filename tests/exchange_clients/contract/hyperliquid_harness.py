@@ -8,11 +8,11 @@ from decimal import Decimal
 
 from eth_account import Account
 
+from core.redaction import Secret
 from exchange_clients.factory import create_client
 from exchange_clients.types import ClientSettings
+from testing.fakes.hyperliquid import FakeHyperliquid
 from tests.exchange_clients.contract.venue_harness import VenueHarness, let_the_fake_run, utc_now
-from tests.fakes.hyperliquid import FakeHyperliquid
-from trading_config.redaction import Secret
 
 HARNESS_KEY = "0x" + "5a" * 32
 

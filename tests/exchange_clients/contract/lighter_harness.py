@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from core.redaction import Secret
 from exchange_clients.factory import create_client
 from exchange_clients.types import ClientSettings
+from testing.fakes.lighter import FakeLighter
 from tests.exchange_clients.contract.venue_harness import VenueHarness, let_the_fake_run, utc_now
-from tests.fakes.lighter import FakeLighter
-from trading_config.redaction import Secret
 
 HARNESS_KEY = "0x" + "3c" * 40  # a 40-byte Lighter API private key (any 40 bytes sign)
 ACCOUNT_INDEX = 7001

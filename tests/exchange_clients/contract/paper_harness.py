@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from exchange_clients.clock import ManualClock
+from core.clock import ManualClock
 from exchange_clients.factory import create_client
 from exchange_clients.market_data.synthetic import SyntheticFeed, SyntheticMarket
 from exchange_clients.types import ClientSettings

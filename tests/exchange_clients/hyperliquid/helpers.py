@@ -9,11 +9,11 @@ from typing import Any
 
 from eth_account import Account
 
+from core.redaction import Secret
 from exchange_clients.hyperliquid.client import HyperliquidClient
 from exchange_clients.types import ClientSettings
+from testing.fakes.hyperliquid import FakeHyperliquid
 from tests.exchange_clients.waiting import GUARD_SECONDS, next_event, settle, until  # noqa: F401 - shared waits
-from tests.fakes.hyperliquid import FakeHyperliquid
-from trading_config.redaction import Secret
 
 OWNER_KEY = "0x" + "11" * 32
 AGENT_KEY = "0x" + "22" * 32

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from exchange_clients.errors import AuthenticationFailed
+from core.errors import AuthenticationFailed
+from core.redaction import Secret
 from exchange_clients.hyperliquid.client import HyperliquidClient
 from exchange_clients.hyperliquid.wire import (
     MAINNET_URL,
@@ -27,7 +28,6 @@ from tests.exchange_clients.hyperliquid.helpers import (
     connected,
     new_fake,
 )
-from trading_config.redaction import Secret
 
 
 async def test_a_wrong_key_fails_at_connect_with_a_clear_message_and_no_key(

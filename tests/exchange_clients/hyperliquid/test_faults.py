@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from exchange_clients.errors import DuplicateClientOrderId, RequestTimeout
+from core.errors import DuplicateClientOrderId, RequestTimeout
 from exchange_clients.types import OrderStatus
 from tests.exchange_clients.hyperliquid.helpers import OWNER, connected, new_fake
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from exchange_clients.errors import (
+from core.errors import (
     DuplicateClientOrderId,
     ExchangeError,
     InsufficientMargin,

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from exchange_clients.hyperliquid.client import NonceSource
 from exchange_clients.types import Fill, Order, OrderStatus
+from testing.fakes.hyperliquid import FakeHyperliquid
 from tests.exchange_clients.hyperliquid.helpers import (
     connected,
     new_fake,
@@ -15,7 +16,6 @@ from tests.exchange_clients.hyperliquid.helpers import (
     settle,
     until,
 )
-from tests.fakes.hyperliquid import FakeHyperliquid
 
 D = Decimal
 CROSS_59000 = ([(D(58900), D(1))], [(D(59000), D(1))])

@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from core.redaction import Secret
 from exchange_clients.lighter.client import LighterClient
 from exchange_clients.types import ClientSettings
+from testing.fakes.lighter import FakeLighter
 from tests.exchange_clients.waiting import GUARD_SECONDS, next_event, settle, until  # noqa: F401 - shared waits
-from tests.fakes.lighter import FakeLighter
-from trading_config.redaction import Secret
 
 KEY = "0x" + "5e" * 40  # a Lighter API private key is 40 bytes
 ACCOUNT = 4242

@@ -10,7 +10,8 @@ from decimal import Decimal
 import aiohttp
 import pytest
 
-from exchange_clients.errors import AuthenticationFailed
+from core.errors import AuthenticationFailed
+from core.redaction import Secret
 from exchange_clients.lighter.auth import AuthTokens
 from exchange_clients.lighter.client import LighterClient
 from exchange_clients.lighter.signing import LighterSigner
@@ -25,7 +26,6 @@ from tests.exchange_clients.lighter.helpers import (
     settings,
     until,
 )
-from trading_config.redaction import Secret
 
 D = Decimal
 

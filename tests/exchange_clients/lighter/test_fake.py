@@ -8,9 +8,9 @@ import urllib.parse
 
 import aiohttp
 
+from core.redaction import Secret
 from exchange_clients.lighter.signing import LighterSigner
 from tests.exchange_clients.lighter.helpers import ACCOUNT, API_KEY, KEY, new_fake
-from trading_config.redaction import Secret
 
 
 def _signer(api_key: int = API_KEY) -> LighterSigner:

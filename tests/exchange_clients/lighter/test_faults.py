@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from exchange_clients.errors import DuplicateClientOrderId, RequestTimeout
+from core.errors import DuplicateClientOrderId, RequestTimeout
 from exchange_clients.types import OrderStatus
 from tests.exchange_clients.lighter.helpers import ACCOUNT, API_KEY, connected, new_fake
 

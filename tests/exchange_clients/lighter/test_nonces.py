@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from exchange_clients.errors import ExchangeError
+from core.errors import ExchangeError
 from exchange_clients.lighter.nonces import NonceManager
 from exchange_clients.types import OrderStatus
 from tests.exchange_clients.lighter.helpers import ACCOUNT, API_KEY, connected, new_fake

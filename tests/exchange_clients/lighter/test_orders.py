@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from exchange_clients.errors import (
+from core.errors import (
     DuplicateClientOrderId,
     InsufficientMargin,
     InvalidOrder,

@@ -17,10 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from exchange_clients.errors import AuthenticationFailed
+from core.errors import AuthenticationFailed
+from core.redaction import Secret
 from exchange_clients.lighter import wire
 from exchange_clients.lighter.signing import LighterSigner, SignedTx, library_path
-from trading_config.redaction import Secret
 
 KEY = "0x" + "a1" * 40
 ACCOUNT, API_KEY, CHAIN = 123_456, 7, wire.MAINNET_CHAIN_ID

@@ -6,8 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from exchange_clients.types import Fill, OrderStatus
+from testing.fakes.lighter import FakeLighter
 from tests.exchange_clients.lighter.helpers import ACCOUNT, connected, new_fake, next_event, until
-from tests.fakes.lighter import FakeLighter
 
 D = Decimal
 

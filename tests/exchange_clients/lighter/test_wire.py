@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from exchange_clients.errors import InvalidOrder
+from core.errors import InvalidOrder
 from exchange_clients.lighter import wire
 from exchange_clients.lighter.client_ids import ClientIdMap, client_order_index
 

@@ -9,7 +9,7 @@ import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from exchange_clients.clock import ManualClock
+from core.clock import ManualClock
 from exchange_clients.market_data.events import (
     BookDeltaEvent,
     BookSnapshotEvent,

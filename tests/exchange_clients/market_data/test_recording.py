@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from exchange_clients.clock import ManualClock
-from exchange_clients.errors import UnknownSymbol
+from core.clock import ManualClock
+from core.errors import UnknownSymbol
 from exchange_clients.market_data.events import (
     BookSnapshotEvent,
     FundingEvent,

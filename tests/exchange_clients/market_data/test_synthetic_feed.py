@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from exchange_clients.clock import ManualClock
+from core.clock import ManualClock
 from exchange_clients.market_data.events import (
     BookDeltaEvent,
     BookSnapshotEvent,

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exchange_clients.errors import UnknownSymbol
+from core.errors import UnknownSymbol
 from exchange_clients.market_data.micros import from_micros, to_micros
 from exchange_clients.market_data.price import PriceProcess
 from exchange_clients.market_data.symbols import DEFAULT_SYMBOLS

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from exchange_clients.clock import ManualClock
+from core.clock import ManualClock
 from exchange_clients.paper.client import PaperExchangeClient
 from tests.exchange_clients.paper.clients import paper_client
 from tests.exchange_clients.paper.feeds import ScriptedFeed

@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
-from exchange_clients.clock import Clock
+from core.clock import Clock
 from exchange_clients.market_data.events import (
     BookDeltaEvent,
     BookSnapshotEvent,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from exchange_clients.clock import ManualClock
-from exchange_clients.errors import VenueUnavailable
+from core.clock import ManualClock
+from core.errors import ConfigError, VenueUnavailable
 from exchange_clients.factory import client_class, create_client
 from exchange_clients.market_data.events import BookDeltaEvent, TradeEvent
 from exchange_clients.paper import FaultPlan, PaperExchangeClient
@@ -14,7 +14,6 @@ from exchange_clients.types import ClientSettings, OrderStatus
 from tests.exchange_clients.paper.clients import paper_client
 from tests.exchange_clients.paper.feeds import ScriptedFeed
 from tests.exchange_clients.paper.helpers import START, SYMBOL, D
-from trading_config.errors import ConfigError
 
 
 def test_the_factory_serves_every_paper_venue() -> None:

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from structlog.testing import capture_logs
 
-from exchange_clients.errors import InsufficientMargin, InvalidOrder, UnknownSymbol
+from core.errors import InsufficientMargin, InvalidOrder, UnknownSymbol
 from exchange_clients.paper.state import (
     AccountRecord,
     AccountSnapshot,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from exchange_clients.errors import (
+from core.errors import (
     DuplicateClientOrderId,
     InvalidOrder,
     OrderNotFound,

@@ -17,11 +17,11 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.errors import TradingError
 from exchange_clients.paper.changes import EngineChanges
 from exchange_clients.paper.engine import PaperEngine
 from exchange_clients.types import OrderRequest, OrderType, Side, TimeInForce
 from tests.exchange_clients.paper.helpers import SYMBOL, D, Now, funding, new_engine
-from trading_config.errors import TradingError
 
 TICK = D("0.1")
 STEP = D("0.01")

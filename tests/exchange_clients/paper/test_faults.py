@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from exchange_clients.clock import ManualClock
-from exchange_clients.errors import (
+from core.clock import ManualClock
+from core.errors import (
     DuplicateClientOrderId,
     OrderRejected,
     RequestTimeout,

@@ -12,14 +12,13 @@ from decimal import Decimal
 
 import pytest
 
-from exchange_clients.errors import UnknownSymbol, VenueUnavailable
+from core.errors import ConfigError, UnknownSymbol, VenueUnavailable
 from exchange_clients.factory import create_client
 from exchange_clients.hyperliquid.public_feed import HyperliquidPublicSource
 from exchange_clients.market_data.live import LiveFeed, LiveSourceSettings, public_source
 from exchange_clients.paper.client import PaperExchangeClient
 from exchange_clients.types import ClientSettings, OrderStatus
-from tests.fakes.hyperliquid import FakeHyperliquid
-from trading_config.errors import ConfigError
+from testing.fakes.hyperliquid import FakeHyperliquid
 
 D = Decimal
 GUARD = 10.0  # guards a hang; not a speed assertion

@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from core.clock import ManualClock
+from core.errors import DuplicateClientOrderId, RequestTimeout
 from database.engine import create_engine, session_maker
 from database.errors import DatabaseNotInitialised
 from database.models.paper import PaperAccount, PaperFundingPayment, PaperOrder
-from exchange_clients.clock import ManualClock
-from exchange_clients.errors import DuplicateClientOrderId, RequestTimeout
 from exchange_clients.factory import create_client
 from exchange_clients.paper import FaultPlan, PaperExchangeClient
 from exchange_clients.paper.changes import EngineChanges

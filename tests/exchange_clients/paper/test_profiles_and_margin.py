@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from core.errors import ConfigError
+from core.venues import VENUES
 from exchange_clients.paper.margin import liquidation_price, opening_orders_margin
 from exchange_clients.paper.profiles import PROFILES, maintenance_margin_rate, profile_for
 from tests.exchange_clients.paper.helpers import MARKET, D
-from trading_config.errors import ConfigError
-from trading_config.venues import VENUES
 
 
 def test_profiles_follow_the_venue_catalogue_and_differ_between_a_and_b() -> None:

@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from core.clock import SystemClock
 from database.engine import create_engine, session_maker
-from exchange_clients.clock import SystemClock
 from exchange_clients.paper import FaultPlan
 from execution.atomic import AtomicTolerances, ImbalancePolicy
 from execution.order_executor import ExecutionMode

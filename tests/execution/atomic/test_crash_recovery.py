@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from core.clock import SystemClock
 from database.engine import create_engine, session_maker
 from database.models import Order as OrderRow
-from exchange_clients.clock import SystemClock
 from execution.atomic import AtomicStatus, recover_operations
 from execution.journal import reconcile
 from tests.execution.atomic.rig import D, create_bot, make_clients, running_stack

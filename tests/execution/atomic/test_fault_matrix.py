@@ -12,7 +12,7 @@ import asyncio
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from exchange_clients.errors import VenueUnavailable
+from core.errors import VenueUnavailable
 from exchange_clients.paper import FaultPlan
 from exchange_clients.types import OrderStatus, OrderType
 from execution.atomic import AtomicStatus, AtomicTolerances, ImbalancePolicy, Leg

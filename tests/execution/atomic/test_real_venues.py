@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.clock import SystemClock
 from database.models import Order as OrderRow
 from exchange_clients.base import BaseExchangeClient
-from exchange_clients.clock import SystemClock
 from exchange_clients.types import OrderStatus
 from execution.atomic import AtomicMultiOrderExecutor, AtomicStatus, Leg, OperationStore
 from execution.client_ids import ClientOrderIds

@@ -28,8 +28,8 @@ import pytest
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.clock import ManualClock
 from database.models import Order as OrderRow
-from exchange_clients.clock import ManualClock
 from exchange_clients.types import Order
 from strategies.grid.strategy import GridStrategy
 from tests.exchange_clients.paper.feeds import ScriptedFeed

@@ -11,11 +11,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from core.redaction import Secret
 from exchange_clients.binance_style.signing import HmacSigner
 from networking.json_codec import loads
-from tests.fakes.binance import FakeBinance
-from tests.fakes.binance_style import now_ms
-from trading_config.redaction import Secret
+from testing.fakes.binance import FakeBinance
+from testing.fakes.binance_style import now_ms
 
 DOC_KEY = "dbefbc809e3e83c283a984c3a1459732ea7db1360ca80c5c2c8867408d28cc83"
 DOC_SECRET = "2b5eb11e18796d12d88f13dc27dbbd02c2cc51ff7059765ed9821957d82bb4d9"

@@ -1,16 +1,37 @@
-"""Errors venue clients raise, one hierarchy under ``TradingError`` (DESIGN.md §3).
+"""perpfleet's error hierarchy: the root, configuration errors and exchange errors.
 
-Callers decide on retries by type: only ``VenueUnavailable`` and
-``RateLimited`` are transient, and a ``RequestTimeout`` means the outcome is
-unknown (the order may have landed) — it must be resolved by client order id,
-never by sending again with a new id.
+DESIGN.md §3: one hierarchy, in the bottom layer so every layer can raise and catch it.
+``TradingError`` is the root. A ``ConfigError`` is a *user mistake*: entry points print its
+lines and exit 2 without a traceback. ``ExchangeError`` and its children are what venue
+clients raise; callers decide on retries by type: only ``VenueUnavailable`` and
+``RateLimited`` are transient, and a ``RequestTimeout`` means the outcome is unknown (the
+order may have landed) - it must be resolved by client order id, never by sending again
+with a new id.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 
-from trading_config.errors import TradingError
+
+class TradingError(Exception):
+    """Base class of every error perpfleet raises on purpose."""
+
+
+class ConfigError(TradingError):
+    """Configuration or other user input is wrong.
+
+    Holds one human-readable line per problem so that a config with three
+    mistakes reports all three at once instead of one per run.
+    """
+
+    def __init__(self, problems: str | Iterable[str]) -> None:
+        lines = [problems] if isinstance(problems, str) else list(problems)
+        if not lines:
+            raise ValueError("ConfigError needs at least one problem")
+        self.problems: list[str] = lines
+        super().__init__("\n".join(lines))
 
 
 class ExchangeError(TradingError):

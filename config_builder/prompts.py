@@ -1,11 +1,11 @@
 """What the config builder asks, derived from the schemas, and how answers become a config file.
 
-The interactive builder (:mod:`trading_config.builder`) must ask for exactly what the schemas
+The interactive builder (:mod:`config_builder.terminal`) must ask for exactly what the schemas
 accept: a strategy that registers its params model gets its prompts for free, and a constraint
 added to a field is enforced at the prompt with the same wording the loader prints for a bad
 file (:mod:`trading_config.error_messages`). Everything here is pure - no terminal, no database -
 so the questions, the parsing of answers and the YAML written are unit-tested directly; the
-questionary I/O lives in :mod:`trading_config.builder`.
+questionary I/O lives in :mod:`config_builder.terminal`.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from bot_runtime.check import summarize
+from core.venues import VENUES
 from trading_config.error_messages import describe_validation_error
 from trading_config.schema import BotConfig
 from trading_config.strategy_params import StrategyParams
-from trading_config.venues import VENUES
 from trading_config.yaml_source import (
     DocumentError,
     SourceMap,
@@ -520,7 +520,7 @@ def render_config(config: BotConfig, *, path: str, made_on: date) -> str:
     """
     lines = [
         f"# Bot {config.name!r}, made with the interactive config builder",
-        f"# (`python -m trading_config.builder`) on {made_on.isoformat()}.",
+        f"# (`python -m config_builder`) on {made_on.isoformat()}.",
         f"#   check: python runbot.py --config {path} --check",
         f"#   run:   python runbot.py --config {path}",
         "",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tests.fakes.binance_style import FakeBinanceStyle
+from testing.fakes.binance_style import FakeBinanceStyle
 
 
 class FakeBinance(FakeBinanceStyle):

@@ -53,8 +53,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from networking.json_codec import dumps, loads
-from tests.fakes.local_server import LocalServer
-from tests.fakes.matching import NetPosition, take_liquidity
+from testing.fakes.local_server import LocalServer
+from testing.fakes.matching import NetPosition, take_liquidity
 
 JSON = dict[str, Any]
 ZERO = Decimal(0)

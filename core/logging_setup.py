@@ -2,7 +2,7 @@
 
 Readable console output when writing to a terminal, one JSON object per line
 otherwise (or when asked), every line carrying the bound context (bot, venue,
-symbol) and passed through both redaction nets of :mod:`trading_config.redaction`
+symbol) and passed through both redaction nets of :mod:`core.redaction`
 — including lines from third-party libraries that log through stdlib ``logging``.
 """
 
@@ -14,29 +14,33 @@ from typing import Any, TextIO
 
 import structlog
 
-from trading_config.redaction import redact_event_dict, scrub, scrub_rendered
+from core.redaction import redact_event_dict, scrub, scrub_rendered
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 CONTEXT_KEYS = ("bot", "venue", "symbol", "account")
 
 _HANDLER_NAME = "perpfleet"
 
-# perpfleet's own top-level packages: they log at the level asked for. Everything else (the
-# database drivers, HTTP and WebSocket libraries, Telegram's stack) is a third party kept at
-# WARNING unless ``debug_libs`` - at DEBUG, aiosqlite alone wrote 98 % of the lines.
-OWN_PACKAGES = (
-    "__main__",
-    "bench",
-    "bot_runtime",
-    "database",
-    "exchange_clients",
-    "execution",
-    "fleet",
-    "networking",
-    "strategies",
-    "telegram_bot_service",
-    "trading_config",
+# Third-party libraries (database drivers, HTTP, Telegram's stack) log through stdlib logging;
+# perpfleet logs through structlog. Below WARNING only perpfleet's lines are shown unless
+# ``debug_libs`` - at DEBUG, aiosqlite alone wrote 98 % of the lines. The chattiest libraries
+# are also held at WARNING at the source, so their records are not even created.
+CHATTY_LIBRARIES = (
+    "aiosqlite",
+    "asyncpg",
+    "sqlalchemy",
+    "alembic",
+    "httpx",
+    "httpcore",
+    "telegram",
 )
+
+
+class _OwnLinesBelowWarning(logging.Filter):
+    """Pass every WARNING+ record, and below that only records logged through structlog."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or isinstance(record.msg, dict)
 
 
 def _shared_processors() -> list[Any]:
@@ -89,11 +93,14 @@ def configure_logging(
     for existing in list(root.handlers):
         if existing.get_name() == _HANDLER_NAME:
             root.removeHandler(existing)
+    if not debug_libs:
+        handler.addFilter(_OwnLinesBelowWarning())
     root.addHandler(handler)
-    wanted = logging.getLevelNamesMapping()[level_name]
-    root.setLevel(wanted if debug_libs else max(logging.WARNING, wanted))
-    for package in OWN_PACKAGES:
-        logging.getLogger(package).setLevel(wanted)
+    root.setLevel(level_name)
+    for library in CHATTY_LIBRARIES:
+        logging.getLogger(library).setLevel(
+            logging.NOTSET if debug_libs else max(logging.WARNING, root.level)
+        )
 
     structlog.configure(
         processors=[

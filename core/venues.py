@@ -195,8 +195,8 @@ def known_venue_names() -> list[str]:
 
 def get_venue(name: str) -> Venue:
     """Look a venue up by name; unknown names raise ``ConfigError`` listing the known ones."""
-    from trading_config.errors import ConfigError
-    from trading_config.suggestions import did_you_mean
+    from core.errors import ConfigError
+    from core.suggestions import did_you_mean
 
     try:
         return VENUES[name]

@@ -52,7 +52,7 @@ from exchange_clients.hyperliquid.wire import (
     ERR_TICK,
 )
 from networking.json_codec import dumps, loads
-from tests.fakes.local_server import LocalServer
+from testing.fakes.local_server import LocalServer
 
 D = Decimal
 ZERO = D(0)

@@ -2,7 +2,7 @@
 
 Most of it is tested without a terminal: the prompt specs and answer parsing are pure, and
 the question flow runs on a scripted :class:`Prompter`. A few tests drive the real
-``python -m trading_config.builder`` through a pseudo-terminal (pexpect), as a user would,
+``python -m config_builder`` through a pseudo-terminal (pexpect), as a user would,
 and hand the file written to ``runbot.py --check``.
 """
 
@@ -22,20 +22,7 @@ import pytest
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from database.repositories.accounts import AccountSummary, CredentialSummary
-from strategies.funding_arbitrage.params import FundingArbitrageParams
-from strategies.grid.params import GridParams
-from tests.database.conftest import add_binance
-from tests.helpers import PROJECT_ROOT, cli_env, run_cli
-from trading_config import BotConfig, CliOverrides, ConfigError, load_config
-from trading_config.builder import (
-    CANCELLED,
-    AccountDirectory,
-    accounts_with_credentials,
-    fetch_accounts,
-    run,
-)
-from trading_config.builder_prompts import (
+from config_builder.prompts import (
     MISSING,
     UNSET_ACCOUNT,
     BuilderAnswers,
@@ -57,6 +44,20 @@ from trading_config.builder_prompts import (
     specs_for_model,
     summary_lines,
 )
+from config_builder.terminal import (
+    CANCELLED,
+    AccountDirectory,
+    accounts_with_credentials,
+    fetch_accounts,
+    run,
+)
+from core.errors import ConfigError
+from database.repositories.accounts import AccountSummary, CredentialSummary
+from strategies.funding_arbitrage.params import FundingArbitrageParams
+from strategies.grid.params import GridParams
+from tests.database.conftest import add_binance
+from tests.helpers import PROJECT_ROOT, cli_env, run_cli
+from trading_config import BotConfig, CliOverrides, load_config
 from trading_config.schema import RiskConfig
 from trading_config.strategy_params import find_strategy_params, registered_strategies
 
@@ -302,7 +303,7 @@ def test_written_yaml_is_exact_commented_and_loads_back(tmp_path: Path) -> None:
     path = tmp_path / "grid.yml"
     text = render_config(config, path=str(path), made_on=date(2025, 1, 2))
     assert text.startswith("# Bot 'grid-test', made with the interactive config builder\n")
-    assert "python -m trading_config.builder" in text
+    assert "python -m config_builder" in text
     assert f"python runbot.py --config {path} --check" in text
     assert "    grid_step: 0.25 " in text  # a Decimal, written as typed: no float, no quotes
     assert "    ticker: BTC " in text
@@ -636,7 +637,7 @@ CLEAR_LINE = "\x15"  # Ctrl-U: erase the pre-filled text before typing another v
 
 
 class Terminal:
-    """``python -m trading_config.builder`` in a pty, with everything it printed kept."""
+    """``python -m config_builder`` in a pty, with everything it printed kept."""
 
     def __init__(self, tmp_path: Path, db_url: str, *args: str) -> None:
         env = cli_env(
@@ -652,7 +653,7 @@ class Terminal:
         self.output = io.StringIO()
         self.child = pexpect.spawn(
             sys.executable,
-            ["-m", "trading_config.builder", *args],
+            ["-m", "config_builder", *args],
             cwd=str(PROJECT_ROOT),
             env=env,
             encoding="utf-8",
@@ -810,9 +811,7 @@ def test_terminal_cancel_exits_130_and_writes_nothing(
 
 def test_without_a_terminal_it_exits_2(tmp_path: Path) -> None:
     output = tmp_path / "never.yml"
-    result = run_cli(
-        ["-m", "trading_config.builder", "--output", str(output)], tmp_path / "var", stdin=""
-    )
+    result = run_cli(["-m", "config_builder", "--output", str(output)], tmp_path / "var", stdin="")
     assert result.returncode == 2
     assert "needs a terminal" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

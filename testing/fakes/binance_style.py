@@ -1,5 +1,5 @@
 """A fake Binance-style USD-M futures venue (REST + WebSocket), shared by the Binance and Aster
-fakes (tests/fakes/binance.py, tests/fakes/aster.py).
+fakes (testing/fakes/binance.py, testing/fakes/aster.py).
 
 It speaks the documented wire protocol, section by section of Binance's "USDS-Margined
 Futures" API (Aster's futures API documents the same endpoints and fields):
@@ -46,8 +46,8 @@ from urllib.parse import parse_qsl
 from aiohttp import WSMsgType, web
 
 from networking.json_codec import dumps, loads
-from tests.fakes.local_server import LocalServer
-from tests.fakes.matching import NetPosition, take_liquidity
+from testing.fakes.local_server import LocalServer
+from testing.fakes.matching import NetPosition, take_liquidity
 
 JSON = dict[str, Any]
 ZERO = Decimal(0)

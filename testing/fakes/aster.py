@@ -23,7 +23,7 @@ from decimal import Decimal
 from aiohttp import web
 
 from exchange_clients.aster.signing import recover_signer
-from tests.fakes.binance_style import (
+from testing.fakes.binance_style import (
     E_API_KEY,
     E_SIGNATURE,
     E_TIMESTAMP,

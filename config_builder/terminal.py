@@ -1,10 +1,10 @@
-"""``python -m trading_config.builder``: write a bot config by answering questions.
+"""``python -m config_builder``: write a bot config by answering questions.
 
 Hand-writing a config means reading two schemas and knowing which venues need an account;
 the builder asks for each value with its description, its default and its constraints, and
 checks each answer as it is typed (with the loader's own messages), so the file it writes
 loads and passes ``runbot.py --check`` first time. The questions come from the schemas (see
-:mod:`trading_config.builder_prompts`, the pure part); this module is the terminal and
+:mod:`config_builder.prompts`, the pure part); this module is the terminal and
 database side: questionary prompts, the account list, writing the file.
 
 Ctrl-C or Ctrl-D at any prompt exits 130 with "cancelled, nothing written"; without a
@@ -28,10 +28,7 @@ import questionary
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent, merge_key_bindings
 from pydantic import BaseModel, ValidationError
 
-from database import create_engine, require_current_schema, session_maker
-from database.models import MAIN_ACCOUNT
-from database.repositories.accounts import AccountSummary, list_accounts
-from trading_config.builder_prompts import (
+from config_builder.prompts import (
     BuilderAnswers,
     ExchangeChoice,
     Option,
@@ -51,12 +48,15 @@ from trading_config.builder_prompts import (
     summary_lines,
     venues_named,
 )
+from core.errors import ConfigError
+from core.logging_setup import configure_logging
+from core.venues import VENUES
+from database import create_engine, require_current_schema, session_maker
+from database.models import MAIN_ACCOUNT
+from database.repositories.accounts import AccountSummary, list_accounts
 from trading_config.cli_parser import OneLineParser
-from trading_config.errors import ConfigError
-from trading_config.logging_setup import configure_logging
 from trading_config.schema import BotConfig, ControlApiConfig, RiskConfig
 from trading_config.strategy_params import find_strategy_params, registered_strategies
-from trading_config.venues import VENUES
 
 EXIT_OK = 0
 EXIT_NOT_WRITTEN = 1
@@ -459,7 +459,7 @@ def write_atomically(path: Path, text: str) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
-        prog="python -m trading_config.builder",
+        prog="python -m config_builder",
         description="Write a bot config (YAML) by answering questions, each checked as you go.",
     )
     parser.add_argument(
@@ -499,9 +499,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     return EXIT_OK
 
-
-if __name__ == "__main__":
-    sys.exit(main())
 
 
 __all__ = [

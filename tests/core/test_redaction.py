@@ -15,9 +15,8 @@ import structlog
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import PROJECT_ROOT
-from trading_config.logging_setup import bind_context, clear_context, configure_logging, get_logger
-from trading_config.redaction import (
+from core.logging_setup import bind_context, clear_context, configure_logging, get_logger
+from core.redaction import (
     MASK,
     Secret,
     forget_all_secrets,
@@ -25,6 +24,7 @@ from trading_config.redaction import (
     register_secret,
     scrub,
 )
+from tests.helpers import PROJECT_ROOT
 
 API_SECRET = "Zq8sK2vB9xLmN4pQ7rT1"
 PRIVATE_KEY = "0x4c0883a69102937d6231471b5dbb6204fe512961708279f2b3e9b0b0f5f1e6a1"
@@ -128,8 +128,8 @@ def test_console_renderer_is_scrubbed_too() -> None:
 
 def test_uncaught_exception_traceback_is_scrubbed() -> None:
     program = f"""
-from trading_config.logging_setup import install_excepthook
-from trading_config.redaction import Secret
+from core.logging_setup import install_excepthook
+from core.redaction import Secret
 install_excepthook()
 key = Secret({PRIVATE_KEY!r})
 raise RuntimeError("venue rejected key " + key.reveal())

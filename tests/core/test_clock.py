@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from exchange_clients.clock import ManualClock
+from core.clock import ManualClock
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 

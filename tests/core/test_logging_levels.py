@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from core.logging_setup import configure_logging, get_logger
+from core.paths import PROJECT_ROOT
 from tests.bot_configs import paper_grid_yaml
 from tests.helpers import cli_env
-from trading_config.logging_setup import configure_logging, get_logger
-from trading_config.paths import PROJECT_ROOT
 
 
 @pytest.fixture

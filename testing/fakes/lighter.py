@@ -56,7 +56,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from networking.json_codec import dumps, loads
-from tests.fakes.local_server import LocalServer
+from testing.fakes.local_server import LocalServer
 
 D = Decimal
 ZERO = D(0)

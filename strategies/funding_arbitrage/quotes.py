@@ -1,30 +1,57 @@
-"""Where /funding gets its numbers: a small provider interface, and one over venue clients.
+"""The one funding interface: quotes (funding, top of book, taker fee) per venue and symbol.
 
-The command needs quotes (funding, top of book, fees) for the same symbols on several venues
-and ranks them with the funding-arbitrage strategy's own :func:`scan`, so what /funding shows
-is what the strategy would consider. :class:`ClientFundingProvider` asks venue clients built by
-the exchange-client factory — the paper venues by default (no account, no network); a future
-funding-rate service can stand behind the same :class:`FundingProvider` protocol.
+The strategy ranks what :func:`collect_quotes` reads from its own clients; Telegram's
+``/funding`` (and any other reader) asks a :class:`FundingProvider` - today
+:class:`ClientFundingProvider`, which builds clients for the duration of one scan; the
+funding-rate service will stand behind the same protocol - and ranks with
+:func:`top_opportunities`, i.e. with the strategy's own :func:`scan`, so what a person sees
+is what the strategy would consider.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Protocol
 
 import structlog
 
-from exchange_clients.errors import ExchangeError
+from core.errors import ExchangeError
+from exchange_clients.base import BaseExchangeClient
 from exchange_clients.factory import create_client
+from exchange_clients.paper.profiles import PROFILES
 from exchange_clients.types import ClientSettings
 from strategies.funding_arbitrage.opportunities import Opportunity, VenueQuote, scan
 from strategies.funding_arbitrage.params import FundingArbitrageParams
-from strategies.funding_arbitrage.strategy import taker_fee
 
 log = structlog.get_logger(__name__)
 
+DEFAULT_TAKER_FEE = Decimal("0.0005")
 PAPER_VENUES = ("paper_a", "paper_b")
+
+
+def taker_fee(venue: str) -> Decimal:
+    """The venue's taker fee rate: the paper profile's, else a conservative default."""
+    profile = PROFILES.get(venue)
+    return profile.taker_fee if profile is not None else DEFAULT_TAKER_FEE
+
+
+async def collect_quotes(
+    clients: Mapping[str, BaseExchangeClient], symbols: Sequence[str] | None = None
+) -> list[VenueQuote]:
+    """A quote for each symbol (default: every market) on each venue; a venue that cannot
+    quote a symbol is logged and skipped, never fails the scan."""
+    quotes: list[VenueQuote] = []
+    for venue, client in clients.items():
+        for symbol in symbols or sorted(await client.markets()):
+            try:
+                funding = await client.funding_rate(symbol)
+                bid, ask = await client.best_bid_ask(symbol)
+            except ExchangeError as exc:
+                log.info("no funding quote", venue=venue, symbol=symbol, error=str(exc))
+                continue
+            quotes.append(VenueQuote(venue, symbol, funding, bid, ask, taker_fee(venue)))
+    return quotes
 
 
 class FundingProvider(Protocol):
@@ -53,14 +80,7 @@ class ClientFundingProvider:
         for venue in self._venues:
             client = create_client(ClientSettings(venue=venue, options=dict(self._options)))
             async with client:
-                for symbol in sorted(await client.markets()):
-                    try:
-                        funding = await client.funding_rate(symbol)
-                        bid, ask = await client.best_bid_ask(symbol)
-                    except ExchangeError as exc:
-                        log.info("no funding quote", venue=venue, symbol=symbol, error=str(exc))
-                        continue
-                    quotes.append(VenueQuote(venue, symbol, funding, bid, ask, taker_fee(venue)))
+                quotes += await collect_quotes({venue: client})
         return quotes
 
 
