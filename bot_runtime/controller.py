@@ -187,7 +187,8 @@ class RuntimeControl:
             timeout_seconds=10,
             purpose="manual_close",
         )
-        result = await self._runtime.stack.executors[venue].execute(request)
+        # Through the strategy, so its state and realised PnL follow the close.
+        result = await self._strategy.operator_close(venue, request)
         return {
             "position_id": position_id,
             "closed": result.filled_size,
@@ -196,8 +197,7 @@ class RuntimeControl:
         }
 
     async def close_all(self) -> JSON:
-        cancelled = await self._strategy.cancel_resting()
-        closed = await self._runtime.flatten()
+        cancelled, closed = await self._strategy.operator_close_all("close_all")
         return {"cancelled_orders": cancelled, "closed_positions": closed}
 
     async def reload_config(self) -> JSON:

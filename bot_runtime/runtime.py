@@ -8,6 +8,10 @@ Signals: the first SIGINT/SIGTERM stops entering, cancels resting orders (unless
 ``execution.cancel_orders_on_stop`` is false), saves state and exits 0; a second one within
 2 seconds exits at once (the journal lets the next start reconcile whatever was in flight).
 
+A person watching the terminal sees every fill as one line (side, size, price, fee) and, on
+the way out, a session summary: orders cancelled, positions left open, realised PnL of this
+run.
+
 Exit codes tell supervisord and the fleet what happened: 0 a stop that was asked for (or the
 kill switch, which must not be restarted into trading), 1 a failed start or a lost lease,
 2 another process already runs this bot name, 3 the bot gave up (too many failed steps in a
@@ -51,7 +55,6 @@ from database.types import utcnow
 from exchange_clients.base import BaseExchangeClient
 from execution.atomic import recover_operations
 from execution.journal import reconcile
-from execution.order_executor import ExecutionRequest
 from strategies.base_strategy import BaseStrategy, StrategyContext
 from strategies.factory import create_strategy
 from strategies.risk import RiskManager
@@ -110,6 +113,7 @@ class BotRuntime:
         self.risk = RiskManager(config.risk, self.clock, bot=config.name)
         self.control_server: Any = None
         self.notifications = Notifications(config.name, None)
+        self.realized_at_start = Decimal(0)  # the strategy's realised PnL when this run began
         self._exit_stack = contextlib.AsyncExitStack()
         self.log = log.bind(bot=config.name)
 
@@ -189,6 +193,7 @@ class BotRuntime:
         )
         recovered = await recover_operations(self.stack.atomic, clock=self.clock)
         await strategy.start()
+        self.realized_at_start = Decimal(strategy.describe().get("realized_pnl", 0))
         if self.options.control_api:
             await self._start_control_api()
         await self._set_status("running")
@@ -211,6 +216,7 @@ class BotRuntime:
                 asyncio.create_task(self.notifications.forward_fills(client))
                 for client in self.clients.values()
             ),
+            *(asyncio.create_task(self._log_fills(client)) for client in self.clients.values()),
         ]
         errors = 0
         try:
@@ -223,8 +229,9 @@ class BotRuntime:
                     if kill is not None:
                         await self.kill(kill.reason)
                         break
-                    if await strategy.should_execute():
-                        await strategy.execute_strategy()
+                    async with strategy.step_lock:  # the operator's closes wait for it
+                        if await strategy.should_execute():
+                            await strategy.execute_strategy()
                     errors = 0
                 except ExchangeError as exc:
                     errors += 1
@@ -269,13 +276,15 @@ class BotRuntime:
             self.log.info("stopped without touching orders (lease lost)")
             return
         await self._set_status("stopping")
+        cancelled: list[str] = []
         if self.strategy is not None:
             try:
-                await self.strategy.cleanup(
+                cancelled = await self.strategy.cleanup(
                     cancel_orders=self.config.execution.cancel_orders_on_stop
                 )
             except Exception:
                 self.log.exception("cleanup failed; the next start reconciles what is left")
+            await self._session_summary(cancelled)
         if self.gave_up is not None:
             await self._set_status("crashed", f"gave up: {self.gave_up}")
         else:
@@ -348,19 +357,45 @@ class BotRuntime:
         logged and reported (:mod:`bot_runtime.kill_switch`)."""
         return await kill_switch(self, reason)
 
-    async def flatten(self) -> list[str]:
-        """Close every position on every venue at market, reduce-only; what was closed."""
-        assert self.stack is not None
-        closed = []
+    async def _session_summary(self, cancelled: list[str]) -> None:
+        """What this run leaves behind, in one line: a person stopping the bot reads it."""
+        assert self.strategy is not None
+        left: list[str] = []
         for venue, client in self.clients.items():
-            for position in await client.positions():
-                if position.size == 0:
-                    continue
-                await self.stack.executors[venue].execute(
-                    ExecutionRequest.closing(position, "close_all")
+            try:
+                positions = await client.positions()
+            except Exception as exc:
+                left.append(f"{venue}: unknown ({type(exc).__name__})")
+                continue
+            left += [
+                f"{venue}:{p.symbol} {'long' if p.size > 0 else 'short'} {abs(p.size)} "
+                f"@ {p.entry_price}"
+                for p in positions
+                if p.size != 0
+            ]
+        realized = Decimal(self.strategy.describe().get("realized_pnl", 0))
+        self.log.info(
+            "session summary",
+            orders_cancelled=len(cancelled),
+            positions_open=", ".join(left) or "none",
+            realized_pnl=f"{realized - self.realized_at_start} USD",
+        )
+
+    async def _log_fills(self, client: BaseExchangeClient) -> None:
+        """Each fill of ``client``'s account as one line (runs until cancelled)."""
+        async with client.fills() as fills:
+            async for fill in fills:
+                self.log.info(
+                    "fill",
+                    venue=fill.venue,
+                    symbol=fill.symbol,
+                    side=fill.side,
+                    size=str(fill.size),
+                    price=str(fill.price),
+                    fee=f"{fill.fee} {fill.fee_asset}",
+                    liquidity=fill.liquidity,
+                    order=fill.client_order_id,
                 )
-                closed.append(f"{venue}:{position.symbol}")
-        return closed
 
     # --- periodic work ---------------------------------------------------------------------
 

@@ -11,6 +11,14 @@ executor, and every entry is first put to the risk manager. The runtime calls, i
 and :meth:`BaseStrategy.start` once (restore saved state, adopt resting orders) and
 :meth:`BaseStrategy.cleanup` on the way out. State is a JSON document saved to the database
 (:class:`~strategies.state_store.StrategyStateStore`) whenever the strategy says it changed.
+
+Positions closed from outside the strategy's own decisions (the control API's close and
+close-all, ``fleet stop --close``) still go through it: :meth:`BaseStrategy.operator_close` and
+:meth:`BaseStrategy.operator_close_all` call :meth:`BaseStrategy.close_position`, which a
+strategy that keeps positions in its state overrides, so it books what the close realised and
+forgets what it held. (Closed behind its back, funding arbitrage kept a pair the venues no
+longer held and never re-entered that symbol; the grid's realised PnL ignored the close.)
+Both run under :attr:`BaseStrategy.step_lock`, which the runtime holds around every step.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from core.clock import Clock
 from exchange_clients.base import BaseExchangeClient
 from execution.atomic import AtomicMultiOrderExecutor
 from execution.journal import JournaledOrder, OrderJournal
-from execution.order_executor import OrderExecutor
+from execution.order_executor import ExecutionRequest, ExecutionResult, OrderExecutor
 from execution.order_tracker import OrderTracker
 from strategies.risk import RiskManager
 from strategies.state_store import StrategyStateStore
@@ -65,6 +73,9 @@ class BaseStrategy(ABC, Generic[P]):
         self.context = context
         self.params = params
         self.log = structlog.get_logger(f"strategies.{self.name}").bind(bot=context.bot_name)
+        # Held by the runtime around each step and by the operator's closes: a close never
+        # runs half-way through a step (which would re-cover a position being closed).
+        self.step_lock = asyncio.Lock()
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -84,11 +95,12 @@ class BaseStrategy(ABC, Generic[P]):
     async def execute_strategy(self) -> None:
         """One decision step."""
 
-    async def cleanup(self, *, cancel_orders: bool) -> None:
-        """On stop: cancel this strategy's resting orders unless told to keep them; save."""
-        if cancel_orders:
-            await self.cancel_resting()
+    async def cleanup(self, *, cancel_orders: bool) -> list[str]:
+        """On stop: cancel this strategy's resting orders unless told to keep them; save.
+        The client ids cancelled (the runtime's stop summary counts them)."""
+        cancelled = await self.cancel_resting() if cancel_orders else []
         await self.save_state()
+        return cancelled
 
     # --- state -----------------------------------------------------------------------------
 
@@ -120,6 +132,50 @@ class BaseStrategy(ABC, Generic[P]):
                     await self.context.executors[venue].cancel(tracked.order.symbol, client_id)
                     cancelled.append(client_id)
         return cancelled
+
+    # --- closes asked from outside ------------------------------------------------------
+
+    async def close_position(self, venue: str, request: ExecutionRequest) -> ExecutionResult:
+        """Close the ``request.symbol`` position on ``venue`` on the operator's word.
+
+        ``request`` is reduce-only, built by whoever asked (market, or a limit with fallback).
+        The default just executes it; a strategy that holds positions in its state overrides
+        this to close through its own path, book the realised PnL and forget what it held.
+        Called under :attr:`step_lock` (through :meth:`operator_close` and
+        :meth:`operator_close_all`); the state is saved after it.
+        """
+        return await self.context.executors[venue].execute(request)
+
+    async def operator_close(self, venue: str, request: ExecutionRequest) -> ExecutionResult:
+        """One position closed from outside (the control API), through the strategy."""
+        async with self.step_lock:
+            result = await self.close_position(venue, request)
+            await self.save_state()
+        return result
+
+    async def operator_close_all(self, purpose: str) -> tuple[list[str], list[str]]:
+        """Cancel every resting order and close every position at market, through the
+        strategy; the client ids cancelled and the ``venue:symbol`` positions closed.
+
+        Positions are listed first and each re-read before its close: closing one may close
+        another with it (a funding-arbitrage pair's second leg).
+        """
+        async with self.step_lock:
+            cancelled = await self.cancel_resting()
+            held = [
+                (venue, position.symbol)
+                for venue, client in self.context.clients.items()
+                for position in await client.positions()
+                if position.size != 0
+            ]
+            closed = []
+            for venue, symbol in held:
+                position = await self.context.clients[venue].position(symbol)
+                if position is not None and position.size != 0:
+                    await self.close_position(venue, ExecutionRequest.closing(position, purpose))
+                closed.append(f"{venue}:{symbol}")
+            await self.save_state()
+        return cancelled, closed
 
     def reload_problems(self, params: P) -> list[str]:
         """Why ``params`` cannot replace the running ones (empty: they can, at the next step)."""

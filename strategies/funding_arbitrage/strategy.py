@@ -24,10 +24,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from exchange_clients.types import Side
+from exchange_clients.types import Order, Side
 from execution.atomic import AtomicStatus, AtomicTolerances, Leg
 from execution.journal import JournaledOrder
-from execution.order_executor import ExecutionMode, ExecutionRequest
+from execution.order_executor import ExecutionMode, ExecutionRequest, ExecutionResult
 from strategies.base_strategy import BaseStrategy, StrategyContext
 from strategies.factory import register_strategy
 from strategies.funding_arbitrage.exits import LegState, PositionState, check_exit
@@ -245,8 +245,8 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
             return LegState(venue, side, ZERO, mark, mark, None, ZERO, fees)
         return LegState.from_position(venue, position, fees)
 
-    async def _monitor(self, position: ArbPosition) -> bool:
-        """Check one pair's exit rules; True when it was closed."""
+    async def _position_state(self, position: ArbPosition) -> PositionState:
+        """The pair now, as its venues report it."""
         half_fees = position.fees_paid / 2
         long = await self._leg(position.long_venue, position.symbol, "buy", half_fees)
         short = await self._leg(position.short_venue, position.symbol, "sell", half_fees)
@@ -255,9 +255,13 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
         ).hourly_rate - (
             await self.context.clients[position.long_venue].funding_rate(position.symbol)
         ).hourly_rate
-        state = PositionState(
+        return PositionState(
             position.symbol, long, short, position.opened_at, position.peak_net_pnl, spread
         )
+
+    async def _monitor(self, position: ArbPosition) -> bool:
+        """Check one pair's exit rules; True when it was closed."""
+        state = await self._position_state(position)
         if state.net_pnl > position.peak_net_pnl:
             position.peak_net_pnl = state.net_pnl
             await self.save_state()  # profit erosion is measured from it, across restarts too
@@ -270,16 +274,46 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
         self.log.warning(
             "closing funding arbitrage", reason=decision.reason, detail=decision.detail
         )
-        return await self._close(position, state)
+        return await self._close(position, state) is not None
 
-    async def _close(self, position: ArbPosition, state: PositionState) -> bool:
+    async def close_position(self, venue: str, request: ExecutionRequest) -> ExecutionResult:
+        """The operator closes a leg: its whole pair closes, through the pair's own close.
+
+        At market and both legs together, whatever ``request`` asked: one leg closed alone
+        would leave the other unhedged. The pair's PnL is booked and the pair forgotten, so
+        the symbol can be entered again. A position that is no pair's is closed as asked.
+        """
+        pair = next(
+            (
+                p
+                for p in self.positions
+                if p.symbol == request.symbol and venue in (p.long_venue, p.short_venue)
+            ),
+            None,
+        )
+        if pair is None:
+            return await super().close_position(venue, request)
+        self.log.warning(
+            "closing funding arbitrage on the operator's word",
+            symbol=pair.symbol,
+            long=pair.long_venue,
+            short=pair.short_venue,
+        )
+        orders = await self._close(pair, await self._position_state(pair))
+        return ExecutionResult(request, orders=(orders or {}).get(venue, []))
+
+    async def _close(
+        self, position: ArbPosition, state: PositionState
+    ) -> dict[str, list[Order]] | None:
         """Close both legs: the hedged part together, any excess of one leg on its own.
 
         Realised PnL is booked from the fills (what the venues paid), plus funding accrued,
-        minus every fee; marks only decide *when* to exit.
+        minus every fee; marks only decide *when* to exit. The orders sent, per venue; None
+        when the pair could not be closed (it stays, and is monitored again).
         """
         common = min(state.long.size, state.short.size)
         fills: dict[str, tuple[Decimal, Decimal]] = {}  # venue -> (size closed, average price)
+        sent: dict[str, list[Order]] = {}
         fees = ZERO
         operation_id: str | None = None
         if common > 0:
@@ -292,10 +326,11 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
             )
             if result.status not in (AtomicStatus.COMPLETED, AtomicStatus.PARTIAL):
                 self.log.error("closing the pair failed", status=result.status)
-                return False
+                return None
             fees += result.fees
             operation_id = result.operation_id
             for leg in result.legs:
+                sent.setdefault(leg.leg.venue, []).extend(leg.orders.values())
                 if leg.entry_price is not None:
                     fills[leg.leg.venue] = (leg.opened, leg.entry_price)
         for venue, leg_state, side in (
@@ -317,6 +352,7 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
                     operation_id=operation_id,  # journaled with the pair's closing operation
                 )
             )
+            sent.setdefault(venue, []).extend(executed.orders)
             fees += sum((o.fee_paid for o in executed.orders), ZERO)
             if executed.average_price is not None:
                 size, price = fills.get(venue, (ZERO, ZERO))
@@ -332,7 +368,7 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
         self.positions.remove(position)
         await self.save_state()
         self.log.info("funding arbitrage closed", symbol=position.symbol, pnl=str(pnl))
-        return True
+        return sent
 
     @staticmethod
     def _realized(

@@ -36,7 +36,7 @@ from core.errors import ExchangeError
 from exchange_clients.rounding import round_size, round_to_step
 from exchange_clients.types import Market, Order, Position, opposite
 from execution.journal import JournaledOrder
-from execution.order_executor import ExecutionMode, ExecutionRequest
+from execution.order_executor import ExecutionMode, ExecutionRequest, ExecutionResult
 from strategies.base_strategy import BaseStrategy, StrategyContext
 from strategies.factory import register_strategy
 from strategies.grid.params import GridParams
@@ -234,7 +234,11 @@ class GridStrategy(BaseStrategy[GridParams]):
             await self.save_state()
 
     def _book_exit(
-        self, lots: list[tuple[Lot, Decimal]], exit_price: Decimal, exit_fee_per_unit: Decimal
+        self,
+        lots: list[tuple[Lot, Decimal]],
+        exit_price: Decimal,
+        exit_fee_per_unit: Decimal,
+        reason: str = "the stop",
     ) -> None:
         """Book lots closed together by one market exit, as one trade."""
         pnl = ZERO
@@ -246,7 +250,7 @@ class GridStrategy(BaseStrategy[GridParams]):
         self.realized_pnl += pnl
         self.trades += 1
         self.context.risk.record_trade(pnl)
-        self.log.warning("grid closed at the stop", exit=str(exit_price), pnl=str(pnl))
+        self.log.warning(f"grid closed at {reason}", exit=str(exit_price), pnl=str(pnl))
 
     def _book(self, lot: Lot, closing: Order) -> Decimal:
         assert closing.avg_fill_price is not None
@@ -435,6 +439,37 @@ class GridStrategy(BaseStrategy[GridParams]):
         self.stopped, self.stop_reason = True, reason
         await self.save_state()
         self.context.stop_requested.set()
+
+    async def close_position(self, venue: str, request: ExecutionRequest) -> ExecutionResult:
+        """The operator closes the grid's position: its take-profits are cancelled (what they
+        filled is booked), the close is booked against the open lots, which are forgotten."""
+        if (venue, request.symbol) != (self.venue, self.symbol):
+            return await super().close_position(venue, request)
+        open_lots: list[tuple[Lot, Decimal]] = []
+        for client_id, lot in self.lots.items():
+            take_profit = self.tracker.get(client_id).order
+            if not take_profit.status.is_final:
+                take_profit = await self.executor.cancel(self.symbol, client_id)
+            if take_profit.filled_size > 0:
+                self._book(lot, take_profit)
+            if take_profit.remaining_size > 0:
+                open_lots.append((lot, take_profit.remaining_size))
+            self.tracker.forget(client_id)
+        self.lots = {}
+        position = await self.client.position(self.symbol)
+        result = await super().close_position(venue, request)
+        if position is None or result.average_price is None:
+            return result
+        closed, left = [], result.filled_size
+        for lot, size in open_lots:  # the oldest lots first, as far as the close went
+            if left > 0:
+                closed.append((lot, min(size, left)))
+                left -= min(size, left)
+        if left > 0:  # a part no take-profit covered (a partial entry, a crash)
+            closed.append((Lot("", position.entry_price, ZERO, self.context.clock.now()), left))
+        fee_per_unit = sum((o.fee_paid for o in result.orders), ZERO) / result.filled_size
+        self._book_exit(closed, result.average_price, fee_per_unit, "the operator's close")
+        return result
 
     # --- prices and gates ------------------------------------------------------------------
 
