@@ -12,14 +12,12 @@ the WebSocket for books and account events), ``requests_per_second`` (20).
 
 Guarantees beyond the contract:
 
+* those of :class:`~exchange_clients.native.base.NativeVenueClient` (ids refused once sent,
+  publish-once, resync after a reconnection); fills missed while disconnected are recovered
+  from the fill history (``/wapi/v1/history/fills``);
 * our string client order ids travel as Backpack's uint32 ``clientId`` (see
   :mod:`client_ids`); an id whose uint32 an order of this process already uses is refused
-  (:class:`ClientIdCollision`) rather than sent, and an id this process has sent is refused
-  locally (``DuplicateClientOrderId``), finished orders included;
-* fills and order updates are published once each: duplicates and stale (out-of-order) order
-  events are dropped; after every reconnection, fills missed meanwhile are recovered from the
-  fill history (``/wapi/v1/history/fills``, deduplicated by trade id) and tracked open orders
-  are re-queried;
+  (:class:`ClientIdCollision`) rather than sent;
 * order writes are never retried blindly: a timeout or 5xx raises ``RequestTimeout`` and the
   caller resolves it with ``order_status(client_order_id=...)``;
 * leverage is account-wide on Backpack (``leverageLimit`` of ``PATCH /api/v1/account``):
@@ -30,15 +28,13 @@ Guarantees beyond the contract:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from collections.abc import Hashable, Mapping
 from decimal import Decimal
 from typing import Any
 
 from core.errors import (
     AuthenticationFailed,
     ConfigError,
-    DuplicateClientOrderId,
     ExchangeError,
     OrderNotFound,
 )
@@ -52,7 +48,6 @@ from exchange_clients.backpack.wire import (
     MarkPriceUpdate,
     PublicTrade,
     balance_from_collateral,
-    dec,
     fill_from_event,
     fill_from_history,
     funding_interval_hours,
@@ -64,15 +59,14 @@ from exchange_clients.backpack.wire import (
     side_to_wire,
     trade_from_event,
 )
-from exchange_clients.base import BaseExchangeClient
 from exchange_clients.factory import register_client
+from exchange_clients.native.base import NativeVenueClient
+from exchange_clients.native.wire import to_decimal
 from exchange_clients.streams import EventHub, Subscription
 from exchange_clients.types import (
-    ZERO,
     Balance,
     BookSnapshot,
     ClientSettings,
-    Fill,
     FundingRate,
     Market,
     Order,
@@ -103,7 +97,7 @@ RECOVERY_LOOKBACK_MS = 60_000
 
 
 @register_client("backpack")
-class BackpackClient(BaseExchangeClient):
+class BackpackClient(NativeVenueClient[Market]):
     """One Backpack account (perpetuals, USDC collateral)."""
 
     venue = "backpack"
@@ -115,33 +109,20 @@ class BackpackClient(BaseExchangeClient):
             raise ConfigError(
                 "backpack has no public testnet: set options base_url and ws_url, or testnet: false"
             )
-        self._base_url = str(options.get("base_url") or MAINNET_REST_URL)
-        self._ws_url = str(options.get("ws_url") or MAINNET_WS_URL)
+        self._base_url = self._endpoint("base_url", MAINNET_REST_URL, MAINNET_REST_URL)
+        self._ws_url = self._endpoint("ws_url", MAINNET_WS_URL, MAINNET_WS_URL)
         self._streams = bool(options.get("streams", True))
         rate = float(str(options.get("requests_per_second", 20)))
-        transport = RestTransport(
-            self.name,
-            self._base_url,
-            limiter=TokenBucket(rate, rate * 2),
-            timeout=float(str(options.get("timeout", 10.0))),
-            retries=int(str(options.get("retries", 3))),
-            proxy_url=settings.proxy_url,
-        )
         window = int(str(options.get("window_ms", DEFAULT_WINDOW_MS)))
-        self._rest = BackpackRest(transport, self._make_signer(window))
-        self._markets: dict[str, Market] | None = None
-        self._by_contract: dict[str, Market] = {}
+        self._rest = BackpackRest(
+            self._rest_transport(self._base_url, TokenBucket(rate, rate * 2)),
+            self._make_signer(window),
+        )
         self._intervals: dict[str, Decimal] = {}
         self._stream: BackpackStream | None = None
-        self._connected = False
         self._ids = ClientIdMap(self.name)
-        self._sent_ids: set[str] = set()
         self._client_of: dict[str, str] = {}  # venue order id -> our client order id
         self._venue_of: dict[str, str] = {}  # our client order id -> venue order id
-        self._open: dict[str, Order] = {}  # venue order id -> last state, while resting
-        self._order_marks: dict[str, tuple[Decimal, int]] = {}
-        self._fees: dict[str, Decimal] = {}
-        self._seen_fills: set[str] = set()
         self._active_contracts: set[str] = set()
         self._last_event_ms = 0
         self._trades: EventHub[PublicTrade] = EventHub()
@@ -171,64 +152,51 @@ class BackpackClient(BaseExchangeClient):
     def stream(self) -> BackpackStream | None:
         return self._stream
 
-    async def connect(self) -> None:
-        if self._connected:
-            return
-        await self._rest.transport.open()
-        try:
-            await self._load_markets()
-            if self._rest.signer is not None:
-                await self._rest.signed("GET", ACCOUNT, "accountQuery")  # credentials check
-            self._last_event_ms = self._rest.now_ms()
-            if self._streams:
-                self._stream = BackpackStream(
-                    venue=self.name,
-                    ws_url=self._ws_url,
-                    snapshot=self._depth,
-                    signer=self._rest.signer,
-                    now_ms=self._rest.now_ms,
-                    on_private=self._on_private,
-                    on_public=self._on_public,
-                    on_reconnect=self._recover,
-                    proxy_url=self.settings.proxy_url,
-                )
-                await self._stream.start()
-        except BaseException:
-            await self._close()
-            raise
-        self._connected = True
+    @property
+    def transport(self) -> RestTransport:
+        return self._rest.transport
 
-    async def disconnect(self) -> None:
-        await self._close()
-        self._connected = False
+    async def _start(self) -> None:
+        await self._market_cache.reload()
+        if self._rest.signer is not None:
+            await self._rest.signed("GET", ACCOUNT, "accountQuery")  # credentials check
+        self._last_event_ms = self._rest.now_ms()
+        if self._streams:
+            self._stream = BackpackStream(
+                venue=self.name,
+                ws_url=self._ws_url,
+                snapshot=self._depth,
+                signer=self._rest.signer,
+                now_ms=self._rest.now_ms,
+                on_private=self._on_private,
+                on_public=self._on_public,
+                on_reconnect=self._resync,
+                proxy_url=self.settings.proxy_url,
+            )
+            await self._stream.start()
 
-    async def _close(self) -> None:
+    async def _stop_streams(self) -> None:
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
-        await self._rest.transport.close()
 
     # --- market data --------------------------------------------------------------------
 
-    async def markets(self) -> dict[str, Market]:
-        if self._markets is None:
-            await self._load_markets()
-        assert self._markets is not None
-        return dict(self._markets)
+    def _market_view(self, record: Market) -> Market:
+        return record
 
-    async def _load_markets(self) -> None:
+    def _market_key(self, record: Market) -> Hashable:
+        return record.contract_id
+
+    async def _fetch_markets(self) -> list[Market]:
         rows = await self._rest.public(MARKETS)
-        markets: dict[str, Market] = {}
+        markets: list[Market] = []
         for row in rows if isinstance(rows, list) else []:
             market = market_from_wire(row)
             if market is not None:
-                markets[market.symbol] = market
+                markets.append(market)
                 self._intervals[market.contract_id] = funding_interval_hours(row)
-        self._markets = markets
-        self._by_contract = {m.contract_id: m for m in markets.values()}
-
-    def _market_of(self, contract_id: object) -> Market | None:
-        return self._by_contract.get(str(contract_id))
+        return markets
 
     async def _depth(self, contract_id: str) -> Any:
         return await self._rest.public(DEPTH, {"symbol": contract_id}, weight=5)
@@ -243,18 +211,13 @@ class BackpackClient(BaseExchangeClient):
                 book = None
         if book is not None and not book.needs_resync:
             bids, asks = book.depth(depth)
-            sequence = book.sequence
-        else:
-            data = await self._depth(market.contract_id)
-            bids = sorted(((dec(p), dec(q)) for p, q in data["bids"]), reverse=True)[:depth]
-            asks = sorted((dec(p), dec(q)) for p, q in data["asks"])[:depth]
-            sequence = int(data["lastUpdateId"])
-        return BookSnapshot(
-            symbol=symbol,
-            bids=tuple((market.from_venue_price(p), market.from_venue_size(q)) for p, q in bids),
-            asks=tuple((market.from_venue_price(p), market.from_venue_size(q)) for p, q in asks),
-            ts=datetime.now(UTC),
-            sequence=sequence,
+            return self._book_snapshot(market, bids, asks, book.sequence)
+        data = await self._depth(market.contract_id)
+        return self._book_snapshot(
+            market,
+            sorted(((to_decimal(p), to_decimal(q)) for p, q in data["bids"]), reverse=True)[:depth],
+            sorted((to_decimal(p), to_decimal(q)) for p, q in data["asks"])[:depth],
+            int(data["lastUpdateId"]),
         )
 
     async def funding_rate(self, symbol: str) -> FundingRate:
@@ -271,7 +234,7 @@ class BackpackClient(BaseExchangeClient):
         rows = await self._rest.public(MARK_PRICES)
         result: dict[str, FundingRate] = {}
         for row in rows if isinstance(rows, list) else []:
-            market = self._market_of(row.get("symbol"))
+            market = self._record_of(row.get("symbol"))
             if market is not None:
                 result[market.symbol] = self._funding(market, row)
         return result
@@ -298,8 +261,7 @@ class BackpackClient(BaseExchangeClient):
     async def place_order(self, request: OrderRequest) -> Order:
         market = await self.market(request.symbol)
         client_id = request.client_order_id
-        if client_id in self._sent_ids:
-            raise DuplicateClientOrderId(client_id, venue=self.name)
+        self._refuse_sent_id(client_id)
         wire_id = self._ids.reserve(client_id)  # raises ClientIdCollision
         params: dict[str, WireValue] = {
             "symbol": market.contract_id,
@@ -316,11 +278,11 @@ class BackpackClient(BaseExchangeClient):
                 params["postOnly"] = True
         if request.reduce_only:
             params["reduceOnly"] = True
-        self._sent_ids.add(client_id)
+        self._claim_id(client_id)
         self._active_contracts.add(market.contract_id)
         data = await self._rest.signed("POST", ORDER, "orderExecute", params, idempotent=False)
         order = order_from_wire(data, market, client_id)
-        self._remember(order)
+        self._track(order)
         return order
 
     def _client_id_of(self, venue_order_id: str, wire_client_id: object) -> str:
@@ -335,18 +297,14 @@ class BackpackClient(BaseExchangeClient):
     def _order(self, row: Mapping[str, Any], market: Market) -> Order:
         venue_id = str(row["id"])
         order = order_from_wire(row, market, self._client_id_of(venue_id, row.get("clientId")))
-        return dataclasses.replace(order, fee_paid=self._fees.get(venue_id, ZERO))
+        return dataclasses.replace(order, fee_paid=self._ledger.fees(venue_id))
 
-    def _remember(self, order: Order) -> None:
-        if order.venue_order_id is None:
-            return
-        if order.client_order_id:
+    def _track(self, order: Order) -> None:
+        """Also remember both ids of our orders (the venue knows ours only as a uint32)."""
+        if order.venue_order_id is not None and order.client_order_id:
             self._client_of[order.venue_order_id] = order.client_order_id
             self._venue_of[order.client_order_id] = order.venue_order_id
-        if order.status.is_final:
-            self._open.pop(order.venue_order_id, None)
-        else:
-            self._open[order.venue_order_id] = order
+        super()._track(order)
 
     async def cancel_order(self, symbol: str, venue_order_id: str) -> Order:
         return await self._cancel(symbol, {"orderId": venue_order_id})
@@ -360,26 +318,21 @@ class BackpackClient(BaseExchangeClient):
             "DELETE", ORDER, "orderCancel", {"symbol": market.contract_id, **ident}
         )
         order = self._order(data, market)
-        self._remember(order)
+        self._track(order)
         return order
 
     async def cancel_all(self, symbol: str | None = None) -> list[Order]:
         """``DELETE /api/v1/orders`` (``orderCancelAll``) per market that has open orders."""
-        if symbol is not None:
-            contracts = [(await self.market(symbol)).contract_id]
-        else:
-            contracts = sorted(
-                {(await self.market(o.symbol)).contract_id for o in await self.open_orders()}
-            )
+        symbols = [symbol] if symbol is not None else [o.symbol for o in await self.open_orders()]
+        markets = {m.contract_id: m for m in [await self.market(s) for s in symbols]}
         cancelled: list[Order] = []
-        for contract in contracts:
-            market = self._by_contract[contract]
+        for contract, market in sorted(markets.items()):
             rows = await self._rest.signed(
                 "DELETE", ORDERS, "orderCancelAll", {"symbol": contract}, idempotent=True
             )
             for row in rows if isinstance(rows, list) else []:
                 order = self._order(row, market)
-                self._remember(order)
+                self._track(order)
                 cancelled.append(order)
         return cancelled
 
@@ -392,7 +345,7 @@ class BackpackClient(BaseExchangeClient):
         rows = await self._rest.signed("GET", ORDERS, "orderQueryAll", params)
         orders: list[Order] = []
         for row in rows if isinstance(rows, list) else []:
-            market = self._market_of(row.get("symbol"))
+            market = self._record_of(row.get("symbol"))
             if market is not None:
                 orders.append(self._order(row, market))
         return orders
@@ -458,7 +411,7 @@ class BackpackClient(BaseExchangeClient):
         rows = await self._rest.signed("GET", POSITION, "positionQuery")
         positions: list[Position] = []
         for row in rows if isinstance(rows, list) else []:
-            market = self._market_of(row.get("symbol"))
+            market = self._record_of(row.get("symbol"))
             if market is not None:
                 position = position_from_wire(row, market)
                 if position is not None:
@@ -474,7 +427,7 @@ class BackpackClient(BaseExchangeClient):
         """The account's ``leverageLimit``: Backpack leverage is account-wide, not per symbol."""
         await self.market(symbol)
         account = await self._rest.signed("GET", ACCOUNT, "accountQuery")
-        return dec(account["leverageLimit"])
+        return to_decimal(account["leverageLimit"])
 
     async def set_leverage(self, symbol: str, leverage: Decimal) -> Decimal:
         """Set the account's ``leverageLimit`` (``accountUpdate``).
@@ -482,13 +435,7 @@ class BackpackClient(BaseExchangeClient):
         Backpack applies one leverage limit to the whole account, so this changes it for every
         symbol; ``symbol`` only bounds it by that market's maximum.
         """
-        market = await self.market(symbol)
-        if leverage != leverage.to_integral_value() or not 1 <= leverage <= market.max_leverage:
-            raise ExchangeError(
-                f"{symbol}: leverage must be a whole number from 1 to {market.max_leverage}, "
-                f"not {leverage}",
-                venue=self.name,
-            )
+        self._check_leverage(await self.market(symbol), leverage)
         await self._rest.signed(
             "PATCH",
             ACCOUNT,
@@ -501,7 +448,7 @@ class BackpackClient(BaseExchangeClient):
     # --- streams ------------------------------------------------------------------------
 
     def _on_public(self, stream: str, data: dict[str, Any]) -> None:
-        market = self._market_of(data.get("s"))
+        market = self._record_of(data.get("s"))
         if market is None:
             return
         if stream.startswith("trade."):
@@ -513,7 +460,7 @@ class BackpackClient(BaseExchangeClient):
         stamp = data.get("E")
         if isinstance(stamp, int):
             self._last_event_ms = max(self._last_event_ms, stamp // 1000)
-        market = self._market_of(data.get("s"))
+        market = self._record_of(data.get("s"))
         if market is None:
             return
         if stream.startswith("account.positionUpdate"):
@@ -523,32 +470,10 @@ class BackpackClient(BaseExchangeClient):
             return
         venue_id = str(data["i"])
         client_id = self._client_id_of(venue_id, data.get("c"))
-        if data.get("e") == "orderFill" and dec(data.get("l", "0")) > 0:
+        if data.get("e") == "orderFill" and to_decimal(data.get("l", "0")) > 0:
             self._publish_fill_once(fill_from_event(self.name, data, market, client_id or None))
         order = order_from_event(data, market, client_id)
-        self._publish_order_once(
-            dataclasses.replace(order, fee_paid=self._fees.get(venue_id, ZERO))
-        )
-
-    def _publish_fill_once(self, fill: Fill) -> None:
-        key = f"{fill.symbol}:{fill.fill_id}"
-        if key in self._seen_fills:
-            return
-        self._seen_fills.add(key)
-        if fill.venue_order_id is not None:
-            self._fees[fill.venue_order_id] = self._fees.get(fill.venue_order_id, ZERO) + fill.fee
-        self._publish_fill(fill)
-
-    def _publish_order_once(self, order: Order) -> None:
-        """Publish unless an equal or later state of this order was already published."""
-        venue_id = order.venue_order_id or ""
-        rank = (order.filled_size, 1 if order.status.is_final else 0)
-        previous = self._order_marks.get(venue_id)
-        if previous is not None and rank <= previous:
-            return
-        self._order_marks[venue_id] = rank
-        self._remember(order)
-        self._publish_order(order)
+        self._publish_order_once(dataclasses.replace(order, fee_paid=self._ledger.fees(venue_id)))
 
     async def _fills_since(self, contract: str, start_ms: int) -> list[dict[str, Any]]:
         """Every fill-history row of ``contract`` from ``start_ms`` on, oldest first."""
@@ -573,11 +498,11 @@ class BackpackClient(BaseExchangeClient):
                 return fills
             offset += PAGE
 
-    async def _recover(self) -> None:
-        """After a reconnection: missed fills from the history, then tracked open orders."""
+    async def _recover_fills(self) -> None:
+        """After a reconnection: the fills of every traded market from the fill history."""
         start = self._last_event_ms - RECOVERY_LOOKBACK_MS
         for contract in sorted(self._active_contracts):
-            market = self._market_of(contract)
+            market = self._record_of(contract)
             if market is None:
                 continue
             for row in await self._fills_since(contract, start):
@@ -585,7 +510,3 @@ class BackpackClient(BaseExchangeClient):
                 self._publish_fill_once(
                     fill_from_history(self.name, row, market, client_id or None)
                 )
-        for venue_id, known in list(self._open.items()):
-            fresh = await self.order_status(known.symbol, venue_order_id=venue_id)
-            self._publish_order_once(fresh)
-        log.info("stream_recovered", venue=self.name, contracts=len(self._active_contracts))

@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from exchange_clients.backpack.wire import dec, iso_time, ms_time
+from exchange_clients.backpack.wire import iso_time
+from exchange_clients.native.wire import ms_to_datetime, to_decimal
 from exchange_clients.types import FundingRate, Market
 
 DEFAULT_INTERVAL_HOURS = Decimal(1)
@@ -31,21 +32,25 @@ def funding_from_mark_price(
     interval_hours: Decimal = DEFAULT_INTERVAL_HOURS,
 ) -> FundingRate:
     """One ``markPrices`` row as a :class:`FundingRate`."""
-    rate = dec(row.get("fundingRate", "0"))
+    rate = to_decimal(row.get("fundingRate", "0"))
     next_ms = row.get("nextFundingTimestamp")
     return FundingRate(
         venue=venue,
         symbol=market.symbol,
         rate=rate,
         interval_hours=interval_hours,
-        next_funding_time=ms_time(next_ms) if next_ms else None,
+        next_funding_time=ms_to_datetime(next_ms) if next_ms else None,
         predicted_rate=rate,
-        mark_price=market.from_venue_price(dec(row["markPrice"])) if "markPrice" in row else None,
+        mark_price=market.from_venue_price(to_decimal(row["markPrice"]))
+        if "markPrice" in row
+        else None,
         ts=datetime.now(UTC),
     )
 
 
 def settled_rates(rows: Sequence[Mapping[str, Any]]) -> list[tuple[datetime, Decimal]]:
     """``fundingRates`` rows as ``(interval end, rate)``, oldest first."""
-    settled = [(iso_time(str(r["intervalEndTimestamp"])), dec(r["fundingRate"])) for r in rows]
+    settled = [
+        (iso_time(str(r["intervalEndTimestamp"])), to_decimal(r["fundingRate"])) for r in rows
+    ]
     return sorted(settled)

@@ -17,9 +17,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
+from exchange_clients.native.wire import ms_to_datetime, optional_decimal, to_decimal
 from exchange_clients.types import (
     ZERO,
     Balance,
@@ -49,26 +50,6 @@ STATUS: Mapping[str, OrderStatus] = {
     "TriggerFailed": OrderStatus.REJECTED,
 }
 """``OrderStatus`` enum of the docs ("Get open order" response)."""
-
-
-def dec(value: Any) -> Decimal:
-    """A wire number (string, int or already ``Decimal``) as ``Decimal``; never via float."""
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, (bool, float)):
-        raise ValueError(f"refusing to read {value!r} as an exact number")
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise ValueError(f"not a number: {value!r}") from None
-
-
-def opt_dec(value: Any) -> Decimal | None:
-    return None if value is None or value == "" else dec(value)
-
-
-def ms_time(ms: Any) -> datetime:
-    return datetime.fromtimestamp(int(ms) / 1000, tz=UTC)
 
 
 def us_time(us: Any) -> datetime:
@@ -108,10 +89,10 @@ def max_leverage_of(row: Mapping[str, Any]) -> Decimal:
     """
     leverage = (row.get("filters") or {}).get("leverage")
     if isinstance(leverage, Mapping) and leverage.get("maxLeverage"):
-        return dec(leverage["maxLeverage"])
+        return to_decimal(leverage["maxLeverage"])
     imf = row.get("imfFunction")
     if isinstance(imf, Mapping) and imf.get("base"):
-        base = dec(imf["base"])
+        base = to_decimal(imf["base"])
         if base > 0:
             return max(Decimal(1), (1 / base).to_integral_value(rounding=ROUND_FLOOR))
     return DEFAULT_MAX_LEVERAGE
@@ -135,9 +116,9 @@ def market_from_wire(row: Mapping[str, Any]) -> Market | None:
     return Market(
         symbol=symbol,
         contract_id=str(row["symbol"]),
-        tick_size=dec(filters["price"]["tickSize"]) / multiplier,
-        step_size=dec(quantity["stepSize"]) * multiplier,
-        min_size=dec(quantity["minQuantity"]) * multiplier,
+        tick_size=to_decimal(filters["price"]["tickSize"]) / multiplier,
+        step_size=to_decimal(quantity["stepSize"]) * multiplier,
+        min_size=to_decimal(quantity["minQuantity"]) * multiplier,
         min_notional=ZERO,
         max_leverage=max_leverage_of(row),
         quantity_multiplier=multiplier,
@@ -153,10 +134,10 @@ def _avg(executed: Decimal, quote: Decimal, market: Market) -> Decimal | None:
 
 def order_from_wire(row: Mapping[str, Any], market: Market, client_order_id: str) -> Order:
     """An order object of the REST API ("Order > Get open order / Execute order / Cancel")."""
-    executed = dec(row.get("executedQuantity", "0"))
-    quote = dec(row.get("executedQuoteQuantity", "0"))
-    quantity = opt_dec(row.get("quantity"))
-    price = opt_dec(row.get("price"))
+    executed = to_decimal(row.get("executedQuantity", "0"))
+    quote = to_decimal(row.get("executedQuoteQuantity", "0"))
+    quantity = optional_decimal(row.get("quantity"))
+    price = optional_decimal(row.get("price"))
     order_type = OrderType.MARKET if row.get("orderType") == "Market" else OrderType.LIMIT
     created = row.get("createdAt")
     return Order(
@@ -181,7 +162,7 @@ def _created(value: Any) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, int) or str(value).isdigit():
-        return ms_time(value)
+        return ms_to_datetime(value)
     return iso_time(str(value))
 
 
@@ -194,10 +175,10 @@ def status_of(wire: str, executed: Decimal) -> OrderStatus:
 
 def order_from_event(event: Mapping[str, Any], market: Market, client_order_id: str) -> Order:
     """An ``account.orderUpdate`` event ("Streams > Private > Order update")."""
-    executed = dec(event.get("z", "0"))
-    quote = dec(event.get("Z", "0"))
-    price = opt_dec(event.get("p"))
-    quantity = opt_dec(event.get("q"))
+    executed = to_decimal(event.get("z", "0"))
+    quote = to_decimal(event.get("Z", "0"))
+    price = optional_decimal(event.get("p"))
+    quantity = optional_decimal(event.get("q"))
     stamp = us_time(event["T"]) if "T" in event else None
     return Order(
         client_order_id=client_order_id,
@@ -229,9 +210,9 @@ def fill_from_event(
         venue_order_id=str(event["i"]),
         symbol=market.symbol,
         side=side_of(str(event["S"])),
-        price=market.from_venue_price(dec(event["L"])),
-        size=market.from_venue_size(dec(event["l"])),
-        fee=dec(event.get("n", "0")),
+        price=market.from_venue_price(to_decimal(event["L"])),
+        size=market.from_venue_size(to_decimal(event["l"])),
+        fee=to_decimal(event.get("n", "0")),
         liquidity="maker" if event.get("m") else "taker",
         ts=us_time(event["T"]) if "T" in event else datetime.now(UTC),
         fee_asset=str(event.get("N") or market.quote),
@@ -249,9 +230,9 @@ def fill_from_history(
         venue_order_id=str(row["orderId"]),
         symbol=market.symbol,
         side=side_of(str(row["side"])),
-        price=market.from_venue_price(dec(row["price"])),
-        size=market.from_venue_size(dec(row["quantity"])),
-        fee=dec(row.get("fee", "0")),
+        price=market.from_venue_price(to_decimal(row["price"])),
+        size=market.from_venue_size(to_decimal(row["quantity"])),
+        fee=to_decimal(row.get("fee", "0")),
         liquidity="maker" if row.get("isMaker") else "taker",
         ts=iso_time(str(row["timestamp"])),
         fee_asset=str(row.get("feeSymbol") or market.quote),
@@ -266,25 +247,25 @@ def position_from_wire(row: Mapping[str, Any], market: Market) -> Position | Non
     position's margin is its notional times ``imf`` (the initial margin fraction), and its
     leverage the inverse of that fraction.
     """
-    quantity = dec(row.get("netQuantity", "0"))
+    quantity = to_decimal(row.get("netQuantity", "0"))
     if quantity == 0:
         return None
-    mark = market.from_venue_price(dec(row["markPrice"]))
+    mark = market.from_venue_price(to_decimal(row["markPrice"]))
     size = market.from_venue_size(quantity)
-    liquidation = opt_dec(row.get("estLiquidationPrice"))
-    imf = opt_dec(row.get("imf"))
+    liquidation = optional_decimal(row.get("estLiquidationPrice"))
+    imf = optional_decimal(row.get("imf"))
     return Position(
         symbol=market.symbol,
         size=size,
-        entry_price=market.from_venue_price(dec(row["entryPrice"])),
+        entry_price=market.from_venue_price(to_decimal(row["entryPrice"])),
         mark_price=mark,
         liquidation_price=(
             market.from_venue_price(liquidation)
             if liquidation is not None and liquidation > 0
             else None
         ),
-        unrealized_pnl=dec(row.get("pnlUnrealized", "0")),
-        accrued_funding=dec(row.get("cumulativeFundingPayment") or "0"),
+        unrealized_pnl=to_decimal(row.get("pnlUnrealized", "0")),
+        accrued_funding=to_decimal(row.get("cumulativeFundingPayment") or "0"),
         leverage=(1 / imf) if imf else None,
         margin=abs(size) * mark * imf if imf else None,
     )
@@ -296,9 +277,9 @@ def balance_from_collateral(row: Mapping[str, Any]) -> Balance:
     ``netEquity`` includes unrealised PnL; ``netEquityAvailable`` is what new orders may use,
     so the margin in use is the difference.
     """
-    equity = dec(row.get("netEquity", "0"))
-    unrealized = dec(row.get("pnlUnrealized", "0"))
-    available = dec(row.get("netEquityAvailable", "0"))
+    equity = to_decimal(row.get("netEquity", "0"))
+    unrealized = to_decimal(row.get("pnlUnrealized", "0"))
+    available = to_decimal(row.get("netEquityAvailable", "0"))
     return Balance(
         wallet=equity - unrealized,
         unrealized_pnl=unrealized,
@@ -323,8 +304,8 @@ def trade_from_event(event: Mapping[str, Any], market: Market) -> PublicTrade:
     return PublicTrade(
         symbol=market.symbol,
         trade_id=int(event["t"]),
-        price=market.from_venue_price(dec(event["p"])),
-        size=market.from_venue_size(dec(event["q"])),
+        price=market.from_venue_price(to_decimal(event["p"])),
+        size=market.from_venue_size(to_decimal(event["q"])),
         buyer_is_maker=bool(event.get("m", False)),
         ts=us_time(event["T"]) if "T" in event else datetime.now(UTC),
     )
@@ -348,12 +329,12 @@ def mark_price_from_event(event: Mapping[str, Any], market: Market) -> MarkPrice
     when: datetime | None = None
     if next_funding:
         value = int(next_funding)
-        when = ms_time(value) if value < 10**14 else us_time(value)
-    index = opt_dec(event.get("i"))
+        when = ms_to_datetime(value) if value < 10**14 else us_time(value)
+    index = optional_decimal(event.get("i"))
     return MarkPriceUpdate(
         symbol=market.symbol,
-        mark_price=market.from_venue_price(dec(event["p"])),
+        mark_price=market.from_venue_price(to_decimal(event["p"])),
         index_price=market.from_venue_price(index) if index is not None else None,
-        funding_rate=dec(event.get("f", "0")),
+        funding_rate=to_decimal(event.get("f", "0")),
         next_funding_time=when,
     )

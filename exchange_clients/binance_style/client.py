@@ -9,12 +9,10 @@ point them at the fakes), ``recv_window_ms`` (5000), ``listen_key_keepalive_seco
 
 Guarantees beyond the contract:
 
-* a client order id is refused locally once this process has sent it (the venue only rejects
-  ids of *open* orders, ``-4116``); an id the venue rejects as duplicated raises too;
-* fills and order updates are published once each, in venue order: duplicates and stale
-  (out-of-order) order events are dropped; after every user-stream reconnection, fills
-  missed meanwhile are recovered from ``userTrades`` (deduplicated by trade id) and tracked
-  open orders are re-queried;
+* those of :class:`~exchange_clients.native.base.NativeVenueClient` (ids refused once sent,
+  publish-once, resync after a reconnection); the venue itself only rejects ids of *open*
+  orders (``-4116``), and an id it rejects as duplicated raises too; after every user-stream
+  reconnection, fills missed meanwhile are recovered from ``userTrades``;
 * order POST/DELETE are never retried blindly: a timeout, a 5xx or ``-1007`` raises
   ``RequestTimeout`` and the caller resolves it with ``order_status(client_order_id=...)``.
 """
@@ -24,9 +22,8 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -40,7 +37,6 @@ from core.errors import (
     VenueUnavailable,
 )
 from core.logging_setup import get_logger
-from exchange_clients.base import BaseExchangeClient
 from exchange_clients.binance_style.depth import DepthStream
 from exchange_clients.binance_style.errors import (
     DUPLICATE_CLIENT_ID_CODE,
@@ -57,7 +53,6 @@ from exchange_clients.binance_style.signing import HmacSigner, Params, RequestSi
 from exchange_clients.binance_style.user_stream import DEFAULT_KEEPALIVE_SECONDS, UserStream
 from exchange_clients.binance_style.wire import (
     LotRule,
-    dec,
     fill_from_event,
     fill_from_user_trade,
     market_from_symbol_info,
@@ -65,14 +60,14 @@ from exchange_clients.binance_style.wire import (
     order_from_event,
     order_from_wire,
     side_to_wire,
-    wire_decimal,
 )
+from exchange_clients.native.base import NativeVenueClient
+from exchange_clients.native.wire import to_decimal, wire_decimal
 from exchange_clients.types import (
     ZERO,
     Balance,
     BookSnapshot,
     ClientSettings,
-    Fill,
     FundingRate,
     Market,
     Order,
@@ -147,7 +142,7 @@ class VenueConfig:
         return self.paths[name]
 
 
-class BinanceStyleClient(BaseExchangeClient):
+class BinanceStyleClient(NativeVenueClient[Market]):
     """One account on a Binance-style futures venue."""
 
     config: ClassVar[VenueConfig]
@@ -157,46 +152,27 @@ class BinanceStyleClient(BaseExchangeClient):
         options = settings.options
         config = self._venue_config()
         self._paths = config.paths
-        self._base_url = str(
-            options.get("base_url")
-            or (config.testnet_rest_url if settings.testnet else config.rest_url)
-        )
-        self._ws_url = str(
-            options.get("ws_url") or (config.testnet_ws_url if settings.testnet else config.ws_url)
-        )
+        self._base_url = self._endpoint("base_url", config.rest_url, config.testnet_rest_url)
+        self._ws_url = self._endpoint("ws_url", config.ws_url, config.testnet_ws_url)
         self._recv_window_ms = int(str(options.get("recv_window_ms", 5000)))
         self._keepalive_seconds = float(
             str(options.get("listen_key_keepalive_seconds", DEFAULT_KEEPALIVE_SECONDS))
         )
         self._streams = bool(options.get("streams", True))
-        transport = RestTransport(
-            self.name,
-            self._base_url,
-            limiter=TokenBucket.per_minute(config.request_weight_per_minute),
-            timeout=float(str(options.get("timeout", 10.0))),
-            retries=int(str(options.get("retries", 3))),
-            proxy_url=settings.proxy_url,
-        )
         self._rest = BinanceStyleRest(
-            transport,
+            self._rest_transport(
+                self._base_url, TokenBucket.per_minute(config.request_weight_per_minute)
+            ),
             self._make_signer(),
             time_path=self._paths["time"],
             orders_limiter=TokenBucket.per_minute(config.orders_per_minute),
         )
-        self._markets: dict[str, Market] | None = None
-        self._by_contract: dict[str, Market] = {}
         self._market_lots: dict[str, LotRule] = {}
         self._intervals: dict[str, Decimal] = {}
         self._intervals_at = 0.0
         self._depth: DepthStream | None = None
         self._user: UserStream | None = None
-        self._connected = False
-        self._sent_ids: set[str] = set()
         self._client_ids: dict[str, str] = {}  # venue order id -> client order id
-        self._open: dict[str, Order] = {}  # venue order id -> last state, while resting
-        self._order_marks: dict[str, tuple[Decimal, int]] = {}
-        self._fees: dict[str, Decimal] = {}
-        self._seen_fills: set[str] = set()
         self._active_contracts: set[str] = set()
         self._last_event_ms = 0
 
@@ -230,72 +206,63 @@ class BinanceStyleClient(BaseExchangeClient):
     def user_stream(self) -> UserStream | None:
         return self._user
 
-    async def connect(self) -> None:
-        if self._connected:
+    @property
+    def transport(self) -> RestTransport:
+        return self._rest.transport
+
+    async def _start(self) -> None:
+        await self._market_cache.reload()
+        self._last_event_ms = self._rest.now_ms()
+        if not self._streams:
             return
-        await self._rest.transport.open()
-        try:
-            await self._load_markets()
-            self._last_event_ms = self._rest.now_ms()
-            if self._streams:
-                self._depth = DepthStream(
-                    venue=self.name,
-                    ws_url=self._ws_url,
-                    snapshot=self._stream_snapshot,
-                    proxy_url=self.settings.proxy_url,
-                )
-                await self._depth.start()
-                if self._rest.signer is not None:
-                    self._user = UserStream(
-                        rest=self._rest,
-                        ws_url=self._ws_url,
-                        listen_key_path=self._paths["listen_key"],
-                        on_event=self._on_user_event,
-                        on_reconnect=self._recover,
-                        keepalive_seconds=self._keepalive_seconds,
-                        proxy_url=self.settings.proxy_url,
-                    )
-                    await self._user.start()
-        except BaseException:
-            await self._close()
-            raise
-        self._connected = True
+        self._depth = DepthStream(
+            venue=self.name,
+            ws_url=self._ws_url,
+            snapshot=self._stream_snapshot,
+            proxy_url=self.settings.proxy_url,
+        )
+        await self._depth.start()
+        if self._rest.signer is not None:
+            self._user = UserStream(
+                rest=self._rest,
+                ws_url=self._ws_url,
+                listen_key_path=self._paths["listen_key"],
+                on_event=self._on_user_event,
+                on_reconnect=self._resync,
+                keepalive_seconds=self._keepalive_seconds,
+                proxy_url=self.settings.proxy_url,
+            )
+            await self._user.start()
 
-    async def disconnect(self) -> None:
-        await self._close()
-        self._connected = False
-
-    async def _close(self) -> None:
+    async def _stop_streams(self) -> None:
         if self._user is not None:
             await self._user.stop()
             self._user = None
         if self._depth is not None:
             await self._depth.stop()
             self._depth = None
-        await self._rest.transport.close()
 
     # --- market data --------------------------------------------------------------------
 
-    async def markets(self) -> dict[str, Market]:
-        if self._markets is None:
-            await self._load_markets()
-        assert self._markets is not None
-        return dict(self._markets)
+    def _market_view(self, record: Market) -> Market:
+        return record
 
-    async def _load_markets(self) -> None:
+    def _market_key(self, record: Market) -> Hashable:
+        return record.contract_id
+
+    async def _fetch_markets(self) -> list[Market]:
         info = await self._rest.public(self._paths["exchange_info"])
         self._apply_rate_limits(info.get("rateLimits", []))
         brackets = await self._max_leverages()
-        markets: dict[str, Market] = {}
+        markets: list[Market] = []
         for row in info.get("symbols", []):
             market = market_from_symbol_info(row, brackets.get(str(row.get("symbol"))))
             lot = market_lot_from_symbol_info(row)
             if market is not None:
-                markets[market.symbol] = market
+                markets.append(market)
                 if lot is not None:
                     self._market_lots[market.contract_id] = lot
-        self._markets = markets
-        self._by_contract = {m.contract_id: m for m in markets.values()}
+        return markets
 
     def _apply_rate_limits(self, limits: list[Mapping[str, Any]]) -> None:
         """Budgets from ``exchangeInfo.rateLimits`` (per-minute ones) replace the defaults."""
@@ -321,13 +288,10 @@ class BinanceStyleClient(BaseExchangeClient):
             return {}
         result: dict[str, Decimal] = {}
         for row in rows if isinstance(rows, list) else [rows]:
-            levels = [dec(b["initialLeverage"]) for b in row.get("brackets", [])]
+            levels = [to_decimal(b["initialLeverage"]) for b in row.get("brackets", [])]
             if levels:
                 result[str(row["symbol"])] = max(levels)
         return result
-
-    def _market_of(self, contract_id: str) -> Market | None:
-        return self._by_contract.get(contract_id)
 
     async def order_book(self, symbol: str, depth: int = 50) -> BookSnapshot:
         market = await self.market(symbol)
@@ -339,19 +303,14 @@ class BinanceStyleClient(BaseExchangeClient):
                 book = None
         if book is not None and not book.needs_resync:
             bids, asks = book.depth(depth)
-            sequence = book.sequence
-        else:
-            limit = next((n for n, _ in DEPTH_LIMITS if n >= depth), 1000)
-            data = await self._rest_depth(market.contract_id, limit)
-            bids = [(dec(p), dec(q)) for p, q in data["bids"][:depth]]
-            asks = [(dec(p), dec(q)) for p, q in data["asks"][:depth]]
-            sequence = int(data["lastUpdateId"])
-        return BookSnapshot(
-            symbol=symbol,
-            bids=tuple((market.from_venue_price(p), market.from_venue_size(q)) for p, q in bids),
-            asks=tuple((market.from_venue_price(p), market.from_venue_size(q)) for p, q in asks),
-            ts=datetime.now(UTC),
-            sequence=sequence,
+            return self._book_snapshot(market, bids, asks, book.sequence)
+        limit = next((n for n, _ in DEPTH_LIMITS if n >= depth), 1000)
+        data = await self._rest_depth(market.contract_id, limit)
+        return self._book_snapshot(
+            market,
+            [(to_decimal(p), to_decimal(q)) for p, q in data["bids"][:depth]],
+            [(to_decimal(p), to_decimal(q)) for p, q in data["asks"][:depth]],
+            int(data["lastUpdateId"]),
         )
 
     async def _rest_depth(self, contract_id: str, limit: int) -> Any:
@@ -392,7 +351,7 @@ class BinanceStyleClient(BaseExchangeClient):
         intervals = await self._funding_intervals()
         result: dict[str, FundingRate] = {}
         for row in rows if isinstance(rows, list) else [rows]:
-            market = self._market_of(str(row.get("symbol")))
+            market = self._record_of(str(row.get("symbol")))
             if market is not None:
                 result[market.symbol] = funding_from_premium_index(
                     self.name, market, row, self._interval(intervals, market)
@@ -404,8 +363,7 @@ class BinanceStyleClient(BaseExchangeClient):
     async def place_order(self, request: OrderRequest) -> Order:
         market = await self.market(request.symbol)
         client_id = request.client_order_id
-        if client_id in self._sent_ids:
-            raise DuplicateClientOrderId(client_id, venue=self.name)
+        self._refuse_sent_id(client_id)
         if not CLIENT_ID.match(client_id):
             raise InvalidOrder(
                 f"client order id {client_id!r} must be 1-36 characters of [.A-Z:/a-z0-9_-]",
@@ -414,7 +372,7 @@ class BinanceStyleClient(BaseExchangeClient):
         if request.order_type is OrderType.MARKET:
             self._check_market_lot(request, market)
         params = self._order_params(request, market)
-        self._sent_ids.add(client_id)
+        self._claim_id(client_id)
         self._active_contracts.add(market.contract_id)
         try:
             data = await self._rest.signed(
@@ -427,7 +385,7 @@ class BinanceStyleClient(BaseExchangeClient):
                 raise await self._margin_error(request, market, exc) from None
             raise
         order = order_from_wire(data, market)
-        self._remember(order)
+        self._track(order)
         return order
 
     def _check_market_lot(self, request: OrderRequest, market: Market) -> None:
@@ -478,15 +436,11 @@ class BinanceStyleClient(BaseExchangeClient):
             return InsufficientMargin(venue=self.name, detail=str(original))
         return InsufficientMargin(request.size * price / leverage, available, venue=self.name)
 
-    def _remember(self, order: Order) -> None:
-        if order.venue_order_id is None:
-            return
-        if order.client_order_id:
+    def _track(self, order: Order) -> None:
+        """Also remember whose order it is (``userTrades`` rows carry no client id)."""
+        if order.venue_order_id is not None and order.client_order_id:
             self._client_ids[order.venue_order_id] = order.client_order_id
-        if order.status.is_final:
-            self._open.pop(order.venue_order_id, None)
-        else:
-            self._open[order.venue_order_id] = order
+        super()._track(order)
 
     async def cancel_order(self, symbol: str, venue_order_id: str) -> Order:
         return await self._cancel(symbol, [("orderId", venue_order_id)])
@@ -504,7 +458,7 @@ class BinanceStyleClient(BaseExchangeClient):
             order=False,
         )
         order = order_from_wire(data, market)
-        self._remember(order)
+        self._track(order)
         return order
 
     async def cancel_all(self, symbol: str | None = None) -> list[Order]:
@@ -521,7 +475,7 @@ class BinanceStyleClient(BaseExchangeClient):
             )
         for order in resting:
             final = dataclasses.replace(order, status=OrderStatus.CANCELLED)
-            self._remember(final)
+            self._track(final)
             cancelled.append(final)
         return cancelled
 
@@ -536,7 +490,7 @@ class BinanceStyleClient(BaseExchangeClient):
         )
         orders: list[Order] = []
         for row in rows:
-            market = self._market_of(str(row["symbol"]))
+            market = self._record_of(str(row["symbol"]))
             if market is not None:
                 orders.append(order_from_wire(row, market))
         return orders
@@ -559,7 +513,7 @@ class BinanceStyleClient(BaseExchangeClient):
             "GET", self._paths["order"], [("symbol", market.contract_id), ident]
         )
         order = order_from_wire(data, market)
-        return dataclasses.replace(order, fee_paid=self._fees.get(order.venue_order_id or "", ZERO))
+        return dataclasses.replace(order, fee_paid=self._ledger.fees(order.venue_order_id))
 
     # --- account ------------------------------------------------------------------------
 
@@ -568,24 +522,24 @@ class BinanceStyleClient(BaseExchangeClient):
         rows = await self._rest.signed("GET", self._paths["position_risk"], weight=5)
         positions: list[Position] = []
         for row in rows:
-            market = self._market_of(str(row.get("symbol")))
-            amount = dec(row.get("positionAmt", "0"))
+            market = self._record_of(str(row.get("symbol")))
+            amount = to_decimal(row.get("positionAmt", "0"))
             if market is None or amount == 0:
                 continue
             size = market.from_venue_size(amount)
-            mark = market.from_venue_price(dec(row["markPrice"]))
-            liquidation = dec(row.get("liquidationPrice", "0"))
-            leverage = dec(row["leverage"]) if "leverage" in row else None
+            mark = market.from_venue_price(to_decimal(row["markPrice"]))
+            liquidation = to_decimal(row.get("liquidationPrice", "0"))
+            leverage = to_decimal(row["leverage"]) if "leverage" in row else None
             positions.append(
                 Position(
                     symbol=market.symbol,
                     size=size,
-                    entry_price=market.from_venue_price(dec(row["entryPrice"])),
+                    entry_price=market.from_venue_price(to_decimal(row["entryPrice"])),
                     mark_price=mark,
                     liquidation_price=(
                         market.from_venue_price(liquidation) if liquidation > 0 else None
                     ),
-                    unrealized_pnl=dec(row.get("unRealizedProfit", "0")),
+                    unrealized_pnl=to_decimal(row.get("unRealizedProfit", "0")),
                     leverage=leverage,
                     margin=abs(size) * mark / leverage if leverage else None,
                 )
@@ -597,9 +551,9 @@ class BinanceStyleClient(BaseExchangeClient):
         row = next((r for r in rows if r.get("asset") == "USDT"), None)
         if row is None:
             return Balance(wallet=ZERO, unrealized_pnl=ZERO, margin_used=ZERO, asset="USDT")
-        wallet = dec(row["balance"])
-        unrealized = dec(row.get("crossUnPnl", "0"))
-        available = dec(row.get("availableBalance", "0"))
+        wallet = to_decimal(row["balance"])
+        unrealized = to_decimal(row.get("crossUnPnl", "0"))
+        available = to_decimal(row.get("availableBalance", "0"))
         return Balance(
             wallet=wallet,
             unrealized_pnl=unrealized,
@@ -614,17 +568,12 @@ class BinanceStyleClient(BaseExchangeClient):
         )
         for row in rows:
             if row.get("symbol") == market.contract_id and "leverage" in row:
-                return dec(row["leverage"])
+                return to_decimal(row["leverage"])
         raise UnknownSymbol(f"no leverage reported for {symbol}", venue=self.name)
 
     async def set_leverage(self, symbol: str, leverage: Decimal) -> Decimal:
         market = await self.market(symbol)
-        if leverage != leverage.to_integral_value() or not 1 <= leverage <= market.max_leverage:
-            raise ExchangeError(
-                f"{symbol}: leverage must be a whole number from 1 to {market.max_leverage}, "
-                f"not {leverage}",
-                venue=self.name,
-            )
+        self._check_leverage(market, leverage)
         try:
             answer = await self._rest.signed(
                 "POST",
@@ -636,7 +585,7 @@ class BinanceStyleClient(BaseExchangeClient):
             if exc.code == LEVERAGE_CODE:
                 raise ExchangeError(f"{symbol}: {exc}", venue=None) from None
             raise
-        return dec(answer["leverage"])
+        return to_decimal(answer["leverage"])
 
     # --- user stream ----------------------------------------------------------------------
 
@@ -648,33 +597,12 @@ class BinanceStyleClient(BaseExchangeClient):
             self._on_order_event(event["o"])
 
     def _on_order_event(self, o: dict[str, Any]) -> None:
-        market = self._market_of(str(o.get("s")))
+        market = self._record_of(str(o.get("s")))
         if market is None:
             return
-        if o.get("x") == "TRADE" and dec(o.get("l", "0")) > 0:
+        if o.get("x") == "TRADE" and to_decimal(o.get("l", "0")) > 0:
             self._publish_fill_once(fill_from_event(self.name, o, market))
-        venue_id = str(o["i"])
-        self._publish_order_once(order_from_event(o, market, self._fees.get(venue_id, ZERO)))
-
-    def _publish_fill_once(self, fill: Fill) -> None:
-        key = f"{fill.symbol}:{fill.fill_id}"
-        if key in self._seen_fills:
-            return
-        self._seen_fills.add(key)
-        if fill.venue_order_id is not None:
-            self._fees[fill.venue_order_id] = self._fees.get(fill.venue_order_id, ZERO) + fill.fee
-        self._publish_fill(fill)
-
-    def _publish_order_once(self, order: Order) -> None:
-        """Publish unless an equal or later state of this order was already published."""
-        venue_id = order.venue_order_id or ""
-        rank = (order.filled_size, 1 if order.status.is_final else 0)
-        previous = self._order_marks.get(venue_id)
-        if previous is not None and rank <= previous:
-            return
-        self._order_marks[venue_id] = rank
-        self._remember(order)
-        self._publish_order(order)
+        self._publish_order_once(order_from_event(o, market, self._ledger.fees(str(o["i"]))))
 
     async def _trades_since(self, contract: str, start_ms: int) -> list[dict[str, Any]]:
         """Every ``userTrades`` row from ``start_ms`` on, paging by ``fromId`` past 1,000."""
@@ -688,11 +616,11 @@ class BinanceStyleClient(BaseExchangeClient):
             last = max(int(t["id"]) for t in page)
             params = [("symbol", contract), ("fromId", str(last + 1)), ("limit", "1000")]
 
-    async def _recover(self) -> None:
-        """After a user-stream reconnect: fills from ``userTrades``, then tracked open orders."""
+    async def _recover_fills(self) -> None:
+        """After a user-stream reconnect: the fills of every traded market from ``userTrades``."""
         start = self._last_event_ms - RECOVERY_LOOKBACK_MS
         for contract in sorted(self._active_contracts):
-            market = self._market_of(contract)
+            market = self._record_of(contract)
             if market is None:
                 continue
             for trade in await self._trades_since(contract, start):
@@ -703,7 +631,3 @@ class BinanceStyleClient(BaseExchangeClient):
                     client_id = order.client_order_id
                     self._client_ids[order_id] = client_id
                 self._publish_fill_once(fill_from_user_trade(self.name, trade, market, client_id))
-        for venue_id, known in list(self._open.items()):
-            fresh = await self.order_status(known.symbol, venue_order_id=venue_id)
-            self._publish_order_once(fresh)
-        log.info("user_stream_recovered", venue=self.name, contracts=len(self._active_contracts))

@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from exchange_clients.native.wire import ms_to_datetime, to_decimal
 from exchange_clients.types import (
     ZERO,
     Fill,
@@ -48,30 +48,6 @@ STATUS: dict[str, OrderStatus] = {
 }
 
 
-def dec(value: object) -> Decimal:
-    """A wire value (string, int or already-Decimal) as ``Decimal``; never through float."""
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, int | str):
-        return Decimal(value)
-    raise ValueError(f"expected a decimal string, got {type(value).__name__}")
-
-
-def wire_decimal(value: Decimal) -> str:
-    """``value`` as a plain decimal string (no exponent, no trailing zeros)."""
-    if value == value.to_integral_value():
-        return str(value.quantize(Decimal(1)))
-    return format(value.normalize(), "f")
-
-
-def ms_to_datetime(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
-
-
-def datetime_to_ms(when: datetime) -> int:
-    return int(when.timestamp() * 1000)
-
-
 def split_base(base_asset: str) -> tuple[str, Decimal]:
     """``1000PEPE`` -> ``("PEPE", 1000)``; ``BTC`` -> ``("BTC", 1)``."""
     match = _MULTIPLIER_PREFIX.match(base_asset)
@@ -94,13 +70,13 @@ def market_from_symbol_info(info: Mapping[str, Any], max_leverage: Decimal | Non
         return None
     filters = {f["filterType"]: f for f in info.get("filters", [])}
     try:
-        tick = dec(filters["PRICE_FILTER"]["tickSize"])
+        tick = to_decimal(filters["PRICE_FILTER"]["tickSize"])
         lot = filters["LOT_SIZE"]
-        step, min_qty = dec(lot["stepSize"]), dec(lot["minQty"])
+        step, min_qty = to_decimal(lot["stepSize"]), to_decimal(lot["minQty"])
     except KeyError:
         return None
     notional = filters.get("MIN_NOTIONAL", {})
-    min_notional = dec(notional.get("notional", notional.get("minNotional", "0")))
+    min_notional = to_decimal(notional.get("notional", notional.get("minNotional", "0")))
     symbol, multiplier = split_base(str(info["baseAsset"]))
     return Market(
         symbol=symbol,
@@ -128,7 +104,9 @@ def market_lot_from_symbol_info(info: Mapping[str, Any]) -> LotRule | None:
     """The ``MARKET_LOT_SIZE`` filter (it may be coarser, and caps market orders lower)."""
     for item in info.get("filters", []):
         if item.get("filterType") == "MARKET_LOT_SIZE":
-            return LotRule(dec(item["stepSize"]), dec(item["minQty"]), dec(item["maxQty"]))
+            return LotRule(
+                to_decimal(item["stepSize"]), to_decimal(item["minQty"]), to_decimal(item["maxQty"])
+            )
     return None
 
 
@@ -153,9 +131,9 @@ def order_from_wire(data: Mapping[str, Any], market: Market) -> Order:
     """A REST order (New/Query/Cancel Order, openOrders) in internal units."""
     order_type = OrderType.MARKET if data.get("type") == "MARKET" else OrderType.LIMIT
     tif, post_only = _time_in_force(data.get("timeInForce"))
-    filled = market.from_venue_size(dec(data.get("executedQty", "0")))
-    avg = dec(data.get("avgPrice", "0"))
-    price = dec(data.get("price", "0"))
+    filled = market.from_venue_size(to_decimal(data.get("executedQty", "0")))
+    avg = to_decimal(data.get("avgPrice", "0"))
+    price = to_decimal(data.get("price", "0"))
     updated = data.get("updateTime")
     created = data.get("time", updated)
     return Order(
@@ -164,7 +142,7 @@ def order_from_wire(data: Mapping[str, Any], market: Market) -> Order:
         symbol=market.symbol,
         side=side_from_wire(str(data["side"])),
         order_type=order_type,
-        size=market.from_venue_size(dec(data["origQty"])),
+        size=market.from_venue_size(to_decimal(data["origQty"])),
         price=market.from_venue_price(price) if order_type is OrderType.LIMIT else None,
         status=STATUS.get(str(data["status"]), OrderStatus.OPEN),
         filled_size=filled,
@@ -181,9 +159,9 @@ def order_from_event(o: Mapping[str, Any], market: Market, fee_paid: Decimal = Z
     """The ``o`` object of an ``ORDER_TRADE_UPDATE`` event."""
     order_type = OrderType.MARKET if o.get("o") == "MARKET" else OrderType.LIMIT
     tif, post_only = _time_in_force(o.get("f"))
-    filled = market.from_venue_size(dec(o.get("z", "0")))
-    avg = dec(o.get("ap", "0"))
-    price = dec(o.get("p", "0"))
+    filled = market.from_venue_size(to_decimal(o.get("z", "0")))
+    avg = to_decimal(o.get("ap", "0"))
+    price = to_decimal(o.get("p", "0"))
     ts = o.get("T")
     return Order(
         client_order_id=str(o.get("c", "")),
@@ -191,7 +169,7 @@ def order_from_event(o: Mapping[str, Any], market: Market, fee_paid: Decimal = Z
         symbol=market.symbol,
         side=side_from_wire(str(o["S"])),
         order_type=order_type,
-        size=market.from_venue_size(dec(o["q"])),
+        size=market.from_venue_size(to_decimal(o["q"])),
         price=market.from_venue_price(price) if order_type is OrderType.LIMIT else None,
         status=STATUS.get(str(o["X"]), OrderStatus.OPEN),
         filled_size=filled,
@@ -213,9 +191,9 @@ def fill_from_event(venue: str, o: Mapping[str, Any], market: Market) -> Fill:
         venue_order_id=str(o["i"]),
         symbol=market.symbol,
         side=side_from_wire(str(o["S"])),
-        price=market.from_venue_price(dec(o["L"])),
-        size=market.from_venue_size(dec(o["l"])),
-        fee=dec(o.get("n", "0")),
+        price=market.from_venue_price(to_decimal(o["L"])),
+        size=market.from_venue_size(to_decimal(o["l"])),
+        fee=to_decimal(o.get("n", "0")),
         liquidity="maker" if o.get("m") else "taker",
         ts=ms_to_datetime(int(o["T"])),
         fee_asset=str(o.get("N") or "USDT"),
@@ -233,9 +211,9 @@ def fill_from_user_trade(
         venue_order_id=str(trade["orderId"]),
         symbol=market.symbol,
         side=side_from_wire(str(trade["side"])),
-        price=market.from_venue_price(dec(trade["price"])),
-        size=market.from_venue_size(dec(trade["qty"])),
-        fee=dec(trade.get("commission", "0")),
+        price=market.from_venue_price(to_decimal(trade["price"])),
+        size=market.from_venue_size(to_decimal(trade["qty"])),
+        fee=to_decimal(trade.get("commission", "0")),
         liquidity="maker" if trade.get("maker") else "taker",
         ts=ms_to_datetime(int(trade["time"])),
         fee_asset=str(trade.get("commissionAsset") or "USDT"),

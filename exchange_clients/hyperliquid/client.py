@@ -12,10 +12,10 @@ Prices must already be on Hyperliquid's grid (5 significant figures, <= 6 - szDe
 decimals; :meth:`prepare_limit` rounds to it): an off-grid price is refused, never changed.
 Market orders are aggressive IOC limits at the touch +/- ``market_slippage`` (default 5 %).
 
-Streams: ``orderUpdates`` and ``userFills`` are published once each (fills deduplicated by
-``tid``, order states by oid/status/filled size). Fills older than ``connect()`` are history
-and never published; after a reconnect, fills since the last one seen are polled over REST and
-tracked orders refreshed, so nothing that happened while disconnected is lost.
+Streams: ``orderUpdates`` and ``userFills``, published once each by the native base
+(:mod:`exchange_clients.native.base`). Fills older than ``connect()`` are history and never
+published; after a reconnect, fills since the last one seen are polled over REST
+(``userFillsByTime``) and tracked orders refreshed.
 
 Options: ``base_url``, ``ws_url``, ``timeout`` (s, 10), ``retries`` (3), ``market_slippage``
 (0.05), ``rate_limit_per_minute`` (1200, the venue's per-IP weight budget), ``markets_ttl``
@@ -25,6 +25,7 @@ Options: ``base_url``, ``ws_url``, ``timeout`` (s, 10), ``retries`` (3), ``marke
 from __future__ import annotations
 
 import time
+from collections.abc import Hashable
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -32,7 +33,6 @@ from typing import Any
 
 from core.errors import (
     AuthenticationFailed,
-    DuplicateClientOrderId,
     ExchangeError,
     InvalidOrder,
     OrderNotFound,
@@ -40,7 +40,6 @@ from core.errors import (
     VenueUnavailable,
 )
 from core.logging_setup import get_logger
-from exchange_clients.base import BaseExchangeClient
 from exchange_clients.factory import register_client
 from exchange_clients.hyperliquid import rounding as hl_rounding
 from exchange_clients.hyperliquid.cloids import CloidBook
@@ -60,8 +59,9 @@ from exchange_clients.hyperliquid.wire import (
     parse_order,
     parse_position,
     parse_universe,
-    to_decimal,
 )
+from exchange_clients.native.base import NativeVenueClient
+from exchange_clients.native.wire import ms_to_datetime, now_ms, to_decimal
 from exchange_clients.order_book import OrderBook
 from exchange_clients.rounding import check_order_size
 from exchange_clients.types import (
@@ -102,26 +102,18 @@ class NonceSource:
         return self._last
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 @register_client("hyperliquid")
-class HyperliquidClient(BaseExchangeClient):
+class HyperliquidClient(NativeVenueClient[HlAsset]):
     """One Hyperliquid account (or vault) on mainnet or testnet."""
 
     venue = "hyperliquid"
 
     def __init__(self, settings: ClientSettings) -> None:
-        super().__init__(settings)
         options = settings.options
+        super().__init__(settings, markets_ttl=float(str(options.get("markets_ttl", 60))))
         self._mainnet = not settings.testnet
-        self._base_url = str(
-            options.get("base_url") or (TESTNET_URL if settings.testnet else MAINNET_URL)
-        )
-        self._ws_url = str(
-            options.get("ws_url") or (TESTNET_WS_URL if settings.testnet else MAINNET_WS_URL)
-        )
+        self._base_url = self._endpoint("base_url", MAINNET_URL, TESTNET_URL)
+        self._ws_url = self._endpoint("ws_url", MAINNET_WS_URL, TESTNET_WS_URL)
         key = settings.secrets.get("private_key")
         if key is None:
             raise AuthenticationFailed("no private_key configured", venue=VENUE)
@@ -138,31 +130,19 @@ class HyperliquidClient(BaseExchangeClient):
         vault = settings.public.get("vault_address")
         self.vault_address = vault.lower() if vault else None
         self._slippage = Decimal(str(options.get("market_slippage", "0.05")))
-        self._markets_ttl = float(str(options.get("markets_ttl", 60)))
-        self._transport = RestTransport(
-            VENUE,
+        self._transport = self._rest_transport(
             self._base_url,
-            limiter=TokenBucket.per_minute(float(str(options.get("rate_limit_per_minute", 1200)))),
-            timeout=float(str(options.get("timeout", 10))),
-            retries=int(str(options.get("retries", 3))),
-            proxy_url=settings.proxy_url,
+            TokenBucket.per_minute(float(str(options.get("rate_limit_per_minute", 1200)))),
         )
         self._nonces = NonceSource()
         self._cloids = CloidBook()
-        self._sent_ids: set[str] = set()
         self._market_ids: set[str] = set()  # sent as market orders (an IOC limit on the wire)
-        self._assets: dict[str, HlAsset] = {}
-        self._by_coin: dict[str, HlAsset] = {}
-        self._markets_loaded_at = 0.0
+        self._ctxs: list[Any] = []  # asset contexts of the last markets load, by asset index
         self._books: dict[str, OrderBook] = {}
         self._book_subscriptions: set[str] = set()
         self._live_books: set[str] = set()
-        self._published_tids: set[int] = set()
         self._since_ms = 0
         self._last_fill_ms = 0
-        self._fill_totals: dict[int, tuple[Decimal, Decimal, Decimal]] = {}
-        self._published_orders: dict[int, Order] = {}
-        self._tracked: dict[int, str] = {}  # oid -> symbol of orders whose final state we await
         self._leverage: dict[str, Decimal] = {}
         self.last_trade: dict[str, Decimal] = {}
         self._stream: HyperliquidStream | None = None
@@ -175,39 +155,35 @@ class HyperliquidClient(BaseExchangeClient):
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    async def connect(self) -> None:
-        if self._stream is not None:
-            return
-        await self._transport.open()
-        try:
-            await self._check_signer()
-            await self._load_markets()
-            self._since_ms = _now_ms()
-            stream = HyperliquidStream(
-                self._ws_url,
-                on_message=self._on_message,
-                on_resync=self._on_resync,
-                on_disconnect=self._on_disconnect,
-                proxy_url=self.settings.proxy_url,
-                ping_interval=float(str(self.settings.options.get("ws_ping_interval", 30))),
-            )
-            await stream.start(
-                [
-                    {"type": "orderUpdates", "user": self.user},
-                    {"type": "userFills", "user": self.user},
-                ]
-            )
-        except BaseException:
-            await self._transport.close()
-            raise
+    @property
+    def transport(self) -> RestTransport:
+        return self._transport
+
+    async def _start(self) -> None:
+        await self._check_signer()
+        await self._market_cache.reload()
+        self._since_ms = now_ms()
+        stream = HyperliquidStream(
+            self._ws_url,
+            on_message=self._on_message,
+            on_resync=self._on_resync,
+            on_disconnect=self._on_disconnect,
+            proxy_url=self.settings.proxy_url,
+            ping_interval=float(str(self.settings.options.get("ws_ping_interval", 30))),
+        )
+        await stream.start(
+            [
+                {"type": "orderUpdates", "user": self.user},
+                {"type": "userFills", "user": self.user},
+            ]
+        )
         self._stream = stream
 
-    async def disconnect(self) -> None:
+    async def _stop_streams(self) -> None:
         stream, self._stream = self._stream, None
         if stream is not None:
             await stream.stop()
         self._live_books.clear()
-        await self._transport.close()
 
     @property
     def stream(self) -> HyperliquidStream:
@@ -292,32 +268,22 @@ class HyperliquidClient(BaseExchangeClient):
 
     # --- markets ---------------------------------------------------------------------------
 
-    async def _load_markets(self) -> list[Any]:
+    async def _fetch_markets(self) -> list[HlAsset]:
         meta, ctxs = await self._info({"type": "metaAndAssetCtxs"})
-        assets = parse_universe(meta, ctxs)
-        self._assets = {asset.market.symbol: asset for asset in assets}
-        self._by_coin = {asset.coin: asset for asset in assets}
-        self._markets_loaded_at = time.monotonic()
-        return [meta, ctxs]
+        self._ctxs = list(ctxs)
+        return parse_universe(meta, ctxs)
 
-    async def markets(self) -> dict[str, Market]:
-        if not self._assets or time.monotonic() - self._markets_loaded_at > self._markets_ttl:
-            await self._load_markets()
-        return {symbol: asset.market for symbol, asset in self._assets.items()}
+    def _market_view(self, record: HlAsset) -> Market:
+        return record.market
 
-    async def _asset(self, symbol: str) -> HlAsset:
-        if not self._assets:
-            await self._load_markets()
-        try:
-            return self._assets[symbol]
-        except KeyError:
-            raise UnknownSymbol(f"no market for {symbol!r}", venue=VENUE) from None
+    def _market_key(self, record: HlAsset) -> Hashable:
+        return record.coin
 
     async def prepare_limit(
         self, symbol: str, side: Side, size: Decimal, price: Decimal
     ) -> tuple[Decimal, Decimal]:
         """Size and price on Hyperliquid's grid (sizes down, prices to the safe side) + minimums."""
-        asset = await self._asset(symbol)
+        asset = await self._record(symbol)
         market = asset.market
         venue_size = hl_rounding.round_size(market.to_venue_size(size), asset.sz_decimals)
         try:
@@ -334,7 +300,7 @@ class HyperliquidClient(BaseExchangeClient):
     # --- market data -----------------------------------------------------------------------
 
     async def order_book(self, symbol: str, depth: int = 50) -> BookSnapshot:
-        asset = await self._asset(symbol)
+        asset = await self._record(symbol)
         if symbol not in self._book_subscriptions and self._stream is not None:
             self._book_subscriptions.add(symbol)
             await self._stream.subscribe({"type": "l2Book", "coin": asset.coin})
@@ -354,7 +320,7 @@ class HyperliquidClient(BaseExchangeClient):
             symbol,
             tuple(bids[:depth]),
             tuple(asks[:depth]),
-            datetime.fromtimestamp(int(data.get("time", _now_ms())) / 1000, tz=UTC),
+            ms_to_datetime(data.get("time", now_ms())),
         )
 
     @staticmethod
@@ -374,7 +340,7 @@ class HyperliquidClient(BaseExchangeClient):
 
     async def subscribe_trades(self, symbol: str) -> None:
         """Follow the public trades of ``symbol`` (last price in :attr:`last_trade`)."""
-        asset = await self._asset(symbol)
+        asset = await self._record(symbol)
         await self.stream.subscribe({"type": "trades", "coin": asset.coin})
 
     async def funding_rate(self, symbol: str) -> FundingRate:
@@ -384,11 +350,12 @@ class HyperliquidClient(BaseExchangeClient):
         return await self._funding(None)
 
     async def _funding(self, symbols: set[str] | None) -> dict[str, FundingRate]:
-        _, ctxs = await self._load_markets()
+        await self._market_cache.reload()
+        ctxs = self._ctxs
         predicted = predicted_by_coin(await self._info({"type": "predictedFundings"}))
         now = datetime.now(UTC)
         rates: dict[str, FundingRate] = {}
-        for asset in self._assets.values():
+        for asset in self._market_cache.records():
             if symbols is not None and asset.market.symbol not in symbols:
                 continue
             rates[asset.market.symbol] = funding_rate(
@@ -407,11 +374,10 @@ class HyperliquidClient(BaseExchangeClient):
     # --- trading ---------------------------------------------------------------------------
 
     async def place_order(self, request: OrderRequest) -> Order:
-        asset = await self._asset(request.symbol)
+        asset = await self._record(request.symbol)
         market = asset.market
         client_id = request.client_order_id
-        if client_id in self._sent_ids:
-            raise DuplicateClientOrderId(client_id, venue=VENUE)
+        self._refuse_sent_id(client_id)
         venue_size = market.to_venue_size(request.size)
         if venue_size != hl_rounding.round_size(venue_size, asset.sz_decimals) or venue_size <= 0:
             raise InvalidOrder(
@@ -438,7 +404,7 @@ class HyperliquidClient(BaseExchangeClient):
                 else ("Ioc" if request.time_in_force is TimeInForce.IOC else "Gtc")
             )
         cloid = self._cloids.remember(client_id)
-        self._sent_ids.add(client_id)  # taken from now on, whatever the outcome
+        self._claim_id(client_id)
         if request.order_type is OrderType.MARKET:
             self._market_ids.add(client_id)
         wire = order_wire(
@@ -462,7 +428,7 @@ class HyperliquidClient(BaseExchangeClient):
         if isinstance(status, dict) and "resting" in status:
             oid = int(status["resting"]["oid"])
             self._cloids.remember_oid(oid, client_id)
-            self._tracked[oid] = request.symbol
+            self._tracked[str(oid)] = request.symbol
             return _replace(pending, venue_order_id=str(oid), status=OrderStatus.OPEN, ts=now)
         if isinstance(status, dict) and "filled" in status:
             filled = status["filled"]
@@ -471,7 +437,7 @@ class HyperliquidClient(BaseExchangeClient):
             filled_size = market.from_venue_size(to_decimal(filled["totalSz"]))
             done = filled_size >= request.size or tif == "Ioc"
             if not done:
-                self._tracked[oid] = request.symbol
+                self._tracked[str(oid)] = request.symbol
             return _replace(
                 pending,
                 venue_order_id=str(oid),
@@ -495,13 +461,13 @@ class HyperliquidClient(BaseExchangeClient):
         return hl_rounding.round_price(touch * factor, asset.sz_decimals, side)
 
     async def cancel_order(self, symbol: str, venue_order_id: str) -> Order:
-        asset = await self._asset(symbol)
+        asset = await self._record(symbol)
         action = {"type": "cancel", "cancels": [{"a": asset.asset, "o": int(venue_order_id)}]}
         await self._cancel(action, symbol, venue_order_id=venue_order_id)
         return await self.order_status(symbol, venue_order_id=venue_order_id)
 
     async def cancel_by_client_id(self, symbol: str, client_order_id: str) -> Order:
-        asset = await self._asset(symbol)
+        asset = await self._record(symbol)
         cloid = self._cloids.remember(client_order_id)
         action = {"type": "cancelByCloid", "cancels": [{"asset": asset.asset, "cloid": cloid}]}
         await self._cancel(action, symbol, client_order_id=client_order_id)
@@ -529,11 +495,11 @@ class HyperliquidClient(BaseExchangeClient):
 
     async def open_orders(self, symbol: str | None = None) -> list[Order]:
         if symbol is not None:
-            await self._asset(symbol)  # UnknownSymbol for a market that does not exist
+            await self._record(symbol)  # UnknownSymbol for a market that does not exist
         raw = await self._info({"type": "frontendOpenOrders", "user": self.user})
         orders = []
         for wire in raw:
-            asset = self._by_coin.get(str(wire["coin"]))
+            asset = self._record_of(str(wire["coin"]))
             if asset is None or (symbol is not None and asset.market.symbol != symbol):
                 continue
             orders.append(self._order_from_wire(wire, "open", asset))
@@ -546,7 +512,7 @@ class HyperliquidClient(BaseExchangeClient):
         venue_order_id: str | None = None,
         client_order_id: str | None = None,
     ) -> Order:
-        asset = await self._asset(symbol)
+        asset = await self._record(symbol)
         query: int | str
         if client_order_id is not None:
             query = self._cloids.remember(client_order_id)
@@ -565,14 +531,14 @@ class HyperliquidClient(BaseExchangeClient):
         wire = inner["order"]
         if client_order_id is not None:
             self._cloids.remember_oid(int(wire["oid"]), client_order_id)
-        asset = self._by_coin.get(str(wire["coin"]), asset)  # the order's own market
+        asset = self._record_of(str(wire["coin"])) or asset  # the order's own market
         order = self._order_from_wire(
             wire, str(inner["status"]), asset, int(inner.get("statusTimestamp") or 0) or None
         )
         if not order.status.is_final and (
             client_order_id is not None or order.client_order_id in self._sent_ids
         ):
-            self._tracked[int(wire["oid"])] = order.symbol  # reconciled orders are refreshed too
+            self._tracked[str(wire["oid"])] = order.symbol  # reconciled orders are refreshed too
         return order
 
     def _order_from_wire(
@@ -581,15 +547,14 @@ class HyperliquidClient(BaseExchangeClient):
         oid = int(wire["oid"])
         cloid = wire.get("cloid")
         client_id = self._cloids.client_id(cloid, oid) or str(cloid or f"hl-{oid}")
-        notional, size, fees = self._fill_totals.get(oid, (ZERO, ZERO, ZERO))
         order = parse_order(
             wire,
             status,
             market=asset.market,
             client_order_id=client_id,
             updated_ms=updated_ms,
-            avg_fill_price=notional / size if size > 0 else None,
-            fee_paid=fees,
+            avg_fill_price=self._ledger.average_price(str(oid)),
+            fee_paid=self._ledger.fees(str(oid)),
         )
         if client_id in self._market_ids:
             return replace(order, order_type=OrderType.MARKET, price=None)
@@ -607,7 +572,7 @@ class HyperliquidClient(BaseExchangeClient):
         positions = []
         for entry in state.get("assetPositions", []):
             wire = entry["position"]
-            asset = self._by_coin.get(str(wire["coin"]))
+            asset = self._record_of(str(wire["coin"]))
             if asset is None:
                 continue
             position = parse_position(wire, asset.market)
@@ -630,7 +595,7 @@ class HyperliquidClient(BaseExchangeClient):
         )
 
     async def get_leverage(self, symbol: str) -> Decimal:
-        asset = await self._asset(symbol)
+        asset = await self._record(symbol)
         data = await self._info({"type": "activeAssetData", "user": self.user, "coin": asset.coin})
         leverage = data.get("leverage") if isinstance(data, dict) else None
         if isinstance(leverage, dict) and "value" in leverage:
@@ -640,7 +605,7 @@ class HyperliquidClient(BaseExchangeClient):
         raise ExchangeError(f"{symbol}: the venue reported no leverage", venue=VENUE)
 
     async def set_leverage(self, symbol: str, leverage: Decimal) -> Decimal:
-        asset = await self._asset(symbol)
+        asset = await self._record(symbol)
         if leverage != leverage.to_integral_value() or leverage < 1:
             raise InvalidOrder(
                 f"{symbol}: Hyperliquid leverage is a whole number >= 1, not {leverage}",
@@ -659,19 +624,14 @@ class HyperliquidClient(BaseExchangeClient):
     # --- streams ---------------------------------------------------------------------------
 
     async def _on_resync(self, first: bool) -> None:
-        """After every (re)connect: catch up on fills and order states missed meanwhile."""
-        if first:
-            return
+        """After every reconnect (not the first connect): catch up on what was missed."""
+        if not first:
+            await self._resync()
+
+    async def _recover_fills(self) -> None:
         start = self._last_fill_ms or self._since_ms
         fills = await self._info({"type": "userFillsByTime", "user": self.user, "startTime": start})
         self._handle_fills(fills)
-        for oid, symbol in list(self._tracked.items()):
-            try:
-                order = await self.order_status(symbol, venue_order_id=str(oid))
-            except OrderNotFound:
-                continue
-            self._publish_order_state(oid, order)
-        self._log.info("resynced", fills_polled=len(fills), orders=len(self._tracked))
 
     def _on_disconnect(self) -> None:
         self._live_books.clear()
@@ -691,7 +651,7 @@ class HyperliquidClient(BaseExchangeClient):
             self._handle_order_updates(data)
         elif channel == "trades":
             for trade in data:
-                asset = self._by_coin.get(str(trade["coin"]))
+                asset = self._record_of(str(trade["coin"]))
                 if asset is not None:
                     self.last_trade[asset.market.symbol] = asset.market.from_venue_price(
                         to_decimal(trade["px"])
@@ -700,7 +660,7 @@ class HyperliquidClient(BaseExchangeClient):
             self._log.warning("ws_error", message=str(data)[:200])
 
     def _handle_book(self, data: dict[str, Any]) -> None:
-        asset = self._by_coin.get(str(data["coin"]))
+        asset = self._record_of(str(data["coin"]))
         if asset is None:
             return
         symbol = asset.market.symbol
@@ -721,54 +681,29 @@ class HyperliquidClient(BaseExchangeClient):
 
     def _handle_fills(self, fills: list[dict[str, Any]]) -> None:
         for wire in sorted(fills, key=lambda f: (int(f["time"]), int(f["tid"]))):
-            tid = int(wire["tid"])
-            if tid in self._published_tids:
-                continue
-            self._published_tids.add(tid)
             if int(wire["time"]) < self._since_ms:
                 continue  # history from before connect(): the runtime reconciles it
-            asset = self._by_coin.get(str(wire["coin"]))
+            asset = self._record_of(str(wire["coin"]))
             if asset is None:
                 continue
-            oid = int(wire["oid"])
             fill = parse_fill(
                 wire,
                 market=asset.market,
-                client_order_id=self._cloids.client_id(wire.get("cloid"), oid),
+                client_order_id=self._cloids.client_id(wire.get("cloid"), int(wire["oid"])),
             )
-            notional, size, fees = self._fill_totals.get(oid, (ZERO, ZERO, ZERO))
-            self._fill_totals[oid] = (
-                notional + fill.price * fill.size,
-                size + fill.size,
-                fees + fill.fee,
-            )
-            self._last_fill_ms = max(self._last_fill_ms, int(wire["time"]))
-            self._publish_fill(fill)
+            if self._publish_fill_once(fill):
+                self._last_fill_ms = max(self._last_fill_ms, int(wire["time"]))
 
     def _handle_order_updates(self, updates: list[dict[str, Any]]) -> None:
         for update in updates:
             wire = update["order"]
-            asset = self._by_coin.get(str(wire["coin"]))
+            asset = self._record_of(str(wire["coin"]))
             if asset is None:
                 continue
             order = self._order_from_wire(
                 wire, str(update["status"]), asset, update.get("statusTimestamp")
             )
-            self._publish_order_state(int(wire["oid"]), order)
-
-    def _publish_order_state(self, oid: int, order: Order) -> None:
-        """Publish a state once; drop duplicates and anything older than what was published."""
-        previous = self._published_orders.get(oid)
-        if previous is not None and (
-            previous.status.is_final
-            or order.filled_size < previous.filled_size
-            or (previous.status, previous.filled_size) == (order.status, order.filled_size)
-        ):
-            return
-        self._published_orders[oid] = order
-        if order.status.is_final:
-            self._tracked.pop(oid, None)
-        self._publish_order(order)
+            self._publish_order_once(order)
 
 
 def _replace(

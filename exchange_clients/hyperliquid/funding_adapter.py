@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from exchange_clients.hyperliquid.wire import VENUE, ms_to_datetime, to_decimal
+from exchange_clients.hyperliquid.wire import VENUE
+from exchange_clients.native.wire import ms_to_datetime, to_decimal
 from exchange_clients.types import FundingRate
 
 INTERVAL_HOURS = Decimal(1)

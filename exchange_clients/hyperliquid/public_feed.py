@@ -28,13 +28,12 @@ from exchange_clients.hyperliquid.wire import (
     TESTNET_WS_URL,
     VENUE,
     HlAsset,
-    ms_to_datetime,
     parse_universe,
     side_of,
-    to_decimal,
 )
 from exchange_clients.market_data.events import BookSnapshotEvent, FundingEvent, TradeEvent
 from exchange_clients.market_data.live import LiveSourceSettings, Sink
+from exchange_clients.native.wire import ms_to_datetime, to_decimal
 from exchange_clients.types import Market
 from networking.http import HttpRequest, RestTransport
 from networking.json_codec import dumps

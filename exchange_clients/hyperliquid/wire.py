@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +26,7 @@ from core.errors import (
     ReduceOnlyRejected,
 )
 from exchange_clients.hyperliquid.rounding import price_decimals
+from exchange_clients.native.wire import ms_to_datetime, to_decimal
 from exchange_clients.types import (
     ZERO,
     Fill,
@@ -113,19 +113,6 @@ def parse_universe(meta: Mapping[str, Any], ctxs: list[Mapping[str, Any]]) -> li
 
 
 # --- scalars ----------------------------------------------------------------------------------
-
-
-def to_decimal(value: Any) -> Decimal:
-    """A wire number (string, or Decimal/int from the JSON codec) as an exact Decimal."""
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, int | str):
-        return Decimal(value)
-    raise ValueError(f"not a decimal on the wire: {value!r}")
-
-
-def ms_to_datetime(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 def side_of(wire_side: str) -> Side:

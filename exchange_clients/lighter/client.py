@@ -18,8 +18,9 @@ and ``nextNonce``; private ``accountActiveOrders``, ``accountInactiveOrders`` an
 with an auth token renewed before expiry (:mod:`.auth`). Streams: ``order_book/{id}`` kept in
 an :class:`OrderBook` (snapshot then deltas chained by nonce, see :meth:`_on_book`),
 ``market_stats/all`` (funding), ``account_all/{account}`` (fills) and
-``account_all_orders/{account}`` (order states). After a reconnect, fills since connect are
-polled over REST and deduplicated by trade id, so none is lost or published twice.
+``account_all_orders/{account}`` (order states), published once each by the native base
+(:mod:`exchange_clients.native.base`). After a reconnect, recent fills are polled over REST
+and the orders of every traded market re-read.
 
 Options: ``base_url``, ``ws_url``, ``chain_id`` (304 mainnet / 300 testnet), ``timeout`` (10 s),
 ``retries`` (3), ``market_slippage`` (0.05: worst price of a market order vs the touch),
@@ -34,24 +35,21 @@ import asyncio
 import functools
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 from core.errors import (
     AuthenticationFailed,
-    DuplicateClientOrderId,
     ExchangeError,
     InvalidOrder,
     OrderNotFound,
     RateLimited,
     RequestTimeout,
-    UnknownSymbol,
     VenueUnavailable,
 )
 from core.logging_setup import get_logger
-from exchange_clients.base import BaseExchangeClient
 from exchange_clients.factory import register_client
 from exchange_clients.lighter import wire
 from exchange_clients.lighter.auth import AuthTokens
@@ -60,7 +58,9 @@ from exchange_clients.lighter.funding_adapter import funding_rate
 from exchange_clients.lighter.nonces import NonceManager
 from exchange_clients.lighter.signing import LighterSigner, SignedTx
 from exchange_clients.lighter.websocket import LighterStream, channel_key
-from exchange_clients.lighter.wire import VENUE, LighterMarket, to_decimal
+from exchange_clients.lighter.wire import VENUE, LighterMarket
+from exchange_clients.native.base import NativeVenueClient
+from exchange_clients.native.wire import now_ms, to_decimal
 from exchange_clients.order_book import OrderBook, OrderBookError
 from exchange_clients.rounding import round_to_step
 from exchange_clients.types import (
@@ -91,10 +91,6 @@ TRADES_LIMIT = 100
 Signer = Callable[[int], Awaitable[SignedTx]]
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 def _int_setting(settings: ClientSettings, name: str) -> int:
     raw = settings.public.get(name)
     if raw is None and name in settings.secrets:
@@ -106,21 +102,17 @@ def _int_setting(settings: ClientSettings, name: str) -> int:
 
 
 @register_client("lighter")
-class LighterClient(BaseExchangeClient):
+class LighterClient(NativeVenueClient[LighterMarket]):
     """One Lighter account (one API key) on mainnet or testnet."""
 
     venue = "lighter"
 
     def __init__(self, settings: ClientSettings) -> None:
-        super().__init__(settings)
         options = settings.options
+        super().__init__(settings, markets_ttl=float(str(options.get("markets_ttl", 300))))
         testnet = settings.testnet
-        self._base_url = str(
-            options.get("base_url") or (wire.TESTNET_URL if testnet else wire.MAINNET_URL)
-        )
-        self._ws_url = str(
-            options.get("ws_url") or (wire.TESTNET_WS_URL if testnet else wire.MAINNET_WS_URL)
-        )
+        self._base_url = self._endpoint("base_url", wire.MAINNET_URL, wire.TESTNET_URL)
+        self._ws_url = self._endpoint("ws_url", wire.MAINNET_WS_URL, wire.TESTNET_WS_URL)
         key = settings.secrets.get("api_key_private_key")
         if key is None:
             raise AuthenticationFailed("no api_key_private_key configured", venue=VENUE)
@@ -152,30 +144,18 @@ class LighterClient(BaseExchangeClient):
         )
         self._slippage = Decimal(str(options.get("market_slippage", "0.05")))
         self._ack_timeout = float(str(options.get("order_ack_timeout", 10)))
-        self._markets_ttl = float(str(options.get("markets_ttl", 300)))
-        self._transport = RestTransport(
-            VENUE,
+        self._transport = self._rest_transport(
             self._base_url,
-            limiter=TokenBucket.per_minute(float(str(options.get("rate_limit_per_minute", 240)))),
-            timeout=float(str(options.get("timeout", 10))),
-            retries=int(str(options.get("retries", 3))),
-            proxy_url=settings.proxy_url,
+            TokenBucket.per_minute(float(str(options.get("rate_limit_per_minute", 240)))),
         )
         self.nonces = NonceManager(self.account_index, self.api_key_index, self._next_nonce)
         self._ids = ClientIdMap()
-        self._sent_ids: set[str] = set()
-        self._markets: dict[str, LighterMarket] = {}
-        self._by_id: dict[int, LighterMarket] = {}
-        self._markets_loaded_at = 0.0
         self._books: dict[int, OrderBook] = {}
         self._live_books: set[int] = set()
         self._stats: dict[int, dict[str, Any]] = {}
         self._stats_seen = asyncio.Event()
         self._orders: dict[int, dict[str, Any]] = {}  # order_index -> latest raw order
         self._order_by_client: dict[int, int] = {}  # client_order_index -> order_index
-        self._published_orders: dict[int, tuple[str, Decimal]] = {}
-        self._published_trades: set[str] = set()
-        self._order_fees: dict[int, Decimal] = {}
         self._traded_markets: set[int] = set()
         self._leverage: dict[str, Decimal] = {}
         self._since_ms = 0
@@ -185,42 +165,38 @@ class LighterClient(BaseExchangeClient):
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    async def connect(self) -> None:
-        if self._stream is not None:
-            return
-        await self._transport.open()
-        try:
-            await self._load_markets()
-            await self.nonces.sync()
-            await self._check_credentials()
-            self._since_ms = _now_ms()
-            stream = LighterStream(
-                self._ws_url,
-                on_message=self._on_message,
-                on_resync=self._on_resync,
-                on_disconnect=self._on_disconnect,
-                token=self.auth.token,
-                proxy_url=self.settings.proxy_url,
-                ping_interval=float(str(self.settings.options.get("ws_ping_interval", 30))),
-            )
-            await stream.start(
-                {
-                    "market_stats/all": False,
-                    f"account_all/{self.account_index}": True,
-                    f"account_all_orders/{self.account_index}": True,
-                }
-            )
-        except BaseException:
-            await self._transport.close()
-            raise
+    @property
+    def transport(self) -> RestTransport:
+        return self._transport
+
+    async def _start(self) -> None:
+        await self._market_cache.reload()
+        await self.nonces.sync()
+        await self._check_credentials()
+        self._since_ms = now_ms()
+        stream = LighterStream(
+            self._ws_url,
+            on_message=self._on_message,
+            on_resync=self._on_resync,
+            on_disconnect=self._on_disconnect,
+            token=self.auth.token,
+            proxy_url=self.settings.proxy_url,
+            ping_interval=float(str(self.settings.options.get("ws_ping_interval", 30))),
+        )
+        await stream.start(
+            {
+                "market_stats/all": False,
+                f"account_all/{self.account_index}": True,
+                f"account_all_orders/{self.account_index}": True,
+            }
+        )
         self._stream = stream
 
-    async def disconnect(self) -> None:
+    async def _stop_streams(self) -> None:
         stream, self._stream = self._stream, None
         if stream is not None:
             await stream.stop()
         self._live_books.clear()
-        await self._transport.close()
 
     @property
     def stream(self) -> LighterStream:
@@ -230,7 +206,7 @@ class LighterClient(BaseExchangeClient):
 
     async def _check_credentials(self) -> None:
         """An authenticated read: the venue checks the token against the registered key."""
-        market = next(iter(self._by_id.values()), None)
+        market = next(iter(self._market_cache.records()), None)
         params = {
             "account_index": self.account_index,
             "market_id": market.market_id if market else 0,
@@ -341,30 +317,19 @@ class LighterClient(BaseExchangeClient):
 
     # --- markets ---------------------------------------------------------------------------
 
-    async def _load_markets(self) -> None:
-        data = await self._get("/api/v1/orderBookDetails", {})
-        markets = wire.parse_markets(data)
-        self._markets = {m.symbol: m for m in markets}
-        self._by_id = {m.market_id: m for m in markets}
-        self._markets_loaded_at = time.monotonic()
+    async def _fetch_markets(self) -> list[LighterMarket]:
+        return list(wire.parse_markets(await self._get("/api/v1/orderBookDetails", {})))
 
-    async def markets(self) -> dict[str, Market]:
-        if not self._markets or time.monotonic() - self._markets_loaded_at > self._markets_ttl:
-            await self._load_markets()
-        return {symbol: m.market for symbol, m in self._markets.items()}
+    def _market_view(self, record: LighterMarket) -> Market:
+        return record.market
 
-    async def lighter_market(self, symbol: str) -> LighterMarket:
-        if not self._markets:
-            await self._load_markets()
-        try:
-            return self._markets[symbol]
-        except KeyError:
-            raise UnknownSymbol(f"no market for {symbol!r}", venue=VENUE) from None
+    def _market_key(self, record: LighterMarket) -> Hashable:
+        return record.market_id
 
     # --- market data -----------------------------------------------------------------------
 
     async def order_book(self, symbol: str, depth: int = 50) -> BookSnapshot:
-        market = await self.lighter_market(symbol)
+        market = await self._record(symbol)
         if self._stream is not None:
             await self._stream.subscribe(f"order_book/{market.market_id}")
         book = self._books.get(market.market_id)
@@ -386,12 +351,12 @@ class LighterClient(BaseExchangeClient):
 
     def book(self, symbol: str) -> OrderBook | None:
         """The live book of ``symbol`` if subscribed (tests and strategies that read it)."""
-        market = self._markets.get(symbol)
+        market = self._market_cache.cached(symbol)
         return self._books.get(market.market_id) if market else None
 
     async def subscribe_trades(self, symbol: str) -> None:
         """Follow public trades of ``symbol`` (last price in :attr:`last_trade`)."""
-        market = await self.lighter_market(symbol)
+        market = await self._record(symbol)
         await self.stream.subscribe(f"trade/{market.market_id}")
 
     async def funding_rate(self, symbol: str) -> FundingRate:
@@ -402,7 +367,7 @@ class LighterClient(BaseExchangeClient):
 
     async def _funding(self, symbols: set[str] | None) -> dict[str, FundingRate]:
         for symbol in symbols or ():
-            await self.lighter_market(symbol)
+            await self._record(symbol)
         if not self._stats_seen.is_set():
             try:
                 await asyncio.wait_for(self._stats_seen.wait(), self._ack_timeout)
@@ -411,7 +376,7 @@ class LighterClient(BaseExchangeClient):
         now = datetime.now(UTC)
         rates: dict[str, FundingRate] = {}
         for market_id, stats in self._stats.items():
-            market = self._by_id.get(market_id)
+            market = self._record_of(market_id)
             if market is None or (symbols is not None and market.symbol not in symbols):
                 continue
             rates[market.symbol] = funding_rate(market.symbol, stats, venue=self.name, now=now)
@@ -435,10 +400,9 @@ class LighterClient(BaseExchangeClient):
         return round_to_step(touch * (1 - self._slippage), market.market.tick_size, ROUND_FLOOR)
 
     async def place_order(self, request: OrderRequest) -> Order:
-        market = await self.lighter_market(request.symbol)
+        market = await self._record(request.symbol)
         client_id = request.client_order_id
-        if client_id in self._sent_ids:
-            raise DuplicateClientOrderId(client_id, venue=VENUE)
+        self._refuse_sent_id(client_id)
         index = self._ids.index(client_id)
         base_amount = market.base_amount(request.size)
         is_market = request.order_type is OrderType.MARKET
@@ -471,14 +435,14 @@ class LighterClient(BaseExchangeClient):
                 nonce=nonce,
             )
 
-        self._sent_ids.add(client_id)
+        self._claim_id(client_id)
         self._traded_markets.add(market.market_id)
         try:
             await self._send_tx(sign, context=f"order {client_id}")
         except RequestTimeout:
             raise  # maybe placed: the id stays taken, resolve it by client order id
         except BaseException:
-            self._sent_ids.discard(client_id)  # refused outright: no order exists
+            self._release_id(client_id)  # refused outright: no order exists
             raise
         raw = await self._await_order(
             market,
@@ -589,7 +553,7 @@ class LighterClient(BaseExchangeClient):
             status=wire.order_status(raw),
             filled_size=filled,
             avg_fill_price=quote / filled if filled > 0 else None,
-            fee_paid=self._order_fees.get(order_index, ZERO),
+            fee_paid=self._ledger.fees(str(order_index)),
             post_only=tif == "post-only",
             reduce_only=bool(raw.get("reduce_only")),
             time_in_force=(
@@ -600,7 +564,7 @@ class LighterClient(BaseExchangeClient):
         )
 
     async def cancel_order(self, symbol: str, venue_order_id: str) -> Order:
-        market = await self.lighter_market(symbol)
+        market = await self._record(symbol)
         try:
             order_index = int(venue_order_id)
         except ValueError:
@@ -627,7 +591,7 @@ class LighterClient(BaseExchangeClient):
         return self._order(final, market)
 
     async def cancel_by_client_id(self, symbol: str, client_order_id: str) -> Order:
-        market = await self.lighter_market(symbol)
+        market = await self._record(symbol)
         raw = await self._find_by_client(market, self._ids.index(client_order_id))
         if raw is None:
             raise OrderNotFound(f"{symbol}: no order {client_order_id!r}", venue=VENUE)
@@ -638,7 +602,7 @@ class LighterClient(BaseExchangeClient):
         orders = [o for o in await self.open_orders(symbol) if o.venue_order_id is not None]
         if not orders:
             return []
-        markets = {o.symbol: await self.lighter_market(o.symbol) for o in orders}
+        markets = {o.symbol: await self._record(o.symbol) for o in orders}
 
         def signer_for(order: Order) -> Signer:
             market_id, order_index = markets[order.symbol].market_id, int(str(order.venue_order_id))
@@ -666,7 +630,7 @@ class LighterClient(BaseExchangeClient):
 
     async def open_orders(self, symbol: str | None = None) -> list[Order]:
         if symbol is not None:
-            markets = [await self.lighter_market(symbol)]
+            markets = [await self._record(symbol)]
         else:
             account = await self._account()
             ids = {
@@ -674,7 +638,8 @@ class LighterClient(BaseExchangeClient):
                 for p in account.get("positions") or []
                 if int(p.get("open_order_count") or 0) > 0
             }
-            markets = [self._by_id[i] for i in sorted(ids) if i in self._by_id]
+            known = (self._record_of(i) for i in sorted(ids))
+            markets = [market for market in known if market is not None]
         orders: list[Order] = []
         for market in markets:
             data = await self._get(
@@ -694,7 +659,7 @@ class LighterClient(BaseExchangeClient):
         venue_order_id: str | None = None,
         client_order_id: str | None = None,
     ) -> Order:
-        market = await self.lighter_market(symbol)
+        market = await self._record(symbol)
         raw: dict[str, Any] | None = None
         if venue_order_id is not None:
             try:
@@ -725,7 +690,7 @@ class LighterClient(BaseExchangeClient):
         account = await self._account()
         positions = []
         for raw in account.get("positions") or []:
-            market = self._by_id.get(int(raw["market_id"]))
+            market = self._record_of(int(raw["market_id"]))
             if market is None:
                 continue
             position = wire.parse_position(raw, market)
@@ -748,7 +713,7 @@ class LighterClient(BaseExchangeClient):
         )
 
     async def get_leverage(self, symbol: str) -> Decimal:
-        market = await self.lighter_market(symbol)
+        market = await self._record(symbol)
         account = await self._account()
         raw = next(
             (p for p in account.get("positions") or [] if int(p["market_id"]) == market.market_id),
@@ -764,7 +729,7 @@ class LighterClient(BaseExchangeClient):
         return (wire.MARGIN_FRACTION_ONE / fraction).quantize(Decimal("0.01"))
 
     async def set_leverage(self, symbol: str, leverage: Decimal) -> Decimal:
-        market = await self.lighter_market(symbol)
+        market = await self._record(symbol)
         if not 1 <= leverage <= market.market.max_leverage:
             raise InvalidOrder(
                 f"{symbol}: leverage {leverage} outside 1..{market.market.max_leverage}",
@@ -812,7 +777,10 @@ class LighterClient(BaseExchangeClient):
         resubscribed for a fresh snapshot."""
         market_id = int(channel.rsplit("/", 1)[1])
         payload = message["order_book"]
-        book = self._books.setdefault(market_id, OrderBook(self._by_id[market_id].symbol))
+        market = self._record_of(market_id)
+        if market is None:
+            return
+        book = self._books.setdefault(market_id, OrderBook(market.symbol))
         bids = [[level["price"], level["size"]] for level in payload.get("bids") or []]
         asks = [[level["price"], level["size"]] for level in payload.get("asks") or []]
         nonce = int(payload["nonce"])
@@ -848,20 +816,12 @@ class LighterClient(BaseExchangeClient):
 
     async def _on_orders(self, by_market: dict[str, Any]) -> None:
         for market_id, orders in by_market.items():
-            market = self._by_id.get(int(market_id))
+            market = self._record_of(int(market_id))
             if market is None:
                 continue
             for raw in orders:
                 self._remember(raw)
-                self._publish_order_state(raw, market)
-
-    def _publish_order_state(self, raw: dict[str, Any], market: LighterMarket) -> None:
-        order_index = int(raw["order_index"])
-        state = (str(raw.get("status")), to_decimal(raw.get("filled_base_amount") or "0"))
-        if self._published_orders.get(order_index) == state:
-            return  # duplicates (replays, REST refresh after reconnect) are published once
-        self._published_orders[order_index] = state
-        self._publish_order(self._order(raw, market))
+                self._publish_order_once(self._order(raw, market))
 
     def _on_trades(self, by_market: dict[str, Any]) -> None:
         trades = [t for ts in by_market.values() for t in ts]
@@ -870,75 +830,76 @@ class LighterClient(BaseExchangeClient):
     def _publish_trades(self, trades: list[dict[str, Any]]) -> None:
         """Our fills, oldest first, each trade id once; trades before connect() are history."""
         for raw in sorted(trades, key=lambda t: (int(t["timestamp"]), int(t["trade_id"]))):
-            trade_id = str(raw["trade_id"])
-            market = self._by_id.get(int(raw["market_id"]))
-            if market is None or trade_id in self._published_trades:
-                continue
-            if int(raw["timestamp"]) < self._since_ms:
+            market = self._record_of(int(raw["market_id"]))
+            if market is None or int(raw["timestamp"]) < self._since_ms:
                 continue
             if self.account_index not in (int(raw["bid_account_id"]), int(raw["ask_account_id"])):
                 continue
-            self._published_trades.add(trade_id)
             fill: Fill = wire.parse_fill(
                 raw,
                 account_index=self.account_index,
                 market=market,
                 client_id_of=self._ids.by_index,
             )
-            if fill.venue_order_id is not None:
-                order_index = int(fill.venue_order_id)
-                self._order_fees[order_index] = self._order_fees.get(order_index, ZERO) + fill.fee
-            self._publish_fill(fill)
+            self._publish_fill_once(fill)
 
     def _on_public_trades(self, trades: list[dict[str, Any]]) -> None:
         for raw in trades:
-            market = self._by_id.get(int(raw["market_id"]))
+            market = self._record_of(int(raw["market_id"]))
             if market is not None:
                 self.last_trade[market.symbol] = to_decimal(raw["price"])
 
     async def _on_resync(self, first: bool) -> None:
-        """After a reconnect: fills missed meanwhile (REST, deduplicated), fresh order states."""
+        """After a reconnect: live books rebuilt from new snapshots, then the base's resync."""
         if first:
             return
         for market_id in list(self._live_books):
             self._books[market_id].invalidate("stream reconnected")
         self._live_books.clear()
         try:
-            data = await self._get(
-                "/api/v1/trades",
-                {
-                    "account_index": self.account_index,
-                    "sort_by": "timestamp",
-                    "sort_dir": "desc",
-                    "limit": TRADES_LIMIT,
-                },
-                private=True,
-            )
-            self._publish_trades(list(data.get("trades") or []))
-            for market_id in sorted(self._traded_markets):
-                market = self._by_id[market_id]
-                active = await self._get(
-                    "/api/v1/accountActiveOrders",
-                    {"account_index": self.account_index, "market_id": market_id},
-                    private=True,
-                )
-                active_ids = set()
-                for raw in active.get("orders") or []:
-                    active_ids.add(int(raw["order_index"]))
-                    self._remember(raw)
-                    self._publish_order_state(raw, market)
-                # Orders we last saw open that finished while we were away.
-                for order_index, raw in list(self._orders.items()):
-                    if (
-                        int(raw.get("market_index", market_id)) == market_id
-                        and order_index not in active_ids
-                        and not wire.order_status(raw).is_final
-                    ):
-                        done = await self._find_by_index(market, order_index)
-                        if done is not None:
-                            self._publish_order_state(done, market)
+            await self._resync()
         except ExchangeError as exc:  # the stream is up; the next reconnect tries again
             self._log.warning("lighter_resync_failed", error=str(exc))
+
+    async def _recover_fills(self) -> None:
+        """The account's latest trades (REST); those already published are skipped."""
+        data = await self._get(
+            "/api/v1/trades",
+            {
+                "account_index": self.account_index,
+                "sort_by": "timestamp",
+                "sort_dir": "desc",
+                "limit": TRADES_LIMIT,
+            },
+            private=True,
+        )
+        self._publish_trades(list(data.get("trades") or []))
+
+    async def _refresh_orders(self) -> None:
+        """Per traded market: the resting orders, and those last seen open that finished."""
+        for market_id in sorted(self._traded_markets):
+            market = self._record_of(market_id)
+            if market is None:
+                continue
+            active = await self._get(
+                "/api/v1/accountActiveOrders",
+                {"account_index": self.account_index, "market_id": market_id},
+                private=True,
+            )
+            active_ids = set()
+            for raw in active.get("orders") or []:
+                active_ids.add(int(raw["order_index"]))
+                self._remember(raw)
+                self._publish_order_once(self._order(raw, market))
+            for order_index, raw in list(self._orders.items()):
+                if (
+                    int(raw.get("market_index", market_id)) == market_id
+                    and order_index not in active_ids
+                    and not wire.order_status(raw).is_final
+                ):
+                    done = await self._find_by_index(market, order_index)
+                    if done is not None:
+                        self._publish_order_once(self._order(done, market))
 
     def _on_disconnect(self) -> None:
         for market_id in list(self._live_books):

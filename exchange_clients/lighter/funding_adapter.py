@@ -16,9 +16,8 @@ from typing import Any
 from exchange_clients.lighter.wire import (
     FUNDING_INTERVAL_HOURS,
     FUNDING_RATE_IS_PERCENT,
-    ms_to_datetime,
-    to_decimal,
 )
+from exchange_clients.native.wire import ms_to_datetime, to_decimal
 from exchange_clients.types import FundingRate
 
 _PERCENT = Decimal(100)

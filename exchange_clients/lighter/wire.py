@@ -18,8 +18,7 @@ Nothing here does I/O, so every rule is testable on its own. Sources (apidocs.li
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from core.errors import (
@@ -31,6 +30,7 @@ from core.errors import (
     PostOnlyWouldCross,
     ReduceOnlyRejected,
 )
+from exchange_clients.native.wire import ms_to_datetime, to_decimal
 from exchange_clients.types import ZERO, Fill, Market, OrderStatus, Position
 
 VENUE = "lighter"
@@ -77,22 +77,6 @@ FUNDING_RATE_IS_PERCENT = True
 FUNDING_INTERVAL_HOURS = Decimal(1)
 
 _FINAL_STATUS = {"filled": OrderStatus.FILLED, "canceled": OrderStatus.CANCELLED}
-
-
-def to_decimal(value: object) -> Decimal:
-    """A wire number (string, int or the codec's ``Decimal``) as ``Decimal``; never via float."""
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, bool | float):
-        raise ValueError(f"refusing a non-exact number {value!r}")
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise ValueError(f"not a number: {value!r}") from None
-
-
-def ms_to_datetime(ms: int | str | Decimal) -> datetime:
-    return datetime.fromtimestamp(int(ms) / 1000, tz=UTC)
 
 
 @dataclass(frozen=True, slots=True)

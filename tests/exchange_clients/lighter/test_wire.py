@@ -59,12 +59,6 @@ def test_scaling_is_exact_both_ways() -> None:
         btc.price_int(D("61234.55"))
 
 
-def test_wire_numbers_never_go_through_float() -> None:
-    assert wire.to_decimal("0.1") + wire.to_decimal("0.2") == D("0.3")
-    with pytest.raises(ValueError, match="non-exact"):
-        wire.to_decimal(0.1)
-
-
 def test_client_order_index_is_deterministic_and_in_range() -> None:
     assert client_order_index("bot-1-000001") == client_order_index("bot-1-000001")
     assert client_order_index("bot-1-000001") != client_order_index("bot-1-000002")
