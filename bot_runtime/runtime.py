@@ -378,7 +378,7 @@ class BotRuntime:
             "session summary",
             orders_cancelled=len(cancelled),
             positions_open=", ".join(left) or "none",
-            realized_pnl=f"{realized - self.realized_at_start} USD",
+            realized_pnl=f"{(realized - self.realized_at_start).normalize():f} USD",
         )
 
     async def _log_fills(self, client: BaseExchangeClient) -> None:
