@@ -35,7 +35,7 @@ from exchange_clients.backpack.signing import Ed25519Signer, WireValue
 from exchange_clients.binance_style.signing import HmacSigner
 from exchange_clients.factory import create_client
 from exchange_clients.hyperliquid.client import HyperliquidClient
-from exchange_clients.hyperliquid.cloids import to_cloid
+from exchange_clients.hyperliquid.ids import to_cloid
 from exchange_clients.hyperliquid.signing import L1Signer, order_action, order_wire
 from exchange_clients.lighter.signing import LighterSigner
 from exchange_clients.types import ClientSettings

@@ -7,15 +7,18 @@ Two auth schemes, chosen by the account's credentials (core/venues.py):
 * ``api_key`` + ``api_secret``: HMAC, the v1 endpoints (``/fapi/v1``, ``/fapi/v2``), exactly
   Binance's.
 
-Testnet: https://fapi.asterdex-testnet.com, wss://fstream.asterdex-testnet.com.
+Testnet: https://fapi.asterdex-testnet.com, wss://fstream.asterdex-testnet.com. Streams are
+Binance's protocol word for word, and funding is ``premiumIndex`` + ``fundingInfo`` ("Get Funding
+Rate Config") with a default interval of 8 h, so this package holds only Aster's own parts: its
+hosts, the v3 path set and the API-wallet signer (:mod:`.signing`).
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from core.errors import AuthenticationFailed
-from exchange_clients.aster.funding_adapter import DEFAULT_INTERVAL_HOURS
 from exchange_clients.aster.signing import ApiWalletSigner
-from exchange_clients.aster.websocket import MAINNET_WS_URL, TESTNET_WS_URL
 from exchange_clients.binance_style.client import BINANCE_PATHS, BinanceStyleClient, VenueConfig
 from exchange_clients.binance_style.signing import RequestSigner
 from exchange_clients.factory import register_client
@@ -25,11 +28,11 @@ V3_PATHS = {name: "/fapi/v3/" + path.rsplit("/", 1)[1] for name, path in BINANCE
 
 ASTER_HMAC = VenueConfig(
     rest_url="https://fapi.asterdex.com",
-    ws_url=MAINNET_WS_URL,
+    ws_url="wss://fstream.asterdex.com",
     testnet_rest_url="https://fapi.asterdex-testnet.com",
-    testnet_ws_url=TESTNET_WS_URL,
+    testnet_ws_url="wss://fstream.asterdex-testnet.com",
     paths=BINANCE_PATHS,
-    default_funding_interval_hours=DEFAULT_INTERVAL_HOURS,
+    default_funding_interval_hours=Decimal(8),
 )
 ASTER_V3 = VenueConfig(
     rest_url=ASTER_HMAC.rest_url,
@@ -37,7 +40,7 @@ ASTER_V3 = VenueConfig(
     testnet_rest_url=ASTER_HMAC.testnet_rest_url,
     testnet_ws_url=ASTER_HMAC.testnet_ws_url,
     paths=V3_PATHS,
-    default_funding_interval_hours=DEFAULT_INTERVAL_HOURS,
+    default_funding_interval_hours=ASTER_HMAC.default_funding_interval_hours,
 )
 V3_FIELDS = ("user", "signer", "signer_private_key")
 

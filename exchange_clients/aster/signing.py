@@ -33,7 +33,7 @@ from eth_account.messages import encode_typed_data
 from eth_utils.crypto import keccak
 
 from core.redaction import Secret
-from exchange_clients.binance_style.signing import HmacSigner, Params
+from exchange_clients.binance_style.signing import Params
 from exchange_clients.evm_signing import EvmKey, domain_separator, typed_data_digest
 
 CHAIN_ID = 1666
@@ -116,4 +116,4 @@ class ApiWalletSigner:
         return self.sign(params, now_ms)
 
 
-__all__ = ["ApiWalletSigner", "HmacSigner", "recover_signer", "sign_message", "v3_payload"]
+__all__ = ["ApiWalletSigner", "recover_signer", "sign_message", "v3_payload"]

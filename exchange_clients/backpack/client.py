@@ -16,7 +16,7 @@ Guarantees beyond the contract:
   publish-once, resync after a reconnection); fills missed while disconnected are recovered
   from the fill history (``/wapi/v1/history/fills``);
 * our string client order ids travel as Backpack's uint32 ``clientId`` (see
-  :mod:`client_ids`); an id whose uint32 an order of this process already uses is refused
+  :mod:`.ids`); an id whose uint32 an order of this process already uses is refused
   (:class:`ClientIdCollision`) rather than sent;
 * order writes are never retried blindly: a timeout or 5xx raises ``RequestTimeout`` and the
   caller resolves it with ``order_status(client_order_id=...)``;
@@ -39,8 +39,8 @@ from core.errors import (
     OrderNotFound,
 )
 from core.logging_setup import get_logger
-from exchange_clients.backpack.client_ids import ClientIdMap
 from exchange_clients.backpack.funding_adapter import funding_from_mark_price
+from exchange_clients.backpack.ids import ClientIdMap
 from exchange_clients.backpack.rest import BackpackRest, Params
 from exchange_clients.backpack.signing import DEFAULT_WINDOW_MS, Ed25519Signer, WireValue
 from exchange_clients.backpack.websocket import MAINNET_WS_URL, BackpackStream

@@ -18,8 +18,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from core.errors import AuthenticationFailed, VenueUnavailable
-from exchange_clients.backpack.errors import RequestExpired, error_for, parse_error
 from exchange_clients.backpack.signing import Ed25519Signer, WireValue, wire_text
+from exchange_clients.backpack.wire import RequestExpired, error_for, parse_error
 from networking.http import HttpRequest, HttpResponse, RestTransport
 from networking.json_codec import dumps
 

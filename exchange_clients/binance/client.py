@@ -1,4 +1,9 @@
-"""Binance USD-M futures (https://fapi.binance.com), thin over the Binance-style base.
+"""Binance USD-M futures: the venue's hosts and the name ``binance`` on the Binance-style client.
+
+Everything Binance USD-M speaks lives in :mod:`exchange_clients.binance_style` (REST + HMAC
+signing, the ``<symbol>@depth@100ms`` diff book, the user-data stream, wire and error mapping,
+funding from ``premiumIndex`` + ``fundingInfo``), because Aster speaks the same protocol; this
+package holds only what is Binance's own: its hosts and its default funding interval (8 h).
 
 Credentials: ``api_key`` and ``api_secret`` (HMAC). Testnet hosts (``settings.testnet``):
 https://testnet.binancefuture.com and wss://fstream.binancefuture.com.
@@ -6,18 +11,18 @@ https://testnet.binancefuture.com and wss://fstream.binancefuture.com.
 
 from __future__ import annotations
 
-from exchange_clients.binance.funding_adapter import DEFAULT_INTERVAL_HOURS
-from exchange_clients.binance.websocket import MAINNET_WS_URL, TESTNET_WS_URL
+from decimal import Decimal
+
 from exchange_clients.binance_style.client import BINANCE_PATHS, BinanceStyleClient, VenueConfig
 from exchange_clients.factory import register_client
 
 BINANCE = VenueConfig(
     rest_url="https://fapi.binance.com",
-    ws_url=MAINNET_WS_URL,
+    ws_url="wss://fstream.binance.com",
     testnet_rest_url="https://testnet.binancefuture.com",
-    testnet_ws_url=TESTNET_WS_URL,
+    testnet_ws_url="wss://fstream.binancefuture.com",
     paths=BINANCE_PATHS,
-    default_funding_interval_hours=DEFAULT_INTERVAL_HOURS,
+    default_funding_interval_hours=Decimal(8),
 )
 
 

@@ -38,13 +38,7 @@ from core.errors import (
 )
 from core.logging_setup import get_logger
 from exchange_clients.binance_style.depth import DepthStream
-from exchange_clients.binance_style.errors import (
-    DUPLICATE_CLIENT_ID_CODE,
-    LEVERAGE_CODE,
-    MARGIN_CODE,
-    VenueError,
-)
-from exchange_clients.binance_style.funding import (
+from exchange_clients.binance_style.funding_adapter import (
     funding_from_premium_index,
     intervals_from_funding_info,
 )
@@ -52,7 +46,11 @@ from exchange_clients.binance_style.rest import BinanceStyleRest
 from exchange_clients.binance_style.signing import HmacSigner, Params, RequestSigner
 from exchange_clients.binance_style.user_stream import DEFAULT_KEEPALIVE_SECONDS, UserStream
 from exchange_clients.binance_style.wire import (
+    DUPLICATE_CLIENT_ID_CODE,
+    LEVERAGE_CODE,
+    MARGIN_CODE,
     LotRule,
+    VenueError,
     fill_from_event,
     fill_from_user_trade,
     market_from_symbol_info,

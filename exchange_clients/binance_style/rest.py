@@ -17,8 +17,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from core.errors import AuthenticationFailed, VenueUnavailable
-from exchange_clients.binance_style.errors import TIMESTAMP_CODE, error_for, parse_error
 from exchange_clients.binance_style.signing import Params, RequestSigner
+from exchange_clients.binance_style.wire import TIMESTAMP_CODE, error_for, parse_error
 from networking.http import HttpRequest, HttpResponse, RestTransport
 from networking.rate_limit import TokenBucket
 

@@ -5,7 +5,8 @@ Binance "SIGNED (TRADE and USER_DATA) Endpoint Security": the request carries ``
 parameters* (query string followed by the body, exactly as sent) keyed by the API secret, and
 the API key travels in the ``X-MBX-APIKEY`` header. USER_STREAM endpoints (listenKey) need the
 key header only. Venues with another scheme (Aster's v3 API wallets) implement
-:class:`RequestSigner` themselves.
+:class:`RequestSigner` themselves. Binance's published example (key ``dbefbc80...``, secret
+``2b5eb11e...``) is the test vector in tests/exchange_clients/binance/test_signing.py.
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ from typing import Any
 from core.errors import ExchangeError
 from core.logging_setup import get_logger
 from core.redaction import Secret
-from exchange_clients.binance_style.errors import LISTEN_KEY_MISSING_CODE, VenueError
 from exchange_clients.binance_style.rest import BinanceStyleRest
+from exchange_clients.binance_style.wire import LISTEN_KEY_MISSING_CODE, VenueError
 from networking.backoff import Backoff
 from networking.websocket import ReconnectingWebSocket
 

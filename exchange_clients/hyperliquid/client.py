@@ -6,7 +6,7 @@ approved agent); reads use ``account_address`` (default: the key's own address),
 venue's ``userRole`` tells whether the key is known at all, so a wrong key fails at once with
 :class:`AuthenticationFailed`, never by echoing the key.
 
-Orders carry our client order id as a deterministic cloid (:mod:`.cloids`); ids sent by this
+Orders carry our client order id as a deterministic cloid (:mod:`.ids`); ids sent by this
 process are never sent twice (the venue does not document a duplicate-cloid rejection).
 Prices must already be on Hyperliquid's grid (5 significant figures, <= 6 - szDecimals
 decimals; :meth:`prepare_limit` rounds to it): an off-grid price is refused, never changed.
@@ -42,8 +42,8 @@ from core.errors import (
 from core.logging_setup import get_logger
 from exchange_clients.factory import register_client
 from exchange_clients.hyperliquid import rounding as hl_rounding
-from exchange_clients.hyperliquid.cloids import CloidBook
 from exchange_clients.hyperliquid.funding_adapter import funding_rate, predicted_by_coin
+from exchange_clients.hyperliquid.ids import CloidBook
 from exchange_clients.hyperliquid.signing import L1Signer, order_action, order_wire
 from exchange_clients.hyperliquid.websocket import HyperliquidStream
 from exchange_clients.hyperliquid.wire import (

@@ -53,8 +53,8 @@ from core.logging_setup import get_logger
 from exchange_clients.factory import register_client
 from exchange_clients.lighter import wire
 from exchange_clients.lighter.auth import AuthTokens
-from exchange_clients.lighter.client_ids import ClientIdMap
 from exchange_clients.lighter.funding_adapter import funding_rate
+from exchange_clients.lighter.ids import ClientIdMap
 from exchange_clients.lighter.nonces import NonceManager
 from exchange_clients.lighter.signing import LighterSigner, SignedTx
 from exchange_clients.lighter.websocket import LighterStream, channel_key

@@ -15,8 +15,8 @@ import pytest
 from core.errors import AuthenticationFailed
 from core.redaction import Secret
 from exchange_clients.backpack.client import BackpackClient
-from exchange_clients.backpack.errors import RequestExpired
 from exchange_clients.backpack.signing import Ed25519Signer
+from exchange_clients.backpack.wire import RequestExpired
 from exchange_clients.types import ClientSettings
 from testing.fakes.backpack import FakeBackpack
 from tests.exchange_clients.backpack.helpers import (

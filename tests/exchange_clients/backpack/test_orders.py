@@ -18,7 +18,7 @@ from core.errors import (
     ReduceOnlyRejected,
 )
 from exchange_clients.backpack.client import BackpackClient
-from exchange_clients.backpack.client_ids import ClientIdCollision, ClientIdMap, to_u32
+from exchange_clients.backpack.ids import ClientIdCollision, ClientIdMap, to_u32
 from exchange_clients.types import ClientSettings, OrderStatus
 from tests.exchange_clients.backpack.helpers import D, connected, next_event, running
 

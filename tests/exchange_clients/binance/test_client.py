@@ -20,7 +20,7 @@ from core.errors import (
     VenueUnavailable,
 )
 from exchange_clients.binance_style.client import BinanceStyleClient
-from exchange_clients.binance_style.errors import ClockSkew
+from exchange_clients.binance_style.wire import ClockSkew
 from exchange_clients.types import OrderStatus
 from testing.fakes.binance import FakeBinance
 from testing.fakes.binance_style import Route, now_ms

@@ -7,7 +7,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 from core.redaction import Secret
-from exchange_clients.binance.signing import API_KEY_HEADER, HmacSigner, hmac_sha256_hex
+from exchange_clients.binance_style.signing import API_KEY_HEADER, HmacSigner, hmac_sha256_hex
 
 DOC_KEY = "dbefbc809e3e83c283a984c3a1459732ea7db1360ca80c5c2c8867408d28cc83"
 DOC_SECRET = "2b5eb11e18796d12d88f13dc27dbbd02c2cc51ff7059765ed9821957d82bb4d9"

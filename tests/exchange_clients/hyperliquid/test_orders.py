@@ -18,7 +18,7 @@ from core.errors import (
     PostOnlyWouldCross,
     ReduceOnlyRejected,
 )
-from exchange_clients.hyperliquid.cloids import CloidBook, to_cloid
+from exchange_clients.hyperliquid.ids import CloidBook, to_cloid
 from exchange_clients.hyperliquid.wire import order_error
 from exchange_clients.types import OrderStatus, OrderType
 from tests.exchange_clients.hyperliquid.helpers import (

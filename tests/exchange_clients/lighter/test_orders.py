@@ -14,7 +14,7 @@ from core.errors import (
     PostOnlyWouldCross,
     ReduceOnlyRejected,
 )
-from exchange_clients.lighter.client_ids import client_order_index
+from exchange_clients.lighter.ids import client_order_index
 from exchange_clients.types import OrderStatus, OrderType, TimeInForce
 from tests.exchange_clients.lighter.helpers import ACCOUNT, connected, new_fake
 

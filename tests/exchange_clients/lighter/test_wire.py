@@ -8,7 +8,7 @@ import pytest
 
 from core.errors import InvalidOrder
 from exchange_clients.lighter import wire
-from exchange_clients.lighter.client_ids import ClientIdMap, client_order_index
+from exchange_clients.lighter.ids import ClientIdMap, client_order_index
 
 D = Decimal
 
@@ -71,7 +71,7 @@ def test_client_order_index_is_deterministic_and_in_range() -> None:
 
 def test_a_collision_among_known_ids_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     ids = ClientIdMap()
-    monkeypatch.setattr("exchange_clients.lighter.client_ids.client_order_index", lambda _: 77)
+    monkeypatch.setattr("exchange_clients.lighter.ids.client_order_index", lambda _: 77)
     assert ids.index("first") == 77
     assert ids.index("first") == 77
     with pytest.raises(InvalidOrder, match="same client_order_index 77"):
