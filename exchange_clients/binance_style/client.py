@@ -20,7 +20,6 @@ Guarantees beyond the contract:
 from __future__ import annotations
 
 import dataclasses
-import re
 import time
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
@@ -37,14 +36,18 @@ from core.errors import (
     VenueUnavailable,
 )
 from core.logging_setup import get_logger
-from exchange_clients.binance_style.depth import DepthStream
 from exchange_clients.binance_style.funding_adapter import (
     funding_from_premium_index,
     intervals_from_funding_info,
 )
+from exchange_clients.binance_style.ids import check_client_id
 from exchange_clients.binance_style.rest import BinanceStyleRest
 from exchange_clients.binance_style.signing import HmacSigner, Params, RequestSigner
-from exchange_clients.binance_style.user_stream import DEFAULT_KEEPALIVE_SECONDS, UserStream
+from exchange_clients.binance_style.websocket import (
+    DEFAULT_KEEPALIVE_SECONDS,
+    DepthStream,
+    UserStream,
+)
 from exchange_clients.binance_style.wire import (
     DUPLICATE_CLIENT_ID_CODE,
     LEVERAGE_CODE,
@@ -79,8 +82,6 @@ from networking.rate_limit import TokenBucket
 
 log = get_logger(__name__)
 
-CLIENT_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
-"""``newClientOrderId`` rule from "New Order (TRADE)"."""
 DEPTH_LIMITS = ((5, 2), (10, 2), (20, 2), (50, 2), (100, 5), (500, 10), (1000, 20))
 """``GET depth`` limits and their request weights ("Order Book")."""
 FUNDING_INFO_TTL_SECONDS = 300.0
@@ -362,11 +363,7 @@ class BinanceStyleClient(NativeVenueClient[Market]):
         market = await self.market(request.symbol)
         client_id = request.client_order_id
         self._refuse_sent_id(client_id)
-        if not CLIENT_ID.match(client_id):
-            raise InvalidOrder(
-                f"client order id {client_id!r} must be 1-36 characters of [.A-Z:/a-z0-9_-]",
-                venue=self.name,
-            )
+        check_client_id(client_id, venue=self.name)
         if request.order_type is OrderType.MARKET:
             self._check_market_lot(request, market)
         params = self._order_params(request, market)

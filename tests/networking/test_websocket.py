@@ -190,11 +190,11 @@ async def test_every_venue_stream_has_a_size_bound() -> None:
     with pytest.raises(ValueError, match="unbounded"):
         ReconnectingWebSocket("ws://x", venue="v", on_message=lambda _: None, max_message_bytes=0)
     from exchange_clients.backpack import websocket as backpack
-    from exchange_clients.binance_style import depth, user_stream
+    from exchange_clients.binance_style import websocket as binance_style
     from exchange_clients.hyperliquid import websocket as hyperliquid
     from exchange_clients.lighter import websocket as lighter
 
-    for module in (backpack, depth, user_stream, hyperliquid, lighter):
+    for module in (backpack, binance_style, hyperliquid, lighter):
         assert 0 < module.MAX_MESSAGE_BYTES <= 8 * 1024 * 1024, module.__name__
 
 

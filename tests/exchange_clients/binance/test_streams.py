@@ -11,8 +11,7 @@ from decimal import Decimal
 import pytest
 
 from exchange_clients.binance_style.client import BinanceStyleClient
-from exchange_clients.binance_style.depth import DepthStream
-from exchange_clients.binance_style.user_stream import UserStream
+from exchange_clients.binance_style.websocket import DepthStream, UserStream
 from exchange_clients.types import Fill, Order, OrderStatus
 from testing.fakes.binance import FakeBinance
 from tests.exchange_clients.binance_style.helpers import (

@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from exchange_clients.binance_style.depth import DepthStream
+from exchange_clients.binance_style.websocket import DepthStream
 from exchange_clients.book_sync import BookState
 from exchange_clients.order_book import OrderBook
 
