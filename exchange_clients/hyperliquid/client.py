@@ -24,7 +24,6 @@ Options: ``base_url``, ``ws_url``, ``timeout`` (s, 10), ``retries`` (3), ``marke
 
 from __future__ import annotations
 
-import time
 from collections.abc import Hashable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -44,10 +43,10 @@ from exchange_clients.factory import register_client
 from exchange_clients.hyperliquid import rounding as hl_rounding
 from exchange_clients.hyperliquid.funding_adapter import funding_rate, predicted_by_coin
 from exchange_clients.hyperliquid.ids import CloidBook
+from exchange_clients.hyperliquid.rest import LIGHT, HyperliquidRest, statuses
 from exchange_clients.hyperliquid.signing import L1Signer, order_action, order_wire
 from exchange_clients.hyperliquid.websocket import HyperliquidStream
 from exchange_clients.hyperliquid.wire import (
-    ERR_UNKNOWN_SIGNER,
     MAINNET_URL,
     MAINNET_WS_URL,
     TESTNET_URL,
@@ -79,27 +78,10 @@ from exchange_clients.types import (
     Side,
     TimeInForce,
 )
-from networking.http import HttpRequest, RestTransport
-from networking.json_codec import dumps
+from networking.http import RestTransport
 from networking.rate_limit import TokenBucket
 
 log = get_logger(__name__)
-
-JSON_HEADERS = {"Content-Type": "application/json"}
-# rate-limits: info requests weigh 2 (l2Book, orderStatus, clearinghouseState ...) or 20 (others).
-LIGHT, HEAVY = 2.0, 20.0
-BATCH_PER_WEIGHT = 40  # exchange actions weigh 1 + floor(batch length / 40)
-
-
-class NonceSource:
-    """Millisecond timestamps, strictly increasing within the process (one signer per client)."""
-
-    def __init__(self) -> None:
-        self._last = 0
-
-    def next(self) -> int:
-        self._last = max(time.time_ns() // 1_000_000, self._last + 1)
-        return self._last
 
 
 @register_client("hyperliquid")
@@ -130,11 +112,16 @@ class HyperliquidClient(NativeVenueClient[HlAsset]):
         vault = settings.public.get("vault_address")
         self.vault_address = vault.lower() if vault else None
         self._slippage = Decimal(str(options.get("market_slippage", "0.05")))
-        self._transport = self._rest_transport(
-            self._base_url,
-            TokenBucket.per_minute(float(str(options.get("rate_limit_per_minute", 1200)))),
+        self._rest = HyperliquidRest(
+            self._rest_transport(
+                self._base_url,
+                TokenBucket.per_minute(float(str(options.get("rate_limit_per_minute", 1200)))),
+            ),
+            self._signer,
+            mainnet=self._mainnet,
+            vault_address=self.vault_address,
+            user=lambda: self.user,
         )
-        self._nonces = NonceSource()
         self._cloids = CloidBook()
         self._market_ids: set[str] = set()  # sent as market orders (an IOC limit on the wire)
         self._ctxs: list[Any] = []  # asset contexts of the last markets load, by asset index
@@ -157,7 +144,7 @@ class HyperliquidClient(NativeVenueClient[HlAsset]):
 
     @property
     def transport(self) -> RestTransport:
-        return self._transport
+        return self._rest.transport
 
     async def _start(self) -> None:
         await self._check_signer()
@@ -193,7 +180,7 @@ class HyperliquidClient(NativeVenueClient[HlAsset]):
 
     async def _check_signer(self) -> None:
         """Fail at connect, clearly, when the venue knows neither the key nor the account."""
-        role = await self._info({"type": "userRole", "user": self.signer_address}, weight=60)
+        role = await self._rest.info({"type": "userRole", "user": self.signer_address}, weight=60)
         kind = role.get("role") if isinstance(role, dict) else None
         if kind == "missing":
             raise AuthenticationFailed(
@@ -212,64 +199,10 @@ class HyperliquidClient(NativeVenueClient[HlAsset]):
             if not self._account_configured and owner:
                 self.account_address = owner
 
-    # --- REST plumbing ---------------------------------------------------------------------
-
-    async def _info(self, payload: dict[str, Any], *, weight: float = HEAVY) -> Any:
-        request = HttpRequest("POST", "/info", dumps(payload), JSON_HEADERS)
-        response = await self._transport.send(request, weight=weight, idempotent=True)
-        if response.status != 200:
-            raise ExchangeError(
-                f"info {payload['type']}: HTTP {response.status} {response.text[:200]}",
-                venue=VENUE,
-            )
-        return response.json()
-
-    async def _exchange(self, action: dict[str, Any], *, batch: int = 1) -> Any:
-        """Sign and send one action; a top-level ``err`` becomes our error type."""
-
-        def build() -> HttpRequest:
-            nonce = self._nonces.next()
-            signature = self._signer.sign(
-                action,
-                nonce=nonce,
-                mainnet=self._mainnet,
-                vault_address=self.vault_address,
-            )
-            body: dict[str, Any] = {"action": action, "nonce": nonce, "signature": signature}
-            if self.vault_address is not None:
-                body["vaultAddress"] = self.vault_address
-            return HttpRequest("POST", "/exchange", dumps(body), JSON_HEADERS)
-
-        response = await self._transport.send(
-            build, weight=1 + batch // BATCH_PER_WEIGHT, idempotent=False
-        )
-        if response.status != 200:
-            raise ExchangeError(
-                f"{action['type']}: HTTP {response.status} {response.text[:200]}", venue=VENUE
-            )
-        data = response.json()
-        if not isinstance(data, dict) or data.get("status") != "ok":
-            message = str(data.get("response") if isinstance(data, dict) else data)
-            if ERR_UNKNOWN_SIGNER in message and "API Wallet" in message:
-                raise AuthenticationFailed(
-                    f"{action['type']} refused: Hyperliquid does not know the signing wallet "
-                    f"{self.signer_address} as {self.user} or one of its API wallets "
-                    f"(venue said: {message})",
-                    venue=VENUE,
-                )
-            if action["type"] not in ("order", "cancel", "cancelByCloid"):
-                raise ExchangeError(f"{action['type']} refused: {message}", venue=VENUE)
-            raise order_error(message, context=str(action["type"]))
-        return data
-
-    @staticmethod
-    def _statuses(data: Any) -> list[Any]:
-        return list(data["response"]["data"]["statuses"])
-
     # --- markets ---------------------------------------------------------------------------
 
     async def _fetch_markets(self) -> list[HlAsset]:
-        meta, ctxs = await self._info({"type": "metaAndAssetCtxs"})
+        meta, ctxs = await self._rest.info({"type": "metaAndAssetCtxs"})
         self._ctxs = list(ctxs)
         return parse_universe(meta, ctxs)
 
@@ -314,7 +247,7 @@ class HyperliquidClient(NativeVenueClient[HlAsset]):
         ):
             bids, asks = book.depth(depth)
             return BookSnapshot(symbol, tuple(bids), tuple(asks), datetime.now(UTC))
-        data = await self._info({"type": "l2Book", "coin": asset.coin}, weight=LIGHT)
+        data = await self._rest.info({"type": "l2Book", "coin": asset.coin}, weight=LIGHT)
         bids, asks = self._levels(asset.market, data["levels"])
         return BookSnapshot(
             symbol,
@@ -352,7 +285,7 @@ class HyperliquidClient(NativeVenueClient[HlAsset]):
     async def _funding(self, symbols: set[str] | None) -> dict[str, FundingRate]:
         await self._market_cache.reload()
         ctxs = self._ctxs
-        predicted = predicted_by_coin(await self._info({"type": "predictedFundings"}))
+        predicted = predicted_by_coin(await self._rest.info({"type": "predictedFundings"}))
         now = datetime.now(UTC)
         rates: dict[str, FundingRate] = {}
         for asset in self._market_cache.records():
@@ -416,8 +349,8 @@ class HyperliquidClient(NativeVenueClient[HlAsset]):
             tif=tif,  # type: ignore[arg-type]
             cloid=cloid,
         )
-        data = await self._exchange(order_action([wire]))
-        status = self._statuses(data)[0]
+        data = await self._rest.exchange(order_action([wire]))
+        status = statuses(data)[0]
         pending = Order.pending(request)
         now = datetime.now(UTC)
         if isinstance(status, dict) and "error" in status:
@@ -483,7 +416,7 @@ class HyperliquidClient(NativeVenueClient[HlAsset]):
     ) -> None:
         """Cancel; "never placed, already canceled, or filled" is fine for a finished order."""
         try:
-            status = self._statuses(await self._exchange(action))[0]
+            status = statuses(await self._rest.exchange(action))[0]
             if isinstance(status, dict) and "error" in status:
                 raise order_error(str(status["error"]), context=f"cancel {symbol}")
         except OrderNotFound:
@@ -496,7 +429,7 @@ class HyperliquidClient(NativeVenueClient[HlAsset]):
     async def open_orders(self, symbol: str | None = None) -> list[Order]:
         if symbol is not None:
             await self._record(symbol)  # UnknownSymbol for a market that does not exist
-        raw = await self._info({"type": "frontendOpenOrders", "user": self.user})
+        raw = await self._rest.info({"type": "frontendOpenOrders", "user": self.user})
         orders = []
         for wire in raw:
             asset = self._record_of(str(wire["coin"]))
@@ -520,7 +453,7 @@ class HyperliquidClient(NativeVenueClient[HlAsset]):
             query = int(venue_order_id)
         else:
             raise ValueError("order_status needs venue_order_id or client_order_id")
-        data = await self._info(
+        data = await self._rest.info(
             {"type": "orderStatus", "user": self.user, "oid": query}, weight=LIGHT
         )
         if not isinstance(data, dict) or data.get("status") != "order":
@@ -563,7 +496,9 @@ class HyperliquidClient(NativeVenueClient[HlAsset]):
     # --- account ---------------------------------------------------------------------------
 
     async def _clearinghouse(self) -> dict[str, Any]:
-        data = await self._info({"type": "clearinghouseState", "user": self.user}, weight=LIGHT)
+        data = await self._rest.info(
+            {"type": "clearinghouseState", "user": self.user}, weight=LIGHT
+        )
         assert isinstance(data, dict)
         return data
 
@@ -596,7 +531,9 @@ class HyperliquidClient(NativeVenueClient[HlAsset]):
 
     async def get_leverage(self, symbol: str) -> Decimal:
         asset = await self._record(symbol)
-        data = await self._info({"type": "activeAssetData", "user": self.user, "coin": asset.coin})
+        data = await self._rest.info(
+            {"type": "activeAssetData", "user": self.user, "coin": asset.coin}
+        )
         leverage = data.get("leverage") if isinstance(data, dict) else None
         if isinstance(leverage, dict) and "value" in leverage:
             return Decimal(int(leverage["value"]))
@@ -617,7 +554,7 @@ class HyperliquidClient(NativeVenueClient[HlAsset]):
             "isCross": True,
             "leverage": int(leverage),
         }
-        await self._exchange(action)
+        await self._rest.exchange(action)
         self._leverage[symbol] = Decimal(int(leverage))
         return self._leverage[symbol]
 
@@ -630,7 +567,9 @@ class HyperliquidClient(NativeVenueClient[HlAsset]):
 
     async def _recover_fills(self) -> None:
         start = self._last_fill_ms or self._since_ms
-        fills = await self._info({"type": "userFillsByTime", "user": self.user, "startTime": start})
+        fills = await self._rest.info(
+            {"type": "userFillsByTime", "user": self.user, "startTime": start}
+        )
         self._handle_fills(fills)
 
     def _on_disconnect(self) -> None:

@@ -34,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-import urllib.parse
 from collections.abc import Awaitable, Callable, Hashable
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -45,7 +44,6 @@ from core.errors import (
     ExchangeError,
     InvalidOrder,
     OrderNotFound,
-    RateLimited,
     RequestTimeout,
     VenueUnavailable,
 )
@@ -55,7 +53,7 @@ from exchange_clients.lighter import wire
 from exchange_clients.lighter.auth import AuthTokens
 from exchange_clients.lighter.funding_adapter import funding_rate
 from exchange_clients.lighter.ids import ClientIdMap
-from exchange_clients.lighter.nonces import NonceManager
+from exchange_clients.lighter.rest import LighterRest, Signer
 from exchange_clients.lighter.signing import LighterSigner, SignedTx
 from exchange_clients.lighter.websocket import LighterStream, channel_key
 from exchange_clients.lighter.wire import VENUE, LighterMarket
@@ -78,17 +76,13 @@ from exchange_clients.types import (
     Side,
     TimeInForce,
 )
-from networking.http import HttpRequest, HttpResponse, RestTransport
-from networking.json_codec import dumps
+from networking.http import RestTransport
 from networking.rate_limit import TokenBucket
 
 log = get_logger(__name__)
 
-FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 INACTIVE_PAGES = 5  # accountInactiveOrders pages searched for one order (100 orders each)
 TRADES_LIMIT = 100
-
-Signer = Callable[[int], Awaitable[SignedTx]]
 
 
 def _int_setting(settings: ClientSettings, name: str) -> int:
@@ -144,11 +138,16 @@ class LighterClient(NativeVenueClient[LighterMarket]):
         )
         self._slippage = Decimal(str(options.get("market_slippage", "0.05")))
         self._ack_timeout = float(str(options.get("order_ack_timeout", 10)))
-        self._transport = self._rest_transport(
-            self._base_url,
-            TokenBucket.per_minute(float(str(options.get("rate_limit_per_minute", 240)))),
+        self._rest = LighterRest(
+            self._rest_transport(
+                self._base_url,
+                TokenBucket.per_minute(float(str(options.get("rate_limit_per_minute", 240)))),
+            ),
+            self.auth,
+            account_index=self.account_index,
+            api_key_index=self.api_key_index,
         )
-        self.nonces = NonceManager(self.account_index, self.api_key_index, self._next_nonce)
+        self.nonces = self._rest.nonces
         self._ids = ClientIdMap()
         self._books: dict[int, OrderBook] = {}
         self._live_books: set[int] = set()
@@ -167,7 +166,7 @@ class LighterClient(NativeVenueClient[LighterMarket]):
 
     @property
     def transport(self) -> RestTransport:
-        return self._transport
+        return self._rest.transport
 
     async def _start(self) -> None:
         await self._market_cache.reload()
@@ -212,7 +211,7 @@ class LighterClient(NativeVenueClient[LighterMarket]):
             "market_id": market.market_id if market else 0,
         }
         try:
-            await self._get("/api/v1/accountActiveOrders", params, private=True)
+            await self._rest.get("/api/v1/accountActiveOrders", params, private=True)
         except AuthenticationFailed as exc:
             raise AuthenticationFailed(
                 f"the venue refused API key {self.api_key_index} of account "
@@ -221,104 +220,10 @@ class LighterClient(NativeVenueClient[LighterMarket]):
                 venue=VENUE,
             ) from None
 
-    # --- REST plumbing ---------------------------------------------------------------------
-
-    async def _get(
-        self, path: str, params: dict[str, Any], *, private: bool = False, weight: float = 1.0
-    ) -> Any:
-        query = urllib.parse.urlencode(params)
-        for attempt in (0, 1):
-            headers = {"Authorization": await self.auth.token()} if private else {}
-            request = HttpRequest("GET", f"{path}?{query}" if query else path, None, headers)
-            response = await self._transport.send(request, weight=weight, idempotent=True)
-            data = self._json(response, path)
-            if response.status == 200 and self._ok(data):
-                return data
-            error = wire.api_error(data, context=f"GET {path}")
-            if private and isinstance(error, AuthenticationFailed) and attempt == 0:
-                self.auth.invalidate()  # maybe expired in flight: one fresh token, then give up
-                continue
-            raise error
-        raise AssertionError("unreachable")
-
-    @staticmethod
-    def _json(response: HttpResponse, label: str) -> Any:
-        try:
-            return response.json()
-        except ValueError:
-            raise ExchangeError(
-                f"{label}: HTTP {response.status} not JSON: {response.text[:200]}", venue=VENUE
-            ) from None
-
-    @staticmethod
-    def _ok(data: Any) -> bool:
-        return isinstance(data, dict) and int(data.get("code", wire.CODE_OK)) == wire.CODE_OK
-
-    async def _next_nonce(self) -> int:
-        data = await self._get(
-            "/api/v1/nextNonce",
-            {"account_index": self.account_index, "api_key_index": self.api_key_index},
-        )
-        return int(data["nonce"])
-
-    async def _send_tx(self, sign: Signer, *, context: str) -> tuple[dict[str, Any], SignedTx]:
-        """Sign with the key's next nonce and post; one re-sign after a nonce error."""
-        async with self.nonces.hold() as lease:
-            for attempt in (0, 1):
-                (nonce,) = lease.take()
-                signed = await sign(nonce)
-                body = urllib.parse.urlencode(
-                    {"tx_type": signed.tx_type, "tx_info": signed.tx_info}
-                )
-                data = await self._post(lease, "/api/v1/sendTx", body)
-                if self._ok(data):
-                    return data, signed
-                lease.give_back()  # refused: the venue did not consume the nonce
-                if int(data.get("code", 0)) in wire.NONCE_ERRORS and attempt == 0:
-                    self._log.warning("lighter_nonce_resync", context=context, nonce=nonce)
-                    await lease.resync()
-                    continue
-                raise wire.api_error(data, context=context)
-        raise AssertionError("unreachable")
-
-    async def _send_batch(self, signers: list[Signer], *, context: str) -> dict[str, Any]:
-        """Several transactions in one ``sendTxBatch`` (consecutive nonces, all or nothing)."""
-        async with self.nonces.hold() as lease:
-            for attempt in (0, 1):
-                nonces = lease.take(len(signers))
-                signed = [await sign(nonce) for sign, nonce in zip(signers, nonces, strict=True)]
-                body = urllib.parse.urlencode(
-                    {
-                        "tx_types": wire_json([s.tx_type for s in signed]),
-                        "tx_infos": wire_json([s.tx_info for s in signed]),
-                    }
-                )
-                data = await self._post(lease, "/api/v1/sendTxBatch", body)
-                if self._ok(data):
-                    answer: dict[str, Any] = data
-                    return answer
-                lease.give_back()
-                if int(data.get("code", 0)) in wire.NONCE_ERRORS and attempt == 0:
-                    await lease.resync()
-                    continue
-                raise wire.api_error(data, context=context)
-        raise AssertionError("unreachable")
-
-    async def _post(self, lease: Any, path: str, body: str) -> Any:
-        request = HttpRequest("POST", path, body, FORM_HEADERS)
-        try:
-            response = await self._transport.send(request, idempotent=False)
-        except RequestTimeout:
-            raise  # outcome unknown: the nonce stays used (a later nonce error resyncs)
-        except (RateLimited, VenueUnavailable):
-            lease.give_back()  # never processed
-            raise
-        return self._json(response, path)
-
     # --- markets ---------------------------------------------------------------------------
 
     async def _fetch_markets(self) -> list[LighterMarket]:
-        return list(wire.parse_markets(await self._get("/api/v1/orderBookDetails", {})))
+        return list(wire.parse_markets(await self._rest.get("/api/v1/orderBookDetails", {})))
 
     def _market_view(self, record: LighterMarket) -> Market:
         return record.market
@@ -342,7 +247,7 @@ class LighterClient(NativeVenueClient[LighterMarket]):
         ):
             bids, asks = book.depth(depth)
             return BookSnapshot(symbol, tuple(bids), tuple(asks), datetime.now(UTC), book.sequence)
-        data = await self._get(
+        data = await self._rest.get(
             "/api/v1/orderBookOrders", {"market_id": market.market_id, "limit": min(depth, 250)}
         )
         bids = wire.aggregate_levels(data.get("bids") or [], descending=True)
@@ -438,7 +343,7 @@ class LighterClient(NativeVenueClient[LighterMarket]):
         self._claim_id(client_id)
         self._traded_markets.add(market.market_id)
         try:
-            await self._send_tx(sign, context=f"order {client_id}")
+            await self._rest.send_tx(sign, context=f"order {client_id}")
         except RequestTimeout:
             raise  # maybe placed: the id stays taken, resolve it by client order id
         except BaseException:
@@ -512,14 +417,14 @@ class LighterClient(NativeVenueClient[LighterMarket]):
             "account_index": self.account_index,
             "market_id": market.market_id,
         }
-        active = await self._get("/api/v1/accountActiveOrders", params, private=True)
+        active = await self._rest.get("/api/v1/accountActiveOrders", params, private=True)
         for raw in active.get("orders") or []:
             if match(raw):
                 return self._remember(raw)
         cursor: str | None = None
         for _ in range(INACTIVE_PAGES):
             page = dict(params, limit=100, **({"cursor": cursor} if cursor else {}))
-            inactive = await self._get("/api/v1/accountInactiveOrders", page, private=True)
+            inactive = await self._rest.get("/api/v1/accountInactiveOrders", page, private=True)
             for raw in inactive.get("orders") or []:
                 if match(raw):
                     return self._remember(raw)
@@ -580,7 +485,7 @@ class LighterClient(NativeVenueClient[LighterMarket]):
                 market_index=market.market_id, order_index=order_index, nonce=nonce
             )
 
-        await self._send_tx(sign, context=f"cancel {venue_order_id}")
+        await self._rest.send_tx(sign, context=f"cancel {venue_order_id}")
         final = await self._await_order(
             market,
             lambda: self._find_by_index(market, order_index),
@@ -614,7 +519,7 @@ class LighterClient(NativeVenueClient[LighterMarket]):
 
             return sign
 
-        await self._send_batch([signer_for(o) for o in orders], context="cancel all")
+        await self._rest.send_batch([signer_for(o) for o in orders], context="cancel all")
         results = []
         for order in orders:
             market = markets[order.symbol]
@@ -642,7 +547,7 @@ class LighterClient(NativeVenueClient[LighterMarket]):
             markets = [market for market in known if market is not None]
         orders: list[Order] = []
         for market in markets:
-            data = await self._get(
+            data = await self._rest.get(
                 "/api/v1/accountActiveOrders",
                 {"account_index": self.account_index, "market_id": market.market_id},
                 private=True,
@@ -679,7 +584,7 @@ class LighterClient(NativeVenueClient[LighterMarket]):
     # --- account ---------------------------------------------------------------------------
 
     async def _account(self) -> dict[str, Any]:
-        data = await self._get("/api/v1/account", {"by": "index", "value": self.account_index})
+        data = await self._rest.get("/api/v1/account", {"by": "index", "value": self.account_index})
         accounts = data.get("accounts") or []
         if not accounts:
             raise AuthenticationFailed(f"no account {self.account_index} on the venue", venue=VENUE)
@@ -742,7 +647,7 @@ class LighterClient(NativeVenueClient[LighterMarket]):
                 market_index=market.market_id, initial_margin_fraction=fraction, nonce=nonce
             )
 
-        await self._send_tx(sign, context=f"leverage {symbol}")
+        await self._rest.send_tx(sign, context=f"leverage {symbol}")
         self._leverage[symbol] = leverage
         return leverage
 
@@ -863,7 +768,7 @@ class LighterClient(NativeVenueClient[LighterMarket]):
 
     async def _recover_fills(self) -> None:
         """The account's latest trades (REST); those already published are skipped."""
-        data = await self._get(
+        data = await self._rest.get(
             "/api/v1/trades",
             {
                 "account_index": self.account_index,
@@ -881,7 +786,7 @@ class LighterClient(NativeVenueClient[LighterMarket]):
             market = self._record_of(market_id)
             if market is None:
                 continue
-            active = await self._get(
+            active = await self._rest.get(
                 "/api/v1/accountActiveOrders",
                 {"account_index": self.account_index, "market_id": market_id},
                 private=True,
@@ -905,8 +810,3 @@ class LighterClient(NativeVenueClient[LighterMarket]):
         for market_id in list(self._live_books):
             self._books[market_id].invalidate("stream disconnected")
         self._live_books.clear()
-
-
-def wire_json(values: list[Any]) -> str:
-    """``sendTxBatch`` takes its lists as JSON text inside the form."""
-    return dumps(values)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from decimal import Decimal
 
-from exchange_clients.hyperliquid.client import NonceSource
+from exchange_clients.hyperliquid.rest import NonceSource
 from exchange_clients.types import Fill, Order, OrderStatus
 from testing.fakes.hyperliquid import FakeHyperliquid
 from tests.exchange_clients.hyperliquid.helpers import (
