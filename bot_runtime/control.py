@@ -1,22 +1,37 @@
 """What the per-bot control API can ask of a running bot (implemented by the runtime).
 
 The HTTP layer (:mod:`bot_runtime.control_api`) only translates requests into these calls and
-their results/errors into responses; everything it shows or changes goes through here. Values
-are JSON-ready dicts whose money amounts are ``Decimal`` (rendered as strings, never floats).
+their results/errors into responses; everything it shows or changes goes through here. Results
+are the contract's models (:mod:`bot_runtime.control_models`), whose money is ``Decimal``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
+
+from bot_runtime.control_models import (
+    BalanceView,
+    BotStatus,
+    CloseAllResult,
+    CloseMode,
+    CloseResult,
+    ErrorKind,
+    OrderView,
+    Pnl,
+    PositionView,
+    ReloadResult,
+    RunningConfig,
+    StateChange,
+)
 
 JSON = dict[str, Any]
-CloseMode = Literal["market", "limit"]
 
 
 class ControlError(Exception):
-    """A request the bot refuses; ``status_code`` is the HTTP status the API answers with."""
+    """A request the bot refuses; ``status_code`` is the HTTP status, ``kind`` the error kind."""
 
     status_code = 400
+    kind = ErrorKind.BAD_REQUEST
 
     def __init__(self, message: str, *, details: JSON | None = None) -> None:
         super().__init__(message)
@@ -26,18 +41,21 @@ class ControlError(Exception):
 
 class NotFound(ControlError):
     status_code = 404
+    kind = ErrorKind.NOT_FOUND
 
 
 class NeedsConfirmation(ControlError):
     """The action is risky (e.g. closing into a wide spread): repeat it with confirm=true."""
 
     status_code = 409
+    kind = ErrorKind.NEEDS_CONFIRMATION
 
 
 class InvalidRequest(ControlError):
     """The request cannot be applied; ``problems`` lists why (e.g. an invalid config)."""
 
     status_code = 422
+    kind = ErrorKind.INVALID_REQUEST
 
     def __init__(self, message: str, problems: list[str]) -> None:
         super().__init__(message, details={"problems": problems})
@@ -47,37 +65,33 @@ class InvalidRequest(ControlError):
 class BotControl(Protocol):
     """A running bot, as its control API sees it."""
 
-    async def status(self) -> JSON:
-        """name, strategy, state (running/paused/stopping), uptime_seconds, equity, venues."""
+    async def status(self) -> BotStatus: ...
 
-    async def positions(self) -> list[JSON]:
-        """Open positions: id, venue, symbol, side, size, entry_price, mark_price, pnl..."""
+    async def positions(self) -> list[PositionView]: ...
 
-    async def orders(self) -> list[JSON]:
-        """Resting orders: client_order_id, venue, symbol, side, size, price, status, purpose."""
+    async def orders(self) -> list[OrderView]:
+        """Resting (and pending) orders."""
 
-    async def balances(self) -> list[JSON]:
-        """Per venue: wallet, equity, available, margin_used, unrealized_pnl."""
+    async def balances(self) -> list[BalanceView]: ...
 
-    async def pnl(self) -> JSON:
-        """realized, unrealized, funding, fees, net: totals, per venue and per symbol."""
+    async def pnl(self) -> Pnl: ...
 
-    def config(self) -> JSON:
+    def config(self) -> RunningConfig:
         """The running config (no secrets: configs never hold any)."""
 
-    async def pause(self) -> JSON:
+    async def pause(self) -> StateChange:
         """Stop opening positions (resting entries cancelled); management continues."""
 
-    async def resume(self) -> JSON: ...
+    async def resume(self) -> StateChange: ...
 
-    async def close_position(self, position_id: str, mode: CloseMode, confirm: bool) -> JSON:
+    async def close_position(self, position_id: str, mode: CloseMode, confirm: bool) -> CloseResult:
         """Close one position; NotFound, or NeedsConfirmation when the spread is wide."""
 
-    async def close_all(self) -> JSON:
+    async def close_all(self) -> CloseAllResult:
         """Cancel every resting order and close every position at market."""
 
-    async def reload_config(self) -> JSON:
+    async def reload_config(self) -> ReloadResult:
         """Re-read the config file; InvalidRequest (old config kept) when it does not validate."""
 
-    async def stop(self) -> JSON:
+    async def stop(self) -> StateChange:
         """Begin a graceful stop (as on SIGTERM); the process exits shortly after answering."""

@@ -5,16 +5,18 @@ Why it looks like this:
 * **A thin translation layer.** Everything the API shows or changes goes through
   :class:`bot_runtime.control.BotControl`; this module only maps requests to those calls and
   results/errors to responses, so the same HTTP tests run against a test double and the runtime.
-* **One error shape.** Every non-2xx answer is ``{"error": <snake_case kind>, "message": <one
-  readable line>, ...}`` (validation failures add ``problems``: one ``"location: reason"`` string
-  each), whether it comes from the bot (:class:`~bot_runtime.control.ControlError`), from FastAPI
-  (validation, unknown path, wrong method) or from a bug (500, logged, text never sent back).
-  Telegram commands and the fleet CLI print ``message`` as is.
-* **Money stays exact.** The bot's values hold ``Decimal``; FastAPI's default encoders would turn
-  them into floats (``100.10`` -> ``100.1``, ``0.1`` -> ``0.1000000000000000055...`` downstream).
-  Endpoints therefore return :class:`ControlJSONResponse` themselves, which renders ``Decimal`` as
-  a JSON string with every digit, ``datetime`` as ISO 8601 and ``Enum`` as its value. The
-  ``response_model`` declarations are there for the OpenAPI document only.
+* **One contract.** Every answer is a model of :mod:`bot_runtime.control_models`, declared as
+  the route's ``response_model`` (so the OpenAPI document is exact) and parsed back by the
+  fleet's client; every non-2xx answer is an :class:`~bot_runtime.control_models.ErrorBody`:
+  ``{"error": <ErrorKind>, "message": <one readable line>, ...}`` (validation failures add
+  ``problems``: one ``"location: reason"`` string each), whether it comes from the bot
+  (:class:`~bot_runtime.control.ControlError`), from FastAPI (validation, unknown path, wrong
+  method) or from a bug (500, logged, text never sent back). Telegram commands and the fleet
+  CLI print ``message`` as is, and decide on ``error``, never on the wording.
+* **Money stays exact.** The models hold ``Decimal`` and serialize it as a JSON string (prices
+  and sizes with every digit, quote-currency amounts at the currency's precision), never a
+  float. Error details are rendered by :class:`ControlJSONResponse`, which does the same for
+  the ``Decimal`` values a bot puts there.
 * **Authentication before anything else.** The token is checked before the request body is read
   or validated, so an unauthenticated caller learns nothing but 401; it is never echoed.
 * **Bounded input.** A request body over :data:`MAX_BODY_BYTES` is answered 413 before anything
@@ -36,13 +38,12 @@ import contextlib
 import datetime as dt
 import decimal
 import enum
-import http
 import ipaddress
 import json
 import uuid
 from collections.abc import Callable, Coroutine, Generator, Mapping, Sequence
 from socket import socket
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import structlog
 import uvicorn
@@ -51,19 +52,28 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot_runtime.control import (
-    BotControl,
-    CloseMode,
-    ControlError,
-    InvalidRequest,
-    NeedsConfirmation,
-    NotFound,
-)
+from bot_runtime.control import BotControl, ControlError
 from bot_runtime.control_auth import is_token_hash, verify_token
+from bot_runtime.control_models import (
+    BalanceView,
+    BotStatus,
+    CloseAllResult,
+    CloseRequest,
+    CloseResult,
+    ErrorBody,
+    ErrorKind,
+    Health,
+    OrderView,
+    Pnl,
+    PositionView,
+    ReloadResult,
+    RunningConfig,
+    StateChange,
+)
 from core.redaction import redact, scrub
 from networking.json_codec import JSONTooDeep, check_depth
 
@@ -123,45 +133,8 @@ class ControlJSONResponse(JSONResponse):
         return render_json(content)
 
 
-def _ok(content: Any) -> ControlJSONResponse:
-    return ControlJSONResponse(content)
-
-
 # --------------------------------------------------------------------------------------------
 # Request and response models (also the OpenAPI document)
-
-
-class ErrorBody(BaseModel):
-    """Every error answer. Extra keys carry the bot's details (e.g. ``spread_pct``)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    error: str = Field(
-        description="snake_case kind: unauthorized, not_found, needs_confirmation, "
-        "invalid_request, bad_request, method_not_allowed, internal_error",
-        examples=["needs_confirmation"],
-    )
-    message: str = Field(description="one readable line", examples=["spread is 0.8%; confirm"])
-    problems: list[str] = Field(
-        default_factory=list,
-        description="for invalid_request: one 'location: reason' line per problem",
-        examples=[["body.mode: Input should be 'market' or 'limit'"]],
-    )
-
-
-class Health(BaseModel):
-    status: Literal["ok"]
-
-
-class CloseRequest(BaseModel):
-    """How to close a position. Unknown keys are refused, so a typo never goes unnoticed."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    mode: CloseMode = Field("market", description="market: now; limit: aggressive limit orders")
-    confirm: StrictBool = Field(
-        False, description="required when the bot answers 409 needs_confirmation (wide spread)"
-    )
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -175,59 +148,47 @@ _NOT_FOUND = _error("No open position with this id")
 _NEEDS_CONFIRMATION = _error("Risky (e.g. wide spread): repeat with confirm=true")
 _INVALID = _error("The request (or, for a reload, the config file) does not validate")
 
-JSONObject = dict[str, Any]
-JSONList = list[dict[str, Any]]
-
 
 # --------------------------------------------------------------------------------------------
 # Errors -> responses
 
 
-def _snake(phrase: str) -> str:
-    return "_".join(phrase.lower().replace("-", " ").split())
+_KINDS_BY_STATUS = {
+    400: ErrorKind.BAD_REQUEST,
+    401: ErrorKind.UNAUTHORIZED,
+    404: ErrorKind.NOT_FOUND,
+    405: ErrorKind.METHOD_NOT_ALLOWED,
+    409: ErrorKind.NEEDS_CONFIRMATION,
+    413: ErrorKind.CONTENT_TOO_LARGE,
+    422: ErrorKind.INVALID_REQUEST,
+    500: ErrorKind.INTERNAL_ERROR,
+}
 
 
-def _kind_for_status(status_code: int) -> str:
-    try:
-        return _snake(http.HTTPStatus(status_code).phrase)
-    except ValueError:
-        return "http_error"
-
-
-_CONTROL_ERROR_KINDS: tuple[tuple[type[ControlError], str], ...] = (
-    (NotFound, "not_found"),
-    (NeedsConfirmation, "needs_confirmation"),
-    (InvalidRequest, "invalid_request"),
-)
-
-
-def _control_error_kind(exc: ControlError) -> str:
-    for cls, kind in _CONTROL_ERROR_KINDS:
-        if isinstance(exc, cls):
-            return kind
-    return _kind_for_status(exc.status_code)  # plain ControlError (400) -> "bad_request"
+def _kind_for_status(status_code: int) -> ErrorKind:
+    return _KINDS_BY_STATUS.get(status_code, ErrorKind.HTTP_ERROR)
 
 
 def _error_response(
     status_code: int,
-    kind: str,
+    kind: ErrorKind,
     message: str,
     extra: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> ControlJSONResponse:
-    body: dict[str, Any] = {"error": kind, "message": scrub(message)}
+    body: dict[str, Any] = {"error": kind.value, "message": scrub(message)}
     for key, value in redact(dict(extra or {})).items():
         body.setdefault(key, value)  # details never overwrite error/message
     return ControlJSONResponse(body, status_code=status_code, headers=headers)
 
 
 def _internal_error_response() -> ControlJSONResponse:
-    return _error_response(500, "internal_error", INTERNAL_ERROR_MESSAGE)
+    return _error_response(500, ErrorKind.INTERNAL_ERROR, INTERNAL_ERROR_MESSAGE)
 
 
 async def _on_control_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ControlError)
-    return _error_response(exc.status_code, _control_error_kind(exc), exc.message, exc.details)
+    return _error_response(exc.status_code, exc.kind, exc.message, exc.details)
 
 
 def describe_problem(error: Mapping[str, Any]) -> str:
@@ -247,7 +208,7 @@ async def _on_validation_error(_request: Request, exc: Exception) -> Response:
     problems = [describe_problem(error) for error in exc.errors()]
     count = len(problems)
     message = f"the request does not validate ({count} problem{'s' if count != 1 else ''})"
-    return _error_response(422, "invalid_request", message, {"problems": problems})
+    return _error_response(422, ErrorKind.INVALID_REQUEST, message, {"problems": problems})
 
 
 async def _on_http_error(_request: Request, exc: Exception) -> Response:
@@ -258,7 +219,7 @@ async def _on_http_error(_request: Request, exc: Exception) -> Response:
             "no such endpoint (see /openapi.json)"  # the path is not echoed: it may hold anything
         )
     else:
-        message = exc.detail if isinstance(exc.detail, str) else kind.replace("_", " ")
+        message = exc.detail if isinstance(exc.detail, str) else kind.value.replace("_", " ")
     return _error_response(exc.status_code, kind, message, headers=exc.headers)
 
 
@@ -366,7 +327,7 @@ class _BodySizeLimit:
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = _error_response(
             413,
-            "content_too_large",
+            ErrorKind.CONTENT_TOO_LARGE,
             f"request body larger than {self.limit} bytes refused",
             headers={"Connection": "close"},
         )
@@ -473,9 +434,9 @@ def create_app(control: BotControl, token_hash: str, *, docs: bool = False) -> F
     app.add_exception_handler(Exception, _on_unexpected_error)
 
     @app.get("/health", response_model=Health, tags=["health"], summary="Liveness (no auth)")
-    async def health() -> Response:
+    async def health() -> Health:
         """Answers as long as the process and its event loop are alive."""
-        return _ok({"status": "ok"})
+        return Health(status="ok")
 
     api = APIRouter(
         prefix=API_PREFIX,
@@ -486,53 +447,57 @@ def create_app(control: BotControl, token_hash: str, *, docs: bool = False) -> F
 
     # -- reading -----------------------------------------------------------------------------
 
-    @api.get("/status", response_model=JSONObject, tags=["read"], summary="Bot status")
-    async def status() -> Response:
+    @api.get("/status", response_model=BotStatus, tags=["read"], summary="Bot status")
+    async def status() -> BotStatus:
         """name, strategy, state (running/paused/stopping), uptime_seconds, equity, venues."""
-        return _ok(await control.status())
+        return await control.status()
 
-    @api.get("/positions", response_model=JSONList, tags=["read"], summary="Open positions")
-    async def positions() -> Response:
+    @api.get(
+        "/positions", response_model=list[PositionView], tags=["read"], summary="Open positions"
+    )
+    async def positions() -> list[PositionView]:
         """id, venue, symbol, side, size, entry_price, mark_price, pnl ... per position."""
-        return _ok(await control.positions())
+        return await control.positions()
 
-    @api.get("/orders", response_model=JSONList, tags=["read"], summary="Resting orders")
-    async def orders() -> Response:
-        """client_order_id, venue, symbol, side, size, price, status, purpose per order."""
-        return _ok(await control.orders())
+    @api.get("/orders", response_model=list[OrderView], tags=["read"], summary="Resting orders")
+    async def orders() -> list[OrderView]:
+        """client_order_id, venue, symbol, side, size, price, status per order."""
+        return await control.orders()
 
-    @api.get("/balances", response_model=JSONList, tags=["read"], summary="Balances per venue")
-    async def balances() -> Response:
+    @api.get(
+        "/balances", response_model=list[BalanceView], tags=["read"], summary="Balances per venue"
+    )
+    async def balances() -> list[BalanceView]:
         """wallet, equity, available, margin_used, unrealized_pnl per venue."""
-        return _ok(await control.balances())
+        return await control.balances()
 
-    @api.get("/pnl", response_model=JSONObject, tags=["read"], summary="Profit and loss")
-    async def pnl() -> Response:
+    @api.get("/pnl", response_model=Pnl, tags=["read"], summary="Profit and loss")
+    async def pnl() -> Pnl:
         """realized, unrealized, funding, fees, net: totals, per venue and per symbol."""
-        return _ok(await control.pnl())
+        return await control.pnl()
 
-    @api.get("/config", response_model=JSONObject, tags=["read"], summary="Running config")
-    async def config() -> Response:
+    @api.get("/config", response_model=RunningConfig, tags=["read"], summary="Running config")
+    async def config() -> RunningConfig:
         """The config the bot runs with (configs never hold secrets)."""
-        return _ok(control.config())
+        return control.config()
 
     # -- acting ------------------------------------------------------------------------------
 
     refused: dict[int | str, dict[str, Any]] = {400: _REFUSED}
 
-    @api.post("/pause", response_model=JSONObject, responses=refused, tags=["act"])
-    async def pause() -> Response:
+    @api.post("/pause", response_model=StateChange, responses=refused, tags=["act"])
+    async def pause() -> StateChange:
         """Stop opening positions (resting entries cancelled); management continues."""
-        return _ok(await control.pause())
+        return await control.pause()
 
-    @api.post("/resume", response_model=JSONObject, responses=refused, tags=["act"])
-    async def resume() -> Response:
+    @api.post("/resume", response_model=StateChange, responses=refused, tags=["act"])
+    async def resume() -> StateChange:
         """Open positions again after a pause."""
-        return _ok(await control.resume())
+        return await control.resume()
 
     @api.post(
         "/positions/{position_id}/close",
-        response_model=JSONObject,
+        response_model=CloseResult,
         responses={
             **refused,
             404: _NOT_FOUND,
@@ -544,30 +509,30 @@ def create_app(control: BotControl, token_hash: str, *, docs: bool = False) -> F
     async def close_position(
         position_id: Annotated[str, Path(description="the `id` from GET /api/v1/positions")],
         body: Annotated[CloseRequest | None, Body()] = None,
-    ) -> Response:
+    ) -> CloseResult:
         """Close one position. A wide spread answers 409 until repeated with confirm=true."""
         request = body if body is not None else CloseRequest()
-        return _ok(await control.close_position(position_id, request.mode, request.confirm))
+        return await control.close_position(position_id, request.mode, request.confirm)
 
-    @api.post("/close-all", response_model=JSONObject, responses=refused, tags=["act"])
-    async def close_all() -> Response:
+    @api.post("/close-all", response_model=CloseAllResult, responses=refused, tags=["act"])
+    async def close_all() -> CloseAllResult:
         """Cancel every resting order and close every position at market."""
-        return _ok(await control.close_all())
+        return await control.close_all()
 
     @api.post(
         "/config/reload",
-        response_model=JSONObject,
+        response_model=ReloadResult,
         responses={**refused, 422: _INVALID},
         tags=["act"],
     )
-    async def reload_config() -> Response:
+    async def reload_config() -> ReloadResult:
         """Re-read the config file; when it does not validate, 422 and the old config stays."""
-        return _ok(await control.reload_config())
+        return await control.reload_config()
 
-    @api.post("/stop", response_model=JSONObject, responses=refused, tags=["act"])
-    async def stop() -> Response:
+    @api.post("/stop", response_model=StateChange, responses=refused, tags=["act"])
+    async def stop() -> StateChange:
         """Begin a graceful stop (as on SIGTERM); the process exits shortly after answering."""
-        return _ok(await control.stop())
+        return await control.stop()
 
     app.include_router(api)
     return app
@@ -711,11 +676,9 @@ __all__ = [
     "API_PREFIX",
     "INTERNAL_ERROR_MESSAGE",
     "MAX_BODY_BYTES",
-    "CloseRequest",
     "ControlJSONResponse",
     "ControlServer",
     "ControlServerError",
-    "ErrorBody",
     "create_app",
     "describe_problem",
     "render_json",

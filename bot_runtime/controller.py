@@ -13,7 +13,22 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from bot_runtime.control import JSON, CloseMode, InvalidRequest, NeedsConfirmation, NotFound
+from bot_runtime.control import InvalidRequest, NeedsConfirmation, NotFound
+from bot_runtime.control_models import (
+    BalanceView,
+    BotStatus,
+    CloseAllResult,
+    CloseMode,
+    CloseResult,
+    OrderView,
+    Pnl,
+    PnlPart,
+    PositionView,
+    ReloadResult,
+    RiskState,
+    RunningConfig,
+    StateChange,
+)
 from bot_runtime.running import RunningBot
 from core.errors import ConfigError
 from exchange_clients.rounding import round_price
@@ -36,7 +51,7 @@ class RuntimeControl:
         assert self._runtime.strategy is not None
         return self._runtime.strategy
 
-    async def status(self) -> JSON:
+    async def status(self) -> BotStatus:
         runtime = self._runtime
         state = (
             "stopping"
@@ -45,39 +60,39 @@ class RuntimeControl:
             if self._strategy.context.paused.is_set()
             else "running"
         )
-        return {
-            "name": runtime.config.name,
-            "strategy": runtime.config.strategy.type,
-            "state": state,
-            "uptime_seconds": round(time.monotonic() - runtime.started_monotonic, 1),
-            "equity": await runtime.equity(),
-            "venues": sorted(runtime.clients),
-            "risk": {"killed": runtime.risk.killed, "paused_until": runtime.risk.paused_until},
-            "details": self._strategy.describe(),
-        }
+        return BotStatus(
+            name=runtime.config.name,
+            strategy=runtime.config.strategy.type,
+            state=state,
+            uptime_seconds=round(time.monotonic() - runtime.started_monotonic, 1),
+            equity=await runtime.equity(),
+            venues=sorted(runtime.clients),
+            risk=RiskState(killed=runtime.risk.killed, paused_until=runtime.risk.paused_until),
+            details=self._strategy.describe(),
+        )
 
-    async def positions(self) -> list[JSON]:
+    async def positions(self) -> list[PositionView]:
         found = []
         for venue, client in self._runtime.clients.items():
             for position in await client.positions():
                 found.append(
-                    {
-                        "id": f"{venue}:{position.symbol}",
-                        "venue": venue,
-                        "symbol": position.symbol,
-                        "side": "long" if position.size > 0 else "short",
-                        "size": position.size,
-                        "entry_price": position.entry_price,
-                        "mark_price": position.mark_price,
-                        "liquidation_price": position.liquidation_price,
-                        "unrealized_pnl": position.unrealized_pnl,
-                        "accrued_funding": position.accrued_funding,
-                        "leverage": position.leverage,
-                    }
+                    PositionView(
+                        id=f"{venue}:{position.symbol}",
+                        venue=venue,
+                        symbol=position.symbol,
+                        side="long" if position.size > 0 else "short",
+                        size=position.size,
+                        entry_price=position.entry_price,
+                        mark_price=position.mark_price,
+                        liquidation_price=position.liquidation_price,
+                        unrealized_pnl=position.unrealized_pnl,
+                        accrued_funding=position.accrued_funding,
+                        leverage=position.leverage,
+                    )
                 )
         return found
 
-    async def orders(self) -> list[JSON]:
+    async def orders(self) -> list[OrderView]:
         stack = self._runtime.stack
         if stack is None:
             return []
@@ -88,75 +103,78 @@ class RuntimeControl:
                 if not (order.status.is_resting or order.status.value == "pending"):
                     continue
                 found.append(
-                    {
-                        "client_order_id": client_id,
-                        "venue": venue,
-                        "symbol": order.symbol,
-                        "side": order.side,
-                        "type": order.order_type.value,
-                        "size": order.size,
-                        "filled_size": order.filled_size,
-                        "price": order.price,
-                        "status": order.status.value,
-                        "reduce_only": order.reduce_only,
-                    }
+                    OrderView(
+                        client_order_id=client_id,
+                        venue=venue,
+                        symbol=order.symbol,
+                        side=order.side,
+                        type=order.order_type.value,
+                        size=order.size,
+                        filled_size=order.filled_size,
+                        price=order.price,
+                        status=order.status.value,
+                        reduce_only=order.reduce_only,
+                    )
                 )
         return found
 
-    async def balances(self) -> list[JSON]:
+    async def balances(self) -> list[BalanceView]:
         found = []
         for venue, client in self._runtime.clients.items():
             balance = await client.balance()
             found.append(
-                {
-                    "venue": venue,
-                    "asset": balance.asset,
-                    "wallet": balance.wallet,
-                    "equity": balance.equity,
-                    "available": balance.available,
-                    "margin_used": balance.margin_used,
-                    "unrealized_pnl": balance.unrealized_pnl,
-                }
+                BalanceView(
+                    venue=venue,
+                    asset=balance.asset,
+                    wallet=balance.wallet,
+                    equity=balance.equity,
+                    available=balance.available,
+                    margin_used=balance.margin_used,
+                    unrealized_pnl=balance.unrealized_pnl,
+                )
             )
         return found
 
-    async def pnl(self) -> JSON:
-        per_venue: dict[str, JSON] = {}
-        per_symbol: dict[str, JSON] = {}
-        totals = {"realized": ZERO, "unrealized": ZERO, "funding": ZERO, "fees": ZERO}
+    async def pnl(self) -> Pnl:
+        """Unrealized PnL and funding from the venues' open positions; realized PnL (after the
+        fees of closed trades) and every fee paid from the strategy's own books."""
+        per_venue: dict[str, PnlPart] = {}
+        per_symbol: dict[str, PnlPart] = {}
         for venue, client in self._runtime.clients.items():
-            row = {"unrealized": ZERO, "funding": ZERO}
+            venue_part = PnlPart()
             for position in await client.positions():
-                row["unrealized"] += position.unrealized_pnl
-                row["funding"] += position.accrued_funding
-                symbol = per_symbol.setdefault(
-                    position.symbol, {"unrealized": ZERO, "funding": ZERO}
-                )
-                symbol["unrealized"] += position.unrealized_pnl
-                symbol["funding"] += position.accrued_funding
-            per_venue[venue] = row
-            totals["unrealized"] += row["unrealized"]
-            totals["funding"] += row["funding"]
+                part = PnlPart(unrealized=position.unrealized_pnl, funding=position.accrued_funding)
+                venue_part = _add(venue_part, part)
+                per_symbol[position.symbol] = _add(per_symbol.get(position.symbol, PnlPart()), part)
+            per_venue[venue] = venue_part
+        unrealized = sum((part.unrealized for part in per_venue.values()), ZERO)
+        funding = sum((part.funding for part in per_venue.values()), ZERO)
         described = self._strategy.describe()
-        totals["realized"] = Decimal(described.get("realized_pnl", 0))
-        totals["fees"] = Decimal(described.get("fees", 0))
-        net = totals["realized"] + totals["unrealized"] + totals["funding"] - totals["fees"]
-        return {**totals, "net": net, "per_venue": per_venue, "per_symbol": per_symbol}
+        realized = Decimal(described.get("realized_pnl", 0))
+        return Pnl(
+            realized=realized,
+            unrealized=unrealized,
+            funding=funding,
+            fees=Decimal(described.get("fees", 0)),
+            net=realized + unrealized + funding,
+            per_venue=per_venue,
+            per_symbol=per_symbol,
+        )
 
-    def config(self) -> JSON:
+    def config(self) -> RunningConfig:
         return self._runtime.config.model_dump(mode="json", by_alias=True)
 
-    async def pause(self) -> JSON:
+    async def pause(self) -> StateChange:
         self._strategy.context.paused.set()
         self._runtime.log.warning("paused through the control API")
-        return {"state": "paused"}
+        return StateChange(state="paused")
 
-    async def resume(self) -> JSON:
+    async def resume(self) -> StateChange:
         self._strategy.context.paused.clear()
         self._runtime.log.warning("resumed through the control API")
-        return {"state": "running"}
+        return StateChange(state="running")
 
-    async def close_position(self, position_id: str, mode: CloseMode, confirm: bool) -> JSON:
+    async def close_position(self, position_id: str, mode: CloseMode, confirm: bool) -> CloseResult:
         venue, _, symbol = position_id.partition(":")
         client = self._runtime.clients.get(venue)
         position = await client.position(symbol) if client is not None and symbol else None
@@ -189,18 +207,18 @@ class RuntimeControl:
         )
         # Through the strategy, so its state and realised PnL follow the close.
         result = await self._strategy.operator_close(venue, request)
-        return {
-            "position_id": position_id,
-            "closed": result.filled_size,
-            "average_price": result.average_price,
-            "orders": [o.client_order_id for o in result.orders],
-        }
+        return CloseResult(
+            position_id=position_id,
+            closed=result.filled_size,
+            average_price=result.average_price,
+            orders=[o.client_order_id for o in result.orders],
+        )
 
-    async def close_all(self) -> JSON:
+    async def close_all(self) -> CloseAllResult:
         cancelled, closed = await self._strategy.operator_close_all("close_all")
-        return {"cancelled_orders": cancelled, "closed_positions": closed}
+        return CloseAllResult(cancelled_orders=cancelled, closed_positions=closed)
 
-    async def reload_config(self) -> JSON:
+    async def reload_config(self) -> ReloadResult:
         runtime = self._runtime
         try:
             fresh = load_config(runtime.config_path)
@@ -221,8 +239,13 @@ class RuntimeControl:
         self._strategy.params = fresh.strategy.params
         self._strategy.context.config = fresh
         runtime.log.warning("config reloaded through the control API")
-        return {"reloaded": True, "config": self.config()}
+        return ReloadResult(config=self.config())
 
-    async def stop(self) -> JSON:
+    async def stop(self) -> StateChange:
         self._runtime.request_stop("stop requested through the control API")
-        return {"state": "stopping"}
+        return StateChange(state="stopping")
+
+
+def _add(one: PnlPart, other: PnlPart) -> PnlPart:
+    unrealized, funding = one.unrealized + other.unrealized, one.funding + other.funding
+    return PnlPart(unrealized=unrealized, funding=funding)

@@ -9,6 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot_runtime.control_models import (
+    BalanceView,
+    BotStatus,
+    CloseAllResult,
+    CloseMode,
+    CloseResult,
+    ErrorKind,
+    OrderView,
+    Pnl,
+    PositionView,
+    ReloadResult,
+    RunningConfig,
+    StateChange,
+)
 from core.errors import TradingError
 
 
@@ -18,6 +32,16 @@ class FleetError(TradingError):
 
 class FleetUserError(FleetError):
     """The request itself is wrong (no such bot, a bad argument): the CLI exits 2."""
+
+
+class ControlRefused(FleetError):
+    """A bot's control API answered with an error: ``kind`` says which (decide on it, never on
+    the wording), ``details`` holds the rest of the bot's answer (e.g. ``spread_pct``)."""
+
+    def __init__(self, message: str, kind: ErrorKind, details: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.details = details
 
 
 class NoSuchBot(FleetUserError):
@@ -59,13 +83,35 @@ class BotInfo:
 
 
 class ControlClient(Protocol):
-    """A bot's control API, authenticated with the token the fleet gave it at launch."""
+    """A bot's control API (the models of :mod:`bot_runtime.control_models`), authenticated with
+    the token the fleet gave it at launch. Failures raise FleetError; a refusal by the bot
+    raises :class:`ControlRefused` with its kind."""
 
-    async def get(self, path: str) -> Any:
-        """``GET /api/v1/<path>``; the decoded JSON, or FleetError with the bot's message."""
+    async def status(self) -> BotStatus: ...
 
-    async def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        """``POST /api/v1/<path>``; the decoded JSON, or FleetError with the bot's message."""
+    async def positions(self) -> list[PositionView]: ...
+
+    async def orders(self) -> list[OrderView]: ...
+
+    async def balances(self) -> list[BalanceView]: ...
+
+    async def pnl(self) -> Pnl: ...
+
+    async def config(self) -> RunningConfig: ...
+
+    async def pause(self) -> StateChange: ...
+
+    async def resume(self) -> StateChange: ...
+
+    async def close_position(
+        self, position_id: str, mode: CloseMode = "market", confirm: bool = False
+    ) -> CloseResult: ...
+
+    async def close_all(self) -> CloseAllResult: ...
+
+    async def reload_config(self) -> ReloadResult: ...
+
+    async def stop(self) -> StateChange: ...
 
 
 class Fleet(Protocol):

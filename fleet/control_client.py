@@ -6,25 +6,68 @@ port is looked up when the client is first used, and before anything else the cl
 that what answers there is the bot it expects (``GET /api/v1/status`` reports the bot's name
 and only answers to that bot's token). A port held by something else is then one clear error
 naming the port, never a bare 401 or, worse, an action on another bot.
+
+Answers are parsed into the contract's models (:mod:`bot_runtime.control_models`); an error
+answer becomes :class:`~fleet.api.ControlRefused` carrying the bot's error kind.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
+from pydantic import TypeAdapter, ValidationError
 
-from fleet.api import FleetError
+from bot_runtime.control_models import (
+    BalanceView,
+    BotStatus,
+    CloseAllResult,
+    CloseMode,
+    CloseRequest,
+    CloseResult,
+    ErrorBody,
+    OrderView,
+    Pnl,
+    PositionView,
+    ReloadResult,
+    RunningConfig,
+    StateChange,
+)
+from fleet.api import ControlRefused, FleetError
 
 TIMEOUT_SECONDS = 30.0
 
 PortSource = Callable[[], Awaitable[int | None]]
+T = TypeVar("T")
+
+_STATUS = TypeAdapter(BotStatus)
+_POSITIONS = TypeAdapter(list[PositionView])
+_ORDERS = TypeAdapter(list[OrderView])
+_BALANCES = TypeAdapter(list[BalanceView])
+_CONFIG = TypeAdapter(RunningConfig)
+_PNL = TypeAdapter(Pnl)
+_STATE = TypeAdapter(StateChange)
+_CLOSED = TypeAdapter(CloseResult)
+_CLOSED_ALL = TypeAdapter(CloseAllResult)
+_RELOADED = TypeAdapter(ReloadResult)
 
 
 class HttpControlClient:
-    def __init__(self, bot: str, port: int | PortSource, token: str) -> None:
+    """:class:`fleet.api.ControlClient` over HTTP. ``transport`` replaces the network (tests
+    serve the bot's app in process through ``httpx.ASGITransport``)."""
+
+    def __init__(
+        self,
+        bot: str,
+        port: int | PortSource,
+        token: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self._bot = bot
+        self._transport = transport
         self._port_source = port
         self._port: int | None = port if isinstance(port, int) else None
         self._headers = {"Authorization": f"Bearer {token}"}
@@ -41,7 +84,9 @@ class HttpControlClient:
 
     async def health(self) -> bool:
         try:
-            async with httpx.AsyncClient(base_url=await self._base(), timeout=2) as client:
+            async with httpx.AsyncClient(
+                base_url=await self._base(), timeout=2, transport=self._transport
+            ) as client:
                 return (await client.get("/health")).status_code == 200
         except httpx.HTTPError:
             return False
@@ -53,11 +98,52 @@ class HttpControlClient:
         await self._verify()
         return True
 
-    async def get(self, path: str) -> Any:
-        return await self._request("GET", path, None)
+    # -- the contract ---------------------------------------------------------------------
 
-    async def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        return await self._request("POST", path, body)
+    async def status(self) -> BotStatus:
+        """Also what proves the bot on the port is ours (it checks the name)."""
+        status = await self._send("GET", "status", None, _STATUS)
+        self._check_name(status)
+        return status
+
+    async def positions(self) -> list[PositionView]:
+        return await self._request("GET", "positions", None, _POSITIONS)
+
+    async def orders(self) -> list[OrderView]:
+        return await self._request("GET", "orders", None, _ORDERS)
+
+    async def balances(self) -> list[BalanceView]:
+        return await self._request("GET", "balances", None, _BALANCES)
+
+    async def pnl(self) -> Pnl:
+        return await self._request("GET", "pnl", None, _PNL)
+
+    async def config(self) -> RunningConfig:
+        return await self._request("GET", "config", None, _CONFIG)
+
+    async def pause(self) -> StateChange:
+        return await self._request("POST", "pause", None, _STATE)
+
+    async def resume(self) -> StateChange:
+        return await self._request("POST", "resume", None, _STATE)
+
+    async def close_position(
+        self, position_id: str, mode: CloseMode = "market", confirm: bool = False
+    ) -> CloseResult:
+        path = f"positions/{quote(position_id, safe=':')}/close"
+        body = CloseRequest(mode=mode, confirm=confirm).model_dump()
+        return await self._request("POST", path, body, _CLOSED)
+
+    async def close_all(self) -> CloseAllResult:
+        return await self._request("POST", "close-all", None, _CLOSED_ALL)
+
+    async def reload_config(self) -> ReloadResult:
+        return await self._request("POST", "config/reload", None, _RELOADED)
+
+    async def stop(self) -> StateChange:
+        return await self._request("POST", "stop", None, _STATE)
+
+    # -- HTTP -------------------------------------------------------------------------------
 
     async def _base(self) -> str:
         return f"http://127.0.0.1:{await self.port()}"
@@ -65,32 +151,41 @@ class HttpControlClient:
     async def _verify(self) -> None:
         if self._verified:
             return
-        status = await self._send("GET", "status", None)
-        self._check_name(status)
+        self._check_name(await self._send("GET", "status", None, _STATUS))
 
-    def _check_name(self, status: Any) -> None:
-        name = status.get("name") if isinstance(status, dict) else None
-        if name != self._bot:
+    def _check_name(self, status: BotStatus) -> None:
+        if status.name != self._bot:
             raise FleetError(
-                f"{self._bot}: 127.0.0.1:{self._port} answers as bot {name!r}, not "
+                f"{self._bot}: 127.0.0.1:{self._port} answers as bot {status.name!r}, not "
                 f"{self._bot!r}: the port changed hands (see `python -m fleet status {self._bot}`)"
             )
         self._verified = True
 
-    async def _request(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
-        if path.strip("/") == "status" and method == "GET":
-            status = await self._send(method, path, body)
-            self._check_name(status)
-            return status
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        shape: TypeAdapter[T],
+    ) -> T:
         await self._verify()
-        return await self._send(method, path, body)
+        return await self._send(method, path, body, shape)
 
-    async def _send(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
-        url = f"/api/v1/{path.lstrip('/')}"
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        shape: TypeAdapter[T],
+    ) -> T:
+        url = f"/api/v1/{path}"
         base = await self._base()
         try:
             async with httpx.AsyncClient(
-                base_url=base, headers=self._headers, timeout=TIMEOUT_SECONDS
+                base_url=base,
+                headers=self._headers,
+                timeout=TIMEOUT_SECONDS,
+                transport=self._transport,
             ) as client:
                 response = await client.request(method, url, json=body)
         except httpx.HTTPError as exc:
@@ -104,9 +199,27 @@ class HttpControlClient:
                 f"or {self._bot} was started outside the fleet"
             )
         if response.status_code >= 400:
-            try:
-                message = response.json().get("message", response.text)
-            except ValueError:
-                message = response.text
-            raise FleetError(f"{self._bot}: {message} (HTTP {response.status_code})")
-        return response.json()
+            raise self._refused(response)
+        return _parse(shape, response.content, self._bot, path)
+
+    def _refused(self, response: httpx.Response) -> FleetError:
+        try:
+            error = ErrorBody.model_validate_json(response.content)
+        except ValidationError:
+            return FleetError(f"{self._bot}: HTTP {response.status_code} from the control API")
+        details = dict(error.model_extra or {})
+        if error.problems:
+            details["problems"] = error.problems
+        message = f"{self._bot}: {error.message} (HTTP {response.status_code})"
+        return ControlRefused(message, error.error, details)
+
+
+def _parse(shape: TypeAdapter[T], content: bytes, bot: str, path: str) -> T:
+    """The answer as the contract's model; an answer that is not is one FleetError."""
+    try:
+        return shape.validate_json(content)
+    except ValidationError as exc:
+        raise FleetError(
+            f"{bot}: the control API's answer to {path} is not what this version expects "
+            f"({exc.error_count()} problem(s)): is the bot running another version?"
+        ) from None

@@ -370,7 +370,7 @@ class FleetManager:
         """Graceful stop; the desired state becomes ``stopped`` (``up`` leaves it stopped)."""
         info = await self.status(name)
         if close_positions and info.running:
-            closed = await self.control(name).post("close-all")
+            closed = (await self.control(name).close_all()).closed_positions
             log.info("positions closed before stopping", bot=name, closed=closed)
         await self._set_desired(name, "stopped")
         if info.state in ACTIVE_STATES:
@@ -412,7 +412,7 @@ class FleetManager:
                     f"runs: `python -m fleet restart {name}` first, or remove it without --close "
                     "(positions stay open on the venue)"
                 )
-            closed = await self.control(name).post("close-all")
+            closed = (await self.control(name).close_all()).closed_positions
             log.info("positions closed before removing", bot=name, closed=closed)
         await self._unregister(name, status="stopped", detail="removed from the fleet")
         return f"{name} removed" + ("" if close_positions else " (open positions, if any, kept)")

@@ -22,22 +22,18 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from decimal import Decimal
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot_runtime.notifications import BOT_CRASH, KILL_SWITCH, AlertSink
 from fleet.api import BotInfo, Fleet, FleetError
-from telegram_bot_service.control_data import is_killed, pnl_totals
-from telegram_bot_service.formatting import to_decimal
 from telegram_bot_service.pnl_history import record_snapshot
 
 log = structlog.get_logger(__name__)
 
 CRASH_STATES = frozenset({"EXITED", "BACKOFF", "FATAL", "STARTING", "UNKNOWN"})
 EXPECTED_WINDOW_SECONDS = 300.0
-ZERO = Decimal(0)
 
 
 class ExpectedChanges:
@@ -135,14 +131,12 @@ class FleetWatcher:
 
     async def _killed(self, bot: BotInfo) -> bool:
         try:
-            status = await asyncio.wait_for(
-                self._fleet.control(bot.name).get("status"), self._timeout
-            )
+            status = await asyncio.wait_for(self._fleet.control(bot.name).status(), self._timeout)
         except (FleetError, TimeoutError, OSError) as exc:
             log.info("status not available", bot=bot.name, error=str(exc))
             previous = self._seen.get(bot.name) if self._seen is not None else None
             return previous.killed if previous is not None else False
-        return is_killed(status)
+        return status.risk.killed
 
     async def _maybe_snapshot(self, bot: BotInfo) -> None:
         now = time.monotonic()
@@ -156,23 +150,19 @@ class FleetWatcher:
         """Record one PnL sample of a running bot now; False when it could not be read."""
         control = self._fleet.control(name)
         try:
-            status = await asyncio.wait_for(control.get("status"), self._timeout)
-            pnl = await asyncio.wait_for(control.get("pnl"), self._timeout)
+            status = await asyncio.wait_for(control.status(), self._timeout)
+            pnl = await asyncio.wait_for(control.pnl(), self._timeout)
         except (FleetError, TimeoutError, OSError) as exc:
             log.info("no PnL sample", bot=name, error=str(exc))
-            return False
-        equity = to_decimal(status.get("equity")) if isinstance(status, dict) else None
-        totals = pnl_totals(pnl)
-        if equity is None:
             return False
         async with self._sessions() as session, session.begin():
             return await record_snapshot(
                 session,
                 name,
-                equity=equity,
-                realized=totals["realized"] or ZERO,
-                unrealized=totals["unrealized"] or ZERO,
-                funding=totals["funding"] or ZERO,
+                equity=status.equity,
+                realized=pnl.realized,
+                unrealized=pnl.unrealized,
+                funding=pnl.funding,
             )
 
 

@@ -13,14 +13,13 @@ from telegram.ext import ContextTypes
 from fleet.api import BotInfo, FleetError
 from telegram_bot_service.commands.common import (
     args_of,
+    ask_bot,
     bot_name,
-    control_get,
     edit,
     need_bot_argument,
     reply,
     reply_pages,
 )
-from telegram_bot_service.control_data import is_killed, pnl_totals
 from telegram_bot_service.formatting import duration, escape, pre, pre_pages, table, usd
 from telegram_bot_service.services import Services, services_of
 
@@ -34,7 +33,7 @@ async def _net_pnl(services: Services, bot: BotInfo) -> Decimal | None:
     if not bot.running:
         return None
     try:
-        return pnl_totals(await control_get(services, bot.name, "pnl"))["net"]
+        return (await ask_bot(services, bot.name, "pnl", lambda control: control.pnl())).net
     except (FleetError, OSError):
         return None
 
@@ -100,24 +99,21 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ]
     if info.running:
         try:
-            state = await control_get(services, info.name, "status")
-            totals = pnl_totals(await control_get(services, info.name, "pnl"))
+            state = await ask_bot(services, info.name, "status", lambda control: control.status())
+            totals = await ask_bot(services, info.name, "pnl", lambda control: control.pnl())
         except FleetError as exc:
             lines.append(f"control API: {escape(exc)}")
         else:
-            state = state if isinstance(state, dict) else {}
-            venues = state.get("venues")
-            venue_names = ", ".join(map(str, venues)) if isinstance(venues, list) else "-"
             lines += [
-                f"trading: {escape(state.get('state', '-'))}",
-                f"equity: {usd(state.get('equity'))} USD",
-                f"venues: {escape(venue_names)}",
-                f"PnL net: {usd(totals['net'], signed=True)} USD "
-                f"(realized {usd(totals['realized'], signed=True)}, "
-                f"unrealized {usd(totals['unrealized'], signed=True)}, "
-                f"funding {usd(totals['funding'], signed=True)}, fees {usd(totals['fees'])})",
+                f"trading: {escape(state.state)}",
+                f"equity: {usd(state.equity)} USD",
+                f"venues: {escape(', '.join(state.venues) or '-')}",
+                f"PnL net: {usd(totals.net, signed=True)} USD "
+                f"(realized {usd(totals.realized, signed=True)}, "
+                f"unrealized {usd(totals.unrealized, signed=True)}, "
+                f"funding {usd(totals.funding, signed=True)}, fees {usd(totals.fees)})",
             ]
-            if is_killed(state):
+            if state.risk.killed:
                 lines.append("⚠️ kill switch tripped: the bot stopped trading")
     await reply(update, "\n".join(lines))
 

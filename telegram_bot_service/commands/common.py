@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from fleet.api import BotInfo, FleetError
+from fleet.api import BotInfo, ControlClient, FleetError
 from telegram_bot_service.formatting import (
     MESSAGE_LIMIT,
     clip,
@@ -30,6 +30,7 @@ from telegram_bot_service.services import Services
 from trading_config.schema import NAME_PATTERN
 
 HTML = ParseMode.HTML
+T = TypeVar("T")
 
 
 def args_of(context: ContextTypes.DEFAULT_TYPE) -> list[str]:
@@ -82,26 +83,18 @@ async def edit(update: Update, text: str, markup: InlineKeyboardMarkup | None = 
             raise
 
 
-async def control_get(services: Services, name: str, path: str) -> Any:
-    """``GET /api/v1/<path>`` of bot ``name``, within the service's per-call timeout."""
-    return await _within_timeout(services, name, path, services.fleet.control(name).get(path))
-
-
-async def control_post(
-    services: Services, name: str, path: str, body: dict[str, Any] | None = None
-) -> Any:
-    """``POST /api/v1/<path>`` of bot ``name``, within the service's per-call timeout."""
-    call = services.fleet.control(name).post(path, body)
-    return await _within_timeout(services, name, path, call)
-
-
-async def _within_timeout(services: Services, name: str, path: str, call: Awaitable[Any]) -> Any:
+async def ask_bot(
+    services: Services, name: str, what: str, request: Callable[[ControlClient], Awaitable[T]]
+) -> T:
+    """One request to bot ``name``'s control API (``what`` names it in a timeout message),
+    within the service's per-call timeout: ``await ask_bot(services, name, "pnl", lambda bot:
+    bot.pnl())``."""
     seconds = services.control_timeout_seconds
     try:
-        return await asyncio.wait_for(call, seconds)
+        return await asyncio.wait_for(request(services.fleet.control(name)), seconds)
     except TimeoutError:
         raise FleetError(
-            f"bot {name} did not answer within {seconds:g} s ({path}): it may be hung; "
+            f"bot {name} did not answer within {seconds:g} s ({what}): it may be hung; "
             f"see /status {name}, or /restart {name}"
         ) from None
 

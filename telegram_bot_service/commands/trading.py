@@ -5,25 +5,24 @@ and the trader's levers on a running bot: /pause, /resume, /close (confirmed wit
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InputFile, Update
 from telegram.ext import ContextTypes
 
-from fleet.api import FleetError
+from bot_runtime.control_models import ErrorKind
+from fleet.api import ControlRefused, FleetError
 from telegram_bot_service import pnl_history
 from telegram_bot_service.actions import Pending
 from telegram_bot_service.caller import caller_of
 from telegram_bot_service.charts import render_equity_chart
 from telegram_bot_service.commands.common import (
     args_of,
+    ask_bot,
     bot_name,
-    control_get,
-    control_post,
     edit,
     need_bot_argument,
     reply,
@@ -31,8 +30,7 @@ from telegram_bot_service.commands.common import (
     require_running,
     running_bots,
 )
-from telegram_bot_service.control_data import as_list, pnl_totals, position_pnl
-from telegram_bot_service.formatting import amount, clip, escape, pre_pages, table, to_decimal, usd
+from telegram_bot_service.formatting import amount, clip, escape, pre_pages, table, usd
 from telegram_bot_service.roles import Role
 from telegram_bot_service.services import Services, services_of
 
@@ -58,16 +56,16 @@ async def positions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     rows = []
     for name in names:
-        for p in as_list(await control_get(services, name, "positions")):
+        for p in await ask_bot(services, name, "positions", lambda bot: bot.positions()):
             rows.append(
                 [
                     name,
-                    str(p.get("id", "-")),
-                    str(p.get("side", "-")),
-                    amount(p.get("size")),
-                    amount(p.get("entry_price")),
-                    amount(p.get("mark_price")),
-                    usd(position_pnl(p), signed=True),
+                    p.id,
+                    p.side,
+                    amount(p.size),
+                    amount(p.entry_price),
+                    amount(p.mark_price),
+                    usd(p.unrealized_pnl, signed=True),
                 ]
             )
     if not rows:
@@ -87,16 +85,16 @@ async def balances(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     rows = []
     for name in names:
-        for b in as_list(await control_get(services, name, "balances")):
+        for b in await ask_bot(services, name, "balances", lambda bot: bot.balances()):
             rows.append(
                 [
                     name,
-                    str(b.get("venue", "-")),
-                    usd(b.get("wallet")),
-                    usd(b.get("equity")),
-                    usd(b.get("available")),
-                    usd(b.get("margin_used")),
-                    usd(b.get("unrealized_pnl"), signed=True),
+                    b.venue,
+                    usd(b.wallet),
+                    usd(b.equity),
+                    usd(b.available),
+                    usd(b.margin_used),
+                    usd(b.unrealized_pnl, signed=True),
                 ]
             )
     text = table(
@@ -114,20 +112,12 @@ async def orders(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await need_bot_argument(update, services, "/orders BOT")
         return
     await require_running(services, args[0])
-    found = as_list(await control_get(services, args[0], "orders"))
+    found = await ask_bot(services, args[0], "orders", lambda bot: bot.orders())
     if not found:
         await reply(update, f"{escape(args[0])} has no resting orders.")
         return
     rows = [
-        [
-            str(o.get("client_order_id", "-")),
-            str(o.get("venue", "-")),
-            str(o.get("symbol", "-")),
-            str(o.get("side", "-")),
-            amount(o.get("size")),
-            amount(o.get("price")),
-            str(o.get("status", "-")),
-        ]
+        [o.client_order_id, o.venue, o.symbol, o.side, amount(o.size), amount(o.price), o.status]
         for o in found
     ]
     text = table(
@@ -139,12 +129,21 @@ async def orders(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 # -- PnL -------------------------------------------------------------------------------------
 
 
-async def _current_totals(services: Services, name: str, running: bool) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class _Totals:
+    realized: Decimal
+    unrealized: Decimal
+    funding: Decimal
+    net: Decimal
+
+
+async def _current_totals(services: Services, name: str, running: bool) -> _Totals | None:
     if running:
         try:
-            return pnl_totals(await control_get(services, name, "pnl"))
+            pnl = await ask_bot(services, name, "pnl", lambda bot: bot.pnl())
         except FleetError:
-            pass
+            return None
+        return _Totals(pnl.realized, pnl.unrealized, pnl.funding, pnl.net)
     return None
 
 
@@ -179,24 +178,23 @@ async def pnl(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if totals is None and histories[name]:
             last = histories[name][-1]
             # Samples keep no fees: this net is before fees.
-            totals = {
-                "realized": last.realized,
-                "unrealized": last.unrealized,
-                "funding": last.funding,
-                "fees": None,
-                "net": last.realized + last.unrealized + last.funding,
-            }
-            source = f"as of {last.ts:%Y-%m-%d %H:%M} UTC, before fees"
+            totals = _Totals(
+                last.realized,
+                last.unrealized,
+                last.funding,
+                last.realized + last.unrealized + last.funding,
+            )
+            source = f"as of {last.ts:%Y-%m-%d %H:%M} UTC"
         if totals is None:
             rows.append([name, "-", "-", "-", "-", "no data"])
             continue
         rows.append(
             [
                 name,
-                usd(totals["realized"], signed=True),
-                usd(totals["unrealized"], signed=True),
-                usd(totals["funding"], signed=True),
-                usd(totals["net"], signed=True),
+                usd(totals.realized, signed=True),
+                usd(totals.unrealized, signed=True),
+                usd(totals.funding, signed=True),
+                usd(totals.net, signed=True),
                 source,
             ]
         )
@@ -254,9 +252,11 @@ async def _toggle(update: Update, context: ContextTypes.DEFAULT_TYPE, action: st
         return
     name = args[0]
     await require_running(services, name)
-    result = await control_post(services, name, action)
+    result = await ask_bot(
+        services, name, action, lambda bot: bot.pause() if action == "pause" else bot.resume()
+    )
     await services.audit(caller.actor, f"telegram.bot.{action}", name)
-    state = result.get("state", "?") if isinstance(result, dict) else "?"
+    state = result.state
     what = (
         "no new positions; open ones are still managed"
         if action == "pause"
@@ -277,10 +277,10 @@ async def close(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     name, position_id = args[0], args[1]
     await require_running(services, name)
-    held = as_list(await control_get(services, name, "positions"))
-    position = next((p for p in held if str(p.get("id")) == position_id), None)
+    held = await ask_bot(services, name, "positions", lambda bot: bot.positions())
+    position = next((p for p in held if p.id == position_id), None)
     if position is None:
-        ids = ", ".join(str(p.get("id")) for p in held) or "none"
+        ids = ", ".join(p.id for p in held) or "none"
         await reply(
             update,
             f"{escape(name)} has no open position {escape(clip(position_id, 40))} "
@@ -295,9 +295,9 @@ async def close(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
     await reply(
         update,
-        f"Close {escape(position.get('side', ''))} {amount(position.get('size'))} "
+        f"Close {escape(position.side)} {amount(position.size)} "
         f"{escape(position_id)} on <b>{escape(name)}</b> "
-        f"(unrealized {usd(position_pnl(position), signed=True)} USD)?",
+        f"(unrealized {usd(position.unrealized_pnl, signed=True)} USD)?",
         markup,
     )
 
@@ -323,11 +323,15 @@ async def on_close(
         return
     await query.answer("Closing…")
     mode = pending.data["mode"]
-    path = f"positions/{quote(position_id, safe=':')}/close"
     try:
-        result = await control_post(services, name, path, {"mode": mode, "confirm": confirm})
-    except FleetError as exc:
-        if confirm or not _needs_confirmation(exc):
+        result = await ask_bot(
+            services,
+            name,
+            f"close {position_id}",
+            lambda bot: bot.close_position(position_id, mode, confirm),
+        )
+    except ControlRefused as exc:
+        if confirm or exc.kind is not ErrorKind.NEEDS_CONFIRMATION:
             raise
         again = services.actions.open(
             pending.user_id, CLOSE_KIND, Role.TRADER, bot=name, position=position_id, mode=mode
@@ -341,12 +345,5 @@ async def on_close(
         f"{name}/{position_id}",
         {"mode": mode, "confirmed_wide_spread": confirm},
     )
-    closed = to_decimal(result.get("closed")) if isinstance(result, dict) else None
-    price = to_decimal(result.get("average_price")) if isinstance(result, dict) else None
-    detail = f": {amount(closed)} at {amount(price)}" if closed is not None else ""
+    detail = f": {amount(result.closed)} at {amount(result.average_price)}"
     await edit(update, f"Closed {escape(position_id)} on {escape(name)} ({mode}){detail}.")
-
-
-def _needs_confirmation(exc: FleetError) -> bool:
-    kind = getattr(exc, "kind", None) or getattr(exc, "error", None)
-    return kind == "needs_confirmation" or "confirm=true" in str(exc)

@@ -3,8 +3,9 @@
 Why a double and not mocks: the HTTP layer's tests should state what a client sees (status
 changes after a pause, a closed position disappears, a failed reload keeps the old config), and
 that needs something that keeps state and keeps the protocol's rules. This one is small but
-honest: values are ``Decimal`` like the runtime's, errors are the protocol's errors, and every
-read returns a copy so a test cannot pass by mutating the bot's state through a response.
+honest: values are ``Decimal`` like the runtime's, answers are the contract's models and errors
+the protocol's errors, and every read is built afresh so a test cannot pass by mutating the
+bot's state through a response.
 
 The runtime's real implementation gets its own end-to-end tests; the HTTP tests take a
 ``control`` fixture, so they can be pointed at the real one later.
@@ -13,22 +14,27 @@ The runtime's real implementation gets its own end-to-end tests; the HTTP tests 
 from __future__ import annotations
 
 import copy
-import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
-from bot_runtime.control import (
-    JSON,
+from bot_runtime.control import JSON, ControlError, InvalidRequest, NeedsConfirmation, NotFound
+from bot_runtime.control_models import (
+    BalanceView,
+    BotStatus,
+    CloseAllResult,
     CloseMode,
-    ControlError,
-    InvalidRequest,
-    NeedsConfirmation,
-    NotFound,
+    CloseResult,
+    OrderView,
+    Pnl,
+    PnlPart,
+    PositionView,
+    ReloadResult,
+    RiskState,
+    RunningConfig,
+    StateChange,
 )
 
 WIDE_SPREAD_PCT = Decimal("0.5")
-STARTED_AT = dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
 
 def sample_positions() -> list[JSON]:
@@ -41,21 +47,19 @@ def sample_positions() -> list[JSON]:
             "size": Decimal("0.1"),
             "entry_price": Decimal("100.10"),
             "mark_price": Decimal("101.25"),
-            "pnl": Decimal("0.115"),
+            "unrealized_pnl": Decimal("0.115"),
             "spread_pct": Decimal("0.02"),
-            "opened_at": dt.datetime(2025, 1, 2, 4, 0, tzinfo=dt.UTC),
         },
         {
             "id": "pos-eth",
             "venue": "paper",
             "symbol": "ETH",
             "side": "short",
-            "size": Decimal("2.50000000"),
+            "size": Decimal("-2.50000000"),
             "entry_price": Decimal("3000.5"),
             "mark_price": Decimal("2999.75"),
-            "pnl": Decimal("1.875"),
+            "unrealized_pnl": Decimal("1.875"),
             "spread_pct": Decimal("0.8"),  # wide: closing asks for confirmation
-            "opened_at": dt.datetime(2025, 1, 2, 5, 0, tzinfo=dt.UTC),
         },
     ]
 
@@ -69,6 +73,7 @@ def sample_orders() -> list[JSON]:
             "side": "buy",
             "size": Decimal("0.001"),
             "price": Decimal("99.9"),
+            "type": "limit",
             "status": "open",
             "purpose": "entry",
         },
@@ -79,7 +84,9 @@ def sample_orders() -> list[JSON]:
             "side": "sell",
             "size": Decimal("0.1"),
             "price": Decimal("100.90"),
+            "type": "limit",
             "status": "open",
+            "reduce_only": True,
             "purpose": "take_profit",
         },
     ]
@@ -115,6 +122,7 @@ class InMemoryBotControl:
     fees: Decimal = Decimal("1.2")
     uptime_seconds: int = 3600
     paused: bool = False
+    killed: bool = False  # the risk manager's kill switch
     stop_requested: bool = False
     closed: list[tuple[str, CloseMode]] = field(default_factory=list)
 
@@ -127,63 +135,63 @@ class InMemoryBotControl:
         return "paused" if self.paused else "running"
 
     def _unrealized(self) -> Decimal:
-        return sum((Decimal(p["pnl"]) for p in self.positions_), Decimal(0))
+        return sum((Decimal(p["unrealized_pnl"]) for p in self.positions_), Decimal(0))
 
-    async def status(self) -> JSON:
-        return {
-            "name": self.name,
-            "strategy": self.strategy,
-            "state": self.state,
-            "started_at": STARTED_AT,
-            "uptime_seconds": self.uptime_seconds,
-            "equity": self.wallet + self._unrealized(),
-            "venues": list(self.venues),
-        }
+    async def status(self) -> BotStatus:
+        return BotStatus(
+            name=self.name,
+            strategy=self.strategy,
+            state=self.state,
+            uptime_seconds=self.uptime_seconds,
+            equity=self.wallet + self._unrealized(),
+            venues=list(self.venues),
+            risk=RiskState(killed=self.killed),
+            details={"trades": 3},
+        )
 
-    async def positions(self) -> list[JSON]:
-        return copy.deepcopy(self.positions_)
+    async def positions(self) -> list[PositionView]:
+        return [PositionView.model_validate(p) for p in self.positions_]
 
-    async def orders(self) -> list[JSON]:
-        return copy.deepcopy(self.orders_)
+    async def orders(self) -> list[OrderView]:
+        return [OrderView.model_validate(o) for o in self.orders_]
 
-    async def balances(self) -> list[JSON]:
+    async def balances(self) -> list[BalanceView]:
         unrealized = self._unrealized()
         margin_used = sum(
-            (Decimal(p["size"]) * Decimal(p["entry_price"]) / 5 for p in self.positions_),
+            (abs(Decimal(p["size"])) * Decimal(p["entry_price"]) / 5 for p in self.positions_),
             Decimal(0),
         )
         return [
-            {
-                "venue": venue,
-                "wallet": self.wallet,
-                "equity": self.wallet + unrealized,
-                "available": self.wallet + unrealized - margin_used,
-                "margin_used": margin_used,
-                "unrealized_pnl": unrealized,
-            }
+            BalanceView(
+                venue=venue,
+                wallet=self.wallet,
+                equity=self.wallet + unrealized,
+                available=self.wallet + unrealized - margin_used,
+                margin_used=margin_used,
+                unrealized_pnl=unrealized,
+            )
             for venue in self.venues
         ]
 
-    async def pnl(self) -> JSON:
+    async def pnl(self) -> Pnl:
+        """``realized`` is after fees, as the strategies book it; ``fees`` is reported too."""
         unrealized = self._unrealized()
-        net = self.realized + unrealized + self.funding - self.fees
-        totals = {
-            "realized": self.realized,
-            "unrealized": unrealized,
-            "funding": self.funding,
-            "fees": self.fees,
-            "net": net,
-        }
-        per_symbol: dict[str, Any] = {}
+        per_symbol: dict[str, PnlPart] = {}
         for position in self.positions_:
-            per_symbol[position["symbol"]] = {"unrealized": position["pnl"]}
-        return {
-            "totals": totals,
-            "per_venue": {venue: dict(totals) for venue in self.venues},
-            "per_symbol": per_symbol,
-        }
+            per_symbol[position["symbol"]] = PnlPart(unrealized=position["unrealized_pnl"])
+        return Pnl(
+            realized=self.realized,
+            unrealized=unrealized,
+            funding=self.funding,
+            fees=self.fees,
+            net=self.realized + unrealized + self.funding,
+            per_venue={
+                v: PnlPart(unrealized=unrealized, funding=self.funding) for v in self.venues
+            },
+            per_symbol=per_symbol,
+        )
 
-    def config(self) -> JSON:
+    def config(self) -> RunningConfig:
         return copy.deepcopy(self.config_)
 
     # -- acting ----------------------------------------------------------------------------
@@ -192,19 +200,20 @@ class InMemoryBotControl:
         if self.stop_requested:
             raise ControlError(f"cannot {action}: the bot is stopping")
 
-    async def pause(self) -> JSON:
+    async def pause(self) -> StateChange:
         self._refuse_when_stopping("pause")
         entries = [o for o in self.orders_ if o["purpose"] == "entry"]
         self.orders_ = [o for o in self.orders_ if o["purpose"] != "entry"]
         self.paused = True
-        return {"state": self.state, "cancelled_orders": [o["client_order_id"] for o in entries]}
+        cancelled = [o["client_order_id"] for o in entries]
+        return StateChange(state="paused", cancelled_orders=cancelled)
 
-    async def resume(self) -> JSON:
+    async def resume(self) -> StateChange:
         self._refuse_when_stopping("resume")
         self.paused = False
-        return {"state": self.state}
+        return StateChange(state="running")
 
-    async def close_position(self, position_id: str, mode: CloseMode, confirm: bool) -> JSON:
+    async def close_position(self, position_id: str, mode: CloseMode, confirm: bool) -> CloseResult:
         self._refuse_when_stopping("close a position")
         position = next((p for p in self.positions_ if p["id"] == position_id), None)
         if position is None:
@@ -217,31 +226,32 @@ class InMemoryBotControl:
             )
         self.positions_.remove(position)
         self.closed.append((position_id, mode))
-        return {
-            "closed": position_id,
-            "mode": mode,
-            "size": position["size"],
-            "realized_pnl": position["pnl"],
-        }
+        self.realized += position["unrealized_pnl"]
+        return CloseResult(
+            position_id=position_id,
+            closed=abs(position["size"]),
+            average_price=position["mark_price"],
+            orders=[f"close-{position_id}"],
+        )
 
-    async def close_all(self) -> JSON:
+    async def close_all(self) -> CloseAllResult:
         self._refuse_when_stopping("close all")
         cancelled = [o["client_order_id"] for o in self.orders_]
         closed = [p["id"] for p in self.positions_]
         self.closed.extend((position_id, "market") for position_id in closed)
         self.orders_ = []
         self.positions_ = []
-        return {"cancelled_orders": cancelled, "closed_positions": closed}
+        return CloseAllResult(cancelled_orders=cancelled, closed_positions=closed)
 
-    async def reload_config(self) -> JSON:
+    async def reload_config(self) -> ReloadResult:
         if self.next_config_problems:
             raise InvalidRequest(
                 "the config file does not validate; the running config is unchanged",
                 list(self.next_config_problems),
             )
         self.config_ = copy.deepcopy(self.next_config)
-        return {"reloaded": True, "config": copy.deepcopy(self.config_)}
+        return ReloadResult(config=copy.deepcopy(self.config_))
 
-    async def stop(self) -> JSON:
+    async def stop(self) -> StateChange:
         self.stop_requested = True
-        return {"state": self.state}
+        return StateChange(state="stopping")

@@ -16,7 +16,7 @@ import json
 import os
 import signal
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +26,7 @@ import schemathesis
 import structlog
 from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
+from pydantic import TypeAdapter
 
 from bot_runtime.control import BotControl
 from bot_runtime.control_api import (
@@ -36,6 +37,13 @@ from bot_runtime.control_api import (
     serve,
 )
 from bot_runtime.control_auth import hash_token, is_token_hash, new_token, verify_token
+from bot_runtime.control_models import (
+    BalanceView,
+    BotStatus,
+    OrderView,
+    Pnl,
+    PositionView,
+)
 from core.redaction import MASK, scrub
 from tests.bot_runtime.control_double import InMemoryBotControl
 
@@ -236,10 +244,11 @@ async def test_status(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
         "name": "grid-test",
         "strategy": "grid",
         "state": "running",
-        "started_at": "2025-01-02T03:04:05+00:00",
-        "uptime_seconds": 3600,
-        "equity": "1001.990",  # 1000.00 + 0.115 + 1.875, every digit kept
+        "uptime_seconds": 3600.0,
+        "equity": "1001.990000",  # 1000.00 + 0.115 + 1.875, at the quote currency's precision
         "venues": ["paper"],
+        "risk": {"killed": False, "paused_until": None},
+        "details": {"trades": 3},
     }
 
 
@@ -249,8 +258,8 @@ async def test_positions_keep_every_digit(client: httpx.AsyncClient, auth: dict[
     btc, eth = response.json()
     assert btc["size"] == "0.1"
     assert btc["entry_price"] == "100.10"
-    assert btc["opened_at"] == "2025-01-02T04:00:00+00:00"
-    assert eth["size"] == "2.50000000"
+    assert btc["unrealized_pnl"] == "0.115000"
+    assert eth["size"] == "-2.50000000"
     assert b'"entry_price":"100.10"' in response.content
 
 
@@ -261,17 +270,27 @@ async def test_reads_serve_the_bots_data_without_floats(
     response = await client.get(path, headers=auth)
     assert response.status_code == 200
     document = response.json()
-    assert floats_in(document) == []
-    source = {
-        "/api/v1/status": control.status,
-        "/api/v1/positions": control.positions,
-        "/api/v1/orders": control.orders,
-        "/api/v1/balances": control.balances,
-        "/api/v1/pnl": control.pnl,
+    durations = {"uptime_seconds"}  # not money: a float is fine there
+    money = (
+        {k: v for k, v in document.items() if k not in durations}
+        if path.endswith("status")
+        else document
+    )
+    assert floats_in(money) == []
+    source: dict[str, tuple[Callable[[], Awaitable[Any]], TypeAdapter[Any]]] = {
+        "/api/v1/status": (control.status, TypeAdapter(BotStatus)),
+        "/api/v1/positions": (control.positions, TypeAdapter(list[PositionView])),
+        "/api/v1/orders": (control.orders, TypeAdapter(list[OrderView])),
+        "/api/v1/balances": (control.balances, TypeAdapter(list[BalanceView])),
+        "/api/v1/pnl": (control.pnl, TypeAdapter(Pnl)),
     }
-    expected = await source[path]() if path in source else control.config()
-    # Every Decimal is its own exact string, every datetime its ISO form.
-    assert document == json.loads(json.dumps(expected, default=independent_rendering))
+    if path not in source:
+        expected = control.config()
+        assert document == json.loads(json.dumps(expected, default=independent_rendering))
+        return
+    read, model = source[path]
+    # Parsed back, the wire is the bot's values: every digit (money at 6 decimals, exact here).
+    assert model.validate_json(response.content) == await read()
 
 
 async def test_orders_balances_pnl_config_values(
@@ -280,11 +299,27 @@ async def test_orders_balances_pnl_config_values(
     orders = (await client.get("/api/v1/orders", headers=auth)).json()
     assert [o["price"] for o in orders] == ["99.9", "100.90"]
     balances = (await client.get("/api/v1/balances", headers=auth)).json()
-    assert balances[0]["wallet"] == "1000.00"
+    assert balances[0]["wallet"] == "1000.000000"
     pnl = (await client.get("/api/v1/pnl", headers=auth)).json()
-    assert pnl["totals"]["funding"] == "-0.0375"
+    assert pnl["funding"] == "-0.037500"
     config = (await client.get("/api/v1/config", headers=auth)).json()
     assert config["strategy"]["params"]["grid_step"] == "0.25"
+
+
+async def test_money_is_reported_at_the_quote_currencys_precision_and_kept_exact(
+    client: httpx.AsyncClient, control: InMemoryBotControl, auth: dict[str, str]
+) -> None:
+    """Issue 14 item 18: an equity of 9998.479750199999999999999997 is a division's residue."""
+    control.wallet = Decimal("9996.489750199999999999999997")  # + 1.990 unrealized
+    control.positions_[0]["size"] = Decimal("1E-8")
+    status = (await client.get("/api/v1/status", headers=auth)).json()
+    assert status["equity"] == "9998.479750"
+    assert (await control.status()).equity == Decimal("9998.479750199999999999999997")
+    balance = (await client.get("/api/v1/balances", headers=auth)).json()[0]
+    assert balance["wallet"] == "9996.489750"
+    position = (await client.get("/api/v1/positions", headers=auth)).json()[0]
+    assert position["size"] == "0.00000001"  # sizes and prices keep every digit, no exponent
+    assert position["entry_price"] == "100.10"
 
 
 def test_render_json_is_exact_and_strict() -> None:
@@ -309,7 +344,7 @@ async def test_pause_and_resume_change_the_status(
     assert paused.json() == {"state": "paused", "cancelled_orders": ["grid-0001"]}
     assert (await client.get("/api/v1/status", headers=auth)).json()["state"] == "paused"
     orders = (await client.get("/api/v1/orders", headers=auth)).json()
-    assert [o["purpose"] for o in orders] == ["take_profit"]
+    assert [o["client_order_id"] for o in orders] == ["grid-0002"]  # the take-profit
 
     resumed = await client.post("/api/v1/resume", headers=auth)
     assert resumed.status_code == 200
@@ -343,10 +378,10 @@ async def test_closing_into_a_wide_spread_needs_confirmation(
     confirmed = await client.post(path, headers=auth, json={"mode": "limit", "confirm": True})
     assert confirmed.status_code == 200
     assert confirmed.json() == {
-        "closed": "pos-eth",
-        "mode": "limit",
-        "size": "2.50000000",
-        "realized_pnl": "1.875",
+        "position_id": "pos-eth",
+        "closed": "2.50000000",
+        "average_price": "2999.75",
+        "orders": ["close-pos-eth"],
     }
     positions = (await client.get("/api/v1/positions", headers=auth)).json()
     assert [p["id"] for p in positions] == ["pos-btc"]
@@ -459,7 +494,7 @@ async def test_stop(
 ) -> None:
     response = await client.post("/api/v1/stop", headers=auth)
     assert response.status_code == 200
-    assert response.json() == {"state": "stopping"}
+    assert response.json() == {"state": "stopping", "cancelled_orders": []}
     assert control.stop_requested
 
     refused = await client.post("/api/v1/pause", headers=auth)
@@ -566,6 +601,11 @@ async def test_openapi_describes_every_route_and_the_bearer_scheme(
     error_body = document["components"]["schemas"]["ErrorBody"]
     assert set(error_body["required"]) == {"error", "message"}
     assert "problems" in error_body["properties"]
+    kinds = document["components"]["schemas"]["ErrorKind"]["enum"]
+    assert {"needs_confirmation", "not_found", "invalid_request", "unauthorized"} <= set(kinds)
+    assert close["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/CloseResult"
+    }
     close_request = document["components"]["schemas"]["CloseRequest"]
     assert close_request["additionalProperties"] is False
     assert close_request["properties"]["mode"]["enum"] == ["market", "limit"]
@@ -597,7 +637,7 @@ async def test_serve_on_a_real_socket(app: FastAPI, auth: dict[str, str]) -> Non
             assert health.json() == {"status": "ok"}
             status = await http_client.get("/api/v1/status", headers=auth)
             assert status.status_code == 200
-            assert status.json()["equity"] == "1001.990"
+            assert status.json()["equity"] == "1001.990000"
             assert (await http_client.get("/api/v1/status")).status_code == 401
     finally:
         await server.stop()

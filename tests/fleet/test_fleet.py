@@ -83,11 +83,11 @@ async def test_two_bots_stop_one_kill_the_other_and_it_comes_back(
     assert (first.state, second.state) == ("RUNNING", "RUNNING")
     assert first.control_port != second.control_port
     for name in ("fleet-a", "fleet-b"):
-        status = await fleet.control(name).get("status")
-        assert (status["name"], status["state"]) == (name, "running")
+        status = await fleet.control(name).status()
+        assert (status.name, status.state) == (name, "running")
 
     async def has_orders() -> Any:
-        return await fleet.control("fleet-a").get("orders")
+        return await fleet.control("fleet-a").orders()
 
     await eventually(has_orders, "fleet-a's first order")
     stopped = await fleet.stop("fleet-a")
@@ -109,7 +109,7 @@ async def test_two_bots_stop_one_kill_the_other_and_it_comes_back(
 
     async def answers() -> Any:
         try:
-            return await fleet.control("fleet-b").get("status")
+            return await fleet.control("fleet-b").status()
         except FleetError:
             return None
 
@@ -143,7 +143,7 @@ async def test_stop_with_close_flattens_positions_first(
     await fleet.launch(write_config(tmp_path, "fleet-close"))
 
     async def has_position() -> Any:
-        return await fleet.control("fleet-close").get("positions")
+        return await fleet.control("fleet-close").positions()
 
     await eventually(has_position, "a filled grid entry", seconds=120)
     stopped = await fleet.stop("fleet-close", close_positions=True)

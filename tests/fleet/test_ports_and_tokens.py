@@ -55,14 +55,14 @@ async def test_a_port_taken_at_bind_time_is_replaced_and_the_client_checks_who_a
         back = await fleet.restart("fleet-p1")
         assert back.state == "RUNNING"
         assert back.control_port not in (None, first.control_port, second.control_port)
-        status = await fleet.control("fleet-p1").get("status")
-        assert status["name"] == "fleet-p1"
-        assert await fleet.control("fleet-p1").get("orders") is not None
+        status = await fleet.control("fleet-p1").status()
+        assert status.name == "fleet-p1"
+        assert await fleet.control("fleet-p1").orders() is not None
 
     # Whoever answers on a port is checked: another bot's port, with our token or with its.
     with pytest.raises(FleetError, match=r"refused fleet-p1's token: it is not fleet-p1"):
-        await HttpControlClient("fleet-p1", second.control_port, token).get("orders")
+        await HttpControlClient("fleet-p1", second.control_port, token).orders()
     theirs = fleet.layout.token_file("fleet-p2").read_text().strip()
     with pytest.raises(FleetError, match=r"answers as bot 'fleet-p2', not 'fleet-p1'"):
-        await HttpControlClient("fleet-p1", second.control_port, theirs).post("pause")
-    assert (await fleet.control("fleet-p2").get("status"))["state"] == "running"  # not paused
+        await HttpControlClient("fleet-p1", second.control_port, theirs).pause()
+    assert (await fleet.control("fleet-p2").status()).state == "running"  # not paused

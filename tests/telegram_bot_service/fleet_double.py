@@ -4,15 +4,15 @@ The real ``fleet.manager.FleetManager`` runs supervisord and real bots (see
 ``test_fleet_manager.py``); this double keeps the tests of the Telegram side fast and
 independent of it. It is honest where the Telegram service can tell: each bot's control API is
 the real FastAPI app (:func:`bot_runtime.control_api.create_app`) over the in-memory bot of
-``tests/bot_runtime/control_double.py``, reached through HTTP (httpx's ASGI transport) with a
-bearer token, so JSON shapes, decimal strings and error messages are the real ones.
+``tests/bot_runtime/control_double.py``, reached by the fleet's real client
+(:class:`fleet.control_client.HttpControlClient`) through httpx's ASGI transport with a bearer
+token, so models, decimal strings, error kinds and messages are the real ones.
 """
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -20,34 +20,9 @@ from fastapi import FastAPI
 from bot_runtime.control_api import create_app
 from bot_runtime.control_auth import hash_token, new_token
 from fleet.api import BotInfo, ControlClient, FleetError
+from fleet.control_client import HttpControlClient
 from tests.bot_runtime.control_double import InMemoryBotControl
 from trading_config.loader import load_config
-
-
-class AsgiControlClient:
-    """:class:`fleet.api.ControlClient` over the bot's real control API app, in process."""
-
-    def __init__(self, app: FastAPI, token: str) -> None:
-        self._app = app
-        self._token = token
-
-    async def _call(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=self._app),
-            base_url="http://bot",
-            headers={"Authorization": f"Bearer {self._token}"},
-        ) as client:
-            response = await client.request(method, f"/api/v1/{path}", json=body)
-        payload = response.json()
-        if response.status_code >= 400:
-            raise FleetError(payload.get("message", f"HTTP {response.status_code}"))
-        return payload
-
-    async def get(self, path: str) -> Any:
-        return await self._call("GET", path, None)
-
-    async def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        return await self._call("POST", path, body)
 
 
 @dataclass
@@ -149,4 +124,5 @@ class InMemoryFleet:
         bot = self._bot(name)
         if not bot.info.running:
             raise FleetError(f"{name} is not running")
-        return AsgiControlClient(bot.app, bot.token)
+        transport = httpx.ASGITransport(app=bot.app)
+        return HttpControlClient(name, 80, bot.token, transport=transport)

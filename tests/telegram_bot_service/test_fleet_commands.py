@@ -7,9 +7,13 @@ in test_fleet_manager.py.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
+from bot_runtime.control import ControlError, NeedsConfirmation
+from bot_runtime.control_models import CloseMode, CloseResult
 from testing.fakes.telegram_api import message_of
+from tests.bot_runtime.control_double import InMemoryBotControl
 from tests.telegram_bot_service.conftest import ADMIN, TRADER, VIEWER, StartService
 from tests.telegram_bot_service.fleet_double import InMemoryFleet
 
@@ -28,8 +32,8 @@ async def test_bots_table(start_service: StartService) -> None:
         lines = table.text.splitlines()
         assert lines[0] == "Bots: 2, 1 running"
         assert lines[1].split() == ["BOT", "STATE", "UPTIME", "PNL", "USD"]
-        # realized 12.5 + unrealized (0.115 + 1.875) + funding -0.0375 - fees 1.2 = 13.2525
-        assert lines[2].split() == ["grid-a", "RUNNING", "1h", "02m", "+13.25"]
+        # realized 12.5 (after its fees) + unrealized (0.115 + 1.875) + funding -0.0375 = 14.4525
+        assert lines[2].split() == ["grid-a", "RUNNING", "1h", "02m", "+14.45"]
         assert lines[3].split() == ["grid-b", "STOPPED", "-", "-"]
         assert table.params.get("reply_markup") is None
 
@@ -90,7 +94,8 @@ async def test_status_positions_balances_orders(start_service: StartService) -> 
         status = await harness.say(VIEWER, "/status grid-a")
         assert "grid-a: RUNNING" in status.text
         assert "equity: 1,001.99 USD" in status.text  # 1000.00 + 0.115 + 1.875
-        assert "PnL net: +13.25 USD" in status.text
+        assert "PnL net: +14.45 USD" in status.text  # fees 1.2 are inside realized already
+        assert "fees 1.20)" in status.text
 
         positions = await harness.say(VIEWER, "/positions")
         assert "pos-btc" in positions.text
@@ -260,7 +265,39 @@ async def test_pnl_without_history_says_so(start_service: StartService) -> None:
         await tg.send_text(VIEWER, "/pnl grid-a")
         note = await tg.reply_to(VIEWER, after=mark, contains="No equity history")
         [numbers] = [c for c in tg.sent(VIEWER, after=mark) if c is not note]
-        assert "+13.25" in numbers.text
+        assert "+14.45" in numbers.text
         assert "live" in numbers.text
         assert tg.calls_of("sendPhoto") == []
-        assert Decimal("13.2525").quantize(Decimal("0.01")) == Decimal("13.25")
+        assert Decimal("14.4525").quantize(Decimal("0.01")) == Decimal("14.45")
+
+
+@dataclass
+class WordedControl(InMemoryBotControl):
+    """A bot whose refusals are worded otherwise: the service must go by the error kind."""
+
+    async def close_position(self, position_id: str, mode: CloseMode, confirm: bool) -> CloseResult:
+        if position_id == "pos-eth" and not confirm:
+            raise NeedsConfirmation("el diferencial es amplio")  # no "confirm=true" in it
+        if position_id == "pos-btc":
+            raise ControlError("refused; confirm=true would not help")  # the wording misleads
+        return await super().close_position(position_id, mode, confirm)
+
+
+async def test_close_asks_again_by_the_error_kind_not_its_wording(
+    start_service: StartService,
+) -> None:
+    fleet = InMemoryFleet()
+    control = WordedControl(name="grid-a")
+    fleet.add_bot("grid-a", control=control)
+    async with start_service(fleet=fleet) as harness:
+        ask = await harness.say(TRADER, "/close grid-a pos-eth")
+        wide = await harness.press(TRADER, message_of(ask), "Close at market")
+        assert "el diferencial es amplio" in wide.text
+        done = await harness.press(TRADER, message_of(ask), "Close anyway")
+        assert done.text.startswith("Closed pos-eth on grid-a (market)")
+
+        ask = await harness.say(TRADER, "/close grid-a pos-btc")
+        refused = await harness.press(TRADER, message_of(ask), "Close at market")
+        assert "confirm=true would not help" in refused.text
+        assert "anyway" not in refused.text
+        assert control.closed == [("pos-eth", "market")]

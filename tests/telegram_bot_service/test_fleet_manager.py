@@ -86,9 +86,9 @@ async def test_launch_inspect_pause_resume_logs(fleet: Fleet, start_service: Sta
         assert "equity:" in status.text
 
         control = fleet.control(BOT)
-        orders = await eventually(lambda: control.get("orders"), "the grid's first order")
+        orders = await eventually(lambda: control.orders(), "the grid's first order")
         listed = await harness.say(VIEWER, f"/orders {BOT}")
-        assert str(orders[0]["client_order_id"]) in listed.text
+        assert orders[0].client_order_id in listed.text
 
         balances = await harness.say(VIEWER, f"/balances {BOT}")
         assert "paper" in balances.text
@@ -97,7 +97,7 @@ async def test_launch_inspect_pause_resume_logs(fleet: Fleet, start_service: Sta
 
         paused = await harness.say(TRADER, f"/pause {BOT}")
         assert paused.text.startswith(f"{BOT} is paused")
-        assert (await control.get("status"))["state"] == "paused"
+        assert (await control.status()).state == "paused"
         resumed = await harness.say(TRADER, f"/resume {BOT}")
         assert resumed.text.startswith(f"{BOT} is running")
 
@@ -113,9 +113,9 @@ async def test_close_restart_stop(fleet: Fleet, start_service: StartService) -> 
         await _launch(harness)
         control = fleet.control(BOT)
         positions = await eventually(
-            lambda: control.get("positions"), "the grid's first position", seconds=180
+            lambda: control.positions(), "the grid's first position", seconds=180
         )
-        position_id = positions[0]["id"]
+        position_id = positions[0].id
         ask = await harness.say(TRADER, f"/close {BOT} {position_id}")
         done = await harness.press(
             TRADER, message_of(ask), "Close at market", contains="Closed", wait_seconds=120

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from telegram_bot_service.control_data import pnl_totals
 from telegram_bot_service.formatting import amount, duration, paginate, pre_pages, usd
 from testing.fakes.telegram_api import parse_html
 
@@ -33,13 +32,6 @@ def test_durations() -> None:
     assert duration(3725.0) == "1h 02m"
     assert duration(2 * 86400 + 3 * 3600) == "2d 3h"
     assert duration(None) == "-"
-
-
-def test_pnl_totals_flat_or_nested_and_net_computed() -> None:
-    flat = {"realized": "1.5", "unrealized": "-0.5", "funding": "0.25", "fees": "0.1"}
-    assert pnl_totals(flat)["net"] == Decimal("1.15")
-    nested = {"totals": {**flat, "net": "9"}}
-    assert pnl_totals(nested)["net"] == Decimal(9)
 
 
 def test_pages_stay_under_the_limit_and_keep_every_line() -> None:

@@ -3,13 +3,10 @@ the functions other components call for fills and atomic failures."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot_runtime.control import JSON
 from core.redaction import Secret
 from telegram_bot_service import users
 from telegram_bot_service.notifications import (
@@ -25,16 +22,6 @@ from testing.fakes.telegram_api import FakeTelegramServer
 from tests.bot_runtime.control_double import InMemoryBotControl
 from tests.telegram_bot_service.conftest import ADMIN, TOKEN, TRADER, VIEWER, StartService
 from tests.telegram_bot_service.fleet_double import InMemoryFleet
-
-
-@dataclass
-class KillableControl(InMemoryBotControl):
-    killed: bool = False
-
-    async def status(self) -> JSON:
-        status: dict[str, Any] = await super().status()
-        status["risk"] = {"killed": self.killed, "paused_until": None}
-        return status
 
 
 async def test_subscribe_and_unsubscribe(start_service: StartService) -> None:
@@ -56,7 +43,7 @@ async def test_the_watcher_reports_crashes_restarts_and_kill_switches(
     start_service: StartService, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     fleet = InMemoryFleet()
-    control = KillableControl(name="grid-a")
+    control = InMemoryBotControl(name="grid-a")
     fleet.add_bot("grid-a", control=control)
     fleet.add_bot("grid-b")
     fleet.add_bot("grid-c")

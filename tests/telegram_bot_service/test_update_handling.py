@@ -14,7 +14,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-from bot_runtime.control import JSON
+from bot_runtime.control_models import BotStatus, StateChange
 from telegram_bot_service import users
 from tests.bot_runtime.control_double import InMemoryBotControl
 from tests.telegram_bot_service.conftest import (
@@ -70,11 +70,11 @@ class HungBotControl(InMemoryBotControl):
 
     release: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def status(self) -> JSON:
+    async def status(self) -> BotStatus:
         await self.release.wait()
         return await super().status()
 
-    async def pause(self) -> JSON:
+    async def pause(self) -> StateChange:
         await self.release.wait()
         return await super().pause()
 

@@ -1,0 +1,206 @@
+"""The control API's contract: every answer (and every error) as a pydantic model, defined once.
+
+The bot builds these (:mod:`bot_runtime.controller`), FastAPI declares and serializes them as
+``response_model`` (:mod:`bot_runtime.control_api`), and the fleet's client parses the wire back
+into the same classes (:mod:`fleet.control_client`), so the Telegram service reads attributes,
+not dictionaries it has to second-guess.
+
+Money stays ``Decimal`` and crosses the wire as a JSON string, never a float:
+
+* :data:`Exact` (prices, sizes, leverage) keeps every digit the venue gave (``"100.10"``), in
+  plain notation (``1E-8`` is written ``"0.00000001"``).
+* :data:`Money` (amounts in the quote currency: equity, PnL, fees) is *reported* quantized to
+  :data:`QUOTE_PLACES` decimals. The bot keeps exact values internally; an equity of
+  ``9998.479750199999999999999997`` is the residue of a division, not information.
+
+Errors carry an :class:`ErrorKind`; clients decide on the kind (``needs_confirmation``), never on
+the wording of the message.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+QUOTE_PLACES = 6
+"""Decimals of the quote currency: every venue settles in a USD stablecoin (USDC/USDT: 6)."""
+
+_QUANTUM = Decimal(1).scaleb(-QUOTE_PLACES)
+
+
+def plain(value: Decimal) -> str:
+    """Every digit, never exponent notation (``1E+2`` -> ``"100"``)."""
+    return format(value, "f") if value.is_finite() else str(value)
+
+
+def quote_amount(value: Decimal) -> str:
+    """A quote-currency amount as reported: :data:`QUOTE_PLACES` decimals, half to even."""
+    if not value.is_finite():
+        return str(value)
+    return plain(value.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN))
+
+
+Exact = Annotated[Decimal, PlainSerializer(plain, return_type=str, when_used="json")]
+Money = Annotated[Decimal, PlainSerializer(quote_amount, return_type=str, when_used="json")]
+
+
+class ErrorKind(StrEnum):
+    """What went wrong, for programs: every error answer's ``error`` field."""
+
+    UNAUTHORIZED = "unauthorized"
+    NOT_FOUND = "not_found"
+    NEEDS_CONFIRMATION = "needs_confirmation"
+    INVALID_REQUEST = "invalid_request"
+    BAD_REQUEST = "bad_request"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    CONTENT_TOO_LARGE = "content_too_large"
+    INTERNAL_ERROR = "internal_error"
+    HTTP_ERROR = "http_error"  # any other HTTP status
+
+
+class _Model(BaseModel):
+    """Answers are values: frozen; unknown keys are ignored so a newer bot still parses."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class ErrorBody(BaseModel):
+    """Every error answer. Extra keys carry the bot's details (e.g. ``spread_pct``)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    error: ErrorKind = Field(description="what went wrong", examples=["needs_confirmation"])
+    message: str = Field(description="one readable line", examples=["spread is 0.8%; confirm"])
+    problems: list[str] = Field(
+        default_factory=list,
+        description="for invalid_request: one 'location: reason' line per problem",
+        examples=[["body.mode: Input should be 'market' or 'limit'"]],
+    )
+
+
+class Health(_Model):
+    status: Literal["ok"]
+
+
+TradingState = Literal["running", "paused", "stopping"]
+
+
+class RiskState(_Model):
+    killed: bool = Field(description="the drawdown kill switch fired")
+    paused_until: datetime | None = Field(None, description="entries resume then (UTC)")
+
+
+class BotStatus(_Model):
+    name: str
+    strategy: str
+    state: TradingState
+    uptime_seconds: float
+    equity: Money
+    venues: list[str]
+    risk: RiskState = RiskState(killed=False)
+    details: dict[str, Any] = Field(
+        default_factory=dict, description="what the strategy reports of itself (its own shape)"
+    )
+
+
+class PositionView(_Model):
+    id: str = Field(description="'<venue>:<symbol>': what POST /positions/{id}/close takes")
+    venue: str
+    symbol: str
+    side: Literal["long", "short"]
+    size: Exact = Field(description="base units, signed: positive long, negative short")
+    entry_price: Exact
+    mark_price: Exact
+    liquidation_price: Exact | None = None
+    unrealized_pnl: Money
+    accrued_funding: Money = Decimal(0)
+    leverage: Exact | None = None
+
+
+class OrderView(_Model):
+    client_order_id: str
+    venue: str
+    symbol: str
+    side: Literal["buy", "sell"]
+    type: str
+    size: Exact
+    filled_size: Exact = Decimal(0)
+    price: Exact | None = None
+    status: str
+    reduce_only: bool = False
+
+
+class BalanceView(_Model):
+    venue: str
+    asset: str = "USD"
+    wallet: Money
+    equity: Money
+    available: Money
+    margin_used: Money
+    unrealized_pnl: Money
+
+
+class PnlPart(_Model):
+    unrealized: Money = Decimal(0)
+    funding: Money = Decimal(0)
+
+
+class Pnl(_Model):
+    """``realized`` is after the fees of closed trades; ``fees`` is every fee paid (those of
+    closed trades are inside ``realized`` already); ``net`` = realized + unrealized + funding."""
+
+    realized: Money
+    unrealized: Money
+    funding: Money
+    fees: Money
+    net: Money
+    per_venue: dict[str, PnlPart] = Field(default_factory=dict)
+    per_symbol: dict[str, PnlPart] = Field(default_factory=dict)
+
+
+class StateChange(_Model):
+    """The answer of pause, resume and stop: the trading state now."""
+
+    state: TradingState
+    cancelled_orders: list[str] = Field(default_factory=list)
+
+
+CloseMode = Literal["market", "limit"]
+
+
+class CloseRequest(BaseModel):
+    """How to close a position. Unknown keys are refused, so a typo never goes unnoticed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: CloseMode = Field("market", description="market: now; limit: aggressive limit orders")
+    confirm: bool = Field(
+        False,
+        strict=True,
+        description="required when the bot answers 409 needs_confirmation (wide spread)",
+    )
+
+
+class CloseResult(_Model):
+    position_id: str
+    closed: Exact = Field(description="size closed, base units")
+    average_price: Exact | None = None
+    orders: list[str] = Field(default_factory=list, description="client order ids sent")
+
+
+class CloseAllResult(_Model):
+    cancelled_orders: list[str]
+    closed_positions: list[str]
+
+
+RunningConfig = dict[str, Any]
+"""The running config as JSON (``BotConfig`` dumped by alias); configs never hold secrets."""
+
+
+class ReloadResult(_Model):
+    reloaded: Literal[True] = True
+    config: RunningConfig
