@@ -94,7 +94,8 @@ class GridStrategy(BaseStrategy[GridParams]):
         self.last_entry_at: datetime | None = None
         self.stopped = False
         self.stop_reason: str | None = None
-        self.realized_pnl = ZERO
+        self.realized_pnl = ZERO  # after fees
+        self.fees = ZERO  # every fee paid, booked from each order's fills as it settles
         self.trades = 0
         self._warned_stuck: set[str] = set()
 
@@ -215,6 +216,7 @@ class GridStrategy(BaseStrategy[GridParams]):
         if not entry.status.is_final:
             return
         self.entry_id = None
+        self.fees += entry.fee_paid
         if entry.filled_size > 0 and entry.avg_fill_price is not None:
             fee_per_unit = entry.fee_paid / entry.filled_size
             await self._place_take_profit(
@@ -247,6 +249,7 @@ class GridStrategy(BaseStrategy[GridParams]):
                 self.direction * (exit_price - lot.entry_price) * size
                 - (lot.entry_fee_per_unit + exit_fee_per_unit) * size
             )
+            self.fees += exit_fee_per_unit * size
         self.realized_pnl += pnl
         self.trades += 1
         self.context.risk.record_trade(pnl)
@@ -261,6 +264,7 @@ class GridStrategy(BaseStrategy[GridParams]):
             - lot.entry_fee_per_unit * size
         )
         self.realized_pnl += pnl
+        self.fees += closing.fee_paid
         self.trades += 1
         self.context.risk.record_trade(pnl)
         self.log.info(
@@ -576,6 +580,7 @@ class GridStrategy(BaseStrategy[GridParams]):
             "stopped": self.stopped,
             "stop_reason": self.stop_reason,
             "realized_pnl": self.realized_pnl,
+            "fees": self.fees,
             "trades": self.trades,
         }
 
@@ -589,6 +594,7 @@ class GridStrategy(BaseStrategy[GridParams]):
         self.stopped = bool(state.get("stopped", False))
         self.stop_reason = state.get("stop_reason")
         self.realized_pnl = Decimal(state.get("realized_pnl", 0))
+        self.fees = Decimal(state.get("fees", 0))
         self.trades = int(state.get("trades", 0))
 
     def describe(self) -> dict[str, Any]:
@@ -599,6 +605,7 @@ class GridStrategy(BaseStrategy[GridParams]):
             "take_profits": len(self.lots),
             "entry_resting": self.entry_id is not None,
             "realized_pnl": self.realized_pnl,
+            "fees": self.fees,
             "trades": self.trades,
             "stopped": self.stopped,
             "stop_reason": self.stop_reason,

@@ -79,7 +79,7 @@ async def test_the_control_surface_acts_through_the_execution_stack(config_path:
         client = runtime.clients["paper"]
         await runtime.stack.executors["paper"].submit("BTC", "buy", D("0.002"))
         [position] = await control.positions()
-        assert (position["id"], position["side"], position["size"]) == (
+        assert (position.id, position.side, position.size) == (
             "paper:BTC",
             "long",
             D("0.002"),
@@ -88,22 +88,22 @@ async def test_the_control_surface_acts_through_the_execution_stack(config_path:
         with pytest.raises(NotFound, match="no open position 'paper:ETH'"):
             await control.close_position("paper:ETH", "market", confirm=False)
         closed = await control.close_position("paper:BTC", "market", confirm=False)
-        assert closed["closed"] == D("0.002")
+        assert closed.closed == D("0.002")
         assert await client.position("BTC") is None
 
-        assert (await control.pause())["state"] == "paused"
-        assert (await control.status())["state"] == "paused"
+        assert (await control.pause()).state == "paused"
+        assert (await control.status()).state == "paused"
         await control.resume()
-        assert (await control.status())["state"] == "running"
+        assert (await control.status()).state == "running"
 
         pnl = await control.pnl()
-        assert set(pnl) >= {"realized", "unrealized", "funding", "fees", "net", "per_venue"}
+        assert pnl.net == pnl.realized + pnl.unrealized + pnl.funding
         [balance] = await control.balances()
-        assert balance["venue"] == "paper"
+        assert balance.venue == "paper"
 
         write(config_path, GRID.replace("take_profit: 0.6", "take_profit: 0.8"))
         reloaded = await control.reload_config()
-        assert reloaded["config"]["strategy"]["params"]["take_profit"] == "0.8"
+        assert reloaded.config["strategy"]["params"]["take_profit"] == "0.8"
         assert runtime.strategy is not None
         assert runtime.strategy.params.take_profit == D("0.8")  # used from the next step
 
@@ -115,7 +115,7 @@ async def test_the_control_surface_acts_through_the_execution_stack(config_path:
         ]
         assert runtime.config.strategy.params.ticker == "BTC"  # type: ignore[attr-defined]
 
-        assert (await control.stop())["state"] == "stopping"
+        assert (await control.stop()).state == "stopping"
         assert runtime.stopping.is_set()
     finally:
         await runtime.shutdown()

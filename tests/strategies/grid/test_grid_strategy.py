@@ -346,6 +346,8 @@ async def test_take_profit_fill_books_pnl_with_fees_and_tells_the_risk_manager(
         # (100.1 - 99.6) x 0.50 - 100.1 x 0.50 x 0.0002 - 99.6 x 0.50 x 0.0002
         # = 0.25 - 0.01001 - 0.00996
         assert strategy.realized_pnl == TP_1_PNL
+        assert strategy.fees == D("0.01997")  # entry 0.00996 + take-profit 0.01001, from fills
+        assert strategy.describe()["fees"] == strategy.fees  # what the control API reports
         assert strategy.trades == 1
         assert tp.client_order_id not in strategy.lots
         assert strategy.lots == {}
