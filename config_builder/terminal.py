@@ -31,20 +31,9 @@ from pydantic import BaseModel, ValidationError
 from config_builder.prompts import (
     BuilderAnswers,
     ExchangeChoice,
-    Option,
-    PromptSpec,
-    ValueKind,
-    Widget,
-    answer_data,
     build_config,
-    check_answer,
     check_round_trip,
-    fields_to_ask_again,
-    format_value,
-    model_problems,
-    parse_text,
     render_config,
-    specs_for_model,
     summary_lines,
     venues_named,
 )
@@ -55,6 +44,19 @@ from database import create_engine, require_current_schema, session_maker
 from database.models import MAIN_ACCOUNT
 from database.repositories.accounts import AccountSummary, list_accounts
 from trading_config.cli_parser import OneLineParser
+from trading_config.questions import (
+    Option,
+    PromptSpec,
+    ValueKind,
+    Widget,
+    answer_data,
+    check_answer,
+    fields_to_ask_again,
+    format_value,
+    model_problems,
+    parse_text,
+    specs_for_model,
+)
 from trading_config.schema import BotConfig, ControlApiConfig, RiskConfig
 from trading_config.strategy_params import find_strategy_params, registered_strategies
 
@@ -498,7 +500,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"wrote {written}; check it with: python runbot.py --config {written} --check\n"
     )
     return EXIT_OK
-
 
 
 __all__ = [

@@ -23,25 +23,13 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_builder.prompts import (
-    MISSING,
     UNSET_ACCOUNT,
     BuilderAnswers,
     ExchangeChoice,
-    ModelProblem,
-    Option,
-    PromptSpec,
-    ValueKind,
-    Widget,
     build_config,
-    check_answer,
     check_round_trip,
     config_data,
-    fields_to_ask_again,
-    format_value,
-    model_problems,
-    parse_text,
     render_config,
-    specs_for_model,
     summary_lines,
 )
 from config_builder.terminal import (
@@ -58,6 +46,20 @@ from strategies.grid.params import GridParams
 from tests.database.conftest import add_binance
 from tests.helpers import PROJECT_ROOT, cli_env, run_cli
 from trading_config import BotConfig, CliOverrides, load_config
+from trading_config.questions import (
+    MISSING,
+    ModelProblem,
+    Option,
+    PromptSpec,
+    ValueKind,
+    Widget,
+    check_answer,
+    fields_to_ask_again,
+    format_value,
+    model_problems,
+    parse_text,
+    specs_for_model,
+)
 from trading_config.schema import RiskConfig
 from trading_config.strategy_params import find_strategy_params, registered_strategies
 
