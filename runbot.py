@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from typing import TYPE_CHECKING
 
-from bot_runtime.cli import main
-from bot_runtime.notifications import AlertSink
+if TYPE_CHECKING:
+    from bot_runtime.notifications import AlertSink
 
 
 async def telegram_when_configured(stack: contextlib.AsyncExitStack) -> AlertSink | None:
@@ -26,4 +27,9 @@ async def telegram_when_configured(stack: contextlib.AsyncExitStack) -> AlertSin
 
 
 if __name__ == "__main__":
+    try:  # importing the bot takes a moment: Ctrl-C then is one line, not a traceback
+        from bot_runtime.cli import main
+    except KeyboardInterrupt:
+        sys.stderr.write("runbot.py: interrupted while starting; the bot did not start\n")
+        sys.exit(130)
     sys.exit(main(alerts=telegram_when_configured))

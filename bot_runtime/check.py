@@ -1,18 +1,81 @@
 """What ``runbot.py --check`` verifies beyond the file, and the summary it prints.
 
 A config can be valid and still unable to run: the account it names may have
-no credentials for that venue, or the master key may not open them. Checking
-that here means a bot never half-starts on a Supervisor host.
+no credentials for that venue, or the master key may not open them, or the
+venue may not list the ticker. Checking that here means a bot never
+half-starts on a Supervisor host. Markets are known offline for paper venues
+on the synthetic market; the runtime checks the others once connected
+(:func:`unlisted_markets` serves both).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from decimal import Decimal
 
 from core.errors import ConfigError, TradingError
+from core.suggestions import did_you_mean
 from core.venues import VENUES
+from exchange_clients.market_data.symbols import DEFAULT_SYMBOLS
 from trading_config.schema import BotConfig
-from trading_config.yaml_source import SourceMap, format_loc
+from trading_config.yaml_source import Loc, SourceMap, format_loc
+
+SHOWN_MARKETS = 12  # a real venue lists hundreds: name a few, the rest by count
+
+
+def unlisted_markets(
+    config: BotConfig, listed: Mapping[str, Collection[str] | None]
+) -> list[tuple[Loc, str]]:
+    """The strategy's symbols its venues do not list: (where in the config, why) each.
+
+    ``listed`` maps a venue to the symbols it lists, or None when unknown (then that venue
+    is given the benefit of the doubt).
+    """
+    problems: list[tuple[Loc, str]] = []
+    for loc, ref in config.strategy.params.market_references().items():
+        known = {venue: listed.get(venue) for venue in ref.venues}
+        having = [venue for venue, symbols in known.items() if symbols and ref.symbol in symbols]
+        unknown = sum(1 for symbols in known.values() if symbols is None)
+        if len(having) + unknown >= ref.needed:
+            continue
+        if len(ref.venues) == 1:
+            [venue] = ref.venues
+            symbols = sorted(known[venue] or ())
+            shown = ", ".join(symbols[:SHOWN_MARKETS])
+            more = (
+                f" and {len(symbols) - SHOWN_MARKETS} more" if len(symbols) > SHOWN_MARKETS else ""
+            )
+            why = (
+                f"{venue} does not list {ref.symbol}{did_you_mean(ref.symbol, symbols)}; "
+                f"it lists {shown or 'nothing'}{more}"
+            )
+        else:
+            why = (
+                f"{ref.symbol} must be listed on at least {ref.needed} of "
+                f"{', '.join(ref.venues)} to be traded; listed on {', '.join(having) or 'none'}"
+            )
+        problems.append((("strategy", "params", *loc), why))
+    return problems
+
+
+def offline_markets(config: BotConfig) -> dict[str, Collection[str] | None]:
+    """What each venue lists, where it is known without connecting (the synthetic market)."""
+    synthetic = [model.symbol for model in DEFAULT_SYMBOLS]
+    return {
+        name: synthetic
+        if VENUES[name].kind == "paper"
+        and (exchange.market_data is None or exchange.market_data.source == "synthetic")
+        else None
+        for name, exchange in config.exchanges.items()
+    }
+
+
+def verify_markets(config: BotConfig, source: SourceMap) -> list[str]:
+    """``--check``'s located lines for symbols a venue is known not to list."""
+    return [
+        f"{source.locate(loc)}: {format_loc(loc)}: {why}"
+        for loc, why in unlisted_markets(config, offline_markets(config))
+    ]
 
 
 async def verify_accounts(config: BotConfig, source: SourceMap) -> list[str]:

@@ -15,7 +15,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot_runtime.check import summarize, verify_accounts
+import structlog
+
+from bot_runtime.check import summarize, verify_accounts, verify_markets
 from bot_runtime.notifications import AlertSinkFactory
 from bot_runtime.runtime import BotRuntime, RuntimeOptions
 from core.errors import ConfigError
@@ -24,8 +26,12 @@ from core.redaction import scrub
 from trading_config.cli_parser import OneLineParser
 from trading_config.loader import CliOverrides, load_config_with_source
 
+log = structlog.get_logger(__name__)
+
 EXIT_OK = 0
+EXIT_BUG = 1
 EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
 # The control API's bearer token, never on the command line: in a file only its owner can read
 # (what the fleet does: the path is all its program file and environment hold), or directly in
 # the environment (a person starting one bot). Either variable is removed once read, so the
@@ -115,7 +121,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, *, alerts: AlertSinkFactory | None = None) -> int:
-    """Run ``runbot.py``; ``alerts`` is the alert channel the composition root chose."""
+    """Run ``runbot.py``; ``alerts`` is the alert channel the composition root chose.
+
+    Every start-up failure is one line and a non-zero exit: a user mistake exits 2, a venue
+    or a port that refuses exits 1 (:class:`~bot_runtime.runtime.BotRuntime`), Ctrl-C before
+    the bot runs exits 130. Only a bug shows a traceback, logged, then a line saying so.
+    """
+    try:
+        return _main(argv, alerts)
+    except KeyboardInterrupt:
+        # Before the runtime's own handlers: nothing traded yet, the row says "stopped".
+        sys.stderr.write("runbot.py: interrupted while starting; the bot did not start\n")
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        log.exception("unexpected error: a bug")
+        sys.stderr.write(
+            f"runbot.py: unexpected error (a bug): {scrub(f'{type(exc).__name__}: {exc}')}; "
+            "its traceback is in the log above\n"
+        )
+        return EXIT_BUG
+
+
+def _main(argv: Sequence[str] | None, alerts: AlertSinkFactory | None) -> int:
     args = build_parser().parse_args(argv)
     install_excepthook()
     configure_logging(
@@ -133,7 +160,8 @@ def main(argv: Sequence[str] | None = None, *, alerts: AlertSinkFactory | None =
     try:
         loaded = load_config_with_source(args.config, cli=overrides)
         if args.check:
-            problems = asyncio.run(verify_accounts(loaded.config, loaded.source))
+            problems = verify_markets(loaded.config, loaded.source)
+            problems += asyncio.run(verify_accounts(loaded.config, loaded.source))
             if problems:
                 raise ConfigError(problems)
             sys.stdout.write("\n".join(summarize(args.config, loaded.config)) + "\n")

@@ -5,8 +5,9 @@ last run left behind adopted or cancelled) and interrupted atomic operations are
 *before* the strategy makes its first decision.
 
 Signals: the first SIGINT/SIGTERM stops entering, cancels resting orders (unless
-``execution.cancel_orders_on_stop`` is false), saves state and exits 0; a second one within
-2 seconds exits at once (the journal lets the next start reconcile whatever was in flight).
+``execution.cancel_orders_on_stop`` is false), saves state and exits 0 - during the start too,
+once the start is through; a second one within 2 seconds exits at once (the journal lets the
+next start reconcile whatever was in flight).
 
 A person watching the terminal sees every fill as one line (side, size, price, fee) and, on
 the way out, a session summary: orders cancelled, positions left open, realised PnL of this
@@ -35,6 +36,7 @@ import structlog
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot_runtime.check import unlisted_markets
 from bot_runtime.kill_switch import KillResult, kill_switch
 from bot_runtime.lease import BotLease, LeaseHeld
 from bot_runtime.notifications import AlertSinkFactory, Notifications
@@ -60,6 +62,7 @@ from strategies.factory import create_strategy
 from strategies.risk import RiskManager
 from strategies.state_store import StrategyStateStore
 from trading_config.schema import BotConfig
+from trading_config.yaml_source import format_loc
 
 log = structlog.get_logger(__name__)
 
@@ -120,6 +123,9 @@ class BotRuntime:
     # --- the whole life --------------------------------------------------------------------
 
     async def run(self) -> int:
+        # Before the start: Ctrl-C while starting stops the bot gracefully once it is up,
+        # instead of cancelling a database or venue call half-way (a traceback in the log).
+        self._install_signal_handlers()
         try:
             await self.start()
         except LeaseHeld as exc:
@@ -127,7 +133,7 @@ class BotRuntime:
             sys.stderr.write(f"{exc}\n")
             await self._close()
             return EXIT_NAME_IN_USE
-        except StartupError as exc:
+        except (StartupError, ExchangeError) as exc:  # a venue's refusal is not a bug either
             sys.stderr.write(f"{self.config.name}: {exc}\n")
             await self._after_failed_start("crashed", f"start failed: {exc}")
             return EXIT_FAILED
@@ -137,7 +143,6 @@ class BotRuntime:
         except BaseException:
             await self._after_failed_start("stopped", "interrupted during start")
             raise
-        self._install_signal_handlers()
         try:
             await self._loop()
         finally:
@@ -158,6 +163,10 @@ class BotRuntime:
             self.sessions, self.config, paper_options=self.options.paper_options
         )
         await connect_all(self.clients)
+        listed = {venue: list(await client.markets()) for venue, client in self.clients.items()}
+        unlisted = unlisted_markets(self.config, listed)
+        if unlisted:
+            raise StartupError("; ".join(f"{format_loc(loc)}: {why}" for loc, why in unlisted))
         self.notifications = await Notifications.start(
             self.config.name, self._exit_stack, self.options.alerts
         )

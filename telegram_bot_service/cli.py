@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
+from telegram.error import InvalidToken, NetworkError
 
 from core.errors import ConfigError, TradingError
 from core.logging_setup import LEVELS, configure_logging, install_excepthook
@@ -139,9 +140,19 @@ async def _run(args: argparse.Namespace) -> None:
             interval_seconds=args.poll_seconds,
             snapshot_interval_seconds=args.snapshot_seconds,
         )
-        async with running(application, watcher=watcher):
-            log.info("telegram service running")
-            await until_signalled()
+        try:
+            async with running(application, watcher=watcher):
+                log.info("telegram service running")
+                await until_signalled()
+        except InvalidToken:
+            raise ConfigError(
+                "Telegram refused TELEGRAM_BOT_TOKEN: copy the token @BotFather gave again"
+            ) from None
+        except NetworkError as exc:  # TimedOut too: the service cannot start without Telegram
+            raise TradingError(
+                f"cannot reach the Telegram Bot API at {settings.api_base_url} "
+                f"({exc.message}): check the network, or TELEGRAM_API_BASE_URL"
+            ) from None
         log.info("telegram service stopped")
     finally:
         await engine.dispose()

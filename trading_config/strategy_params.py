@@ -12,11 +12,21 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from core.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class MarketReference:
+    """A symbol a strategy trades: at least ``needed`` of ``venues`` must list it."""
+
+    symbol: str
+    venues: tuple[str, ...]
+    needed: int = 1
 
 
 class StrategyParams(BaseModel):
@@ -29,6 +39,14 @@ class StrategyParams(BaseModel):
 
         Each must be configured under ``exchanges``; the location lets the error
         point at the exact line that names an unconfigured venue.
+        """
+        return {}
+
+    def market_references(self) -> dict[tuple[str | int, ...], MarketReference]:
+        """Symbols the strategy trades, keyed by where in ``params`` each is named.
+
+        A symbol its venues do not list stops the start (and ``--check``, where the venue's
+        markets are known offline) with one line pointing at that place.
         """
         return {}
 

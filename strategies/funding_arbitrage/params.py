@@ -7,7 +7,11 @@ from typing import Annotated
 
 from pydantic import Field, field_validator
 
-from trading_config.strategy_params import StrategyParams, register_strategy_params
+from trading_config.strategy_params import (
+    MarketReference,
+    StrategyParams,
+    register_strategy_params,
+)
 
 Positive = Annotated[Decimal, Field(gt=0)]
 NonNegative = Annotated[Decimal, Field(ge=0)]
@@ -88,6 +92,14 @@ class FundingArbitrageParams(StrategyParams):
 
     def venue_references(self) -> dict[tuple[str | int, ...], str]:
         return {("venues", index): venue for index, venue in enumerate(self.venues)}
+
+    def market_references(self) -> dict[tuple[str | int, ...], MarketReference]:
+        # A pair needs the symbol on two venues; the others may not list it.
+        venues = tuple(self.venues)
+        return {
+            ("symbols", index): MarketReference(symbol, venues, needed=2)
+            for index, symbol in enumerate(self.symbols or [])
+        }
 
     def summary(self) -> str:
         symbols = ", ".join(self.symbols) if self.symbols else "all common symbols"

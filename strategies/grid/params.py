@@ -7,7 +7,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from trading_config.strategy_params import StrategyParams, register_strategy_params
+from trading_config.strategy_params import (
+    MarketReference,
+    StrategyParams,
+    register_strategy_params,
+)
 
 Positive = Annotated[Decimal, Field(gt=0)]
 Ticker = Annotated[str, Field(pattern=r"^[A-Z0-9]{1,20}$")]
@@ -81,6 +85,9 @@ class GridParams(StrategyParams):
 
     def venue_references(self) -> dict[tuple[str | int, ...], str]:
         return {("exchange",): self.exchange}
+
+    def market_references(self) -> dict[tuple[str | int, ...], MarketReference]:
+        return {("ticker",): MarketReference(self.ticker, (self.exchange,))}
 
     def summary(self) -> str:
         side = "long" if self.direction == "buy" else "short"
