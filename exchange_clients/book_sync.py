@@ -5,21 +5,25 @@ deltas, take a REST snapshot, apply the buffered deltas that follow it (older on
 by :class:`OrderBook`'s sequence rules), then every delta as it comes; a delta that does not
 follow the previous one is a gap, and the book is rebuilt from a new snapshot while new deltas
 are buffered again. Each venue says how a delta applies (its sequence fields) and how to
-subscribe; this module does the buffering, the snapshots, the resyncs and the waiting.
+subscribe; this module does the buffering, the snapshots, the resyncs and the waiting, and
+:class:`BookStream` is the WebSocket shell both venues keep their books on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from core.errors import VenueUnavailable
 from core.logging_setup import get_logger
+from core.redaction import Secret
 from exchange_clients.order_book import BookNeedsResync, OrderBook, SequenceGap
 from networking.backoff import Backoff
+from networking.websocket import ReconnectingWebSocket
 
 log = get_logger(__name__)
 
@@ -165,3 +169,86 @@ class SyncedBooks:
                 log.warning("depth_resync_failed", venue=self.venue, error=str(exc))
             await asyncio.sleep(backoff.delay(attempt))
             attempt += 1
+
+
+class BookStream(ABC):
+    """One WebSocket connection whose depth deltas feed :class:`SyncedBooks`.
+
+    The venue's stream says how to subscribe a book (:meth:`_subscribe_message`) and handles
+    messages, connections and disconnections; the shell owns the socket (heartbeat every 20 s,
+    no idle timeout: a quiet book is not a dead connection) and the books.
+    """
+
+    def __init__(
+        self,
+        *,
+        venue: str,
+        url: str,
+        name: str,
+        max_message_bytes: int,
+        snapshot: Snapshot,
+        apply_delta: ApplyDelta,
+        proxy_url: Secret | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.venue = venue
+        self._ws = ReconnectingWebSocket(
+            url,
+            venue=venue,
+            on_message=self._on_message,
+            on_connect=self._on_connect,
+            on_disconnect=self._on_disconnect,
+            heartbeat=20.0,
+            idle_timeout=None,
+            backoff=backoff,
+            proxy_url=proxy_url,
+            name=name,
+            max_message_bytes=max_message_bytes,
+        )
+        self.books = SyncedBooks(
+            venue=venue,
+            snapshot=snapshot,
+            apply_delta=apply_delta,
+            subscribe=lambda contract_id: self._ws.send(self._subscribe_message([contract_id])),
+            is_connected=lambda: self._ws.is_connected,
+        )
+
+    @abstractmethod
+    def _subscribe_message(self, contract_ids: list[str]) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def _on_message(self, message: Any) -> None: ...
+
+    @abstractmethod
+    async def _on_connect(self, ws: ReconnectingWebSocket) -> None: ...
+
+    @abstractmethod
+    def _on_disconnect(self) -> None: ...
+
+    @property
+    def connected(self) -> bool:
+        return self._ws.is_connected
+
+    @property
+    def websocket(self) -> ReconnectingWebSocket:
+        return self._ws
+
+    @property
+    def snapshots(self) -> int:
+        """REST snapshots taken so far (tests watch resyncs with it)."""
+        return self.books.snapshots
+
+    @property
+    def gaps(self) -> int:
+        return self.books.gaps
+
+    async def start(self) -> None:
+        await self._ws.start()
+
+    async def stop(self) -> None:
+        await self.books.stop()
+        await self._ws.stop()
+
+    async def book(self, contract_id: str) -> OrderBook | None:
+        """The live book of ``contract_id`` (subscribing on first use); None while down."""
+        return await self.books.book(contract_id)

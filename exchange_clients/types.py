@@ -255,6 +255,16 @@ class Balance:
     def available(self) -> Decimal:
         return max(ZERO, self.equity - self.margin_used)
 
+    @classmethod
+    def from_available(
+        cls, wallet: Decimal, unrealized_pnl: Decimal, available: Decimal, asset: str = "USD"
+    ) -> Balance:
+        """From what venues report: the margin in use is the equity new orders cannot use."""
+        margin_used = max(ZERO, wallet + unrealized_pnl - available)
+        return cls(
+            wallet=wallet, unrealized_pnl=unrealized_pnl, margin_used=margin_used, asset=asset
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class FundingRate:

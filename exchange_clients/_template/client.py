@@ -11,7 +11,6 @@ in its ``CLIENTS`` table; the template has neither, so it can never be built fro
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from decimal import Decimal
 from typing import Any
 
@@ -22,10 +21,9 @@ from exchange_clients._template.rest import TemplateRest
 from exchange_clients._template.signing import HmacSigner
 from exchange_clients._template.websocket import TemplateStream
 from exchange_clients._template.wire import fill_from_wire, market_from_wire, order_from_wire
-from exchange_clients.native.base import NativeVenueClient
+from exchange_clients.native.base import ContractMarketsClient
 from exchange_clients.native.wire import to_decimal
 from exchange_clients.types import (
-    ZERO,
     Balance,
     BookSnapshot,
     ClientSettings,
@@ -45,7 +43,7 @@ MAINNET_WS_URL = "wss://ws.venue.example"
 TESTNET_WS_URL = "wss://testnet.ws.venue.example"
 
 
-class TemplateClient(NativeVenueClient[Market]):
+class TemplateClient(ContractMarketsClient):
     """One account on the venue."""
 
     venue = "template"
@@ -96,12 +94,6 @@ class TemplateClient(NativeVenueClient[Market]):
         rows = await self._rest.public("/markets")
         markets = (market_from_wire(row) for row in rows)
         return [market for market in markets if market is not None]
-
-    def _market_view(self, record: Market) -> Market:
-        return record
-
-    def _market_key(self, record: Market) -> Hashable:
-        return record.contract_id
 
     # --- market data ---------------------------------------------------------------------
 
@@ -164,11 +156,7 @@ class TemplateClient(NativeVenueClient[Market]):
         return orders
 
     async def order_status(
-        self,
-        symbol: str,
-        *,
-        venue_order_id: str | None = None,
-        client_order_id: str | None = None,
+        self, symbol: str, *, venue_order_id: str | None = None, client_order_id: str | None = None
     ) -> Order:
         market = await self.market(symbol)
         if venue_order_id is not None:
@@ -206,11 +194,7 @@ class TemplateClient(NativeVenueClient[Market]):
         row = await self._rest.signed("GET", "/balance")
         wallet, available = to_decimal(row["wallet"]), to_decimal(row["available"])
         unrealized = to_decimal(row.get("unrealized_pnl", "0"))
-        return Balance(
-            wallet=wallet,
-            unrealized_pnl=unrealized,
-            margin_used=max(ZERO, wallet + unrealized - available),
-        )
+        return Balance.from_available(wallet, unrealized, available)
 
     async def get_leverage(self, symbol: str) -> Decimal:
         market = await self.market(symbol)

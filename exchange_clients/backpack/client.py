@@ -28,7 +28,7 @@ Guarantees beyond the contract:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -60,7 +60,7 @@ from exchange_clients.backpack.wire import (
     trade_from_event,
 )
 from exchange_clients.factory import register_client
-from exchange_clients.native.base import NativeVenueClient
+from exchange_clients.native.base import ContractMarketsClient
 from exchange_clients.native.wire import to_decimal
 from exchange_clients.streams import EventHub, Subscription
 from exchange_clients.types import (
@@ -97,7 +97,7 @@ RECOVERY_LOOKBACK_MS = 60_000
 
 
 @register_client("backpack")
-class BackpackClient(NativeVenueClient[Market]):
+class BackpackClient(ContractMarketsClient):
     """One Backpack account (perpetuals, USDC collateral)."""
 
     venue = "backpack"
@@ -181,12 +181,6 @@ class BackpackClient(NativeVenueClient[Market]):
             self._stream = None
 
     # --- market data --------------------------------------------------------------------
-
-    def _market_view(self, record: Market) -> Market:
-        return record
-
-    def _market_key(self, record: Market) -> Hashable:
-        return record.contract_id
 
     async def _fetch_markets(self) -> list[Market]:
         rows = await self._rest.public(MARKETS)

@@ -19,7 +19,8 @@ from decimal import Decimal
 from typing import Any
 
 from exchange_clients.backpack.wire import iso_time
-from exchange_clients.native.wire import ms_to_datetime, to_decimal
+from exchange_clients.native.funding import estimated_funding
+from exchange_clients.native.wire import to_decimal
 from exchange_clients.types import FundingRate, Market
 
 DEFAULT_INTERVAL_HOURS = Decimal(1)
@@ -32,18 +33,14 @@ def funding_from_mark_price(
     interval_hours: Decimal = DEFAULT_INTERVAL_HOURS,
 ) -> FundingRate:
     """One ``markPrices`` row as a :class:`FundingRate`."""
-    rate = to_decimal(row.get("fundingRate", "0"))
     next_ms = row.get("nextFundingTimestamp")
-    return FundingRate(
-        venue=venue,
-        symbol=market.symbol,
-        rate=rate,
+    return estimated_funding(
+        venue,
+        market,
+        row,
+        rate=to_decimal(row.get("fundingRate", "0")),
         interval_hours=interval_hours,
-        next_funding_time=ms_to_datetime(next_ms) if next_ms else None,
-        predicted_rate=rate,
-        mark_price=market.from_venue_price(to_decimal(row["markPrice"]))
-        if "markPrice" in row
-        else None,
+        next_ms=int(next_ms) if next_ms else None,
         ts=datetime.now(UTC),
     )
 

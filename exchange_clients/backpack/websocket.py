@@ -29,7 +29,7 @@ from typing import Any
 from core.logging_setup import get_logger
 from core.redaction import Secret
 from exchange_clients.backpack.signing import Ed25519Signer
-from exchange_clients.book_sync import Snapshot, SyncedBooks
+from exchange_clients.book_sync import BookStream, Snapshot
 from exchange_clients.order_book import OrderBook
 from networking.backoff import Backoff
 from networking.websocket import ReconnectingWebSocket
@@ -59,7 +59,7 @@ MAX_MESSAGE_BYTES = 1024 * 1024
 """Depth deltas, trades and account updates are each a few kB; the book snapshot comes over REST."""
 
 
-class BackpackStream:
+class BackpackStream(BookStream):
     """The one WebSocket connection of a client."""
 
     def __init__(
@@ -76,7 +76,6 @@ class BackpackStream:
         proxy_url: Secret | None = None,
         backoff: Backoff | None = None,
     ) -> None:
-        self.venue = venue
         self._signer = signer
         self._now_ms = now_ms
         self._on_private = on_private
@@ -85,52 +84,16 @@ class BackpackStream:
         self._public: set[str] = set()
         self.errors: list[dict[str, Any]] = []
         """Error messages the venue sent (a refused private subscription, ...)."""
-        self._ws = ReconnectingWebSocket(
-            ws_url,
+        super().__init__(
             venue=venue,
-            on_message=self._on_message,
-            on_connect=self._on_connect,
-            on_disconnect=self._on_disconnect,
-            heartbeat=20.0,
-            idle_timeout=None,
-            backoff=backoff,
-            proxy_url=proxy_url,
+            url=ws_url,
             name="stream",
             max_message_bytes=MAX_MESSAGE_BYTES,
-        )
-        self.books = SyncedBooks(
-            venue=venue,
             snapshot=snapshot,
             apply_delta=apply_depth_delta,
-            subscribe=lambda contract_id: self._ws.send(
-                {"method": "SUBSCRIBE", "params": [depth_stream(contract_id)]}
-            ),
-            is_connected=lambda: self._ws.is_connected,
+            proxy_url=proxy_url,
+            backoff=backoff,
         )
-
-    @property
-    def websocket(self) -> ReconnectingWebSocket:
-        return self._ws
-
-    @property
-    def connected(self) -> bool:
-        return self._ws.is_connected
-
-    async def start(self) -> None:
-        await self._ws.start()
-
-    @property
-    def snapshots(self) -> int:
-        """REST depth snapshots taken so far (tests watch resyncs with it)."""
-        return self.books.snapshots
-
-    @property
-    def gaps(self) -> int:
-        return self.books.gaps
-
-    async def stop(self) -> None:
-        await self.books.stop()
-        await self._ws.stop()
 
     # --- subscriptions ---------------------------------------------------------------------
 
@@ -149,9 +112,8 @@ class BackpackStream:
         if new and self._ws.is_connected:
             await self._ws.send({"method": "SUBSCRIBE", "params": new})
 
-    async def book(self, contract_id: str) -> OrderBook | None:
-        """The live book (subscribing on first use); None while the stream is down."""
-        return await self.books.book(contract_id)
+    def _subscribe_message(self, contract_ids: list[str]) -> dict[str, Any]:
+        return {"method": "SUBSCRIBE", "params": [depth_stream(c) for c in contract_ids]}
 
     # --- connection callbacks --------------------------------------------------------------
 

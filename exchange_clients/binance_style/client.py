@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -62,7 +62,7 @@ from exchange_clients.binance_style.wire import (
     order_from_wire,
     side_to_wire,
 )
-from exchange_clients.native.base import NativeVenueClient
+from exchange_clients.native.base import ContractMarketsClient
 from exchange_clients.native.wire import to_decimal, wire_decimal
 from exchange_clients.types import (
     ZERO,
@@ -141,7 +141,7 @@ class VenueConfig:
         return self.paths[name]
 
 
-class BinanceStyleClient(NativeVenueClient[Market]):
+class BinanceStyleClient(ContractMarketsClient):
     """One account on a Binance-style futures venue."""
 
     config: ClassVar[VenueConfig]
@@ -242,12 +242,6 @@ class BinanceStyleClient(NativeVenueClient[Market]):
             self._depth = None
 
     # --- market data --------------------------------------------------------------------
-
-    def _market_view(self, record: Market) -> Market:
-        return record
-
-    def _market_key(self, record: Market) -> Hashable:
-        return record.contract_id
 
     async def _fetch_markets(self) -> list[Market]:
         info = await self._rest.public(self._paths["exchange_info"])
@@ -549,12 +543,7 @@ class BinanceStyleClient(NativeVenueClient[Market]):
         wallet = to_decimal(row["balance"])
         unrealized = to_decimal(row.get("crossUnPnl", "0"))
         available = to_decimal(row.get("availableBalance", "0"))
-        return Balance(
-            wallet=wallet,
-            unrealized_pnl=unrealized,
-            margin_used=max(ZERO, wallet + unrealized - available),
-            asset="USDT",
-        )
+        return Balance.from_available(wallet, unrealized, available, asset="USDT")
 
     async def get_leverage(self, symbol: str) -> Decimal:
         market = await self.market(symbol)

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from exchange_clients.native.funding import estimated_funding
 from exchange_clients.native.wire import ms_to_datetime, to_decimal
 from exchange_clients.types import FundingRate, Market
 
@@ -31,18 +32,14 @@ def funding_from_premium_index(
     venue: str, market: Market, row: Mapping[str, Any], interval_hours: Decimal
 ) -> FundingRate:
     """One ``premiumIndex`` row as our :class:`FundingRate`."""
-    rate = to_decimal(row["lastFundingRate"])
     next_time = int(row.get("nextFundingTime") or 0)
     stamp = row.get("time")
-    return FundingRate(
-        venue=venue,
-        symbol=market.symbol,
-        rate=rate,
+    return estimated_funding(
+        venue,
+        market,
+        row,
+        rate=to_decimal(row["lastFundingRate"]),
         interval_hours=interval_hours,
-        next_funding_time=ms_to_datetime(next_time) if next_time > 0 else None,
-        predicted_rate=rate,
-        mark_price=market.from_venue_price(to_decimal(row["markPrice"]))
-        if "markPrice" in row
-        else None,
+        next_ms=next_time if next_time > 0 else None,
         ts=ms_to_datetime(int(stamp)) if isinstance(stamp, int) else None,
     )

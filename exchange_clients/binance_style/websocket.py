@@ -47,7 +47,7 @@ from core.redaction import Secret
 from exchange_clients import book_sync
 from exchange_clients.binance_style.rest import BinanceStyleRest
 from exchange_clients.binance_style.wire import LISTEN_KEY_MISSING_CODE, VenueError
-from exchange_clients.book_sync import Snapshot, SyncedBooks
+from exchange_clients.book_sync import BookStream, Snapshot
 from exchange_clients.order_book import OrderBook
 from networking.backoff import Backoff
 from networking.websocket import ReconnectingWebSocket
@@ -76,7 +76,7 @@ MAX_MESSAGE_BYTES = 1024 * 1024
 """A diff-depth event lists the levels changed in 100-250 ms: tens of kB on the busiest books."""
 
 
-class DepthStream:
+class DepthStream(BookStream):
     """Every streamed book of one client, on one WebSocket connection."""
 
     def __init__(
@@ -88,56 +88,17 @@ class DepthStream:
         proxy_url: Secret | None = None,
         backoff: Backoff | None = None,
     ) -> None:
-        self.venue = venue
         self._ids = itertools.count(1)
-        self._ws = ReconnectingWebSocket(
-            f"{ws_url.rstrip('/')}/ws",
+        super().__init__(
             venue=venue,
-            on_message=self._on_message,
-            on_connect=self._on_connect,
-            on_disconnect=self._on_disconnect,
-            heartbeat=20.0,
-            idle_timeout=None,
-            backoff=backoff,
-            proxy_url=proxy_url,
+            url=f"{ws_url.rstrip('/')}/ws",
             name="depth",
             max_message_bytes=MAX_MESSAGE_BYTES,
-        )
-        self.books = SyncedBooks(
-            venue=venue,
             snapshot=snapshot,
             apply_delta=apply_depth_update,
-            subscribe=lambda contract_id: self._ws.send(self._subscribe_message([contract_id])),
-            is_connected=lambda: self._ws.is_connected,
+            proxy_url=proxy_url,
+            backoff=backoff,
         )
-
-    @property
-    def connected(self) -> bool:
-        return self._ws.is_connected
-
-    @property
-    def websocket(self) -> ReconnectingWebSocket:
-        return self._ws
-
-    @property
-    def snapshots(self) -> int:
-        """REST snapshots taken so far (tests use it to see a resync happen)."""
-        return self.books.snapshots
-
-    @property
-    def gaps(self) -> int:
-        return self.books.gaps
-
-    async def start(self) -> None:
-        await self._ws.start()
-
-    async def stop(self) -> None:
-        await self.books.stop()
-        await self._ws.stop()
-
-    async def book(self, contract_id: str) -> OrderBook | None:
-        """The live book of ``contract_id`` (subscribing on first use); None if not streaming."""
-        return await self.books.book(contract_id)
 
     def _subscribe_message(self, contract_ids: list[str]) -> dict[str, Any]:
         return {

@@ -23,18 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from core.errors import (
-    AuthenticationFailed,
-    ExchangeError,
-    InvalidOrder,
-    OrderNotFound,
-    PostOnlyWouldCross,
-    RateLimited,
-    ReduceOnlyRejected,
-    RequestTimeout,
-    UnknownSymbol,
-    VenueUnavailable,
-)
+from core import errors
 from exchange_clients.native.wire import ms_to_datetime, to_decimal
 from exchange_clients.types import (
     ZERO,
@@ -270,11 +259,11 @@ BAD_SYMBOL_CODE = -1121
 LISTEN_KEY_MISSING_CODE = -1125
 
 
-class ClockSkew(ExchangeError):
+class ClockSkew(errors.ExchangeError):
     """Our request timestamp fell outside the venue's recvWindow even after a time sync."""
 
 
-class VenueError(ExchangeError):
+class VenueError(errors.ExchangeError):
     """A venue answer we have no more specific type for; ``code`` is the venue's."""
 
     def __init__(self, code: int, message: str, *, venue: str | None = None) -> None:
@@ -289,29 +278,29 @@ def parse_error(payload: Any) -> tuple[int, str]:
     return 0, str(payload)[:200]
 
 
-def error_for(code: int, msg: str, *, venue: str, label: str) -> ExchangeError:
+def error_for(code: int, msg: str, *, venue: str, label: str) -> errors.ExchangeError:
     """The exception for a venue error code (``label`` = ``METHOD /path``, never the query)."""
     text = f"{label}: {code} {msg}".strip()
     if code in AUTH_CODES:
-        return AuthenticationFailed(
+        return errors.AuthenticationFailed(
             f"{text} (check the API key/secret or signer credentials)", venue=venue
         )
     if code == TIMESTAMP_CODE:
         return ClockSkew(f"{text} (local clock differs from the venue's)", venue=venue)
     if code == TIMEOUT_CODE:
-        return RequestTimeout(f"{text} (outcome unknown)", venue=venue)
+        return errors.RequestTimeout(f"{text} (outcome unknown)", venue=venue)
     if code in NOT_FOUND_CODES:
-        return OrderNotFound(text, venue=venue)
+        return errors.OrderNotFound(text, venue=venue)
     if code == POST_ONLY_CODE:
-        return PostOnlyWouldCross(text, venue=venue)
+        return errors.PostOnlyWouldCross(text, venue=venue)
     if code == REDUCE_ONLY_CODE:
-        return ReduceOnlyRejected(text, venue=venue)
+        return errors.ReduceOnlyRejected(text, venue=venue)
     if code in INVALID_ORDER_CODES:
-        return InvalidOrder(text, venue=venue)
+        return errors.InvalidOrder(text, venue=venue)
     if code == BAD_SYMBOL_CODE:
-        return UnknownSymbol(text, venue=venue)
+        return errors.UnknownSymbol(text, venue=venue)
     if code == -1003:
-        return RateLimited(text, venue=venue)
+        return errors.RateLimited(text, venue=venue)
     if code in (-1000, -1001, -1006, -1008):
-        return VenueUnavailable(text, venue=venue)
+        return errors.VenueUnavailable(text, venue=venue)
     return VenueError(code, text, venue=venue)

@@ -79,7 +79,6 @@ from exchange_clients.types import (
     TimeInForce,
 )
 from networking.http import RestTransport
-from networking.rate_limit import TokenBucket
 
 log = get_logger(__name__)
 
@@ -113,10 +112,7 @@ class HyperliquidClient(NativeVenueClient[HlAsset]):
         self.vault_address = vault.lower() if vault else None
         self._slippage = Decimal(str(options.get("market_slippage", "0.05")))
         self._rest = HyperliquidRest(
-            self._rest_transport(
-                self._base_url,
-                TokenBucket.per_minute(float(str(options.get("rate_limit_per_minute", 1200)))),
-            ),
+            self._rest_transport(self._base_url, self._per_minute_limit(1200)),
             self._signer,
             mainnet=self._mainnet,
             vault_address=self.vault_address,

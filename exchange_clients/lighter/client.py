@@ -77,7 +77,6 @@ from exchange_clients.types import (
     TimeInForce,
 )
 from networking.http import RestTransport
-from networking.rate_limit import TokenBucket
 
 log = get_logger(__name__)
 
@@ -139,10 +138,7 @@ class LighterClient(NativeVenueClient[LighterMarket]):
         self._slippage = Decimal(str(options.get("market_slippage", "0.05")))
         self._ack_timeout = float(str(options.get("order_ack_timeout", 10)))
         self._rest = LighterRest(
-            self._rest_transport(
-                self._base_url,
-                TokenBucket.per_minute(float(str(options.get("rate_limit_per_minute", 240)))),
-            ),
+            self._rest_transport(self._base_url, self._per_minute_limit(240)),
             self.auth,
             account_index=self.account_index,
             api_key_index=self.api_key_index,
@@ -611,11 +607,7 @@ class LighterClient(NativeVenueClient[LighterMarket]):
             ZERO,
         )
         available = to_decimal(account.get("available_balance") or "0")
-        return Balance(
-            wallet=wallet,
-            unrealized_pnl=unrealized,
-            margin_used=max(ZERO, wallet + unrealized - available),
-        )
+        return Balance.from_available(wallet, unrealized, available)
 
     async def get_leverage(self, symbol: str) -> Decimal:
         market = await self._record(symbol)

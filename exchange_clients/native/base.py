@@ -101,6 +101,12 @@ class NativeVenueClient(BaseExchangeClient, Generic[R]):
         default = testnet if self.settings.testnet else mainnet
         return str(self.settings.options.get(option) or default)
 
+    def _per_minute_limit(self, default: float) -> TokenBucket:
+        """The venue's request budget: the ``rate_limit_per_minute`` option, else ``default``."""
+        return TokenBucket.per_minute(
+            float(str(self.settings.options.get("rate_limit_per_minute", default)))
+        )
+
     def _rest_transport(self, base_url: str, limiter: TokenBucket) -> RestTransport:
         """A REST session with the ``timeout`` (10 s) and ``retries`` (3) options applied."""
         options = self.settings.options
@@ -225,3 +231,13 @@ class NativeVenueClient(BaseExchangeClient, Generic[R]):
             except OrderNotFound:
                 continue
             self._publish_order_once(fresh)
+
+
+class ContractMarketsClient(NativeVenueClient[Market]):
+    """A native venue whose market record is the :class:`Market` itself, keyed by contract id."""
+
+    def _market_view(self, record: Market) -> Market:
+        return record
+
+    def _market_key(self, record: Market) -> Hashable:
+        return record.contract_id

@@ -96,3 +96,11 @@ def test_final_and_resting_statuses() -> None:
     }
     assert OrderStatus.LOST.is_final is False  # still polled for late fills
     assert OrderStatus.PENDING_CANCEL.is_resting
+
+
+def test_a_balance_from_what_venues_report_keeps_margin_in_use_non_negative() -> None:
+    balance = Balance.from_available(Decimal(1000), Decimal(-50), Decimal(700), asset="USDT")
+    assert balance.margin_used == Decimal(250)
+    assert balance.available == Decimal(700)
+    assert balance.asset == "USDT"
+    assert Balance.from_available(Decimal(10), Decimal(5), Decimal(20)).margin_used == 0
