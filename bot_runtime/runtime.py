@@ -51,6 +51,7 @@ from bot_runtime.setup import (
 )
 from core.clock import Clock, SystemClock
 from core.errors import ExchangeError
+from core.tasks import TaskSupervisor
 from database import create_engine, require_current_schema, session_maker
 from database.models import Bot
 from database.types import utcnow
@@ -105,6 +106,11 @@ class BotRuntime:
         self.stopping = asyncio.Event()
         self.stop_reason: str | None = None
         self.gave_up: str | None = None
+        # A background task (heartbeat, fill readers) that died: the bot stops and exits 1 so
+        # supervisord restarts it - a fresh start reconnects and reconciles; running blind
+        # (no fills, no heartbeat renewing the lease) is worse than a restart.
+        self.task_failure: str | None = None
+        self.tasks = TaskSupervisor("runtime", on_failure=self._background_task_failed)
         self.lease: BotLease | None = None
         self._first_signal_at: float | None = None
         self.engine: AsyncEngine | None = None
@@ -149,7 +155,9 @@ class BotRuntime:
             await self.shutdown()
         if self.lease is not None and self.lease.lost:
             return EXIT_FAILED
-        return EXIT_GAVE_UP if self.gave_up is not None else EXIT_OK
+        if self.gave_up is not None:
+            return EXIT_GAVE_UP
+        return EXIT_FAILED if self.task_failure is not None else EXIT_OK
 
     async def start(self) -> None:
         await require_current_schema()
@@ -218,15 +226,13 @@ class BotRuntime:
     async def _loop(self) -> None:
         assert self.strategy is not None
         strategy = self.strategy
-        tasks = [
-            asyncio.create_task(self._every(HEARTBEAT_SECONDS, self._heartbeat)),
-            asyncio.create_task(self._every(self.options.status_seconds, self._status_line)),
-            *(
-                asyncio.create_task(self.notifications.forward_fills(client))
-                for client in self.clients.values()
-            ),
-            *(asyncio.create_task(self._log_fills(client)) for client in self.clients.values()),
-        ]
+        self.tasks.spawn(self._every(HEARTBEAT_SECONDS, self._heartbeat), name="heartbeat")
+        self.tasks.spawn(
+            self._every(self.options.status_seconds, self._status_line), name="status line"
+        )
+        for venue, client in self.clients.items():
+            self.tasks.spawn(self.notifications.forward_fills(client), name=f"alerts:{venue}")
+            self.tasks.spawn(self._log_fills(client), name=f"fill log:{venue}")
         errors = 0
         try:
             while not self.stopping.is_set():
@@ -253,9 +259,13 @@ class BotRuntime:
                     break
                 await self._sleep(strategy.interval_seconds)
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.tasks.aclose()
+
+    def _background_task_failed(self, task: str, error: BaseException) -> None:
+        """A background task died (already logged with its traceback): stop and exit 1."""
+        if self.task_failure is None:
+            self.task_failure = f"{task}: {type(error).__name__}: {error}"
+            self.request_stop(f"background task {self.task_failure}")
 
     async def _after_failed_start(self, status: str, detail: str) -> None:
         """Never leave the row ``starting``: say what happened, then release everything."""
@@ -296,6 +306,8 @@ class BotRuntime:
             await self._session_summary(cancelled)
         if self.gave_up is not None:
             await self._set_status("crashed", f"gave up: {self.gave_up}")
+        elif self.task_failure is not None:
+            await self._set_status("crashed", f"background task {self.task_failure}")
         else:
             await self._set_status("stopped", self.stop_reason)
         await self._close()

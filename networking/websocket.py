@@ -33,6 +33,7 @@ import aiohttp
 from core.errors import VenueUnavailable
 from core.logging_setup import get_logger
 from core.redaction import Secret
+from core.tasks import TaskSupervisor
 from networking.backoff import Backoff
 from networking.http import proxy_connector
 from networking.json_codec import JSONTooDeep, dumps, loads
@@ -85,6 +86,8 @@ class ReconnectingWebSocket:
         self._session: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._task: asyncio.Task[None] | None = None
+        # The reader and the pinger: a task that dies is logged with its traceback, not lost.
+        self._tasks = TaskSupervisor(f"{venue}-{name}")
         self._stopping = False
         self.connected = asyncio.Event()
         self.connections = 0
@@ -107,7 +110,7 @@ class ReconnectingWebSocket:
             await self._session.close()
             self._session = None
             raise
-        self._task = asyncio.create_task(self._run(), name=f"{self.venue}-{self.name}")
+        self._task = self._tasks.spawn(self._run(), name="reader")
 
     async def stop(self) -> None:
         self._stopping = True
@@ -182,6 +185,12 @@ class ReconnectingWebSocket:
             attempt = 0
             try:
                 await self._read()
+            except Exception:
+                # A message the venue handler could not take (a bug, or a payload it does not
+                # know) must not end the stream for good with nobody told: log it, drop the
+                # connection and reconnect - on_connect resubscribes and resyncs the state
+                # that message may have left half-applied.
+                self._log.exception("ws_handler_failed; reconnecting to resync")
             finally:
                 await self._close_socket()
                 await self._notify_disconnect()
@@ -191,7 +200,11 @@ class ReconnectingWebSocket:
     async def _read(self) -> None:
         ws = self._ws
         assert ws is not None
-        pinger = asyncio.create_task(self._ping(ws)) if self._ping_message is not None else None
+        pinger = (
+            self._tasks.spawn(self._ping(ws), name="ping")
+            if self._ping_message is not None
+            else None
+        )
         try:
             while True:
                 try:
@@ -225,6 +238,8 @@ class ReconnectingWebSocket:
         finally:
             if pinger is not None:
                 pinger.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pinger
 
     async def _ping(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         assert self._ping_message is not None

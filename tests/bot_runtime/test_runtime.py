@@ -7,10 +7,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot_runtime.control import InvalidRequest, NotFound
 from bot_runtime.controller import RuntimeControl
 from bot_runtime.runtime import EXIT_FAILED, BotRuntime, RuntimeOptions
+from database.engine import create_engine, session_maker
+from database.models import Bot
 from exchange_clients.paper import FaultPlan
 from tests.bot_configs import paper_grid_yaml
 from trading_config.loader import load_config
@@ -119,3 +122,35 @@ async def test_the_control_surface_acts_through_the_execution_stack(config_path:
         assert runtime.stopping.is_set()
     finally:
         await runtime.shutdown()
+
+
+async def test_a_background_task_that_dies_stops_the_bot_with_a_failure(
+    config_path: Path, migrated_db_url: str
+) -> None:
+    """Background work (heartbeat, fill readers) is supervised: a task that dies is not lost
+    silently - the bot stops, records why, and exits 1 so supervisord restarts it."""
+    runtime = BotRuntime(load_config(config_path), RuntimeOptions(str(config_path)))
+    running = asyncio.create_task(runtime.run())
+    for _ in range(600):
+        if runtime.tasks.running >= 2:  # the loop's background work has started
+            break
+        await asyncio.sleep(0.05)
+    assert runtime.tasks.running >= 2
+
+    async def reader() -> None:
+        raise RuntimeError("fill reader crashed")
+
+    runtime.tasks.spawn(reader(), name="fill log:paper")
+    assert await asyncio.wait_for(running, 60) == EXIT_FAILED
+    engine = create_engine(migrated_db_url)
+    try:
+        async with session_maker(engine)() as session:
+            bot = await session.scalar(select(Bot).where(Bot.name == "runtime-grid"))
+    finally:
+        await engine.dispose()
+    assert bot is not None
+    assert (bot.status, bot.status_detail) == (
+        "crashed",
+        "background task fill log:paper: RuntimeError: fill reader crashed",
+    )
+    assert runtime.tasks.running == 0  # nothing outlives the bot

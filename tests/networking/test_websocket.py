@@ -209,3 +209,31 @@ async def test_a_too_deeply_nested_message_is_dropped_and_the_stream_goes_on() -
         await eventually(lambda: got == [{"after": 1}])
         assert ws.connections == 1
         await ws.stop()
+
+
+async def test_a_handler_that_fails_on_a_message_reconnects_instead_of_dying() -> None:
+    """A venue handler that raises (a bug, an unknown payload) used to end the reader task
+    silently: no more messages, no reconnect. Now the stream resyncs and goes on."""
+    got: list[Any] = []
+    connects: list[int] = []
+
+    def on_message(message: Any) -> None:
+        if message == {"poison": True}:
+            raise KeyError("unexpected payload")
+        got.append(message)
+
+    async def on_connect(ws: ReconnectingWebSocket) -> None:
+        connects.append(ws.connections)
+
+    async with stream_server() as (server, url):
+        ws = ReconnectingWebSocket(
+            url, venue="v", on_message=on_message, on_connect=on_connect, backoff=FAST
+        )
+        await ws.start()
+        await eventually(lambda: len(server.sockets) == 1)
+        await server.push('{"poison": true}')
+        await eventually(lambda: connects == [1, 2] and ws.is_connected)
+        await eventually(lambda: len(server.sockets) == 2)
+        await server.push('{"n": 2}')
+        await eventually(lambda: got == [{"n": 2}])
+        await ws.stop()
