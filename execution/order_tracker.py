@@ -32,6 +32,7 @@ import structlog
 
 from core.clock import Clock, SystemClock
 from core.errors import ExchangeError, OrderNotFound
+from core.tasks import TaskSupervisor
 from exchange_clients.base import BaseExchangeClient
 from exchange_clients.streams import Subscription
 from exchange_clients.types import Fill, Order, OrderStatus
@@ -89,6 +90,9 @@ class OrderTracker:
         # and journaled under this lock so a slower writer can't overwrite a newer state.
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
+        # Consumers, poller and journal writer: one that dies is logged with its traceback
+        # (a tracker that silently stopped consuming fills would leave executions waiting).
+        self._supervisor = TaskSupervisor(f"tracker:{client.name}")
         self._subscriptions: list[Subscription[Order] | Subscription[Fill]] = []
         # Write-behind journal queue: fills in arrival order, the latest state per order.
         self._unwritten_fills: list[Fill] = []
@@ -105,10 +109,10 @@ class OrderTracker:
             updates, fills = self._client.order_updates(), self._client.fills()
             self._subscriptions = [updates, fills]
             self._tasks += [
-                asyncio.create_task(self._consume_updates(updates)),
-                asyncio.create_task(self._consume_fills(fills)),
+                self._supervisor.spawn(self._consume_updates(updates), name="order updates"),
+                self._supervisor.spawn(self._consume_fills(fills), name="fills"),
             ]
-        self._tasks.append(asyncio.create_task(self._poll_forever()))
+        self._tasks.append(self._supervisor.spawn(self._poll_forever(), name="poller"))
 
     async def stop(self, flush_timeout: float = 10.0) -> None:
         """Stop listening and polling; pending journal writes are finished first."""
@@ -258,7 +262,7 @@ class OrderTracker:
         self._written.clear()
         self._dirty.set()
         if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_forever())
+            self._writer = self._supervisor.spawn(self._write_forever(), name="journal writer")
 
     async def _write_forever(self) -> None:
         """Write queued changes in order, one transaction per batch; retry until written."""
@@ -286,11 +290,19 @@ class OrderTracker:
 
     async def _consume_updates(self, updates: Subscription[Order]) -> None:
         async for order in updates:
-            await self.apply_order(order)
+            try:
+                await self.apply_order(order)
+            except Exception:
+                # One update that cannot be applied must not stop the stream: the poller
+                # re-reads the order from the venue once it has been silent long enough.
+                log.exception("order update not applied", client_order_id=order.client_order_id)
 
     async def _consume_fills(self, fills: Subscription[Fill]) -> None:
         async for fill in fills:
-            await self.apply_fill(fill)
+            try:
+                await self.apply_fill(fill)
+            except Exception:
+                log.exception("fill not applied", client_order_id=fill.client_order_id)
 
     async def _poll_forever(self) -> None:
         while True:

@@ -190,3 +190,37 @@ async def test_a_journal_write_that_fails_is_retried_until_it_lands(
     await asyncio.wait_for(tracker.flush(), 10)
     assert (await journal.get(order.client_order_id)).status is OrderStatus.CANCELLED
     await tracker.stop()
+
+
+async def test_an_update_that_cannot_be_applied_does_not_stop_the_stream(
+    paper: tuple[PaperExchangeClient, ManualClock],
+    journal: OrderJournal,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bug on one event used to end the consumer task silently: every later update of every
+    order was lost. Now the event is logged and the stream goes on."""
+    client, clock = paper
+    tracker = OrderTracker(client, journal, clock=clock, poll_interval=60, silence_seconds=60)
+    await tracker.start()
+    real_apply = tracker.apply_order
+    failed: list[str] = []
+
+    async def apply_with_one_bug(order: Order) -> None:
+        if not failed:
+            failed.append(order.client_order_id)
+            raise KeyError("a bug while applying")
+        await real_apply(order)
+
+    monkeypatch.setattr(tracker, "apply_order", apply_with_one_bug)
+    try:
+        first = await place_passive(client, journal)
+        second = await place_passive(client, journal)
+        tracker.track(first)
+        tracker.track(second)
+        await client.cancel_by_client_id("BTC", first.client_order_id)
+        await client.cancel_by_client_id("BTC", second.client_order_id)
+        final = await asyncio.wait_for(tracker.wait_final(second.client_order_id), 10)
+        assert final.status is OrderStatus.CANCELLED
+        assert failed  # the first update hit the bug, and the stream carried on
+    finally:
+        await tracker.stop()
