@@ -79,18 +79,40 @@ async def test_configs_lists_what_can_be_launched(start_service: StartService) -
         assert "invalid" in answer.text
 
 
-async def test_new_config_writes_a_valid_paper_grid(start_service: StartService) -> None:
+async def test_new_config_asks_the_grid_schemas_questions(start_service: StartService) -> None:
     async with start_service() as harness:
         assert "Bot name?" in (await harness.say(TRADER, "/new_config")).text
         assert "lowercase" in (await harness.say(TRADER, "Bad Name")).text
         exists = await harness.say(TRADER, "paper_grid")
         assert "already exists" in exists.text
-        assert "Ticker?" in (await harness.say(TRADER, "eth-grid")).text
-        assert "Direction?" in (await harness.say(TRADER, "eth")).text
-        assert "Notional" in (await harness.say(TRADER, "short")).text
+        strategies = (await harness.say(TRADER, "eth-grid")).text
+        assert strategies == "Strategy? One of: funding_arbitrage, grid"
+        assert "Answer one of" in (await harness.say(TRADER, "martingale")).text
+        first = (await harness.say(TRADER, "grid")).text
+        assert first.startswith("9 questions about grid")
+        assert "exchange: venue to trade on" in first
+        assert "paper venues only" in (await harness.say(TRADER, "binance")).text
+        assert "ticker: base asset" in (await harness.say(TRADER, "paper")).text
+        wrong = (await harness.say(TRADER, "eth!")).text
+        assert "ticker" in wrong  # the loader's own wording for the pattern
+        assert "One of: buy, sell" in (await harness.say(TRADER, "ETH")).text
+        assert "order_notional_usd" in (await harness.say(TRADER, "sell")).text
         assert "Send a number of USD" in (await harness.say(TRADER, "-5")).text
-        assert "Leverage?" in (await harness.say(TRADER, "250")).text
-        done = await harness.say(TRADER, "3")
+        assert "target_leverage" in (await harness.say(TRADER, "250")).text
+        for answer, asked_next in (
+            ("3", "take_profit"),
+            ("0.6", "grid_step"),
+            ("0.02", "max_orders"),
+            ("8", "max_margin_usd"),
+        ):
+            assert asked_next in (await harness.say(TRADER, answer)).text
+        # Below one order's margin (250 / 3): the cross-field rule asks the fields it names.
+        again = (await harness.say(TRADER, "50")).text
+        assert "below the margin of one order" in again
+        assert "Again: order_notional_usd" in again
+        for answer in ("250", "3"):
+            await harness.say(TRADER, answer)
+        done = await harness.say(TRADER, "700")
         assert "Wrote eth-grid.yml" in done.text
         assert "/launch" in done.text
 
@@ -103,12 +125,34 @@ async def test_new_config_writes_a_valid_paper_grid(start_service: StartService)
         assert params.direction == "sell"  # type: ignore[attr-defined]
         assert params.order_notional_usd == Decimal(250)  # type: ignore[attr-defined]
         assert params.target_leverage == Decimal(3)  # type: ignore[attr-defined]
+        assert params.max_margin_usd == Decimal(700)  # type: ignore[attr-defined]
+        assert params.wait_time == Decimal(10)  # type: ignore[attr-defined]  # the default
         assert list(config.exchanges) == ["paper"]
         [row] = await harness.audit_rows("telegram.config.create")
         assert row.target == str(path)
 
         listed = await harness.say(VIEWER, "/configs")
         assert "eth-grid.yml" in listed.text
+
+
+async def test_new_config_is_generic_over_the_strategies(start_service: StartService) -> None:
+    """Funding arbitrage gets its dialogue from its schema: nothing in Telegram names it."""
+    async with start_service() as harness:
+        await harness.say(TRADER, "/new_config")
+        await harness.say(TRADER, "arb-chat")
+        first = (await harness.say(TRADER, "funding_arbitrage")).text
+        assert first.startswith("2 questions about funding_arbitrage")
+        assert "venues: venues to scan and trade" in first
+        refused = (await harness.say(TRADER, "paper_a, hyperliquid")).text
+        assert "paper venues only" in refused
+        assert "at least 2" in (await harness.say(TRADER, "paper_a")).text
+        assert "target_margin_usd" in (await harness.say(TRADER, "paper_a, paper_b")).text
+        done = await harness.say(TRADER, "100")
+        assert "Wrote arb-chat.yml" in done.text
+        config = load_config(harness.services.configs_dir / "arb-chat.yml")
+        assert config.strategy.type == "funding_arbitrage"
+        assert config.strategy.params.venues == ["paper_a", "paper_b"]  # type: ignore[attr-defined]
+        assert list(config.exchanges) == ["paper_a", "paper_b"]
 
 
 async def test_viewers_cannot_write_configs(start_service: StartService) -> None:

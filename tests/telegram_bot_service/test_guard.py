@@ -113,11 +113,8 @@ async def test_a_trader_demoted_mid_new_config_writes_nothing(
     start_service: StartService, configs_dir: Path
 ) -> None:
     async with start_service() as harness:
-        await harness.say(TRADER, "/new_config")
-        await harness.say(TRADER, "demoted-grid")
-        await harness.say(TRADER, "BTC")
-        await harness.say(TRADER, "buy")
-        await harness.say(TRADER, "100")
+        for answer in ("/new_config", "demoted-grid", "grid", "paper", "BTC", "buy", "100"):
+            await harness.say(TRADER, answer)
         await _demote(harness, TRADER, Role.VIEWER)
         refused = await harness.say(TRADER, "10")
         assert refused.text == "/new_config needs the trader role; you are a viewer."

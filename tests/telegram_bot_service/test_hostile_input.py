@@ -65,10 +65,8 @@ def role_of(user: users.UserSummary | None) -> Role | None:
 
 
 async def _to_notional_step(harness: Harness, name: str) -> None:
-    await harness.say(TRADER, "/new_config")
-    await harness.say(TRADER, name)
-    await harness.say(TRADER, "BTC")
-    await harness.say(TRADER, "buy")
+    for answer in ("/new_config", name, "grid", "paper", "BTC", "buy"):
+        await harness.say(TRADER, answer)
 
 
 @pytest.mark.parametrize("notional", ["1e999999", "1E-22", "0.001", "-5", "NaN", "1e6x", "0"])
@@ -80,12 +78,23 @@ async def test_absurd_notionals_are_refused(
         answer = readable(await harness.say(TRADER, notional))
         assert answer.startswith("Send a number of USD from 1.00 to 1,000,000.00")
         # Still at the notional step: a sane answer goes on; an absurd leverage is refused too.
-        assert "Leverage?" in readable(await harness.say(TRADER, "100"))
+        assert "target_leverage" in readable(await harness.say(TRADER, "100"))
         for leverage in ("1e999999", "1E-22", "0.5", "201"):
             refused = readable(await harness.say(TRADER, leverage))
             assert refused.startswith("A number from 1 to 50")
+        # Percentages: the schema's bounds, plain notation, at most 4 decimals.
+        assert "take_profit" in readable(await harness.say(TRADER, "10"))
+        for take_profit in ("1e999999", "0", "0.00001", "1000001"):
+            refused = readable(await harness.say(TRADER, take_profit))
+            assert refused.startswith("A number from 0.0001 to 1000000")
+        for answer in ("0.6", "0.02"):
+            await harness.say(TRADER, answer)
+        for count in ("1e3", "0", "2.5"):
+            refused = readable(await harness.say(TRADER, count))
+            assert refused.startswith("A whole number from 1 to 1000000")
+        await harness.say(TRADER, "8")
         assert not (configs_dir / "hostile-grid.yml").exists()
-        done = readable(await harness.say(TRADER, "10"))
+        done = readable(await harness.say(TRADER, "100"))
         assert "Wrote" in done
 
 
