@@ -12,6 +12,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
+import strategies  # noqa: F401  (fills the params registry that config validation reads)
 from bench.harness import machine, median_seconds, report
 from core.logging_setup import configure_logging, get_logger
 from core.redaction import forget_all_secrets, register_secret, scrub

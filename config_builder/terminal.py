@@ -28,6 +28,7 @@ import questionary
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent, merge_key_bindings
 from pydantic import BaseModel, ValidationError
 
+import strategies  # noqa: F401  (fills the params registry that config validation reads)
 from config_builder.prompts import (
     BuilderAnswers,
     ExchangeChoice,

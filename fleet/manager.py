@@ -35,6 +35,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import strategies  # noqa: F401  (fills the params registry that config validation reads)
 from bot_runtime.control_auth import hash_token, new_token
 from core.errors import ConfigError, TradingError
 from core.paths import PROJECT_ROOT, VAR_DIR_ENV

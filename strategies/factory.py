@@ -1,59 +1,62 @@
-"""Which class runs each strategy type: ``@register_strategy("grid")`` on the class.
+"""Which class runs each strategy type: found from the params model the strategy registered.
 
-The params schema of each type is registered separately (``trading_config.strategy_params``)
-so config validation works without importing strategy code; this registry maps the same name
-to the class the runtime instantiates, and checks the two agree.
+A strategy registers once, its params model (see :mod:`strategies`); the class that runs it is
+the ``BaseStrategy[<that model>]`` subclass in the ``strategy`` module next to the model,
+imported on first use (config validation imports only the params modules, keeping ``--check``
+light). The class gets the registered name as its ``name``.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from typing import Any, TypeVar
+import typing
+from typing import Any
 
 from core.errors import ConfigError
 from strategies.base_strategy import BaseStrategy, StrategyContext
-from trading_config.strategy_params import StrategyParams, find_strategy_params
-
-S = TypeVar("S", bound=type[BaseStrategy[Any]])
+from trading_config.strategy_params import StrategyParams, strategy_params_schema
 
 _CLASSES: dict[str, type[BaseStrategy[Any]]] = {}
 
 
-def register_strategy(name: str) -> Callable[[S], S]:
-    def decorator(cls: S) -> S:
-        existing = _CLASSES.get(name)
-        if existing is not None and existing is not cls:
-            raise ValueError(f"strategy {name!r} is already registered by {existing.__qualname__}")
-        cls.name = name
-        _CLASSES[name] = cls
-        return cls
-
-    return decorator
+def params_type(cls: type) -> Any:
+    """``X`` of a class declared ``class S(BaseStrategy[X])`` (None for any other class)."""
+    for base in getattr(cls, "__orig_bases__", ()):
+        if typing.get_origin(base) is BaseStrategy:
+            return typing.get_args(base)[0]
+    return None
 
 
 def strategy_class(name: str) -> type[BaseStrategy[Any]]:
-    """The class of strategy ``name``, importing ``strategies.<name>.strategy`` on first use
-    (config validation imports only the params modules, keeping ``--check`` light)."""
-    if name not in _CLASSES:
-        module = f"strategies.{name}.strategy"
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if not (exc.name and module.startswith(exc.name)):
-                raise  # a missing dependency inside the strategy: not "no such strategy"
-    try:
+    """The class of strategy ``name`` (unknown names: ``ConfigError`` listing the known)."""
+    if name in _CLASSES:
         return _CLASSES[name]
-    except KeyError:
-        known = ", ".join(sorted(_CLASSES)) or "none"
-        raise ConfigError(f"no strategy class for {name!r}: expected one of {known}") from None
+    schema = strategy_params_schema(name)
+    module = importlib.import_module(schema.__module__.rpartition(".")[0] + ".strategy")
+    found = [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, BaseStrategy)
+        and value.__module__ == module.__name__
+        and params_type(value) is schema
+    ]
+    if len(found) != 1:
+        raise ConfigError(
+            f"strategy {name!r}: expected one BaseStrategy[{schema.__name__}] in "
+            f"{module.__name__}, found {len(found)}"
+        )
+    [cls] = found
+    cls.name = name
+    _CLASSES[name] = cls
+    return cls
 
 
 def create_strategy(
     name: str, context: StrategyContext, params: StrategyParams
 ) -> BaseStrategy[Any]:
     cls = strategy_class(name)
-    schema = find_strategy_params(name)
-    if schema is None or not isinstance(params, schema):
+    schema = strategy_params_schema(name)
+    if not isinstance(params, schema):
         raise ConfigError(f"strategy {name!r} expects {schema}, got {type(params).__name__}")
     return cls(context, params)

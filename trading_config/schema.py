@@ -28,6 +28,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from core.suggestions import did_you_mean
 from core.venues import VENUES, known_venue_names
 from trading_config.strategy_params import (
+    NONE_REGISTERED,
     StrategyParams,
     find_strategy_params,
     registered_strategies,
@@ -77,7 +78,7 @@ class StrategyConfig(Section):
     @classmethod
     def _known_strategy(cls, value: str) -> str:
         if find_strategy_params(value) is None:
-            known = ", ".join(repr(name) for name in registered_strategies()) or "none registered"
+            known = ", ".join(repr(name) for name in registered_strategies()) or NONE_REGISTERED
             raise PydanticCustomError(
                 "unknown_strategy",
                 "unknown strategy {found}{hint}: expected one of {known}",

@@ -1,16 +1,18 @@
-"""The hook through which each strategy registers the schema of its ``params``.
+"""The registry through which each strategy registers the schema of its ``params``.
 
 Config validation must reject bad strategy parameters with the same precise
-errors as the rest of the file, but ``trading_config`` cannot know every
-strategy. Each strategy registers a :class:`StrategyParams` subclass under its
-name; the loader looks it up by ``strategy.type``. Strategies live in the
-``strategies`` package, imported on first lookup so that every registration is
-present however the process started.
+errors as the rest of the file, but ``trading_config`` sits below ``strategies``
+and cannot know them. So the strategies fill this registry: each strategy
+package registers its :class:`StrategyParams` subclass under its name (its one
+registration: the factory finds the class from it), and importing the
+``strategies`` package imports every strategy's params module. Nothing here
+imports ``strategies``: an application that validates configs imports that
+package first (runbot, fleet, Telegram and the builder do), and a lookup in an
+empty registry says so.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -56,10 +58,9 @@ class StrategyParams(BaseModel):
 
 
 P = TypeVar("P", bound=type[StrategyParams])
+NONE_REGISTERED = "none registered (import the strategies package first)"
 
 _REGISTRY: dict[str, type[StrategyParams]] = {}
-_STRATEGIES_PACKAGE = "strategies"
-_discovered = False
 
 
 def register_strategy_params(name: str) -> Callable[[P], P]:
@@ -76,25 +77,11 @@ def register_strategy_params(name: str) -> Callable[[P], P]:
     return decorator
 
 
-def _discover() -> None:
-    global _discovered
-    if _discovered:
-        return
-    _discovered = True
-    try:
-        importlib.import_module(_STRATEGIES_PACKAGE)
-    except ModuleNotFoundError as exc:
-        if exc.name != _STRATEGIES_PACKAGE:
-            raise
-
-
 def registered_strategies() -> list[str]:
-    _discover()
     return sorted(_REGISTRY)
 
 
 def find_strategy_params(name: str) -> type[StrategyParams] | None:
-    _discover()
     return _REGISTRY.get(name)
 
 
@@ -102,6 +89,6 @@ def strategy_params_schema(name: str) -> type[StrategyParams]:
     """The params schema of strategy ``name``; unknown names raise ``ConfigError``."""
     schema = find_strategy_params(name)
     if schema is None:
-        known = ", ".join(registered_strategies()) or "none registered"
+        known = ", ".join(registered_strategies()) or NONE_REGISTERED
         raise ConfigError(f"unknown strategy {name!r}: expected one of {known}")
     return schema

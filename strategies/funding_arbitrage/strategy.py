@@ -29,7 +29,6 @@ from execution.atomic import AtomicStatus, AtomicTolerances, Leg
 from execution.journal import JournaledOrder
 from execution.order_executor import ExecutionMode, ExecutionRequest, ExecutionResult
 from strategies.base_strategy import BaseStrategy, StrategyContext
-from strategies.factory import register_strategy
 from strategies.funding_arbitrage.exits import LegState, PositionState, check_exit
 from strategies.funding_arbitrage.opportunities import Opportunity, VenueQuote, scan, size_position
 from strategies.funding_arbitrage.params import FundingArbitrageParams
@@ -93,7 +92,6 @@ def _decimal_or_none(value: Any) -> Decimal | None:
     return None if value is None else Decimal(value)
 
 
-@register_strategy("funding_arbitrage")
 class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
     def __init__(self, context: StrategyContext, params: FundingArbitrageParams) -> None:
         super().__init__(context, params)

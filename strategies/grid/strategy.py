@@ -38,7 +38,6 @@ from exchange_clients.types import Market, Order, Position, opposite
 from execution.journal import JournaledOrder
 from execution.order_executor import ExecutionMode, ExecutionRequest, ExecutionResult
 from strategies.base_strategy import BaseStrategy, StrategyContext
-from strategies.factory import register_strategy
 from strategies.grid.params import GridParams
 from strategies.risk import EntryProposal, PortfolioSnapshot
 
@@ -77,7 +76,6 @@ class Lot:
         )
 
 
-@register_strategy("grid")
 class GridStrategy(BaseStrategy[GridParams]):
     interval_seconds = 1.0
 

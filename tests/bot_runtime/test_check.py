@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import strategies  # noqa: F401  (fills the params registry load_config reads, as runbot does)
 from core.venues import VENUES
 from database import display_url
 from tests.helpers import PROJECT_ROOT, run_cli

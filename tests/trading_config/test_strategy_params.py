@@ -1,9 +1,10 @@
-"""The strategy-params registration hook."""
+"""The strategy-params registry, as the strategies fill it (importing their package)."""
 
 from __future__ import annotations
 
 import pytest
 
+import strategies  # noqa: F401  (fills the registry: trading_config never imports strategies)
 from core.errors import ConfigError
 from core.venues import known_venue_names
 from trading_config.strategy_params import (
