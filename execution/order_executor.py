@@ -20,7 +20,6 @@ counted from the tracker, so executions that race a cancel are still in the resu
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -393,7 +392,7 @@ class OrderExecutor:
             return waiter.done()
         finally:
             for task in tasks:
-                if not task.done():
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+                task.cancel()
+            # Not ``suppress(CancelledError): await task``: that also swallows a cancellation
+            # of *this* task arriving meanwhile, and a killed execution would trade on.
+            await asyncio.gather(*tasks, return_exceptions=True)

@@ -566,6 +566,10 @@ class AtomicMultiOrderExecutor:
             status = AtomicStatus.PARTIAL
         result.conclude(status)
         await self._complete_fills(result)
+        # Fills the trackers received since the first flush are written now too: a process
+        # killed after the operation ends would otherwise lose them for good (the orders are
+        # final, so no start-up reconciliation looks at them again).
+        await asyncio.gather(*(t.flush() for t in self._trackers.values()))
         await self._operations.finish(result, error)
         self._forget_final(result)
         fields = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -242,3 +243,25 @@ async def test_an_interrupt_cancels_what_rests_and_sends_nothing_more(rig: Rig) 
     ]
     assert await rig.client.open_orders() == []
     assert_journal_matches(result, await rig.journaled())
+
+
+async def test_a_cancelled_execution_stays_cancelled_wherever_it_was(rig: Rig) -> None:
+    # A crash (or a shutdown) cancels the task running an execution at whatever await it is.
+    # Cancelled while tidying up its wait for a fill, it once swallowed the cancellation and
+    # went on trading - an executor nobody owns any more, sending the next order (issue 23,
+    # found by the randomized crash test). Cancel it at every step until it finishes by itself.
+    request = ExecutionRequest(
+        "BTC", "buy", SIZE, ExecutionMode.AGGRESSIVE_LIMIT, attempt_timeout_seconds=0
+    )
+    swallowed = []
+    for steps in range(400):
+        task = asyncio.create_task(rig.executor.execute(request))
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        if not task.cancel():
+            break  # it finished before this step: every earlier await point was covered
+        with contextlib.suppress(BaseException):
+            await task
+        if not task.cancelled():
+            swallowed.append(steps)
+    assert swallowed == []

@@ -10,21 +10,24 @@ an order while its cancel travels) and a record of every order request that reac
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.clock import Clock, ManualClock
+from core.errors import OrderNotFound
+from database.engine import create_engine, session_maker
 from database.models import Account, Bot
 from database.models import Fill as FillRow
 from database.models import Order as OrderRow
-from exchange_clients.clock import Clock, ManualClock
-from exchange_clients.errors import OrderNotFound
 from exchange_clients.paper import FaultPlan, PaperExchangeClient
 from exchange_clients.types import ClientSettings, Order, OrderRequest, OrderStatus
 from execution.atomic import (
@@ -158,8 +161,14 @@ class AtomicRig:
         return sum((await self.positions()).values(), D(0))
 
     async def journal_rows(self) -> list[OrderRow]:
+        """This rig's bot's orders (several rigs may share one database)."""
+        bot_id = self.executor.journal.bot_id
         async with self.sessions() as session:
-            return list(await session.scalars(select(OrderRow).order_by(OrderRow.id)))
+            return list(
+                await session.scalars(
+                    select(OrderRow).where(OrderRow.bot_id == bot_id).order_by(OrderRow.id)
+                )
+            )
 
     async def assert_journal_is_true(self) -> None:
         """Every order that reached a venue is journaled, with the venue's status and fills;
@@ -184,7 +193,13 @@ class AtomicRig:
     async def assert_fills_match_orders(self) -> None:
         """Every journaled order's ``fills`` rows sum to its filled size (no more, no less)."""
         async with self.sessions() as session:
-            fills = list(await session.scalars(select(FillRow)))
+            fills = list(
+                await session.scalars(
+                    select(FillRow)
+                    .join(OrderRow, FillRow.order_id == OrderRow.id)
+                    .where(OrderRow.bot_id == self.executor.journal.bot_id)
+                )
+            )
         by_order: dict[int, Decimal] = {}
         for fill in fills:
             by_order[fill.order_id] = by_order.get(fill.order_id, D(0)) + fill.size
@@ -290,20 +305,87 @@ async def running_stack(
             await client.disconnect()
 
 
-def crash(rig: AtomicRig, running: asyncio.Future[T]) -> None:
+async def crash(
+    rig: AtomicRig, running: asyncio.Future[T], process: ProcessDatabase | None = None
+) -> None:
     """Kill ``rig``'s stack in-process: the operation is abandoned at whatever await it is,
-    the trackers stop without journaling what they hold. The venues live on, as real ones do.
+    the trackers stop without journaling what they hold, the journal's writer task dies. The
+    venues live on, as real ones do.
+
+    With ``process`` (the stack's own connection pool) the kill waits for a moment when no
+    database transaction is open. A transaction cut by a real death is rolled back by the
+    database - exactly as if the death came just before it began - while a task cancelled
+    in-process mid-transaction can leave its connection holding SQLite's write lock. So this
+    loses no crash point that matters; everything else (venue calls, waits for fills, the
+    moments between two writes) is a possible crash point.
     """
-    running.cancel()
+    if process is not None:
+        for _ in range(10_000):
+            if process.checked_out() == 0:
+                break
+            await asyncio.sleep(0)
+    running.cancel()  # from here on, no await until every task of the process is cancelled
     for tracker in rig.trackers.values():
         tracker.abandon()
+    writer = rig.executor.journal.committer._task
+    if writer is not None:
+        writer.cancel()
+    with contextlib.suppress(BaseException):
+        await running
+    if writer is not None:
+        with contextlib.suppress(BaseException):
+            await writer
+    gc.collect()
+    await asyncio.sleep(0.05)  # the pool's clean-up of what was collected
+
+
+class ProcessDatabase:
+    """The connection pool of one simulated process, which a crash kills outright.
+
+    A dead process's connections die with it, open transactions (and SQLite's write lock)
+    included; in-process, a task cancelled in the middle of a query may leave its connection
+    checked out and its frames referenced. :meth:`kill` terminates every connection the pool
+    ever opened, as the kernel would.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(url)
+        self.sessions = session_maker(self.engine)
+        self._connections: list[Any] = []
+        event.listen(self.engine.sync_engine, "connect", self._connected)
+
+    def _connected(self, dbapi_connection: Any, _record: Any) -> None:
+        self._connections.append(dbapi_connection)
+
+    def checked_out(self) -> int:
+        """Connections in use right now (a transaction may be open on them)."""
+        return int(getattr(self.engine.pool, "checkedout", lambda: 0)())
+
+    async def kill(self) -> None:
+        for connection in self._connections:
+            driver = connection.driver_connection
+            with contextlib.suppress(Exception):
+                if hasattr(driver, "terminate"):  # asyncpg: drop the socket now
+                    driver.terminate()
+                else:  # aiosqlite: close the sqlite3 connection in its thread
+                    await asyncio.wait_for(driver.close(), 5)
+        self._connections.clear()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.engine.dispose(), 5)
 
 
 @asynccontextmanager
-async def restarted(rig: AtomicRig, *, use_streams: bool = True) -> AsyncIterator[AtomicRig]:
-    """A fresh journal, trackers and executor over ``rig``'s venues and database (a restart)."""
+async def restarted(
+    rig: AtomicRig,
+    *,
+    sessions: async_sessionmaker[AsyncSession] | None = None,
+    use_streams: bool = True,
+) -> AsyncIterator[AtomicRig]:
+    """A fresh journal, trackers and executor over ``rig``'s venues and database (a restart),
+    through ``sessions`` when the dead process's pool is gone."""
+    sessions = sessions or rig.sessions
     bot_journal = rig.executor.journal
-    journal = OrderJournal(rig.sessions, bot_id=bot_journal.bot_id, accounts=bot_journal.accounts)
+    journal = OrderJournal(sessions, bot_id=bot_journal.bot_id, accounts=bot_journal.accounts)
     trackers = {
         venue: OrderTracker(
             client,
@@ -322,25 +404,19 @@ async def restarted(rig: AtomicRig, *, use_streams: bool = True) -> AsyncIterato
     async def alert(result: AtomicResult) -> None:
         alerts.append(result)
 
+    operations = OperationStore(sessions, bot_journal.bot_id)
     executor = AtomicMultiOrderExecutor(
         rig.clients,
         trackers,
         journal,
-        rig.operations,
+        operations,
         ClientOrderIds("restarted"),
         clock=rig.clock,
         alert=alert,
     )
     try:
         yield AtomicRig(
-            rig.clock,
-            rig.feeds,
-            rig.clients,
-            trackers,
-            executor,
-            rig.sessions,
-            rig.operations,
-            alerts,
+            rig.clock, rig.feeds, rig.clients, trackers, executor, sessions, operations, alerts
         )
     finally:
         for tracker in trackers.values():

@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.errors import VenueUnavailable
 from database.models import Fill as FillRow
-from exchange_clients.errors import VenueUnavailable
 from exchange_clients.paper import FaultPlan
 from exchange_clients.types import OrderStatus
 from execution.atomic import (
@@ -272,7 +272,7 @@ async def test_a_killed_close_is_finished_to_flat_by_recovery(
     async with atomic_rig(db_sessions) as rig:
         await open_pair(rig)
         running = await SCENARIOS[scenario](rig, policy)
-        crash(rig, running)
+        await crash(rig, running)
         [unfinished] = await rig.operations.unfinished()
         assert unfinished.plan["kind"] == "close"
         rig.b.before_place = None
@@ -298,7 +298,7 @@ async def test_fills_learned_after_a_crash_are_recorded_once_with_the_venues_ids
     async with atomic_rig(db_sessions) as rig:
         await open_pair(rig)
         running = await killed_with_one_leg_resting(rig, ImbalancePolicy.CHASE)
-        crash(rig, running)
+        await crash(rig, running)
         rig.feeds["paper_b"].trade("98.5", "1", "sell")  # paper_b's resting buy fills, unheard
         await rig.feeds["paper_b"].settled()
         async with restarted(rig) as fresh:
@@ -320,7 +320,7 @@ async def test_fills_a_venue_cannot_report_are_recorded_as_one_synthetic_fill(
     async with atomic_rig(db_sessions) as rig:
         await open_pair(rig)
         running = await killed_with_one_leg_resting(rig, ImbalancePolicy.CHASE)
-        crash(rig, running)
+        await crash(rig, running)
         rig.feeds["paper_b"].trade("98.5", "1", "sell")
         await rig.feeds["paper_b"].settled()
         rig.b._fill_history.clear()  # as after a restart of a paper venue: no history
@@ -352,7 +352,7 @@ async def test_recovery_holds_only_its_symbols_and_start_does_not_wait_for_the_g
     async with atomic_rig(db_sessions) as rig:
         await open_pair(rig)
         running = await killed_with_one_leg_pending(rig, ImbalancePolicy.CHASE)
-        crash(rig, running)
+        await crash(rig, running)
         rig.b.before_place = None
         rig.b.faults = FaultPlan()
         async with restarted(rig) as fresh:
