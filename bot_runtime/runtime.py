@@ -50,17 +50,18 @@ from bot_runtime.setup import (
     register_bot,
 )
 from core.clock import Clock, SystemClock
-from core.errors import ExchangeError
+from core.errors import ExchangeError, RiskLimitBreached
 from core.tasks import TaskSupervisor
 from database import create_engine, require_current_schema, session_maker
 from database.models import Bot
 from database.types import utcnow
 from exchange_clients.base import BaseExchangeClient
-from execution.atomic import recover_operations
+from execution.atomic import Recovery, start_recovery
 from execution.journal import reconcile
 from strategies.base_strategy import BaseStrategy, StrategyContext
 from strategies.factory import create_strategy
 from strategies.risk import RiskManager
+from strategies.risk_gate import RiskGate
 from strategies.state_store import StrategyStateStore
 from trading_config.schema import BotConfig
 from trading_config.yaml_source import format_loc
@@ -110,6 +111,7 @@ class BotRuntime:
         # supervisord restarts it - a fresh start reconnects and reconciles; running blind
         # (no fills, no heartbeat renewing the lease) is worse than a restart.
         self.task_failure: str | None = None
+        self.recovery: Recovery | None = None
         self.tasks = TaskSupervisor("runtime", on_failure=self._background_task_failed)
         self.lease: BotLease | None = None
         self._first_signal_at: float | None = None
@@ -186,6 +188,7 @@ class BotRuntime:
             self.clients,
             self.clock,
             alert=self.notifications.atomic_failure,
+            gate=RiskGate(self.risk, self.clients),
         )
         context = StrategyContext(
             bot_name=self.config.name,
@@ -208,7 +211,9 @@ class BotRuntime:
         report = await reconcile(
             self.stack.journal, self.clients, keep_resting=strategy.keeps_resting
         )
-        recovered = await recover_operations(self.stack.atomic, clock=self.clock)
+        # Interrupted atomic operations are finished in the background: only operations on the
+        # symbols still being finished wait for it; the control API and the strategy start now.
+        self.recovery = await start_recovery(self.stack.atomic, clock=self.clock)
         await strategy.start()
         self.realized_at_start = Decimal(strategy.describe().get("realized_pnl", 0))
         if self.options.control_api:
@@ -220,7 +225,7 @@ class BotRuntime:
             venues=sorted(self.clients),
             adopted=len(report.adopted),
             cancelled=len(report.cancelled),
-            recovered_operations=len(recovered),
+            recovering_operations=len(self.recovery.operations),
         )
 
     async def _loop(self) -> None:
@@ -247,6 +252,10 @@ class BotRuntime:
                     async with strategy.step_lock:  # the operator's closes wait for it
                         if await strategy.should_execute():
                             await strategy.execute_strategy()
+                    errors = 0
+                except RiskLimitBreached as exc:
+                    # The gate did its job: a refused order is not a failing bot.
+                    self.log.warning("order refused by the risk gate", reason=str(exc))
                     errors = 0
                 except ExchangeError as exc:
                     errors += 1
@@ -320,6 +329,9 @@ class BotRuntime:
             except Exception:
                 self.log.warning("control API did not stop cleanly", exc_info=True)
             self.control_server = None
+        if self.recovery is not None:
+            await self.recovery.close()  # what is unfinished stays for the next start
+            self.recovery = None
         if self.stack is not None:
             await self.stack.stop()
             self.stack = None

@@ -31,6 +31,7 @@ from execution.client_ids import ClientOrderIds
 from execution.journal import OrderJournal
 from execution.order_executor import OrderExecutor
 from execution.order_tracker import OrderTracker
+from execution.pre_trade import PreTradeGate
 from trading_config.schema import BotConfig, MarketDataConfig
 
 log = structlog.get_logger(__name__)
@@ -174,8 +175,13 @@ async def build_execution(
     *,
     journal: OrderJournal | None = None,
     alert: Alert | None = None,
+    gate: PreTradeGate | None = None,
 ) -> ExecutionStack:
-    """Journal, trackers (started), executors and the atomic executor over ``clients``."""
+    """Journal, trackers (started), executors and the atomic executor over ``clients``.
+
+    ``gate`` is the pre-trade check every order of every executor meets (the bot's risk
+    limits); the runtime always passes one.
+    """
     journal = journal or OrderJournal(sessions, bot_id=bot_id, accounts=accounts)
     trackers = {
         venue: OrderTracker(client, journal, clock=clock) for venue, client in clients.items()
@@ -184,11 +190,11 @@ async def build_execution(
         await tracker.start()
     ids = ClientOrderIds(config.name)
     executors = {
-        venue: OrderExecutor(client, journal, trackers[venue], ids, clock=clock)
+        venue: OrderExecutor(client, journal, trackers[venue], ids, clock=clock, gate=gate)
         for venue, client in clients.items()
     }
     operations = OperationStore(sessions, bot_id)
     atomic = AtomicMultiOrderExecutor(
-        clients, trackers, journal, operations, ids, clock=clock, alert=alert
+        clients, trackers, journal, operations, ids, clock=clock, alert=alert, pre_trade=gate
     )
     return ExecutionStack(journal, trackers, executors, atomic, operations)

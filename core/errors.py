@@ -121,3 +121,31 @@ class OrderNotFound(ExchangeError):
 
 class UnknownSymbol(ExchangeError):
     """The venue has no market for this symbol."""
+
+
+class RiskLimitBreached(TradingError):
+    """The pre-trade gate refused an order: executing it would break a configured limit.
+
+    Raised by the executors before anything is journaled or sent, whichever strategy asked;
+    reduce-only orders are never refused. The subclass says which limit.
+    """
+
+
+class KillSwitchEngaged(RiskLimitBreached):
+    """The kill switch is tripped: no new exposure until it is cleared."""
+
+
+class EntriesPaused(RiskLimitBreached):
+    """New exposure is paused (daily loss limit, cooldown after a loss)."""
+
+
+class PositionLimitBreached(RiskLimitBreached):
+    """The position in one symbol would exceed ``risk.max_position_notional_usd``."""
+
+
+class ExposureLimitBreached(RiskLimitBreached):
+    """A venue's or the bot's total open notional would exceed its cap."""
+
+
+class OpenPositionsLimitBreached(RiskLimitBreached):
+    """A new position would exceed ``risk.max_open_positions``."""

@@ -49,6 +49,7 @@ from exchange_clients.types import (
 from execution.client_ids import ClientOrderIds
 from execution.journal import OrderIntent, OrderJournal
 from execution.order_tracker import OrderTracker
+from execution.pre_trade import PreTradeGate
 from execution.pricing import AggressiveLimitParams, aggressive_limit_price
 
 log = structlog.get_logger(__name__)
@@ -152,8 +153,11 @@ class OrderExecutor:
         *,
         clock: Clock | None = None,
         timeout_resolution_attempts: int = 5,
+        gate: PreTradeGate | None = None,
     ) -> None:
         self._client = client
+        # Every order this executor sends meets the gate first (risk limits in the order path).
+        self.gate = gate
         self._journal = journal
         self._tracker = tracker
         self._ids = ids
@@ -316,6 +320,8 @@ class OrderExecutor:
             reduce_only=request.reduce_only,
             time_in_force=TimeInForce.IOC if order_type is OrderType.MARKET else TimeInForce.GTC,
         )
+        if self.gate is not None:  # refuses by raising RiskLimitBreached: nothing journaled
+            await self.gate.check(self._client, venue_request)
         await self._journal.record_intent(
             OrderIntent.for_request(
                 venue_request,

@@ -248,6 +248,11 @@ class RiskManager:
     # ------------------------------------------------------------------ status
 
     @property
+    def config(self) -> RiskConfig:
+        """The limits this manager enforces (the pre-trade gate reads the caps from here)."""
+        return self._config
+
+    @property
     def killed(self) -> bool:
         """True once the drawdown kill switch fired, until :meth:`reset_kill`."""
         return self._kill is not None

@@ -32,11 +32,11 @@ from typing import Any
 
 import structlog
 
+from core.clock import Clock, SystemClock
+from core.errors import OrderNotFound, RiskLimitBreached
 from exchange_clients.base import BaseExchangeClient
-from exchange_clients.clock import Clock, SystemClock
-from exchange_clients.errors import OrderNotFound
 from exchange_clients.rounding import round_to_step
-from exchange_clients.types import Order, OrderStatus, opposite
+from exchange_clients.types import Order, OrderRequest, OrderStatus, OrderType, opposite
 from execution.atomic.gate import SymbolGate
 from execution.atomic.legs import Leg, check_legs
 from execution.atomic.operations import OperationStore
@@ -48,6 +48,7 @@ from execution.fill_history import venue_fills
 from execution.journal import OrderJournal
 from execution.order_executor import ExecutionMode, ExecutionRequest, ExecutionResult, OrderExecutor
 from execution.order_tracker import OrderTracker
+from execution.pre_trade import PreTradeGate
 
 log = structlog.get_logger(__name__)
 
@@ -71,8 +72,13 @@ class AtomicMultiOrderExecutor:
         *,
         clock: Clock | None = None,
         alert: Alert | None = None,
+        pre_trade: PreTradeGate | None = None,
     ) -> None:
         self._clients = dict(clients)
+        # Opening operations meet the pre-trade gate leg by leg before anything is sent; once
+        # approved as a whole, the hedging orders that complete them are not re-checked (a
+        # refusal half-way would leave a leg naked). Its own executors therefore have no gate.
+        self._pre_trade = pre_trade
         self._trackers = dict(trackers)
         self._journal = journal
         self._operations = operations
@@ -88,6 +94,26 @@ class AtomicMultiOrderExecutor:
     @property
     def clients(self) -> Mapping[str, BaseExchangeClient]:
         return self._clients
+
+    async def _refused_by_gate(self, legs: Sequence[Leg]) -> list[str]:
+        """What the pre-trade gate refuses among ``legs`` (each as the order it would be)."""
+        if self._pre_trade is None:
+            return []
+        refused = []
+        for leg in legs:
+            order = OrderRequest(
+                symbol=leg.symbol,
+                side=leg.side,
+                size=leg.size,
+                order_type=OrderType.MARKET,
+                client_order_id="pre-trade-check",
+                reduce_only=leg.reduce_only,
+            )
+            try:
+                await self._pre_trade.check(self._clients[leg.venue], order)
+            except RiskLimitBreached as exc:
+                refused.append(str(exc))
+        return refused
 
     def resolving(self, symbol: str) -> bool:
         """True while recovery is still finishing an interrupted operation on ``symbol``:
@@ -133,6 +159,8 @@ class AtomicMultiOrderExecutor:
             operation_id, [_leg_result(leg, report) for leg in report.legs], closing=closing
         )
         plan = _plan(report, mode, tolerances, closing)
+        if report.ok and not closing:
+            report.problems.extend(await self._refused_by_gate(report.legs))
         if not report.ok:
             result.problems.extend(report.problems)
             result.conclude(AtomicStatus.PREFLIGHT_FAILED)

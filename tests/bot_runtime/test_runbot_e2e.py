@@ -131,7 +131,8 @@ async def test_a_paper_grid_bot_end_to_end(migrated_db_url: str, tmp_path: Path)
 
             await eventually(orders, "the grid's first order")
 
-            assert (await client.post("/api/v1/pause")).json() == {"state": "paused"}
+            paused = (await client.post("/api/v1/pause")).json()
+            assert paused == {"state": "paused", "cancelled_orders": []}
             assert (await client.get("/api/v1/status")).json()["state"] == "paused"
 
             config.write_text(grid(port, "-1"))  # invalid
@@ -146,7 +147,8 @@ async def test_a_paper_grid_bot_end_to_end(migrated_db_url: str, tmp_path: Path)
             assert set(closed) == {"cancelled_orders", "closed_positions"}
             assert (await client.get("/api/v1/positions")).json() == []
 
-            assert (await client.post("/api/v1/resume")).json() == {"state": "running"}
+            resumed = (await client.post("/api/v1/resume")).json()
+            assert resumed == {"state": "running", "cancelled_orders": []}
             await eventually(orders, "an order after resuming")
 
         bot.send_signal(signal.SIGINT)
