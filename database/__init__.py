@@ -1,5 +1,7 @@
 """perpfleet's persistent state: models, migrations, encrypted credentials, admin CLI.
 
+Migrating (Alembic) is :mod:`database.migrate`, imported only where the schema is changed.
+
 The entry points other packages use::
 
     from database import create_engine, session_maker, require_current_schema
@@ -7,13 +9,11 @@ The entry points other packages use::
 """
 
 from database.engine import create_engine, database_url, display_url, session_maker
-from database.migrate import (
+from database.schema_version import (
     SchemaState,
-    downgrade,
     is_initialised,
     require_current_schema,
     schema_state,
-    upgrade,
 )
 
 __all__ = [
@@ -21,10 +21,8 @@ __all__ = [
     "create_engine",
     "database_url",
     "display_url",
-    "downgrade",
     "is_initialised",
     "require_current_schema",
     "schema_state",
     "session_maker",
-    "upgrade",
 ]

@@ -31,18 +31,13 @@ from database.credential_formats import FORMAT_HELP
 from database.credential_input import collect_credentials
 from database.crypto.rotation import rotate_master_key
 from database.engine import create_engine, database_url, display_url, session_maker
-from database.migrate import (
-    downgrade,
-    ensure_database_exists,
-    head_revision,
-    require_current_schema,
-    upgrade,
-)
+from database.migrate import downgrade, ensure_database_exists, upgrade
 from database.models import MAIN_ACCOUNT
 from database.models.proxies import ASSIGNMENT_STATUSES
 from database.proxy_url import parse_proxy_url
 from database.repositories import accounts, proxies
 from database.repositories.audit import record_audit
+from database.schema_version import head_revision, require_current_schema
 
 EXIT_USER_ERROR = 2
 EXIT_FAILURE = 1

@@ -27,9 +27,9 @@ from core.errors import ConfigError, TradingError
 from core.logging_setup import LEVELS, configure_logging, install_excepthook
 from core.redaction import scrub
 from database.engine import create_engine, session_maker
-from database.migrate import require_current_schema
 from database.models.telegram import EVENT_KINDS
 from database.repositories.audit import record_audit
+from database.schema_version import require_current_schema
 from fleet.api import Fleet
 from strategies.funding_arbitrage.quotes import ClientFundingProvider
 from telegram_bot_service import users

@@ -36,7 +36,7 @@ from core.errors import (
 )
 from core.logging_setup import get_logger
 from database.engine import database_url
-from database.migrate import require_current_schema
+from database.schema_version import require_current_schema
 from exchange_clients.base import BaseExchangeClient
 from exchange_clients.factory import register_client
 from exchange_clients.market_data.events import (

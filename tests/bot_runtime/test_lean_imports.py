@@ -27,6 +27,7 @@ HEAVY = (
     "eth_account",
     "py_ecc",
     "lighter",
+    "alembic",  # the schema check reads alembic_version itself (database.schema_version)
     "exchange_clients.ccxt_venue",
     "exchange_clients.hyperliquid",
     "exchange_clients.binance",

@@ -23,9 +23,9 @@ from core.paths import PROJECT_ROOT
 from core.redaction import Secret
 from core.venues import known_venue_names
 from database.engine import create_engine, display_url, session_maker
-from database.migrate import head_revision
 from database.repositories.accounts import get_account_credentials
 from database.repositories.proxies import get_account_proxies
+from database.schema_version import head_revision
 from tests.database.conftest import new_encoded_key
 
 API_KEY = "cli-api-key-0123456789"

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from database.engine import display_url
-from database.migrate import head_revision
+from database.schema_version import head_revision
 from tests.database.test_cli import cli
 from tests.database_fixtures import PostgresServer
 

@@ -13,17 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.venues import VENUES
 from database.engine import create_engine
 from database.errors import DatabaseConfigError, DatabaseNotInitialised
-from database.migrate import (
+from database.migrate import alembic_config, downgrade, upgrade
+from database.models import Base, Venue
+from database.schema_version import (
     SchemaState,
     current_revision,
-    downgrade,
     head_revision,
     is_initialised,
     require_current_schema,
     schema_state,
-    upgrade,
 )
-from database.models import Base, Venue
 
 
 async def _tables(url: str) -> set[str]:
@@ -121,3 +120,15 @@ async def test_unreachable_server_is_one_clear_error() -> None:
         "cannot connect to the database at postgresql+asyncpg://postgres:***@"
     )
     assert "topsecretpw" not in message
+
+
+def test_the_light_schema_check_agrees_with_alembic_on_the_revisions() -> None:
+    """Bots check the schema without importing Alembic: both must name the same head."""
+    from alembic.script import ScriptDirectory
+
+    from database.schema_version import known_revisions
+
+    scripts = ScriptDirectory.from_config(alembic_config())
+    known, head = known_revisions()
+    assert head == scripts.get_current_head() == head_revision()
+    assert known == {script.revision for script in scripts.walk_revisions()}
