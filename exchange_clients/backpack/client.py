@@ -33,7 +33,6 @@ from decimal import Decimal
 from typing import Any
 
 from core.errors import (
-    AuthenticationFailed,
     ConfigError,
     ExchangeError,
     OrderNotFound,
@@ -60,7 +59,7 @@ from exchange_clients.backpack.wire import (
     trade_from_event,
 )
 from exchange_clients.factory import register_client
-from exchange_clients.native.base import ContractMarketsClient
+from exchange_clients.native.rest import TimestampedRestClient
 from exchange_clients.native.wire import to_decimal
 from exchange_clients.streams import EventHub, Subscription
 from exchange_clients.types import (
@@ -75,7 +74,6 @@ from exchange_clients.types import (
     Position,
     TimeInForce,
 )
-from networking.http import RestTransport
 from networking.rate_limit import TokenBucket
 
 log = get_logger(__name__)
@@ -93,11 +91,10 @@ FILL_HISTORY = "/wapi/v1/history/fills"
 ORDER_HISTORY = "/wapi/v1/history/orders"
 PAGE = 1000
 """Largest ``limit`` of the history endpoints."""
-RECOVERY_LOOKBACK_MS = 60_000
 
 
 @register_client("backpack")
-class BackpackClient(ContractMarketsClient):
+class BackpackClient(TimestampedRestClient[BackpackRest]):
     """One Backpack account (perpetuals, USDC collateral)."""
 
     venue = "backpack"
@@ -111,7 +108,6 @@ class BackpackClient(ContractMarketsClient):
             )
         self._base_url = self._endpoint("base_url", MAINNET_REST_URL, MAINNET_REST_URL)
         self._ws_url = self._endpoint("ws_url", MAINNET_WS_URL, MAINNET_WS_URL)
-        self._streams = bool(options.get("streams", True))
         rate = float(str(options.get("requests_per_second", 20)))
         window = int(str(options.get("window_ms", DEFAULT_WINDOW_MS)))
         self._rest = BackpackRest(
@@ -123,8 +119,6 @@ class BackpackClient(ContractMarketsClient):
         self._ids = ClientIdMap(self.name)
         self._client_of: dict[str, str] = {}  # venue order id -> our client order id
         self._venue_of: dict[str, str] = {}  # our client order id -> venue order id
-        self._active_contracts: set[str] = set()
-        self._last_event_ms = 0
         self._trades: EventHub[PublicTrade] = EventHub()
         self.mark_prices: dict[str, MarkPriceUpdate] = {}
         """Latest ``markPrice`` event per symbol (after :meth:`watch_market`)."""
@@ -132,29 +126,16 @@ class BackpackClient(ContractMarketsClient):
         """Latest ``account.positionUpdate`` payload per symbol, as the venue sent it."""
 
     def _make_signer(self, window_ms: int) -> Ed25519Signer | None:
-        key, secret = self.settings.secrets.get("api_key"), self.settings.secrets.get("api_secret")
-        if key is None and secret is None:
+        pair = self._key_and_secret("to sign Backpack requests")
+        if pair is None:
             return None
-        if key is None or secret is None:
-            raise AuthenticationFailed(
-                "both api_key and api_secret are needed to sign Backpack requests",
-                venue=self.name,
-            )
-        return Ed25519Signer(key, secret, window_ms=window_ms, venue=self.name)
+        return Ed25519Signer(*pair, window_ms=window_ms, venue=self.name)
 
     # --- lifecycle ----------------------------------------------------------------------
 
     @property
-    def rest(self) -> BackpackRest:
-        return self._rest
-
-    @property
     def stream(self) -> BackpackStream | None:
         return self._stream
-
-    @property
-    def transport(self) -> RestTransport:
-        return self._rest.transport
 
     async def _start(self) -> None:
         await self._market_cache.reload()
@@ -492,15 +473,8 @@ class BackpackClient(ContractMarketsClient):
                 return fills
             offset += PAGE
 
-    async def _recover_fills(self) -> None:
-        """After a reconnection: the fills of every traded market from the fill history."""
-        start = self._last_event_ms - RECOVERY_LOOKBACK_MS
-        for contract in sorted(self._active_contracts):
-            market = self._record_of(contract)
-            if market is None:
-                continue
-            for row in await self._fills_since(contract, start):
-                client_id = self._client_id_of(str(row["orderId"]), row.get("clientId"))
-                self._publish_fill_once(
-                    fill_from_history(self.name, row, market, client_id or None)
-                )
+    async def _recover_market_fills(self, market: Market, start_ms: int) -> None:
+        """From the fill history (``fillHistoryQueryAll``)."""
+        for row in await self._fills_since(market.contract_id, start_ms):
+            client_id = self._client_id_of(str(row["orderId"]), row.get("clientId"))
+            self._publish_fill_once(fill_from_history(self.name, row, market, client_id or None))

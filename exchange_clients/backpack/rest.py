@@ -11,16 +11,15 @@ more; a second refusal raises :class:`RequestExpired` (an ``AuthenticationFailed
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from core.errors import AuthenticationFailed, VenueUnavailable
 from exchange_clients.backpack.signing import Ed25519Signer, WireValue, wire_text
 from exchange_clients.backpack.wire import RequestExpired, error_for, parse_error
-from networking.http import HttpRequest, HttpResponse, RestTransport
+from exchange_clients.native.rest import TimestampedRest
+from networking.http import HttpRequest
 from networking.json_codec import dumps
 
 JSON_CONTENT = {"Content-Type": "application/json; charset=utf-8"}
@@ -32,20 +31,10 @@ def _body_value(value: WireValue) -> str | int | bool:
     return wire_text(value) if isinstance(value, Decimal) else value
 
 
-class BackpackRest:
+class BackpackRest(TimestampedRest[Ed25519Signer]):
     """The REST side of one account."""
 
-    def __init__(self, transport: RestTransport, signer: Ed25519Signer | None) -> None:
-        self.transport = transport
-        self.signer = signer
-        self.clock_offset_ms = 0
-
-    @property
-    def venue(self) -> str:
-        return self.transport.venue
-
-    def now_ms(self) -> int:
-        return int(time.time() * 1000) + self.clock_offset_ms
+    credentials = "api_key/api_secret"
 
     async def public(self, path: str, params: Params | None = None, *, weight: float = 1) -> Any:
         query = urlencode([(k, wire_text(v)) for k, v in (params or {}).items()])
@@ -86,33 +75,9 @@ class BackpackRest:
                 await self.sync_time()
         raise AssertionError("unreachable")
 
-    async def sync_time(self) -> None:
-        """Measure the offset between our clock and the venue's (``GET /api/v1/time``)."""
-        before = int(time.time() * 1000)
-        answer = await self.public(TIME_PATH)
-        after = int(time.time() * 1000)
-        self.clock_offset_ms = int(answer) - (before + after) // 2
+    async def _server_time_ms(self) -> int:
+        return int(await self.public(TIME_PATH))
 
-    def _require_signer(self) -> Ed25519Signer:
-        if self.signer is None:
-            raise AuthenticationFailed(
-                "this call needs api_key/api_secret and the account has none configured",
-                venue=self.venue,
-            )
-        return self.signer
-
-    def _result(self, request: HttpRequest, response: HttpResponse) -> Any:
-        if response.status < 400:
-            try:
-                return response.json()
-            except ValueError:
-                raise VenueUnavailable(
-                    f"{request.label}: unreadable answer (HTTP {response.status})",
-                    venue=self.venue,
-                ) from None
-        try:
-            payload: Any = response.json()
-        except ValueError:
-            payload = response.text
-        code, message = parse_error(payload, response.status)
-        raise error_for(response.status, code, message, venue=self.venue, label=request.label)
+    def _refusal(self, request: HttpRequest, status: int, payload: Any) -> Exception:
+        code, message = parse_error(payload, status)
+        return error_for(status, code, message, venue=self.venue, label=request.label)

@@ -62,7 +62,7 @@ from exchange_clients.binance_style.wire import (
     order_from_wire,
     side_to_wire,
 )
-from exchange_clients.native.base import ContractMarketsClient
+from exchange_clients.native.rest import TimestampedRestClient
 from exchange_clients.native.wire import to_decimal, wire_decimal
 from exchange_clients.types import (
     ZERO,
@@ -77,7 +77,6 @@ from exchange_clients.types import (
     OrderType,
     Position,
 )
-from networking.http import RestTransport
 from networking.rate_limit import TokenBucket
 
 log = get_logger(__name__)
@@ -85,7 +84,6 @@ log = get_logger(__name__)
 DEPTH_LIMITS = ((5, 2), (10, 2), (20, 2), (50, 2), (100, 5), (500, 10), (1000, 20))
 """``GET depth`` limits and their request weights ("Order Book")."""
 FUNDING_INFO_TTL_SECONDS = 300.0
-RECOVERY_LOOKBACK_MS = 60_000
 
 PATH_NAMES = (
     "time",
@@ -141,7 +139,7 @@ class VenueConfig:
         return self.paths[name]
 
 
-class BinanceStyleClient(ContractMarketsClient):
+class BinanceStyleClient(TimestampedRestClient[BinanceStyleRest]):
     """One account on a Binance-style futures venue."""
 
     config: ClassVar[VenueConfig]
@@ -157,7 +155,6 @@ class BinanceStyleClient(ContractMarketsClient):
         self._keepalive_seconds = float(
             str(options.get("listen_key_keepalive_seconds", DEFAULT_KEEPALIVE_SECONDS))
         )
-        self._streams = bool(options.get("streams", True))
         self._rest = BinanceStyleRest(
             self._rest_transport(
                 self._base_url, TokenBucket.per_minute(config.request_weight_per_minute)
@@ -172,8 +169,6 @@ class BinanceStyleClient(ContractMarketsClient):
         self._depth: DepthStream | None = None
         self._user: UserStream | None = None
         self._client_ids: dict[str, str] = {}  # venue order id -> client order id
-        self._active_contracts: set[str] = set()
-        self._last_event_ms = 0
 
     # --- venue specifics (overridden by subclasses) ---------------------------------------
 
@@ -182,20 +177,12 @@ class BinanceStyleClient(ContractMarketsClient):
 
     def _make_signer(self) -> RequestSigner | None:
         """HMAC from ``api_key``/``api_secret``; ``None`` (public data only) without them."""
-        key, secret = self.settings.secrets.get("api_key"), self.settings.secrets.get("api_secret")
-        if key is None and secret is None:
+        pair = self._key_and_secret("for HMAC signing")
+        if pair is None:
             return None
-        if key is None or secret is None:
-            raise AuthenticationFailed(
-                "both api_key and api_secret are needed for HMAC signing", venue=self.name
-            )
-        return HmacSigner(key, secret, recv_window_ms=self._recv_window_ms)
+        return HmacSigner(*pair, recv_window_ms=self._recv_window_ms)
 
     # --- lifecycle ----------------------------------------------------------------------
-
-    @property
-    def rest(self) -> BinanceStyleRest:
-        return self._rest
 
     @property
     def depth_stream(self) -> DepthStream | None:
@@ -204,10 +191,6 @@ class BinanceStyleClient(ContractMarketsClient):
     @property
     def user_stream(self) -> UserStream | None:
         return self._user
-
-    @property
-    def transport(self) -> RestTransport:
-        return self._rest.transport
 
     async def _start(self) -> None:
         await self._market_cache.reload()
@@ -600,18 +583,13 @@ class BinanceStyleClient(ContractMarketsClient):
             last = max(int(t["id"]) for t in page)
             params = [("symbol", contract), ("fromId", str(last + 1)), ("limit", "1000")]
 
-    async def _recover_fills(self) -> None:
-        """After a user-stream reconnect: the fills of every traded market from ``userTrades``."""
-        start = self._last_event_ms - RECOVERY_LOOKBACK_MS
-        for contract in sorted(self._active_contracts):
-            market = self._record_of(contract)
-            if market is None:
-                continue
-            for trade in await self._trades_since(contract, start):
-                order_id = str(trade["orderId"])
-                client_id = self._client_ids.get(order_id)
-                if client_id is None:
-                    order = await self.order_status(market.symbol, venue_order_id=order_id)
-                    client_id = order.client_order_id
-                    self._client_ids[order_id] = client_id
-                self._publish_fill_once(fill_from_user_trade(self.name, trade, market, client_id))
+    async def _recover_market_fills(self, market: Market, start_ms: int) -> None:
+        """From ``userTrades`` (after a user-stream reconnect)."""
+        for trade in await self._trades_since(market.contract_id, start_ms):
+            order_id = str(trade["orderId"])
+            client_id = self._client_ids.get(order_id)
+            if client_id is None:
+                order = await self.order_status(market.symbol, venue_order_id=order_id)
+                client_id = order.client_order_id
+                self._client_ids[order_id] = client_id
+            self._publish_fill_once(fill_from_user_trade(self.name, trade, market, client_id))

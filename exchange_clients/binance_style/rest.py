@@ -11,22 +11,23 @@ sent once more; a second refusal raises :class:`ClockSkew`.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-from core.errors import AuthenticationFailed, VenueUnavailable
 from exchange_clients.binance_style.signing import Params, RequestSigner
 from exchange_clients.binance_style.wire import TIMESTAMP_CODE, error_for, parse_error
-from networking.http import HttpRequest, HttpResponse, RestTransport
+from exchange_clients.native.rest import TimestampedRest
+from networking.http import HttpRequest, RestTransport
 from networking.rate_limit import TokenBucket
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
-class BinanceStyleRest:
+class BinanceStyleRest(TimestampedRest[RequestSigner]):
     """The REST side of one account: public, signed and user-stream calls."""
+
+    credentials = "credentials"
 
     def __init__(
         self,
@@ -36,18 +37,9 @@ class BinanceStyleRest:
         time_path: str,
         orders_limiter: TokenBucket | None = None,
     ) -> None:
-        self.transport = transport
-        self.signer = signer
+        super().__init__(transport, signer)
         self.time_path = time_path
         self.orders_limiter = orders_limiter
-        self.clock_offset_ms = 0
-
-    @property
-    def venue(self) -> str:
-        return self.transport.venue
-
-    def now_ms(self) -> int:
-        return int(time.time() * 1000) + self.clock_offset_ms
 
     async def public(self, path: str, params: Params = (), *, weight: float = 1.0) -> Any:
         query = urlencode(list(params))
@@ -93,20 +85,8 @@ class BinanceStyleRest:
         except _TimestampRejected as rejected:
             raise rejected.error from None
 
-    async def sync_time(self) -> None:
-        """Measure the offset between our clock and the venue's (``GET time``)."""
-        before = int(time.time() * 1000)
-        answer = await self.public(self.time_path)
-        after = int(time.time() * 1000)
-        self.clock_offset_ms = int(answer["serverTime"]) - (before + after) // 2
-
-    def _require_signer(self) -> RequestSigner:
-        if self.signer is None:
-            raise AuthenticationFailed(
-                "this call needs credentials and the account has none configured",
-                venue=self.venue,
-            )
-        return self.signer
+    async def _server_time_ms(self) -> int:
+        return int((await self.public(self.time_path))["serverTime"])
 
     async def _send(
         self,
@@ -125,26 +105,12 @@ class BinanceStyleRest:
         response = await self.transport.send(build, weight=weight, idempotent=idempotent)
         return self._result(HttpRequest(method, path), response)
 
-    def _result(self, request: HttpRequest, response: HttpResponse) -> Any:
-        if response.status < 400:
-            try:
-                return response.json()
-            except ValueError:
-                raise VenueUnavailable(
-                    f"{request.label}: unreadable answer (HTTP {response.status})",
-                    venue=self.venue,
-                ) from None
-        try:
-            payload: Any = response.json()
-        except ValueError:
-            payload = response.text
+    def _refusal(self, request: HttpRequest, status: int, payload: Any) -> Exception:
         code, msg = parse_error(payload)
         if code == 0:
-            msg = f"HTTP {response.status} {msg}"
+            msg = f"HTTP {status} {msg}"
         error = error_for(code, msg, venue=self.venue, label=request.label)
-        if code == TIMESTAMP_CODE:
-            raise _TimestampRejected(error)
-        raise error
+        return _TimestampRejected(error) if code == TIMESTAMP_CODE else error
 
 
 class _TimestampRejected(Exception):

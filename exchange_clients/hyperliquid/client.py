@@ -36,7 +36,6 @@ from core.errors import (
     InvalidOrder,
     OrderNotFound,
     UnknownSymbol,
-    VenueUnavailable,
 )
 from core.logging_setup import get_logger
 from exchange_clients.factory import register_client
@@ -59,7 +58,7 @@ from exchange_clients.hyperliquid.wire import (
     parse_position,
     parse_universe,
 )
-from exchange_clients.native.base import NativeVenueClient
+from exchange_clients.native.streaming import StreamingVenueClient
 from exchange_clients.native.wire import ms_to_datetime, now_ms, to_decimal
 from exchange_clients.order_book import OrderBook
 from exchange_clients.rounding import check_order_size
@@ -84,7 +83,7 @@ log = get_logger(__name__)
 
 
 @register_client("hyperliquid")
-class HyperliquidClient(NativeVenueClient[HlAsset]):
+class HyperliquidClient(StreamingVenueClient[HlAsset, str, HyperliquidStream]):
     """One Hyperliquid account (or vault) on mainnet or testnet."""
 
     venue = "hyperliquid"
@@ -121,14 +120,11 @@ class HyperliquidClient(NativeVenueClient[HlAsset]):
         self._cloids = CloidBook()
         self._market_ids: set[str] = set()  # sent as market orders (an IOC limit on the wire)
         self._ctxs: list[Any] = []  # asset contexts of the last markets load, by asset index
-        self._books: dict[str, OrderBook] = {}
         self._book_subscriptions: set[str] = set()
-        self._live_books: set[str] = set()
         self._since_ms = 0
         self._last_fill_ms = 0
         self._leverage: dict[str, Decimal] = {}
         self.last_trade: dict[str, Decimal] = {}
-        self._stream: HyperliquidStream | None = None
         self._log = log.bind(venue=VENUE, account=self.account_address)
 
     @property
@@ -152,7 +148,7 @@ class HyperliquidClient(NativeVenueClient[HlAsset]):
             on_resync=self._on_resync,
             on_disconnect=self._on_disconnect,
             proxy_url=self.settings.proxy_url,
-            ping_interval=float(str(self.settings.options.get("ws_ping_interval", 30))),
+            ping_interval=self._ws_ping_interval(),
         )
         await stream.start(
             [
@@ -161,18 +157,6 @@ class HyperliquidClient(NativeVenueClient[HlAsset]):
             ]
         )
         self._stream = stream
-
-    async def _stop_streams(self) -> None:
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            await stream.stop()
-        self._live_books.clear()
-
-    @property
-    def stream(self) -> HyperliquidStream:
-        if self._stream is None:
-            raise VenueUnavailable("not connected (call connect() first)", venue=VENUE)
-        return self._stream
 
     async def _check_signer(self) -> None:
         """Fail at connect, clearly, when the venue knows neither the key nor the account."""
@@ -233,14 +217,8 @@ class HyperliquidClient(NativeVenueClient[HlAsset]):
         if symbol not in self._book_subscriptions and self._stream is not None:
             self._book_subscriptions.add(symbol)
             await self._stream.subscribe({"type": "l2Book", "coin": asset.coin})
-        book = self._books.get(symbol)
-        if (
-            book is not None
-            and symbol in self._live_books
-            and self._stream is not None
-            and self._stream.connected
-            and not book.needs_resync
-        ):
+        book = self._live_book(symbol)
+        if book is not None:
             bids, asks = book.depth(depth)
             return BookSnapshot(symbol, tuple(bids), tuple(asks), datetime.now(UTC))
         data = await self._rest.info({"type": "l2Book", "coin": asset.coin}, weight=LIGHT)

@@ -57,7 +57,7 @@ from exchange_clients.lighter.rest import LighterRest, Signer
 from exchange_clients.lighter.signing import LighterSigner, SignedTx
 from exchange_clients.lighter.websocket import LighterStream, channel_key
 from exchange_clients.lighter.wire import VENUE, LighterMarket
-from exchange_clients.native.base import NativeVenueClient
+from exchange_clients.native.streaming import StreamingVenueClient
 from exchange_clients.native.wire import now_ms, to_decimal
 from exchange_clients.order_book import OrderBook, OrderBookError
 from exchange_clients.rounding import round_to_step
@@ -95,7 +95,7 @@ def _int_setting(settings: ClientSettings, name: str) -> int:
 
 
 @register_client("lighter")
-class LighterClient(NativeVenueClient[LighterMarket]):
+class LighterClient(StreamingVenueClient[LighterMarket, int, LighterStream]):
     """One Lighter account (one API key) on mainnet or testnet."""
 
     venue = "lighter"
@@ -145,8 +145,6 @@ class LighterClient(NativeVenueClient[LighterMarket]):
         )
         self.nonces = self._rest.nonces
         self._ids = ClientIdMap()
-        self._books: dict[int, OrderBook] = {}
-        self._live_books: set[int] = set()
         self._stats: dict[int, dict[str, Any]] = {}
         self._stats_seen = asyncio.Event()
         self._orders: dict[int, dict[str, Any]] = {}  # order_index -> latest raw order
@@ -155,7 +153,6 @@ class LighterClient(NativeVenueClient[LighterMarket]):
         self._leverage: dict[str, Decimal] = {}
         self._since_ms = 0
         self.last_trade: dict[str, Decimal] = {}
-        self._stream: LighterStream | None = None
         self._log = log.bind(venue=VENUE, account=self.account_index, api_key=self.api_key_index)
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -176,7 +173,7 @@ class LighterClient(NativeVenueClient[LighterMarket]):
             on_disconnect=self._on_disconnect,
             token=self.auth.token,
             proxy_url=self.settings.proxy_url,
-            ping_interval=float(str(self.settings.options.get("ws_ping_interval", 30))),
+            ping_interval=self._ws_ping_interval(),
         )
         await stream.start(
             {
@@ -186,18 +183,6 @@ class LighterClient(NativeVenueClient[LighterMarket]):
             }
         )
         self._stream = stream
-
-    async def _stop_streams(self) -> None:
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            await stream.stop()
-        self._live_books.clear()
-
-    @property
-    def stream(self) -> LighterStream:
-        if self._stream is None:
-            raise VenueUnavailable("not connected (call connect() first)", venue=VENUE)
-        return self._stream
 
     async def _check_credentials(self) -> None:
         """An authenticated read: the venue checks the token against the registered key."""
@@ -233,14 +218,8 @@ class LighterClient(NativeVenueClient[LighterMarket]):
         market = await self._record(symbol)
         if self._stream is not None:
             await self._stream.subscribe(f"order_book/{market.market_id}")
-        book = self._books.get(market.market_id)
-        if (
-            book is not None
-            and market.market_id in self._live_books
-            and self._stream is not None
-            and self._stream.connected
-            and not book.needs_resync
-        ):
+        book = self._live_book(market.market_id)
+        if book is not None:
             bids, asks = book.depth(depth)
             return BookSnapshot(symbol, tuple(bids), tuple(asks), datetime.now(UTC), book.sequence)
         data = await self._rest.get(
