@@ -44,11 +44,11 @@ from exchange_clients.backpack.rest import BackpackRest, Params
 from exchange_clients.backpack.signing import DEFAULT_WINDOW_MS, Ed25519Signer, WireValue
 from exchange_clients.backpack.websocket import MAINNET_WS_URL, BackpackStream
 from exchange_clients.backpack.wire import (
+    EVENT_FILL,
+    HISTORY_FILL,
     MarkPriceUpdate,
     PublicTrade,
     balance_from_collateral,
-    fill_from_event,
-    fill_from_history,
     funding_interval_hours,
     mark_price_from_event,
     market_from_wire,
@@ -446,7 +446,7 @@ class BackpackClient(TimestampedRestClient[BackpackRest]):
         venue_id = str(data["i"])
         client_id = self._client_id_of(venue_id, data.get("c"))
         if data.get("e") == "orderFill" and to_decimal(data.get("l", "0")) > 0:
-            self._publish_fill_once(fill_from_event(self.name, data, market, client_id or None))
+            self._publish_fill_once(EVENT_FILL.read(self.name, data, market, client_id or None))
         order = order_from_event(data, market, client_id)
         self._publish_order_once(dataclasses.replace(order, fee_paid=self._ledger.fees(venue_id)))
 
@@ -477,4 +477,4 @@ class BackpackClient(TimestampedRestClient[BackpackRest]):
         """From the fill history (``fillHistoryQueryAll``)."""
         for row in await self._fills_since(market.contract_id, start_ms):
             client_id = self._client_id_of(str(row["orderId"]), row.get("clientId"))
-            self._publish_fill_once(fill_from_history(self.name, row, market, client_id or None))
+            self._publish_fill_once(HISTORY_FILL.read(self.name, row, market, client_id or None))

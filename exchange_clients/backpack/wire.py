@@ -48,11 +48,10 @@ from core.errors import (
     UnknownSymbol,
     VenueUnavailable,
 )
-from exchange_clients.native.wire import ms_to_datetime, optional_decimal, to_decimal
+from exchange_clients.native.wire import FillFormat, ms_to_datetime, optional_decimal, to_decimal
 from exchange_clients.types import (
     ZERO,
     Balance,
-    Fill,
     Market,
     Order,
     OrderStatus,
@@ -227,44 +226,19 @@ def order_from_event(event: Mapping[str, Any], market: Market, client_order_id: 
     )
 
 
-def fill_from_event(
-    venue: str, event: Mapping[str, Any], market: Market, client_order_id: str | None
-) -> Fill:
-    """The fill carried by an ``orderFill`` order update (fields ``t l L m n N``)."""
-    return Fill(
-        venue=venue,
-        fill_id=str(event["t"]),
-        client_order_id=client_order_id,
-        venue_order_id=str(event["i"]),
-        symbol=market.symbol,
-        side=side_of(str(event["S"])),
-        price=market.from_venue_price(to_decimal(event["L"])),
-        size=market.from_venue_size(to_decimal(event["l"])),
-        fee=to_decimal(event.get("n", "0")),
-        liquidity="maker" if event.get("m") else "taker",
-        ts=us_time(event["T"]) if "T" in event else datetime.now(UTC),
-        fee_asset=str(event.get("N") or market.quote),
-    )
+def _event_time(event: Mapping[str, Any]) -> datetime:
+    return us_time(event["T"]) if "T" in event else datetime.now(UTC)
 
 
-def fill_from_history(
-    venue: str, row: Mapping[str, Any], market: Market, client_order_id: str | None
-) -> Fill:
-    """A ``GET /wapi/v1/history/fills`` row ("History > Get fill history")."""
-    return Fill(
-        venue=venue,
-        fill_id=str(row["tradeId"]),
-        client_order_id=client_order_id,
-        venue_order_id=str(row["orderId"]),
-        symbol=market.symbol,
-        side=side_of(str(row["side"])),
-        price=market.from_venue_price(to_decimal(row["price"])),
-        size=market.from_venue_size(to_decimal(row["quantity"])),
-        fee=to_decimal(row.get("fee", "0")),
-        liquidity="maker" if row.get("isMaker") else "taker",
-        ts=iso_time(str(row["timestamp"])),
-        fee_asset=str(row.get("feeSymbol") or market.quote),
-    )
+EVENT_FILL = FillFormat(("t", "i", "S", "L", "l", "n", "N"), side_of, _event_time, maker="m")
+"""The fill carried by an ``orderFill`` order update (fields ``t l L m n N``)."""
+HISTORY_FILL = FillFormat(
+    ("tradeId", "orderId", "side", "price", "quantity", "fee", "feeSymbol"),
+    side_of,
+    lambda row: iso_time(str(row["timestamp"])),
+    maker="isMaker",
+)
+"""A ``GET /wapi/v1/history/fills`` row ("History > Get fill history")."""
 
 
 def position_from_wire(row: Mapping[str, Any], market: Market) -> Position | None:

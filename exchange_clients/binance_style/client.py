@@ -52,10 +52,10 @@ from exchange_clients.binance_style.wire import (
     DUPLICATE_CLIENT_ID_CODE,
     LEVERAGE_CODE,
     MARGIN_CODE,
+    USER_TRADE_FILL,
     LotRule,
     VenueError,
     fill_from_event,
-    fill_from_user_trade,
     market_from_symbol_info,
     market_lot_from_symbol_info,
     order_from_event,
@@ -592,4 +592,4 @@ class BinanceStyleClient(TimestampedRestClient[BinanceStyleRest]):
                 order = await self.order_status(market.symbol, venue_order_id=order_id)
                 client_id = order.client_order_id
                 self._client_ids[order_id] = client_id
-            self._publish_fill_once(fill_from_user_trade(self.name, trade, market, client_id))
+            self._publish_fill_once(USER_TRADE_FILL.read(self.name, trade, market, client_id))

@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from core import errors
-from exchange_clients.native.wire import ms_to_datetime, to_decimal
+from exchange_clients.native.wire import FillFormat, ms_to_datetime, to_decimal
 from exchange_clients.types import (
     ZERO,
     Fill,
@@ -188,42 +188,27 @@ def order_from_event(o: Mapping[str, Any], market: Market, fee_paid: Decimal = Z
     )
 
 
+EVENT_FILL = FillFormat(
+    ("t", "i", "S", "L", "l", "n", "N"),
+    side_from_wire,
+    lambda o: ms_to_datetime(int(o["T"])),
+    maker="m",
+    fee_asset="USDT",
+)
+"""The trade in an ``ORDER_TRADE_UPDATE`` event with execution type ``TRADE``."""
+USER_TRADE_FILL = FillFormat(
+    ("id", "orderId", "side", "price", "qty", "commission", "commissionAsset"),
+    side_from_wire,
+    lambda trade: ms_to_datetime(int(trade["time"])),
+    maker="maker",
+    fee_asset="USDT",
+)
+"""One ``GET userTrades`` row; the venue omits the client id, so the caller supplies it."""
+
+
 def fill_from_event(venue: str, o: Mapping[str, Any], market: Market) -> Fill:
-    """The trade in an ``ORDER_TRADE_UPDATE`` event with execution type ``TRADE``."""
-    return Fill(
-        venue=venue,
-        fill_id=str(o["t"]),
-        client_order_id=str(o.get("c")) or None,
-        venue_order_id=str(o["i"]),
-        symbol=market.symbol,
-        side=side_from_wire(str(o["S"])),
-        price=market.from_venue_price(to_decimal(o["L"])),
-        size=market.from_venue_size(to_decimal(o["l"])),
-        fee=to_decimal(o.get("n", "0")),
-        liquidity="maker" if o.get("m") else "taker",
-        ts=ms_to_datetime(int(o["T"])),
-        fee_asset=str(o.get("N") or "USDT"),
-    )
-
-
-def fill_from_user_trade(
-    venue: str, trade: Mapping[str, Any], market: Market, client_order_id: str | None
-) -> Fill:
-    """One ``GET userTrades`` row; the venue omits the client id, so the caller supplies it."""
-    return Fill(
-        venue=venue,
-        fill_id=str(trade["id"]),
-        client_order_id=client_order_id,
-        venue_order_id=str(trade["orderId"]),
-        symbol=market.symbol,
-        side=side_from_wire(str(trade["side"])),
-        price=market.from_venue_price(to_decimal(trade["price"])),
-        size=market.from_venue_size(to_decimal(trade["qty"])),
-        fee=to_decimal(trade.get("commission", "0")),
-        liquidity="maker" if trade.get("maker") else "taker",
-        ts=ms_to_datetime(int(trade["time"])),
-        fee_asset=str(trade.get("commissionAsset") or "USDT"),
-    )
+    """The fill of a ``TRADE`` execution, under the client id the event carries."""
+    return EVENT_FILL.read(venue, o, market, str(o.get("c")) or None)
 
 
 # --- error answers ----------------------------------------------------------------------

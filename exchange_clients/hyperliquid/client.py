@@ -46,6 +46,7 @@ from exchange_clients.hyperliquid.rest import LIGHT, HyperliquidRest, statuses
 from exchange_clients.hyperliquid.signing import L1Signer, order_action, order_wire
 from exchange_clients.hyperliquid.websocket import HyperliquidStream
 from exchange_clients.hyperliquid.wire import (
+    FILL,
     MAINNET_URL,
     MAINNET_WS_URL,
     TESTNET_URL,
@@ -53,7 +54,6 @@ from exchange_clients.hyperliquid.wire import (
     VENUE,
     HlAsset,
     order_error,
-    parse_fill,
     parse_order,
     parse_position,
     parse_universe,
@@ -599,11 +599,8 @@ class HyperliquidClient(StreamingVenueClient[HlAsset, str, HyperliquidStream]):
             asset = self._record_of(str(wire["coin"]))
             if asset is None:
                 continue
-            fill = parse_fill(
-                wire,
-                market=asset.market,
-                client_order_id=self._cloids.client_id(wire.get("cloid"), int(wire["oid"])),
-            )
+            client_order_id = self._cloids.client_id(wire.get("cloid"), int(wire["oid"]))
+            fill = FILL.read(VENUE, wire, asset.market, client_order_id)
             if self._publish_fill_once(fill):
                 self._last_fill_ms = max(self._last_fill_ms, int(wire["time"]))
 

@@ -26,10 +26,9 @@ from core.errors import (
     ReduceOnlyRejected,
 )
 from exchange_clients.hyperliquid.rounding import price_decimals
-from exchange_clients.native.wire import ms_to_datetime, to_decimal
+from exchange_clients.native.wire import FillFormat, ms_to_datetime, to_decimal
 from exchange_clients.types import (
     ZERO,
-    Fill,
     Market,
     Order,
     OrderStatus,
@@ -172,22 +171,14 @@ def parse_order(
     )
 
 
-def parse_fill(wire: Mapping[str, Any], *, market: Market, client_order_id: str | None) -> Fill:
-    """A fill (userFills, REST or WebSocket): ``fee`` positive when paid, ``crossed`` = taker."""
-    return Fill(
-        venue=VENUE,
-        fill_id=str(wire["tid"]),
-        client_order_id=client_order_id,
-        venue_order_id=str(wire["oid"]),
-        symbol=market.symbol,
-        side=side_of(str(wire["side"])),
-        price=market.from_venue_price(to_decimal(wire["px"])),
-        size=market.from_venue_size(to_decimal(wire["sz"])),
-        fee=to_decimal(wire.get("fee", "0")),
-        liquidity="taker" if wire.get("crossed") else "maker",
-        ts=ms_to_datetime(int(wire["time"])),
-        fee_asset=str(wire.get("feeToken") or "USDC"),
-    )
+FILL = FillFormat(
+    ("tid", "oid", "side", "px", "sz", "fee", "feeToken"),
+    side_of,
+    lambda wire: ms_to_datetime(int(wire["time"])),
+    taker="crossed",
+    fee_asset="USDC",
+)
+"""A fill (userFills, REST or WebSocket): ``fee`` positive when paid, ``crossed`` = taker."""
 
 
 # --- account ----------------------------------------------------------------------------------

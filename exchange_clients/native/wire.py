@@ -3,13 +3,23 @@
 Venues send numbers as decimal strings (or, through ``networking.json_codec``, as ``Decimal``)
 and times as integer milliseconds. Parsing them lives here once, so every venue refuses a float
 or a non-number with the same ``ValueError`` and no venue re-implements the rounding of a time.
+
+A fill record is read the same way too: an id, an order id, a side, a price and a size in venue
+units, a fee and its asset, a maker (or taker) flag and a time, under keys that differ by venue.
+A :class:`FillFormat` names those keys once per message type, and :meth:`FillFormat.read`
+converts to internal units in one place.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from exchange_clients.types import Fill, Market, Side
 
 
 def to_decimal(value: object) -> Decimal:
@@ -48,3 +58,41 @@ def datetime_to_ms(when: datetime) -> int:
 def now_ms() -> int:
     """Our clock in epoch milliseconds (venues with a clock offset add theirs)."""
     return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True)
+class FillFormat:
+    """Where one venue message type keeps a fill's fields.
+
+    ``keys`` are those of the fill id, order id, side, price, size, fee and fee asset, in that
+    order; ``maker`` names the flag set on a maker fill, or ``taker`` the one set on a taker
+    fill; ``fee_asset`` stands for a record naming none (empty: the market's quote currency).
+    """
+
+    keys: tuple[str, str, str, str, str, str, str]
+    side: Callable[[str], Side]
+    time: Callable[[Mapping[str, Any]], datetime]
+    maker: str = ""
+    taker: str = ""
+    fee_asset: str = ""
+
+    def read(
+        self, venue: str, record: Mapping[str, Any], market: Market, client_order_id: str | None
+    ) -> Fill:
+        """The fill ``record`` carries, in internal units."""
+        fill_id, order_id, side, price, size, fee, fee_asset = self.keys
+        maker = bool(record.get(self.maker)) if self.maker else not record.get(self.taker)
+        return Fill(
+            venue=venue,
+            fill_id=str(record[fill_id]),
+            client_order_id=client_order_id,
+            venue_order_id=str(record[order_id]),
+            symbol=market.symbol,
+            side=self.side(str(record[side])),
+            price=market.from_venue_price(to_decimal(record[price])),
+            size=market.from_venue_size(to_decimal(record[size])),
+            fee=to_decimal(record.get(fee, "0")),
+            liquidity="maker" if maker else "taker",
+            ts=self.time(record),
+            fee_asset=str(record.get(fee_asset) or self.fee_asset or market.quote),
+        )
