@@ -155,10 +155,9 @@ class TemplateClient(ContractMarketsClient):
                 orders.append(order_from_wire(row, market))
         return orders
 
-    async def order_status(
-        self, symbol: str, *, venue_order_id: str | None = None, client_order_id: str | None = None
+    async def _order_status(
+        self, market: Market, venue_order_id: str | None, client_order_id: str | None
     ) -> Order:
-        market = await self.market(symbol)
         if venue_order_id is not None:
             ident = {"id": venue_order_id}
         elif client_order_id is not None:

@@ -325,19 +325,14 @@ class BackpackClient(TimestampedRestClient[BackpackRest]):
                 orders.append(self._order(row, market))
         return orders
 
-    async def order_status(
-        self,
-        symbol: str,
-        *,
-        venue_order_id: str | None = None,
-        client_order_id: str | None = None,
+    async def _order_status(
+        self, market: Market, venue_order_id: str | None, client_order_id: str | None
     ) -> Order:
         """The open order (``orderQuery``), else the finished one from the order history.
 
         ``GET /api/v1/order`` only returns orders resting on the book ("Get open order"), so
         finished orders are looked up in ``/wapi/v1/history/orders`` (``orderHistoryQueryAll``).
         """
-        market = await self.market(symbol)
         ident: dict[str, WireValue]
         if venue_order_id is not None:
             ident = {"orderId": venue_order_id}

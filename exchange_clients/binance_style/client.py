@@ -467,14 +467,9 @@ class BinanceStyleClient(TimestampedRestClient[BinanceStyleRest]):
                 orders.append(order_from_wire(row, market))
         return orders
 
-    async def order_status(
-        self,
-        symbol: str,
-        *,
-        venue_order_id: str | None = None,
-        client_order_id: str | None = None,
+    async def _order_status(
+        self, market: Market, venue_order_id: str | None, client_order_id: str | None
     ) -> Order:
-        market = await self.market(symbol)
         if venue_order_id is not None:
             ident = ("orderId", venue_order_id)
         elif client_order_id is not None:

@@ -412,14 +412,10 @@ class HyperliquidClient(StreamingVenueClient[HlAsset, str, HyperliquidStream]):
             orders.append(self._order_from_wire(wire, "open", asset))
         return orders
 
-    async def order_status(
-        self,
-        symbol: str,
-        *,
-        venue_order_id: str | None = None,
-        client_order_id: str | None = None,
+    async def _order_status(
+        self, asset: HlAsset, venue_order_id: str | None, client_order_id: str | None
     ) -> Order:
-        asset = await self._record(symbol)
+        symbol = asset.market.symbol
         query: int | str
         if client_order_id is not None:
             query = self._cloids.remember(client_order_id)

@@ -532,14 +532,10 @@ class LighterClient(StreamingVenueClient[LighterMarket, int, LighterStream]):
             )
         return orders
 
-    async def order_status(
-        self,
-        symbol: str,
-        *,
-        venue_order_id: str | None = None,
-        client_order_id: str | None = None,
+    async def _order_status(
+        self, market: LighterMarket, venue_order_id: str | None, client_order_id: str | None
     ) -> Order:
-        market = await self._record(symbol)
+        symbol = market.market.symbol
         raw: dict[str, Any] | None = None
         if venue_order_id is not None:
             try:

@@ -7,7 +7,8 @@ A venue supplies its REST/WS primitives and wire mapping:
   streams) and ``_stop_streams()``;
 * ``_fetch_markets()`` plus how a market record shows as a :class:`Market` and which venue key
   finds it (``_market_view`` / ``_market_key``);
-* the contract's trading and account primitives (``place_order``, ``order_status`` ...);
+* the contract's trading and account primitives (``place_order``, ``positions`` ...), and
+  ``_order_status()``: ``order_status`` once the symbol is known to be listed;
 * ``_recover_fills()``: publish, through :meth:`_publish_fill_once`, the fills a reconnection
   may have hidden.
 
@@ -89,6 +90,12 @@ class NativeVenueClient(BaseExchangeClient, Generic[R]):
     @abstractmethod
     def _market_key(self, record: R) -> Hashable:
         """The key wire messages name the market by (contract id, coin, market id)."""
+
+    @abstractmethod
+    async def _order_status(
+        self, record: R, venue_order_id: str | None, client_order_id: str | None
+    ) -> Order:
+        """:meth:`order_status` in a listed market; ``ValueError`` when neither id is given."""
 
     @abstractmethod
     async def _recover_fills(self) -> None:
@@ -174,6 +181,15 @@ class NativeVenueClient(BaseExchangeClient, Generic[R]):
                 f"{market.max_leverage}, not {leverage}",
                 venue=self.name,
             )
+
+    async def order_status(
+        self,
+        symbol: str,
+        *,
+        venue_order_id: str | None = None,
+        client_order_id: str | None = None,
+    ) -> Order:
+        return await self._order_status(await self._record(symbol), venue_order_id, client_order_id)
 
     # --- client order ids ------------------------------------------------------------------
 
