@@ -137,24 +137,22 @@ class BackpackClient(TimestampedRestClient[BackpackRest]):
     def stream(self) -> BackpackStream | None:
         return self._stream
 
-    async def _start(self) -> None:
-        await self._market_cache.reload()
-        if self._rest.signer is not None:
-            await self._rest.signed("GET", ACCOUNT, "accountQuery")  # credentials check
-        self._last_event_ms = self._rest.now_ms()
-        if self._streams:
-            self._stream = BackpackStream(
-                venue=self.name,
-                ws_url=self._ws_url,
-                snapshot=self._depth,
-                signer=self._rest.signer,
-                now_ms=self._rest.now_ms,
-                on_private=self._on_private,
-                on_public=self._on_public,
-                on_reconnect=self._resync,
-                proxy_url=self.settings.proxy_url,
-            )
-            await self._stream.start()
+    async def _check_credentials(self) -> None:
+        await self._rest.signed("GET", ACCOUNT, "accountQuery")
+
+    async def _start_streams(self) -> None:
+        self._stream = BackpackStream(
+            venue=self.name,
+            ws_url=self._ws_url,
+            snapshot=self._depth,
+            signer=self._rest.signer,
+            now_ms=self._rest.now_ms,
+            on_private=self._on_private,
+            on_public=self._on_public,
+            on_reconnect=self._resync,
+            proxy_url=self.settings.proxy_url,
+        )
+        await self._stream.start()
 
     async def _stop_streams(self) -> None:
         if self._stream is not None:

@@ -232,11 +232,9 @@ def _event_time(event: Mapping[str, Any]) -> datetime:
 
 EVENT_FILL = FillFormat(("t", "i", "S", "L", "l", "n", "N"), side_of, _event_time, maker="m")
 """The fill carried by an ``orderFill`` order update (fields ``t l L m n N``)."""
+HISTORY_FILL_KEYS = ("tradeId", "orderId", "side", "price", "quantity", "fee", "feeSymbol")
 HISTORY_FILL = FillFormat(
-    ("tradeId", "orderId", "side", "price", "quantity", "fee", "feeSymbol"),
-    side_of,
-    lambda row: iso_time(str(row["timestamp"])),
-    maker="isMaker",
+    HISTORY_FILL_KEYS, side_of, lambda row: iso_time(str(row["timestamp"])), maker="isMaker"
 )
 """A ``GET /wapi/v1/history/fills`` row ("History > Get fill history")."""
 

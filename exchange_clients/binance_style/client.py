@@ -192,11 +192,7 @@ class BinanceStyleClient(TimestampedRestClient[BinanceStyleRest]):
     def user_stream(self) -> UserStream | None:
         return self._user
 
-    async def _start(self) -> None:
-        await self._market_cache.reload()
-        self._last_event_ms = self._rest.now_ms()
-        if not self._streams:
-            return
+    async def _start_streams(self) -> None:
         self._depth = DepthStream(
             venue=self.name,
             ws_url=self._ws_url,

@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from core import errors
-from exchange_clients.native.wire import FillFormat, ms_to_datetime, to_decimal
+from exchange_clients.native.wire import FillFormat, ms_field, ms_to_datetime, to_decimal
 from exchange_clients.types import (
     ZERO,
     Fill,
@@ -188,20 +188,12 @@ def order_from_event(o: Mapping[str, Any], market: Market, fee_paid: Decimal = Z
     )
 
 
-EVENT_FILL = FillFormat(
-    ("t", "i", "S", "L", "l", "n", "N"),
-    side_from_wire,
-    lambda o: ms_to_datetime(int(o["T"])),
-    maker="m",
-    fee_asset="USDT",
-)
+EVENT_FILL_KEYS = ("t", "i", "S", "L", "l", "n", "N")
+EVENT_FILL = FillFormat(EVENT_FILL_KEYS, side_from_wire, ms_field("T"), maker="m", fee_asset="USDT")
 """The trade in an ``ORDER_TRADE_UPDATE`` event with execution type ``TRADE``."""
+USER_TRADE_KEYS = ("id", "orderId", "side", "price", "qty", "commission", "commissionAsset")
 USER_TRADE_FILL = FillFormat(
-    ("id", "orderId", "side", "price", "qty", "commission", "commissionAsset"),
-    side_from_wire,
-    lambda trade: ms_to_datetime(int(trade["time"])),
-    maker="maker",
-    fee_asset="USDT",
+    USER_TRADE_KEYS, side_from_wire, ms_field("time"), maker="maker", fee_asset="USDT"
 )
 """One ``GET userTrades`` row; the venue omits the client id, so the caller supplies it."""
 

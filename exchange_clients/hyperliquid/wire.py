@@ -26,7 +26,7 @@ from core.errors import (
     ReduceOnlyRejected,
 )
 from exchange_clients.hyperliquid.rounding import price_decimals
-from exchange_clients.native.wire import FillFormat, ms_to_datetime, to_decimal
+from exchange_clients.native.wire import FillFormat, ms_field, ms_to_datetime, to_decimal
 from exchange_clients.types import (
     ZERO,
     Market,
@@ -171,13 +171,8 @@ def parse_order(
     )
 
 
-FILL = FillFormat(
-    ("tid", "oid", "side", "px", "sz", "fee", "feeToken"),
-    side_of,
-    lambda wire: ms_to_datetime(int(wire["time"])),
-    taker="crossed",
-    fee_asset="USDC",
-)
+FILL_KEYS = ("tid", "oid", "side", "px", "sz", "fee", "feeToken")
+FILL = FillFormat(FILL_KEYS, side_of, ms_field("time"), taker="crossed", fee_asset="USDC")
 """A fill (userFills, REST or WebSocket): ``fee`` positive when paid, ``crossed`` = taker."""
 
 

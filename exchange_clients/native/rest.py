@@ -7,8 +7,9 @@ account has no credentials, and read answers the same way; that part lives here 
 venue supplies how its time endpoint answers and how its error payload maps to our errors.
 
 :class:`TimestampedRestClient` is the client side those venues share: the session's accessors,
-the ``api_key``/``api_secret`` pair, and the recovery of missed fills from the history of every
-market traded since connect, starting a minute before the last account event seen.
+the ``api_key``/``api_secret`` pair, connecting (markets, then credentials, clock and streams),
+and the recovery of missed fills from the history of every market traded since connect,
+starting a minute before the last account event seen.
 """
 
 from __future__ import annotations
@@ -111,6 +112,21 @@ class TimestampedRestClient(ContractMarketsClient, Generic[T]):
     @property
     def transport(self) -> RestTransport:
         return self._rest.transport
+
+    async def _start(self) -> None:
+        await self._market_cache.reload()
+        if self._rest.signer is not None:
+            await self._check_credentials()
+        self._last_event_ms = self._rest.now_ms()
+        if self._streams:
+            await self._start_streams()
+
+    async def _check_credentials(self) -> None:
+        """A signed call that fails at connect on keys the venue refuses (none by default)."""
+
+    @abstractmethod
+    async def _start_streams(self) -> None:
+        """Open the venue's WebSockets (the ``streams`` option is on)."""
 
     def _key_and_secret(self, needed_for: str) -> tuple[Secret, Secret] | None:
         """``api_key`` and ``api_secret``; ``None`` without both (public data only)."""

@@ -51,6 +51,11 @@ def ms_to_datetime(ms: int | str | Decimal) -> datetime:
     return datetime.fromtimestamp(int(ms) / 1000, tz=UTC)
 
 
+def ms_field(key: str) -> Callable[[Mapping[str, Any]], datetime]:
+    """The time a record keeps in epoch milliseconds under ``key`` (a :class:`FillFormat` time)."""
+    return lambda record: ms_to_datetime(int(record[key]))
+
+
 def datetime_to_ms(when: datetime) -> int:
     return int(when.timestamp() * 1000)
 

@@ -10,6 +10,7 @@ import pytest
 from exchange_clients.native.wire import (
     FillFormat,
     datetime_to_ms,
+    ms_field,
     ms_to_datetime,
     optional_decimal,
     to_decimal,
@@ -77,3 +78,7 @@ def test_a_fill_format_reads_a_record_in_internal_units() -> None:
     no_fee = {key: value for key, value in ROW.items() if key != "fee"}
     fill = taker_flagged.read("venue", {**no_fee, "asset": ""}, KPEPE, None)
     assert (fill.liquidity, fill.fee_asset, fill.fee) == ("taker", "USDT", D(0))
+
+
+def test_a_millisecond_time_field_is_read_by_key() -> None:
+    assert ms_field("T")({"T": 1_767_312_000_000}) == datetime(2026, 1, 2, tzinfo=UTC)
