@@ -156,7 +156,9 @@ async def test_a_bot_that_gives_up_exits_3_records_why_and_alerts(
         task = asyncio.create_task(runtime.run())
 
         async def trading() -> bool:
-            return runtime.strategy is not None and runtime.stack is not None
+            # The loop runs once its background work is up (start() has finished): a venue
+            # lost before that is a failed start (exit 1), not twenty failed steps.
+            return runtime.tasks.running >= 2
 
         await eventually(trading, "the bot to start", seconds=60)
         assert runtime.strategy is not None
