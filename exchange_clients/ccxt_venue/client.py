@@ -194,7 +194,7 @@ class CcxtExchangeClient(BaseExchangeClient):
         market = await self.market(symbol)
         with translated(self.name):
             raw = await exchange.fetch_funding_rate(self.ccxt_symbol(symbol))
-        return funding_rate_of(self, raw, market)
+        return funding_rate_of(self.name, raw, market, self.default_interval_hours)
 
     async def funding_rates(self) -> dict[str, FundingRate]:
         exchange = self._require()
@@ -206,7 +206,9 @@ class CcxtExchangeClient(BaseExchangeClient):
         for ccxt_symbol, entry in raw.items():
             market = self.symbol_of(ccxt_symbol)
             if market is not None:
-                rates[market.symbol] = funding_rate_of(self, entry, market)
+                rates[market.symbol] = funding_rate_of(
+                    self.name, entry, market, self.default_interval_hours
+                )
         return rates
 
     # --- trading ---------------------------------------------------------------------------

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from core.venues import Venue
 from exchange_clients.ccxt_venue.mapping import Unified, funding_from_ccxt
 from exchange_clients.types import FundingRate, Market
-
-if TYPE_CHECKING:
-    from exchange_clients.ccxt_venue.client import CcxtExchangeClient
 
 
 def interval_hours_default(venue: Venue) -> int:
@@ -17,5 +12,9 @@ def interval_hours_default(venue: Venue) -> int:
     return venue.default_funding_interval_hours
 
 
-def funding_rate_of(client: CcxtExchangeClient, raw: Unified, market: Market) -> FundingRate:
-    return funding_from_ccxt(client.name, raw, market, client.default_interval_hours)
+def funding_rate_of(
+    venue: str, raw: Unified, market: Market, default_interval_hours: int
+) -> FundingRate:
+    """``raw`` (ccxt's funding structure) for ``market``; the venue's usual interval when ccxt
+    reports none for the symbol."""
+    return funding_from_ccxt(venue, raw, market, default_interval_hours)

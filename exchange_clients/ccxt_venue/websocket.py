@@ -14,15 +14,13 @@ import asyncio
 import contextlib
 import decimal
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from core.errors import ExchangeError
 from core.logging_setup import get_logger
 from exchange_clients.ccxt_venue.mapping import Unified, fill_from_ccxt
+from exchange_clients.types import Fill, Market, Order
 from networking.backoff import Backoff
-
-if TYPE_CHECKING:
-    from exchange_clients.ccxt_venue.client import CcxtExchangeClient
 
 log = get_logger(__name__)
 
@@ -31,10 +29,37 @@ RECOVERY_MARGIN_MS = 60_000
 order differ, and duplicates are dropped by id anyway."""
 
 
-class CcxtStreams:
-    """Background tasks feeding a :class:`CcxtExchangeClient`'s fill and order hubs."""
+class StreamedClient(Protocol):
+    """What the streams need of their client (the ccxt venue client): the ccxt exchange, the
+    symbol and client-id mapping, and the hubs to publish into. A protocol, so this module and
+    the client do not import each other."""
 
-    def __init__(self, client: CcxtExchangeClient, *, poll_seconds: float = 2.0) -> None:
+    exchange: Any
+
+    @property
+    def name(self) -> str: ...
+
+    def ccxt_symbol(self, symbol: str) -> str: ...
+
+    def symbol_of(self, ccxt_symbol: str) -> Market | None: ...
+
+    def client_id_of(self, raw: Unified) -> str | None: ...
+
+    async def client_id_for_venue_order(self, symbol: str, venue_order_id: str) -> str | None: ...
+
+    def _order(
+        self, raw: Unified, market: Market, client_order_id: str, reduce_only: bool = False
+    ) -> Order: ...
+
+    def _publish_fill(self, fill: Fill) -> None: ...
+
+    def _publish_order(self, order: Order) -> None: ...
+
+
+class CcxtStreams:
+    """Background tasks feeding a ccxt venue client's fill and order hubs."""
+
+    def __init__(self, client: StreamedClient, *, poll_seconds: float = 2.0) -> None:
         self.client = client
         self.poll_seconds = poll_seconds
         self.backoff = Backoff(initial=0.2, maximum=10.0)
