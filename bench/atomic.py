@@ -18,19 +18,18 @@ The venues are instrumented subclasses of the real paper client that only record
 
 from __future__ import annotations
 
-import statistics
 import sys
 import time
 from decimal import Decimal
 
 from bench.databases import on_each_database
-from bench.harness import machine
+from bench.harness import machine, report_percentiles
+from bench.paper_pair import L1, L2, paper_pair
 from core.clock import SystemClock
 from core.logging_setup import configure_logging
 from database.engine import create_engine, session_maker
 from database.models import Account, Bot
-from exchange_clients.market_data.synthetic import SyntheticFeed, SyntheticMarket
-from exchange_clients.paper import FaultPlan, PaperExchangeClient
+from exchange_clients.paper import PaperExchangeClient
 from exchange_clients.types import ClientSettings, Fill, Order, OrderRequest, Position, Side
 from execution.atomic import (
     AtomicMultiOrderExecutor,
@@ -44,7 +43,6 @@ from execution.journal import OrderJournal
 from execution.order_executor import ExecutionMode
 from execution.order_tracker import OrderTracker
 
-L1, L2 = 0.002, 0.005  # request latency of paper_a and paper_b, seconds
 RUNS = 300
 WARMUP = 10
 SYMBOL = "BTC"
@@ -81,17 +79,6 @@ class StampedPaperClient(PaperExchangeClient):
         self.position_reads.clear()
 
 
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
-    return statistics.median(ordered), p99
-
-
-def line(name: str, samples: list[float], target: str = "") -> None:
-    p50, p99 = percentiles(samples)
-    sys.stdout.write(f"  {name:<52} p50 {p50 * 1e3:7.3f} ms  p99 {p99 * 1e3:7.3f} ms  {target}\n")
-
-
 async def bench(url: str) -> None:
     engine = create_engine(url)
     sessions = session_maker(engine)
@@ -100,21 +87,7 @@ async def bench(url: str) -> None:
         accounts = {venue: Account(name=f"bench-{venue}") for venue in ("paper_a", "paper_b")}
         session.add_all([bot, *accounts.values()])
     clock = SystemClock()
-    clients = {
-        venue: StampedPaperClient(
-            ClientSettings(
-                venue=venue,
-                options={
-                    "feed": SyntheticFeed(SyntheticMarket(seed=3, venue=venue), clock),
-                    "clock": clock,
-                    "store": None,
-                    "initial_balance": Decimal(1_000_000),
-                    "faults": FaultPlan(latency=latency),
-                },
-            )
-        )
-        for venue, latency in (("paper_a", L1), ("paper_b", L2))
-    }
+    clients = paper_pair(StampedPaperClient, seed=3, clock=clock)
     for client in clients.values():
         await client.connect()
     journal = OrderJournal(
@@ -173,9 +146,13 @@ async def bench(url: str) -> None:
             await client.disconnect()
         await engine.dispose()
 
-    line("(a) atomic open - max(L1, L2)", opens, "target p99 <= 2 ms")
-    line("    whole execute() - 3 x max(L1, L2)", totals, "(preflight + open + verify)")
-    line("(b) partial fill published -> hedge order sent", reactions, "target p99 <= 5 ms")
+    report_percentiles("(a) atomic open - max(L1, L2)", opens, "target p99 <= 2 ms")
+    report_percentiles(
+        "    whole execute() - 3 x max(L1, L2)", totals, "(preflight + open + verify)"
+    )
+    report_percentiles(
+        "(b) partial fill published -> hedge order sent", reactions, "target p99 <= 5 ms"
+    )
 
 
 def _other(side: Side) -> Side:

@@ -36,3 +36,16 @@ def median_seconds(work: Callable[[], object], rounds: int = 15, inner: int = 1)
 def report(name: str, seconds: float, note: str = "") -> None:
     figure = f"{seconds * 1e3:9.3f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:9.2f} us"
     sys.stdout.write(f"  {name:<52} {figure}  {note}\n")
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    """``(p50, p99)`` of ``samples`` (the p99 is the nearest observed sample)."""
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return statistics.median(ordered), p99
+
+
+def report_percentiles(name: str, samples: list[float], note: str = "") -> None:
+    """One line: ``name``, p50 and p99 in milliseconds, and a note (a target, a condition)."""
+    p50, p99 = percentiles(samples)
+    sys.stdout.write(f"  {name:<52} p50 {p50 * 1e3:7.3f} ms  p99 {p99 * 1e3:7.3f} ms  {note}\n")

@@ -14,7 +14,6 @@ Targets: p50 <= 200 us, p99 <= 1 ms.
 from __future__ import annotations
 
 import asyncio
-import statistics
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -22,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from bench.databases import on_each_database
-from bench.harness import machine
+from bench.harness import machine, percentiles
 from bot_runtime.setup import account_ids, build_execution, register_bot
 from core.clock import SystemClock
 from core.logging_setup import configure_logging
@@ -199,9 +198,7 @@ async def bench(url: str) -> None:
         ("book update -> order sent (incl. intent commit)", paths),
         ("  the same without the journal commit", decisions),
     ):
-        ordered = sorted(samples)
-        p50 = statistics.median(ordered)
-        p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+        p50, p99 = percentiles(samples)
         sys.stdout.write(f"  {name:<52} p50 {p50 * 1e6:7.0f} us  p99 {p99 * 1e6:7.0f} us\n")
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import signal
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from fleet.api import BotInfo, FleetError
 from fleet.cli import format_table
 from fleet.manager import FleetManager
 from tests.bot_configs import paper_grid_yaml
+from tests.fleet.conftest import eventually, registry, write_config
 
 
 @pytest.fixture
@@ -34,30 +34,6 @@ async def fleet(migrated_db_url: str) -> AsyncIterator[FleetManager]:
     finally:
         await manager.down()
         shutil.rmtree(root, ignore_errors=True)
-
-
-def write_config(directory: Path, name: str) -> str:
-    path = directory / f"{name}.yml"
-    path.write_text(paper_grid_yaml(name))
-    return str(path)
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], what: str, seconds: float = 90) -> Any:
-    for _ in range(int(seconds / 0.25)):
-        result = await check()
-        if result:
-            return result
-        await asyncio.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-async def registry(url: str) -> dict[str, Bot]:
-    engine = create_engine(url)
-    try:
-        async with session_maker(engine)() as session:
-            return {bot.name: bot for bot in await session.scalars(select(Bot))}
-    finally:
-        await engine.dispose()
 
 
 async def resting_orders(url: str, bot: Bot) -> list[str]:
