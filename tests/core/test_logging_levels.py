@@ -54,22 +54,14 @@ def test_a_level_above_warning_applies_to_everyone(stream: io.StringIO) -> None:
     assert _loggers(stream) == []
 
 
-def test_runbot_debug_log_has_no_driver_lines(tmp_path: Path, migrated_db_url: str) -> None:
-    """A paper bot run at DEBUG for a few seconds: perpfleet's lines, none of the driver's."""
+def _runbot_loggers(tmp_path: Path, database_url: str, *flags: str) -> list[str]:
+    """The logger of every line a paper bot writes in a few seconds at DEBUG with ``flags``."""
     config = tmp_path / "grid.yml"
     config.write_text(paper_grid_yaml("grid-debug-log"), encoding="utf-8")
     bot = subprocess.Popen(
-        [
-            sys.executable,
-            "runbot.py",
-            "--config",
-            str(config),
-            "--log-level",
-            "DEBUG",
-            "--log-json",
-        ],
+        [sys.executable, "runbot.py", "--config", str(config), "--log-level", "DEBUG", *flags],
         cwd=PROJECT_ROOT,
-        env=cli_env(tmp_path / "var", {"DATABASE_URL": migrated_db_url}),
+        env=cli_env(tmp_path / "var", {"DATABASE_URL": database_url}),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -81,7 +73,22 @@ def test_runbot_debug_log_has_no_driver_lines(tmp_path: Path, migrated_db_url: s
     assert all(line.startswith("{") for line in lines), err[-2000:]
     loggers = [json.loads(line).get("logger", "") for line in lines]
     assert any(name.startswith("execution") for name in loggers), err[-2000:]
-    third_party = [
+    return loggers
+
+
+def _drivers(loggers: list[str]) -> list[str]:
+    return [
         name for name in loggers if name.split(".")[0] in {"aiosqlite", "asyncpg", "sqlalchemy"}
     ]
-    assert third_party == []
+
+
+def test_runbot_debug_log_has_no_driver_lines(tmp_path: Path, migrated_db_url: str) -> None:
+    """A paper bot run at DEBUG for a few seconds: perpfleet's lines, none of the driver's."""
+    assert _drivers(_runbot_loggers(tmp_path, migrated_db_url, "--log-json")) == []
+
+
+def test_runbot_debug_libs_lets_the_driver_lines_through(
+    tmp_path: Path, migrated_db_url: str
+) -> None:
+    loggers = _runbot_loggers(tmp_path, migrated_db_url, "--log-json", "--debug-libs")
+    assert _drivers(loggers) != []
