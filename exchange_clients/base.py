@@ -44,9 +44,11 @@ from exchange_clients.types import (
     Balance,
     BookSnapshot,
     ClientSettings,
+    FeeSchedule,
     Fill,
     FundingRate,
     Market,
+    MarketStats,
     Order,
     OrderRequest,
     OrderStatus,
@@ -61,6 +63,9 @@ class BaseExchangeClient(ABC):
     """One account on one venue."""
 
     venue: ClassVar[str]
+    supports_trigger_orders: ClassVar[bool] = False
+    """Whether ``place_order`` accepts ``OrderType.STOP_MARKET`` (venue-side stop-losses).
+    A client without them refuses such a request with :class:`InvalidOrder`."""
 
     def __init__(self, settings: ClientSettings) -> None:
         self.settings = settings
@@ -123,6 +128,15 @@ class BaseExchangeClient(ABC):
     async def funding_rates(self) -> dict[str, FundingRate]:
         """Funding for every market; venues with a bulk endpoint override this."""
         return {symbol: await self.funding_rate(symbol) for symbol in await self.markets()}
+
+    async def fees(self, symbol: str) -> FeeSchedule:
+        """This account's maker/taker fee on ``symbol``: its tier where the venue has an
+        endpoint for it, the published schedule otherwise (``FeeSchedule.source`` says which)."""
+        raise NotImplementedError  # INTERIM: abstract once every client implements it
+
+    async def market_stats(self) -> dict[str, MarketStats]:
+        """24 h volume and open interest (USD) of every market, by internal symbol."""
+        raise NotImplementedError  # INTERIM: abstract once every client implements it
 
     # --- trading ---------------------------------------------------------------------------
 
@@ -260,11 +274,13 @@ __all__ = [
     "ClientSettings",
     "DuplicateClientOrderId",
     "ExchangeError",
+    "FeeSchedule",
     "Fill",
     "FundingRate",
     "InsufficientMargin",
     "InvalidOrder",
     "Market",
+    "MarketStats",
     "Order",
     "OrderNotFound",
     "OrderRejected",

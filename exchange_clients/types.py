@@ -30,6 +30,9 @@ def opposite(side: Side) -> Side:
 class OrderType(StrEnum):
     LIMIT = "limit"
     MARKET = "market"
+    STOP_MARKET = "stop_market"
+    """A reduce-only trigger resting on the venue: when the venue's trigger price is touched
+    it becomes a market order. It protects a position while the bot (or its host) is down."""
 
 
 class TimeInForce(StrEnum):
@@ -122,6 +125,8 @@ class OrderRequest:
     post_only: bool = False
     reduce_only: bool = False
     time_in_force: TimeInForce = TimeInForce.GTC
+    trigger_price: Decimal | None = None
+    """STOP_MARKET only: the price at which the venue sends the market order."""
 
     def __post_init__(self) -> None:
         if self.side not in ("buy", "sell"):
@@ -134,7 +139,16 @@ class OrderRequest:
             if self.price is None or self.price <= 0:
                 raise ValueError(f"a limit order needs a positive price, not {self.price}")
         elif self.price is not None:
-            raise ValueError("a market order takes no price")
+            raise ValueError(f"a {self.order_type} order takes no price")
+        if self.order_type is OrderType.STOP_MARKET:
+            if self.trigger_price is None or self.trigger_price <= 0:
+                raise ValueError(
+                    f"a stop order needs a positive trigger price, not {self.trigger_price}"
+                )
+            if not self.reduce_only:
+                raise ValueError("a stop order only ever reduces a position: set reduce_only")
+        elif self.trigger_price is not None:
+            raise ValueError(f"a {self.order_type} order takes no trigger price")
         if self.post_only and (
             self.order_type is not OrderType.LIMIT or self.time_in_force is not TimeInForce.GTC
         ):
@@ -162,6 +176,7 @@ class Order:
     reject_reason: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    trigger_price: Decimal | None = None
 
     @property
     def remaining_size(self) -> Decimal:
@@ -182,6 +197,7 @@ class Order:
             post_only=request.post_only,
             reduce_only=request.reduce_only,
             time_in_force=request.time_in_force,
+            trigger_price=request.trigger_price,
         )
 
 
@@ -288,6 +304,31 @@ class FundingRate:
     def apr(self) -> Decimal:
         """Annualised rate as a fraction (hourly x 8,760), without compounding."""
         return self.hourly_rate * HOURS_PER_YEAR
+
+
+@dataclass(frozen=True, slots=True)
+class FeeSchedule:
+    """What one market costs to trade, as fractions of notional (0.0005 = 0.05 %).
+
+    ``maker`` may be negative (a rebate). ``source`` says where the figures come from:
+    ``account`` = the account's own tier read from the venue, ``published`` = the venue's
+    public base schedule (no account endpoint, or none reachable), ``simulated`` = a paper
+    venue's profile.
+    """
+
+    maker: Decimal
+    taker: Decimal
+    source: Literal["account", "published", "simulated"]
+
+
+@dataclass(frozen=True, slots=True)
+class MarketStats:
+    """Liquidity of one market over the venue's last 24 h, in USD. ``None`` = the venue does
+    not publish that figure (a filter on it then refuses the market rather than guess)."""
+
+    symbol: str
+    volume_24h_usd: Decimal | None
+    open_interest_usd: Decimal | None
 
 
 @dataclass(frozen=True, slots=True)
