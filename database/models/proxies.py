@@ -26,6 +26,11 @@ class Proxy(CreatedAt, Base):
     host: Mapped[str] = mapped_column(String(255))
     port: Mapped[int] = mapped_column(Integer)
     auth_blob: Mapped[bytes | None] = mapped_column(LargeBinary)
+    egress_ip: Mapped[str | None] = mapped_column(String(45))
+    """The address venues see, read through the proxy by its last passing health check."""
+    last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_check_error: Mapped[str | None] = mapped_column(String(200))
+    """Why the last health check failed (never the login); NULL when it passed."""
 
 
 class AccountProxyAssignment(Timestamps, Base):
@@ -43,3 +48,5 @@ class AccountProxyAssignment(Timestamps, Base):
     priority: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(8), default="active")
     last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failure_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Connection failures of this proxy for this account; at the pool's limit: ``burned``."""
