@@ -13,7 +13,7 @@ from database.models.base import Base, Timestamps, one_of
 from database.types import BigIntId, ExactDecimal, JSONDocument, UTCDateTime
 
 ORDER_SIDES = ("buy", "sell")
-ORDER_TYPES = ("market", "limit")
+ORDER_TYPES = ("market", "limit", "stop_market")
 ORDER_STATUSES = (
     "pending",  # persisted before sending; the venue may or may not have it yet
     "open",
@@ -55,8 +55,10 @@ class Order(Timestamps, Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     symbol: Mapped[str] = mapped_column(String(32))
     side: Mapped[str] = mapped_column(String(4))
-    order_type: Mapped[str] = mapped_column(String(8))
+    order_type: Mapped[str] = mapped_column(String(16))
     price: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    trigger_price: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    """``stop_market`` only: the mark price at which the venue sends the market order."""
     size: Mapped[Decimal] = mapped_column(ExactDecimal())
     filled_size: Mapped[Decimal] = mapped_column(ExactDecimal(), default=Decimal(0))
     avg_fill_price: Mapped[Decimal | None] = mapped_column(ExactDecimal())
