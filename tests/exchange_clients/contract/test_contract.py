@@ -18,7 +18,7 @@ from exchange_clients.base import (
     UnknownSymbol,
 )
 from exchange_clients.rounding import on_grid, round_price, round_size
-from exchange_clients.types import Fill, Order
+from exchange_clients.types import FeeSchedule, Fill, Order, OrderRequest, OrderType
 from tests.exchange_clients.contract.venue_harness import VenueHarness
 
 _ids = itertools.count(1)
@@ -251,3 +251,134 @@ async def test_funding_rate_is_complete_and_per_hour_comparable(venue: VenueHarn
     assert abs(rate.rate) < Decimal("0.05")  # a sane per-interval rate, not a percentage
     everything = await venue.client.funding_rates()
     assert everything[venue.symbol].rate == rate.rate
+
+
+# --- venue economics (issue 16 item 3) ---------------------------------------------------------
+
+MAX_SENSIBLE_FEE = Decimal("0.005")  # 0.5 % of notional: no perp venue charges more
+MAX_SENSIBLE_REBATE = Decimal("-0.0005")
+
+
+async def test_fees_are_a_sensible_schedule(venue: VenueHarness) -> None:
+    fees = await venue.client.fees(venue.symbol)
+    assert isinstance(fees, FeeSchedule)
+    assert isinstance(fees.maker, Decimal)
+    assert isinstance(fees.taker, Decimal)
+    assert 0 < fees.taker <= MAX_SENSIBLE_FEE  # a fraction, not a percentage or basis points
+    assert MAX_SENSIBLE_REBATE <= fees.maker <= fees.taker
+    is_paper = venue.client.name.startswith("paper")
+    assert (fees.source == "simulated") == is_paper
+    with pytest.raises(UnknownSymbol):
+        await venue.client.fees("NOT-A-COIN")
+
+
+async def test_market_stats_cover_every_market(venue: VenueHarness) -> None:
+    markets = await venue.client.markets()
+    stats = await venue.client.market_stats()
+    assert set(stats) == set(markets)
+    for symbol, entry in stats.items():
+        assert entry.symbol == symbol
+        for figure in (entry.volume_24h_usd, entry.open_interest_usd):
+            assert figure is None or (isinstance(figure, Decimal) and figure >= 0)
+    traded = stats[venue.symbol]
+    assert traded.volume_24h_usd is not None or traded.open_interest_usd is not None
+
+
+# --- venue-side stops (issue 16 item 5) --------------------------------------------------------
+
+
+async def open_long(venue: VenueHarness) -> tuple[Decimal, Decimal]:
+    """A small long (size, mark) for a stop to protect."""
+    bid, ask = await venue.client.best_bid_ask(venue.symbol)
+    size = await small_size(venue, ask)
+    await venue.client.place_market_order(venue.symbol, "buy", size, client_order_id=new_id())
+    return size, (bid + ask) / 2
+
+
+def stop_request(symbol: str, size: Decimal, trigger: Decimal, client_id: str) -> OrderRequest:
+    return OrderRequest(
+        symbol=symbol,
+        side="sell",
+        size=size,
+        order_type=OrderType.STOP_MARKET,
+        client_order_id=client_id,
+        reduce_only=True,
+        trigger_price=trigger,
+    )
+
+
+async def stop_below(venue: VenueHarness, mark: Decimal, fraction: str) -> Decimal:
+    market = await venue.client.market(venue.symbol)
+    return round_price(market, mark * Decimal(fraction), "buy")
+
+
+async def test_stop_market_rests_is_listed_and_cancels_by_client_id(venue: VenueHarness) -> None:
+    client = venue.client
+    if not client.supports_trigger_orders:
+        pytest.skip(f"{client.name} has no trigger orders (its refusal is tested separately)")
+    size, mark = await open_long(venue)
+    trigger = await stop_below(venue, mark, "0.8")
+    client_id = new_id()
+
+    placed = await client.place_order(stop_request(venue.symbol, size, trigger, client_id))
+    assert placed.status is OrderStatus.OPEN
+    assert (placed.order_type, placed.trigger_price) == (OrderType.STOP_MARKET, trigger)
+    assert placed.reduce_only
+    assert placed.venue_order_id
+    listed = [o for o in await client.open_orders(venue.symbol) if o.client_order_id == client_id]
+    assert len(listed) == 1
+    assert (listed[0].order_type, listed[0].trigger_price, listed[0].size) == (
+        OrderType.STOP_MARKET,
+        trigger,
+        size,
+    )
+    status = await client.order_status(venue.symbol, client_order_id=client_id)
+    assert (status.status, status.order_type) == (OrderStatus.OPEN, OrderType.STOP_MARKET)
+
+    cancelled = await client.cancel_by_client_id(venue.symbol, client_id)
+    assert (cancelled.client_order_id, cancelled.status) == (client_id, OrderStatus.CANCELLED)
+    assert cancelled.filled_size == 0
+    assert client_id not in {o.client_order_id for o in await client.open_orders()}
+    position = await client.position(venue.symbol)
+    assert position is not None
+    assert position.size == size
+
+
+async def test_stop_market_fires_when_the_mark_crosses(venue: VenueHarness) -> None:
+    client = venue.client
+    if not client.supports_trigger_orders:
+        pytest.skip(f"{client.name} has no trigger orders (its refusal is tested separately)")
+    if venue.move_mark is None:
+        pytest.skip(f"the {client.name} harness cannot move the mark")
+    size, mark = await open_long(venue)
+    trigger = await stop_below(venue, mark, "0.97")
+    client_id = new_id()
+    fills = client.fills()
+    updates = client.order_updates()
+    await client.place_order(stop_request(venue.symbol, size, trigger, client_id))
+
+    await venue.move_mark(venue.symbol, mark * Decimal("0.95"))
+    received: list[Fill] = []
+    while sum(f.size for f in received) < size:
+        received.append(await venue.next_event(fills, lambda f: f.client_order_id == client_id))
+    assert all(f.side == "sell" and f.liquidity == "taker" for f in received)
+    assert all(f.price < trigger * Decimal("1.001") for f in received)  # sold after the drop
+    final: Order = await venue.next_event(
+        updates, lambda o: o.client_order_id == client_id and o.status.is_final
+    )
+    assert (final.status, final.filled_size) == (OrderStatus.FILLED, size)
+    assert await client.position(venue.symbol) is None
+    assert client_id not in {o.client_order_id for o in await client.open_orders()}
+    fills.close()
+    updates.close()
+
+
+async def test_a_venue_without_triggers_refuses_a_stop(venue: VenueHarness) -> None:
+    client = venue.client
+    if client.supports_trigger_orders:
+        pytest.skip(f"{client.name} supports trigger orders (tested above)")
+    size, mark = await open_long(venue)
+    trigger = await stop_below(venue, mark, "0.8")
+    with pytest.raises(InvalidOrder):
+        await client.place_order(stop_request(venue.symbol, size, trigger, new_id()))
+    assert [o for o in await client.open_orders() if o.order_type is OrderType.STOP_MARKET] == []

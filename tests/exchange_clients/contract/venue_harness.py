@@ -4,6 +4,10 @@ Each venue provides a harness factory (one module per venue in this package): th
 venue on a manual clock over the synthetic market, real venues through their fake servers
 on real time. Tests only use what is here, so adding a venue means adding one factory to
 :data:`tests.exchange_clients.contract.harness.HARNESSES`.
+
+``move_mark`` (optional) moves the venue's mark price (and its book with it) to a price, so
+the trigger-order tests can see a resting STOP_MARKET fire. A harness whose fake cannot move
+the mark leaves it ``None`` and that one test is skipped, saying so.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TypeVar
 
 from exchange_clients.base import BaseExchangeClient
@@ -29,6 +34,8 @@ class VenueHarness:
     symbol: str
     now: Callable[[], datetime]
     advance: Callable[[float], Awaitable[None]]
+    move_mark: Callable[[str, Decimal], Awaitable[None]] | None = None
+    """``move_mark(symbol, price)``: the venue's mark (and book) go to ``price`` from now on."""
 
     async def next_event(
         self, subscription: Subscription[T], predicate: Callable[[T], bool] = lambda _: True
