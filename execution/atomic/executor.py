@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -35,12 +36,18 @@ import structlog
 from core.clock import Clock, SystemClock
 from core.errors import OrderNotFound, RiskLimitBreached
 from exchange_clients.base import BaseExchangeClient
-from exchange_clients.rounding import round_to_step
+from exchange_clients.rounding import round_price, round_to_step
 from exchange_clients.types import Order, OrderRequest, OrderStatus, OrderType, opposite
 from execution.atomic.gate import SymbolGate
 from execution.atomic.legs import Leg, check_legs
 from execution.atomic.operations import OperationStore
-from execution.atomic.policy import ENTRY_MODES, AtomicTolerances, ImbalancePolicy
+from execution.atomic.policy import (
+    ENTRY_MODES,
+    SEQUENCED_MODES,
+    AtomicTolerances,
+    ImbalancePolicy,
+    hedge_limit,
+)
 from execution.atomic.preflight import PreflightReport, preflight
 from execution.atomic.result import AtomicResult, AtomicStatus, LegResult
 from execution.client_ids import ClientOrderIds
@@ -49,6 +56,7 @@ from execution.journal import OrderJournal
 from execution.order_executor import ExecutionMode, ExecutionRequest, ExecutionResult, OrderExecutor
 from execution.order_tracker import OrderTracker
 from execution.pre_trade import PreTradeGate
+from execution.pricing import AggressiveLimitParams, aggressive_limit_price
 
 log = structlog.get_logger(__name__)
 
@@ -145,8 +153,12 @@ class AtomicMultiOrderExecutor:
         """
         tolerances = tolerances or AtomicTolerances()
         check_legs(legs)
-        if mode not in ENTRY_MODES:
-            raise ValueError(f"atomic entries are market, limit or aggressive_limit, not {mode}")
+        sequenced = tolerances.sequenced and mode is not ExecutionMode.MARKET
+        if mode not in (SEQUENCED_MODES if sequenced else ENTRY_MODES):
+            raise ValueError(
+                f"atomic entries are market, limit or aggressive_limit (or, sequenced, "
+                f"limit_with_fallback), not {mode}"
+            )
         all_reduce_only = all(leg.reduce_only for leg in legs)
         if closing is None:
             closing = all_reduce_only
@@ -179,7 +191,10 @@ class AtomicMultiOrderExecutor:
         )
         error: str | None = None
         try:
-            await self._open(result, mode, tolerances, report)
+            if sequenced:
+                await self._open_sequenced(result, mode, tolerances, report)
+            else:
+                await self._open(result, mode, tolerances, report)
             await self.rebalance(result, tolerances, report.step, mode)
         except Exception as exc:  # a venue outage or a bug: never leave a naked leg behind
             error = f"{type(exc).__name__}: {exc}"
@@ -249,6 +264,144 @@ class AtomicMultiOrderExecutor:
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome
+
+    async def _open_sequenced(
+        self,
+        result: AtomicResult,
+        mode: ExecutionMode,
+        tolerances: AtomicTolerances,
+        report: PreflightReport,
+    ) -> None:
+        """Maker entry: the lead leg first, then the others sized and priced to what it did.
+
+        The lead (``legs[0]``) rests post-only inside the spread for
+        ``entry_timeout_seconds``; in LIMIT_WITH_FALLBACK its remainder then goes at market,
+        in AGGRESSIVE_LIMIT through ``tolerances.chase.attempts`` aggressive limits re-priced
+        at the touch and then market. The other legs are sent for what the lead filled
+        (never more than their own size), each capped at :func:`.policy.hedge_limit`; in LIMIT
+        a hedge is one limit at that cap, otherwise aggressive limits up to it and a market
+        order for what they leave (an unhedged leg costs more than a worse price). Whatever
+        stays uneven is the imbalance policy's, in :meth:`rebalance`.
+        """
+        assert report.step is not None
+        lead, hedges = result.legs[0], result.legs[1:]
+        executor = self._executors[lead.leg.venue]
+        for request in await self._lead_requests(lead, mode, tolerances, result.operation_id):
+            remaining = round_to_step(lead.remaining, report.step)
+            if lead.done or remaining <= 0:
+                break
+            self._absorb(lead, await executor.execute(_resized(request, remaining), flush=False))
+            if lead.flat:
+                break
+        await self._refresh(result)
+        filled = round_to_step(lead.net, report.step)
+        if filled <= 0:
+            result.note(f"{lead.leg.venue}: the lead leg filled nothing; nothing to follow")
+            return
+        lead_fill = lead.entry_price if lead.net > 0 else None
+        result.note(f"{lead.leg.venue}: lead filled {filled}; following with the other legs")
+        await asyncio.gather(
+            *(
+                self._follow(
+                    hedge, min(filled, hedge.leg.size), lead, lead_fill, mode, tolerances, result
+                )
+                for hedge in hedges
+            )
+        )
+        await self._refresh(result)
+
+    async def _lead_requests(
+        self, lead: LegResult, mode: ExecutionMode, tolerances: AtomicTolerances, operation_id: str
+    ) -> list[ExecutionRequest]:
+        """The lead leg's orders in sequence: post-only inside the spread, then the fallback."""
+        leg = lead.leg
+        market = await self._clients[leg.venue].market(leg.symbol)
+        bid, ask = await self._clients[leg.venue].best_bid_ask(leg.symbol)
+        inside = aggressive_limit_price(leg.side, 1, bid, ask, market, tolerances.chase).price
+        base: dict[str, Any] = {
+            "symbol": leg.symbol,
+            "side": leg.side,
+            "size": leg.size,
+            "reduce_only": leg.reduce_only,
+            "purpose": "entry",
+            "operation_id": operation_id,
+        }
+        maker = ExecutionRequest(
+            **base,
+            mode=ExecutionMode.LIMIT_WITH_FALLBACK
+            if mode is ExecutionMode.LIMIT_WITH_FALLBACK
+            else ExecutionMode.LIMIT,
+            price=inside,
+            post_only=True,
+            timeout_seconds=tolerances.entry_timeout_seconds,
+        )
+        if mode is not ExecutionMode.AGGRESSIVE_LIMIT:
+            return [maker]
+        return [
+            maker,
+            ExecutionRequest(
+                **base,
+                mode=ExecutionMode.AGGRESSIVE_LIMIT,
+                aggressive=tolerances.chase,
+                attempt_timeout_seconds=tolerances.chase_attempt_timeout_seconds,
+            ),
+        ]
+
+    async def _follow(
+        self,
+        hedge: LegResult,
+        size: Decimal,
+        lead: LegResult,
+        lead_fill: Decimal | None,
+        mode: ExecutionMode,
+        tolerances: AtomicTolerances,
+        result: AtomicResult,
+    ) -> None:
+        """Send one hedge leg for ``size``, capped at the break-even price against the lead."""
+        leg = hedge.leg
+        cap: Decimal | None = None
+        if (
+            lead_fill is not None
+            and lead.reference_price is not None
+            and hedge.reference_price is not None
+        ):
+            cap = hedge_limit(lead_fill, lead.reference_price, hedge.reference_price)
+        base: dict[str, Any] = {
+            "symbol": leg.symbol,
+            "side": leg.side,
+            "size": size,
+            "reduce_only": leg.reduce_only,
+            "purpose": "hedge_entry",
+            "operation_id": result.operation_id,
+        }
+        if cap is not None and cap <= 0:
+            cap = None  # a nonsensical anchor (no price): fall back to the uncapped path
+        if mode is ExecutionMode.LIMIT and cap is not None:
+            market = await self._clients[leg.venue].market(leg.symbol)
+            request = ExecutionRequest(
+                **base,
+                mode=ExecutionMode.LIMIT,
+                price=round_price(market, cap, leg.side),
+                timeout_seconds=tolerances.entry_timeout_seconds,
+            )
+        else:
+            aggressive = tolerances.chase
+            if cap is not None:
+                aggressive = AggressiveLimitParams(
+                    attempts=aggressive.attempts,
+                    inside_ticks=aggressive.inside_ticks,
+                    through_ticks=aggressive.through_ticks,
+                    max_adverse_pct=Decimal(0),
+                )
+            request = ExecutionRequest(
+                **base,
+                mode=ExecutionMode.AGGRESSIVE_LIMIT,
+                aggressive=aggressive,
+                attempt_timeout_seconds=tolerances.chase_attempt_timeout_seconds,
+                reference_price=cap,
+            )
+        result.note(f"{leg.venue}: following {size} capped at {cap}")
+        self._absorb(hedge, await self._executors[leg.venue].execute(request, flush=False))
 
     def _entry_request(
         self,
@@ -715,6 +868,10 @@ def _plan(
             if leg.venue in report.venues
         },
     }
+
+
+def _resized(request: ExecutionRequest, size: Decimal) -> ExecutionRequest:
+    return dataclasses.replace(request, size=size)
 
 
 def _tracked(tracker: OrderTracker, order: Order) -> Order:

@@ -11,6 +11,13 @@ from execution.order_executor import ExecutionMode
 from execution.pricing import AggressiveLimitParams
 
 ENTRY_MODES = (ExecutionMode.MARKET, ExecutionMode.LIMIT, ExecutionMode.AGGRESSIVE_LIMIT)
+# A sequenced operation also accepts LIMIT_WITH_FALLBACK: its lead leg rests as a maker, then
+# takes the remainder at market; the other legs follow what it filled (see executor.py).
+SEQUENCED_MODES = (
+    ExecutionMode.LIMIT,
+    ExecutionMode.LIMIT_WITH_FALLBACK,
+    ExecutionMode.AGGRESSIVE_LIMIT,
+)
 
 
 class ImbalancePolicy(StrEnum):
@@ -52,6 +59,11 @@ class AtomicTolerances:
     * ``chase_mode`` - how a lagging leg is chased; None: MARKET after a MARKET entry,
       otherwise AGGRESSIVE_LIMIT (which ends with a market order for what is left).
     * ``close_attempts`` - market attempts per leg when hedging down or rolling back.
+    * ``sequenced`` - maker entries with break-even alignment (limit modes only): the first leg
+      leads as a post-only maker inside the spread for ``entry_timeout_seconds``, then (per
+      the mode) aggressive limits and market for its remainder; only then are the other legs
+      sent, sized to what the lead actually filled and capped at the lead's break-even price
+      (see :func:`hedge_limit`). Uneven legs are then handled by ``imbalance`` as usual.
     """
 
     max_slippage: Decimal = Decimal("0.005")
@@ -65,6 +77,7 @@ class AtomicTolerances:
     chase: AggressiveLimitParams = field(default_factory=AggressiveLimitParams)
     chase_attempt_timeout_seconds: float = 1.0
     close_attempts: int = 3
+    sequenced: bool = False
 
     def __post_init__(self) -> None:
         if not 0 <= self.max_slippage < 1:
@@ -104,6 +117,7 @@ class AtomicTolerances:
             "chase_mode": self.chase_mode.value if self.chase_mode is not None else None,
             "chase_attempts": self.chase.attempts,
             "chase_attempt_timeout_seconds": self.chase_attempt_timeout_seconds,
+            "sequenced": self.sequenced,
         }
 
     @classmethod
@@ -119,4 +133,24 @@ class AtomicTolerances:
             chase_mode=ExecutionMode(chase_mode) if chase_mode is not None else None,
             chase=AggressiveLimitParams(attempts=int(data.get("chase_attempts", 3))),
             chase_attempt_timeout_seconds=float(data.get("chase_attempt_timeout_seconds", 1.0)),
+            sequenced=bool(data.get("sequenced", False)),
         )
+
+
+def hedge_limit(
+    lead_fill: Decimal,
+    lead_reference: Decimal,
+    hedge_reference: Decimal,
+) -> Decimal:
+    """The worst price a hedge leg may trade at so the pair's entry spread stays as assumed.
+
+    The break-even rule: the operation was priced (by its caller, and re-checked at preflight)
+    as if every leg crossed its book at the touch - ``lead_reference`` and ``hedge_reference``
+    are those touches. The pair's entry spread is the difference between the two legs' prices;
+    it stays within what was assumed when ``hedge - lead`` is no worse than
+    ``hedge_reference - lead_reference``. So the hedge's limit is
+    ``lead_fill + (hedge_reference - lead_reference)``: whatever the lead saved by resting as a
+    maker, the hedge may give back, and no more. (For a buy it is the most it pays, for a sell
+    the least it receives - the same formula, since the offset carries the sign.)
+    """
+    return lead_fill + (hedge_reference - lead_reference)
