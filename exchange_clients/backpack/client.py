@@ -20,6 +20,13 @@ Guarantees beyond the contract:
   (:class:`ClientIdCollision`) rather than sent;
 * order writes are never retried blindly: a timeout or 5xx raises ``RequestTimeout`` and the
   caller resolves it with ``order_status(client_order_id=...)``;
+* stop-losses rest on the venue (``supports_trigger_orders``): ``OrderType.STOP_MARKET`` is a
+  reduce-only market trigger order (``triggerPrice`` + ``triggerQuantity``, triggered by the
+  mark price), listed, queried and cancelled like any order and mapped back with its
+  ``trigger_price``; its ``triggerPlaced`` / fill / ``triggerFailed`` events arrive on the order
+  stream;
+* :meth:`fees` is the account's own futures tier (``accountQuery``, source ``account``) and
+  :meth:`market_stats` the 24 h quote volume (``tickers``) and open interest valued at the mark;
 * leverage is account-wide on Backpack (``leverageLimit`` of ``PATCH /api/v1/account``):
   :meth:`set_leverage` changes it for every symbol and :meth:`get_leverage` returns the
   account's limit whatever the symbol.
@@ -46,12 +53,15 @@ from exchange_clients.backpack.websocket import MAINNET_WS_URL, BackpackStream
 from exchange_clients.backpack.wire import (
     EVENT_FILL,
     HISTORY_FILL,
+    TRIGGER_BY,
     MarkPriceUpdate,
     PublicTrade,
     balance_from_collateral,
+    fees_from_account,
     funding_interval_hours,
     mark_price_from_event,
     market_from_wire,
+    market_stats_from_wire,
     order_from_event,
     order_from_wire,
     position_from_wire,
@@ -66,8 +76,10 @@ from exchange_clients.types import (
     Balance,
     BookSnapshot,
     ClientSettings,
+    FeeSchedule,
     FundingRate,
     Market,
+    MarketStats,
     Order,
     OrderRequest,
     OrderType,
@@ -82,6 +94,8 @@ MAINNET_REST_URL = "https://api.backpack.exchange"
 MARKETS = "/api/v1/markets"
 DEPTH = "/api/v1/depth"
 MARK_PRICES = "/api/v1/markPrices"
+TICKERS = "/api/v1/tickers"
+OPEN_INTEREST = "/api/v1/openInterest"
 ORDER = "/api/v1/order"
 ORDERS = "/api/v1/orders"
 POSITION = "/api/v1/position"
@@ -98,6 +112,7 @@ class BackpackClient(TimestampedRestClient[BackpackRest]):
     """One Backpack account (perpetuals, USDC collateral)."""
 
     venue = "backpack"
+    supports_trigger_orders = True
 
     def __init__(self, settings: ClientSettings) -> None:
         super().__init__(settings)
@@ -216,6 +231,32 @@ class BackpackClient(TimestampedRestClient[BackpackRest]):
         interval = self._intervals.get(market.contract_id, Decimal(1))
         return funding_from_mark_price(self.name, market, row, interval)
 
+    async def fees(self, symbol: str) -> FeeSchedule:
+        """The account's futures fee tier (``accountQuery``): Backpack's tiers are per account,
+        the same on every perpetual."""
+        await self.market(symbol)
+        return fees_from_account(await self._rest.signed("GET", ACCOUNT, "accountQuery"))
+
+    async def market_stats(self) -> dict[str, MarketStats]:
+        """24 h quote volume (``tickers``) and open interest (``openInterest`` x mark price)
+        of every perp: three public calls for all markets."""
+        markets = await self.markets()
+        tickers = await self._rest.public(TICKERS)
+        interest = await self._rest.public(OPEN_INTEREST)
+        marks = await self._rest.public(MARK_PRICES)
+
+        def by_symbol(rows: Any) -> dict[str, Mapping[str, Any]]:
+            return {str(r.get("symbol")): r for r in rows if isinstance(r, Mapping)}
+
+        ticker_of, interest_of, mark_of = by_symbol(tickers), by_symbol(interest), by_symbol(marks)
+        stats: dict[str, MarketStats] = {}
+        for market in markets.values():
+            contract = market.contract_id
+            stats[market.symbol] = market_stats_from_wire(
+                market, ticker_of.get(contract), interest_of.get(contract), mark_of.get(contract)
+            )
+        return stats
+
     async def watch_market(self, symbol: str) -> None:
         """Stream ``symbol``'s public trades (:meth:`trades`) and mark price (``mark_prices``)."""
         market = await self.market(symbol)
@@ -239,10 +280,17 @@ class BackpackClient(TimestampedRestClient[BackpackRest]):
         params: dict[str, WireValue] = {
             "symbol": market.contract_id,
             "side": side_to_wire(request.side),
-            "orderType": "Market" if request.order_type is OrderType.MARKET else "Limit",
+            "orderType": "Limit" if request.order_type is OrderType.LIMIT else "Market",
             "quantity": market.to_venue_size(request.size),
             "clientId": wire_id,
         }
+        if request.order_type is OrderType.STOP_MARKET:
+            # A trigger order: triggerPrice with triggerQuantity in place of quantity (the API
+            # refuses one without the other), triggered by the mark price.
+            assert request.trigger_price is not None
+            params["triggerQuantity"] = params.pop("quantity")
+            params["triggerPrice"] = market.to_venue_price(request.trigger_price)
+            params["triggerBy"] = TRIGGER_BY
         if request.order_type is OrderType.LIMIT:
             assert request.price is not None
             params["price"] = market.to_venue_price(request.price)

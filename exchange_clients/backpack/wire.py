@@ -52,7 +52,9 @@ from exchange_clients.native.wire import FillFormat, ms_to_datetime, optional_de
 from exchange_clients.types import (
     ZERO,
     Balance,
+    FeeSchedule,
     Market,
+    MarketStats,
     Order,
     OrderStatus,
     OrderType,
@@ -65,6 +67,10 @@ PERP = "PERP"
 DEFAULT_MAX_LEVERAGE = Decimal(10)
 DEFAULT_FUNDING_INTERVAL_HOURS = Decimal(1)
 MS_PER_HOUR = Decimal(3_600_000)
+BASIS_POINT = Decimal("0.0001")
+TRIGGER_BY = "MarkPrice"
+"""What our stops trigger on: the mark price, as liquidations do (not a last trade that one
+thin print can move)."""
 
 STATUS: Mapping[str, OrderStatus] = {
     "New": OrderStatus.OPEN,
@@ -159,13 +165,30 @@ def _avg(executed: Decimal, quote: Decimal, market: Market) -> Decimal | None:
     return market.from_venue_price(quote / executed)
 
 
+def _first_decimal(*values: object) -> Decimal | None:
+    """The first present field (an untriggered stop has ``triggerQuantity``, no ``quantity``)."""
+    return next((to_decimal(v) for v in values if v is not None and v != ""), None)
+
+
+def _order_type(wire_type: object, trigger_price: Decimal | None) -> OrderType:
+    """A market order with a trigger price is a stop (``triggerPrice``, "Execute order")."""
+    if str(wire_type).lower() == "market":
+        return OrderType.MARKET if trigger_price is None else OrderType.STOP_MARKET
+    return OrderType.LIMIT
+
+
 def order_from_wire(row: Mapping[str, Any], market: Market, client_order_id: str) -> Order:
-    """An order object of the REST API ("Order > Get open order / Execute order / Cancel")."""
+    """An order object of the REST API ("Order > Get open order / Execute order / Cancel").
+
+    A trigger order carries ``triggerPrice`` and ``triggerQuantity``; its ``quantity`` is null
+    until it triggers (the shape of ``MarketOrder`` in the OpenAPI document).
+    """
     executed = to_decimal(row.get("executedQuantity", "0"))
     quote = to_decimal(row.get("executedQuoteQuantity", "0"))
-    quantity = optional_decimal(row.get("quantity"))
+    quantity = _first_decimal(row.get("quantity"), row.get("triggerQuantity"))
     price = optional_decimal(row.get("price"))
-    order_type = OrderType.MARKET if row.get("orderType") == "Market" else OrderType.LIMIT
+    trigger = optional_decimal(row.get("triggerPrice"))
+    order_type = _order_type(row.get("orderType"), trigger)
     created = row.get("createdAt")
     return Order(
         client_order_id=client_order_id,
@@ -182,6 +205,7 @@ def order_from_wire(row: Mapping[str, Any], market: Market, client_order_id: str
         reduce_only=bool(row.get("reduceOnly") or False),
         time_in_force=TimeInForce.IOC if row.get("timeInForce") == "IOC" else TimeInForce.GTC,
         created_at=_created(created),
+        trigger_price=market.from_venue_price(trigger) if trigger is not None else None,
     )
 
 
@@ -201,18 +225,24 @@ def status_of(wire: str, executed: Decimal) -> OrderStatus:
 
 
 def order_from_event(event: Mapping[str, Any], market: Market, client_order_id: str) -> Order:
-    """An ``account.orderUpdate`` event ("Streams > Private > Order update")."""
+    """An ``account.orderUpdate`` event ("Streams > Private > Order update").
+
+    Trigger orders carry ``P`` (trigger price) and ``Y`` (trigger quantity); their events are
+    ``orderAccepted`` (resting, ``TriggerPending``), ``triggerPlaced`` (the market order is
+    sent), then ``orderFill``s, or ``triggerFailed``.
+    """
     executed = to_decimal(event.get("z", "0"))
     quote = to_decimal(event.get("Z", "0"))
     price = optional_decimal(event.get("p"))
-    quantity = optional_decimal(event.get("q"))
+    quantity = _first_decimal(event.get("q"), event.get("Y"))
+    trigger = optional_decimal(event.get("P"))
     stamp = us_time(event["T"]) if "T" in event else None
     return Order(
         client_order_id=client_order_id,
         venue_order_id=str(event["i"]),
         symbol=market.symbol,
         side=side_of(str(event["S"])),
-        order_type=OrderType.MARKET if event.get("o") == "MARKET" else OrderType.LIMIT,
+        order_type=_order_type(event.get("o"), trigger),
         size=market.from_venue_size(quantity if quantity is not None else executed),
         price=market.from_venue_price(price) if price is not None else None,
         status=status_of(str(event.get("X", "New")), executed),
@@ -223,6 +253,7 @@ def order_from_event(event: Mapping[str, Any], market: Market, client_order_id: 
         time_in_force=TimeInForce.IOC if event.get("f") == "IOC" else TimeInForce.GTC,
         reject_reason=str(event["R"]) if event.get("R") else None,
         updated_at=stamp,
+        trigger_price=market.from_venue_price(trigger) if trigger is not None else None,
     )
 
 
@@ -285,6 +316,40 @@ def balance_from_collateral(row: Mapping[str, Any]) -> Balance:
         unrealized_pnl=unrealized,
         margin_used=max(ZERO, equity - available),
         asset="USDC",
+    )
+
+
+def fees_from_account(row: Mapping[str, Any]) -> FeeSchedule:
+    """The account's futures tier from ``GET /api/v1/account`` ("Account > Get account"):
+    ``futuresMakerFee`` / ``futuresTakerFee`` in basis points, the maker fee negative for a
+    rebate."""
+    return FeeSchedule(
+        maker=to_decimal(row["futuresMakerFee"]) * BASIS_POINT,
+        taker=to_decimal(row["futuresTakerFee"]) * BASIS_POINT,
+        source="account",
+    )
+
+
+def market_stats_from_wire(
+    market: Market,
+    ticker: Mapping[str, Any] | None,
+    open_interest: Mapping[str, Any] | None,
+    mark: Mapping[str, Any] | None,
+) -> MarketStats:
+    """One market's liquidity: ``quoteVolume`` of its 24 h ticker ("Markets > Get tickers",
+    USDC) and ``openInterest`` ("Markets > Get open interest", in the base asset, as the
+    BTC figure of ~1,300 shows) valued at the mark price (``markPrices``)."""
+    volume = optional_decimal((ticker or {}).get("quoteVolume"))
+    base_interest = optional_decimal((open_interest or {}).get("openInterest"))
+    mark_price = optional_decimal((mark or {}).get("markPrice"))
+    return MarketStats(
+        symbol=market.symbol,
+        volume_24h_usd=volume,
+        open_interest_usd=(
+            base_interest * mark_price
+            if base_interest is not None and mark_price is not None
+            else None
+        ),
     )
 
 

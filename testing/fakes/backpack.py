@@ -11,7 +11,8 @@ It speaks the documented wire protocol, section by section of the Backpack API d
   most 60000). A request whose timestamp is outside its window is refused as expired. Errors
   have Backpack's shape ``{"code": "...", "message": "..."}``.
 * **Markets** — ``GET /api/v1/markets``, ``/depth``, ``/markPrices``, ``/fundingRates``,
-  ``/time``.
+  ``/time``, ``/tickers`` (24 h ``quoteVolume``, scripted per market in ``volumes``) and
+  ``/openInterest`` (in the base asset, scripted in ``open_interest``).
 * **Order** — ``POST/GET/DELETE /api/v1/order`` (orderExecute / orderQuery / orderCancel),
   ``GET/DELETE /api/v1/orders`` (orderQueryAll / orderCancelAll); **Futures** ``GET
   /api/v1/position``; **Capital** ``GET /api/v1/capital/collateral``; **Account** ``GET/PATCH
@@ -22,6 +23,19 @@ It speaks the documented wire protocol, section by section of the Backpack API d
   ``markPrice.<symbol>``; private ``account.orderUpdate[.<symbol>]`` and
   ``account.positionUpdate[.<symbol>]`` only with a valid ``signature`` array signed over
   ``instruction=subscribe&timestamp=..&window=..``.
+
+**Trigger orders** ("Execute order": ``triggerPrice`` with ``triggerQuantity`` in place of
+``quantity``, the API refusing one without the other; ``triggerBy`` ``MarkPrice`` or
+``LastPrice``): they rest as ``TriggerPending`` (``quantity`` null, listed among the open
+orders, cancellable by ``clientId``) until the reference price crosses the trigger, on the side
+it was on at placement. Then ``triggerPlaced`` is sent and the market order executes against
+the book, reduce-only when asked (a reduce-only trigger whose position is gone ends
+``TriggerFailed`` with a ``triggerFailed`` event). The mark is the book's mid unless set with
+:meth:`FakeBackpack.set_mark_price`, which re-checks the triggers as :meth:`set_book` does.
+
+**Fees** are per account (``add_account(maker_fee=, taker_fee=)``, fractions; the class
+defaults otherwise): ``GET /api/v1/account`` reports them in basis points as
+``futuresMakerFee``/``futuresTakerFee`` and fills are charged at them.
 
 A reused ``clientId`` is accepted (Backpack does not document ``clientId`` as unique; it is a
 free uint32 label): both orders exist, and a query or cancel by ``clientId`` hits the most
@@ -77,6 +91,12 @@ E_QUANTITY = (400, "INVALID_QUANTITY", "Quantity does not conform to the step si
 E_MIN_QTY = (400, "INVALID_QUANTITY", "Quantity is below the minimum allowed value")
 E_LEVERAGE = (400, "INVALID_CLIENT_REQUEST", "Invalid leverage limit")
 E_BAD_REQUEST = (400, "INVALID_CLIENT_REQUEST", "Invalid request")
+E_TRIGGER_PAIR = (
+    400,
+    "INVALID_CLIENT_REQUEST",
+    "Must specify both `triggerPrice` and `triggerQuantity` or neither",
+)
+TRIGGER_REFERENCES = ("MarkPrice", "LastPrice", "IndexPrice")
 
 INSTRUCTIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/order"): "orderExecute",
@@ -201,10 +221,19 @@ class FakeOrder:
     executed: Decimal = ZERO
     executed_quote: Decimal = ZERO
     created_at: int = field(default_factory=now_ms)
+    trigger_price: Decimal | None = None
+    trigger_by: str | None = None
+    triggers_above: bool = False
+    """The trigger fires when the reference price rises to it (else when it falls to it)."""
+    triggered_at: int | None = None
 
     @property
     def is_open(self) -> bool:
-        return self.status in ("New", "PartiallyFilled")
+        return self.status in ("New", "PartiallyFilled", "TriggerPending")
+
+    @property
+    def is_trigger_pending(self) -> bool:
+        return self.status == "TriggerPending"
 
     def wire(self) -> JSON:
         row: JSON = {
@@ -214,7 +243,7 @@ class FakeOrder:
             "createdAt": self.created_at,
             "executedQuantity": text(self.executed),
             "executedQuoteQuantity": text(self.executed_quote),
-            "quantity": text(self.qty),
+            "quantity": None if self.is_trigger_pending else text(self.qty),
             "reduceOnly": self.reduce_only,
             "timeInForce": self.tif,
             "selfTradePrevention": "RejectTaker",
@@ -225,6 +254,11 @@ class FakeOrder:
         if self.order_type == "Limit":
             row["price"] = text(self.price or ZERO)
             row["postOnly"] = self.post_only
+        if self.trigger_price is not None:
+            row["triggerPrice"] = text(self.trigger_price)
+            row["triggerQuantity"] = text(self.qty)
+            row["triggerBy"] = self.trigger_by
+            row["triggeredAt"] = self.triggered_at
         return row
 
 
@@ -270,6 +304,8 @@ class FakeAccount:
     public_key: Ed25519PublicKey
     wallet: Decimal
     leverage_limit: Decimal = Decimal(10)
+    maker_fee: Decimal = Decimal("0.0002")
+    taker_fee: Decimal = Decimal("0.0005")
     orders: dict[str, FakeOrder] = field(default_factory=dict)
     fills: list[FakeFill] = field(default_factory=list)
     positions: dict[str, FakePosition] = field(default_factory=dict)
@@ -290,9 +326,24 @@ class FakeBackpack:
 
     maker_fee = Decimal("0.0002")
     taker_fee = Decimal("0.0005")
+    """Fees of an account added without its own (Backpack's base futures tier: 2 / 5 bps)."""
 
     def __init__(self, markets: Iterable[FakeMarket] | None = None) -> None:
         self.markets = {m.symbol: m for m in (markets or default_markets())}
+        self.volumes: dict[str, Decimal] = {
+            "BTC_USDC_PERP": Decimal("812345678.9"),
+            "ETH_USDC_PERP": Decimal("301234567.8"),
+            "kPEPE_USDC_PERP": Decimal("1234567.89"),
+            "BTC_USDC": Decimal("45678901.2"),
+        }
+        """24 h quote volume per market (``/tickers`` ``quoteVolume``); 0 when absent."""
+        self.open_interest: dict[str, Decimal] = {
+            "BTC_USDC_PERP": Decimal("1273.85214"),
+            "ETH_USDC_PERP": Decimal("20451.123"),
+            "kPEPE_USDC_PERP": Decimal("9876543"),
+        }
+        """Open interest per perp in its base asset (``/openInterest``); 0 when absent."""
+        self.last_trade: dict[str, Decimal] = {}
         self.accounts: list[FakeAccount] = []
         self.books: dict[str, tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]] = {}
         self.update_ids: dict[str, int] = {}
@@ -349,10 +400,24 @@ class FakeBackpack:
     # --- accounts ---------------------------------------------------------------------------
 
     def add_account(
-        self, api_key: str, *, name: str = "main", wallet: Decimal = Decimal(10_000)
+        self,
+        api_key: str,
+        *,
+        name: str = "main",
+        wallet: Decimal = Decimal(10_000),
+        maker_fee: Decimal | None = None,
+        taker_fee: Decimal | None = None,
     ) -> FakeAccount:
+        """An account with its own fee tier (fractions: ``Decimal("0.0002")`` = 2 bps)."""
         public = Ed25519PublicKey.from_public_bytes(base64.b64decode(api_key))
-        account = FakeAccount(name, api_key, public, wallet)
+        account = FakeAccount(
+            name,
+            api_key,
+            public,
+            wallet,
+            maker_fee=self.maker_fee if maker_fee is None else maker_fee,
+            taker_fee=self.taker_fee if taker_fee is None else taker_fee,
+        )
         self.accounts.append(account)
         return account
 
@@ -419,6 +484,16 @@ class FakeBackpack:
         self.books[symbol] = (new_bids, new_asks)
         await self._push_depth(symbol, _diff(old_bids, new_bids), _diff(old_asks, new_asks))
         await self._match_resting(symbol)
+        await self._check_triggers(symbol)
+
+    async def set_mark_price(self, symbol: str, price: Decimal | None) -> None:
+        """Pin the mark price (``None``: back to the book's mid), then fire the triggers it
+        crosses; the trigger's market order still executes against the book."""
+        if price is None:
+            self.mark_overrides.pop(symbol, None)
+        else:
+            self.mark_overrides[symbol] = price
+        await self._check_triggers(symbol)
 
     def mark_price(self, symbol: str) -> Decimal:
         if symbol in self.mark_overrides:
@@ -495,6 +570,56 @@ class FakeBackpack:
             if stream in conn.streams:
                 await self._send(conn, stream, event)
 
+    # --- trigger orders ---------------------------------------------------------------------
+
+    def reference_price(self, symbol: str, trigger_by: str | None) -> Decimal:
+        if trigger_by == "LastPrice" and symbol in self.last_trade:
+            return self.last_trade[symbol]
+        return self.mark_price(symbol)
+
+    async def _check_triggers(self, symbol: str) -> None:
+        for account in self.accounts:
+            for order in list(account.orders.values()):
+                if order.symbol != symbol or not order.is_trigger_pending:
+                    continue
+                assert order.trigger_price is not None
+                reference = self.reference_price(symbol, order.trigger_by)
+                crossed = (
+                    reference >= order.trigger_price
+                    if order.triggers_above
+                    else reference <= order.trigger_price
+                )
+                if crossed:
+                    await self._trigger(account, order)
+
+    async def _trigger(self, account: FakeAccount, order: FakeOrder) -> None:
+        """The trigger fires: ``triggerPlaced``, then the order executes as a market order."""
+        order.triggered_at = now_ms()
+        position = account.position(order.symbol).amount
+        if order.reduce_only:
+            reducing = (position > 0 and order.side == "Ask") or (
+                position < 0 and order.side == "Bid"
+            )
+            if not reducing:
+                order.status = "TriggerFailed"
+                await self._order_event(account, order, "triggerFailed")
+                return
+            order.qty = min(order.qty, abs(position))
+        order.status = "Triggered"
+        await self._order_event(account, order, "triggerPlaced")
+        await self._take(account, order, None)
+        if order.executed < order.qty:
+            order.status = "Expired"
+            await self._order_event(account, order, "orderExpired")
+
+    async def _take(self, account: FakeAccount, order: FakeOrder, limit: Decimal | None) -> None:
+        """``order`` takes the book's liquidity within ``limit``, one fill event per level."""
+        levels = await self._consume(order.symbol, order.side, order.qty - order.executed, limit)
+        for level_price, level_qty in levels:
+            fill = await self._fill(account, order, level_price, level_qty, maker=False)
+            order.status = "Filled" if order.executed == order.qty else "PartiallyFilled"
+            await self._order_event(account, order, "orderFill", fill)
+
     # --- matching ---------------------------------------------------------------------------
 
     async def _match_resting(self, symbol: str) -> None:
@@ -534,7 +659,7 @@ class FakeBackpack:
     async def _fill(
         self, account: FakeAccount, order: FakeOrder, price: Decimal, qty: Decimal, *, maker: bool
     ) -> FakeFill:
-        fee = price * qty * (self.maker_fee if maker else self.taker_fee)
+        fee = price * qty * (account.maker_fee if maker else account.taker_fee)
         signed = qty if order.side == "Bid" else -qty
         position = account.position(order.symbol)
         realized = position.fill(signed, price)
@@ -544,6 +669,7 @@ class FakeBackpack:
         order.executed_quote += price * qty
         fill = FakeFill(next(self._trade_ids), order, price, qty, fee, maker, now_us())
         account.fills.append(fill)
+        self.last_trade[order.symbol] = price
         await self._broadcast(
             f"trade.{order.symbol}",
             {
@@ -688,6 +814,8 @@ class FakeBackpack:
             ("GET", "/api/v1/markPrices"): self.h_mark_prices,
             ("GET", "/api/v1/fundingRates"): self.h_funding_rates,
             ("GET", "/api/v1/time"): lambda _a, _p: self.server_ms(),
+            ("GET", "/api/v1/tickers"): self.h_tickers,
+            ("GET", "/api/v1/openInterest"): self.h_open_interest,
             ("POST", "/api/v1/order"): self.h_execute,
             ("GET", "/api/v1/order"): self.h_query,
             ("DELETE", "/api/v1/order"): self.h_cancel,
@@ -762,6 +890,46 @@ class FakeBackpack:
             return [self._mark_row(self.market(params))]
         return [self._mark_row(m) for m in self.markets.values() if m.market_type == "PERP"]
 
+    def h_tickers(self, account: FakeAccount | None, params: JSON) -> Any:
+        """``GET /api/v1/tickers`` ("Markets > Get tickers"): every market's 24 h ticker."""
+        if params.get("interval", "1d") not in ("1d", "1w"):
+            raise ApiError(E_BAD_REQUEST)
+        rows = []
+        for m in self.markets.values():
+            last = self.last_trade.get(m.symbol, self.mark_price(m.symbol))
+            quote_volume = self.volumes.get(m.symbol, ZERO)
+            rows.append(
+                {
+                    "symbol": m.symbol,
+                    "firstPrice": text(last),
+                    "lastPrice": text(last),
+                    "priceChange": "0",
+                    "priceChangePercent": "0",
+                    "high": text(last),
+                    "low": text(last),
+                    "volume": text((quote_volume / last).quantize(m.step)) if last else "0",
+                    "quoteVolume": text(quote_volume),
+                    "trades": "1234",
+                }
+            )
+        return rows
+
+    def h_open_interest(self, account: FakeAccount | None, params: JSON) -> Any:
+        """``GET /api/v1/openInterest`` ("Markets > Get open interest"): one market or all."""
+        markets = (
+            [self.market(params)]
+            if params.get("symbol")
+            else [m for m in self.markets.values() if m.market_type == "PERP"]
+        )
+        return [
+            {
+                "symbol": m.symbol,
+                "openInterest": text(self.open_interest.get(m.symbol, ZERO)),
+                "timestamp": now_ms(),
+            }
+            for m in markets
+        ]
+
     def h_funding_rates(self, account: FakeAccount | None, params: JSON) -> Any:
         market = self.market(params)
         return list(self.funding_history.get(market.symbol, []))
@@ -775,11 +943,20 @@ class FakeBackpack:
         order_type = params.get("orderType")
         if side not in ("Bid", "Ask") or order_type not in ("Limit", "Market"):
             raise ApiError(E_BAD_REQUEST)
+        if ("triggerPrice" in params) != ("triggerQuantity" in params):
+            raise ApiError(E_TRIGGER_PAIR)
+        trigger_by = str(params.get("triggerBy") or "LastPrice")
+        if trigger_by not in TRIGGER_REFERENCES:
+            raise ApiError(E_BAD_REQUEST)
         try:
-            qty = Decimal(str(params["quantity"]))
+            quantity_key = "triggerQuantity" if "triggerPrice" in params else "quantity"
+            qty = Decimal(str(params[quantity_key]))
             price = Decimal(str(params["price"])) if order_type == "Limit" else None
+            trigger = Decimal(str(params["triggerPrice"])) if "triggerPrice" in params else None
         except (KeyError, ArithmeticError):
             raise ApiError(E_BAD_REQUEST) from None
+        if trigger is not None and (trigger <= 0 or trigger % market.tick):
+            raise ApiError(E_PRICE)
         if qty <= 0 or qty % market.step:
             raise ApiError(E_QUANTITY)
         if qty < market.min_qty:
@@ -806,7 +983,7 @@ class FakeBackpack:
             )
             if not reducing or qty > abs(position.amount):
                 raise ApiError(E_REDUCE_ONLY)
-        else:
+        elif trigger is None:
             reference = price if price is not None else (opposite[0][0] if opposite else ZERO)
             required = qty * reference / account.leverage_limit
             if required > self.available(account):
@@ -824,12 +1001,15 @@ class FakeBackpack:
             tif,
         )
         account.orders[order.order_id] = order
+        if trigger is not None:
+            order.status = "TriggerPending"
+            order.trigger_price, order.trigger_by = trigger, trigger_by
+            order.triggers_above = trigger > self.reference_price(market.symbol, trigger_by)
+            await self._order_event(account, order, "orderAccepted")
+            return order.wire()
         await self._order_event(account, order, "orderAccepted")
         if crosses:
-            for level_price, level_qty in await self._consume(market.symbol, side, qty, price):
-                fill = await self._fill(account, order, level_price, level_qty, maker=False)
-                order.status = "Filled" if order.executed == order.qty else "PartiallyFilled"
-                await self._order_event(account, order, "orderFill", fill)
+            await self._take(account, order, price)
         if order.executed < order.qty and (order_type == "Market" or tif in ("IOC", "FOK")):
             order.status = "Expired"
             await self._order_event(account, order, "orderExpired")
@@ -962,15 +1142,15 @@ class FakeBackpack:
             "autoRealizePnl": True,
             "autoRepayBorrows": True,
             "borrowLimit": "0",
-            "futuresMakerFee": text(self.maker_fee * 10_000),
-            "futuresTakerFee": text(self.taker_fee * 10_000),
+            "futuresMakerFee": text(account.maker_fee * 10_000),
+            "futuresTakerFee": text(account.taker_fee * 10_000),
             "leverageLimit": text(account.leverage_limit),
             "limitOrders": 0,
             "liquidating": False,
             "positionLimit": "1000000",
             "spotMakerFee": "0",
             "spotTakerFee": "0",
-            "triggerOrders": 0,
+            "triggerOrders": sum(1 for o in account.orders.values() if o.is_trigger_pending),
         }
 
     def h_account_update(self, account: FakeAccount | None, params: JSON) -> None:
@@ -1046,6 +1226,12 @@ class FakeBackpack:
             event["c"] = order.client_id
         if order.price is not None:
             event["p"] = text(order.price)
+        if order.trigger_price is not None:
+            event["P"] = text(order.trigger_price)
+            event["B"] = order.trigger_by
+            event["Y"] = text(order.qty)
+            if order.is_trigger_pending:
+                del event["q"]  # "q - Only present if the order has a quantity set"
         if event_type == "orderExpired":
             event["R"] = "IMMEDIATE_OR_CANCEL"
         if fill is not None:
