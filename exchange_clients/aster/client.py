@@ -11,6 +11,11 @@ Testnet: https://fapi.asterdex-testnet.com, wss://fstream.asterdex-testnet.com. 
 Binance's protocol word for word, and funding is ``premiumIndex`` + ``fundingInfo`` ("Get Funding
 Rate Config") with a default interval of 8 h, so this package holds only Aster's own parts: its
 hosts, the v3 path set and the API-wallet signer (:mod:`.signing`).
+
+Where Aster differs from today's Binance: stop orders are still ``POST order`` with
+``type=STOP_MARKET`` and ``stopPrice`` (Binance's pre-2025 API; Aster has no Algo Service), and
+it documents no open-interest endpoint, so ``market_stats`` reports open interest as ``None``.
+Fees are the account's tier from ``commissionRate`` (v1 and v3, "User Commission Rate").
 """
 
 from __future__ import annotations
@@ -19,20 +24,29 @@ from decimal import Decimal
 
 from core.errors import AuthenticationFailed
 from exchange_clients.aster.signing import ApiWalletSigner
-from exchange_clients.binance_style.client import BINANCE_PATHS, BinanceStyleClient, VenueConfig
+from exchange_clients.binance_style.client import (
+    ALGO_PATH_NAMES,
+    BINANCE_PATHS,
+    BinanceStyleClient,
+    VenueConfig,
+)
 from exchange_clients.binance_style.signing import RequestSigner
 from exchange_clients.factory import register_client
 
-V3_PATHS = {name: "/fapi/v3/" + path.rsplit("/", 1)[1] for name, path in BINANCE_PATHS.items()}
-"""Aster v3 paths: the same endpoint names, all under ``/fapi/v3/``."""
+NOT_ON_ASTER = (*ALGO_PATH_NAMES, "open_interest")
+ASTER_V1_PATHS = {name: path for name, path in BINANCE_PATHS.items() if name not in NOT_ON_ASTER}
+"""Binance's paths less the Algo Service and ``openInterest``, which Aster does not document."""
+V3_PATHS = {name: "/fapi/v3/" + path.split("/", 3)[3] for name, path in ASTER_V1_PATHS.items()}
+"""Aster v3 paths: the same endpoint names, all under ``/fapi/v3/`` (``ticker/24hr`` too)."""
 
 ASTER_HMAC = VenueConfig(
     rest_url="https://fapi.asterdex.com",
     ws_url="wss://fstream.asterdex.com",
     testnet_rest_url="https://fapi.asterdex-testnet.com",
     testnet_ws_url="wss://fstream.asterdex-testnet.com",
-    paths=BINANCE_PATHS,
+    paths=ASTER_V1_PATHS,
     default_funding_interval_hours=Decimal(8),
+    trigger_dialect="order",
 )
 ASTER_V3 = VenueConfig(
     rest_url=ASTER_HMAC.rest_url,
@@ -41,6 +55,7 @@ ASTER_V3 = VenueConfig(
     testnet_ws_url=ASTER_HMAC.testnet_ws_url,
     paths=V3_PATHS,
     default_funding_interval_hours=ASTER_HMAC.default_funding_interval_hours,
+    trigger_dialect="order",
 )
 V3_FIELDS = ("user", "signer", "signer_private_key")
 

@@ -5,6 +5,11 @@ signing, the ``<symbol>@depth@100ms`` diff book, the user-data stream, wire and 
 funding from ``premiumIndex`` + ``fundingInfo``), because Aster speaks the same protocol; this
 package holds only what is Binance's own: its hosts and its default funding interval (8 h).
 
+Stop-losses go to the Algo Service (``POST /fapi/v1/algoOrder``, required since 2025-12-09:
+the order endpoint refuses STOP_MARKET with ``-4120``); fees are the account's tier from
+``commissionRate``; 24 h volume from ``ticker/24hr`` and open interest from ``openInterest``
+(see ``binance_style/stops.py`` and ``binance_style/economics.py``).
+
 Credentials: ``api_key`` and ``api_secret`` (HMAC). Testnet hosts (``settings.testnet``):
 https://testnet.binancefuture.com and wss://fstream.binancefuture.com.
 """
@@ -23,6 +28,7 @@ BINANCE = VenueConfig(
     testnet_ws_url="wss://fstream.binancefuture.com",
     paths=BINANCE_PATHS,
     default_funding_interval_hours=Decimal(8),
+    trigger_dialect="algo",
 )
 
 

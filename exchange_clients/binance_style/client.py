@@ -32,10 +32,13 @@ from core.errors import (
     ExchangeError,
     InsufficientMargin,
     InvalidOrder,
+    OrderNotFound,
     UnknownSymbol,
     VenueUnavailable,
 )
 from core.logging_setup import get_logger
+from exchange_clients.binance_style import economics
+from exchange_clients.binance_style.economics import TtlCache
 from exchange_clients.binance_style.funding_adapter import (
     funding_from_premium_index,
     intervals_from_funding_info,
@@ -43,6 +46,19 @@ from exchange_clients.binance_style.funding_adapter import (
 from exchange_clients.binance_style.ids import check_client_id
 from exchange_clients.binance_style.rest import BinanceStyleRest
 from exchange_clients.binance_style.signing import HmacSigner, Params, RequestSigner
+from exchange_clients.binance_style.stops import (
+    Dialect,
+    algo_id_of,
+    algo_venue_id,
+    is_algo_id,
+    is_stop_event,
+    is_stop_row,
+    order_from_algo,
+    order_from_algo_event,
+    stop_from_event,
+    stop_from_row,
+    stop_params,
+)
 from exchange_clients.binance_style.websocket import (
     DEFAULT_KEEPALIVE_SECONDS,
     DepthStream,
@@ -69,8 +85,10 @@ from exchange_clients.types import (
     Balance,
     BookSnapshot,
     ClientSettings,
+    FeeSchedule,
     FundingRate,
     Market,
+    MarketStats,
     Order,
     OrderRequest,
     OrderStatus,
@@ -84,23 +102,6 @@ log = get_logger(__name__)
 DEPTH_LIMITS = ((5, 2), (10, 2), (20, 2), (50, 2), (100, 5), (500, 10), (1000, 20))
 """``GET depth`` limits and their request weights ("Order Book")."""
 FUNDING_INFO_TTL_SECONDS = 300.0
-
-PATH_NAMES = (
-    "time",
-    "exchange_info",
-    "depth",
-    "premium_index",
-    "funding_info",
-    "order",
-    "open_orders",
-    "all_open_orders",
-    "position_risk",
-    "balance",
-    "leverage",
-    "leverage_bracket",
-    "user_trades",
-    "listen_key",
-)
 
 BINANCE_PATHS: Mapping[str, str] = {
     "time": "/fapi/v1/time",
@@ -117,9 +118,16 @@ BINANCE_PATHS: Mapping[str, str] = {
     "leverage_bracket": "/fapi/v1/leverageBracket",
     "user_trades": "/fapi/v1/userTrades",
     "listen_key": "/fapi/v1/listenKey",
+    "commission_rate": "/fapi/v1/commissionRate",
+    "ticker_24hr": "/fapi/v1/ticker/24hr",
+    "open_interest": "/fapi/v1/openInterest",
+    "algo_order": "/fapi/v1/algoOrder",
+    "open_algo_orders": "/fapi/v1/openAlgoOrders",
+    "algo_open_orders": "/fapi/v1/algoOpenOrders",
 }
 """Binance USD-M REST paths (v2 for positionRisk/balance: they carry ``leverage`` and the
-``balance``/``crossUnPnl``/``availableBalance`` fields we read)."""
+``balance``/``crossUnPnl``/``availableBalance`` fields we read; the Algo Service for stops)."""
+ALGO_PATH_NAMES = ("algo_order", "open_algo_orders", "algo_open_orders")
 
 
 @dataclass(frozen=True)
@@ -134,6 +142,8 @@ class VenueConfig:
     default_funding_interval_hours: Decimal = Decimal(8)
     request_weight_per_minute: int = 2400
     orders_per_minute: int = 1200
+    trigger_dialect: Dialect = "algo"
+    """Where STOP_MARKET orders go: Binance's Algo Service, or the order endpoint (Aster)."""
 
     def path(self, name: str) -> str:
         return self.paths[name]
@@ -143,6 +153,7 @@ class BinanceStyleClient(TimestampedRestClient[BinanceStyleRest]):
     """One account on a Binance-style futures venue."""
 
     config: ClassVar[VenueConfig]
+    supports_trigger_orders: ClassVar[bool] = True
 
     def __init__(self, settings: ClientSettings) -> None:
         super().__init__(settings)
@@ -169,6 +180,11 @@ class BinanceStyleClient(TimestampedRestClient[BinanceStyleRest]):
         self._depth: DepthStream | None = None
         self._user: UserStream | None = None
         self._client_ids: dict[str, str] = {}  # venue order id -> client order id
+        self._stops: dict[str, str] = {}  # client order id -> venue order id of a stop
+        self._fees: TtlCache[FeeSchedule] = TtlCache(economics.FEES_TTL_SECONDS)
+        self._volumes: TtlCache[dict[str, Decimal]] = TtlCache(economics.STATS_TTL_SECONDS)
+        self._marks: TtlCache[dict[str, Decimal]] = TtlCache(economics.STATS_TTL_SECONDS)
+        self._open_interest: TtlCache[Decimal] = TtlCache(economics.OPEN_INTEREST_TTL_SECONDS)
 
     # --- venue specifics (overridden by subclasses) ---------------------------------------
 
@@ -330,7 +346,90 @@ class BinanceStyleClient(TimestampedRestClient[BinanceStyleRest]):
                 )
         return result
 
+    # --- economics (see economics.py for the request weights and caching) ----------------
+
+    async def fees(self, symbol: str) -> FeeSchedule:
+        """The account's tier on ``symbol`` from ``commissionRate`` (signed, weight 20)."""
+        market = await self.market(symbol)
+        cached = self._fees.get(market.contract_id)
+        if cached is not None:
+            return cached
+        if self._rest.signer is None:
+            raise AuthenticationFailed(
+                "fees are the account's own tier (commissionRate): credentials are needed",
+                venue=self.name,
+            )
+        row = await self._rest.signed(
+            "GET", self._paths["commission_rate"], [("symbol", market.contract_id)], weight=20
+        )
+        schedule = economics.fee_schedule(row)
+        self._fees.put(market.contract_id, schedule)
+        return schedule
+
+    async def market_stats(self) -> dict[str, MarketStats]:
+        """24 h quote volume of every market, and open interest in USD where the venue has
+        the endpoint (``None`` where it has not)."""
+        markets = await self.markets()
+        volumes = await self._quote_volumes()
+        interest: dict[str, Decimal] = {}
+        if "open_interest" in self._paths:
+            interest = await self._open_interest_usd(list(markets.values()))
+        return {
+            symbol: MarketStats(
+                symbol=symbol,
+                volume_24h_usd=volumes.get(market.contract_id),
+                open_interest_usd=interest.get(market.contract_id),
+            )
+            for symbol, market in markets.items()
+        }
+
+    async def _quote_volumes(self) -> dict[str, Decimal]:
+        cached = self._volumes.get("all")
+        if cached is None:
+            rows = await self._rest.public(self._paths["ticker_24hr"], weight=40)
+            cached = economics.quote_volumes(rows if isinstance(rows, list) else [rows])
+            self._volumes.put("all", cached)
+        return cached
+
+    async def _mark_prices(self) -> dict[str, Decimal]:
+        cached = self._marks.get("all")
+        if cached is None:
+            rows = await self._rest.public(self._paths["premium_index"], weight=10)
+            cached = economics.mark_prices(rows if isinstance(rows, list) else [rows])
+            self._marks.put("all", cached)
+        return cached
+
+    async def _open_interest_usd(self, markets: list[Market]) -> dict[str, Decimal]:
+        by_contract = {m.contract_id: m for m in markets}
+        result: dict[str, Decimal] = {}
+        for contract in by_contract:
+            value = self._open_interest.get(contract)
+            if value is not None:
+                result[contract] = value
+        stale = [contract for contract in by_contract if contract not in result]
+        if stale:
+            marks = await self._mark_prices()
+
+            async def fetch(contract: str) -> None:
+                mark = marks.get(contract)
+                if mark is None:
+                    return
+                row = await self._rest.public(
+                    self._paths["open_interest"], [("symbol", contract)], weight=1
+                )
+                contracts = to_decimal(row["openInterest"])
+                usd = economics.open_interest_usd(contracts, mark, by_contract[contract])
+                self._open_interest.put(contract, usd)
+                result[contract] = usd
+
+            await economics.refresh_bounded(stale, fetch, economics.OPEN_INTEREST_CONCURRENCY)
+        return result
+
     # --- trading ------------------------------------------------------------------------
+
+    @property
+    def trigger_dialect(self) -> Dialect:
+        return self._venue_config().trigger_dialect
 
     async def place_order(self, request: OrderRequest) -> Order:
         market = await self.market(request.symbol)
@@ -339,12 +438,17 @@ class BinanceStyleClient(TimestampedRestClient[BinanceStyleRest]):
         check_client_id(client_id, venue=self.name)
         if request.order_type is OrderType.MARKET:
             self._check_market_lot(request, market)
-        params = self._order_params(request, market)
+        if request.order_type is OrderType.STOP_MARKET:
+            dialect = self.trigger_dialect
+            path = self._paths["algo_order" if dialect == "algo" else "order"]
+            params = stop_params(request, market, dialect)
+        else:
+            path, params = self._paths["order"], self._order_params(request, market)
         self._claim_id(client_id)
         self._active_contracts.add(market.contract_id)
         try:
             data = await self._rest.signed(
-                "POST", self._paths["order"], params, weight=0, idempotent=False, order=True
+                "POST", path, params, weight=0, idempotent=False, order=True
             )
         except VenueError as exc:
             if exc.code == DUPLICATE_CLIENT_ID_CODE:
@@ -352,8 +456,21 @@ class BinanceStyleClient(TimestampedRestClient[BinanceStyleRest]):
             if exc.code == MARGIN_CODE:
                 raise await self._margin_error(request, market, exc) from None
             raise
-        order = order_from_wire(data, market)
+        order = self._order_of(data, market)
         self._track(order)
+        return order
+
+    def _order_of(self, data: Mapping[str, Any], market: Market) -> Order:
+        """Any REST order answer: an algo order, a stop on the order endpoint, or a plain one.
+        Stops are remembered by client id (cancel and status then know where to ask)."""
+        if "algoId" in data:
+            order = order_from_algo(data, market)
+        elif is_stop_row(data):
+            order = stop_from_row(data, market)
+        else:
+            return order_from_wire(data, market)
+        if order.venue_order_id is not None and order.client_order_id:
+            self._stops[order.client_order_id] = order.venue_order_id
         return order
 
     def _check_market_lot(self, request: OrderRequest, market: Market) -> None:
@@ -411,10 +528,20 @@ class BinanceStyleClient(TimestampedRestClient[BinanceStyleRest]):
         super()._track(order)
 
     async def cancel_order(self, symbol: str, venue_order_id: str) -> Order:
+        if is_algo_id(venue_order_id):
+            return await self._cancel_algo(symbol, ("algoId", algo_id_of(venue_order_id)))
         return await self._cancel(symbol, [("orderId", venue_order_id)])
 
     async def cancel_by_client_id(self, symbol: str, client_order_id: str) -> Order:
-        return await self._cancel(symbol, [("origClientOrderId", client_order_id)])
+        ident = ("clientAlgoId", client_order_id)
+        if is_algo_id(self._stops.get(client_order_id, "")):
+            return await self._cancel_algo(symbol, ident)
+        try:
+            return await self._cancel(symbol, [("origClientOrderId", client_order_id)])
+        except OrderNotFound:
+            if self.trigger_dialect != "algo":
+                raise
+            return await self._cancel_algo(symbol, ident)  # a stop this process did not place
 
     async def _cancel(self, symbol: str, ident: list[tuple[str, str]]) -> Order:
         market = await self.market(symbol)
@@ -425,9 +552,29 @@ class BinanceStyleClient(TimestampedRestClient[BinanceStyleRest]):
             idempotent=False,
             order=False,
         )
-        order = order_from_wire(data, market)
+        order = self._order_of(data, market)
         self._track(order)
         return order
+
+    async def _cancel_algo(self, symbol: str, ident: tuple[str, str]) -> Order:
+        """``DELETE algoOrder`` answers only ids and a code: the order is read back after."""
+        market = await self.market(symbol)
+        await self._rest.signed(
+            "DELETE",
+            self._paths["algo_order"],
+            [("symbol", market.contract_id), ident],
+            idempotent=False,
+        )
+        order = await self._algo_status(market, ident)
+        self._track(order)
+        return order
+
+    async def _algo_status(self, market: Market, ident: tuple[str, str]) -> Order:
+        data = await self._rest.signed(
+            "GET", self._paths["algo_order"], [("symbol", market.contract_id), ident]
+        )
+        order = self._order_of(data, market)
+        return dataclasses.replace(order, fee_paid=self._ledger.fees(order.venue_order_id))
 
     async def cancel_all(self, symbol: str | None = None) -> list[Order]:
         """``DELETE allOpenOrders`` per symbol that has open orders.
@@ -441,6 +588,11 @@ class BinanceStyleClient(TimestampedRestClient[BinanceStyleRest]):
             await self._rest.signed(
                 "DELETE", self._paths["all_open_orders"], [("symbol", contract)], idempotent=True
             )
+        algo = {o.symbol for o in resting if is_algo_id(o.venue_order_id or "")}
+        for contract in sorted({(await self.market(s)).contract_id for s in algo}):
+            await self._rest.signed(
+                "DELETE", self._paths["algo_open_orders"], [("symbol", contract)], idempotent=True
+            )
         for order in resting:
             final = dataclasses.replace(order, status=OrderStatus.CANCELLED)
             self._track(final)
@@ -453,29 +605,47 @@ class BinanceStyleClient(TimestampedRestClient[BinanceStyleRest]):
             params.append(("symbol", (await self.market(symbol)).contract_id))
         else:
             await self.markets()
-        rows = await self._rest.signed(
-            "GET", self._paths["open_orders"], params, weight=1 if symbol else 40
+        weight = 1 if symbol else 40
+        rows = list(
+            await self._rest.signed("GET", self._paths["open_orders"], params, weight=weight)
         )
+        if self.trigger_dialect == "algo":  # stops rest in the Algo Service, listed apart
+            rows += await self._rest.signed(
+                "GET", self._paths["open_algo_orders"], params, weight=weight
+            )
         orders: list[Order] = []
         for row in rows:
             market = self._record_of(str(row["symbol"]))
             if market is not None:
-                orders.append(order_from_wire(row, market))
+                orders.append(self._order_of(row, market))
         return orders
 
     async def _order_status(
         self, market: Market, venue_order_id: str | None, client_order_id: str | None
     ) -> Order:
+        algo = self.trigger_dialect == "algo"
         if venue_order_id is not None:
+            if is_algo_id(venue_order_id):
+                return await self._algo_status(market, ("algoId", algo_id_of(venue_order_id)))
             ident = ("orderId", venue_order_id)
         elif client_order_id is not None:
+            if is_algo_id(self._stops.get(client_order_id, "")):
+                return await self._algo_status(market, ("clientAlgoId", client_order_id))
             ident = ("origClientOrderId", client_order_id)
         else:
             raise ValueError("order_status needs venue_order_id or client_order_id")
-        data = await self._rest.signed(
-            "GET", self._paths["order"], [("symbol", market.contract_id), ident]
-        )
-        order = order_from_wire(data, market)
+        try:
+            data = await self._rest.signed(
+                "GET", self._paths["order"], [("symbol", market.contract_id), ident]
+            )
+        except OrderNotFound:
+            if not algo or client_order_id is None:
+                raise
+            return await self._algo_status(market, ("clientAlgoId", client_order_id))
+        if algo and client_order_id is not None and is_stop_row(data):
+            # the market order a triggered algo stop sent: the stop itself is the algo order
+            return await self._algo_status(market, ("clientAlgoId", client_order_id))
+        order = self._order_of(data, market)
         return dataclasses.replace(order, fee_paid=self._ledger.fees(order.venue_order_id))
 
     # --- account ------------------------------------------------------------------------
@@ -551,16 +721,48 @@ class BinanceStyleClient(TimestampedRestClient[BinanceStyleRest]):
         stamp = event.get("E")
         if isinstance(stamp, int):
             self._last_event_ms = max(self._last_event_ms, stamp)
-        if event.get("e") == "ORDER_TRADE_UPDATE" and isinstance(event.get("o"), dict):
+        if not isinstance(event.get("o"), dict):
+            return
+        if event.get("e") == "ORDER_TRADE_UPDATE":
             self._on_order_event(event["o"])
+        elif event.get("e") == "ALGO_UPDATE":
+            self._on_algo_event(event["o"])
 
     def _on_order_event(self, o: dict[str, Any]) -> None:
         market = self._record_of(str(o.get("s")))
         if market is None:
             return
+        stop = is_stop_event(o)
+        client_id = str(o.get("c", ""))
+        venue_id = self._stop_venue_id(client_id, str(o["i"])) if stop else str(o["i"])
         if o.get("x") == "TRADE" and to_decimal(o.get("l", "0")) > 0:
-            self._publish_fill_once(fill_from_event(self.name, o, market))
-        self._publish_order_once(order_from_event(o, market, self._ledger.fees(str(o["i"]))))
+            fill = fill_from_event(self.name, o, market)
+            self._publish_fill_once(dataclasses.replace(fill, venue_order_id=venue_id))
+        fees = self._ledger.fees(venue_id)
+        if stop:
+            self._publish_order_once(stop_from_event(o, market, venue_id, fees))
+        else:
+            self._publish_order_once(order_from_event(o, market, fees))
+
+    def _stop_venue_id(self, client_id: str, order_id: str) -> str:
+        """The id a stop is known by: its algo id when the order is what it triggered."""
+        self._client_ids[order_id] = client_id
+        return self._stops.get(client_id, order_id)
+
+    def _on_algo_event(self, o: dict[str, Any]) -> None:
+        """``ALGO_UPDATE``: a stop's own lifecycle in the Algo Service (fills come as the
+        triggered order's ``ORDER_TRADE_UPDATE``, under the same client id)."""
+        market = self._record_of(str(o.get("s")))
+        if market is None or "aid" not in o:
+            return
+        venue_id = algo_venue_id(o["aid"])
+        client_id = str(o.get("caid", ""))
+        if client_id:
+            self._stops[client_id] = venue_id
+        if o.get("ai"):
+            self._client_ids[str(o["ai"])] = client_id
+        order = order_from_algo_event(o, market, self._ledger.fees(venue_id))
+        self._publish_order_once(order)
 
     async def _trades_since(self, contract: str, start_ms: int) -> list[dict[str, Any]]:
         """Every ``userTrades`` row from ``start_ms`` on, paging by ``fromId`` past 1,000."""
@@ -583,4 +785,6 @@ class BinanceStyleClient(TimestampedRestClient[BinanceStyleRest]):
                 order = await self.order_status(market.symbol, venue_order_id=order_id)
                 client_id = order.client_order_id
                 self._client_ids[order_id] = client_id
-            self._publish_fill_once(USER_TRADE_FILL.read(self.name, trade, market, client_id))
+            fill = USER_TRADE_FILL.read(self.name, trade, market, client_id)
+            venue_id = self._stops.get(client_id, order_id)  # a triggered stop's fills
+            self._publish_fill_once(dataclasses.replace(fill, venue_order_id=venue_id))

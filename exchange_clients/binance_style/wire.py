@@ -217,6 +217,7 @@ INVALID_ORDER_CODES = frozenset(
         -1116,
         -1117,
         -2010,
+        -2021,  # a stop whose trigger price is already crossed ("would immediately trigger")
         -4003,
         -4004,
         -4005,

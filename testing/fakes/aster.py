@@ -13,7 +13,9 @@ Two path families, as Aster documents them:
   ``-1021`` (outside the window) and ``-4225 Nonce Expired`` (reused; seen in the docs'
   noop example).
 
-Fees: Aster Pro futures, maker 0.010 % / taker 0.035 %.
+Fees: Aster Pro futures, maker 0.010 % / taker 0.035 % (an account's tier: ``set_fees``).
+Stop orders stay on the order endpoint (``type=STOP_MARKET``, ``stopPrice``): Aster has no
+Algo Service; and it documents no open-interest endpoint, so the fake has none either.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ V3 = {
     "leverage_bracket": "/fapi/v3/leverageBracket",
     "user_trades": "/fapi/v3/userTrades",
     "listen_key": "/fapi/v3/listenKey",
+    "commission_rate": "/fapi/v3/commissionRate",
+    "ticker_24hr": "/fapi/v3/ticker/24hr",
 }
 NONCE_WINDOW_US = 10_000_000
 NONCES_KEPT = 100

@@ -20,6 +20,17 @@ Futures" API (Aster's futures API documents the same endpoints and fields):
   **Diff. Book Depth Streams** ``<symbol>@depth@100ms`` with ``U``/``u``/``pu``.
 * **User Data Streams** — ``POST/PUT/DELETE listenKey`` (60 min validity, ``-1125`` when gone),
   ``/ws/<listenKey>``, events ``ORDER_TRADE_UPDATE``, ``ACCOUNT_UPDATE``, ``listenKeyExpired``.
+* **User Commission Rate** (``commissionRate``, per account: :meth:`FakeBinanceStyle.set_fees`;
+  fills are charged at the account's rates) and **24hr Ticker Price Change Statistics**
+  (``quoteVolume``: a scripted base plus what trades here).
+* **Stop-market orders**, resting until the mark price (:meth:`FakeBinanceStyle.set_mark_price`,
+  else the book's mid) crosses the trigger, then sent as a market order (reduce-only: clipped to
+  the position, refused when there is none). Two dialects: the order endpoint with ``stopPrice``
+  (Aster, Binance before 2025-12-09; the triggered order keeps its ``orderId`` and turns
+  ``o=MARKET``, ``ot=STOP_MARKET``), or Binance's **Algo Service** (``algo_service = True``: the
+  order endpoint refuses conditional types with ``-4120``; ``algoOrder``, ``openAlgoOrders``,
+  ``algoOpenOrders`` and ``ALGO_UPDATE`` events NEW -> TRIGGERING -> TRIGGERED -> FINISHED, the
+  triggered market order carrying the ``clientAlgoId`` as its client id).
 
 The order book is scripted by tests (:meth:`FakeBinanceStyle.set_book`): each change is pushed
 as a depth event and resting orders that the new book crosses fill as makers. Our taker orders
@@ -73,6 +84,18 @@ LIMIT_MAX_QTY = Decimal(1_000_000)  # LOT_SIZE.maxQty
 E_PRECISION = (-1111, "Precision is over the maximum defined for this asset.")
 E_DUPLICATE_ID = (-4116, "ClientOrderId is duplicated.")
 E_BAD_SYMBOL = (-1121, "Invalid symbol.")
+E_IMMEDIATE_TRIGGER = (-2021, "Order would immediately trigger.")
+E_USE_ALGO = (
+    -4120,
+    "Order type not supported for this endpoint. Please use the Algo Order API endpoints instead.",
+)
+CONDITIONAL_TYPES = (
+    "STOP_MARKET",
+    "TAKE_PROFIT_MARKET",
+    "STOP",
+    "TAKE_PROFIT",
+    "TRAILING_STOP_MARKET",
+)
 E_LISTEN_KEY = (-1125, "This listenKey does not exist.")
 E_TIMEOUT = (
     -1007,
@@ -115,6 +138,8 @@ class FakeMarket:
     quote: str = "USDT"
     status: str = "TRADING"
     market_max_qty: Decimal = Decimal(120)  # MARKET_LOT_SIZE.maxQty
+    quote_volume_24h: Decimal = ZERO  # scripted; trades here add to it
+    open_interest: Decimal = ZERO  # contracts held outside this fake's accounts
 
 
 def default_markets() -> list[FakeMarket]:
@@ -128,6 +153,8 @@ def default_markets() -> list[FakeMarket]:
             Decimal("100"),
             125,
             Decimal("0.00010000"),
+            quote_volume_24h=Decimal("12500000000.50"),
+            open_interest=Decimal("80000.125"),
         ),
         FakeMarket(
             "ETHUSDT",
@@ -140,6 +167,8 @@ def default_markets() -> list[FakeMarket]:
             Decimal("-0.00005000"),
             4,
             True,
+            quote_volume_24h=Decimal("6400000000"),
+            open_interest=Decimal("1500000"),
         ),
         FakeMarket(
             "1000PEPEUSDT",
@@ -151,6 +180,8 @@ def default_markets() -> list[FakeMarket]:
             50,
             Decimal("0.00002500"),
             market_max_qty=Decimal(5_000_000),
+            quote_volume_24h=Decimal("350000000"),
+            open_interest=Decimal("4000000000"),  # contracts of 1,000 PEPE
         ),
         FakeMarket(
             "BTCUSDT_261225",
@@ -204,10 +235,21 @@ class FakeOrder:
     cum_quote: Decimal = ZERO
     time: int = field(default_factory=now_ms)
     update_time: int = field(default_factory=now_ms)
+    stop_price: Decimal = ZERO
+    working_type: str = "CONTRACT_PRICE"
+    orig_type: str = ""
+
+    def __post_init__(self) -> None:
+        self.orig_type = self.orig_type or self.type
 
     @property
     def is_open(self) -> bool:
         return self.status in ("NEW", "PARTIALLY_FILLED")
+
+    @property
+    def is_resting_stop(self) -> bool:
+        """A stop on the order endpoint, not triggered yet (it takes no liquidity)."""
+        return self.is_open and self.type in CONDITIONAL_TYPES
 
     @property
     def avg_price(self) -> Decimal:
@@ -227,19 +269,109 @@ class FakeOrder:
             "cumQuote": text(self.cum_quote),
             "timeInForce": self.tif,
             "type": self.type,
-            "origType": self.type,
+            "origType": self.orig_type,
             "reduceOnly": self.reduce_only,
             "closePosition": False,
             "side": self.side,
             "positionSide": "BOTH",
-            "stopPrice": "0",
-            "workingType": "CONTRACT_PRICE",
+            "stopPrice": text(self.stop_price),
+            "workingType": self.working_type,
             "priceProtect": False,
             "priceMatch": "NONE",
             "selfTradePreventionMode": "NONE",
             "goodTillDate": 0,
             "time": self.time,
             "updateTime": self.update_time,
+        }
+
+
+@dataclass
+class FakeAlgoOrder:
+    """A conditional order in Binance's Algo Service ("New Algo Order", "Query Algo Order")."""
+
+    algo_id: int
+    client_id: str
+    symbol: str
+    side: str
+    type: str
+    qty: Decimal
+    trigger: Decimal
+    working_type: str
+    reduce_only: bool
+    status: str = "NEW"
+    actual_order: FakeOrder | None = None
+    create_time: int = field(default_factory=now_ms)
+    update_time: int = field(default_factory=now_ms)
+    trigger_time: int = 0
+    reject_reason: str = ""
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "NEW"
+
+    def wire(self) -> JSON:
+        row: JSON = {
+            "algoId": self.algo_id,
+            "clientAlgoId": self.client_id,
+            "algoType": "CONDITIONAL",
+            "orderType": self.type,
+            "symbol": self.symbol,
+            "side": self.side,
+            "positionSide": "BOTH",
+            "timeInForce": "GTC",
+            "quantity": text(self.qty),
+            "algoStatus": self.status,
+            "triggerPrice": text(self.trigger),
+            "price": "0",
+            "icebergQuantity": None,
+            "selfTradePreventionMode": "NONE",
+            "workingType": self.working_type,
+            "priceMatch": "NONE",
+            "closePosition": False,
+            "priceProtect": False,
+            "reduceOnly": self.reduce_only,
+            "createTime": self.create_time,
+            "updateTime": self.update_time,
+            "triggerTime": self.trigger_time,
+            "goodTillDate": 0,
+        }
+        if self.actual_order is not None:  # shown once it reached the matching engine
+            row |= {
+                "actualOrderId": str(self.actual_order.order_id),
+                "executedQty": text(self.actual_order.executed),
+                "avgPrice": text(self.actual_order.avg_price),
+            }
+        return row
+
+    def event(self) -> JSON:
+        """The ``o`` object of an ``ALGO_UPDATE`` event."""
+        actual = self.actual_order
+        return {
+            "caid": self.client_id,
+            "aid": self.algo_id,
+            "at": "CONDITIONAL",
+            "o": self.type,
+            "s": self.symbol,
+            "S": self.side,
+            "ps": "BOTH",
+            "f": "GTC",
+            "q": text(self.qty),
+            "X": self.status,
+            "ai": str(actual.order_id) if actual is not None else "",
+            "ap": text(actual.avg_price) if actual is not None else "0.00000",
+            "aq": text(actual.executed) if actual is not None else "0.00000",
+            "act": actual.type if actual is not None else "0",
+            "tp": text(self.trigger),
+            "p": "0",
+            "V": "NONE",
+            "wt": self.working_type,
+            "pm": "NONE",
+            "cp": False,
+            "pP": False,
+            "R": self.reduce_only,
+            "tt": self.trigger_time,
+            "gtd": 0,
+            "rm": self.reject_reason,
         }
 
 
@@ -295,6 +427,9 @@ class FakeAccount:
     listen_key: str | None = None
     listen_key_expires: float = 0.0
     nonces: list[int] = field(default_factory=list)
+    algo_orders: dict[int, FakeAlgoOrder] = field(default_factory=dict)
+    maker_fee: Decimal | None = None  # the account's tier; None = the venue's base rate
+    taker_fee: Decimal | None = None
 
     def position(self, symbol: str) -> FakePosition:
         return self.positions.setdefault(symbol, FakePosition())
@@ -323,6 +458,8 @@ class FakeBinanceStyle:
     maker_fee = Decimal("0.0002")
     taker_fee = Decimal("0.0005")
     default_leverage = 20
+    algo_service = False
+    """Binance since 2025-12-09: conditional orders only through the Algo Service."""
 
     def __init__(self, markets: Iterable[FakeMarket] | None = None) -> None:
         self.markets = {m.symbol: m for m in (markets or default_markets())}
@@ -330,6 +467,8 @@ class FakeBinanceStyle:
         self.books: dict[str, tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]] = {}
         self.update_ids: dict[str, int] = {}
         self._order_ids = itertools.count(8_000_001)
+        self._algo_ids = itertools.count(3_000_001)
+        self.marks: dict[str, Decimal] = {}
         self._trade_ids = itertools.count(700_001)
         self._connections: list[_Connection] = []
         self.routes: dict[tuple[str, str], Route] = {}
@@ -410,6 +549,15 @@ class FakeBinanceStyle:
     def account_by_key(self, api_key: str) -> FakeAccount | None:
         return next((a for a in self.accounts if a.api_key == api_key), None)
 
+    def set_fees(self, account: FakeAccount, maker: Decimal, taker: Decimal) -> None:
+        """Move ``account`` to another fee tier (``commissionRate`` and its fills follow)."""
+        account.maker_fee, account.taker_fee = maker, taker
+
+    def fees_of(self, account: FakeAccount) -> tuple[Decimal, Decimal]:
+        maker = self.maker_fee if account.maker_fee is None else account.maker_fee
+        taker = self.taker_fee if account.taker_fee is None else account.taker_fee
+        return maker, taker
+
     # --- fault knobs ------------------------------------------------------------------------
 
     def fail_next(
@@ -480,8 +628,22 @@ class FakeBinanceStyle:
         self.books[symbol] = (new_bids, new_asks)
         await self._push_depth(symbol, changes_b, changes_a)
         await self._match_resting(symbol)
+        await self._check_triggers(symbol)
+
+    async def set_mark_price(self, symbol: str, price: str | Decimal | None) -> None:
+        """Pin the mark price (``None``: back to the book's mid); stops it crosses trigger."""
+        if price is None:
+            self.marks.pop(symbol, None)
+        else:
+            self.marks[symbol] = Decimal(price)
+        await self._check_triggers(symbol)
 
     def mark_price(self, symbol: str) -> Decimal:
+        if symbol in self.marks:
+            return self.marks[symbol]
+        return self.mid_price(symbol)
+
+    def mid_price(self, symbol: str) -> Decimal:
         bids, asks = self.book(symbol)
         if bids and asks:
             return (bids[0][0] + asks[0][0]) / 2
@@ -524,7 +686,7 @@ class FakeBinanceStyle:
     async def _match_resting(self, symbol: str) -> None:
         for account in self.accounts:
             for order in list(account.orders.values()):
-                if order.symbol != symbol or not order.is_open:
+                if order.symbol != symbol or not order.is_open or order.is_resting_stop:
                     continue
                 bids, asks = self.book(symbol)
                 levels = asks if order.side == "BUY" else bids
@@ -559,7 +721,9 @@ class FakeBinanceStyle:
     async def _fill(
         self, account: FakeAccount, order: FakeOrder, price: Decimal, qty: Decimal, *, maker: bool
     ) -> FakeTrade:
-        fee = price * qty * (self.maker_fee if maker else self.taker_fee)
+        maker_rate, taker_rate = self.fees_of(account)
+        fee = price * qty * (maker_rate if maker else taker_rate)
+        self.markets[order.symbol].quote_volume_24h += price * qty
         signed = qty if order.side == "BUY" else -qty
         realized = account.position(order.symbol).fill(signed, price)
         account.wallet += realized - fee
@@ -569,6 +733,112 @@ class FakeBinanceStyle:
         trade = FakeTrade(next(self._trade_ids), order, price, qty, fee, maker, realized, now_ms())
         account.trades.append(trade)
         return trade
+
+    # --- stop orders ------------------------------------------------------------------------
+
+    def _trigger_reference(self, symbol: str, working_type: str) -> Decimal:
+        return self.mark_price(symbol) if working_type == "MARK_PRICE" else self.mid_price(symbol)
+
+    @staticmethod
+    def _crossed(side: str, reference: Decimal, trigger: Decimal) -> bool:
+        """STOP(_MARKET): a BUY triggers at or above its price, a SELL at or below."""
+        return reference >= trigger if side == "BUY" else reference <= trigger
+
+    def _reducible(self, account: FakeAccount, symbol: str, side: str, qty: Decimal) -> Decimal:
+        """How much of a reduce-only ``side`` order the position allows now."""
+        amount = account.position(symbol).amount
+        if (side == "SELL" and amount > 0) or (side == "BUY" and amount < 0):
+            return min(qty, abs(amount))
+        return ZERO
+
+    async def _check_triggers(self, symbol: str) -> None:
+        for account in self.accounts:
+            for order in list(account.orders.values()):
+                if (
+                    order.symbol == symbol
+                    and order.is_resting_stop
+                    and self._crossed(
+                        order.side,
+                        self._trigger_reference(symbol, order.working_type),
+                        order.stop_price,
+                    )
+                ):
+                    await self._trigger_stop(account, order)
+            for algo in list(account.algo_orders.values()):
+                if (
+                    algo.symbol == symbol
+                    and algo.is_open
+                    and self._crossed(
+                        algo.side, self._trigger_reference(symbol, algo.working_type), algo.trigger
+                    )
+                ):
+                    await self._trigger_algo(account, algo)
+
+    async def _trigger_stop(self, account: FakeAccount, order: FakeOrder) -> None:
+        """Order-endpoint dialect: the stop becomes a market order under the same id."""
+        order.type = "MARKET"
+        order.update_time = now_ms()
+        await self._order_event(account, order, "NEW")
+        await self._execute_stop(account, order)
+
+    async def _execute_stop(self, account: FakeAccount, order: FakeOrder) -> None:
+        if order.reduce_only:
+            allowed = self._reducible(account, order.symbol, order.side, order.qty)
+            if not allowed:
+                order.status = "EXPIRED"
+                order.update_time = now_ms()
+                await self._order_event(account, order, "EXPIRED")
+                return
+            order.qty = allowed
+        await self._take(account, order)
+        if order.is_open:
+            order.status = "EXPIRED"
+            order.update_time = now_ms()
+            await self._order_event(account, order, "EXPIRED")
+
+    async def _trigger_algo(self, account: FakeAccount, algo: FakeAlgoOrder) -> None:
+        """Algo Service: TRIGGERING, a market order in the matching engine under the client
+        algo id (TRIGGERED), its fills, then FINISHED - or REJECTED when reduce-only finds
+        no position to reduce."""
+        algo.trigger_time = algo.update_time = now_ms()
+        algo.status = "TRIGGERING"
+        await self._algo_event(account, algo)
+        if algo.reduce_only and not self._reducible(account, algo.symbol, algo.side, algo.qty):
+            algo.status, algo.reject_reason = "REJECTED", "Reduce Only reject"
+            await self._algo_event(account, algo)
+            return
+        qty = (
+            self._reducible(account, algo.symbol, algo.side, algo.qty)
+            if algo.reduce_only
+            else algo.qty
+        )
+        order = FakeOrder(
+            next(self._order_ids),
+            algo.client_id,
+            algo.symbol,
+            algo.side,
+            "MARKET",
+            "GTC",
+            qty,
+            ZERO,
+            algo.reduce_only,
+            stop_price=algo.trigger,
+            working_type=algo.working_type,
+            orig_type=algo.type,
+        )
+        account.orders[order.order_id] = order
+        algo.actual_order = order
+        algo.status = "TRIGGERED"
+        await self._algo_event(account, algo)
+        await self._order_event(account, order, "NEW")
+        await self._execute_stop(account, order)
+        algo.status = "FINISHED"
+        algo.update_time = now_ms()
+        await self._algo_event(account, algo)
+
+    async def _algo_event(self, account: FakeAccount, algo: FakeAlgoOrder) -> None:
+        stamp = now_ms()
+        await self._emit(account, {"e": "ALGO_UPDATE", "T": stamp, "E": stamp, "o": algo.event()})
 
     # --- account figures --------------------------------------------------------------------
 
@@ -595,7 +865,7 @@ class FakeBinanceStyle:
                     / self.leverage_of(account, symbol)
                 )
         for order in account.orders.values():
-            if order.is_open:
+            if order.is_open and not order.is_resting_stop:
                 used += (
                     (order.qty - order.executed)
                     * order.price
@@ -626,6 +896,8 @@ class FakeBinanceStyle:
                 "leverage_bracket": "/fapi/v1/leverageBracket",
                 "user_trades": "/fapi/v1/userTrades",
                 "listen_key": "/fapi/v1/listenKey",
+                "commission_rate": "/fapi/v1/commissionRate",
+                "ticker_24hr": "/fapi/v1/ticker/24hr",
             }
         )
         # Account Information V2/V3, Futures Account Balance V3, Position Information V3.
@@ -637,6 +909,21 @@ class FakeBinanceStyle:
         )
         self.routes[("GET", "/fapi/v3/positionRisk")] = Route(
             FakeBinanceStyle.h_position_risk_v3, "SIGNED"
+        )
+
+    def add_algo_service(self) -> None:
+        """Binance's Algo Service endpoints and its per-symbol open interest."""
+        algo: list[tuple[str, str, Handler]] = [
+            ("POST", "/fapi/v1/algoOrder", FakeBinanceStyle.h_new_algo_order),
+            ("GET", "/fapi/v1/algoOrder", FakeBinanceStyle.h_query_algo_order),
+            ("DELETE", "/fapi/v1/algoOrder", FakeBinanceStyle.h_cancel_algo_order),
+            ("GET", "/fapi/v1/openAlgoOrders", FakeBinanceStyle.h_open_algo_orders),
+            ("DELETE", "/fapi/v1/algoOpenOrders", FakeBinanceStyle.h_cancel_all_algo),
+        ]
+        for method, path, handler in algo:
+            self.routes[(method, path)] = Route(handler, "SIGNED")
+        self.routes[("GET", "/fapi/v1/openInterest")] = Route(
+            FakeBinanceStyle.h_open_interest, "NONE"
         )
 
     def add_family(
@@ -658,6 +945,8 @@ class FakeBinanceStyle:
             ("POST", "leverage", FakeBinanceStyle.h_leverage, signed),
             ("GET", "leverage_bracket", FakeBinanceStyle.h_leverage_bracket, signed),
             ("GET", "user_trades", FakeBinanceStyle.h_user_trades, signed),
+            ("GET", "commission_rate", FakeBinanceStyle.h_commission_rate, signed),
+            ("GET", "ticker_24hr", FakeBinanceStyle.h_ticker_24hr, "NONE"),
             ("POST", "listen_key", FakeBinanceStyle.h_listen_key_new, stream),
             ("PUT", "listen_key", FakeBinanceStyle.h_listen_key_keepalive, stream),
             ("DELETE", "listen_key", FakeBinanceStyle.h_listen_key_close, stream),
@@ -914,7 +1203,9 @@ class FakeBinanceStyle:
         side, order_type = params.get("side", ""), params.get("type", "")
         if side not in ("BUY", "SELL"):
             raise ApiError((-1117, "Invalid side."))
-        if order_type not in ("LIMIT", "MARKET"):
+        if order_type in CONDITIONAL_TYPES and self.algo_service:
+            raise ApiError(E_USE_ALGO)
+        if order_type not in ("LIMIT", "MARKET", "STOP_MARKET"):
             raise ApiError((-1116, "Invalid orderType."))
         client_id = params.get("newClientOrderId") or f"auto{secrets.token_hex(8)}"
         if any(o.client_id == client_id and o.is_open for o in account.orders.values()):
@@ -929,6 +1220,8 @@ class FakeBinanceStyle:
         if qty > (market.market_max_qty if order_type == "MARKET" else LIMIT_MAX_QTY):
             raise ApiError(E_MAX_QTY)
         reduce_only = params.get("reduceOnly", "false").lower() == "true"
+        if order_type == "STOP_MARKET":
+            return await self._new_stop(account, market, params, client_id, qty, reduce_only)
         tif = params.get("timeInForce", "GTC")
         price = ZERO
         bids, asks = self.book(symbol)
@@ -982,6 +1275,47 @@ class FakeBinanceStyle:
             order.status = "EXPIRED"
             order.update_time = now_ms()
             await self._order_event(account, order, "EXPIRED")
+        return order.wire()
+
+    def _trigger_of(self, market: FakeMarket, raw: str, side: str, working_type: str) -> Decimal:
+        """A stop's trigger price, checked: on the tick, not already crossed."""
+        trigger = Decimal(raw or "0")
+        if trigger <= 0 or trigger % market.tick:
+            raise ApiError(E_TICK)
+        if working_type not in ("MARK_PRICE", "CONTRACT_PRICE"):
+            raise ApiError((-1116, "Invalid workingType."))
+        if self._crossed(side, self._trigger_reference(market.symbol, working_type), trigger):
+            raise ApiError(E_IMMEDIATE_TRIGGER)
+        return trigger
+
+    async def _new_stop(
+        self,
+        account: FakeAccount,
+        market: FakeMarket,
+        params: dict[str, str],
+        client_id: str,
+        qty: Decimal,
+        reduce_only: bool,
+    ) -> JSON:
+        """New Order with ``type=STOP_MARKET``: rests until the trigger price is crossed."""
+        side = params["side"]
+        working_type = params.get("workingType", "CONTRACT_PRICE")
+        trigger = self._trigger_of(market, params.get("stopPrice", ""), side, working_type)
+        order = FakeOrder(
+            next(self._order_ids),
+            client_id,
+            market.symbol,
+            side,
+            "STOP_MARKET",
+            "GTC",
+            qty,
+            ZERO,
+            reduce_only,
+            stop_price=trigger,
+            working_type=working_type,
+        )
+        account.orders[order.order_id] = order
+        await self._order_event(account, order, "NEW")
         return order.wire()
 
     async def _take(self, account: FakeAccount, order: FakeOrder) -> None:
@@ -1059,6 +1393,154 @@ class FakeBinanceStyle:
                 order.update_time = now_ms()
                 await self._order_event(account, order, "CANCELED")
         return {"code": 200, "msg": "The operation of cancel all open order is done."}
+
+    # --- handlers: Algo Service (Binance) ---------------------------------------------------
+
+    async def h_new_algo_order(self, account: FakeAccount | None, params: dict[str, str]) -> JSON:
+        """Trade > New Algo Order (TRADE): ``algoType=CONDITIONAL``; this fake: STOP_MARKET."""
+        assert account is not None
+        market = self.market(params)
+        side, order_type = params.get("side", ""), params.get("type", "")
+        if params.get("algoType") != "CONDITIONAL":
+            raise ApiError((-1116, "Invalid algoType."))
+        if side not in ("BUY", "SELL"):
+            raise ApiError((-1117, "Invalid side."))
+        if order_type != "STOP_MARKET":
+            raise ApiError((-1116, "Invalid orderType."))
+        client_id = params.get("clientAlgoId") or f"auto{secrets.token_hex(8)}"
+        if any(a.client_id == client_id and a.is_open for a in account.algo_orders.values()):
+            raise ApiError(E_DUPLICATE_ID)
+        qty = Decimal(params.get("quantity", "0"))
+        if qty <= 0:
+            raise ApiError(E_QTY_ZERO)
+        if qty % market.step:
+            raise ApiError(E_PRECISION)
+        if qty < market.min_qty:
+            raise ApiError(E_MIN_QTY)
+        working_type = params.get("workingType", "CONTRACT_PRICE")
+        trigger = self._trigger_of(market, params.get("triggerPrice", ""), side, working_type)
+        algo = FakeAlgoOrder(
+            next(self._algo_ids),
+            client_id,
+            market.symbol,
+            side,
+            order_type,
+            qty,
+            trigger,
+            working_type,
+            params.get("reduceOnly", "false").lower() == "true",
+        )
+        account.algo_orders[algo.algo_id] = algo
+        await self._algo_event(account, algo)
+        return algo.wire()
+
+    def _find_algo(self, account: FakeAccount, params: dict[str, str]) -> FakeAlgoOrder | None:
+        if "algoId" in params:
+            raw = params["algoId"]
+            return account.algo_orders.get(int(raw) if raw.isdigit() else -1)
+        client_id = params.get("clientAlgoId")
+        matches = [a for a in account.algo_orders.values() if a.client_id == client_id]
+        return matches[-1] if matches else None
+
+    def h_query_algo_order(self, account: FakeAccount | None, params: dict[str, str]) -> JSON:
+        """Trade > Query Algo Order (USER_DATA): by ``algoId`` or ``clientAlgoId``."""
+        assert account is not None
+        algo = self._find_algo(account, params)
+        if algo is None:
+            raise ApiError(E_NO_SUCH_ORDER)
+        return algo.wire()
+
+    async def h_cancel_algo_order(
+        self, account: FakeAccount | None, params: dict[str, str]
+    ) -> JSON:
+        """Trade > Cancel Algo Order (TRADE): only a NEW (untriggered) one."""
+        assert account is not None
+        algo = self._find_algo(account, params)
+        if algo is None or not algo.is_open:
+            raise ApiError(E_UNKNOWN_ORDER)
+        algo.status = "CANCELED"
+        algo.update_time = now_ms()
+        await self._algo_event(account, algo)
+        return {
+            "algoId": algo.algo_id,
+            "clientAlgoId": algo.client_id,
+            "code": "200",
+            "msg": "success",
+        }
+
+    def h_open_algo_orders(self, account: FakeAccount | None, params: dict[str, str]) -> Any:
+        """Trade > Current All Algo Open Orders (USER_DATA)."""
+        assert account is not None
+        symbol = params.get("symbol")
+        if symbol is not None:
+            self.market(params)
+        return [
+            a.wire()
+            for a in account.algo_orders.values()
+            if a.is_open and (symbol is None or a.symbol == symbol)
+        ]
+
+    async def h_cancel_all_algo(self, account: FakeAccount | None, params: dict[str, str]) -> JSON:
+        """Trade > Cancel All Algo Open Orders (TRADE)."""
+        assert account is not None
+        market = self.market(params)
+        for algo in list(account.algo_orders.values()):
+            if algo.is_open and algo.symbol == market.symbol:
+                algo.status = "CANCELED"
+                algo.update_time = now_ms()
+                await self._algo_event(account, algo)
+        return {"code": 200, "msg": "The operation of cancel all open order is done."}
+
+    # --- handlers: fees, volume, open interest ----------------------------------------------
+
+    def h_commission_rate(self, account: FakeAccount | None, params: dict[str, str]) -> JSON:
+        """Account > User Commission Rate (USER_DATA): the account's tier."""
+        assert account is not None
+        market = self.market(params)
+        maker, taker = self.fees_of(account)
+        return {
+            "symbol": market.symbol,
+            "makerCommissionRate": text(maker),
+            "takerCommissionRate": text(taker),
+        }
+
+    def _ticker(self, market: FakeMarket) -> JSON:
+        last = self.mid_price(market.symbol) if market.symbol in self.books else Decimal(1)
+        return {
+            "symbol": market.symbol,
+            "priceChange": "0",
+            "priceChangePercent": "0.000",
+            "weightedAvgPrice": text(last),
+            "lastPrice": text(last),
+            "lastQty": "0",
+            "openPrice": text(last),
+            "highPrice": text(last),
+            "lowPrice": text(last),
+            "volume": text(market.quote_volume_24h / last),
+            "quoteVolume": text(market.quote_volume_24h),
+            "openTime": self.server_ms() - 86_400_000,
+            "closeTime": self.server_ms(),
+            "firstId": 1,
+            "lastId": 2,
+            "count": 2,
+        }
+
+    def h_ticker_24hr(self, account: FakeAccount | None, params: dict[str, str]) -> Any:
+        """Market Data > 24hr Ticker Price Change Statistics: one symbol, or all without."""
+        if "symbol" in params:
+            return self._ticker(self.market(params))
+        return [self._ticker(m) for m in self.markets.values()]
+
+    def h_open_interest(self, account: FakeAccount | None, params: dict[str, str]) -> JSON:
+        """Market Data > Open Interest (one symbol, in contracts): the scripted base plus the
+        long side held by this fake's accounts."""
+        market = self.market(params)
+        held = sum((max(ZERO, a.position(market.symbol).amount) for a in self.accounts), ZERO)
+        return {
+            "openInterest": text(market.open_interest + held),
+            "symbol": market.symbol,
+            "time": self.server_ms(),
+        }
 
     # --- handlers: account ------------------------------------------------------------------
 
@@ -1331,7 +1813,7 @@ class FakeBinanceStyle:
             "q": text(order.qty),
             "p": text(order.price),
             "ap": text(order.avg_price),
-            "sp": "0",
+            "sp": text(order.stop_price),
             "x": execution,
             "X": order.status,
             "i": order.order_id,
@@ -1346,8 +1828,8 @@ class FakeBinanceStyle:
             "a": "0",
             "m": trade.maker if trade else False,
             "R": order.reduce_only,
-            "wt": "CONTRACT_PRICE",
-            "ot": order.type,
+            "wt": order.working_type,
+            "ot": order.orig_type,
             "ps": "BOTH",
             "cp": False,
             "rp": text(trade.realized) if trade else "0",
