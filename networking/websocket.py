@@ -19,6 +19,13 @@ Size and depth are bounded: a message longer than ``max_message_bytes`` (set per
 the largest payload it documents) ends the connection (aiohttp closes it with 1009, message too
 big) and the stream reconnects, instead of buffering whatever a broken or hostile peer sends;
 a message nested deeper than :data:`networking.json_codec.MAX_DEPTH` is dropped with a warning.
+
+Through an account's :class:`~networking.proxy_pool.ProxyPool` (passed as ``proxy_url``) every
+connection goes through the pool's current proxy. A connection the proxy cannot make, or a
+handshake the venue answers with 403/451 (a ban of the proxy's address), is reported to the pool
+and the next connection goes through the next proxy at once, :meth:`start`'s first one included.
+A stream dropped by a dying proxy reconnects the usual way; that reconnection finds the proxy
+gone and fails over.
 """
 
 from __future__ import annotations
@@ -29,14 +36,21 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
+from aiohttp_socks import ProxyError
 
 from core.errors import VenueUnavailable
 from core.logging_setup import get_logger
 from core.redaction import Secret
 from core.tasks import TaskSupervisor
 from networking.backoff import Backoff
-from networking.http import proxy_connector
+from networking.http import (
+    BANNED,
+    PROXY_UNREACHABLE,
+    proxy_connector,
+    proxy_failure_reason,
+)
 from networking.json_codec import JSONTooDeep, dumps, loads
+from networking.proxy_pool import PooledProxy, ProxyPool
 
 log = get_logger(__name__)
 
@@ -82,6 +96,9 @@ class ReconnectingWebSocket:
         self._idle_timeout = idle_timeout
         self.backoff = backoff or Backoff()
         self._proxy_url = proxy_url
+        self.pool = proxy_url if isinstance(proxy_url, ProxyPool) else None
+        self._session_proxy: PooledProxy | None = None
+        self._pool_acquired = False
         self.max_message_bytes = max_message_bytes
         self._session: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
@@ -103,12 +120,20 @@ class ReconnectingWebSocket:
         if self._task is not None:
             return
         self._stopping = False
-        self._session = aiohttp.ClientSession(connector=proxy_connector(self._proxy_url))
+        if self.pool is not None:
+            await self.pool.ensure_checked()  # health check before first use
+            self.pool.acquire()
+            self._pool_acquired = True
         try:
-            await self._connect()
+            while True:
+                try:
+                    await self._connect()
+                    break
+                except _FailedOver:
+                    continue  # through the next proxy, at once
         except BaseException:
-            await self._session.close()
-            self._session = None
+            await self._close_session()
+            await self._release_pool()
             raise
         self._task = self._tasks.spawn(self._run(), name="reader")
 
@@ -124,6 +149,15 @@ class ReconnectingWebSocket:
                 await self._task
             self._task = None
         await self._close_socket()
+        await self._close_session()
+        await self._release_pool()
+
+    async def _release_pool(self) -> None:
+        if self.pool is not None and self._pool_acquired:
+            self._pool_acquired = False
+            await self.pool.release()
+
+    async def _close_session(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -139,22 +173,43 @@ class ReconnectingWebSocket:
         """Drop the current connection; the background loop reconnects and resyncs."""
         await self._close_socket()
 
+    async def _open_session(self) -> aiohttp.ClientSession:
+        """The session to connect with: through the pool's current proxy, new after a failover."""
+        if self.pool is not None and self.pool.current is not self._session_proxy:
+            await self._close_session()
+        if self._session is None:
+            self._session_proxy = self.pool.current if self.pool is not None else None
+            route = self._session_proxy.url if self._session_proxy else self._proxy_url
+            self._session = aiohttp.ClientSession(connector=proxy_connector(route))
+        return self._session
+
     async def _connect(self) -> None:
-        assert self._session is not None
+        session = await self._open_session()
+        proxy = self._session_proxy
         try:
-            self._ws = await self._session.ws_connect(
+            self._ws = await session.ws_connect(
                 self.url,
                 heartbeat=self._heartbeat,
                 autoping=True,
                 max_msg_size=self.max_message_bytes,
             )
+        except (*PROXY_UNREACHABLE, ProxyError) as exc:
+            reason = f"proxy: {proxy_failure_reason(exc)}"
+            if await self._proxy_failed(proxy, exc, ban=False):
+                raise _FailedOver(reason) from None
+            raise VenueUnavailable(
+                f"{self.name} stream: cannot connect ({reason})", venue=self.venue
+            ) from None
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             # The URL is left out on purpose: a user stream's URL carries its listen key.
+            banned = isinstance(exc, aiohttp.WSServerHandshakeError) and exc.status in BANNED
             reason = (
                 f"HTTP {exc.status}"
                 if isinstance(exc, aiohttp.WSServerHandshakeError)
                 else type(exc).__name__
             )
+            if await self._proxy_failed(proxy, exc, ban=banned):
+                raise _FailedOver(reason) from None
             raise VenueUnavailable(
                 f"{self.name} stream: cannot connect ({reason})", venue=self.venue
             ) from None
@@ -167,12 +222,28 @@ class ReconnectingWebSocket:
                 raise
         self.connected.set()
 
+    async def _proxy_failed(
+        self, proxy: PooledProxy | None, exc: BaseException, *, ban: bool
+    ) -> bool:
+        """Tell the pool (a ban, or a connection failure); True when traffic moved."""
+        if self.pool is None or proxy is None:
+            return False
+        if ban:
+            return await self.pool.report_ban(proxy, f"{self.name} stream handshake refused")
+        return await self.pool.report_connection_failure(
+            proxy,
+            proxy_failure_reason(exc),
+            verify=not isinstance(exc, PROXY_UNREACHABLE),
+        )
+
     async def _run(self) -> None:
         attempt = 0
         while not self._stopping:
             if self._ws is None:
                 try:
                     await self._connect()
+                except _FailedOver:
+                    continue  # through the next proxy, at once
                 except Exception as exc:  # any failure means "try again later"
                     delay = self.backoff.delay(attempt)
                     self._log.warning(
@@ -260,3 +331,7 @@ class ReconnectingWebSocket:
             outcome = self._on_disconnect()
             if outcome is not None:
                 await outcome
+
+
+class _FailedOver(VenueUnavailable):
+    """A connection failed through a proxy and the pool moved on: connect again, at once."""
