@@ -12,18 +12,31 @@ Prices must already be on Hyperliquid's grid (5 significant figures, <= 6 - szDe
 decimals; :meth:`prepare_limit` rounds to it): an off-grid price is refused, never changed.
 Market orders are aggressive IOC limits at the touch +/- ``market_slippage`` (default 5 %).
 
+Stop-losses rest on the venue (``supports_trigger_orders``): ``OrderType.STOP_MARKET`` is sent
+as Hyperliquid's reduce-only trigger order (``{"trigger": {"isMarket": true, "triggerPx",
+"tpsl": "sl"}}``), which the venue turns into a market order when its *mark* price crosses the
+trigger; its limit price is the trigger +/- ``stop_slippage`` (default 10 %, the venue's own
+tolerance for market TP/SL), computed as the reference SDK bounds a market order.
+
+Economics: :meth:`fees` is the account's own tier (``userFees``: after volume tier, referral
+and staking discounts), cached ``fees_ttl`` seconds; the published base rates only when that
+endpoint cannot be read. :meth:`market_stats` is ``metaAndAssetCtxs``' 24 h notional volume and
+open interest (coins x mark).
+
 Streams: ``orderUpdates`` and ``userFills``, published once each by the native base
 (:mod:`exchange_clients.native.base`). Fills older than ``connect()`` are history and never
 published; after a reconnect, fills since the last one seen are polled over REST
 (``userFillsByTime``) and tracked orders refreshed.
 
 Options: ``base_url``, ``ws_url``, ``timeout`` (s, 10), ``retries`` (3), ``market_slippage``
-(0.05), ``rate_limit_per_minute`` (1200, the venue's per-IP weight budget), ``markets_ttl``
-(s, 60: tick sizes follow the mark price), ``ws_ping_interval`` (s, 30).
+(0.05), ``stop_slippage`` (0.10), ``fees_ttl`` (s, 3600), ``rate_limit_per_minute`` (1200, the
+venue's per-IP weight budget), ``markets_ttl`` (s, 60: tick sizes follow the mark price),
+``ws_ping_interval`` (s, 30).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Hashable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -43,20 +56,23 @@ from exchange_clients.hyperliquid import rounding as hl_rounding
 from exchange_clients.hyperliquid.funding_adapter import funding_rate, predicted_by_coin
 from exchange_clients.hyperliquid.ids import CloidBook
 from exchange_clients.hyperliquid.rest import LIGHT, HyperliquidRest, statuses
-from exchange_clients.hyperliquid.signing import L1Signer, order_action, order_wire
+from exchange_clients.hyperliquid.signing import L1Signer, order_action, order_wire, trigger_type
 from exchange_clients.hyperliquid.websocket import HyperliquidStream
 from exchange_clients.hyperliquid.wire import (
     FILL,
     MAINNET_URL,
     MAINNET_WS_URL,
+    PUBLISHED_FEES,
     TESTNET_URL,
     TESTNET_WS_URL,
     VENUE,
     HlAsset,
     order_error,
+    parse_market_stats,
     parse_order,
     parse_position,
     parse_universe,
+    parse_user_fees,
 )
 from exchange_clients.native.streaming import StreamingVenueClient
 from exchange_clients.native.wire import ms_to_datetime, now_ms, to_decimal
@@ -67,8 +83,10 @@ from exchange_clients.types import (
     Balance,
     BookSnapshot,
     ClientSettings,
+    FeeSchedule,
     FundingRate,
     Market,
+    MarketStats,
     Order,
     OrderRequest,
     OrderStatus,
@@ -87,6 +105,7 @@ class HyperliquidClient(StreamingVenueClient[HlAsset, str, HyperliquidStream]):
     """One Hyperliquid account (or vault) on mainnet or testnet."""
 
     venue = "hyperliquid"
+    supports_trigger_orders = True
 
     def __init__(self, settings: ClientSettings) -> None:
         options = settings.options
@@ -110,6 +129,14 @@ class HyperliquidClient(StreamingVenueClient[HlAsset, str, HyperliquidStream]):
         vault = settings.public.get("vault_address")
         self.vault_address = vault.lower() if vault else None
         self._slippage = Decimal(str(options.get("market_slippage", "0.05")))
+        self._stop_slippage = Decimal(str(options.get("stop_slippage", "0.10")))
+        if not 0 < self._stop_slippage < 1:
+            raise ValueError(
+                f"hyperliquid option stop_slippage must be between 0 and 1 (a fraction of the "
+                f"trigger price), not {self._stop_slippage}"
+            )
+        self._fees_ttl = float(str(options.get("fees_ttl", 3600)))
+        self._fees: tuple[float, FeeSchedule] | None = None  # (monotonic time read, schedule)
         self._rest = HyperliquidRest(
             self._rest_transport(self._base_url, self._per_minute_limit(1200)),
             self._signer,
@@ -118,7 +145,9 @@ class HyperliquidClient(StreamingVenueClient[HlAsset, str, HyperliquidStream]):
             user=lambda: self.user,
         )
         self._cloids = CloidBook()
-        self._market_ids: set[str] = set()  # sent as market orders (an IOC limit on the wire)
+        # What this process sent, by client id: the venue's order objects do not say that an
+        # IOC limit was our market order, and its WebSocket ones do not carry trigger fields.
+        self._sent: dict[str, OrderRequest] = {}
         self._ctxs: list[Any] = []  # asset contexts of the last markets load, by asset index
         self._book_subscriptions: set[str] = set()
         self._since_ms = 0
@@ -278,6 +307,34 @@ class HyperliquidClient(StreamingVenueClient[HlAsset, str, HyperliquidStream]):
                 raise UnknownSymbol(f"no market for {symbol!r}", venue=VENUE)
         return rates
 
+    # --- economics -------------------------------------------------------------------------
+
+    async def fees(self, symbol: str) -> FeeSchedule:
+        """The account's own rates (one schedule for every perpetual of the main dex)."""
+        await self._record(symbol)  # UnknownSymbol for a market that does not exist
+        cached = self._fees
+        if cached is not None and time.monotonic() - cached[0] < self._fees_ttl:
+            return cached[1]
+        try:
+            schedule = parse_user_fees(
+                await self._rest.info({"type": "userFees", "user": self.user})
+            )
+        except (ExchangeError, ValueError) as exc:
+            # Not cached: the account's tier is read again on the next call.
+            self._log.warning("user_fees_unavailable", fallback="published", error=str(exc))
+            return PUBLISHED_FEES
+        self._fees = (time.monotonic(), schedule)
+        return schedule
+
+    async def market_stats(self) -> dict[str, MarketStats]:
+        await self._market_cache.reload()
+        ctxs = self._ctxs
+        return {
+            asset.market.symbol: parse_market_stats(asset.market, ctxs[asset.asset])
+            for asset in self._market_cache.records()
+            if asset.asset < len(ctxs)
+        }
+
     # --- trading ---------------------------------------------------------------------------
 
     async def place_order(self, request: OrderRequest) -> Order:
@@ -292,9 +349,13 @@ class HyperliquidClient(StreamingVenueClient[HlAsset, str, HyperliquidStream]):
                 f"{market.step_size} (use prepare_limit)",
                 venue=VENUE,
             )
+        trigger: dict[str, Any] | None = None
         if request.order_type is OrderType.MARKET:
             venue_price = await self._aggressive_price(asset, request.side)
             tif = "Ioc"
+        elif request.order_type is OrderType.STOP_MARKET:
+            trigger, venue_price = self._stop_wire(asset, request)
+            tif = "Gtc"  # not sent: a trigger order has no time in force
         else:
             assert request.price is not None
             venue_price = market.to_venue_price(request.price)
@@ -312,8 +373,7 @@ class HyperliquidClient(StreamingVenueClient[HlAsset, str, HyperliquidStream]):
             )
         cloid = self._cloids.remember(client_id)
         self._claim_id(client_id)
-        if request.order_type is OrderType.MARKET:
-            self._market_ids.add(client_id)
+        self._sent[client_id] = request
         wire = order_wire(
             asset.asset,
             request.side == "buy",
@@ -322,6 +382,7 @@ class HyperliquidClient(StreamingVenueClient[HlAsset, str, HyperliquidStream]):
             reduce_only=request.reduce_only,
             tif=tif,  # type: ignore[arg-type]
             cloid=cloid,
+            trigger=trigger,
         )
         data = await self._rest.exchange(order_action([wire]))
         status = statuses(data)[0]
@@ -358,6 +419,22 @@ class HyperliquidClient(StreamingVenueClient[HlAsset, str, HyperliquidStream]):
                 ts=now,
             )
         raise ExchangeError(f"unexpected order status {status!r}", venue=VENUE)
+
+    def _stop_wire(self, asset: HlAsset, request: OrderRequest) -> tuple[dict[str, Any], Decimal]:
+        """A stop-loss's ``trigger`` type and the worst price of the market order it sends."""
+        assert request.trigger_price is not None  # OrderRequest guarantees it for a stop
+        trigger_price = asset.market.to_venue_price(request.trigger_price)
+        if not hl_rounding.is_valid_price(trigger_price, asset.sz_decimals):
+            raise InvalidOrder(
+                f"{request.symbol}: trigger price {request.trigger_price} is off Hyperliquid's "
+                f"grid (5 significant figures, at most {6 - asset.sz_decimals} decimals; "
+                "use prepare_limit)",
+                venue=VENUE,
+            )
+        limit = hl_rounding.slippage_price(
+            trigger_price, asset.sz_decimals, request.side == "buy", self._stop_slippage
+        )
+        return trigger_type(trigger_price, "sl"), limit
 
     async def _aggressive_price(self, asset: HlAsset, side: Side) -> Decimal:
         """Touch +/- slippage, in venue units, on the grid (a market order is an IOC limit)."""
@@ -459,9 +536,20 @@ class HyperliquidClient(StreamingVenueClient[HlAsset, str, HyperliquidStream]):
             avg_fill_price=self._ledger.average_price(str(oid)),
             fee_paid=self._ledger.fees(str(oid)),
         )
-        if client_id in self._market_ids:
-            return replace(order, order_type=OrderType.MARKET, price=None)
-        return order
+        sent = self._sent.get(client_id)
+        if sent is None:
+            return order  # placed elsewhere: what the venue's object says is all there is
+        # WebSocket order objects carry neither time in force nor trigger fields, and a market
+        # order is an IOC limit on the wire: what we sent says what the order is.
+        return replace(
+            order,
+            order_type=sent.order_type,
+            price=sent.price,
+            trigger_price=sent.trigger_price,
+            post_only=sent.post_only,
+            reduce_only=sent.reduce_only,
+            time_in_force=sent.time_in_force,
+        )
 
     # --- account ---------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ conventions as :mod:`exchange_clients.rounding`.
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 
 from exchange_clients.types import Side
 
@@ -52,3 +52,20 @@ def is_valid_price(price: Decimal, sz_decimals: int) -> bool:
 
 def round_size(size: Decimal, sz_decimals: int) -> Decimal:
     return size.quantize(Decimal(1).scaleb(-sz_decimals), rounding=ROUND_DOWN)
+
+
+def slippage_price(price: Decimal, sz_decimals: int, is_buy: bool, slippage: Decimal) -> Decimal:
+    """``price`` moved by ``slippage`` against the taker, as the reference SDK bounds a market
+    order (``Exchange._slippage_price``): x (1 +/- slippage), then 5 significant figures, then
+    at most ``6 - szDecimals`` decimals, both to nearest. A triggered stop executes as a market
+    order with this as its worst price; from the trigger price, never from the touch (a stop
+    far from the market would otherwise carry a limit on the wrong side of its trigger)."""
+    moved = price * (1 + slippage if is_buy else 1 - slippage)
+    if moved <= 0:
+        raise ValueError(f"slippage {slippage} leaves no positive price below {price}")
+    figures = moved.quantize(
+        Decimal(1).scaleb(moved.adjusted() - (SIGNIFICANT_FIGURES - 1)), rounding=ROUND_HALF_EVEN
+    )
+    return figures.quantize(
+        Decimal(1).scaleb(-(MAX_PERP_DECIMALS - sz_decimals)), rounding=ROUND_HALF_EVEN
+    )

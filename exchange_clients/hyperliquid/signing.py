@@ -25,6 +25,7 @@ from eth_utils.crypto import keccak
 from exchange_clients.evm_signing import EvmKey, domain_separator, typed_data_digest
 
 Tif = Literal["Gtc", "Alo", "Ioc"]
+Tpsl = Literal["tp", "sl"]
 MAX_WIRE_DECIMALS = 8
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
@@ -53,19 +54,30 @@ def order_wire(
     reduce_only: bool = False,
     tif: Tif = "Gtc",
     cloid: str | None = None,
+    trigger: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One order of an ``order`` action (keys in the hashed order: a, b, p, s, r, t, c)."""
+    """One order of an ``order`` action (keys in the hashed order: a, b, p, s, r, t, c).
+
+    ``trigger`` (from :func:`trigger_type`) makes it a trigger order; ``price`` is then the
+    worst price of the order the trigger sends, and ``tif`` does not apply."""
     wire: dict[str, Any] = {
         "a": asset,
         "b": is_buy,
         "p": decimal_to_wire(price),
         "s": decimal_to_wire(size),
         "r": reduce_only,
-        "t": {"limit": {"tif": tif}},
+        "t": {"trigger": trigger} if trigger is not None else {"limit": {"tif": tif}},
     }
     if cloid is not None:
         wire["c"] = cloid
     return wire
+
+
+def trigger_type(
+    trigger_price: Decimal, tpsl: Tpsl = "sl", *, is_market: bool = True
+) -> dict[str, Any]:
+    """The ``trigger`` order type (keys in the SDK's order: isMarket, triggerPx, tpsl)."""
+    return {"isMarket": is_market, "triggerPx": decimal_to_wire(trigger_price), "tpsl": tpsl}
 
 
 def order_action(orders: list[dict[str, Any]], grouping: str = "na") -> dict[str, Any]:

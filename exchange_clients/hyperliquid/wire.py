@@ -29,7 +29,9 @@ from exchange_clients.hyperliquid.rounding import price_decimals
 from exchange_clients.native.wire import FillFormat, ms_field, ms_to_datetime, to_decimal
 from exchange_clients.types import (
     ZERO,
+    FeeSchedule,
     Market,
+    MarketStats,
     Order,
     OrderStatus,
     OrderType,
@@ -44,6 +46,9 @@ TESTNET_URL = "https://api.hyperliquid-testnet.xyz"
 MAINNET_WS_URL = "wss://api.hyperliquid.xyz/ws"
 TESTNET_WS_URL = "wss://api.hyperliquid-testnet.xyz/ws"
 MIN_ORDER_VALUE = Decimal(10)  # error-responses: "Order must have minimum value of $10."
+# trading/fees: the base (tier 0) perpetuals rates, what an account without discounts pays.
+PUBLISHED_FEES = FeeSchedule(maker=Decimal("0.00015"), taker=Decimal("0.00045"), source="published")
+STOP_MARKET = "Stop Market"  # frontendOpenOrders/orderStatus ``orderType`` of our stops
 K_MULTIPLIER = Decimal(1000)
 _K_COIN = re.compile(r"k[A-Z0-9]+")
 
@@ -58,6 +63,7 @@ ERR_NO_LIQUIDITY = "No liquidity available for market order."
 ERR_MISSING_ORDER = "Order was never placed, already canceled, or filled."
 ERR_INVALID_SIZE = "Order has invalid size."
 ERR_UNKNOWN_SIGNER = "does not exist."  # "User or API Wallet 0x... does not exist."
+ERR_TPSL_PRICE = "Invalid TP/SL price."  # a stop's limit on the wrong side of its trigger
 
 
 # --- symbols and markets ----------------------------------------------------------------------
@@ -151,14 +157,20 @@ def parse_order(
     remaining = to_decimal(wire["sz"])
     original = to_decimal(wire.get("origSz", wire["sz"]))
     post_only, tif = _TIF.get(str(wire.get("tif") or "Gtc"), (False, TimeInForce.IOC))
+    trigger = wire.get("triggerPx") if wire.get("isTrigger") else None
+    trigger_price = market.from_venue_price(to_decimal(trigger)) if trigger is not None else None
+    # A stop market's limitPx is only its slippage bound; other trigger kinds (take-profit,
+    # stop limit: never sent by us) keep their limit price and show their trigger beside it.
+    is_stop = trigger_price is not None and wire.get("orderType") == STOP_MARKET
     return Order(
         client_order_id=client_order_id,
         venue_order_id=str(wire["oid"]),
         symbol=market.symbol,
         side=side_of(str(wire["side"])),
-        order_type=OrderType.LIMIT,
+        order_type=OrderType.STOP_MARKET if is_stop else OrderType.LIMIT,
         size=market.from_venue_size(original),
-        price=market.from_venue_price(to_decimal(wire["limitPx"])),
+        price=None if is_stop else market.from_venue_price(to_decimal(wire["limitPx"])),
+        trigger_price=trigger_price,
         status=order_status_of(status, remaining, original),
         filled_size=market.from_venue_size(original - remaining),
         avg_fill_price=avg_fill_price,
@@ -168,6 +180,42 @@ def parse_order(
         time_in_force=tif,
         created_at=ms_to_datetime(int(wire["timestamp"])) if "timestamp" in wire else None,
         updated_at=ms_to_datetime(updated_ms) if updated_ms is not None else None,
+    )
+
+
+# --- economics --------------------------------------------------------------------------------
+
+
+def parse_user_fees(data: Any) -> FeeSchedule:
+    """``userFees`` -> the account's own perpetuals rates (after tier, referral and staking
+    discounts): ``userAddRate`` is the maker rate (negative = rebate), ``userCrossRate`` the
+    taker rate. ``ValueError`` when the answer does not carry them."""
+    if not isinstance(data, Mapping) or "userAddRate" not in data or "userCrossRate" not in data:
+        raise ValueError(f"userFees answer without userAddRate/userCrossRate: {str(data)[:200]}")
+    return FeeSchedule(
+        maker=to_decimal(data["userAddRate"]),
+        taker=to_decimal(data["userCrossRate"]),
+        source="account",
+    )
+
+
+def parse_market_stats(market: Market, ctx: Mapping[str, Any]) -> MarketStats:
+    """One ``metaAndAssetCtxs`` asset context -> 24 h volume and open interest in USD.
+
+    ``dayNtlVlm`` is already notional (USD); ``openInterest`` is in the venue's units (kPEPE
+    contracts for kPEPE), so it is valued at the mark through the market's multiplier."""
+    volume = ctx.get("dayNtlVlm")
+    open_interest = ctx.get("openInterest")
+    mark = ctx.get("markPx")
+    return MarketStats(
+        symbol=market.symbol,
+        volume_24h_usd=to_decimal(volume) if volume is not None else None,
+        open_interest_usd=(
+            market.from_venue_size(to_decimal(open_interest))
+            * market.from_venue_price(to_decimal(mark))
+            if open_interest is not None and mark is not None
+            else None
+        ),
     )
 
 
@@ -227,7 +275,7 @@ def order_error(message: str, *, context: str = "") -> ExchangeError:
         return ReduceOnlyRejected(text, venue=VENUE)
     if message.startswith(ERR_MARGIN):
         return MarginRejected(text)
-    if message.startswith((ERR_TICK, ERR_MIN_VALUE, ERR_INVALID_SIZE)):
+    if message.startswith((ERR_TICK, ERR_MIN_VALUE, ERR_INVALID_SIZE, ERR_TPSL_PRICE)):
         return InvalidOrder(text, venue=VENUE)
     if message.startswith(ERR_MISSING_ORDER):
         return OrderNotFound(text, venue=VENUE)

@@ -2,20 +2,34 @@
 
 Endpoints (Hyperliquid API docs, for-developers/api):
 
-* ``POST /info`` (info-endpoint, info-endpoint/perpetuals): meta, metaAndAssetCtxs, l2Book,
-  openOrders, frontendOpenOrders, orderStatus, clearinghouseState, userFills, userFillsByTime,
-  fundingHistory, predictedFundings, userRole, activeAssetData, allMids.
+* ``POST /info`` (info-endpoint, info-endpoint/perpetuals): meta, metaAndAssetCtxs (with each
+  market's ``dayNtlVlm`` and ``openInterest``), l2Book, openOrders, frontendOpenOrders (trigger
+  orders with ``isTrigger``/``triggerPx``/``orderType``), orderStatus, clearinghouseState,
+  userFills, userFillsByTime, userFees (the account's tier), fundingHistory,
+  predictedFundings, userRole, activeAssetData, allMids.
 * ``POST /exchange`` (exchange-endpoint; signing): order, cancel, cancelByCloid,
   updateLeverage. The signer is *recovered* from the EIP-712 signature; an unknown signer gets
   ``{"status": "err", "response": "User or API Wallet 0x... does not exist."}`` exactly as the
   venue answers, so a tampered action or a wrong key can never pass. Nonces must be unique per
   signer and within (now - 2 days, now + 1 day) (nonces-and-api-wallets).
 * ``GET /ws`` (websocket, websocket/subscriptions, websocket/timeouts-and-heartbeats):
-  l2Book (full snapshots), trades, orderUpdates, userFills (first message ``isSnapshot: true``
-  with the user's recent fills), ``{"method": "ping"}`` -> ``{"channel": "pong"}``.
+  l2Book (full snapshots), trades, orderUpdates (the basic order object: no tif, no trigger
+  fields), userFills (first message ``isSnapshot: true`` with the user's recent fills),
+  ``{"method": "ping"}`` -> ``{"channel": "pong"}``.
 
-Per-order errors use the strings of the error-responses page. Fees: taker 0.045 %, maker
-0.015 % (trading/fees, base tier). Margin used = position value / leverage (cross).
+Per-order errors use the strings of the error-responses page. Fees: each account pays its own
+tier (:meth:`set_fee_tier`; default the base tier, taker 0.045 %, maker 0.015 %, trading/fees),
+reported by ``userFees``. Margin used = position value / leverage (cross).
+
+Trigger orders (trading/take-profit-and-stop-loss-orders-tp-sl): ``{"trigger": {"isMarket",
+"triggerPx", "tpsl"}}`` rests (``{"resting": {"oid"}}``) until the *mark* price crosses the
+trigger (:meth:`set_mark`; a stop-loss sell fires at or below it, a buy at or above), then is
+``triggered`` and executes at once against the book as a market order bounded by its limit
+price, reduce-only orders capped at the position (``reduceOnlyCanceled`` when it is gone), with
+fills and order updates like any order. A stop-loss whose limit is on the wrong side of its
+trigger is refused with "Invalid TP/SL price." (what the venue answers); a reduce-only trigger
+on a flat position is refused like any reduce-only order (an assumption: the venue's docs do
+not say).
 
 Hyperliquid documents no rejection for a re-used cloid, so the fake accepts one (the client
 must never send it twice; its own guard is what the contract suite exercises).
@@ -40,7 +54,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from exchange_clients.hyperliquid.rounding import is_valid_price
+from exchange_clients.hyperliquid.rounding import is_valid_price, round_price
 from exchange_clients.hyperliquid.signing import recover_l1_signer
 from exchange_clients.hyperliquid.wire import (
     ERR_IOC_CANCEL,
@@ -50,6 +64,8 @@ from exchange_clients.hyperliquid.wire import (
     ERR_POST_ONLY,
     ERR_REDUCE_ONLY,
     ERR_TICK,
+    ERR_TPSL_PRICE,
+    tick_at,
 )
 from networking.json_codec import dumps, loads
 from testing.fakes.local_server import LocalServer
@@ -83,6 +99,8 @@ class FakeMarket:
     funding: Decimal = Decimal("0.0000125")
     predicted: Decimal = Decimal("0.00001")
     is_delisted: bool = False
+    day_ntl_vlm: Decimal = Decimal("1000000")  # 24 h notional volume, USD
+    open_interest: Decimal = Decimal("1000")  # in the venue's units (coins, kPEPE contracts)
 
 
 @dataclass
@@ -100,9 +118,24 @@ class FakeOrder:
     timestamp: int
     status: str = "open"
     status_ts: int = 0
+    trigger_px: Decimal | None = None  # a trigger order's trigger (mark price)
+    tpsl: str = "sl"
+    is_market: bool = True
+
+    @property
+    def fires_below(self) -> bool:
+        """A stop-loss sell (and a take-profit buy) fires when the mark falls to the trigger."""
+        return (not self.is_buy) == (self.tpsl == "sl")
+
+    def order_type(self) -> str:
+        if self.trigger_px is None:
+            return "Limit"
+        kind = "Stop" if self.tpsl == "sl" else "Take Profit"
+        return f"{kind} {'Market' if self.is_market else 'Limit'}"
 
     def wire(self) -> dict[str, Any]:
-        """The frontendOpenOrders / orderStatus / orderUpdates order object."""
+        """The frontendOpenOrders / orderStatus order object."""
+        trigger = self.trigger_px
         wire: dict[str, Any] = {
             "coin": self.coin,
             "side": "B" if self.is_buy else "A",
@@ -112,13 +145,33 @@ class FakeOrder:
             "timestamp": self.timestamp,
             "origSz": fmt(self.orig),
             "reduceOnly": self.reduce_only,
-            "orderType": "Limit",
-            "tif": self.tif,
-            "triggerCondition": "N/A",
-            "isTrigger": False,
-            "triggerPx": "0.0",
+            "orderType": self.order_type(),
+            "tif": self.tif if trigger is None else None,
+            "triggerCondition": (
+                "N/A"
+                if trigger is None
+                else f"Price {'below' if self.fires_below else 'above'} {fmt(trigger)}"
+            ),
+            "isTrigger": trigger is not None,
+            "triggerPx": fmt(trigger if trigger is not None else ZERO),
             "children": [],
             "isPositionTpsl": False,
+        }
+        if self.cloid is not None:
+            wire["cloid"] = self.cloid
+        return wire
+
+    def basic_wire(self) -> dict[str, Any]:
+        """The orderUpdates (WebSocket) order object: the basic fields only."""
+        wire: dict[str, Any] = {
+            "coin": self.coin,
+            "side": "B" if self.is_buy else "A",
+            "limitPx": fmt(self.px),
+            "sz": fmt(self.remaining),
+            "oid": self.oid,
+            "timestamp": self.timestamp,
+            "origSz": fmt(self.orig),
+            "reduceOnly": self.reduce_only,
         }
         if self.cloid is not None:
             wire["cloid"] = self.cloid
@@ -136,6 +189,8 @@ class FakePosition:
 @dataclass
 class FakeUser:
     cash: Decimal
+    maker_rate: Decimal = MAKER_FEE  # userAddRate: this account's tier (negative = rebate)
+    taker_rate: Decimal = TAKER_FEE  # userCrossRate
     positions: dict[str, FakePosition] = field(default_factory=dict)
     leverage: dict[str, int] = field(default_factory=dict)
     orders: dict[int, FakeOrder] = field(default_factory=dict)
@@ -217,6 +272,7 @@ class FakeHyperliquid:
         self._fail: list[tuple[int, bool]] = []
         self._drop_user_events = 0
         self._refuse_until = 0.0
+        self._background: set[asyncio.Task[None]] = set()
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -234,6 +290,8 @@ class FakeHyperliquid:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        for task in list(self._background):
+            task.cancel()
         await self._server.close(connection.ws for connection in self._connections)
 
     @property
@@ -265,6 +323,40 @@ class FakeHyperliquid:
             with contextlib.suppress(Exception):
                 await connection.ws.close()
 
+    def set_fee_tier(self, address: str, *, maker: Decimal, taker: Decimal) -> None:
+        """Put ``address`` on another fee tier (what userFees reports and its fills pay)."""
+        user = self.user(address)
+        user.maker_rate, user.taker_rate = D(maker), D(taker)
+
+    async def set_mark(self, coin: str, mark: Decimal) -> None:
+        """Move the mark price: trigger orders it crosses fire (in the order they were placed)."""
+        self.market(coin).mark = D(mark)
+        for user in list(self.users.values()):
+            for order in sorted(user.orders.values(), key=lambda o: o.oid):
+                if order.coin == coin and self._crossed(order):
+                    await self._fire(order)
+
+    async def move_to(self, coin: str, price: Decimal) -> None:
+        """The market moves to ``price``: the book is rebuilt around it (same spacing and sizes)
+        and then the mark follows, so a stop it fires sells into the new book."""
+        bids, asks = self.books.get(coin, ([], []))
+        market = self.market(coin)
+        mid = round_price(D(price), market.sz_decimals, "buy")
+        step = (bids[0][0] - bids[1][0]) if len(bids) > 1 else tick_at(mid, market.sz_decimals)
+        sizes = [size for _, size in bids] or [D(1)]
+        new_bids = [(mid - step * (i + 1), size) for i, size in enumerate(sizes)]
+        new_asks = [
+            (mid + step * (i + 1), size) for i, size in enumerate([s for _, s in asks] or sizes)
+        ]
+        await self.set_book(coin, [level for level in new_bids if level[0] > 0], new_asks)
+        await self.set_mark(coin, mid)
+
+    def _crossed(self, order: FakeOrder) -> bool:
+        if order.status != "open" or order.trigger_px is None:
+            return False
+        mark = self.market(order.coin).mark
+        return mark <= order.trigger_px if order.fires_below else mark >= order.trigger_px
+
     def revoke_agent(self, agent: str) -> None:
         self.agents.pop(agent.lower(), None)
 
@@ -279,7 +371,7 @@ class FakeHyperliquid:
         self.books[coin] = (list(bids), list(asks))
         for user_address, user in self.users.items():
             for order in list(user.orders.values()):
-                if order.status != "open" or order.coin != coin:
+                if order.status != "open" or order.coin != coin or order.trigger_px is not None:
                     continue
                 best_ask = asks[0][0] if asks else None
                 best_bid = bids[0][0] if bids else None
@@ -380,15 +472,15 @@ class FakeHyperliquid:
             ctxs.append(
                 {
                     "funding": fmt(market.funding),
-                    "openInterest": "1000.0",
+                    "openInterest": fmt(market.open_interest),
                     "prevDayPx": fmt(market.mark),
-                    "dayNtlVlm": "1000000.0",
+                    "dayNtlVlm": fmt(market.day_ntl_vlm),
                     "premium": "0.0",
                     "oraclePx": fmt(market.mark),
                     "markPx": fmt(market.mark),
                     "midPx": fmt(mid),
                     "impactPxs": [fmt(mid), fmt(mid)],
-                    "dayBaseVlm": "100.0",
+                    "dayBaseVlm": fmt(market.day_ntl_vlm / market.mark),
                 }
             )
         return [self._meta(), ctxs]
@@ -505,6 +597,40 @@ class FakeHyperliquid:
         end = int(body.get("endTime") or 2**62)
         fills = self._user_or_empty(str(body["user"])).fills
         return [f for f in fills if start <= f["time"] <= end][:2000]
+
+    def _info_userFees(self, body: dict[str, Any]) -> Any:
+        user = self._user_or_empty(str(body["user"]))
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        return {
+            "dailyUserVlm": [
+                {"date": day, "userCross": "0.0", "userAdd": "0.0", "exchange": "1000000000.0"}
+            ],
+            "feeSchedule": {
+                "cross": fmt(TAKER_FEE),
+                "add": fmt(MAKER_FEE),
+                "spotCross": "0.0007",
+                "spotAdd": "0.0004",
+                "tiers": {
+                    "vip": [
+                        {"ntlCutoff": "5000000.0", "cross": "0.0004", "add": "0.00012"},
+                        {"ntlCutoff": "25000000.0", "cross": "0.00035", "add": "0.00008"},
+                    ],
+                    "mm": [{"makerFractionCutoff": "0.005", "add": "-0.00001"}],
+                },
+                "referralDiscount": "0.04",
+                "stakingDiscountTiers": [{"bpsOfMaxSupply": "0.0", "discount": "0.0"}],
+            },
+            "userCrossRate": fmt(user.taker_rate),
+            "userAddRate": fmt(user.maker_rate),
+            "userSpotCrossRate": "0.0007",
+            "userSpotAddRate": "0.0004",
+            "activeReferralDiscount": "0.0",
+            "trial": None,
+            "feeTrialReward": "0.0",
+            "nextTrialAvailableTimestamp": None,
+            "stakingLink": None,
+            "activeStakingDiscount": {"bpsOfMaxSupply": "0.0", "discount": "0.0"},
+        }
 
     def _info_fundingHistory(self, body: dict[str, Any]) -> Any:
         market = self.market(str(body["coin"]))
@@ -677,7 +803,8 @@ class FakeHyperliquid:
         user = self.users[user_address]
         is_buy = bool(wire["b"])
         px, sz = D(str(wire["p"])), D(str(wire["s"]))
-        tif = str(wire["t"]["limit"]["tif"])
+        trigger = wire["t"].get("trigger")
+        tif = "Gtc" if trigger is not None else str(wire["t"]["limit"]["tif"])
         reduce_only = bool(wire["r"])
         cloid = str(wire["c"]).lower() if wire.get("c") else None
         if not is_valid_price(px, market.sz_decimals):
@@ -689,6 +816,8 @@ class FakeHyperliquid:
         position = user.positions.get(market.coin, FakePosition())
         if reduce_only and (position.szi == 0 or (position.szi > 0) == is_buy):
             return {"error": ERR_REDUCE_ONLY}
+        if trigger is not None:
+            return await self._place_trigger(user_address, market, wire, trigger, cloid)
         bids, asks = self.books.get(market.coin, ([], []))
         opposite = asks if is_buy else bids
         crosses = bool(opposite) and (opposite[0][0] <= px if is_buy else opposite[0][0] >= px)
@@ -715,21 +844,7 @@ class FakeHyperliquid:
         )
         user.orders[order.oid] = order
         await self._push_order_update(order)  # "open" first, as the venue reports it
-        filled, notional = ZERO, ZERO
-        while crosses and order.remaining > 0:
-            level_px, level_sz = opposite[0]
-            take = min(level_sz, order.remaining)
-            await self._execute(user_address, order, level_px, take, maker=False)
-            await self._push_trade(market.coin, is_buy, level_px, take)
-            filled += take
-            notional += level_px * take
-            if take == level_sz:
-                opposite.pop(0)
-            else:
-                opposite[0] = (level_px, level_sz - take)
-            crosses = bool(opposite) and (opposite[0][0] <= px if is_buy else opposite[0][0] >= px)
-        if filled:
-            await self._push_book(market.coin)
+        filled, notional = await self._take(user_address, order, order.remaining)
         if order.remaining == 0 or tif == "Ioc":
             order.status = "filled" if order.remaining == 0 else "canceled"
             order.status_ts = now_ms()
@@ -743,6 +858,113 @@ class FakeHyperliquid:
                 }
             }
         return {"resting": {"oid": order.oid}}
+
+    async def _take(
+        self, user_address: str, order: FakeOrder, size: Decimal
+    ) -> tuple[Decimal, Decimal]:
+        """Take up to ``size`` of ``order`` from the book within its limit: (filled, notional)."""
+        bids, asks = self.books.get(order.coin, ([], []))
+        opposite = asks if order.is_buy else bids
+
+        def crosses() -> bool:
+            if not opposite:
+                return False
+            return opposite[0][0] <= order.px if order.is_buy else opposite[0][0] >= order.px
+
+        filled, notional = ZERO, ZERO
+        while crosses() and filled < size:
+            level_px, level_sz = opposite[0]
+            take = min(level_sz, size - filled)
+            await self._execute(user_address, order, level_px, take, maker=False)
+            await self._push_trade(order.coin, order.is_buy, level_px, take)
+            filled += take
+            notional += level_px * take
+            if take == level_sz:
+                opposite.pop(0)
+            else:
+                opposite[0] = (level_px, level_sz - take)
+        if filled:
+            await self._push_book(order.coin)
+        return filled, notional
+
+    async def _place_trigger(
+        self,
+        user_address: str,
+        market: FakeMarket,
+        wire: dict[str, Any],
+        trigger: dict[str, Any],
+        cloid: str | None,
+    ) -> dict[str, Any]:
+        """A trigger order rests, whatever the book, until the mark crosses its trigger."""
+        trigger_px = D(str(trigger["triggerPx"]))
+        px = D(str(wire["p"]))
+        is_buy = bool(wire["b"])
+        tpsl = str(trigger["tpsl"])
+        if not is_valid_price(trigger_px, market.sz_decimals):
+            return {"error": ERR_TICK}
+        if tpsl == "sl" and (px < trigger_px if is_buy else px > trigger_px):
+            return {"error": ERR_TPSL_PRICE}
+        reduce_only = bool(wire["r"])
+        if not reduce_only and not self._margin_ok(
+            self.users[user_address], market, px * D(str(wire["s"]))
+        ):
+            return {"error": ERR_MARGIN}
+        order = FakeOrder(
+            oid=next(self._oids),
+            user=user_address,
+            coin=market.coin,
+            is_buy=is_buy,
+            px=px,
+            orig=D(str(wire["s"])),
+            remaining=D(str(wire["s"])),
+            tif="Gtc",
+            reduce_only=reduce_only,
+            cloid=cloid,
+            timestamp=now_ms(),
+            status_ts=now_ms(),
+            trigger_px=trigger_px,
+            tpsl=tpsl,
+            is_market=bool(trigger["isMarket"]),
+        )
+        self.users[user_address].orders[order.oid] = order
+        await self._push_order_update(order)
+        if self._crossed(order):
+            # The mark is already through the trigger: it fires on the venue's next mark
+            # update, after this answer.
+            task = asyncio.create_task(self._fire_if_open(order))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        return {"resting": {"oid": order.oid}}
+
+    async def _fire_if_open(self, order: FakeOrder) -> None:
+        if self._crossed(order):
+            await self._fire(order)
+
+    async def _fire(self, order: FakeOrder) -> None:
+        """The trigger is hit: the order becomes a market (or limit) order at once."""
+        order.status = "triggered"
+        order.status_ts = now_ms()
+        await self._push_order_update(order)
+        size = order.remaining
+        if order.reduce_only:
+            position = self.users[order.user].positions.get(order.coin, FakePosition())
+            if position.szi == 0 or (position.szi > 0) == order.is_buy:
+                order.status = "reduceOnlyCanceled"
+                order.status_ts = now_ms()
+                await self._push_order_update(order)
+                return
+            size = min(size, abs(position.szi))
+        await self._take(order.user, order, size)
+        if order.remaining == 0:
+            order.status = "filled"
+        elif order.is_market:
+            order.status = "canceled"  # a market order's unfilled rest never rests
+        else:
+            order.status = "open"
+            order.trigger_px = None  # a triggered stop limit rests as a plain limit
+            return
+        order.status_ts = now_ms()
+        await self._push_order_update(order)
 
     def _margin_ok(self, user: FakeUser, market: FakeMarket, notional: Decimal) -> bool:
         leverage = user.leverage.get(market.coin, min(20, market.max_leverage))
@@ -778,7 +1000,7 @@ class FakeHyperliquid:
         if position.szi == 0:
             position.entry = ZERO
             position.funding_since_open = ZERO
-        fee = (px * sz * (MAKER_FEE if maker else TAKER_FEE)).quantize(
+        fee = (px * sz * (user.maker_rate if maker else user.taker_rate)).quantize(
             D("0.000001"), rounding=ROUND_HALF_UP
         )
         user.cash -= fee
@@ -891,5 +1113,9 @@ class FakeHyperliquid:
             )
 
     async def _push_order_update(self, order: FakeOrder) -> None:
-        update = {"order": order.wire(), "status": order.status, "statusTimestamp": order.status_ts}
+        update = {
+            "order": order.basic_wire(),
+            "status": order.status,
+            "statusTimestamp": order.status_ts,
+        }
         await self._push_user("orderUpdates", order.user, [update])

@@ -13,7 +13,10 @@ from core.redaction import Secret
 from exchange_clients.hyperliquid.client import HyperliquidClient
 from exchange_clients.types import ClientSettings
 from testing.fakes.hyperliquid import FakeHyperliquid
-from tests.exchange_clients.waiting import GUARD_SECONDS, next_event, settle, until  # noqa: F401 - shared waits
+from tests.exchange_clients.waiting import GUARD_SECONDS as GUARD_SECONDS  # shared waits
+from tests.exchange_clients.waiting import next_event as next_event
+from tests.exchange_clients.waiting import settle as settle
+from tests.exchange_clients.waiting import until as until
 
 OWNER_KEY = "0x" + "11" * 32
 AGENT_KEY = "0x" + "22" * 32

@@ -1,6 +1,7 @@
 """The fake's own checks, so a client passing against it means something: signatures are
-recovered (a tampered action or an unknown key is refused with the venue's error shape) and
-nonces are unique per signer and inside the venue's time window."""
+recovered (a tampered action or an unknown key is refused with the venue's error shape),
+nonces are unique per signer and inside the venue's time window, trigger orders are checked
+and shaped like the venue's, and userFees answers in the venue's shape."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from exchange_clients.hyperliquid.signing import (
     order_action,
     order_wire,
     sign_l1_action,
+    trigger_type,
 )
 from networking.json_codec import dumps, loads
 from tests.exchange_clients.hyperliquid.helpers import (
@@ -24,6 +26,7 @@ from tests.exchange_clients.hyperliquid.helpers import (
     new_fake,
 )
 
+D = Decimal
 ACTION = order_action([order_wire(0, True, Decimal(50000), Decimal("0.001"), cloid=None)])
 
 
@@ -95,3 +98,79 @@ async def test_nonces_are_unique_per_signer_and_inside_the_window() -> None:
     assert future["status"] == "err"
     assert "nonce" in future["response"].lower()
     assert len(fake.user(OWNER).orders) == 1
+
+
+async def info(url: str, body: dict[str, Any]) -> Any:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url + "/info", data=dumps(body)) as response,
+    ):
+        assert response.status == 200
+        return loads(await response.text())
+
+
+def stop_action(limit: Decimal, trigger: Decimal, *, is_buy: bool = False) -> dict[str, Any]:
+    return order_action(
+        [
+            order_wire(
+                0, is_buy, limit, Decimal("0.01"), reduce_only=True, trigger=trigger_type(trigger)
+            )
+        ]
+    )
+
+
+async def long_position(fake: Any) -> None:
+    buy = order_action([order_wire(0, True, Decimal(61000), Decimal("0.01"), tif="Ioc")])
+    answer = await post(fake.base_url, signed(OWNER_KEY, buy, int(time.time() * 1000)))
+    assert "filled" in answer["response"]["data"]["statuses"][0]
+
+
+async def test_a_stop_loss_with_its_limit_beyond_the_trigger_is_refused() -> None:
+    async with new_fake() as fake:
+        await long_position(fake)
+        nonce = int(time.time() * 1000) + 1
+        # A sell stop-loss must bound its market order at or below the trigger.
+        wrong = await post(fake.base_url, signed(OWNER_KEY, stop_action(D(59000), D(58000)), nonce))
+        right = await post(
+            fake.base_url, signed(OWNER_KEY, stop_action(D(52200), D(58000)), nonce + 1)
+        )
+    assert wrong["response"]["data"]["statuses"] == [{"error": "Invalid TP/SL price."}]
+    assert "resting" in right["response"]["data"]["statuses"][0]
+
+
+async def test_trigger_orders_are_listed_with_their_trigger_and_streamed_without_it() -> None:
+    async with new_fake() as fake, aiohttp.ClientSession() as session:
+        await long_position(fake)
+        async with session.ws_connect(fake.ws_url) as ws:
+            subscription = {"type": "orderUpdates", "user": OWNER}
+            await ws.send_str(dumps({"method": "subscribe", "subscription": subscription}))
+            assert loads((await ws.receive()).data)["channel"] == "subscriptionResponse"
+            nonce = int(time.time() * 1000) + 1
+            await post(fake.base_url, signed(OWNER_KEY, stop_action(D(52200), D(58000)), nonce))
+            update = loads((await ws.receive()).data)
+        [listed] = await info(fake.base_url, {"type": "frontendOpenOrders", "user": OWNER})
+    assert update["channel"] == "orderUpdates"
+    [streamed] = update["data"]
+    assert streamed["status"] == "open"
+    assert set(streamed["order"]) == {
+        "coin", "side", "limitPx", "sz", "oid", "timestamp", "origSz", "reduceOnly"
+    }  # fmt: skip
+    assert (listed["isTrigger"], listed["triggerPx"], listed["orderType"]) == (
+        True,
+        "58000",
+        "Stop Market",
+    )
+    assert (listed["triggerCondition"], listed["tif"], listed["limitPx"]) == (
+        "Price below 58000",
+        None,
+        "52200",
+    )
+
+
+async def test_user_fees_answer_the_accounts_tier_in_the_venues_shape() -> None:
+    async with new_fake() as fake:
+        fake.set_fee_tier(OWNER, maker=D("-0.00002"), taker=D("0.0003"))
+        answer = await info(fake.base_url, {"type": "userFees", "user": OWNER})
+    assert (answer["userAddRate"], answer["userCrossRate"]) == ("-0.00002", "0.0003")
+    assert (answer["feeSchedule"]["add"], answer["feeSchedule"]["cross"]) == ("0.00015", "0.00045")
+    assert {"dailyUserVlm", "activeReferralDiscount", "userSpotCrossRate"} <= set(answer)

@@ -14,6 +14,7 @@ from exchange_clients.hyperliquid.rounding import (
     price_decimals,
     round_price,
     round_size,
+    slippage_price,
 )
 
 D = Decimal
@@ -75,3 +76,30 @@ def test_rounded_prices_are_valid_and_on_the_safe_side(
     rounded = round_price(price, sz_decimals, "buy" if side == "buy" else "sell")
     assert is_valid_price(rounded, sz_decimals)
     assert rounded <= price if side == "buy" else rounded >= price
+
+
+# The reference SDK's Exchange._slippage_price for the same inputs (computed with
+# hyperliquid-python-sdk 0.24.0 in a throwaway environment; only the outputs are kept here).
+@pytest.mark.parametrize(
+    ("price", "sz_decimals", "is_buy", "slippage", "sdk"),
+    [
+        ("58000", 5, False, "0.1", "52200"),
+        ("59000", 5, False, "0.1", "53100"),
+        ("61234", 5, True, "0.1", "67357"),  # 67357.4 -> 5 significant figures
+        ("3100", 4, True, "0.1", "3410"),
+        ("2999.5", 4, False, "0.1", "2699.6"),  # 2699.55 -> to nearest
+        ("0.0115", 0, False, "0.1", "0.01035"),  # kPEPE
+        ("1.23456", 2, False, "0.05", "1.1728"),
+    ],
+)
+def test_slippage_bounds_equal_the_reference_sdks(
+    price: str, sz_decimals: int, is_buy: bool, slippage: str, sdk: str
+) -> None:
+    bound = slippage_price(D(price), sz_decimals, is_buy, D(slippage))
+    assert bound == D(sdk)
+    assert is_valid_price(bound, sz_decimals)
+
+
+def test_a_slippage_that_leaves_no_price_is_refused() -> None:
+    with pytest.raises(ValueError, match="no positive price"):
+        slippage_price(D(100), 2, False, D(1))

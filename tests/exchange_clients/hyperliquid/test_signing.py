@@ -19,6 +19,7 @@ from exchange_clients.hyperliquid.signing import (
     phantom_agent,
     recover_l1_signer,
     sign_l1_action,
+    trigger_type,
 )
 
 D = Decimal
@@ -210,8 +211,63 @@ SDK_CLOID = "0x" + "ab" * 16
                 "v": 27,
             },
         ),
+        (
+            # A reduce-only stop-loss (sell, trigger 58000, market at worst 52200 = trigger - 10 %).
+            order_action(
+                [
+                    order_wire(
+                        0,
+                        False,
+                        D("52200"),
+                        D("0.01234"),
+                        reduce_only=True,
+                        cloid=SDK_CLOID,
+                        trigger=trigger_type(D("58000"), "sl"),
+                    )
+                ]
+            ),
+            1795000000003,
+            None,
+            True,
+            {
+                "r": "0x9a45e590550c300958e8697d7bce3c49967df55993b09df6747d99dbf598ff67",
+                "s": "0x62194329fed337289b3777a85368c7b517ba42fe8f1574542ae852d7fe30be",
+                "v": 27,
+            },
+        ),
+        (
+            # A short's stop-loss (buy, trigger 3100, worst 3410) for a vault, on testnet.
+            order_action(
+                [
+                    order_wire(
+                        1,
+                        True,
+                        D("3410.00"),
+                        D("0.5"),
+                        reduce_only=True,
+                        cloid=SDK_CLOID,
+                        trigger=trigger_type(D("3100"), "sl"),
+                    )
+                ]
+            ),
+            1795000000004,
+            VAULT,
+            False,
+            {
+                "r": "0x7fd4627842233d84d586e6e8ecc9c197327a33ad61e57d5847d035ba27714682",
+                "s": "0x383edf3ed56f0f2506bdd87ed16bbbee167a734393d11c463bf8d6b4c5c2dd2a",
+                "v": 28,
+            },
+        ),
     ],
-    ids=["order-cloid-alo", "order-vault-testnet", "cancel-by-cloid", "update-leverage"],
+    ids=[
+        "order-cloid-alo",
+        "order-vault-testnet",
+        "cancel-by-cloid",
+        "update-leverage",
+        "stop-loss-sell",
+        "stop-loss-buy-vault-testnet",
+    ],
 )
 def test_signatures_equal_the_official_sdks_for_our_actions(
     action: dict[str, object], nonce: int, vault: str | None, mainnet: bool, expected: object
@@ -220,3 +276,12 @@ def test_signatures_equal_the_official_sdks_for_our_actions(
         sign_l1_action(SDK_KEY, action, nonce=nonce, mainnet=mainnet, vault_address=vault)
         == expected
     )
+
+
+def test_a_trigger_order_hashes_its_keys_in_the_sdks_order() -> None:
+    wire = order_wire(
+        0, False, D(52200), D("0.01"), reduce_only=True, trigger=trigger_type(D(58000))
+    )
+    assert list(wire) == ["a", "b", "p", "s", "r", "t"]
+    assert wire["t"] == {"trigger": {"isMarket": True, "triggerPx": "58000", "tpsl": "sl"}}
+    assert list(wire["t"]["trigger"]) == ["isMarket", "triggerPx", "tpsl"]
