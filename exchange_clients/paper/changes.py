@@ -59,6 +59,7 @@ class EngineChanges:
                 time_in_force=order.time_in_force,
                 created_at=order.created_at,
                 updated_at=ts,
+                trigger_price=order.trigger_price,
             )
             for order, status, size, filled, notional, fee, ts in self.order_events
         ]

@@ -52,6 +52,7 @@ from exchange_clients.order_book import OrderBookError
 from exchange_clients.paper.changes import EngineChanges, FillEvent, fill_from_event
 from exchange_clients.paper.engine import PaperEngine
 from exchange_clients.paper.faults import FaultPlan
+from exchange_clients.paper.market_stats import PaperMarketStats
 from exchange_clients.paper.options import PaperOptions
 from exchange_clients.paper.profiles import profile_for
 from exchange_clients.paper.store import PaperStore
@@ -59,9 +60,11 @@ from exchange_clients.types import (
     Balance,
     BookSnapshot,
     ClientSettings,
+    FeeSchedule,
     Fill,
     FundingRate,
     Market,
+    MarketStats,
     Order,
     OrderRequest,
     Position,
@@ -77,6 +80,7 @@ class PaperExchangeClient(BaseExchangeClient):
     """One simulated account on one paper venue."""
 
     venue = "paper"
+    supports_trigger_orders = True
 
     def __init__(self, settings: ClientSettings) -> None:
         super().__init__(settings)
@@ -87,6 +91,7 @@ class PaperExchangeClient(BaseExchangeClient):
             SyntheticMarket(self._options.seed, venue=settings.venue), self._clock
         )
         self.faults: FaultPlan = self._options.faults
+        self._stats = PaperMarketStats(self._feed, self.profile)
         self.account = settings.account or DEFAULT_ACCOUNT
         self._engine: PaperEngine | None = None
         self._store: PaperStore | None = None
@@ -94,6 +99,7 @@ class PaperExchangeClient(BaseExchangeClient):
         self._lock = asyncio.Lock()
         self._unsaved: list[EngineChanges] = []
         self._held: list[EngineChanges] = []
+        self._lost_connection = False
         # Every fill since this client was created, by client order id (memory only).
         self._fill_history: dict[str, list[FillEvent]] = {}
         self._log = log.bind(venue=settings.venue, account=self.account)
@@ -203,6 +209,17 @@ class PaperExchangeClient(BaseExchangeClient):
         engine.apply_funding_rate(self._feed.funding(symbol))
         return engine.funding_rate(symbol)
 
+    async def fees(self, symbol: str) -> FeeSchedule:
+        """The profile's fees: every paper account trades on the venue's base tier."""
+        await self.market(symbol)
+        return FeeSchedule(
+            maker=self.profile.maker_fee, taker=self.profile.taker_fee, source="simulated"
+        )
+
+    async def market_stats(self) -> dict[str, MarketStats]:
+        """See :mod:`.market_stats`: the watched market's traded notional, the profile's OI."""
+        return self._stats.stats(self._clock.now())
+
     # --- trading ---------------------------------------------------------------------------
 
     async def place_order(self, request: OrderRequest) -> Order:
@@ -298,7 +315,11 @@ class PaperExchangeClient(BaseExchangeClient):
         if faults.latency:
             await self._clock.sleep(faults.latency)
         if faults.disconnected:
+            self._lost_connection = True  # the first request through after it: reconnected
             raise VenueUnavailable("connection lost (fault injection)", venue=self.name)
+        if self._lost_connection:
+            self._lost_connection = False
+            self._publish_reconnect()
         engine = self._engine
         if engine is None or not self._tasks:
             raise VenueUnavailable("not connected: call connect() first", venue=self.name)
@@ -378,6 +399,7 @@ class PaperExchangeClient(BaseExchangeClient):
                 engine.apply_book_snapshot(event.symbol, book.bids, book.asks, book.sequence)
         elif isinstance(event, TradeEvent):
             engine.apply_trade(event.symbol, event.price, event.size, event.taker_side)
+            self._stats.observe(event.symbol, event.price, event.size, event.ts)
         elif isinstance(event, BookSnapshotEvent):
             engine.apply_book_snapshot(event.symbol, event.bids, event.asks, event.sequence)
         elif isinstance(event, FundingEvent):

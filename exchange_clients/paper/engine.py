@@ -21,6 +21,13 @@ Matching rules
 * **Reduce-only** orders are rejected (:class:`ReduceOnlyRejected`) when the position is flat
   or on the order's side, and sized down to the position; resting ones are sized down again,
   or cancelled, whenever the position shrinks or flips.
+* **STOP_MARKET** orders (always reduce-only) rest without a price until the mark crosses
+  their trigger (a sell stop fires when the mark falls to or below it, a buy stop when it
+  rises to or above it); then they execute as a market order walking the book, as taker, and
+  end like one. One that would fire at once is refused (:class:`InvalidOrder`, as Binance's
+  "order would immediately trigger"). Like resting reduce-only limits they are sized down or
+  cancelled when the position shrinks, closes or flips. Triggers are checked after every book
+  change, before liquidation, so a stop gets its chance first.
 * A client order id is never reused, finished orders included (:class:`DuplicateClientOrderId`),
   and ids starting with ``liq-`` are reserved for forced liquidations.
 * Rejected orders (invalid, duplicate, post-only, margin, reduce-only) do not exist afterwards.
@@ -105,6 +112,7 @@ _FILLED = OrderStatus.FILLED
 _CANCELLED = OrderStatus.CANCELLED
 _RESTING = frozenset({OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED})
 _MARKET = OrderType.MARKET
+_STOP = OrderType.STOP_MARKET
 _IOC = TimeInForce.IOC
 
 
@@ -280,6 +288,8 @@ class PaperEngine:
                     venue=self.venue,
                 )
             size = min(size, closable)
+        if request.order_type is _STOP:
+            return self._place_stop(sym, request, size)
         taking = request.order_type is _MARKET or request.time_in_force is _IOC
         crosses = best is not None and (
             price is None or (price >= best if is_buy else price <= best)
@@ -321,6 +331,22 @@ class PaperEngine:
         self._log(order)
         if levels:
             self._after_position_change(sym)
+        return order
+
+    def _place_stop(self, sym: SymbolState, request: OrderRequest, size: Decimal) -> OrderState:
+        """Rest a STOP_MARKET order until the mark crosses its trigger."""
+        trigger = request.trigger_price
+        assert trigger is not None  # OrderRequest guarantees it
+        mark = sym.mark
+        if mark is not None and _crossed(request.side == "buy", trigger, mark):
+            raise InvalidOrder(
+                f"{sym.symbol}: {request.side} stop at {trigger} would trigger immediately "
+                f"(mark {mark})",
+                venue=self.venue,
+            )
+        order = self._new_order(request, size)
+        sym.rest(order)
+        self._log(order)
         return order
 
     def cancel(
@@ -489,8 +515,24 @@ class PaperEngine:
                 f"{sym.symbol}: price {price} is not a multiple of the tick {market.tick_size}",
                 venue=self.venue,
             )
-        # A market order's notional is judged at the touch (or the mark on an empty book).
-        reference = price if price is not None else best if best is not None else sym.mark
+        trigger = request.trigger_price
+        if trigger is not None and not on_grid(trigger, market.tick_size):
+            raise InvalidOrder(
+                f"{sym.symbol}: trigger price {trigger} is not a multiple of the tick "
+                f"{market.tick_size}",
+                venue=self.venue,
+            )
+        # A market order's notional is judged at the touch (or the mark on an empty book), a
+        # stop's at its trigger (where it will execute).
+        reference = (
+            price
+            if price is not None
+            else trigger
+            if trigger is not None
+            else best
+            if best is not None
+            else sym.mark
+        )
         if reference is None:
             if request.size < market.min_size:
                 raise InvalidOrder(
@@ -556,6 +598,7 @@ class PaperEngine:
             reduce_only=request.reduce_only,
             created_at=now,
             updated_at=now,
+            trigger_price=request.trigger_price,
         )
         self._register(order)
         return order
@@ -700,7 +743,28 @@ class PaperEngine:
         mid = sym.book.feed.mid()
         if mid is not None:
             sym.mark = mid
+        if sym.stops:
+            self._fire_stops(sym)
         self._check_liquidation()
+
+    def _fire_stops(self, sym: SymbolState) -> None:
+        """Execute every resting stop whose trigger the mark has crossed, oldest first."""
+        mark = sym.mark
+        if mark is None or sym.symbol in self.never_fill:
+            return
+        for order in [o for o in sym.stops if _crossed(o.is_buy, o.trigger_price, mark)]:
+            if order.status not in _RESTING:  # cancelled by an earlier stop's fill
+                continue
+            sym.unrest(order)
+            closable = -sym.size if order.is_buy else sym.size
+            wanted = min(order.remaining, max(closable, _ZERO))
+            levels = sym.book.walk(order.side, wanted, None) if wanted else []
+            if levels:
+                self._take(sym, order, levels)
+            self._finish_taker(order)
+            self._log(order)
+            if levels:
+                self._after_position_change(sym)
 
     def _touched(self, order: OrderState) -> None:
         """An order changed in a way the streams do not show (its queue): persist it."""
@@ -771,3 +835,9 @@ class PaperEngine:
                 self._take(sym, order, levels)
             self._finish_taker(order)
             self._log(order)
+
+
+def _crossed(is_buy: bool, trigger: Decimal | None, mark: Decimal) -> bool:
+    """Whether ``mark`` has reached a stop's trigger: a buy stop from below, a sell from above."""
+    assert trigger is not None
+    return mark >= trigger if is_buy else mark <= trigger

@@ -11,7 +11,8 @@ can never disagree about it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -21,12 +22,22 @@ from exchange_clients.types import Market
 
 DEFAULT_INITIAL_BALANCE = Decimal(10_000)
 DEFAULT_LEVERAGE = Decimal(10)
+DEFAULT_OPEN_INTEREST_USD: Mapping[str, Decimal] = {
+    # Orders of magnitude of a large perp venue's books, for the synthetic symbols.
+    "BTC": Decimal(400_000_000),
+    "ETH": Decimal(200_000_000),
+    "SOL": Decimal(60_000_000),
+    "DOGE": Decimal(25_000_000),
+}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
 class PaperProfile:
     """How one paper venue charges: fees as fractions of notional, funding every N hours.
+
+    ``open_interest_usd`` is what ``market_stats()`` reports as each market's open interest
+    (a feed shows trades, not positions); a symbol it does not list reports none.
 
     Funding times are the multiples of the interval since the Unix epoch (UTC): 00:00,
     01:00 ... for 1 h; 00:00, 08:00, 16:00 for 8 h - the schedule real venues use.
@@ -38,6 +49,9 @@ class PaperProfile:
     funding_interval_hours: int
     initial_balance: Decimal = DEFAULT_INITIAL_BALANCE
     default_leverage: Decimal = DEFAULT_LEVERAGE
+    open_interest_usd: Mapping[str, Decimal] = field(
+        default_factory=lambda: dict(DEFAULT_OPEN_INTEREST_USD)
+    )
 
     @property
     def funding_interval(self) -> timedelta:

@@ -24,6 +24,8 @@ class OrderState:
     ``filled_notional`` (sum of price x size of the fills) is kept instead of an average
     price so the average is one exact division, never an average of averages.
     ``queue_ahead`` is the size ahead of the order at its price level (resting orders only).
+    ``trigger_price`` is set on STOP_MARKET orders only: they rest without a price, outside
+    the price levels, until the mark crosses it.
     """
 
     __slots__ = (
@@ -45,6 +47,7 @@ class OrderState:
         "status",
         "symbol",
         "time_in_force",
+        "trigger_price",
         "updated_at",
         "venue_order_id",
     )
@@ -71,6 +74,7 @@ class OrderState:
         fee_paid: Decimal = _ZERO,
         fill_count: int = 0,
         queue_ahead: Decimal = _ZERO,
+        trigger_price: Decimal | None = None,
     ) -> None:
         self.seq = seq
         self.venue_order_id = venue_order_id
@@ -92,6 +96,7 @@ class OrderState:
         self.fee_paid = fee_paid
         self.fill_count = fill_count
         self.queue_ahead = queue_ahead
+        self.trigger_price = trigger_price
 
     @property
     def remaining(self) -> Decimal:
@@ -115,6 +120,7 @@ class OrderState:
             time_in_force=self.time_in_force,
             created_at=self.created_at,
             updated_at=self.updated_at,
+            trigger_price=self.trigger_price,
         )
 
 

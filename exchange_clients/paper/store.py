@@ -232,6 +232,7 @@ def _order_row(account_id: int, order: OrderState) -> dict[str, Any]:
         "order_type": order.order_type.value,
         "time_in_force": order.time_in_force.value,
         "price": order.price,
+        "trigger_price": order.trigger_price,
         "post_only": order.post_only,
         "reduce_only": order.reduce_only,
         "created_at": order.created_at,
@@ -275,4 +276,5 @@ def _order_state(row: Row[Any]) -> OrderState:
         fee_paid=mapping["fee_paid"],
         fill_count=mapping["fill_count"],
         queue_ahead=mapping["queue_ahead"],
+        trigger_price=mapping["trigger_price"],
     )

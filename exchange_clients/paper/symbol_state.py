@@ -5,6 +5,9 @@ ascending (best bid last, best ask first), so matching a trade or a book move vi
 price levels it reaches. ``buy_size``/``buy_notional`` (and the sell pair) total the remaining
 size and notional of resting non-reduce-only orders, so the margin they reserve is computed
 without visiting them - placing an order stays O(1) however many rest.
+
+Resting STOP_MARKET orders have no price: they wait in ``stops`` (always reduce-only, so they
+reserve no margin) until the mark crosses their trigger.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class SymbolState:
         "sell_notional",
         "sell_size",
         "size",
+        "stops",
         "symbol",
     )
 
@@ -65,6 +69,7 @@ class SymbolState:
         self.sell_size = _ZERO
         self.sell_notional = _ZERO
         self.reduce_only: list[OrderState] = []
+        self.stops: list[OrderState] = []
         self.mark: Decimal | None = None
         self.funding: FundingRate | None = None
 
@@ -97,9 +102,14 @@ class SymbolState:
         for index in (self.bids, self.asks):
             for level in index.values():
                 yield from level
+        yield from self.stops
 
     def rest(self, order: OrderState) -> None:
         """Index a resting order behind the others at its price and reserve its margin."""
+        if order.trigger_price is not None:
+            self.stops.append(order)
+            self.reduce_only.append(order)
+            return
         price = order.price
         assert price is not None
         prices, index = (
@@ -118,6 +128,10 @@ class SymbolState:
 
     def unrest(self, order: OrderState) -> None:
         """Take a resting order out of the index and release what it still reserves."""
+        if order.trigger_price is not None:
+            self.stops.remove(order)
+            self.reduce_only.remove(order)
+            return
         price = order.price
         assert price is not None
         prices, index = (
