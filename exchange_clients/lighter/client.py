@@ -22,8 +22,17 @@ an :class:`OrderBook` (snapshot then deltas chained by nonce, see :meth:`_on_boo
 (:mod:`exchange_clients.native.base`). After a reconnect, recent fills are polled over REST
 and the orders of every traded market re-read.
 
+Economics: :meth:`fees` is the published schedule of the account's type (``account_type`` of
+``/api/v1/account``: standard free, premium 0.0040 % / 0.0280 % before staking discounts;
+source ``published``, as no endpoint reports an account's own rate); :meth:`market_stats`
+reads ``daily_quote_token_volume`` and ``open_interest`` (base asset, valued at the mark) from
+``orderBookDetails``. Stops: ``OrderType.STOP_MARKET`` is a reduce-only stop-loss order
+(``Type`` 2) built as the SDK's ``create_sl_order`` builds it; it rests ``pending`` until the
+mark reaches the trigger, and reads back as ``STOP_MARKET`` with its ``trigger_price``.
+
 Options: ``base_url``, ``ws_url``, ``chain_id`` (304 mainnet / 300 testnet), ``timeout`` (10 s),
-``retries`` (3), ``market_slippage`` (0.05: worst price of a market order vs the touch),
+``retries`` (3), ``market_slippage`` (0.05: worst price of a market order vs the touch, and of
+a stop's market order vs its trigger price),
 ``auth_token_ttl`` (3600 s, <= 8 h), ``auth_token_renew_before`` (300 s),
 ``rate_limit_per_minute`` (240), ``order_ack_timeout`` (10 s: how long to wait for a queued
 transaction to show up), ``ws_ping_interval`` (30 s), ``markets_ttl`` (300 s).
@@ -66,9 +75,11 @@ from exchange_clients.types import (
     Balance,
     BookSnapshot,
     ClientSettings,
+    FeeSchedule,
     Fill,
     FundingRate,
     Market,
+    MarketStats,
     Order,
     OrderRequest,
     OrderType,
@@ -99,6 +110,7 @@ class LighterClient(StreamingVenueClient[LighterMarket, int, LighterStream]):
     """One Lighter account (one API key) on mainnet or testnet."""
 
     venue = "lighter"
+    supports_trigger_orders = True
 
     def __init__(self, settings: ClientSettings) -> None:
         options = settings.options
@@ -265,6 +277,19 @@ class LighterClient(StreamingVenueClient[LighterMarket, int, LighterStream]):
                 raise VenueUnavailable(f"no market_stats for {symbol} yet", venue=VENUE)
         return rates
 
+    async def fees(self, symbol: str) -> FeeSchedule:
+        """The published schedule of this account's type (standard or premium): Lighter has
+        no endpoint for an account's own rate (premium LIT-staking discounts are not reported,
+        so a staked premium account pays at most this)."""
+        await self._record(symbol)
+        return wire.fees_for_account_type((await self._account()).get("account_type"))
+
+    async def market_stats(self) -> dict[str, MarketStats]:
+        """24 h quote volume and open interest (valued at the mark) of every market, from one
+        ``orderBookDetails`` call."""
+        data = await self._rest.get("/api/v1/orderBookDetails", {})
+        return wire.parse_market_stats(data, {m.market_id: m for m in wire.parse_markets(data)})
+
     # --- trading ---------------------------------------------------------------------------
 
     async def _worst_price(self, market: LighterMarket, side: Side) -> Decimal:
@@ -273,11 +298,14 @@ class LighterClient(StreamingVenueClient[LighterMarket, int, LighterStream]):
         touch = book.best_ask if side == "buy" else book.best_bid
         if touch is None:
             raise VenueUnavailable(f"{market.symbol}: no liquidity for a market order", venue=VENUE)
+        return self._slipped(market, side, touch)
+
+    def _slipped(self, market: LighterMarket, side: Side, reference: Decimal) -> Decimal:
+        """``reference`` moved ``market_slippage`` against a ``side`` order, on the tick grid."""
+        tick = market.market.tick_size
         if side == "buy":
-            return round_to_step(
-                touch * (1 + self._slippage), market.market.tick_size, ROUND_CEILING
-            )
-        return round_to_step(touch * (1 - self._slippage), market.market.tick_size, ROUND_FLOOR)
+            return round_to_step(reference * (1 + self._slippage), tick, ROUND_CEILING)
+        return round_to_step(reference * (1 - self._slippage), tick, ROUND_FLOOR)
 
     async def place_order(self, request: OrderRequest) -> Order:
         market = await self._record(request.symbol)
@@ -286,7 +314,18 @@ class LighterClient(StreamingVenueClient[LighterMarket, int, LighterStream]):
         index = self._ids.index(client_id)
         base_amount = market.base_amount(request.size)
         is_market = request.order_type is OrderType.MARKET
-        if is_market:
+        is_stop = request.order_type is OrderType.STOP_MARKET
+        trigger_price = wire.NIL_TRIGGER_PRICE
+        if is_stop:
+            # As the SDK's create_sl_order: type stop-loss, IOC, the default 28-day expiry, the
+            # trigger price, and a price that caps the market order it becomes (here the
+            # trigger moved market_slippage against us).
+            assert request.trigger_price is not None
+            trigger_price = market.price_int(request.trigger_price)
+            price = market.price_int(self._slipped(market, request.side, request.trigger_price))
+            order_type, tif = wire.ORDER_TYPE_STOP_LOSS, wire.TIF_IOC
+            expiry = wire.EXPIRY_DEFAULT_28_DAYS
+        elif is_market:
             price = market.price_int(await self._worst_price(market, request.side))
             order_type, tif, expiry = wire.ORDER_TYPE_MARKET, wire.TIF_IOC, wire.EXPIRY_IOC
         else:
@@ -313,6 +352,7 @@ class LighterClient(StreamingVenueClient[LighterMarket, int, LighterStream]):
                 reduce_only=request.reduce_only,
                 order_expiry=expiry,
                 nonce=nonce,
+                trigger_price=trigger_price,
             )
 
         self._claim_id(client_id)
@@ -327,7 +367,7 @@ class LighterClient(StreamingVenueClient[LighterMarket, int, LighterStream]):
         raw = await self._await_order(
             market,
             lambda: self._find_by_client(market, index),
-            final=is_market or tif == wire.TIF_IOC,
+            final=not is_stop and (is_market or tif == wire.TIF_IOC),
             what=f"order {client_id}",
             cached=lambda: self._orders.get(self._order_by_client.get(index, -1)),
         )
@@ -419,7 +459,9 @@ class LighterClient(StreamingVenueClient[LighterMarket, int, LighterStream]):
         client_id = self._ids.client_id(index) or str(raw.get("client_order_id") or index)
         filled = to_decimal(raw.get("filled_base_amount") or "0")
         quote = to_decimal(raw.get("filled_quote_amount") or "0")
-        is_market = str(raw.get("type", "limit")) == "market"
+        order_type = wire.ORDER_TYPES.get(str(raw.get("type", "limit")), OrderType.LIMIT)
+        is_market = order_type is not OrderType.LIMIT
+        trigger = to_decimal(raw.get("trigger_price") or "0")
         tif = str(raw.get("time_in_force", ""))
         order_index = int(raw["order_index"])
         return Order(
@@ -427,7 +469,7 @@ class LighterClient(StreamingVenueClient[LighterMarket, int, LighterStream]):
             venue_order_id=str(order_index),
             symbol=market.symbol,
             side="sell" if raw.get("is_ask") else "buy",
-            order_type=OrderType.MARKET if is_market else OrderType.LIMIT,
+            order_type=order_type,
             size=to_decimal(raw["initial_base_amount"]),
             price=None if is_market else to_decimal(raw["price"]),
             status=wire.order_status(raw),
@@ -441,6 +483,9 @@ class LighterClient(StreamingVenueClient[LighterMarket, int, LighterStream]):
             ),
             reject_reason=wire.cancel_reason(raw),
             updated_at=datetime.now(UTC),
+            trigger_price=(
+                trigger if order_type is OrderType.STOP_MARKET and trigger > 0 else None
+            ),
         )
 
     async def cancel_order(self, symbol: str, venue_order_id: str) -> Order:
@@ -516,7 +561,8 @@ class LighterClient(StreamingVenueClient[LighterMarket, int, LighterStream]):
             ids = {
                 int(p["market_id"])
                 for p in account.get("positions") or []
-                if int(p.get("open_order_count") or 0) > 0
+                # resting orders, or stops waiting for their trigger
+                if int(p.get("open_order_count") or 0) + int(p.get("pending_order_count") or 0) > 0
             }
             known = (self._record_of(i) for i in sorted(ids))
             markets = [market for market in known if market is not None]

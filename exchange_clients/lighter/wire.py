@@ -31,7 +31,16 @@ from core.errors import (
     ReduceOnlyRejected,
 )
 from exchange_clients.native.wire import ms_to_datetime, to_decimal
-from exchange_clients.types import ZERO, Fill, Market, OrderStatus, Position
+from exchange_clients.types import (
+    ZERO,
+    FeeSchedule,
+    Fill,
+    Market,
+    MarketStats,
+    OrderStatus,
+    OrderType,
+    Position,
+)
 
 VENUE = "lighter"
 MAINNET_URL = "https://mainnet.zklighter.elliot.ai"
@@ -52,6 +61,7 @@ TX_UPDATE_LEVERAGE = 20
 # Order types and time in force (SDK SignerClient.ORDER_TYPE_* / ORDER_TIME_IN_FORCE_*).
 ORDER_TYPE_LIMIT = 0
 ORDER_TYPE_MARKET = 1
+ORDER_TYPE_STOP_LOSS = 2  # a market order sent when the mark price reaches TriggerPrice
 TIF_IOC = 0
 TIF_GTT = 1  # good till time: a resting order with an expiry
 TIF_POST_ONLY = 2
@@ -59,6 +69,26 @@ EXPIRY_DEFAULT_28_DAYS = -1  # the signer fills in now + 28 days
 EXPIRY_IOC = 0
 NIL_TRIGGER_PRICE = 0
 CROSS_MARGIN = 0
+
+# Order ``type`` strings of the ``Order`` model, as our order types (stop-loss = a stop market).
+ORDER_TYPES = {
+    "limit": OrderType.LIMIT,
+    "market": OrderType.MARKET,
+    "stop-loss": OrderType.STOP_MARKET,
+}
+
+# Account types of ``account.account_type`` and their published fees ("Account Types",
+# apidocs.lighter.xyz): standard 0 % / 0 %; premium 0.0040 % maker / 0.0280 % taker before
+# the LIT-staking discounts (up to 30 %), which no endpoint reports: the base premium rate is
+# the conservative (highest) figure.
+ACCOUNT_STANDARD = 0
+ACCOUNT_PREMIUM = 1
+PUBLISHED_FEES = {
+    ACCOUNT_STANDARD: FeeSchedule(maker=ZERO, taker=ZERO, source="published"),
+    ACCOUNT_PREMIUM: FeeSchedule(
+        maker=Decimal("0.000040"), taker=Decimal("0.000280"), source="published"
+    ),
+}
 
 # Client order index range: a positive integer below 2**48 (the venue's 48-bit index space).
 MAX_CLIENT_ORDER_INDEX = 2**48 - 1
@@ -157,6 +187,44 @@ def parse_markets(data: Any) -> list[LighterMarket]:
             )
         )
     return markets
+
+
+def fees_for_account_type(account_type: object) -> FeeSchedule:
+    """The published schedule of an account's type (``account_type`` of ``/api/v1/account``)."""
+    try:
+        return PUBLISHED_FEES[int(str(account_type))]
+    except (KeyError, ValueError):
+        raise ExchangeError(
+            f"unknown account_type {account_type!r}: no published fee schedule for it",
+            venue=VENUE,
+        ) from None
+
+
+def parse_market_stats(data: Any, markets: dict[int, LighterMarket]) -> dict[str, MarketStats]:
+    """24 h volume and open interest of our markets from an ``orderBookDetails`` answer.
+
+    ``daily_quote_token_volume`` is already in USD; ``open_interest`` is in the base asset (ETH
+    ~39,560 against ~1.67 bn of daily quote volume in the API's sample), so it is valued at the
+    market's ``mark_price`` (the ``last_trade_price`` where no mark is given).
+    """
+    stats: dict[str, MarketStats] = {}
+    for raw in data.get("order_book_details") or []:
+        market = markets.get(int(raw["market_id"]))
+        if market is None:
+            continue
+        volume = raw.get("daily_quote_token_volume")
+        interest = raw.get("open_interest")
+        price = raw.get("mark_price") or raw.get("last_trade_price")
+        stats[market.symbol] = MarketStats(
+            symbol=market.symbol,
+            volume_24h_usd=to_decimal(volume) if volume is not None else None,
+            open_interest_usd=(
+                to_decimal(interest) * to_decimal(price)
+                if interest is not None and price is not None
+                else None
+            ),
+        )
+    return stats
 
 
 def leverage_to_margin_fraction(leverage: Decimal) -> int:

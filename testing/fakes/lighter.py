@@ -34,6 +34,22 @@ an 80-byte hex signature and a deadline in (now, now + 8 h]. A key *replaced* on
 (:meth:`replace_key`: another app registered a new one at that index) is refused with 21108 and
 its tokens with an auth error, which is how a wrong key shows up in practice.
 
+Venue economics: ``orderBookDetails`` carries each market's 24 h figures as the real answer
+does (``daily_quote_token_volume`` in USD, ``open_interest`` in the base asset, ``mark_price``;
+scripted per :class:`FakeMarket`; numbers travel as strings here, the client reads either).
+Fees are per account type (``add_account(account_type=...)``: standard 0 %, premium 0.0040 % /
+0.0280 % as "Account Types" publishes, overridable per account for a staking discount); the
+account's ``account_type`` is in ``/api/v1/account`` and every trade carries the rates charged.
+
+Stop-loss orders (create order ``Type`` 2, as the SDK's ``create_sl_order``: IOC, a
+``TriggerPrice``, ``Price`` capping the market order it becomes) rest as ``pending`` with
+``trigger_status`` ``mark-price`` (listed by ``accountActiveOrders``, counted in the position's
+``pending_order_count``, cancellable) until the mark price reaches the trigger (a sell stop when
+it falls to it, a buy stop when it rises to it); then the order executes against the book as
+an IOC market order, reduce-only when asked (``canceled-reduce-only`` if the position is gone).
+The mark is the book's mid unless pinned with :meth:`FakeLighter.set_mark`; :meth:`set_book`
+and :meth:`set_mark` both fire the triggers they cross.
+
 Fault knobs: :meth:`throttle_next` (429 + Retry-After), :meth:`fail_next` (5xx), ``delay``,
 :meth:`drop_connections` (optionally refusing reconnects), :meth:`skip_book_nonce` (a lost
 order-book delta), :meth:`bump_nonce` (someone else used the key), :meth:`fail_nonce_next`,
@@ -62,8 +78,11 @@ D = Decimal
 ZERO = D(0)
 MILLION = D(1_000_000)
 FRACTION_ONE = D(10_000)
-TAKER_FEE_PPM = 200  # premium account: 2 bps taker, 0.2 bps maker (Get Started: Account types)
-MAKER_FEE_PPM = 20
+STANDARD, PREMIUM = 0, 1  # account_type
+FEES_PPM = {STANDARD: (0, 0), PREMIUM: (40, 280)}
+"""(maker, taker) in millionths per account type ("Account Types": premium 0.0040 % / 0.0280 %
+before LIT-staking discounts; standard free)."""
+BOOK_FEES_PPM = FEES_PPM[PREMIUM]  # the scripted liquidity's account
 TX_EXPIRY_MS = 10 * 60 * 1000
 TOKEN_MAX_SECONDS = 8 * 3600
 DEFAULT_COLLATERAL = D(100_000)
@@ -82,6 +101,8 @@ LEVERAGE_FIELDS = (
 )  # fmt: skip
 TX_FIELDS = {14: ORDER_FIELDS, 15: CANCEL_FIELDS, 20: LEVERAGE_FIELDS}
 TIF_NAMES = {0: "immediate-or-cancel", 1: "good-till-time", 2: "post-only"}
+ORDER_TYPES = {0: "limit", 1: "market", 2: "stop-loss"}
+ACTIVE = ("open", "pending")  # resting on the book / waiting for the trigger
 
 
 def now_ms() -> int:
@@ -108,6 +129,8 @@ class FakeMarket:
     min_imf: int = 200  # 50x
     default_imf: int = 500  # 20x
     funding_percent: Decimal = Decimal("0.0012")  # %/h, as market_stats sends it
+    daily_quote_volume: Decimal = Decimal("1671431095.263844")  # USD
+    open_interest: Decimal = Decimal("39559.3278")  # base asset
 
     def price(self, raw: int) -> Decimal:
         return D(raw).scaleb(-self.price_decimals)
@@ -131,7 +154,7 @@ class FakeOrder:
     is_ask: bool
     price: Decimal
     size: Decimal
-    order_type: str  # "limit" | "market"
+    order_type: str  # "limit" | "market" | "stop-loss"
     tif: int
     reduce_only: bool
     nonce: int
@@ -139,6 +162,10 @@ class FakeOrder:
     filled: Decimal = ZERO
     filled_quote: Decimal = ZERO
     status: str = "open"
+    trigger_price: Decimal = ZERO
+    order_expiry: int = 0
+    trigger_status: str = "na"
+    trigger_time: int = 0
 
     @property
     def remaining(self) -> Decimal:
@@ -168,11 +195,11 @@ class FakeOrder:
             "type": self.order_type,
             "time_in_force": TIF_NAMES[self.tif],
             "reduce_only": self.reduce_only,
-            "trigger_price": "0",
-            "order_expiry": 0,
+            "trigger_price": m.fmt_price(self.trigger_price) if self.trigger_price else "0",
+            "order_expiry": self.order_expiry,
             "status": self.status,
-            "trigger_status": "na",
-            "trigger_time": 0,
+            "trigger_status": self.trigger_status,
+            "trigger_time": self.trigger_time,
             "parent_order_index": 0,
             "block_height": 0,
             "timestamp": self.timestamp // 1000,
@@ -194,6 +221,9 @@ class FakePosition:
 class FakeAccount:
     index: int
     collateral: Decimal
+    account_type: int = PREMIUM
+    maker_fee_ppm: int = FEES_PPM[PREMIUM][0]
+    taker_fee_ppm: int = FEES_PPM[PREMIUM][1]
     keys: dict[int, bool] = field(default_factory=dict)  # api key index -> still registered
     nonces: dict[int, int] = field(default_factory=dict)
     positions: dict[int, FakePosition] = field(default_factory=dict)
@@ -239,6 +269,7 @@ class FakeLighter:
             mid: (list(b), list(a)) for mid, (b, a) in (books or default_books()).items()
         }
         self.book_nonce: dict[int, int] = {mid: 1_000 for mid in self.markets}
+        self.mark_overrides: dict[int, Decimal] = {}
         self.accounts: dict[int, FakeAccount] = {}
         self.orders: dict[int, FakeOrder] = {}
         self.trades: list[dict[str, Any]] = []
@@ -310,8 +341,17 @@ class FakeLighter:
         api_key_index: int,
         collateral: Decimal = DEFAULT_COLLATERAL,
         nonce: int = 0,
+        *,
+        account_type: int = PREMIUM,
+        fees_ppm: tuple[int, int] | None = None,
     ) -> FakeAccount:
-        account = self.accounts.setdefault(account_index, FakeAccount(account_index, collateral))
+        """An account of ``account_type`` charged its published fees, or ``fees_ppm``
+        (maker, taker in millionths: a premium account's staking discount)."""
+        maker, taker = fees_ppm or FEES_PPM[account_type]
+        account = self.accounts.setdefault(
+            account_index,
+            FakeAccount(account_index, collateral, account_type, maker, taker),
+        )
         account.keys[api_key_index] = True
         account.nonces[api_key_index] = nonce
         return account
@@ -354,6 +394,8 @@ class FakeLighter:
         return next(m for m in self.markets.values() if m.symbol == symbol)
 
     def mark(self, market_id: int) -> Decimal:
+        if market_id in self.mark_overrides:
+            return self.mark_overrides[market_id]
         bids, asks = self.books[market_id]
         if bids and asks:
             return (bids[0][0] + asks[0][0]) / 2
@@ -365,6 +407,17 @@ class FakeLighter:
         old_bids, old_asks = self._levels(market_id)
         self.books[market_id] = (list(bids), list(asks))
         await self._push_book_delta(market_id, old_bids, old_asks)
+        await self._check_triggers(market_id)
+
+    async def set_mark(self, symbol: str, price: Decimal | None) -> None:
+        """Pin the mark price (``None``: back to the book's mid) and fire the stops it crosses;
+        their market orders still execute against the book."""
+        market_id = self.market(symbol).market_id
+        if price is None:
+            self.mark_overrides.pop(market_id, None)
+        else:
+            self.mark_overrides[market_id] = price
+        await self._check_triggers(market_id)
 
     async def fill_resting(self, order_index: int, size: Decimal | None = None) -> None:
         """Someone trades against our resting order (we are maker)."""
@@ -460,8 +513,8 @@ class FakeLighter:
                     "market_id": m.market_id,
                     "market_type": "perp",
                     "status": "active",
-                    "taker_fee": str(D(TAKER_FEE_PPM) / D(10_000)),
-                    "maker_fee": str(D(MAKER_FEE_PPM) / D(10_000)),
+                    "taker_fee": "0.0000",
+                    "maker_fee": "0.0000",
                     "liquidation_fee": "1.0000",
                     "min_base_amount": str(m.min_base_amount),
                     "min_quote_amount": str(m.min_quote_amount),
@@ -474,6 +527,14 @@ class FakeLighter:
                     "maintenance_margin_fraction": m.min_imf // 2,
                     "closeout_margin_fraction": m.min_imf // 3,
                     "last_trade_price": m.fmt_price(self.mark(m.market_id)),
+                    "daily_trades_count": 1_197_349,
+                    "daily_base_token_volume": str(
+                        (m.daily_quote_volume / self.mark(m.market_id)).quantize(D("0.0001"))
+                    ),
+                    "daily_quote_token_volume": str(m.daily_quote_volume),
+                    "open_interest": str(m.open_interest),
+                    "mark_price": m.fmt_price(self.mark(m.market_id)),
+                    "index_price": m.fmt_price(self.mark(m.market_id)),
                 }
             )
         return self._ok({"order_book_details": details, "spot_order_book_details": []})
@@ -554,14 +615,19 @@ class FakeLighter:
         positions = []
         for market_id, market in self.markets.items():
             position = account.positions.get(market_id, FakePosition())
-            open_count = sum(
-                1
+            mine = [
+                o
                 for o in self.orders.values()
-                if o.account == account.index
-                and o.market.market_id == market_id
-                and o.status == "open"
-            )
-            if not position.size and not open_count and market_id not in account.imf:
+                if o.account == account.index and o.market.market_id == market_id
+            ]
+            open_count = sum(1 for o in mine if o.status == "open")
+            pending_count = sum(1 for o in mine if o.status == "pending")
+            if (
+                not position.size
+                and not open_count
+                and not pending_count
+                and market_id not in account.imf
+            ):
                 continue
             mark = self.mark(market_id)
             positions.append(
@@ -570,7 +636,7 @@ class FakeLighter:
                     "symbol": market.symbol,
                     "initial_margin_fraction": f"{D(self._imf(account, market_id)) / 100:.2f}",
                     "open_order_count": open_count,
-                    "pending_order_count": 0,
+                    "pending_order_count": pending_count,
                     "sign": -1 if position.size < 0 else 1,
                     "position": market.fmt_size(abs(position.size)),
                     "avg_entry_price": str(position.entry),
@@ -586,7 +652,7 @@ class FakeLighter:
         equity = account.collateral + unrealized
         return {
             "code": 200,
-            "account_type": 1,
+            "account_type": account.account_type,
             "index": account.index,
             "account_index": account.index,
             "l1_address": "0x" + "00" * 20,
@@ -607,7 +673,7 @@ class FakeLighter:
         orders = [
             o.wire()
             for o in self.orders.values()
-            if o.account == account_index and o.market.market_id == market_id and o.status == "open"
+            if o.account == account_index and o.market.market_id == market_id and o.status in ACTIVE
         ]
         return self._ok({"orders": orders})
 
@@ -620,7 +686,7 @@ class FakeLighter:
             o
             for o in self.orders.values()
             if o.account == account_index
-            and o.status != "open"
+            and o.status not in ACTIVE
             and (market_id is None or o.market.market_id == int(market_id))
         ]
         orders.sort(key=lambda o: o.order_index, reverse=True)
@@ -746,6 +812,12 @@ class FakeLighter:
         if size < market.min_base_amount or size * price < market.min_quote_amount:
             raise Refused(21701, "order size below the market minimum")
         tif = int(info["TimeInForce"])
+        order_type = ORDER_TYPES.get(int(info["Type"]))
+        if order_type is None:
+            raise Refused(21702, "invalid order type")
+        trigger = market.price(int(info["TriggerPrice"]))
+        if (order_type == "stop-loss") != (trigger > 0):
+            raise Refused(21729, "invalid order trigger price")
         order = FakeOrder(
             order_index=next(self._order_ids),
             client_order_index=client_index,
@@ -754,22 +826,23 @@ class FakeLighter:
             is_ask=bool(info["IsAsk"]),
             price=price,
             size=size,
-            order_type="market" if int(info["Type"]) == 1 else "limit",
+            order_type=order_type,
             tif=tif,
             reduce_only=bool(info["ReduceOnly"]),
             nonce=int(info["Nonce"]),
             timestamp=now_ms(),
+            trigger_price=trigger,
+            order_expiry=int(info["OrderExpiry"]),
         )
         self.orders[order.order_index] = order
+        if not self._reduce(account, order):
+            await self._push_order(order)
+            return
+        if order_type == "stop-loss":
+            order.status, order.trigger_status = "pending", "mark-price"
+            await self._push_order(order)
+            return
         old = self._levels(market.market_id)
-        position = account.positions.get(market.market_id, FakePosition()).size
-        if order.reduce_only:
-            opposite = position > 0 if order.is_ask else position < 0
-            if not opposite:
-                order.status = "canceled-reduce-only"
-                await self._push_order(order)
-                return
-            order.size = min(order.size, abs(position))
         bids, asks = self.books[market.market_id]
         book = bids if order.is_ask else asks
         crosses = bool(book) and (
@@ -785,7 +858,23 @@ class FakeLighter:
             order.status = "canceled-margin-not-allowed"
             await self._push_order(order)
             return
-        # Take scripted liquidity within the limit price.
+        await self._take(order, old)
+
+    def _reduce(self, account: FakeAccount, order: FakeOrder) -> bool:
+        """A reduce-only order is cut to the position, or cancelled when nothing to reduce."""
+        if not order.reduce_only:
+            return True
+        position = account.positions.get(order.market.market_id, FakePosition()).size
+        if not (position > 0 if order.is_ask else position < 0):
+            order.status = "canceled-reduce-only"
+            return False
+        order.size = min(order.size, abs(position))
+        return True
+
+    async def _take(self, order: FakeOrder, old: tuple[list[Level], list[Level]]) -> None:
+        """Take scripted liquidity within the order's price; what is left rests or expires."""
+        bids, asks = self.books[order.market.market_id]
+        book = bids if order.is_ask else asks
         while order.remaining > 0 and book:
             level_price, level_size = book[0]
             if (level_price < order.price) if order.is_ask else (level_price > order.price):
@@ -798,14 +887,34 @@ class FakeLighter:
                 book[0] = (level_price, level_size - take)
         if order.remaining == 0:
             order.status = "filled"
-        elif tif == 0:
+        elif order.tif == 0:
             order.status = "canceled-not-enough-liquidity" if order.filled else "canceled"
         await self._push_order(order)
-        await self._push_book_delta(market.market_id, *old)
+        await self._push_book_delta(order.market.market_id, *old)
+
+    async def _check_triggers(self, market_id: int) -> None:
+        """Fire the pending stops the mark has reached (sell stops below, buy stops above)."""
+        mark = self.mark(market_id)
+        for order in list(self.orders.values()):
+            if order.market.market_id != market_id or order.status != "pending":
+                continue
+            reached = mark <= order.trigger_price if order.is_ask else mark >= order.trigger_price
+            if reached:
+                await self._trigger(order)
+
+    async def _trigger(self, order: FakeOrder) -> None:
+        """The stop becomes an IOC market order capped at its price."""
+        old = self._levels(order.market.market_id)
+        order.trigger_status, order.trigger_time = "na", now_ms()
+        if not self._reduce(self.accounts[order.account], order):
+            await self._push_order(order)
+            return
+        order.status = "open"
+        await self._take(order, old)
 
     async def _cancel(self, account: FakeAccount, market: FakeMarket, index: int) -> None:
         order = self.orders.get(index)
-        if order is None or order.account != account.index or order.status != "open":
+        if order is None or order.account != account.index or order.status not in ACTIVE:
             return  # the sequencer drops it; the API already said 200
         old = self._levels(market.market_id)
         order.status = "canceled"
@@ -815,7 +924,8 @@ class FakeLighter:
     async def _fill(self, order: FakeOrder, price: Decimal, size: Decimal, *, maker: bool) -> None:
         market = order.market
         account = self.accounts[order.account]
-        fee = price * size * D(MAKER_FEE_PPM if maker else TAKER_FEE_PPM) / MILLION
+        ours = account.maker_fee_ppm if maker else account.taker_fee_ppm
+        fee = price * size * D(ours) / MILLION
         order.filled += size
         order.filled_quote += price * size
         account.collateral -= fee
@@ -851,8 +961,8 @@ class FakeLighter:
             "is_maker_ask": (not maker) if ours_bid else maker,
             "block_height": 0,
             "timestamp": now_ms(),
-            "taker_fee": TAKER_FEE_PPM,
-            "maker_fee": MAKER_FEE_PPM,
+            "taker_fee": BOOK_FEES_PPM[1] if maker else ours,
+            "maker_fee": ours if maker else BOOK_FEES_PPM[0],
             "ask_client_id": 0 if ours_bid else order.client_order_index,
             "bid_client_id": order.client_order_index if ours_bid else 0,
         }
@@ -951,7 +1061,7 @@ class FakeLighter:
             account = int(target)
             orders: dict[str, list[Any]] = {}
             for o in self.orders.values():
-                if o.account == account and o.status == "open":
+                if o.account == account and o.status in ACTIVE:
                     orders.setdefault(str(o.market.market_id), []).append(o.wire())
             await self._send(
                 connection,

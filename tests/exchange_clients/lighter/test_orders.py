@@ -140,6 +140,6 @@ async def test_positions_and_balance_follow_fills() -> None:
         assert position.mark_price == D("3000.00")
         assert position.unrealized_pnl == D("-0.50")
         balance = await client.balance()
-        fee = D("2999.50") * D("1.0") * 200 / 1_000_000
+        fee = D("2999.50") * D("1.0") * 280 / 1_000_000
         assert balance.wallet == D(100_000) - fee
         assert balance.margin_used == D("3000.00") * 500 / 10_000

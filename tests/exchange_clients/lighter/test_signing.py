@@ -196,3 +196,33 @@ def test_two_keys_for_one_index_in_one_process_are_refused(signer: LighterSigner
         )
     again = LighterSigner(Secret(KEY), account_index=ACCOUNT, api_key_index=API_KEY, chain_id=CHAIN)
     assert _without_volatile(again.sign_create_order_sync(**ORDER).info) == PINNED_ORDER_INFO  # type: ignore[arg-type]
+
+
+STOP_LOSS = {
+    **ORDER,
+    "client_order_index": 987_654_322,
+    "price": 584_100,
+    "order_type": wire.ORDER_TYPE_STOP_LOSS,
+    "time_in_force": wire.TIF_IOC,
+    "trigger_price": 590_000,
+    "nonce": 45,
+}
+SDK_STOP_LOSS_INFO = json.loads(
+    '{"AccountIndex":123456,"ApiKeyIndex":7,"MarketIndex":1,"ClientOrderIndex":987654322,'
+    '"BaseAmount":12345,"Price":584100,"IsAsk":1,"Type":2,"TimeInForce":0,"ReduceOnly":1,'
+    '"TriggerPrice":590000,"OrderExpiry":1900000000000,"Nonce":45,"L2TxAttributes":null}'
+)
+"""``tx_info`` of the official SDK (lighter-sdk 1.1.8, ``SignerClient.sign_create_order`` with
+``ORDER_TYPE_STOP_LOSS``, IOC, reduce-only, ``trigger_price=590000``, the key above), computed
+once in a throwaway venv; ``ExpiredAt`` and ``Sig`` left out (clock and randomness)."""
+
+
+def test_stop_loss_vector_matches_the_official_sdk(signer: LighterSigner) -> None:
+    """The trigger price lands in ``TriggerPrice`` (our positional call into the library puts
+    it where the SDK does) and the order type is the SDK's stop-loss."""
+    before = time.time_ns() // 1_000_000
+    signed = signer.sign_create_order_sync(**STOP_LOSS)  # type: ignore[arg-type]
+    after = time.time_ns() // 1_000_000
+    assert signed.tx_type == wire.TX_CREATE_ORDER
+    assert _without_volatile(signed.info) == SDK_STOP_LOSS_INFO
+    _check_signature(signed, before, after)

@@ -70,7 +70,7 @@ async def test_fills_missed_while_disconnected_arrive_exactly_once() -> None:
             "maker",
             "buy",
         )
-        assert first.fee == D("59000.0") * D("0.00050") * 20 / 1_000_000
+        assert first.fee == D("59000.0") * D("0.00050") * 40 / 1_000_000
         partial = await next_event(updates, lambda o: o.status is OrderStatus.PARTIALLY_FILLED)
         assert partial.filled_size == D("0.00050")
         # The same trade again, twice, out of order: never published twice.
