@@ -8,6 +8,13 @@ costs taker fees on both legs, so an economic exit waits while the position woul
 loss after those fees (it may recover as funding accrues), except at max age, which exits anyway
 so a trade cannot linger forever.
 
+An economic exit also waits until the pair has been held ``min_hold_hours`` (a fresh pair has
+paid its entry fees and not yet earned them back), and while either venue's bid/ask spread is
+wider than ``max_exit_spread_pct`` (closing into a wide book gives the spread away); urgent
+exits ignore both, unless ``emergency_exit_ignores_spread`` is false, in which case they wait
+for the spread too. How an exit is executed (maker or at market) is the strategy's: urgent
+exits always go at market.
+
 The caller keeps ``peak_net_pnl`` (the highest ``net_pnl`` seen) and the current funding spread
 up to date; this module only decides.
 """
@@ -183,6 +190,9 @@ def check_exit(
     ]
     if not economic:
         return None
+    held = hours_held(position, now)
+    if held < params.min_hold_hours:
+        return None
     if break_even_ok(position, exit_fees_fraction):
         return economic[0]
     if age is not None:
@@ -194,6 +204,33 @@ def check_exit(
             urgent=False,
         )
     return None
+
+
+def hours_held(position: PositionState, now: datetime) -> Decimal:
+    """Hours since the pair opened, exactly (no float)."""
+    age = now - position.opened_at
+    # Exact: timedelta parts are integers, so no float (total_seconds) enters the comparison.
+    seconds = Decimal(age.days * 86_400 + age.seconds) + Decimal(age.microseconds) / 1_000_000
+    return seconds / SECONDS_PER_HOUR
+
+
+def spread_hold(
+    decision: ExitDecision,
+    spreads_pct: dict[str, Decimal],
+    params: FundingArbitrageParams,
+) -> str | None:
+    """Why ``decision`` must wait for the books to narrow, or None to go now.
+
+    ``spreads_pct`` is each leg's venue bid/ask spread as a percent of its mid, now.
+    """
+    limit = params.max_exit_spread_pct
+    if limit is None or (decision.urgent and params.emergency_exit_ignores_spread):
+        return None
+    wide = {venue: spread for venue, spread in sorted(spreads_pct.items()) if spread > limit}
+    if not wide:
+        return None
+    shown = ", ".join(f"{venue} {_fmt(spread)}%" for venue, spread in wide.items())
+    return f"bid/ask spread {shown} > max exit spread {_fmt(limit)}%"
 
 
 def _liquidation_risk(
@@ -256,10 +293,7 @@ def _profit_erosion(position: PositionState, params: FundingArbitrageParams) -> 
 def _max_age(
     position: PositionState, now: datetime, params: FundingArbitrageParams
 ) -> ExitDecision | None:
-    age = now - position.opened_at
-    # Exact: timedelta parts are integers, so no float (total_seconds) enters the comparison.
-    seconds = Decimal(age.days * 86_400 + age.seconds) + Decimal(age.microseconds) / 1_000_000
-    hours = seconds / SECONDS_PER_HOUR
+    hours = hours_held(position, now)
     if hours >= params.max_position_age_hours:
         return ExitDecision(
             ExitReason.MAX_AGE,

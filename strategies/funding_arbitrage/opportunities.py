@@ -5,13 +5,18 @@ pair is market-neutral and earns ``short_hourly - long_hourly`` per hour on each
 notional. Venues pay funding every 1 h or every 8 h, so rates are compared per hour
 (``FundingRate.hourly_rate``).
 
-Fees are paid once per round trip (a taker entry and a taker exit on each leg), not every
-funding interval, so they are amortised over ``expected_hold_hours``: a spread that would look
+Fees are paid once per round trip (an entry and an exit on each leg), not every funding
+interval, so they are amortised over ``expected_hold_hours``: a spread that would look
 unprofitable if the whole round trip were charged against a single interval can still pay
-handsomely over a three-day hold. Market-quality filters (volume, open interest, bid/ask spread,
-price divergence between the venues) keep the strategy away from books it could not enter and
-leave cheaply. Every pair that is not taken gets a :class:`Rejection` with the numbers behind
-it, so an operator can see why nothing traded.
+handsomely over a three-day hold. With taker entries every leg is charged its taker fee; with
+maker entries (``scan(..., maker=True)``) the pair's *lead* leg - the one whose venue saves
+most by resting, :attr:`Opportunity.lead_venue` - is charged its maker fee, and the leg that
+follows it its taker fee (it crosses when its maker attempts fail). Market-quality filters
+(volume, open interest, bid/ask spread, price divergence between the venues, a mandatory venue)
+keep the strategy away from books it could not enter and leave cheaply; a filter that is set
+and a venue that does not report its figure refuse the pair - an unknown is not a pass. Every
+pair that is not taken gets a :class:`Rejection` with the numbers behind it, so an operator can
+see why nothing traded.
 
 The scan is deterministic: the same quotes in any order give the same result.
 """
@@ -39,10 +44,10 @@ _T = TypeVar("_T")
 class VenueQuote:
     """What one venue shows for one symbol at scan time.
 
-    ``taker_fee`` is a fraction of notional (0.0005 = 0.05 %). ``volume_24h_usd`` and
-    ``open_interest_usd`` are ``None`` when the venue does not report them; the matching filter
-    is then skipped for this quote and the skip is noted on the resulting opportunity or
-    rejection.
+    ``taker_fee`` and ``maker_fee`` are fractions of notional (0.0005 = 0.05 %; a maker
+    rebate is negative); ``maker_fee`` is ``None`` when unknown (maker legs are then charged
+    the taker fee). ``volume_24h_usd`` and ``open_interest_usd`` are ``None`` when the venue
+    does not report them; a pair on that venue is then refused when the matching filter is set.
     """
 
     venue: str
@@ -53,6 +58,7 @@ class VenueQuote:
     taker_fee: Decimal
     volume_24h_usd: Decimal | None = None
     open_interest_usd: Decimal | None = None
+    maker_fee: Decimal | None = None
 
     def __post_init__(self) -> None:
         where = f"{self.venue} {self.symbol}"
@@ -68,6 +74,16 @@ class VenueQuote:
         return (self.best_bid + self.best_ask) / TWO
 
     @property
+    def maker_or_taker_fee(self) -> Decimal:
+        """The fee a resting order pays here (the taker fee when the venue does not say)."""
+        return self.taker_fee if self.maker_fee is None else self.maker_fee
+
+    @property
+    def maker_saving(self) -> Decimal:
+        """What resting instead of crossing saves per unit notional."""
+        return self.taker_fee - self.maker_or_taker_fee
+
+    @property
     def spread_pct(self) -> Decimal:
         """Bid/ask spread as a percent of the mid."""
         return (self.best_ask - self.best_bid) / self.mid * HUNDRED
@@ -77,8 +93,9 @@ class VenueQuote:
 class Opportunity:
     """A profitable, tradable pair: long ``long_venue``, short ``short_venue``.
 
-    All rates are fractions of one leg's notional. ``notes`` lists filters that were skipped
-    because a venue did not report the figure.
+    All rates are fractions of one leg's notional. ``lead_venue`` is the leg a maker entry
+    starts with (see the module doc); ``notes`` lists assumptions made for want of a figure
+    (a maker fee not reported, charged at the taker fee).
     """
 
     symbol: str
@@ -87,11 +104,18 @@ class Opportunity:
     long_hourly_rate: Decimal
     short_hourly_rate: Decimal
     gross_hourly: Decimal  # short_hourly_rate - long_hourly_rate
-    fees_fraction: Decimal  # entry + exit taker fees on both legs: 2 * (taker_long + taker_short)
+    # entry + exit fees on both legs: 2 * (taker_long + taker_short) with taker entries,
+    # 2 * (maker_lead + taker_other) with maker entries
+    fees_fraction: Decimal
     net_hourly: Decimal  # gross_hourly - fees_fraction / expected_hold_hours
     net_apr_pct: Decimal  # net_hourly * 8760 * 100
     price_divergence_pct: Decimal  # |mid_long - mid_short| / average mid * 100
     notes: tuple[str, ...] = ()
+    lead_venue: str = ""  # set by scan; "" only for hand-built opportunities (= long_venue)
+
+    @property
+    def lead(self) -> str:
+        return self.lead_venue or self.long_venue
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -102,7 +126,8 @@ class Opportunity:
 class Rejection:
     """A pair that was considered and not taken; ``reason`` carries the numbers.
 
-    When several filters fail, their reasons are joined with ``"; "``.
+    When several filters fail, their reasons are joined with ``"; "``. ``wide_spread_venues``
+    names the venues refused for their bid/ask spread (the strategy cools them down).
     """
 
     symbol: str
@@ -110,6 +135,7 @@ class Rejection:
     short_venue: str
     reason: str
     notes: tuple[str, ...] = ()
+    wide_spread_venues: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,11 +161,14 @@ class Sizing:
     reason: str | None = None
 
 
-def scan(quotes: Iterable[VenueQuote], params: FundingArbitrageParams) -> ScanResult:
+def scan(
+    quotes: Iterable[VenueQuote], params: FundingArbitrageParams, *, maker: bool = False
+) -> ScanResult:
     """Every pair of configured venues quoting the same symbol, priced and filtered.
 
     Only quotes from ``params.venues`` (and ``params.symbols`` when set) are considered;
     symbols quoted on fewer than two of those venues form no pair and are not reported.
+    ``maker``: entries and exits rest as makers on the lead leg (fees as in the module doc).
     """
     venues = set(params.venues)
     symbols = set(params.symbols) if params.symbols is not None else None
@@ -156,7 +185,7 @@ def scan(quotes: Iterable[VenueQuote], params: FundingArbitrageParams) -> ScanRe
     for symbol in sorted(by_symbol):
         per_venue = by_symbol[symbol]
         for first, second in combinations(sorted(per_venue), 2):
-            outcome = _evaluate(per_venue[first], per_venue[second], params)
+            outcome = _evaluate(per_venue[first], per_venue[second], params, maker)
             if isinstance(outcome, Opportunity):
                 opportunities.append(outcome)
             else:
@@ -168,7 +197,7 @@ def scan(quotes: Iterable[VenueQuote], params: FundingArbitrageParams) -> ScanRe
 
 
 def _evaluate(
-    first: VenueQuote, second: VenueQuote, params: FundingArbitrageParams
+    first: VenueQuote, second: VenueQuote, params: FundingArbitrageParams, maker: bool
 ) -> Opportunity | Rejection:
     """One pair of venues (``first``/``second`` in name order); the direction is chosen here."""
     symbol = first.symbol
@@ -187,8 +216,14 @@ def _evaluate(
 
     reasons: list[str] = []
     notes: list[str] = []
+    mandatory = params.mandatory_venue
+    if mandatory is not None and mandatory not in (long.venue, short.venue):
+        reasons.append(f"no leg on the mandatory venue {mandatory}")
+    wide: list[str] = []
     for quote in (long, short):
-        _check_quote(quote, params, reasons, notes)
+        _check_quote(quote, params, reasons)
+        if quote.spread_pct > params.max_spread_pct:
+            wide.append(quote.venue)
 
     divergence = abs(long.mid - short.mid) / ((long.mid + short.mid) / TWO) * HUNDRED
     if divergence > params.max_price_divergence_pct:
@@ -200,7 +235,14 @@ def _evaluate(
     long_hourly = long.funding.hourly_rate
     short_hourly = short.funding.hourly_rate
     gross_hourly = short_hourly - long_hourly
-    fees_fraction = TWO * (long.taker_fee + short.taker_fee)
+    # The lead saves most by resting; a tie leads with the long leg.
+    lead, other = (short, long) if short.maker_saving > long.maker_saving else (long, short)
+    if maker:
+        if lead.maker_fee is None:
+            notes.append(f"maker fee not reported by {lead.venue}: taker fee assumed")
+        fees_fraction = TWO * (lead.maker_or_taker_fee + other.taker_fee)
+    else:
+        fees_fraction = TWO * (long.taker_fee + short.taker_fee)
     net_hourly = gross_hourly - fees_fraction / params.expected_hold_hours
     net_apr_pct = net_hourly * HOURS_PER_YEAR * HUNDRED
     # A zero net never pays for the risk, even with min_net_apr_pct = 0.
@@ -217,7 +259,9 @@ def _evaluate(
         )
 
     if reasons:
-        return Rejection(symbol, long.venue, short.venue, "; ".join(reasons), tuple(notes))
+        return Rejection(
+            symbol, long.venue, short.venue, "; ".join(reasons), tuple(notes), tuple(wide)
+        )
     return Opportunity(
         symbol=symbol,
         long_venue=long.venue,
@@ -230,17 +274,20 @@ def _evaluate(
         net_apr_pct=net_apr_pct,
         price_divergence_pct=divergence,
         notes=tuple(notes),
+        lead_venue=lead.venue,
     )
 
 
-def _check_quote(
-    quote: VenueQuote, params: FundingArbitrageParams, reasons: list[str], notes: list[str]
-) -> None:
-    """Add this venue's market-quality failures to ``reasons``, skipped filters to ``notes``."""
+def _check_quote(quote: VenueQuote, params: FundingArbitrageParams, reasons: list[str]) -> None:
+    """Add this venue's market-quality failures to ``reasons``."""
     venue = quote.venue
     if quote.volume_24h_usd is None:
         if params.min_volume_24h_usd > 0:
-            notes.append(f"24h volume not reported by {venue}: volume filter skipped")
+            reasons.append(
+                f"24h volume not reported by {venue}: cannot check min "
+                f"{_usd(params.min_volume_24h_usd)} USD (set min_volume_24h_usd: 0 to trade "
+                f"without it)"
+            )
     elif quote.volume_24h_usd < params.min_volume_24h_usd:
         reasons.append(
             f"24h volume on {venue} {_usd(quote.volume_24h_usd)} USD "
@@ -248,7 +295,11 @@ def _check_quote(
         )
     if quote.open_interest_usd is None:
         if params.min_open_interest_usd > 0:
-            notes.append(f"open interest not reported by {venue}: open interest filter skipped")
+            reasons.append(
+                f"open interest not reported by {venue}: cannot check min "
+                f"{_usd(params.min_open_interest_usd)} USD (set min_open_interest_usd: 0 to "
+                f"trade without it)"
+            )
     elif quote.open_interest_usd < params.min_open_interest_usd:
         reasons.append(
             f"open interest on {venue} {_usd(quote.open_interest_usd)} USD "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from trading_config.strategy_params import (
     MarketReference,
@@ -76,6 +76,38 @@ class FundingArbitrageParams(StrategyParams):
     max_leg_imbalance_pct: Percent = Field(
         default=Decimal(2), description="exit when the legs' sizes differ by more than this, %"
     )
+    max_exit_spread_pct: Percent | None = Field(
+        default=None,
+        description="an economic exit waits while either venue's bid/ask spread is wider, % "
+        "(unset: no limit)",
+    )
+    emergency_exit_ignores_spread: bool = Field(
+        default=True,
+        description="urgent exits (liquidation risk, leg imbalance) close whatever the "
+        "spread; false: they wait for max_exit_spread_pct too",
+    )
+    wide_spread_cooldown_seconds: Annotated[int, Field(ge=0)] = Field(
+        default=0,
+        description="after a venue's spread was too wide for a symbol, leave that "
+        "venue/symbol out of entries for this long, seconds (0: no cooldown)",
+    )
+    min_hold_hours: NonNegative = Field(
+        default=Decimal(0),
+        description="economic exits and switches wait until a pair is this old, hours "
+        "(urgent exits never wait)",
+    )
+    mandatory_venue: str | None = Field(
+        default=None, description="every pair must have a leg on this venue (one of venues)"
+    )
+    max_new_positions_per_cycle: Annotated[int, Field(ge=1)] = Field(
+        default=1, description="most pairs opened in one check"
+    )
+    switch_margin_apr_pct: NonNegative | None = Field(
+        default=None,
+        description="close a held pair for a better one when the new pair's net APR beats "
+        "the held pair's current APR by this much after closing and reopening costs, % "
+        "(unset: never switch)",
+    )
 
     @field_validator("venues")
     @classmethod
@@ -89,6 +121,20 @@ class FundingArbitrageParams(StrategyParams):
     @classmethod
     def _upper(cls, value: list[str] | None) -> list[str] | None:
         return None if value is None else [symbol.upper() for symbol in value]
+
+    @model_validator(mode="after")
+    def _mandatory_is_traded(self) -> FundingArbitrageParams:
+        if self.mandatory_venue is not None and self.mandatory_venue not in self.venues:
+            raise ValueError(
+                f"mandatory_venue {self.mandatory_venue} is not one of venues "
+                f"({', '.join(self.venues)})"
+            )
+        if self.min_hold_hours >= self.max_position_age_hours:
+            raise ValueError(
+                f"min_hold_hours {self.min_hold_hours} must be below max_position_age_hours "
+                f"{self.max_position_age_hours}"
+            )
+        return self
 
     def venue_references(self) -> dict[tuple[str | int, ...], str]:
         return {("venues", index): venue for index, venue in enumerate(self.venues)}

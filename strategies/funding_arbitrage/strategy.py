@@ -5,12 +5,26 @@ Every ``check_interval_seconds``:
 1. **Monitor** each open pair: both legs read from their venues (size, entry, mark, liquidation
    price, funding accrued), the current funding spread, and :func:`.exits.check_exit` decides
    (divergence flip, profit erosion, max age, liquidation risk, leg imbalance; non-urgent exits
-   wait for break-even). An exit closes both legs through the atomic executor.
-2. **Enter** while fewer than ``max_positions`` pairs are open and the bot is not paused: the
-   venues' funding, books and fees are scanned (:func:`.opportunities.scan`), the best pair not
-   already held is sized by target margin under a leverage cap, checked against the per-venue
-   exposure cap and the risk manager, and opened with the atomic executor (both legs at once,
-   hedged or rolled back).
+   wait for break-even, ``min_hold_hours`` and a bid/ask spread within ``max_exit_spread_pct``).
+   An exit closes both legs through the atomic executor.
+2. **Switch** (``switch_margin_apr_pct`` set): a held pair is closed for a better one when the
+   new pair's net APR beats the held pair's current APR, less the held pair's closing fees
+   amortised over ``expected_hold_hours``, by at least the margin (the new pair's own opening
+   and closing fees are already in its net APR).
+3. **Enter** while fewer than ``max_positions`` pairs are open and the bot is not paused: the
+   venues' funding, books and fees are scanned (:func:`.opportunities.scan`), the best pairs not
+   already held (nor on a venue/symbol cooling down after a too-wide spread) are sized by target
+   margin under a leverage cap, checked against the per-venue exposure cap and the risk
+   manager, and opened with the atomic executor - at most ``max_new_positions_per_cycle``.
+
+**How orders go** follows the bot's ``execution`` section. ``market``: both legs at market,
+concurrently. ``limit``, ``limit_with_fallback``, ``aggressive_limit``: a maker entry - the
+pair's lead leg (:attr:`.opportunities.Opportunity.lead_venue`) rests post-only inside the
+spread for ``limit_timeout_seconds``, then (per the mode) ``aggressive_attempts`` aggressive
+limits and a market order take its remainder; the other leg follows what the lead filled,
+capped at the break-even price (:func:`execution.atomic.policy.hedge_limit`), see
+``AtomicTolerances.sequenced``. Economic exits go the same way; urgent exits (liquidation risk,
+leg imbalance) and closes asked from outside (the operator, the kill switch) go at market.
 
 Open pairs are the state (saved after every change); the venues' positions are the truth they
 are checked against.
@@ -20,23 +34,36 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from exchange_clients.types import Order, Side
+from exchange_clients.types import HOURS_PER_YEAR, Order, Side
 from execution.atomic import AtomicStatus, AtomicTolerances, Leg
 from execution.journal import JournaledOrder
 from execution.order_executor import ExecutionMode, ExecutionRequest, ExecutionResult
+from execution.pricing import AggressiveLimitParams
 from strategies.base_strategy import BaseStrategy, StrategyContext
-from strategies.funding_arbitrage.exits import LegState, PositionState, check_exit
-from strategies.funding_arbitrage.opportunities import Opportunity, VenueQuote, scan, size_position
+from strategies.funding_arbitrage.exits import (
+    LegState,
+    PositionState,
+    check_exit,
+    hours_held,
+    spread_hold,
+)
+from strategies.funding_arbitrage.opportunities import (
+    Opportunity,
+    ScanResult,
+    VenueQuote,
+    scan,
+    size_position,
+)
 from strategies.funding_arbitrage.params import FundingArbitrageParams
 from strategies.funding_arbitrage.quotes import collect_quotes, taker_fee
 from strategies.risk import EntryProposal, PortfolioSnapshot
 
 ZERO = Decimal(0)
-# Taker fee assumed for a venue whose client does not say (conservative, Binance's base tier).
+HUNDRED = Decimal(100)
 
 
 @dataclass
@@ -53,6 +80,11 @@ class ArbPosition:
     peak_net_pnl: Decimal = ZERO
     long_entry: Decimal | None = None  # average fill prices of the opening orders
     short_entry: Decimal | None = None
+    lead_venue: str | None = None  # the leg maker entries and exits start with
+
+    @property
+    def lead(self) -> str:
+        return self.lead_venue or self.long_venue
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -70,6 +102,7 @@ class ArbPosition:
             "peak_net_pnl": self.peak_net_pnl,
             "long_entry": self.long_entry,
             "short_entry": self.short_entry,
+            "lead_venue": self.lead_venue,
         }
 
     @classmethod
@@ -85,6 +118,7 @@ class ArbPosition:
             Decimal(data.get("peak_net_pnl", 0)),
             _decimal_or_none(data.get("long_entry")),
             _decimal_or_none(data.get("short_entry")),
+            data.get("lead_venue"),
         )
 
 
@@ -100,6 +134,15 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
         self.realized_pnl = ZERO
         self.fees = ZERO
         self.last_scan: list[str] = []
+        execution = context.config.execution
+        self.mode = ExecutionMode(execution.default_mode)
+        # (venue, symbol) -> until when entries leave it alone after a too-wide spread
+        self.cooldowns: dict[tuple[str, str], datetime] = {}
+
+    @property
+    def maker(self) -> bool:
+        """Entries (and economic exits) rest as makers on the lead leg."""
+        return self.mode is not ExecutionMode.MARKET
 
     def keeps_resting(self, order: JournaledOrder) -> bool:
         return False  # pairs are opened and closed atomically: nothing should rest
@@ -113,9 +156,28 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
             exited = await self._monitor(position) or exited
         if exited:
             return  # re-entering in the same step would pay the round trip again at once
-        if self.context.paused.is_set() or len(self.positions) >= self.params.max_positions:
+        if self.context.paused.is_set():
             return
-        await self._enter()
+        switching = self.params.switch_margin_apr_pct is not None and bool(self.positions)
+        if len(self.positions) >= self.params.max_positions and not switching:
+            return
+        quotes = await self._quotes()
+        result = self._scan(quotes)
+        opened = await self._switch(result, quotes) if switching else 0
+        if len(self.positions) < self.params.max_positions:
+            await self._enter(result, quotes, opened)
+
+    def tolerances(self, leverage: Decimal | None = None) -> AtomicTolerances:
+        """The atomic executor's limits from the bot's ``execution`` section."""
+        execution = self.context.config.execution
+        return AtomicTolerances(
+            max_slippage=execution.max_slippage_pct / 100,
+            margin_buffer=execution.margin_buffer_pct / 100,
+            leverage=leverage,
+            entry_timeout_seconds=float(execution.limit_timeout_seconds),
+            chase=AggressiveLimitParams(attempts=execution.aggressive_attempts),
+            sequenced=self.maker,
+        )
 
     # --- entering --------------------------------------------------------------------------
 
@@ -123,27 +185,68 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
         clients = {venue: self.context.clients[venue] for venue in self.params.venues}
         return await collect_quotes(clients, self.params.symbols or None)
 
-    async def _enter(self) -> None:
-        quotes = await self._quotes()
-        result = scan(quotes, self.params)
-        # A venue holds one net position per symbol: two pairs sharing a (venue, symbol) could
-        # not be told apart (each would read the other's size as its own), so never open one.
-        in_use = {
-            (venue, position.symbol)
-            for position in self.positions
-            for venue in (position.long_venue, position.short_venue)
-        }
+    def _scan(self, quotes: list[VenueQuote]) -> ScanResult:
+        """Rank the pairs; start a cooldown on every venue/symbol refused for its spread."""
+        result = scan(quotes, self.params, maker=self.maker)
         self.last_scan = [
             f"{o.symbol} long {o.long_venue} short {o.short_venue}: {o.net_apr_pct:.2f}% APR net"
             for o in result.opportunities[:5]
         ]
+        cooldown = self.params.wide_spread_cooldown_seconds
+        if cooldown:
+            until = self.context.clock.now() + timedelta(seconds=cooldown)
+            for rejection in result.rejected:
+                for venue in rejection.wide_spread_venues:
+                    self.cooldowns[(venue, rejection.symbol)] = until
+        return result
+
+    def _cooling(self, opportunity: Opportunity) -> str | None:
+        """The venue of ``opportunity`` still cooling down after a too-wide spread, if any."""
+        now = self.context.clock.now()
+        for venue in (opportunity.long_venue, opportunity.short_venue):
+            until = self.cooldowns.get((venue, opportunity.symbol))
+            if until is not None and now < until:
+                return venue
+        return None
+
+    def _legs_in_use(self, *, besides: ArbPosition | None = None) -> set[tuple[str, str]]:
+        # A venue holds one net position per symbol: two pairs sharing a (venue, symbol) could
+        # not be told apart (each would read the other's size as its own), so never open one.
+        return {
+            (venue, position.symbol)
+            for position in self.positions
+            if position is not besides
+            for venue in (position.long_venue, position.short_venue)
+        }
+
+    @staticmethod
+    def _legs(opportunity: Opportunity) -> set[tuple[str, str]]:
+        return {
+            (opportunity.long_venue, opportunity.symbol),
+            (opportunity.short_venue, opportunity.symbol),
+        }
+
+    async def _enter(self, result: ScanResult, quotes: list[VenueQuote], opened: int = 0) -> None:
+        """Open the best pairs; ``opened`` pairs were opened in this check already."""
         for opportunity in result.opportunities:
-            legs = {(opportunity.long_venue, opportunity.symbol)}
-            legs.add((opportunity.short_venue, opportunity.symbol))
-            if legs & in_use:
+            if (
+                opened >= self.params.max_new_positions_per_cycle
+                or len(self.positions) >= self.params.max_positions
+            ):
+                break
+            if self._legs(opportunity) & self._legs_in_use():
+                continue
+            cooling = self._cooling(opportunity)
+            if cooling is not None:
+                self.log.info(
+                    "pair skipped: wide-spread cooldown",
+                    symbol=opportunity.symbol,
+                    venue=cooling,
+                    until=self.cooldowns[(cooling, opportunity.symbol)].isoformat(),
+                )
                 continue
             if await self._open(opportunity, quotes):
-                return
+                opened += 1
         if not result.opportunities:
             self.log.info("no opportunity", rejected=len(result.rejected))
         # Why each pair was not taken, with its numbers: "why did it not open ETH?" is the
@@ -188,16 +291,11 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
         )
         if not decision.allowed or decision.allowed_notional < notional * 2:
             return False
-        execution = self.context.config.execution
-        tolerances = AtomicTolerances(
-            max_slippage=execution.max_slippage_pct / 100,
-            margin_buffer=execution.margin_buffer_pct / 100,
-            leverage=sizing.leverage,
-        )
         legs = [
             Leg(opportunity.long_venue, opportunity.symbol, "buy", sizing.size),
             Leg(opportunity.short_venue, opportunity.symbol, "sell", sizing.size),
         ]
+        legs.sort(key=lambda leg: leg.venue != opportunity.lead)  # the lead first
         self.log.info(
             "opening funding arbitrage",
             symbol=opportunity.symbol,
@@ -205,10 +303,12 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
             short=opportunity.short_venue,
             size=str(sizing.size),
             leverage=str(sizing.leverage),
+            mode=self.mode.value,
+            lead=opportunity.lead if self.maker else None,
             net_apr_pct=f"{opportunity.net_apr_pct:.2f}",
         )
         result = await self.context.atomic.execute(
-            legs, ExecutionMode.MARKET, tolerances, purpose="arb_open"
+            legs, self.mode, self.tolerances(sizing.leverage), purpose="arb_open"
         )
         long_leg, short_leg = (
             result.leg(opportunity.long_venue),
@@ -226,6 +326,7 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
                     result.fees,
                     long_entry=long_leg.entry_price,
                     short_entry=short_leg.entry_price,
+                    lead_venue=opportunity.lead,
                 )
             )
             self.fees += result.fees
@@ -233,6 +334,79 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
             return True
         self.log.warning("arbitrage not opened", status=result.status, events=result.events)
         return False
+
+    # --- switching -------------------------------------------------------------------------
+
+    async def _switch(self, result: ScanResult, quotes: list[VenueQuote]) -> int:
+        """Close the held pair a better opportunity beats by the margin, and open that one;
+        how many pairs were opened (0 or 1)."""
+        margin = self.params.switch_margin_apr_pct
+        assert margin is not None
+        by_key = {(q.venue, q.symbol): q for q in quotes}
+        now = self.context.clock.now()
+        for position in list(self.positions):
+            hurdle = self._switch_hurdle(position, by_key)
+            if hurdle is None:
+                continue
+            for opportunity in result.opportunities:
+                if opportunity.key == position.key:
+                    continue
+                if self._legs(opportunity) & self._legs_in_use(besides=position):
+                    continue
+                if self._cooling(opportunity) is not None:
+                    continue
+                if opportunity.net_apr_pct - hurdle < margin:
+                    break  # ranked best first: no later one beats it either
+                state = await self._position_state(position)
+                if hours_held(state, now) < self.params.min_hold_hours:
+                    break  # too fresh to give up yet: its entry fees are not earned back
+                self.log.warning(
+                    "switching funding arbitrage",
+                    held=f"{position.symbol} {position.long_venue}/{position.short_venue}",
+                    hurdle_apr_pct=f"{hurdle:.2f}",
+                    to=f"{opportunity.symbol} {opportunity.long_venue}/{opportunity.short_venue}",
+                    to_apr_pct=f"{opportunity.net_apr_pct:.2f}",
+                    margin_pct=str(margin),
+                )
+                if await self._close(position, state, urgent=False) is None:
+                    return 0
+                return 1 if await self._open(opportunity, quotes) else 0
+        return 0  # (one switch per check at most: the next check re-reads the market)
+
+    def _switch_hurdle(
+        self, position: ArbPosition, quotes: Mapping[tuple[str, str], VenueQuote]
+    ) -> Decimal | None:
+        """The net APR a new pair must beat (before the margin) to replace ``position``.
+
+        The held pair's gross APR now, plus its closing fees amortised over
+        ``expected_hold_hours`` as if switching paid them on top (staying would pay them
+        too, later: charging them here makes a switch harder, never easier). The new pair's
+        opening and closing fees are already in its net APR. None when a venue did not quote
+        the symbol this time (then the pair is not compared).
+        """
+        long = quotes.get((position.long_venue, position.symbol))
+        short = quotes.get((position.short_venue, position.symbol))
+        if long is None or short is None:
+            return None
+        gross = short.funding.hourly_rate - long.funding.hourly_rate
+        close_fees = self._exit_fees(position, long, short)
+        hurdle_hourly = gross + close_fees / self.params.expected_hold_hours
+        return hurdle_hourly * HOURS_PER_YEAR * HUNDRED
+
+    def _exit_fees(
+        self, position: ArbPosition, long: VenueQuote | None, short: VenueQuote | None
+    ) -> Decimal:
+        """Fees of closing both legs, a fraction of one leg's notional: the lead at its maker
+        fee in a maker mode, the rest at the taker fee."""
+        total = ZERO
+        for venue, quote in ((position.long_venue, long), (position.short_venue, short)):
+            if quote is None:
+                total += taker_fee(venue)
+            elif self.maker and venue == position.lead:
+                total += quote.maker_or_taker_fee
+            else:
+                total += quote.taker_fee
+        return total
 
     # --- monitoring ------------------------------------------------------------------------
 
@@ -269,16 +443,38 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
         )
         if decision is None:
             return False
+        if self.params.max_exit_spread_pct is not None:
+            held = spread_hold(decision, await self._spreads(position), self.params)
+            if held is not None:
+                self.log.info(
+                    "exit waits for the spread",
+                    reason=decision.reason,
+                    urgent=decision.urgent,
+                    detail=held,
+                )
+                return False
         self.log.warning(
-            "closing funding arbitrage", reason=decision.reason, detail=decision.detail
+            "closing funding arbitrage",
+            reason=decision.reason,
+            detail=decision.detail,
+            at_market=decision.urgent or not self.maker,
         )
-        return await self._close(position, state) is not None
+        return await self._close(position, state, urgent=decision.urgent) is not None
+
+    async def _spreads(self, position: ArbPosition) -> dict[str, Decimal]:
+        """Each leg's venue bid/ask spread now, percent of the mid."""
+        spreads = {}
+        for venue in (position.long_venue, position.short_venue):
+            bid, ask = await self.context.clients[venue].best_bid_ask(position.symbol)
+            spreads[venue] = (ask - bid) / ((ask + bid) / 2) * HUNDRED
+        return spreads
 
     async def close_position(self, venue: str, request: ExecutionRequest) -> ExecutionResult:
         """The operator closes a leg: its whole pair closes, through the pair's own close.
 
-        At market and both legs together, whatever ``request`` asked: one leg closed alone
-        would leave the other unhedged. The pair's PnL is booked and the pair forgotten, so
+        At market (as an urgent exit: the operator or the kill switch wants out now) and both
+        legs together, whatever ``request`` asked: one leg closed alone would leave the other
+        unhedged. The pair's PnL is booked and the pair forgotten, so
         the symbol can be entered again. A position that is no pair's is closed as asked.
         """
         pair = next(
@@ -297,13 +493,16 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
             long=pair.long_venue,
             short=pair.short_venue,
         )
-        orders = await self._close(pair, await self._position_state(pair))
+        orders = await self._close(pair, await self._position_state(pair), urgent=True)
         return ExecutionResult(request, orders=(orders or {}).get(venue, []))
 
     async def _close(
-        self, position: ArbPosition, state: PositionState
+        self, position: ArbPosition, state: PositionState, *, urgent: bool
     ) -> dict[str, list[Order]] | None:
         """Close both legs: the hedged part together, any excess of one leg on its own.
+
+        ``urgent`` closes at market; otherwise in the configured mode (a maker close led by
+        the pair's lead leg, see the module doc). An excess of one leg closes at market.
 
         Realised PnL is booked from the fills (what the venues paid), plus funding accrued,
         minus every fee; marks only decide *when* to exit. The orders sent, per venue; None
@@ -319,8 +518,13 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
                 Leg(position.long_venue, position.symbol, "sell", common, reduce_only=True),
                 Leg(position.short_venue, position.symbol, "buy", common, reduce_only=True),
             ]
+            legs.sort(key=lambda leg: leg.venue != position.lead)  # the lead first
+            maker = self.maker and not urgent
             result = await self.context.atomic.execute(
-                legs, ExecutionMode.MARKET, AtomicTolerances(), purpose="arb_close"
+                legs,
+                self.mode if maker else ExecutionMode.MARKET,
+                self.tolerances() if maker else AtomicTolerances(),
+                purpose="arb_close",
             )
             if result.status not in (AtomicStatus.COMPLETED, AtomicStatus.PARTIAL):
                 self.log.error("closing the pair failed", status=result.status)

@@ -7,6 +7,7 @@ Unless a test says otherwise: venues alpha/beta/gamma, books 99.99/100.01 (mid 1
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -124,6 +125,7 @@ def test_net_apr_by_hand_with_mixed_intervals() -> None:
             net_hourly=D("0.00006375"),
             net_apr_pct=D("55.845"),
             price_divergence_pct=D(0),
+            lead_venue="alpha",  # no maker fee reported: nothing saved, the long leg leads
         )
     ]
     assert result.opportunities[0].key == ("BTC", "alpha", "beta")
@@ -220,7 +222,11 @@ def test_volume_filter() -> None:
 
 def test_open_interest_filter() -> None:
     params = make_params(min_open_interest_usd="250000")
-    rejection = only_rejection(scan(profitable_pair(open_interest="100000.5"), params))
+    quotes = [
+        quote("alpha", "0", open_interest="250000"),  # exactly the minimum passes
+        quote("beta", "0.0008", open_interest="100000.5"),
+    ]
+    rejection = only_rejection(scan(quotes, params))
     assert rejection.reason == "open interest on beta 100,000.50 USD < min 250,000 USD"
 
 
@@ -276,32 +282,85 @@ def test_every_failing_filter_is_listed() -> None:
     )
 
 
-def test_unknown_volume_skips_the_filter_and_says_so() -> None:
-    [opportunity] = scan(profitable_pair(volume=None), make_params()).opportunities
-    assert opportunity.notes == ("24h volume not reported by beta: volume filter skipped",)
-
-    # Also recorded on a rejection (rejected here for APR).
-    rejection = only_rejection(
-        scan(profitable_pair(volume=None), make_params(min_net_apr_pct="70"))
+def test_unknown_volume_refuses_the_pair_when_the_filter_is_set() -> None:
+    rejection = only_rejection(scan(profitable_pair(volume=None), make_params()))
+    assert rejection.reason == (
+        "24h volume not reported by beta: cannot check min 1,000,000 USD "
+        "(set min_volume_24h_usd: 0 to trade without it)"
     )
-    assert rejection.notes == ("24h volume not reported by beta: volume filter skipped",)
-
-    # Nothing to skip when the filter is off.
+    # Nothing to check when the filter is off.
     [opportunity] = scan(
         profitable_pair(volume=None), make_params(min_volume_24h_usd="0")
     ).opportunities
     assert opportunity.notes == ()
 
 
-def test_unknown_open_interest_noted_only_when_the_filter_is_on() -> None:
-    assert scan(profitable_pair(), make_params()).opportunities[0].notes == ()
+def test_unknown_open_interest_refuses_the_pair_only_when_the_filter_is_on() -> None:
+    assert scan(profitable_pair(), make_params()).opportunities
     params = make_params(min_open_interest_usd="1")
-    [opportunity] = scan(
-        [quote("alpha", "0", open_interest="5"), quote("beta", "0.0008")], params
-    ).opportunities
-    assert opportunity.notes == (
-        "open interest not reported by beta: open interest filter skipped",
+    rejection = only_rejection(
+        scan([quote("alpha", "0", open_interest="5"), quote("beta", "0.0008")], params)
     )
+    assert rejection.reason == (
+        "open interest not reported by beta: cannot check min 1 USD "
+        "(set min_open_interest_usd: 0 to trade without it)"
+    )
+
+
+# --- maker fees, mandatory venue, wide spreads ---------------------------------------------
+
+
+def test_maker_entries_charge_the_lead_its_maker_fee() -> None:
+    # alpha saves 0.0005 - 0.0001 = 0.0004 by resting, beta 0.0005 - 0.0003: alpha leads.
+    quotes = [
+        replace(quote("alpha", "0"), maker_fee=D("0.0001")),
+        replace(quote("beta", "0.0008"), maker_fee=D("0.0003")),
+    ]
+    [taker] = scan(quotes, make_params()).opportunities
+    [maker] = scan(quotes, make_params(), maker=True).opportunities
+    assert taker.fees_fraction == D("0.002")  # 2 x (0.0005 + 0.0005)
+    assert maker.fees_fraction == D("0.0012")  # 2 x (0.0001 maker alpha + 0.0005 taker beta)
+    assert maker.lead_venue == "alpha"
+    # 0.0001/h gross - 0.0012 / 80 h = 0.000085/h = 74.46 % APR (taker: 65.7 %)
+    assert maker.net_apr_pct == D("74.46")
+    assert maker.net_apr_pct > taker.net_apr_pct
+
+
+def test_the_short_leg_leads_when_it_saves_more() -> None:
+    quotes = [
+        replace(quote("alpha", "0"), maker_fee=D("0.0004")),
+        replace(quote("beta", "0.0008"), maker_fee=D("-0.0001")),  # a rebate
+    ]
+    [maker] = scan(quotes, make_params(), maker=True).opportunities
+    assert maker.lead_venue == "beta"
+    assert maker.fees_fraction == D("0.0008")  # 2 x (-0.0001 + 0.0005)
+
+
+def test_unknown_maker_fee_is_charged_as_taker_and_noted() -> None:
+    [maker] = scan(profitable_pair(), make_params(), maker=True).opportunities
+    assert maker.fees_fraction == D("0.002")
+    assert maker.notes == ("maker fee not reported by alpha: taker fee assumed",)
+
+
+def test_mandatory_venue_refuses_pairs_without_it() -> None:
+    quotes = [quote("alpha", "0"), quote("beta", "0.0008"), quote("gamma", "0.0004")]
+    result = scan(quotes, make_params(mandatory_venue="gamma"))
+    assert {o.key for o in result.opportunities} == {
+        ("BTC", "gamma", "beta"),
+        ("BTC", "alpha", "gamma"),
+    }
+    [refused] = result.rejected
+    assert (refused.long_venue, refused.short_venue) == ("alpha", "beta")
+    assert refused.reason == "no leg on the mandatory venue gamma"
+    # without it, alpha/beta (the widest spread) ranks first
+    assert scan(quotes, make_params()).opportunities[0].key == ("BTC", "alpha", "beta")
+
+
+def test_wide_spread_venues_are_named_on_the_rejection() -> None:
+    rejection = only_rejection(scan(profitable_pair(bid="99.9", ask="100.1"), make_params()))
+    assert rejection.wide_spread_venues == ("beta",)
+    rejection = only_rejection(scan(profitable_pair(volume="1"), make_params()))
+    assert rejection.wide_spread_venues == ()
 
 
 # --- universe -----------------------------------------------------------------------------------

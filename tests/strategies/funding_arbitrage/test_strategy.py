@@ -38,8 +38,13 @@ ENTRY_FEES = D("0.05685")  # 0.60 x 100.0 x 0.00045 + 0.60 x 99.5 x 0.0005
 
 
 def arb_config(
-    venues: Sequence[str] = PAIR, risk: dict[str, Any] | None = None, **over: Any
+    venues: Sequence[str] = PAIR,
+    risk: dict[str, Any] | None = None,
+    execution: dict[str, Any] | None = None,
+    **over: Any,
 ) -> BotConfig:
+    """The base config; orders at market unless ``execution`` says otherwise (the maker modes
+    are tested in ``test_maker_execution.py``, driving the clock while orders rest)."""
     params: dict[str, Any] = {
         "venues": list(venues),
         "symbols": ["BTC"],
@@ -60,6 +65,7 @@ def arb_config(
             "strategy": {"type": "funding_arbitrage", "params": params},
             "exchanges": {venue: {} for venue in venues},
             "risk": risk or {},
+            "execution": execution or {"default_mode": "market"},
         }
     )
 
