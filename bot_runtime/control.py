@@ -16,6 +16,8 @@ from bot_runtime.control_models import (
     CloseMode,
     CloseResult,
     ErrorKind,
+    KillResetRequest,
+    KillResetResult,
     OrderView,
     Pnl,
     PositionView,
@@ -42,6 +44,14 @@ class ControlError(Exception):
 class NotFound(ControlError):
     status_code = 404
     kind = ErrorKind.NOT_FOUND
+
+
+class Conflict(ControlError):
+    """The request does not fit the bot's state (e.g. resetting a kill switch that is not
+    engaged); repeating it changes nothing until the state does."""
+
+    status_code = 409
+    kind = ErrorKind.CONFLICT
 
 
 class NeedsConfirmation(ControlError):
@@ -95,3 +105,7 @@ class BotControl(Protocol):
 
     async def stop(self) -> StateChange:
         """Begin a graceful stop (as on SIGTERM); the process exits shortly after answering."""
+
+    async def reset_kill(self, request: KillResetRequest) -> KillResetResult:
+        """Clear a tripped kill switch (audited); ControlError when none is engaged,
+        NeedsConfirmation while the drawdown that tripped it still holds and not forced."""

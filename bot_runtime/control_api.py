@@ -67,6 +67,8 @@ from bot_runtime.control_models import (
     ErrorBody,
     ErrorKind,
     Health,
+    KillResetRequest,
+    KillResetResult,
     OrderView,
     Pnl,
     PositionView,
@@ -533,6 +535,23 @@ def create_app(control: BotControl, token_hash: str, *, docs: bool = False) -> F
     async def stop() -> StateChange:
         """Begin a graceful stop (as on SIGTERM); the process exits shortly after answering."""
         return await control.stop()
+
+    @api.post(
+        "/kill-switch/reset",
+        response_model=KillResetResult,
+        responses={
+            400: _error("The request body is not JSON"),
+            409: _error(
+                "conflict: the kill switch is not engaged; needs_confirmation: the drawdown "
+                "that tripped it still holds, repeat with force=true"
+            ),
+            422: _INVALID,
+        },
+        tags=["act"],
+    )
+    async def reset_kill_switch(body: Annotated[KillResetRequest, Body()]) -> KillResetResult:
+        """Clear a tripped kill switch: entries are allowed again (audited with the reason)."""
+        return await control.reset_kill(body)
 
     app.include_router(api)
     return app

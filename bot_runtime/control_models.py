@@ -54,6 +54,7 @@ class ErrorKind(StrEnum):
     UNAUTHORIZED = "unauthorized"
     NOT_FOUND = "not_found"
     NEEDS_CONFIRMATION = "needs_confirmation"
+    CONFLICT = "conflict"  # the bot's state does not allow it (e.g. no kill switch to reset)
     INVALID_REQUEST = "invalid_request"
     BAD_REQUEST = "bad_request"
     METHOD_NOT_ALLOWED = "method_not_allowed"
@@ -92,6 +93,8 @@ TradingState = Literal["running", "paused", "stopping"]
 class RiskState(_Model):
     killed: bool = Field(description="the drawdown kill switch fired")
     paused_until: datetime | None = Field(None, description="entries resume then (UTC)")
+    kill_reason: str | None = Field(None, description="why the kill switch fired, while it is")
+    killed_at: datetime | None = Field(None, description="when it fired (UTC), while it is")
 
 
 class BotStatus(_Model):
@@ -204,3 +207,44 @@ RunningConfig = dict[str, Any]
 class ReloadResult(_Model):
     reloaded: Literal[True] = True
     config: RunningConfig
+
+
+class KillResetRequest(BaseModel):
+    """Clear a tripped kill switch. Unknown keys are refused, so a typo never goes unnoticed.
+
+    ``reason`` and ``actor`` go to the audit trail; ``force`` is required while the drawdown
+    that tripped the switch still holds (the bot answers 409 ``needs_confirmation`` first).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(
+        min_length=3, max_length=500, description="why the switch may be cleared (audited)"
+    )
+    force: bool = Field(
+        False,
+        strict=True,
+        description="clear it even though the drawdown from the peak is still over the limit",
+    )
+    actor: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="who asks (audited; the fleet CLI sends the OS user, Telegram the user)",
+    )
+
+
+class KillResetResult(_Model):
+    """What a reset did: the kill it cleared, and the equity drawdown is measured from now."""
+
+    bot: str
+    kill_reason: str = Field(description="why the switch had fired")
+    killed_at: datetime
+    forced: bool = Field(description="the drawdown still held and force was given")
+    drawdown_pct: Exact | None = Field(
+        None, description="drawdown from the old peak at the reset (None: no drawdown limit)"
+    )
+    peak_equity: Money | None = Field(None, description="the new peak: the equity at the reset")
+    paused_until: datetime | None = Field(
+        None, description="entries stay refused until then by the daily-loss pause or cooldown"
+    )

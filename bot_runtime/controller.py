@@ -13,13 +13,15 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from bot_runtime.control import InvalidRequest, NeedsConfirmation, NotFound
+from bot_runtime.control import Conflict, InvalidRequest, NeedsConfirmation, NotFound
 from bot_runtime.control_models import (
     BalanceView,
     BotStatus,
     CloseAllResult,
     CloseMode,
     CloseResult,
+    KillResetRequest,
+    KillResetResult,
     OrderView,
     Pnl,
     PnlPart,
@@ -29,8 +31,10 @@ from bot_runtime.control_models import (
     RunningConfig,
     StateChange,
 )
+from bot_runtime.kill_switch import KillConditionHolds, KillNotEngaged, kill_info, plan_reset
 from bot_runtime.running import RunningBot
 from core.errors import ConfigError
+from database.repositories.audit import record_audit
 from exchange_clients.rounding import round_price
 from exchange_clients.types import Side
 from execution.order_executor import ExecutionMode, ExecutionRequest
@@ -67,8 +71,18 @@ class RuntimeControl:
             uptime_seconds=round(time.monotonic() - runtime.started_monotonic, 1),
             equity=await runtime.equity(),
             venues=sorted(runtime.clients),
-            risk=RiskState(killed=runtime.risk.killed, paused_until=runtime.risk.paused_until),
+            risk=self._risk_state(),
             details=self._strategy.describe(),
+        )
+
+    def _risk_state(self) -> RiskState:
+        risk = self._runtime.risk
+        kill = kill_info(risk)
+        return RiskState(
+            killed=risk.killed,
+            paused_until=risk.paused_until,
+            kill_reason=kill[0] if kill else None,
+            killed_at=kill[1] if kill else None,
         )
 
     async def positions(self) -> list[PositionView]:
@@ -244,6 +258,58 @@ class RuntimeControl:
     async def stop(self) -> StateChange:
         self._runtime.request_stop("stop requested through the control API")
         return StateChange(state="stopping")
+
+    async def reset_kill(self, request: KillResetRequest) -> KillResetResult:
+        """Check against the equity now, audit, clear, save: the next step may enter again.
+
+        The audit row is written before the switch is cleared, so no reset goes unrecorded;
+        the saved state follows at once, so a restart does not bring the kill back.
+        """
+        runtime = self._runtime
+        risk = runtime.risk
+        risk.update_equity(await runtime.equity())  # while killed: no new kill, fresh equity
+        try:
+            plan = plan_reset(risk, force=request.force)
+        except KillNotEngaged as exc:
+            raise Conflict(str(exc)) from None
+        except KillConditionHolds as exc:
+            raise NeedsConfirmation(exc.message, details=dict(exc.details)) from None
+        name = runtime.config.name
+        if runtime.sessions is not None:
+            async with runtime.sessions.begin() as session:
+                await record_audit(
+                    session,
+                    "bot.kill_switch.reset",
+                    name,
+                    {
+                        "reason": request.reason,
+                        "forced": plan.forced,
+                        "kill_reason": plan.kill_reason,
+                        "killed_at": plan.killed_at.isoformat(),
+                        "drawdown_pct": str(plan.drawdown_pct),
+                        "new_peak_equity": str(plan.new_peak),
+                        "through": "control_api",
+                    },
+                    actor=request.actor or "control-api",
+                )
+        risk.reset_kill()
+        await self._strategy.save_state()
+        runtime.log.warning(
+            "kill switch reset through the control API",
+            actor=request.actor,
+            reason=request.reason,
+            forced=plan.forced,
+            was=plan.kill_reason,
+        )
+        return KillResetResult(
+            bot=name,
+            kill_reason=plan.kill_reason,
+            killed_at=plan.killed_at,
+            forced=plan.forced,
+            drawdown_pct=plan.drawdown_pct,
+            peak_equity=plan.new_peak,
+            paused_until=risk.paused_until,
+        )
 
 
 def _add(one: PnlPart, other: PnlPart) -> PnlPart:

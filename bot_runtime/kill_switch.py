@@ -1,15 +1,30 @@
-"""The kill switch: best effort on every resting order and every position, then stop.
+"""The kill switch: best effort on every resting order and every position, then stop; and
+its reset, an operator's decision (:func:`plan_reset`).
 
 Each failure is logged with its order or position and reported in the :class:`KillResult`.
 (It used to run the cancels under ``contextlib.suppress(Exception)``: a cancel refused during
 a venue outage left orders resting with no log line at all.) It works on anything shaped like
 a running bot (:class:`Killable`), so the runtime and the control API both call it without
 importing each other.
+
+Where a tripped switch lives: the risk manager (:class:`strategies.risk.RiskManager`) holds it,
+and its state is saved with the strategy's (``strategy_states.state["risk"]["kill"]``), so a
+restarted bot stays killed: it runs, manages nothing new and refuses every entry. The reset
+clears it in the running bot (control API) or, for a stopped bot, in that saved state (the
+fleet: :mod:`fleet.kill_reset`); both go through :func:`plan_reset`, so they refuse alike.
+
+A reset while the condition that tripped the switch still holds - the drawdown from the peak
+equity is still at or over ``risk.max_drawdown_pct`` - is refused unless forced: forcing it
+accepts the loss, and the drawdown is measured afresh from the equity at the reset (the risk
+manager's peak restarts there). Without new funds that is the usual case after a drawdown
+kill, so the refusal is a confirmation step that states the numbers, not a wall.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 from bot_runtime.control import JSON
@@ -17,6 +32,7 @@ from bot_runtime.setup import ExecutionStack
 from core.redaction import scrub
 from exchange_clients.base import BaseExchangeClient
 from execution.order_executor import ExecutionRequest
+from strategies.risk import RiskManager
 
 
 class Killable(Protocol):
@@ -139,3 +155,82 @@ async def _close_everything(runtime: Killable, result: KillResult, log: Any) -> 
                 )
             else:
                 result.closed.append(where)
+
+
+# --------------------------------------------------------------------------------------------
+# The reset
+
+
+class KillNotEngaged(Exception):
+    """A reset asked of a bot whose kill switch is not engaged."""
+
+
+class KillConditionHolds(Exception):
+    """The drawdown that tripped the switch still holds: a reset needs ``force``.
+
+    ``details`` holds the numbers (drawdown_pct, peak_equity, equity, limit_pct) for the
+    control API's 409 answer."""
+
+    def __init__(self, message: str, details: dict[str, Decimal]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+@dataclass(frozen=True)
+class ResetPlan:
+    """What a reset clears, checked but not yet applied (:meth:`RiskManager.reset_kill`)."""
+
+    kill_reason: str
+    killed_at: datetime
+    forced: bool
+    drawdown_pct: Decimal | None
+    """Drawdown of the last equity from the old peak; None when no limit is configured."""
+    new_peak: Decimal | None
+    """The equity drawdown is measured from after the reset (the last equity seen)."""
+
+
+def kill_info(risk: RiskManager) -> tuple[str, datetime] | None:
+    """The reason and time of an engaged kill switch, or None."""
+    kill = risk.state()["kill"]
+    if kill is None:
+        return None
+    return str(kill["reason"]), datetime.fromisoformat(str(kill["at"]))
+
+
+def plan_reset(risk: RiskManager, *, force: bool) -> ResetPlan:
+    """Check a reset of ``risk``'s kill switch; raises when there is none or the drawdown
+    still holds without ``force``. Changes nothing: apply with ``risk.reset_kill()``."""
+    info = kill_info(risk)
+    if info is None:
+        raise KillNotEngaged("the kill switch is not engaged: there is nothing to reset")
+    state = risk.state()
+    peak: Decimal | None = state["peak_equity"]
+    equity: Decimal | None = state["last_equity"]
+    limit = risk.config.max_drawdown_pct
+    drawdown = None
+    holds = False
+    if limit is not None and peak is not None and equity is not None and peak > 0:
+        exact = (peak - equity) / peak * 100
+        holds = exact >= limit
+        drawdown = exact.quantize(Decimal("0.01"))
+        if holds and not force:
+            raise KillConditionHolds(
+                f"the drawdown that tripped the kill switch still holds: {drawdown}% from the "
+                f"peak equity {peak:.2f} USD to {equity:.2f} USD (limit {limit}%); a reset "
+                f"accepts the loss and measures the drawdown afresh from {equity:.2f} USD: "
+                "repeat with force",
+                {
+                    "drawdown_pct": drawdown,
+                    "peak_equity": peak,
+                    "equity": equity,
+                    "limit_pct": limit,
+                },
+            )
+    return ResetPlan(
+        kill_reason=info[0],
+        killed_at=info[1],
+        forced=holds,
+        drawdown_pct=drawdown,
+        new_peak=equity,
+    )

@@ -11,6 +11,8 @@ import asyncio
 from decimal import Decimal
 from typing import Any, Protocol
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from bot_runtime.setup import ExecutionStack
 from exchange_clients.base import BaseExchangeClient
 from strategies.base_strategy import BaseStrategy
@@ -26,6 +28,7 @@ class RunningBot(Protocol):
     risk: RiskManager
     log: Any
     stopping: asyncio.Event
+    sessions: async_sessionmaker[AsyncSession] | None
     started_monotonic: float
 
     @property

@@ -16,6 +16,7 @@ from bot_runtime.control_models import (
     CloseMode,
     CloseResult,
     ErrorKind,
+    KillResetResult,
     OrderView,
     Pnl,
     PositionView,
@@ -113,6 +114,10 @@ class ControlClient(Protocol):
 
     async def stop(self) -> StateChange: ...
 
+    async def reset_kill(
+        self, reason: str, *, force: bool = False, actor: str | None = None
+    ) -> KillResetResult: ...
+
 
 class Fleet(Protocol):
     async def list_bots(self) -> list[BotInfo]: ...
@@ -132,3 +137,10 @@ class Fleet(Protocol):
 
     def control(self, name: str) -> ControlClient:
         """The bot's control API."""
+
+    async def reset_kill(
+        self, name: str, reason: str, *, force: bool = False, actor: str | None = None
+    ) -> KillResetResult:
+        """Clear a bot's tripped kill switch (audited): through its control API when it runs,
+        in its saved state when it is stopped. :class:`ControlRefused` (``conflict``: none
+        engaged; ``needs_confirmation``: the drawdown still holds, repeat with force)."""

@@ -15,10 +15,11 @@ import os
 import sys
 from collections.abc import Sequence
 
+from bot_runtime.control_models import ErrorKind
 from core.errors import ConfigError
 from core.logging_setup import configure_logging
 from core.redaction import scrub
-from fleet.api import BotInfo, FleetError, FleetUserError
+from fleet.api import BotInfo, ControlRefused, FleetError, FleetUserError
 from fleet.logview import render
 from fleet.manager import FleetManager
 from trading_config.cli_parser import OneLineParser
@@ -74,6 +75,17 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("bot")
     commands.add_parser(
         "telegram", help="run the Telegram service under supervisord (TELEGRAM_BOT_TOKEN)"
+    )
+    reset = commands.add_parser(
+        "reset-kill",
+        help="clear a bot's tripped kill switch (audited): entries are allowed again",
+    )
+    reset.add_argument("bot")
+    reset.add_argument("--reason", required=True, help="why it may trade again (audited)")
+    reset.add_argument(
+        "--force",
+        action="store_true",
+        help="clear it although the drawdown that tripped it still holds (accepts the loss)",
     )
     logs = commands.add_parser("logs", help="the last lines of a bot's log (starts nothing)")
     logs.add_argument("bot")
@@ -179,7 +191,31 @@ async def run(args: argparse.Namespace) -> tuple[str, list[str]]:
         return f"{info.name} {info.display_state}", []
     if args.command == "remove":
         return await fleet.remove(args.bot, close_positions=args.close), []
+    if args.command == "reset-kill":
+        return await _reset_kill(fleet, args), []
     raise AssertionError(f"unhandled command {args.command!r}")
+
+
+async def _reset_kill(fleet: FleetManager, args: argparse.Namespace) -> str:
+    reason = args.reason.strip()
+    if len(reason) < 3:
+        raise FleetUserError("--reason: say why the bot may trade again (3 characters or more)")
+    try:
+        result = await fleet.reset_kill(args.bot, reason, force=args.force)
+    except ControlRefused as exc:
+        if exc.kind is ErrorKind.NEEDS_CONFIRMATION:
+            raise FleetError(f"{exc}\nadd --force to clear it anyway") from None
+        raise
+    forced = " (forced)" if result.forced else ""
+    peak = f"{result.peak_equity:.2f} USD" if result.peak_equity is not None else "-"
+    lines = [
+        f"{result.bot}: kill switch cleared{forced}; entries are allowed again",
+        f"it had fired at {result.killed_at:%Y-%m-%d %H:%M:%S} UTC: {result.kill_reason}",
+        f"drawdown is measured from {peak} from now on",
+    ]
+    if result.paused_until is not None:
+        lines.append(f"entries stay paused until {result.paused_until:%Y-%m-%d %H:%M} UTC")
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -28,6 +28,8 @@ from bot_runtime.control_models import (
     CloseRequest,
     CloseResult,
     ErrorBody,
+    KillResetRequest,
+    KillResetResult,
     OrderView,
     Pnl,
     PositionView,
@@ -52,6 +54,7 @@ _STATE = TypeAdapter(StateChange)
 _CLOSED = TypeAdapter(CloseResult)
 _CLOSED_ALL = TypeAdapter(CloseAllResult)
 _RELOADED = TypeAdapter(ReloadResult)
+_KILL_RESET = TypeAdapter(KillResetResult)
 
 
 class HttpControlClient:
@@ -142,6 +145,12 @@ class HttpControlClient:
 
     async def stop(self) -> StateChange:
         return await self._request("POST", "stop", None, _STATE)
+
+    async def reset_kill(
+        self, reason: str, *, force: bool = False, actor: str | None = None
+    ) -> KillResetResult:
+        body = KillResetRequest(reason=reason, force=force, actor=actor).model_dump()
+        return await self._request("POST", "kill-switch/reset", body, _KILL_RESET)
 
     # -- HTTP -------------------------------------------------------------------------------
 

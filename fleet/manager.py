@@ -37,12 +37,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import strategies  # noqa: F401  (fills the params registry that config validation reads)
 from bot_runtime.control_auth import hash_token, new_token
+from bot_runtime.control_models import KillResetResult
 from core.errors import ConfigError, TradingError
 from core.paths import PROJECT_ROOT, VAR_DIR_ENV
 from core.redaction import scrub
 from database import create_engine, session_maker
 from database.engine import DATABASE_URL_ENV, database_url
 from database.models import Bot
+from database.repositories.audit import current_actor
 from database.repositories.bot_leases import current_holder
 from fleet.api import BotInfo, FleetError, FleetUserError, NoSuchBot
 from fleet.control_client import HttpControlClient
@@ -469,6 +471,27 @@ class FleetManager:
             return await self._recorded_port(name)
 
         return HttpControlClient(name, port, self._token(name))
+
+    async def reset_kill(
+        self, name: str, reason: str, *, force: bool = False, actor: str | None = None
+    ) -> KillResetResult:
+        """Through the bot's control API when it runs, else in its saved state (under its
+        lease); audited either way, with ``actor`` (default: the OS user)."""
+        from fleet.kill_reset import reset_saved_kill
+
+        who = actor or current_actor()
+        info = await self.status(name)
+        if info.running:
+            return await self.control(name).reset_kill(reason, force=force, actor=who)
+        if info.state in ACTIVE_STATES or info.state == "STOPPING":
+            raise FleetUserError(f"{name} is {info.state}: wait until it runs or has stopped")
+        engine = create_engine(self._database_url or database_url())
+        try:
+            return await reset_saved_kill(
+                session_maker(engine), name, reason, force=force, actor=who
+            )
+        finally:
+            await engine.dispose()
 
     async def start_telegram(self, token: str, api_base_url: str | None = None) -> str:
         """Run the Telegram service under supervisord (its token kept in a 0600 file)."""

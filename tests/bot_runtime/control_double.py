@@ -15,15 +15,25 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 
-from bot_runtime.control import JSON, ControlError, InvalidRequest, NeedsConfirmation, NotFound
+from bot_runtime.control import (
+    JSON,
+    Conflict,
+    ControlError,
+    InvalidRequest,
+    NeedsConfirmation,
+    NotFound,
+)
 from bot_runtime.control_models import (
     BalanceView,
     BotStatus,
     CloseAllResult,
     CloseMode,
     CloseResult,
+    KillResetRequest,
+    KillResetResult,
     OrderView,
     Pnl,
     PnlPart,
@@ -123,6 +133,9 @@ class InMemoryBotControl:
     uptime_seconds: int = 3600
     paused: bool = False
     killed: bool = False  # the risk manager's kill switch
+    #: While killed: the drawdown that tripped it still holds (a reset needs force).
+    drawdown_holds: bool = False
+    resets: list[KillResetRequest] = field(default_factory=list)
     stop_requested: bool = False
     closed: list[tuple[str, CloseMode]] = field(default_factory=list)
 
@@ -255,3 +268,23 @@ class InMemoryBotControl:
     async def stop(self) -> StateChange:
         self.stop_requested = True
         return StateChange(state="stopping")
+
+    async def reset_kill(self, request: KillResetRequest) -> KillResetResult:
+        if not self.killed:
+            raise Conflict("the kill switch is not engaged: there is nothing to reset")
+        if self.drawdown_holds and not request.force:
+            raise NeedsConfirmation(
+                "the drawdown that tripped the kill switch still holds: 12.50% from the peak "
+                "equity 1000.00 USD to 875.00 USD (limit 10%); repeat with force",
+                details={"drawdown_pct": Decimal("12.50"), "limit_pct": Decimal(10)},
+            )
+        self.killed = False
+        self.resets.append(request)
+        return KillResetResult(
+            bot=self.name,
+            kill_reason="drawdown 12.5% from peak equity 1000 USD to 875 USD reached the 10% limit",
+            killed_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+            forced=self.drawdown_holds,
+            drawdown_pct=Decimal("12.50"),
+            peak_equity=self.wallet,
+        )

@@ -247,7 +247,7 @@ async def test_status(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
         "uptime_seconds": 3600.0,
         "equity": "1001.990000",  # 1000.00 + 0.115 + 1.875, at the quote currency's precision
         "venues": ["paper"],
-        "risk": {"killed": False, "paused_until": None},
+        "risk": {"killed": False, "paused_until": None, "kill_reason": None, "killed_at": None},
         "details": {"trades": 3},
     }
 
