@@ -45,6 +45,7 @@ from typing import Any
 
 from core.errors import (
     AuthenticationFailed,
+    ConfigError,
     ExchangeError,
     InvalidOrder,
     OrderNotFound,
@@ -131,7 +132,7 @@ class HyperliquidClient(StreamingVenueClient[HlAsset, str, HyperliquidStream]):
         self._slippage = Decimal(str(options.get("market_slippage", "0.05")))
         self._stop_slippage = Decimal(str(options.get("stop_slippage", "0.10")))
         if not 0 < self._stop_slippage < 1:
-            raise ValueError(
+            raise ConfigError(
                 f"hyperliquid option stop_slippage must be between 0 and 1 (a fraction of the "
                 f"trigger price), not {self._stop_slippage}"
             )

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from core.errors import InvalidOrder, ReduceOnlyRejected
+from core.errors import ConfigError, InvalidOrder, ReduceOnlyRejected
 from exchange_clients.hyperliquid.client import HyperliquidClient
 from exchange_clients.hyperliquid.ids import to_cloid
 from exchange_clients.types import Order, OrderRequest, OrderStatus, OrderType, Side
@@ -139,7 +139,7 @@ async def test_a_short_is_protected_by_a_buy_stop_above() -> None:
         assert await client.position("ETH") is None
 
 
-async def test_a_stop_on_a_k_coin_is_sent_in_venue_units() -> None:
+async def test_a_stop_on_a_k_coin_is_sent_in_venue_units_and_cancels_by_venue_id() -> None:
     async with new_fake() as fake, connected(fake) as client:
         await client.place_market_order("PEPE", "buy", D(1_500_000), client_order_id="pepe")
         placed = await client.place_order(
@@ -150,6 +150,13 @@ async def test_a_stop_on_a_k_coin_is_sent_in_venue_units() -> None:
         assert (sent.orig, sent.trigger_px, sent.px) == (D(1500), D("0.0115"), D("0.01035"))
         [listed] = await client.open_orders("PEPE")
         assert (listed.size, listed.trigger_price) == (D(1_500_000), D("0.0000115"))
+        cancelled = await client.cancel_order("PEPE", listed.venue_order_id or "")
+        assert (cancelled.status, cancelled.order_type, cancelled.trigger_price) == (
+            OrderStatus.CANCELLED,
+            OrderType.STOP_MARKET,
+            D("0.0000115"),
+        )
+        assert resting(fake, placed).status == "canceled"
 
 
 async def test_a_stop_cancelled_by_client_id_never_fires() -> None:
@@ -231,7 +238,7 @@ async def test_stop_slippage_sets_the_bound_of_the_triggered_market_order() -> N
         await client.place_market_order("BTC", "buy", D("0.01"), client_order_id="long")
         placed = await client.place_order(stop("BTC", "sell", D("0.01"), D(58000), "sl-tight"))
         assert resting(fake, placed).px == D(56840)  # 58000 x 0.98
-    with pytest.raises(ValueError, match="stop_slippage must be between 0 and 1"):
+    with pytest.raises(ConfigError, match="stop_slippage must be between 0 and 1"):
         HyperliquidClient(settings(fake, stop_slippage="1.5"))
 
 
