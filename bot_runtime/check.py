@@ -87,13 +87,14 @@ async def verify_accounts(config: BotConfig, source: SourceMap) -> list[str]:
     ``--check``), hence the imports below the early return.
     """
     needed = [
-        (venue, exchange.account)
+        (venue, exchange.account, exchange.sub_account)
         for venue, exchange in config.exchanges.items()
         if VENUES[venue].needs_credentials and exchange.account is not None
     ]
     if not needed:
         return []
     from database import create_engine, require_current_schema, session_maker
+    from database.models import MAIN_ACCOUNT
     from database.repositories.accounts import get_account_credentials
 
     try:
@@ -104,10 +105,12 @@ async def verify_accounts(config: BotConfig, source: SourceMap) -> list[str]:
     engine = create_engine()
     try:
         async with session_maker(engine)() as session:
-            for venue, account in needed:
-                loc = ("exchanges", venue, "account")
+            for venue, account, sub_account in needed:
+                loc = ("exchanges", venue, "account" if sub_account is None else "sub_account")
                 try:
-                    await get_account_credentials(session, account, venue)
+                    await get_account_credentials(
+                        session, account, venue, sub_account=sub_account or MAIN_ACCOUNT
+                    )
                 except TradingError as exc:
                     problems.append(f"{source.locate(loc)}: {format_loc(loc)}: {exc}")
     finally:
@@ -134,7 +137,8 @@ def _exchanges(config: BotConfig) -> str:
     for name, exchange in config.exchanges.items():
         venue = VENUES[name]
         if venue.needs_credentials:
-            account = f"account {exchange.account}, credentials found"
+            sub = f" sub-account {exchange.sub_account}" if exchange.sub_account else ""
+            account = f"account {exchange.account}{sub}, credentials found"
         else:
             # The same name runtime setup uses (bot_runtime.setup.account_name), so --check
             # says which simulated wallet the bot will trade, created on its first run.

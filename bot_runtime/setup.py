@@ -19,7 +19,7 @@ from core.clock import Clock
 from core.errors import ExchangeError, TradingError
 from core.redaction import Secret
 from core.venues import VENUES
-from database.models import Account, Bot
+from database.models import MAIN_ACCOUNT, Account, Bot
 from database.repositories.accounts import get_account_credentials
 from exchange_clients.base import BaseExchangeClient
 from exchange_clients.factory import create_client
@@ -126,7 +126,9 @@ async def build_clients(
             # A transaction, committed: reading a row written before public fields were
             # authenticated rewrites it authenticated (database.repositories.accounts).
             async with sessions.begin() as session:
-                public, secrets = await get_account_credentials(session, name, venue)
+                public, secrets = await get_account_credentials(
+                    session, name, venue, sub_account=exchange.sub_account or MAIN_ACCOUNT
+                )
             if exchange.api_url is not None:
                 options["base_url"] = exchange.api_url
             if exchange.ws_url is not None:

@@ -43,6 +43,8 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 ExecutionMode = Literal["market", "limit", "limit_with_fallback", "aggressive_limit"]
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+# The database's account/sub-account names (database.repositories.accounts._check_name).
+SUB_ACCOUNT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$"
 
 
 def _known_venue(value: str) -> str:
@@ -141,6 +143,12 @@ class ExchangeConfig(Section):
     account: str | None = Field(
         default=None,
         description="account name in the database (credentials never live in configs)",
+    )
+    sub_account: str | None = Field(
+        default=None,
+        pattern=SUB_ACCOUNT_PATTERN,
+        description="trade the account's sub-account of this name (its own stored credentials, "
+        "added with `accounts add --sub-account NAME`); unset = the main account",
     )
     testnet: bool = Field(default=False, description="use the venue's test network")
     use_proxy: bool = Field(default=False, description="route traffic through the account's proxy")
@@ -279,6 +287,20 @@ class BotConfig(Section):
             for name, exchange in self.exchanges.items()
             for field in ("api_url", "ws_url")
             if getattr(exchange, field) is not None and VENUES[name].kind == "paper"
+        ]
+        errors += [
+            InitErrorDetails(
+                type=PydanticCustomError(
+                    "sub_account_not_for_paper",
+                    "sub_account applies to real venues only; {venue} is simulated and has no "
+                    "sub-accounts (give the bot its own simulated wallet with `account:` instead)",
+                    {"venue": name},
+                ),
+                loc=("exchanges", name, "sub_account"),
+                input=exchange.sub_account,
+            )
+            for name, exchange in self.exchanges.items()
+            if exchange.sub_account is not None and VENUES[name].kind == "paper"
         ]
         errors += [
             InitErrorDetails(
