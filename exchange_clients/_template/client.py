@@ -20,18 +20,26 @@ from exchange_clients._template.ids import to_wire
 from exchange_clients._template.rest import TemplateRest
 from exchange_clients._template.signing import HmacSigner
 from exchange_clients._template.websocket import TemplateStream
-from exchange_clients._template.wire import fill_from_wire, market_from_wire, order_from_wire
+from exchange_clients._template.wire import (
+    ORDER_TYPE_WIRE,
+    fees_from_wire,
+    fill_from_wire,
+    market_from_wire,
+    order_from_wire,
+    stats_from_wire,
+)
 from exchange_clients.native.base import ContractMarketsClient
 from exchange_clients.native.wire import to_decimal
 from exchange_clients.types import (
     Balance,
     BookSnapshot,
     ClientSettings,
+    FeeSchedule,
     FundingRate,
     Market,
+    MarketStats,
     Order,
     OrderRequest,
-    OrderType,
     Position,
 )
 from networking.http import RestTransport
@@ -47,6 +55,9 @@ class TemplateClient(ContractMarketsClient):
     """One account on the venue."""
 
     venue = "template"
+    supports_trigger_orders = True
+    """The venue rests reduce-only stop-market orders. Where it has none, keep the base's False
+    and have ``place_order`` refuse ``STOP_MARKET`` with InvalidOrder before anything is sent."""
 
     def __init__(self, settings: ClientSettings) -> None:
         super().__init__(settings)
@@ -112,6 +123,24 @@ class TemplateClient(ContractMarketsClient):
         row = await self._rest.public("/funding", {"symbol": market.contract_id})
         return funding_from_wire(self.name, market, row)
 
+    async def fees(self, symbol: str) -> FeeSchedule:
+        """The account's tier from the venue's fee endpoint (source ``account``); a venue with
+        none returns its published schedule (``wire.PUBLISHED_FEES``, source ``published``)."""
+        market = await self.market(symbol)
+        return fees_from_wire(
+            await self._rest.signed("GET", "/fees", {"symbol": market.contract_id})
+        )
+
+    async def market_stats(self) -> dict[str, MarketStats]:
+        """Every market's 24 h figures from one bulk call (never one call per market)."""
+        await self.markets()
+        stats: dict[str, MarketStats] = {}
+        for row in await self._rest.public("/tickers"):
+            market = self._record_of(str(row["symbol"]))
+            if market is not None:
+                stats[market.symbol] = stats_from_wire(row, market)
+        return stats
+
     # --- trading -------------------------------------------------------------------------
 
     async def place_order(self, request: OrderRequest) -> Order:
@@ -120,7 +149,7 @@ class TemplateClient(ContractMarketsClient):
         params: dict[str, Any] = {
             "symbol": market.contract_id,
             "side": request.side,
-            "type": "market" if request.order_type is OrderType.MARKET else "limit",
+            "type": ORDER_TYPE_WIRE[request.order_type],
             "size": str(market.to_venue_size(request.size)),
             "client_id": to_wire(request.client_order_id, venue=self.name),
             "post_only": request.post_only,
@@ -128,6 +157,8 @@ class TemplateClient(ContractMarketsClient):
         }
         if request.price is not None:
             params["price"] = str(market.to_venue_price(request.price))
+        if request.trigger_price is not None:  # STOP_MARKET: reduce-only by construction
+            params["trigger_price"] = str(market.to_venue_price(request.trigger_price))
         self._claim_id(request.client_order_id)
         order = order_from_wire(await self._rest.signed("POST", "/order", params), market)
         self._track(order)

@@ -19,8 +19,18 @@ from core.errors import (
     RateLimited,
     VenueUnavailable,
 )
-from exchange_clients.native.wire import ms_to_datetime, to_decimal
-from exchange_clients.types import Fill, Market, Order, OrderStatus, OrderType, Side, TimeInForce
+from exchange_clients.native.wire import ms_to_datetime, optional_decimal, to_decimal
+from exchange_clients.types import (
+    FeeSchedule,
+    Fill,
+    Market,
+    MarketStats,
+    Order,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+)
 
 STATUS: Mapping[str, OrderStatus] = {
     "new": OrderStatus.OPEN,
@@ -29,6 +39,22 @@ STATUS: Mapping[str, OrderStatus] = {
     "cancelled": OrderStatus.CANCELLED,
     "rejected": OrderStatus.REJECTED,
 }
+
+
+ORDER_TYPES: Mapping[str, OrderType] = {
+    "limit": OrderType.LIMIT,
+    "market": OrderType.MARKET,
+    "stop_market": OrderType.STOP_MARKET,
+}
+"""The venue's order types; ``stop_market`` is its reduce-only trigger order (a venue without
+one keeps ``supports_trigger_orders = False`` and refuses ``STOP_MARKET`` with InvalidOrder)."""
+ORDER_TYPE_WIRE = {ours: theirs for theirs, ours in ORDER_TYPES.items()}
+
+PUBLISHED_FEES = FeeSchedule(
+    maker=to_decimal("0.0002"), taker=to_decimal("0.0005"), source="published"
+)
+"""The venue's public base schedule: what :meth:`fees` answers where the venue has no endpoint
+for an account's own tier (cite the page it comes from)."""
 
 
 def side_from_wire(side: str) -> Side:
@@ -51,8 +77,9 @@ def market_from_wire(row: Mapping[str, Any]) -> Market | None:
 
 
 def order_from_wire(row: Mapping[str, Any], market: Market) -> Order:
-    order_type = OrderType.MARKET if row.get("type") == "market" else OrderType.LIMIT
+    order_type = ORDER_TYPES.get(str(row.get("type")), OrderType.LIMIT)
     price = row.get("price")
+    trigger = optional_decimal(row.get("trigger_price"))
     return Order(
         client_order_id=str(row.get("client_id", "")),
         venue_order_id=str(row["id"]),
@@ -67,6 +94,7 @@ def order_from_wire(row: Mapping[str, Any], market: Market) -> Order:
         reduce_only=bool(row.get("reduce_only", False)),
         time_in_force=TimeInForce.IOC if row.get("tif") == "ioc" else TimeInForce.GTC,
         updated_at=ms_to_datetime(row["updated_ms"]) if "updated_ms" in row else None,
+        trigger_price=market.from_venue_price(trigger) if trigger is not None else None,
     )
 
 
@@ -83,6 +111,23 @@ def fill_from_wire(venue: str, row: Mapping[str, Any], market: Market) -> Fill:
         fee=to_decimal(row.get("fee", "0")),
         liquidity="maker" if row.get("maker") else "taker",
         ts=ms_to_datetime(row["time_ms"]),
+    )
+
+
+def fees_from_wire(row: Mapping[str, Any]) -> FeeSchedule:
+    """The account's own tier (fractions of notional; a negative maker fee is a rebate)."""
+    return FeeSchedule(
+        maker=to_decimal(row["maker"]), taker=to_decimal(row["taker"]), source="account"
+    )
+
+
+def stats_from_wire(row: Mapping[str, Any], market: Market) -> MarketStats:
+    """One 24 h ticker: quote volume as is, open interest (venue units) at the mark price."""
+    interest, mark = optional_decimal(row.get("open_interest")), optional_decimal(row.get("mark"))
+    return MarketStats(
+        symbol=market.symbol,
+        volume_24h_usd=optional_decimal(row.get("quote_volume")),
+        open_interest_usd=interest * mark if interest is not None and mark is not None else None,
     )
 
 
