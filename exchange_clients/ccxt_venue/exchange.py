@@ -23,6 +23,18 @@ EXCHANGE_OPTIONS: dict[str, dict[str, Any]] = {
     "binanceusdm": {"fetchCurrencies": False, "fetchMargins": False},
 }
 
+# Per-exchange parameters of a venue-side stop-loss, on top of ccxt's unified ``stopLossPrice``
+# and ``reduceOnly``: Binance triggers on the last price unless told to use the mark.
+STOP_PARAMS: dict[str, dict[str, Any]] = {
+    "binanceusdm": {"workingType": "MARK_PRICE"},
+}
+
+
+def supports_stop_loss(exchange: Any) -> bool:
+    """ccxt can place a reduce-only stop-loss on this exchange (unified ``stopLossPrice``)."""
+    return bool(exchange.has.get("createStopLossOrder"))
+
+
 # Credential field (core.venues) -> ccxt constructor key.
 CREDENTIAL_KEYS = {"api_key": "apiKey", "api_secret": "secret", "password": "password"}
 

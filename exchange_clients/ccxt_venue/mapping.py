@@ -14,10 +14,11 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from exchange_clients.types import (
     ZERO,
+    FeeSchedule,
     Fill,
     FundingRate,
     Market,
@@ -131,9 +132,23 @@ def _grid(value: object, tick_size_mode: bool) -> Decimal:
     return Decimal(1).scaleb(-int(number))  # DECIMAL_PLACES mode: 2 -> 0.01
 
 
+_TRIGGER_PENDING = ("TRIGGERING", "TRIGGERED")
+"""Binance Algo Service states ccxt reports as ``closed``: the stop fired, its market order is
+still in the matching engine (not filled yet)."""
+
+
+def is_trigger_order(order: Unified) -> bool:
+    """A stop (trigger) order: ccxt names its trigger price and it is not a plain limit."""
+    return order.get("triggerPrice") is not None and order.get("type") != "limit"
+
+
 def order_status(order: Unified) -> OrderStatus:
     status = _STATUSES.get(str(order.get("status")), OrderStatus.OPEN)
     filled = to_decimal(order.get("filled")) or ZERO
+    if status is OrderStatus.FILLED and is_trigger_order(order) and filled == 0:
+        info = order.get("info") or {}
+        pending = isinstance(info, Mapping) and info.get("algoStatus") in _TRIGGER_PENDING
+        return OrderStatus.OPEN if pending else OrderStatus.CANCELLED
     if status is OrderStatus.OPEN and filled > 0:
         return OrderStatus.PARTIALLY_FILLED
     return status
@@ -142,7 +157,11 @@ def order_status(order: Unified) -> OrderStatus:
 def order_from_ccxt(
     order: Unified, market: Market, client_order_id: str, reduce_only_hint: bool = False
 ) -> Order:
-    kind = OrderType.MARKET if order.get("type") == "market" else OrderType.LIMIT
+    trigger = to_decimal(order.get("triggerPrice")) if is_trigger_order(order) else None
+    if trigger is not None:
+        kind = OrderType.STOP_MARKET
+    else:
+        kind = OrderType.MARKET if order.get("type") == "market" else OrderType.LIMIT
     tif = str(order.get("timeInForce") or "GTC").upper()
     post_only = bool(order.get("postOnly")) or tif in ("PO", "GTX")
     price = to_decimal(order.get("price"))
@@ -165,6 +184,7 @@ def order_from_ccxt(
         time_in_force=TimeInForce.IOC if tif in ("IOC", "FOK") else TimeInForce.GTC,
         created_at=from_ms(order.get("timestamp")),
         updated_at=from_ms(order.get("lastUpdateTimestamp") or order.get("timestamp")),
+        trigger_price=market.from_venue_price(trigger) if trigger is not None else None,
     )
 
 
@@ -230,4 +250,13 @@ def funding_from_ccxt(venue: str, rate: Unified, market: Market, default_hours: 
         predicted_rate=to_decimal(rate.get("nextFundingRate")),
         mark_price=market.from_venue_price(mark) if mark else None,
         ts=from_ms(rate.get("timestamp")),
+    )
+
+
+def fee_schedule_from_ccxt(fee: Unified, source: Literal["account", "published"]) -> FeeSchedule:
+    """ccxt's trading-fee structure (``fetch_trading_fee``) or a market's ``maker``/``taker``."""
+    return FeeSchedule(
+        maker=required_decimal(fee.get("maker"), "maker fee"),
+        taker=required_decimal(fee.get("taker"), "taker fee"),
+        source=source,
     )

@@ -630,6 +630,20 @@ class FakeBinanceStyle:
         await self._match_resting(symbol)
         await self._check_triggers(symbol)
 
+    async def move_price(self, symbol: str, price: str | Decimal) -> None:
+        """The whole market moves: the book shifts (levels kept, on the tick) so its mid is
+        ``price``, the mark follows it, and resting orders and stops react as on the venue."""
+        self.marks.pop(symbol, None)
+        tick = self.markets[symbol].tick
+        shift = Decimal(price) - self.mid_price(symbol)
+        bids, asks = self.book(symbol)
+
+        def moved(levels: list[tuple[Decimal, Decimal]]) -> list[tuple[str, str]]:
+            shifted = [((p + shift).quantize(tick), q) for p, q in levels]
+            return [(text(p), text(q)) for p, q in shifted if p > 0]
+
+        await self.set_book(symbol, moved(bids), moved(asks))
+
     async def set_mark_price(self, symbol: str, price: str | Decimal | None) -> None:
         """Pin the mark price (``None``: back to the book's mid); stops it crosses trigger."""
         if price is None:

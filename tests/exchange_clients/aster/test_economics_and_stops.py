@@ -133,14 +133,13 @@ async def test_a_stop_triggers_on_the_mark_and_its_fill_arrives_once_under_the_s
     await client.place_market_order("BTC", "buy", D("0.02"), client_order_id="a-long")
     await next_matching(fills, lambda f: f.client_order_id == "a-long")
     placed = await client.place_order(stop("a-sl-2", "63500.0", size="0.02"))
-    await fake.set_book(  # the book falls: its mid (the mark here) crosses the trigger
-        "BTCUSDT", [("63400.00", "5"), ("63300.00", "5")], [("63410.00", "5")]
-    )
+    await fake.move_price("BTCUSDT", "63400.05")  # the market falls through the trigger
+    assert fake.mark_price("BTCUSDT") == D("63400.05")
     fill = await next_matching(fills, lambda f: f.client_order_id == "a-sl-2")
     assert (fill.side, fill.size, fill.price, fill.venue_order_id) == (
         "sell",
         D("0.02"),
-        D("63400.00"),
+        D("63400.00"),  # the moved book's best bid
         placed.venue_order_id,
     )
     final = await next_matching(
