@@ -38,6 +38,7 @@ class ExchangeChoice:
     """What the builder learnt about one venue the strategy trades on."""
 
     account: str | None = None  # None: no account yet (runbot.py --account NAME supplies one)
+    sub_account: str | None = None  # None: the account's main credentials
     testnet: bool = False
     credentials_found: bool = True  # False: the account named has no credentials stored yet
 
@@ -69,6 +70,8 @@ def config_data(answers: BuilderAnswers) -> dict[str, Any]:
         section: dict[str, Any] = {}
         if VENUES[venue].needs_credentials:
             section["account"] = choice.account or UNSET_ACCOUNT
+            if choice.sub_account:
+                section["sub_account"] = choice.sub_account
         if choice.testnet:
             section["testnet"] = True
         exchanges[venue] = section

@@ -290,11 +290,14 @@ def ask_exchanges(
 def _ask_account(prompter: Prompter, venue: str, accounts: AccountDirectory) -> ExchangeChoice:
     add = f"`python -m database accounts add --name NAME --venue {venue}`"
     names = accounts.for_venue(venue)
+    sub_account: str | None = None
     if names:
         unset = Option(None, "(leave unset: run with --account NAME)")
         options = [Option(name, name) for name in names]
         account = prompter.select(f"account for {venue}", [*options, unset], default=names[0])
         found = account is not None
+        if account is not None:
+            sub_account = _ask_sub_account(prompter, venue, account, accounts)
     else:
         if accounts.problem:
             prompter.say(f"cannot list accounts: {accounts.problem}")
@@ -309,7 +312,27 @@ def _ask_account(prompter: Prompter, venue: str, accounts: AccountDirectory) -> 
         account = typed or None
         found = False
     testnet = prompter.confirm(f"use the {venue} test network?", default=False)
-    return ExchangeChoice(account=account, testnet=testnet, credentials_found=found)
+    return ExchangeChoice(
+        account=account, sub_account=sub_account, testnet=testnet, credentials_found=found
+    )
+
+
+def _ask_sub_account(
+    prompter: Prompter, venue: str, account: str, accounts: AccountDirectory
+) -> str | None:
+    """The sub-account to trade when ``account`` has sub-account credentials on ``venue``
+    (``None`` = its main credentials); nothing is asked when it has only main ones."""
+    stored = accounts.sub_accounts(account, venue)
+    if stored == [MAIN_ACCOUNT]:
+        return None
+    options = [
+        Option(None, "main account") if name == MAIN_ACCOUNT else Option(name, name)
+        for name in stored
+    ]
+    chosen: str | None = prompter.select(
+        f"sub-account of {account} on {venue}", options, default=options[0].value
+    )
+    return chosen
 
 
 def _account_name_problem(text: str) -> str | None:
@@ -384,16 +407,32 @@ class AccountDirectory:
                 self._summaries = []
         return accounts_with_credentials(self._summaries, venue)
 
+    def sub_accounts(self, account: str, venue: str) -> list[str]:
+        """Sub-accounts of ``account`` with credentials on ``venue`` (main first, as "")."""
+        return sub_accounts_with_credentials(self._summaries or [], account, venue)
+
 
 def accounts_with_credentials(summaries: Sequence[AccountSummary], venue: str) -> list[str]:
-    """Accounts whose main account has credentials on ``venue`` (what a bot uses)."""
+    """Accounts with credentials on ``venue``, for the main account or a sub-account (a
+    config selects the sub-account with ``exchanges.<venue>.sub_account``)."""
     return [
         summary.name
         for summary in summaries
-        if any(
-            cred.venue == venue and cred.sub_account == MAIN_ACCOUNT for cred in summary.credentials
-        )
+        if any(cred.venue == venue for cred in summary.credentials)
     ]
+
+
+def sub_accounts_with_credentials(
+    summaries: Sequence[AccountSummary], account: str, venue: str
+) -> list[str]:
+    """The sub-accounts of ``account`` holding ``venue`` credentials, main account ("") first."""
+    return sorted(
+        cred.sub_account
+        for summary in summaries
+        if summary.name == account
+        for cred in summary.credentials
+        if cred.venue == venue
+    )
 
 
 async def fetch_accounts() -> list[AccountSummary]:

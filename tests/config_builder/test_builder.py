@@ -555,14 +555,14 @@ def summary(name: str, *venues: str, sub_account: str = "") -> AccountSummary:
     )
 
 
-def test_accounts_offered_are_those_with_main_credentials_on_the_venue() -> None:
+def test_accounts_offered_are_those_with_credentials_on_the_venue() -> None:
     summaries = [
         summary("alice", "binance", "hyperliquid"),
         summary("bob", "hyperliquid"),
         summary("carol", "binance", sub_account="hedge"),
         AccountSummary("dave", []),
     ]
-    assert accounts_with_credentials(summaries, "binance") == ["alice"]
+    assert accounts_with_credentials(summaries, "binance") == ["alice", "carol"]
     assert accounts_with_credentials(summaries, "hyperliquid") == ["alice", "bob"]
     assert accounts_with_credentials(summaries, "lighter") == []
 
@@ -580,6 +580,37 @@ def test_flow_picks_an_account_for_a_real_venue(tmp_path: Path) -> None:
     config = load_config(output, env={})
     assert config.exchanges["binance"].account == "alice"
     assert config.exchanges["binance"].testnet
+
+
+def test_flow_asks_which_sub_account_when_the_account_has_some(tmp_path: Path) -> None:
+    output = tmp_path / "grid.yml"
+    extra: dict[str, list[Any]] = {
+        "exchange": ["binance"],
+        "account for binance": ["alice"],
+        "sub-account of alice on binance": ["hedge"],
+    }
+    main = summary("alice", "binance")
+    hedge = summary("alice", "binance", sub_account="hedge")
+    accounts = AccountDirectory(
+        lambda: [AccountSummary("alice", [*main.credentials, *hedge.credentials])]
+    )
+    prompter = ScriptedPrompter(grid_script(output, **extra))
+    assert run_scripted(prompter, accounts) == output
+    config = load_config(output, env={})
+    assert (config.exchanges["binance"].account, config.exchanges["binance"].sub_account) == (
+        "alice",
+        "hedge",
+    )
+
+
+def test_no_sub_account_question_for_an_account_with_main_credentials_only(
+    tmp_path: Path,
+) -> None:
+    output = tmp_path / "grid.yml"
+    prompter = ScriptedPrompter(grid_script(output, exchange=["binance"]))
+    assert run_scripted(prompter, AccountDirectory(lambda: [summary("alice", "binance")])) == output
+    assert not any(message.startswith("sub-account") for message in prompter.asked)
+    assert load_config(output, env={}).exchanges["binance"].sub_account is None
 
 
 def test_flow_without_a_usable_database_says_how_to_add_an_account(tmp_path: Path) -> None:
@@ -616,7 +647,7 @@ async def test_accounts_come_from_the_database_and_pass_runbot_check(
     await db_session.commit()
     monkeypatch.setenv("DATABASE_URL", migrated_db_url)
     summaries = await fetch_accounts()
-    assert accounts_with_credentials(summaries, "binance") == ["alice"]
+    assert accounts_with_credentials(summaries, "binance") == ["alice", "hedger"]
 
     output = tmp_path / "binance.yml"
     prompter = ScriptedPrompter(grid_script(output, exchange=["binance"]))
