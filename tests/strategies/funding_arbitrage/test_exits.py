@@ -24,6 +24,7 @@ from strategies.funding_arbitrage.exits import (
     PositionState,
     break_even_ok,
     check_exit,
+    spread_hold,
 )
 from strategies.funding_arbitrage.params import FundingArbitrageParams
 
@@ -263,3 +264,53 @@ def test_urgent_exits_come_first_and_ignore_break_even() -> None:
     decision = decide(pair(short=uneven, spread="-0.00001", peak="100"), now=old, fees=DEAR)
     assert decision is not None
     assert (decision.reason, decision.urgent) == (ExitReason.LEG_IMBALANCE, True)
+
+
+# --- minimum hold and exit spread ---------------------------------------------------------------
+
+
+def params(**over: object) -> FundingArbitrageParams:
+    return FundingArbitrageParams.model_validate(
+        {"venues": ["alpha", "beta"], "target_margin_usd": "100", **over}
+    )
+
+
+def test_min_hold_delays_economic_exits_only() -> None:
+    flipped = pair(spread="-0.00001")  # divergence flip, break-even ok
+    assert check_exit(flipped, NOW, params(), exit_fees_fraction=CHEAP) is not None
+    # held 10 h < 12 h: the flip waits
+    assert check_exit(flipped, NOW, params(min_hold_hours="12"), exit_fees_fraction=CHEAP) is None
+    later = NOW + timedelta(hours=2)
+    decision = check_exit(flipped, later, params(min_hold_hours="12"), exit_fees_fraction=CHEAP)
+    assert decision is not None
+    assert decision.reason is ExitReason.DIVERGENCE_FLIP
+    # an urgent exit never waits
+    near = pair(long=long_leg(liquidation_price=D(90)))  # 10 % from liquidation < 15 %
+    urgent = check_exit(near, NOW, params(min_hold_hours="12"), exit_fees_fraction=CHEAP)
+    assert urgent is not None
+    assert urgent.reason is ExitReason.LIQUIDATION_RISK
+
+
+def test_min_hold_must_be_below_max_age() -> None:
+    with pytest.raises(ValueError, match="min_hold_hours 200 must be below max_position_age"):
+        params(min_hold_hours="200")
+
+
+ECONOMIC = ExitDecision(ExitReason.DIVERGENCE_FLIP, "flip", urgent=False)
+URGENT = ExitDecision(ExitReason.LEG_IMBALANCE, "imbalance", urgent=True)
+SPREADS = {"alpha": D("0.05"), "beta": D("0.3")}
+
+
+def test_exit_waits_while_a_venue_spread_is_wider_than_the_max() -> None:
+    assert spread_hold(ECONOMIC, SPREADS, params()) is None  # no limit set
+    held = spread_hold(ECONOMIC, SPREADS, params(max_exit_spread_pct="0.2"))
+    assert held == "bid/ask spread beta 0.3% > max exit spread 0.2%"
+    assert spread_hold(ECONOMIC, SPREADS, params(max_exit_spread_pct="0.3")) is None
+
+
+def test_urgent_exits_override_the_spread_unless_told_not_to() -> None:
+    assert spread_hold(URGENT, SPREADS, params(max_exit_spread_pct="0.2")) is None
+    strict = params(max_exit_spread_pct="0.2", emergency_exit_ignores_spread=False)
+    assert spread_hold(URGENT, SPREADS, strict) == (
+        "bid/ask spread beta 0.3% > max exit spread 0.2%"
+    )

@@ -115,7 +115,8 @@ async def open_base_pair(rig: StrategyRig) -> ArbPosition:
 
 async def operation_ids(rig: StrategyRig) -> list[str]:
     """Operation ids of the journaled orders, in order, without repeats."""
-    return list(dict.fromkeys(row.operation_id for row in await rig.orders()))
+    rows = await rig.orders()
+    return list(dict.fromkeys(row.operation_id for row in rows if row.operation_id is not None))
 
 
 async def close_operation(rig: StrategyRig, opened: str) -> str:
