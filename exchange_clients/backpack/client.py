@@ -130,7 +130,6 @@ class BackpackClient(TimestampedRestClient[BackpackRest]):
             self._make_signer(window),
         )
         self._intervals: dict[str, Decimal] = {}
-        self._stream: BackpackStream | None = None
         self._ids = ClientIdMap(self.name)
         self._client_of: dict[str, str] = {}  # venue order id -> our client order id
         self._venue_of: dict[str, str] = {}  # our client order id -> venue order id
@@ -152,11 +151,16 @@ class BackpackClient(TimestampedRestClient[BackpackRest]):
     def stream(self) -> BackpackStream | None:
         return self._stream
 
+    @property
+    def _stream(self) -> BackpackStream | None:
+        """The one WebSocket while connected with ``streams`` on."""
+        return next((s for s in self._open_streams if isinstance(s, BackpackStream)), None)
+
     async def _check_credentials(self) -> None:
         await self._rest.signed("GET", ACCOUNT, "accountQuery")
 
     async def _start_streams(self) -> None:
-        self._stream = BackpackStream(
+        stream = BackpackStream(
             venue=self.name,
             ws_url=self._ws_url,
             snapshot=self._depth,
@@ -167,12 +171,7 @@ class BackpackClient(TimestampedRestClient[BackpackRest]):
             on_reconnect=self._resync,
             proxy_url=self.settings.proxy_url,
         )
-        await self._stream.start()
-
-    async def _stop_streams(self) -> None:
-        if self._stream is not None:
-            await self._stream.stop()
-            self._stream = None
+        await self._open_stream(stream)
 
     # --- market data --------------------------------------------------------------------
 
@@ -191,15 +190,9 @@ class BackpackClient(TimestampedRestClient[BackpackRest]):
 
     async def order_book(self, symbol: str, depth: int = 50) -> BookSnapshot:
         market = await self.market(symbol)
-        book = None
-        if self._stream is not None:
-            try:
-                book = await self._stream.book(market.contract_id)
-            except ExchangeError:  # stream down or resyncing: answer from REST meanwhile
-                book = None
-        if book is not None and not book.needs_resync:
-            bids, asks = book.depth(depth)
-            return self._book_snapshot(market, bids, asks, book.sequence)
+        streamed = await self._streamed_book(self._stream, market, depth)
+        if streamed is not None:
+            return streamed
         data = await self._depth(market.contract_id)
         return self._book_snapshot(
             market,

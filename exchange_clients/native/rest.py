@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from core.errors import AuthenticationFailed, VenueUnavailable
+from core.errors import AuthenticationFailed, ExchangeError, VenueUnavailable
 from core.redaction import Secret
 from exchange_clients.native.base import ContractMarketsClient
-from exchange_clients.types import ClientSettings, Market
+from exchange_clients.order_book import OrderBook
+from exchange_clients.types import BookSnapshot, ClientSettings, Market
 from networking.http import HttpRequest, HttpResponse, RestTransport
 
 S = TypeVar("S")
@@ -93,6 +94,23 @@ class TimestampedRest(ABC, Generic[S]):
 T = TypeVar("T", bound=TimestampedRest[Any])
 
 
+class ClientStream(Protocol):
+    """A WebSocket the client opens on connect and closes on disconnect."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+W = TypeVar("W", bound=ClientStream)
+
+
+class BookSource(Protocol):
+    """A stream that keeps live books by contract id (``book_sync.BookStream``)."""
+
+    async def book(self, contract_id: str) -> OrderBook | None: ...
+
+
 class TimestampedRestClient(ContractMarketsClient, Generic[T]):
     """A contract-keyed native venue over a :class:`TimestampedRest` session."""
 
@@ -104,6 +122,8 @@ class TimestampedRestClient(ContractMarketsClient, Generic[T]):
         self._active_contracts: set[str] = set()
         """Contracts traded since connect: the fill history is read for these on resync."""
         self._last_event_ms = 0
+        self._open_streams: list[ClientStream] = []
+        """What :meth:`_open_stream` started since connect, oldest first."""
 
     @property
     def rest(self) -> T:
@@ -127,6 +147,34 @@ class TimestampedRestClient(ContractMarketsClient, Generic[T]):
     @abstractmethod
     async def _start_streams(self) -> None:
         """Open the venue's WebSockets (the ``streams`` option is on)."""
+
+    async def _open_stream(self, stream: W) -> W:
+        """Start ``stream``, kept for :meth:`_stop_streams` (also when starting it fails, so a
+        failed ``connect()`` closes what it half-opened)."""
+        self._open_streams.append(stream)
+        await stream.start()
+        return stream
+
+    async def _stop_streams(self) -> None:
+        """Stop what :meth:`_open_stream` started, newest first."""
+        while self._open_streams:
+            await self._open_streams.pop().stop()
+
+    async def _streamed_book(
+        self, source: BookSource | None, market: Market, depth: int
+    ) -> BookSnapshot | None:
+        """``market``'s book from the stream when it can be trusted, else ``None`` (ask REST):
+        no stream, the stream down or resyncing, or the book awaiting its snapshot."""
+        if source is None:
+            return None
+        try:
+            book = await source.book(market.contract_id)
+        except ExchangeError:
+            return None
+        if book is None or book.needs_resync:
+            return None
+        bids, asks = book.depth(depth)
+        return self._book_snapshot(market, bids, asks, book.sequence)
 
     def _key_and_secret(self, needed_for: str) -> tuple[Secret, Secret] | None:
         """``api_key`` and ``api_secret``; ``None`` without both (public data only)."""
