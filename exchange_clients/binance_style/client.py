@@ -14,7 +14,15 @@ Guarantees beyond the contract:
   orders (``-4116``), and an id it rejects as duplicated raises too; after every user-stream
   reconnection, fills missed meanwhile are recovered from ``userTrades``;
 * order POST/DELETE are never retried blindly: a timeout, a 5xx or ``-1007`` raises
-  ``RequestTimeout`` and the caller resolves it with ``order_status(client_order_id=...)``.
+  ``RequestTimeout`` and the caller resolves it with ``order_status(client_order_id=...)``;
+* reduce-only STOP_MARKET stops rest on the venue, triggered by the mark price, in the venue's
+  dialect (:mod:`.stops`: Binance's Algo Service, Aster's order endpoint); open orders, status,
+  cancels (by venue or client id, also for a stop another process placed) and the user stream
+  cover them, and a triggered stop's fills are reported under the stop's own venue id;
+* ``fees`` is the account's tier (``commissionRate``), ``market_stats`` the 24 h quote volume
+  and USD open interest, with the caching that keeps a scan's request weight low
+  (:mod:`.economics`). Listing open orders without a symbol costs weight 40, plus 40 for the
+  algo orders on Binance.
 """
 
 from __future__ import annotations
