@@ -129,6 +129,7 @@ def summarize(path: str, config: BotConfig) -> list[str]:
         f"  execution:   {config.execution.default_mode}, "
         f"max slippage {config.execution.max_slippage_pct}%",
         f"  control API: {_control_api(config)}",
+        f"  reconciliation: {_reconciliation(config)}",
     ]
 
 
@@ -173,6 +174,13 @@ def _risk(config: BotConfig) -> str:
     if risk.max_drawdown_pct is not None:
         limits.append(f"kill switch at {risk.max_drawdown_pct}% drawdown")
     return ", ".join(limits) if limits else "no limits set"
+
+
+def _reconciliation(config: BotConfig) -> str:
+    """Which policy meets unexplained venue orders/positions, per venue (at start and after
+    every reconnect), as the runtime resolves it."""
+    policies = {venue: config.reconciliation.policy_for(venue) for venue in config.exchanges}
+    return "; ".join(f"{policy} on {venue}" for venue, policy in policies.items())
 
 
 def _control_api(config: BotConfig) -> str:

@@ -111,6 +111,12 @@ class Notifications:
             ),
         )
 
+    async def venue_state(self, text: str) -> None:
+        """Tell ``kill_switch`` subscribers about venue orders/positions the journal did not
+        explain (execution.reconciliation): the start refused, entries stopped, or what was
+        adopted or cancelled."""
+        await self._send(KILL_SWITCH, text)
+
     async def bot_failed(self, text: str) -> None:
         """Tell ``bot_crash`` subscribers the bot stopped for good (it gave up)."""
         await self._send(BOT_CRASH, text)

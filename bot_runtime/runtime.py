@@ -58,6 +58,7 @@ from database.types import utcnow
 from exchange_clients.base import BaseExchangeClient
 from execution.atomic import Recovery, start_recovery
 from execution.journal import reconcile
+from execution.reconciliation import ADOPTED, ReconciliationOutcome, VenueReconciler
 from strategies.base_strategy import BaseStrategy, StrategyContext
 from strategies.factory import create_strategy
 from strategies.risk import RiskManager
@@ -112,6 +113,10 @@ class BotRuntime:
         # (no fills, no heartbeat renewing the lease) is worse than a restart.
         self.task_failure: str | None = None
         self.recovery: Recovery | None = None
+        self.reconciler: VenueReconciler | None = None
+        # What the last venue reconciliation found unexplained (start-up or a reconnect),
+        # one line each; the control API's status shows it.
+        self.reconciliation_findings: list[str] = []
         self.tasks = TaskSupervisor("runtime", on_failure=self._background_task_failed)
         self.lease: BotLease | None = None
         self._first_signal_at: float | None = None
@@ -209,8 +214,12 @@ class BotRuntime:
         )
         strategy = self.strategy
         report = await reconcile(
-            self.stack.journal, self.clients, keep_resting=strategy.keeps_resting
+            self.stack.journal,
+            self.clients,
+            # An order adopted from the venue stays; the strategy decides about its own.
+            keep_resting=lambda order: order.purpose == ADOPTED or strategy.keeps_resting(order),
         )
+        await self._reconcile_venues_at_start()
         # Interrupted atomic operations are finished in the background: only operations on the
         # symbols still being finished wait for it; the control API and the strategy start now.
         self.recovery = await start_recovery(self.stack.atomic, clock=self.clock)
@@ -238,6 +247,9 @@ class BotRuntime:
         for venue, client in self.clients.items():
             self.tasks.spawn(self.notifications.forward_fills(client), name=f"alerts:{venue}")
             self.tasks.spawn(self._log_fills(client), name=f"fill log:{venue}")
+            self.tasks.spawn(
+                self._reconcile_after_reconnects(venue, client), name=f"reconciliation:{venue}"
+            )
         errors = 0
         try:
             while not self.stopping.is_set():
@@ -269,6 +281,79 @@ class BotRuntime:
                 await self._sleep(strategy.interval_seconds)
         finally:
             await self.tasks.aclose()
+
+    # --- reconciliation against the venues (execution.reconciliation) ---------------------
+
+    async def _reconcile_venues_at_start(self) -> None:
+        """Venue orders/positions the journal does not explain: adopted, cancelled, or (policy
+        ``refuse``) the start is refused with one line naming each venue/symbol."""
+        assert self.stack is not None
+        assert self.sessions is not None
+        self.reconciler = VenueReconciler(
+            self.sessions,
+            self.stack.journal,
+            self.clients,
+            trackers=self.stack.trackers,
+            executors=self.stack.executors,
+            policies={v: self.config.reconciliation.policy_for(v) for v in self.clients},
+            bot_name=self.config.name,
+        )
+        outcome = await self.reconciler.run()
+        await self._report_reconciliation(outcome, "at start")
+        if outcome.refused:
+            raise StartupError(
+                "refusing to start: the venue holds what the journal does not explain: "
+                + "; ".join(outcome.refused)
+                + " (resolve it on the venue, or set reconciliation.policy to adopt or cancel)"
+            )
+
+    async def _reconcile_after_reconnects(self, venue: str, client: BaseExchangeClient) -> None:
+        """After every reconnect of ``venue``'s streams: the same check and policy; ``refuse``
+        stops entries (the strategy is paused) with an alert instead of stopping the bot."""
+        assert self.strategy is not None
+        assert self.reconciler is not None
+        strategy, reconciler = self.strategy, self.reconciler
+        async with client.reconnects() as reconnects:
+            async for _ in reconnects:
+                try:
+                    async with strategy.step_lock:  # no step of ours in flight meanwhile
+                        outcome = await reconciler.run([venue], settle=True)
+                except Exception:
+                    self.log.exception(
+                        "venue reconciliation after a reconnect failed; the next one retries",
+                        venue=venue,
+                    )
+                    continue
+                await self._report_reconciliation(outcome, f"after {venue} reconnected")
+                if outcome.refused:
+                    strategy.context.paused.set()
+                    self.log.critical(
+                        "entries stopped: the venue holds what the journal does not explain "
+                        "(reconciliation.policy refuse); resolve it, then resume",
+                        venue=venue,
+                        findings="; ".join(outcome.refused),
+                    )
+
+    async def _report_reconciliation(self, outcome: ReconciliationOutcome, when: str) -> None:
+        """Remember the findings (control API status) and alert once per reconciliation."""
+        self.reconciliation_findings = outcome.findings.lines()
+        if outcome.clean:
+            return
+        done = [
+            f"{what} {len(lines)}"
+            for what, lines in (
+                ("refused", outcome.refused),
+                ("adopted", outcome.adopted),
+                ("cancelled", outcome.cancelled),
+                ("closed", outcome.flattened),
+                ("failed", outcome.failed),
+            )
+            if lines
+        ]
+        await self.notifications.venue_state(
+            f"Bot {self.config.name}: unexplained venue state {when} "
+            f"({', '.join(done)}): " + "; ".join(self.reconciliation_findings)
+        )
 
     def _background_task_failed(self, task: str, error: BaseException) -> None:
         """A background task died (already logged with its traceback): stop and exit 1."""

@@ -19,6 +19,8 @@ Rules every implementation keeps:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from types import TracebackType
 from typing import ClassVar
@@ -59,6 +61,16 @@ from exchange_clients.types import (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Reconnected:
+    """A client's streams came back after a disconnection, and it has resynced (missed fills
+    published, tracked orders refreshed): what happened meanwhile on the venue - by hand, by
+    another program - is for the subscriber to re-check (execution.reconciliation)."""
+
+    venue: str
+    at: datetime
+
+
 class BaseExchangeClient(ABC):
     """One account on one venue."""
 
@@ -71,6 +83,7 @@ class BaseExchangeClient(ABC):
         self.settings = settings
         self._fills: EventHub[Fill] = EventHub()
         self._order_updates: EventHub[Order] = EventHub()
+        self._reconnects: EventHub[Reconnected] = EventHub()
 
     @property
     def name(self) -> str:
@@ -248,6 +261,14 @@ class BaseExchangeClient(ABC):
         """Every order state change of this account from now on."""
         return self._order_updates.subscribe()
 
+    def reconnects(self) -> Subscription[Reconnected]:
+        """Every reconnection of this client's streams from now on (not the first connect)."""
+        return self._reconnects.subscribe()
+
+    def _publish_reconnect(self) -> None:
+        """Called by a client once it has resynced after a reconnection."""
+        self._reconnects.publish(Reconnected(self.name, datetime.now(UTC)))
+
     def _publish_fill(self, fill: Fill) -> None:
         self._fills.publish(fill)
 
@@ -290,6 +311,7 @@ __all__ = [
     "Position",
     "PostOnlyWouldCross",
     "RateLimited",
+    "Reconnected",
     "ReduceOnlyRejected",
     "RequestTimeout",
     "Side",

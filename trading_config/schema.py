@@ -212,6 +212,30 @@ class ControlApiConfig(Section):
         return value
 
 
+ReconciliationPolicy = Literal["refuse", "adopt", "cancel"]
+
+
+class ReconciliationConfig(Section):
+    """What to do with venue state the journal does not explain, found at start-up and after
+    every reconnection of a venue's streams (execution.reconciliation): an open order nobody
+    journaled (placed by hand, by another program), a position whose size differs from what
+    the journaled fills add up to (changed while the bot was down)."""
+
+    policy: ReconciliationPolicy | None = Field(
+        default=None,
+        description="refuse: do not start (after a reconnect: stop entries and alert); "
+        "adopt: take the venue's state as truth and journal it; cancel: cancel the unexplained "
+        "orders and close the unexplained part of positions with reduce-only market orders. "
+        "Unset = refuse on real venues, adopt on paper venues",
+    )
+
+    def policy_for(self, venue: str) -> ReconciliationPolicy:
+        """The policy of ``venue``: the configured one, else the venue kind's default."""
+        if self.policy is not None:
+            return self.policy
+        return "adopt" if VENUES[venue].kind == "paper" else "refuse"
+
+
 class LoggingConfig(Section):
     level: LogLevel = "INFO"
     json_output: bool | None = Field(
@@ -236,6 +260,7 @@ class BotConfig(Section):
     execution: ExecutionConfig = ExecutionConfig()
     control_api: ControlApiConfig = ControlApiConfig()
     logging: LoggingConfig = LoggingConfig()
+    reconciliation: ReconciliationConfig = ReconciliationConfig()
 
     @field_validator("exchanges", mode="before")
     @classmethod

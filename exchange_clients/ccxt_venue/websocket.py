@@ -55,6 +55,8 @@ class StreamedClient(Protocol):
 
     def _publish_order(self, order: Order) -> None: ...
 
+    def _publish_reconnect(self) -> None: ...
+
 
 class CcxtStreams:
     """Background tasks feeding a ccxt venue client's fill and order hubs."""
@@ -122,6 +124,7 @@ class CcxtStreams:
                 await asyncio.sleep(delay)
                 with contextlib.suppress(Exception):
                     await self.recover()
+                self.client._publish_reconnect()
             else:
                 attempt = 0
 

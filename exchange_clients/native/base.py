@@ -235,9 +235,13 @@ class NativeVenueClient(BaseExchangeClient, Generic[R]):
     # --- after a reconnection --------------------------------------------------------------
 
     async def _resync(self) -> None:
-        """The fills missed while disconnected, then the state of every tracked order."""
-        await self._recover_fills()
-        await self._refresh_orders()
+        """The fills missed while disconnected, then the state of every tracked order; then
+        ``reconnects()`` subscribers are told (also when the resync failed: they re-check)."""
+        try:
+            await self._recover_fills()
+            await self._refresh_orders()
+        finally:
+            self._publish_reconnect()
         log.info("stream_resynced", venue=self.name, tracked=len(self._tracked))
 
     async def _refresh_orders(self) -> None:

@@ -149,7 +149,7 @@ def test_error_from_a_cli_flag_names_the_flag(tmp_path: Path) -> None:
 def test_unknown_key_without_a_close_match_lists_the_accepted_keys(tmp_path: Path) -> None:
     assert problems_of(tmp_path, "zzz: 1\n" + BASE) == [
         "F:1: zzz: unknown key: expected one of name, strategy, exchanges, risk, execution, "
-        "control_api, logging"
+        "control_api, logging, reconciliation"
     ]
 
 
