@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
+from collections.abc import Mapping
 
 import aiohttp
 from aiohttp_socks import ProxyConnectionError, ProxyConnector, ProxyError, ProxyTimeoutError
@@ -26,10 +28,44 @@ from core.redaction import Secret, scrub
 
 DEFAULT_CHECK_URL = "https://api.ipify.org"
 DEFAULT_CHECK_TIMEOUT = 10.0
+CHECK_URL_VARIABLE = "PERPFLEET_PROXY_CHECK_URL"
+"""Another "what is my IP" service (plain-text or ``{"ip": ...}`` answer) for every check."""
+
+
+def configured_check_url(environ: Mapping[str, str] | None = None) -> str:
+    """``$PERPFLEET_PROXY_CHECK_URL`` or :data:`DEFAULT_CHECK_URL`."""
+    return (os.environ if environ is None else environ).get(CHECK_URL_VARIABLE) or (
+        DEFAULT_CHECK_URL
+    )
 
 
 class ProxyCheckFailed(TradingError):
     """The proxy could not carry the check; the message is safe to show (no login)."""
+
+
+UNSUPPORTED_SCHEME = (
+    "https:// proxies (TLS to the proxy itself) are not supported; use http:// (its CONNECT "
+    "tunnel still carries TLS end to end to the venue) or socks5://"
+)
+
+
+def proxy_connector_for(url: Secret) -> ProxyConnector:
+    """An aiohttp connector through ``url`` (SOCKS4/5 or HTTP CONNECT).
+
+    ``socks5h`` (resolve names at the proxy) is what aiohttp-socks does for every SOCKS5
+    URL, so it is passed as ``socks5`` with remote DNS. ``ValueError`` (naming the scheme,
+    never the URL) for what aiohttp-socks cannot do.
+    """
+    raw = url.reveal()
+    scheme, sep, rest = raw.partition("://")
+    if scheme.lower() == "https":
+        raise ValueError(UNSUPPORTED_SCHEME)
+    if scheme.lower() == "socks5h":
+        return ProxyConnector.from_url("socks5" + sep + rest, rdns=True)
+    try:
+        return ProxyConnector.from_url(raw)
+    except ValueError:
+        raise ValueError(f"unsupported proxy scheme {scheme!r}") from None
 
 
 async def check_proxy(
@@ -37,9 +73,9 @@ async def check_proxy(
 ) -> str:
     """The egress IP seen through ``url``, or :class:`ProxyCheckFailed` saying why not."""
     try:
-        connector = ProxyConnector.from_url(url.reveal())
-    except ValueError:
-        raise ProxyCheckFailed("unsupported proxy URL") from None
+        connector = proxy_connector_for(url)
+    except ValueError as exc:
+        raise ProxyCheckFailed(str(exc)) from None
     try:
         async with (
             aiohttp.ClientSession(

@@ -17,6 +17,7 @@ import os
 import sys
 import warnings
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import structlog
@@ -31,10 +32,11 @@ from database.credential_formats import FORMAT_HELP
 from database.credential_input import collect_credentials
 from database.crypto.rotation import rotate_master_key
 from database.engine import create_engine, database_url, display_url, session_maker
+from database.errors import InvalidInput
 from database.migrate import downgrade, ensure_database_exists, upgrade
 from database.models import MAIN_ACCOUNT
 from database.models.proxies import ASSIGNMENT_STATUSES
-from database.proxy_url import parse_proxy_url
+from database.proxy_url import ProxyUrl, parse_proxy_url
 from database.repositories import accounts, proxies
 from database.repositories.audit import record_audit
 from database.schema_version import head_revision, require_current_schema
@@ -61,6 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(handler(args))
     except ConfigError as exc:
         return _fail(exc.problems, EXIT_USER_ERROR)
+    except _PartialImport as exc:
+        return _fail(exc.problems, EXIT_FAILURE)
     except TradingError as exc:
         return _fail([str(exc)], EXIT_FAILURE)
     except KeyboardInterrupt:
@@ -135,11 +139,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     proxy_commands = commands.add_parser("proxies", help="outbound proxies")
     proxy_sub = proxy_commands.add_subparsers(dest="proxies_command", required=True)
-    padd = proxy_sub.add_parser("add", help="add a proxy (login stored encrypted)")
-    padd.add_argument("--url", required=True, help="socks5://user:pass@host:port or http://...")
-    padd.add_argument("--label")
+    padd = proxy_sub.add_parser(
+        "add",
+        help="add a proxy (login stored encrypted), or import a file of them, checked first",
+        description="Add one proxy with --url, or import many with --file: one URL per line "
+        "(blank lines and # comments ignored). Every imported proxy is checked through itself "
+        "first - reachable, login accepted, egress IP read from $PERPFLEET_PROXY_CHECK_URL "
+        "(default https://api.ipify.org) - and is stored with that IP. One bad line (with its "
+        "line number) stores nothing, unless --skip-bad.",
+    )
+    source = padd.add_mutually_exclusive_group(required=True)
+    source.add_argument("--url", help="socks5://user:pass@host:port or http://...")
+    source.add_argument("--file", metavar="FILE", help="one proxy URL per line, each checked")
+    padd.add_argument("--label", help="a name for the proxy (with --url)")
+    padd.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="with --file: store the proxies that pass, report the bad lines, exit 1",
+    )
     padd.set_defaults(handler=_proxies_add)
-    plist = proxy_sub.add_parser("list", help="proxies and their accounts (no logins)")
+    plist = proxy_sub.add_parser(
+        "list", help="proxies, their accounts, egress IP and last check (no logins)"
+    )
     plist.set_defaults(handler=_proxies_list)
     premove = proxy_sub.add_parser("remove", help="remove a proxy by id or label")
     premove.add_argument("proxy", metavar="ID|LABEL")
@@ -317,6 +338,13 @@ async def _accounts_remove(args: argparse.Namespace) -> None:
 
 
 async def _proxies_add(args: argparse.Namespace) -> None:
+    if args.file is not None:
+        if args.label is not None:
+            raise ConfigError("--label names one proxy: use it with --url, not --file")
+        await _proxies_import(args.file, skip_bad=args.skip_bad)
+        return
+    if args.skip_bad:
+        raise ConfigError("--skip-bad applies to --file imports only")
     url = parse_proxy_url(args.url)
     await require_current_schema()
 
@@ -334,6 +362,127 @@ async def _proxies_add(args: argparse.Namespace) -> None:
     _out(f"added proxy {proxy_id}: {url.endpoint} (auth: {_yes_no(url.username is not None)})")
 
 
+class _PartialImport(TradingError):
+    """``--skip-bad``: the good proxies are stored; these lines were not (exit 1)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+IMPORT_CHECKS_AT_ONCE = 8
+
+
+async def _proxies_import(file: str, *, skip_bad: bool) -> None:
+    """``proxies add --file``: parse every line, check every proxy, then store in one go."""
+    from core.proxy_check import ProxyCheckFailed, check_proxy, configured_check_url
+
+    entries, problems = _read_proxy_file(file)
+    await require_current_schema()
+    stored = await _in_transaction(
+        lambda session: _already_stored(session, [url for _, url in entries])
+    )
+    check_url = configured_check_url()
+    gate = asyncio.Semaphore(IMPORT_CHECKS_AT_ONCE)
+
+    async def check(number: int, url: ProxyUrl) -> str | None:
+        """The egress IP, or None with the line's problem recorded."""
+        where = f"{file}:{number}: {url.endpoint}"
+        if url.endpoint in stored:
+            problems.append(f"{where}: already stored as proxy {stored[url.endpoint]}")
+            return None
+        async with gate:
+            try:
+                return await check_proxy(url.secret_url(), check_url=check_url)
+            except ProxyCheckFailed as exc:
+                problems.append(f"{where}: check failed: {exc}")
+                return None
+
+    seen: set[str] = set()
+    unique = []
+    for number, url in entries:
+        if url.endpoint in seen:
+            problems.append(f"{file}:{number}: {url.endpoint}: listed twice")
+        else:
+            seen.add(url.endpoint)
+            unique.append((number, url))
+    ips = await asyncio.gather(*(check(number, url) for number, url in unique))
+    good = [(url, ip) for (_, url), ip in zip(unique, ips, strict=True) if ip is not None]
+    problems.sort(key=_line_number)
+    if problems and not skip_bad:
+        raise ConfigError(
+            [
+                *problems,
+                f"{file}: nothing imported: fix the line(s) above, or pass --skip-bad to "
+                f"import the {len(good)} proxy(ies) that passed",
+            ]
+        )
+
+    async def store(session: AsyncSession) -> list[int]:
+        now = datetime.now(UTC)
+        ids = []
+        for url, ip in good:
+            proxy = await proxies.add_proxy(session, url)
+            await proxies.record_proxy_check(session, proxy.id, egress_ip=ip, error=None, at=now)
+            ids.append(proxy.id)
+        await record_audit(
+            session,
+            "proxy.import",
+            file,
+            {"added": [[i, url.endpoint] for i, (url, _) in zip(ids, good, strict=True)]},
+        )
+        return ids
+
+    ids = await _in_transaction(store) if good else []
+    for proxy_id, (url, ip) in zip(ids, good, strict=True):
+        _out(
+            f"added proxy {proxy_id}: {url.endpoint} "
+            f"(auth: {_yes_no(url.username is not None)}, egress IP {ip})"
+        )
+    _out(f"imported {len(ids)} proxy(ies) from {file}")
+    if problems:
+        raise _PartialImport([*problems, f"{file}: {len(problems)} line(s) not imported"])
+
+
+def _read_proxy_file(file: str) -> tuple[list[tuple[int, ProxyUrl]], list[str]]:
+    """(line number, URL) of every proxy line, and a located problem for each bad one."""
+    try:
+        with open(file, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read the file ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{file}: not a UTF-8 text file") from None
+    entries: list[tuple[int, ProxyUrl]] = []
+    problems: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        try:
+            entries.append((number, parse_proxy_url(text)))
+        except InvalidInput as exc:  # its message never repeats the URL
+            problems.append(f"{file}:{number}: {exc}")
+    if not entries and not problems:
+        raise ConfigError(f"{file}: no proxy URLs (expected one URL per line, # for comments)")
+    return entries, problems
+
+
+async def _already_stored(session: AsyncSession, urls: list[ProxyUrl]) -> dict[str, int]:
+    """Endpoint -> id of the proxies in ``urls`` that are stored already."""
+    found = {}
+    for url in urls:
+        proxy = await proxies.find_proxy_at(session, url)
+        if proxy is not None:
+            found[url.endpoint] = proxy.id
+    return found
+
+
+def _line_number(problem: str) -> int:
+    _, number, _ = problem.split(":", 2)
+    return int(number) if number.isdigit() else 0
+
+
 async def _proxies_list(_args: argparse.Namespace) -> None:
     await require_current_schema()
     summaries = await _in_transaction(proxies.list_proxies)
@@ -341,7 +490,7 @@ async def _proxies_list(_args: argparse.Namespace) -> None:
         _out("no proxies")
         return
     _table(
-        ["ID", "LABEL", "ENDPOINT", "AUTH", "ACCOUNTS"],
+        ["ID", "LABEL", "ENDPOINT", "AUTH", "ACCOUNTS", "EGRESS IP", "LAST CHECK"],
         [
             [
                 str(p.id),
@@ -349,10 +498,19 @@ async def _proxies_list(_args: argparse.Namespace) -> None:
                 p.endpoint,
                 _yes_no(p.has_auth),
                 ", ".join(p.accounts) or "-",
+                p.egress_ip or "-",
+                _last_check(p.last_checked_at, p.last_check_error),
             ]
             for p in summaries
         ],
     )
+
+
+def _last_check(at: datetime | None, error: str | None) -> str:
+    if at is None:
+        return "never"
+    when = at.strftime("%Y-%m-%d %H:%M UTC")
+    return f"{when} failed: {error}" if error else f"{when} ok"
 
 
 async def _proxies_remove(args: argparse.Namespace) -> None:

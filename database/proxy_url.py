@@ -31,8 +31,35 @@ class ProxyUrl:
     @property
     def endpoint(self) -> str:
         """``scheme://host:port``: the part that is safe to show."""
+        return f"{self.scheme}://{self._host_port}"
+
+    def secret_url(self) -> Secret:
+        """The whole URL, login included, as a :class:`Secret` (registered for scrubbing).
+
+        A URL without a login holds nothing secret: it is not registered, or every log line
+        naming the proxy's endpoint (what failover messages must show) would be scrubbed.
+        """
+        if self.username is None:
+            return _PublicUrl(f"{self.scheme}://{self._host_port}")
+        login = urllib.parse.quote(self.username.reveal(), safe="")
+        if self.password is not None:
+            login += ":" + urllib.parse.quote(self.password.reveal(), safe="")
+        return Secret(f"{self.scheme}://{login}@{self._host_port}")
+
+    @property
+    def _host_port(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{self.scheme}://{host}:{self.port}"
+        return f"{host}:{self.port}"
+
+
+class _PublicUrl(Secret):
+    """A loginless proxy URL where a :class:`Secret` is expected: shown as ``***`` all the
+    same, but not registered for scrubbing (it is the endpoint logs must be able to name)."""
+
+    __slots__ = ()
+
+    def __init__(self, value: str) -> None:
+        self._value = value
 
 
 def parse_proxy_url(text: str) -> ProxyUrl:

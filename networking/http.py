@@ -36,6 +36,7 @@ import aiohttp
 from aiohttp_socks import ProxyConnectionError, ProxyError, ProxyTimeoutError
 
 from core.errors import RateLimited, RequestTimeout, VenueUnavailable
+from core.proxy_check import proxy_connector_for
 from core.redaction import Secret, scrub
 from networking.backoff import Backoff
 from networking.json_codec import loads
@@ -91,9 +92,7 @@ def proxy_connector(proxy_url: Secret | None) -> aiohttp.BaseConnector | None:
     """
     if proxy_url is None:
         return None
-    from aiohttp_socks import ProxyConnector
-
-    return ProxyConnector.from_url(proxy_url.reveal())
+    return proxy_connector_for(proxy_url)
 
 
 def proxy_failure_reason(exc: BaseException) -> str:

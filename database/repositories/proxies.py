@@ -29,6 +29,9 @@ class ProxySummary:
     endpoint: str
     has_auth: bool
     accounts: list[str]
+    egress_ip: str | None = None
+    last_checked_at: datetime | None = None
+    last_check_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,9 @@ class AccountProxy:
     priority: int
     status: str
     last_checked_at: datetime | None
+    failure_count: int = 0
+    egress_ip: str | None = None
+    last_check_error: str | None = None
 
 
 async def add_proxy(
@@ -74,6 +80,16 @@ async def find_proxy(session: AsyncSession, ref: str) -> Proxy:
     return proxy
 
 
+async def find_proxy_at(session: AsyncSession, url: ProxyUrl) -> Proxy | None:
+    """The stored proxy at ``url``'s scheme, host and port, if any (logins are not compared)."""
+    proxy: Proxy | None = await session.scalar(
+        select(Proxy).where(
+            Proxy.scheme == url.scheme, Proxy.host == url.host, Proxy.port == url.port
+        )
+    )
+    return proxy
+
+
 async def list_proxies(session: AsyncSession) -> list[ProxySummary]:
     proxies = (await session.scalars(select(Proxy).order_by(Proxy.id))).all()
     assigned = (
@@ -90,6 +106,9 @@ async def list_proxies(session: AsyncSession) -> list[ProxySummary]:
             endpoint=_endpoint(proxy),
             has_auth=proxy.auth_blob is not None,
             accounts=[name for proxy_id, name in assigned if proxy_id == proxy.id],
+            egress_ip=proxy.egress_ip,
+            last_checked_at=proxy.last_checked_at,
+            last_check_error=proxy.last_check_error,
         )
         for proxy in proxies
     ]
@@ -167,9 +186,69 @@ async def get_account_proxies(
                 priority=assignment.priority,
                 status=assignment.status,
                 last_checked_at=assignment.last_checked_at,
+                failure_count=assignment.failure_count,
+                egress_ip=proxy.egress_ip,
+                last_check_error=proxy.last_check_error,
             )
         )
     return result
+
+
+async def record_proxy_check(
+    session: AsyncSession,
+    proxy_id: int,
+    *,
+    egress_ip: str | None,
+    error: str | None,
+    at: datetime,
+    account_name: str | None = None,
+) -> None:
+    """A health check of proxy ``proxy_id`` ended (``error`` None: passed, through ``egress_ip``).
+
+    ``error`` is a reason the check built (never the login); it is cut to the column's size.
+    With ``account_name`` the account's assignment records the check time and, when it
+    passed, its failure count restarts at zero (failures are counted consecutively).
+    """
+    proxy = await session.get(Proxy, proxy_id)
+    if proxy is None:
+        return  # removed meanwhile: nothing to record
+    proxy.last_checked_at = at
+    proxy.last_check_error = error[:200] if error is not None else None
+    if error is None:
+        proxy.egress_ip = egress_ip
+    if account_name is not None:
+        assignment = await _assignment(session, account_name, proxy_id)
+        if assignment is not None:
+            assignment.last_checked_at = at
+            if error is None:
+                assignment.failure_count = 0
+    await session.flush()
+
+
+async def record_proxy_failure(
+    session: AsyncSession, account_name: str, proxy_id: int, *, failures: int, status: str
+) -> None:
+    """Proxy ``proxy_id`` failed account ``account_name`` ``failures`` times in a row; ``status``
+    is what the pool made of it (``burned`` at its limit or on a venue ban)."""
+    if status not in ASSIGNMENT_STATUSES:
+        raise InvalidInput(f"invalid proxy status {status!r}")
+    assignment = await _assignment(session, account_name, proxy_id)
+    if assignment is None:
+        return
+    assignment.failure_count = failures
+    assignment.status = status
+    await session.flush()
+
+
+async def _assignment(
+    session: AsyncSession, account_name: str, proxy_id: int
+) -> AccountProxyAssignment | None:
+    assignment: AccountProxyAssignment | None = await session.scalar(
+        select(AccountProxyAssignment)
+        .join(Account, Account.id == AccountProxyAssignment.account_id)
+        .where(Account.name == account_name, AccountProxyAssignment.proxy_id == proxy_id)
+    )
+    return assignment
 
 
 def _endpoint(proxy: Proxy) -> str:

@@ -325,8 +325,8 @@ async def test_proxies_and_key_rotation(migrated_db_url: str) -> None:
         "the new key is in the key file; back it up, then restart running bots\n"
     )
     assert runs[4].out.splitlines() == [
-        "ID  LABEL  ENDPOINT                AUTH  ACCOUNTS",
-        "1   eu     socks5://10.0.0.1:1080  yes   alice",
+        "ID  LABEL  ENDPOINT                AUTH  ACCOUNTS  EGRESS IP  LAST CHECK",
+        "1   eu     socks5://10.0.0.1:1080  yes   alice     -          never",
     ]
 
     engine = create_engine(migrated_db_url)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.redaction import scrub
 from database.errors import AlreadyExists, InvalidInput, NotFound, SecretTampered
 from database.models import AccountProxyAssignment, Proxy
 from database.proxy_url import parse_proxy_url
@@ -14,6 +17,8 @@ from database.repositories.proxies import (
     assign_proxy,
     get_account_proxies,
     list_proxies,
+    record_proxy_check,
+    record_proxy_failure,
     remove_proxy,
 )
 from tests.database.conftest import add_binance
@@ -103,3 +108,51 @@ async def test_repointing_a_proxy_at_another_host_breaks_its_login(
     db_session.expire_all()
     with pytest.raises(SecretTampered):
         await get_account_proxies(db_session, "alice")
+
+
+async def test_health_checks_and_failures_are_recorded_per_proxy_and_assignment(
+    db_session: AsyncSession,
+) -> None:
+    await _setup(db_session)
+    await assign_proxy(db_session, "alice", "eu")
+    at = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    await record_proxy_failure(db_session, "alice", 1, failures=2, status="active")
+    [proxy] = await get_account_proxies(db_session, "alice")
+    assert (proxy.failure_count, proxy.status, proxy.egress_ip) == (2, "active", None)
+
+    await record_proxy_check(
+        db_session, 1, egress_ip="203.0.113.7", error=None, at=at, account_name="alice"
+    )
+    [proxy] = await get_account_proxies(db_session, "alice")
+    assert (proxy.egress_ip, proxy.last_check_error, proxy.last_checked_at) == (
+        "203.0.113.7",
+        None,
+        at,
+    )
+    assert proxy.failure_count == 0  # a passing check restarts the consecutive count
+
+    await record_proxy_check(db_session, 1, egress_ip=None, error="x" * 300, at=at)
+    [summary, *_] = await list_proxies(db_session)
+    assert summary.egress_ip == "203.0.113.7"  # the last address seen stays
+    assert summary.last_check_error == "x" * 200
+
+    await record_proxy_failure(db_session, "alice", 1, failures=3, status="burned")
+    [proxy] = await get_account_proxies(db_session, "alice")
+    assert (proxy.failure_count, proxy.status) == (3, "burned")
+    with pytest.raises(InvalidInput):
+        await record_proxy_failure(db_session, "alice", 1, failures=1, status="dead")
+
+
+def test_the_secret_url_round_trips_with_the_login_quoted() -> None:
+    url = parse_proxy_url("socks5://us%40er:p%3Ass-word-long@[2001:db8::1]:1080")
+    secret = url.secret_url()
+    assert secret.reveal() == "socks5://us%40er:p%3Ass-word-long@[2001:db8::1]:1080"
+    assert parse_proxy_url(secret.reveal()) == url
+    assert str(secret) == "***"
+
+
+def test_a_loginless_url_is_not_registered_for_scrubbing() -> None:
+    secret = parse_proxy_url("http://198.51.100.4:3128").secret_url()
+    assert secret.reveal() == "http://198.51.100.4:3128"
+    assert str(secret) == "***"
+    assert scrub("proxy http://198.51.100.4:3128 failed") == "proxy http://198.51.100.4:3128 failed"
