@@ -108,6 +108,11 @@ class BotStatus(_Model):
     details: dict[str, Any] = Field(
         default_factory=dict, description="what the strategy reports of itself (its own shape)"
     )
+    reconciliation: list[str] = Field(
+        default_factory=list,
+        description="venue orders/positions the journal did not explain at the last "
+        "reconciliation (start-up or a reconnect), one line each; empty: all explained",
+    )
 
 
 class PositionView(_Model):
@@ -139,6 +144,9 @@ class OrderView(_Model):
 
 class BalanceView(_Model):
     venue: str
+    account: str | None = Field(
+        None, description="the database account on this venue (the fleet guard sums per account)"
+    )
     asset: str = "USD"
     wallet: Money
     equity: Money

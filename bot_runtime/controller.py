@@ -73,6 +73,7 @@ class RuntimeControl:
             venues=sorted(runtime.clients),
             risk=self._risk_state(),
             details=self._strategy.describe(),
+            reconciliation=list(runtime.reconciliation_findings),
         )
 
     def _risk_state(self) -> RiskState:
@@ -139,6 +140,7 @@ class RuntimeControl:
             found.append(
                 BalanceView(
                     venue=venue,
+                    account=client.settings.account,
                     asset=balance.asset,
                     wallet=balance.wallet,
                     equity=balance.equity,

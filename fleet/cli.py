@@ -1,8 +1,10 @@
 """``python -m fleet``: run the fleet from a shell (``make fleet-up`` / ``make fleet-down``).
 
-``list``, ``status`` and ``logs`` only read: they never start supervisord or a bot (after
-``make fleet-down`` they show every bot STOPPED). ``up``, ``launch`` and ``restart`` start
-things; ``stop``, ``remove`` and ``down`` stop them. A user mistake (no such bot, a bad
+``list``, ``status``, ``logs`` and ``guard status`` only read: they never start supervisord or
+a bot (after ``make fleet-down`` they show every bot STOPPED). ``up``, ``launch`` and
+``restart`` start things; ``stop``, ``remove`` and ``down`` stop them. ``reset-kill`` clears a
+bot's tripped kill switch and ``guard`` runs, shows and resets the fleet guard
+(:mod:`fleet.guard`); both are audited. A user mistake (no such bot, a bad
 argument, a bad config) is one line on stderr and exit status 2; a fleet action that failed
 is exit status 1.
 """
@@ -19,7 +21,11 @@ from bot_runtime.control_models import ErrorKind
 from core.errors import ConfigError
 from core.logging_setup import configure_logging
 from core.redaction import scrub
+from database import create_engine, session_maker
+from database.repositories.audit import current_actor
 from fleet.api import BotInfo, ControlRefused, FleetError, FleetUserError
+from fleet.guard import FleetGuard, describe, load_state, reset_guard
+from fleet.guard_config import load_guard_config
 from fleet.logview import render
 from fleet.manager import FleetManager
 from trading_config.cli_parser import OneLineParser
@@ -87,6 +93,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="clear it although the drawdown that tripped it still holds (accepts the loss)",
     )
+    guard = commands.add_parser(
+        "guard", help="the fleet guard: drawdown and daily loss across every bot"
+    )
+    guard_commands = guard.add_subparsers(dest="guard_command", required=True)
+    guard_run = guard_commands.add_parser("run", help="look at the fleet every interval, forever")
+    guard_run.add_argument("--config", required=True, help="the guard's YAML file")
+    guard_check = guard_commands.add_parser("check", help="look once, act if needed, print it")
+    guard_check.add_argument("--config", required=True, help="the guard's YAML file")
+    guard_commands.add_parser("status", help="what the guard saw last (starts nothing)")
+    guard_reset = guard_commands.add_parser(
+        "reset", help="clear a tripped guard (audited); bots stay paused/stopped"
+    )
+    guard_reset.add_argument("--reason", required=True, help="why the fleet may go on (audited)")
     logs = commands.add_parser("logs", help="the last lines of a bot's log (starts nothing)")
     logs.add_argument("bot")
     logs.add_argument("-n", "--lines", type=_lines, default=50, help="how many (default 50)")
@@ -193,7 +212,36 @@ async def run(args: argparse.Namespace) -> tuple[str, list[str]]:
         return await fleet.remove(args.bot, close_positions=args.close), []
     if args.command == "reset-kill":
         return await _reset_kill(fleet, args), []
+    if args.command == "guard":
+        return await _guard(fleet, args), []
     raise AssertionError(f"unhandled command {args.command!r}")
+
+
+async def _guard(fleet: FleetManager, args: argparse.Namespace) -> str:
+    config = load_guard_config(args.config) if args.guard_command in ("run", "check") else None
+    engine = create_engine(fleet.database_url)
+    sessions = session_maker(engine)
+    try:
+        if args.guard_command == "status":
+            async with sessions() as session:
+                return describe(await load_state(session))
+        if args.guard_command == "reset":
+            reason = args.reason.strip()
+            if len(reason) < 3:
+                raise FleetUserError("--reason: say why the fleet may go on (3 characters or more)")
+            trip = await reset_guard(sessions, reason, current_actor())
+            return (
+                f"fleet guard reset (it had tripped at {trip.at:%Y-%m-%d %H:%M:%S} UTC: "
+                f"{trip.reason}); resume or restart the bots when ready"
+            )
+        assert config is not None
+        guard = FleetGuard(fleet, config, sessions)
+        if args.guard_command == "check":
+            return describe(await guard.check_once())
+        await guard.run()
+        return ""
+    finally:
+        await engine.dispose()
 
 
 async def _reset_kill(fleet: FleetManager, args: argparse.Namespace) -> str:

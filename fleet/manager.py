@@ -79,6 +79,11 @@ class FleetManager:
         self._database_url = database_url
         self._rpc: SupervisorRPC | None = None
 
+    @property
+    def database_url(self) -> str:
+        """The registry's database (the environment's unless given)."""
+        return self._database_url or database_url()
+
     # --- supervisord -----------------------------------------------------------------------
 
     @property
