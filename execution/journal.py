@@ -64,6 +64,8 @@ class OrderIntent:
     post_only: bool = False
     purpose: str | None = None
     operation_id: str | None = None
+    trigger_price: Decimal | None = None
+    """STOP_MARKET intents: the mark price that arms the order on the venue."""
 
     @classmethod
     def for_request(
@@ -87,6 +89,7 @@ class OrderIntent:
             post_only=request.post_only,
             purpose=purpose,
             operation_id=operation_id,
+            trigger_price=request.trigger_price,
         )
 
 
@@ -117,6 +120,7 @@ class JournaledOrder:
     price: Decimal | None = None
     avg_fill_price: Decimal | None = None
     reduce_only: bool = False
+    trigger_price: Decimal | None = None
 
     def as_order(self) -> Order:
         """The order as last journaled (for a venue that no longer remembers it)."""
@@ -132,6 +136,7 @@ class JournaledOrder:
             filled_size=self.filled_size,
             avg_fill_price=self.avg_fill_price,
             reduce_only=self.reduce_only,
+            trigger_price=self.trigger_price,
         )
 
 
@@ -188,6 +193,7 @@ class OrderJournal:
                     side=intent.side,
                     order_type=intent.order_type.value,
                     price=intent.price,
+                    trigger_price=intent.trigger_price,
                     size=intent.size,
                     filled_size=Decimal(0),
                     status=OrderStatus.PENDING.value,
@@ -480,6 +486,7 @@ def _journaled(row: OrderRow) -> JournaledOrder:
         price=row.price,
         avg_fill_price=row.avg_fill_price,
         reduce_only=row.reduce_only,
+        trigger_price=row.trigger_price,
     )
 
 

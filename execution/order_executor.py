@@ -236,6 +236,54 @@ class OrderExecutor:
             ExecutionResult(request), order_type, size, price, post_only=post_only
         )
 
+    async def place_stop(
+        self,
+        symbol: str,
+        side: Side,
+        size: Decimal,
+        trigger_price: Decimal,
+        *,
+        purpose: str | None = None,
+    ) -> Order | None:
+        """Rest a reduce-only STOP_MARKET on the venue (a stop-loss that outlives this process).
+
+        The same path as every order (client id journaled before it is sent, tracked after);
+        None when the venue refused it. The caller checks ``supports_trigger_orders`` first:
+        a venue without triggers refuses with ``InvalidOrder``.
+        """
+        request = ExecutionRequest(
+            symbol, side, size, ExecutionMode.MARKET, reduce_only=True, purpose=purpose
+        )
+        return await self._send(
+            ExecutionResult(request),
+            OrderType.STOP_MARKET,
+            size,
+            None,
+            post_only=False,
+            trigger_price=trigger_price,
+        )
+
+    async def replace_stop(
+        self,
+        old_client_order_id: str,
+        symbol: str,
+        side: Side,
+        size: Decimal,
+        trigger_price: Decimal,
+        *,
+        purpose: str | None = None,
+    ) -> Order | None:
+        """Move a resting stop: the new one is placed first, then the old one cancelled.
+
+        In that order the position is never without a stop; a crash in between leaves two
+        reduce-only stops (the venue fills at most the position), which the owner's next
+        sync cancels. When the new one is refused, the old one stays.
+        """
+        placed = await self.place_stop(symbol, side, size, trigger_price, purpose=purpose)
+        if placed is not None:
+            await self.cancel(symbol, old_client_order_id)
+        return placed
+
     async def cancel(self, symbol: str, client_order_id: str) -> Order:
         """Cancel one tracked order and return its final state (fills included)."""
         await self._tracker.mark_cancel_requested(client_order_id)
@@ -305,6 +353,7 @@ class OrderExecutor:
         price: Decimal | None,
         *,
         post_only: bool,
+        trigger_price: Decimal | None = None,
     ) -> Order | None:
         """Journal, send and start tracking one order; None when the venue refused it."""
         request = result.request
@@ -319,6 +368,7 @@ class OrderExecutor:
             post_only=post_only,
             reduce_only=request.reduce_only,
             time_in_force=TimeInForce.IOC if order_type is OrderType.MARKET else TimeInForce.GTC,
+            trigger_price=trigger_price,
         )
         if self.gate is not None:  # refuses by raising RiskLimitBreached: nothing journaled
             await self.gate.check(self._client, venue_request)

@@ -29,6 +29,7 @@ from collections.abc import AsyncGenerator
 from decimal import Decimal
 
 from core.errors import (
+    InvalidOrder,
     OrderNotFound,
     OrderRejected,
     RequestTimeout,
@@ -67,6 +68,7 @@ from exchange_clients.types import (
     MarketStats,
     Order,
     OrderRequest,
+    OrderType,
     Position,
 )
 
@@ -224,6 +226,11 @@ class PaperExchangeClient(BaseExchangeClient):
 
     async def place_order(self, request: OrderRequest) -> Order:
         engine = await self._request()
+        if request.order_type is OrderType.STOP_MARKET and not self.supports_trigger_orders:
+            # A subclass (or a test) that plays a venue without trigger orders.
+            raise InvalidOrder(
+                f"{request.symbol}: {self.name} has no trigger orders", venue=self.name
+            )
         faults = self.faults
         if faults.rejects_placement():
             raise OrderRejected(

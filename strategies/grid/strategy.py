@@ -12,6 +12,15 @@ Each step of a long grid (a short grid mirrors it):
    is recovered by ``recovery_mode``: ``aggressive`` closes it at market, ``hedge`` moves its
    take-profit to break-even (entry plus round-trip fees) so the next bounce exits it flat,
    ``none`` leaves it.
+   **Venue-side stop**: with ``stop_loss_enabled`` on a venue with trigger orders
+   (``supports_trigger_orders``), the position also carries one reduce-only STOP_MARKET on the
+   venue at ``stop_loss_percentage`` on margin from the position's average entry, for its
+   whole size - re-placed (new one first, then the old one cancelled) whenever the size or
+   the average entry changes, cancelled when flat. It is what protects the position when
+   this process or its host is dead; while the bot runs its lot-by-lot stop-loss above acts
+   first for the worst lots. A venue without trigger orders keeps only the bot-side stop,
+   and the start-up log says so. When the venue stop fires, its exit is booked against the
+   open lots and their take-profits are cancelled.
 4. **Entry**: at most one resting entry, post-only ``post_only_tick_multiplier`` ticks inside
    the touch (never crossing). A new one needs: not paused (``pause_price``, the control API),
    fewer than ``max_orders`` take-profits, margin within ``max_margin_usd``, its take-profit at
@@ -22,6 +31,9 @@ Each step of a long grid (a short grid mirrors it):
 Restart: the orders are the state. Resting entries and take-profits are found in the journal
 (reconciled against the venue before the strategy starts) and adopted, never duplicated; a
 position not covered by take-profits (a crash between a fill and its take-profit) gets one.
+Resting venue stops are adopted too: the newest is kept, any other cancelled (a crash in the
+middle of a replace leaves two), then the next step syncs it with the position; a stop that
+fired while the bot was down is booked.
 """
 
 from __future__ import annotations
@@ -43,7 +55,7 @@ from strategies.risk import EntryProposal, PortfolioSnapshot
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
-ENTRY, TAKE_PROFIT, EXIT = "grid_entry", "grid_tp", "grid_exit"
+ENTRY, TAKE_PROFIT, EXIT, STOP = "grid_entry", "grid_tp", "grid_exit", "grid_stop"
 
 
 @dataclass
@@ -88,6 +100,8 @@ class GridStrategy(BaseStrategy[GridParams]):
         self.tracker = context.trackers[self.venue]
         self.market: Market | None = None
         self.entry_id: str | None = None
+        self.stop_id: str | None = None
+        """The venue-side stop-loss (a resting reduce-only STOP_MARKET), when there is one."""
         self.lots: dict[str, Lot] = {}
         self.last_entry_at: datetime | None = None
         self.stopped = False
@@ -110,6 +124,19 @@ class GridStrategy(BaseStrategy[GridParams]):
                 applied=str(applied),
             )
         await self._adopt_resting()
+        if self.params.stop_loss_enabled:
+            if self.venue_stops:
+                self.log.info(
+                    "stop-loss rests on the venue as a reduce-only STOP_MARKET "
+                    "(protects the position while the bot is down)",
+                    venue=self.venue,
+                )
+            else:
+                self.log.warning(
+                    "stop-loss lives in the bot only: the venue has no trigger orders, so a "
+                    "position is unprotected while the bot is down",
+                    venue=self.venue,
+                )
         self.log.info(
             "grid started",
             venue=self.venue,
@@ -119,17 +146,24 @@ class GridStrategy(BaseStrategy[GridParams]):
             entry=self.entry_id,
         )
 
+    @property
+    def venue_stops(self) -> bool:
+        """Whether the stop-loss also rests on the venue (enabled, and the venue can)."""
+        return self.params.stop_loss_enabled and self.client.supports_trigger_orders
+
     def keeps_resting(self, order: JournaledOrder) -> bool:
         return (
             order.venue == self.venue
             and order.symbol == self.symbol
-            and order.purpose in (ENTRY, TAKE_PROFIT)
+            and order.purpose in (ENTRY, TAKE_PROFIT, STOP)
         )
 
     async def _adopt_resting(self) -> None:
         """Track the grid's resting orders found in the (reconciled) journal."""
         known_lots, self.lots = self.lots, {}
         entry_id, self.entry_id = self.entry_id, None
+        stop_id, self.stop_id = self.stop_id, None
+        stops: list[Order] = []
         for journaled in await self.context.journal.unfinished():
             if not self.keeps_resting(journaled):
                 continue
@@ -146,18 +180,30 @@ class GridStrategy(BaseStrategy[GridParams]):
             await self.tracker.apply_order(order)
             if journaled.purpose == ENTRY:
                 self.entry_id = order.client_order_id
+            elif journaled.purpose == STOP:
+                if order.status.is_resting:
+                    stops.append(order)
             elif order.status.is_resting:
                 lot = known_lots.get(order.client_order_id) or self._lot_from_take_profit(
                     order, journaled.created_at
                 )
                 self.lots[order.client_order_id] = lot
+        await self._adopt_stops(stops)
+        fired = None
+        if self.stop_id is None and stop_id is not None:
+            fired = await self._finished_order(stop_id)
         # Orders that finished while the bot was down: a take-profit that filled is booked; an
         # entry that filled gets its take-profit from its own fill price in the next step.
+        stopped_out: list[tuple[Lot, Decimal]] = []
         for client_id, lot in known_lots.items():
             if client_id not in self.lots:
                 finished = await self._finished_order(client_id)
                 if finished is not None and finished.filled_size > 0:
                     self._book(lot, finished)
+                if finished is not None and finished.remaining_size > 0:
+                    stopped_out.append((lot, finished.remaining_size))
+        if fired is not None and fired.filled_size > 0 and fired.avg_fill_price is not None:
+            self._book_stop(fired, stopped_out)
         if self.entry_id is None and entry_id is not None:
             finished = await self._finished_order(entry_id)
             if finished is not None and finished.filled_size > 0:
@@ -168,7 +214,19 @@ class GridStrategy(BaseStrategy[GridParams]):
             take_profits=sorted(self.lots),
             entry=self.entry_id,
             previous_entry=entry_id,
+            venue_stop=self.stop_id,
         )
+
+    async def _adopt_stops(self, stops: list[Order]) -> None:
+        """Keep the newest resting venue stop; cancel the others (a replace cut short)."""
+        if not stops:
+            return
+        *extra, newest = sorted(stops, key=lambda o: (o.created_at is None, o.created_at))
+        for order in extra:
+            self.log.warning("duplicate venue stop found; cancelling", order=order.client_order_id)
+            await self.executor.cancel(self.symbol, order.client_order_id)
+            self.tracker.forget(order.client_order_id)
+        self.stop_id = newest.client_order_id
 
     async def _finished_order(self, client_id: str) -> Order | None:
         try:
@@ -198,10 +256,12 @@ class GridStrategy(BaseStrategy[GridParams]):
             await self._stop_everything(f"price {mid} reached stop_price {self.params.stop_price}")
             return
         await self._settle_entry()
+        await self._settle_stop()
         await self._settle_take_profits()
         await self._protect(mid)
         position = await self.client.position(self.symbol)  # after protection closed lots
         await self._cover(position)
+        await self._sync_stop(position, mid)
         await self._maybe_enter(bid, ask, mid, position)
 
     # --- steps -----------------------------------------------------------------------------
@@ -274,6 +334,92 @@ class GridStrategy(BaseStrategy[GridParams]):
             realized=str(self.realized_pnl),
         )
         return pnl
+
+    async def _settle_stop(self) -> None:
+        """The venue stop fired: book its exit against every open lot and drop them."""
+        if self.stop_id is None:
+            return
+        stop = self.tracker.get(self.stop_id).order
+        if not stop.status.is_final:
+            return
+        self.stop_id = None
+        self.tracker.forget(stop.client_order_id)
+        if stop.filled_size <= 0 or stop.avg_fill_price is None:
+            await self.save_state()
+            return
+        closed: list[tuple[Lot, Decimal]] = []
+        for client_id, lot in list(self.lots.items()):
+            take_profit = self.tracker.get(client_id).order
+            if not take_profit.status.is_final:  # a venue may leave reduce-only orders resting
+                take_profit = await self.executor.cancel(self.symbol, client_id)
+            if take_profit.filled_size > 0:
+                self._book(lot, take_profit)
+            if take_profit.remaining_size > 0:
+                closed.append((lot, take_profit.remaining_size))
+            self.tracker.forget(client_id)
+            del self.lots[client_id]
+        self._book_stop(stop, closed)
+        await self.save_state()
+
+    def _book_stop(self, stop: Order, lots: list[tuple[Lot, Decimal]]) -> None:
+        """Book what a fired venue stop sold (bought) against the lots it closed."""
+        assert stop.avg_fill_price is not None
+        closed, left = [], stop.filled_size
+        for lot, size in lots:  # oldest first, as far as the stop went
+            if left > 0:
+                closed.append((lot, min(size, left)))
+                left -= min(size, left)
+        if closed:
+            fee_per_unit = stop.fee_paid / stop.filled_size
+            self._book_exit(closed, stop.avg_fill_price, fee_per_unit, "the venue stop")
+
+    def _stop_trigger(self, position: Position) -> Decimal:
+        """``stop_loss_percentage`` on margin from the average entry, on the tick grid,
+        rounded away from the entry (never closer than asked)."""
+        assert self.market is not None
+        assert self.params.stop_loss_percentage is not None
+        move = self.params.stop_loss_percentage / self.params.target_leverage / HUNDRED
+        trigger = position.entry_price * (1 - self.direction * move)
+        mode = ROUND_FLOOR if self.side == "buy" else ROUND_CEILING
+        return round_to_step(trigger, self.market.tick_size, mode)
+
+    async def _sync_stop(self, position: Position | None, mid: Decimal) -> None:
+        """Keep exactly one venue stop matching the position (size, average entry), or none."""
+        current = self.tracker.get(self.stop_id).order if self.stop_id is not None else None
+        held = self.direction * position.size if position is not None else ZERO
+        if position is None or held <= 0 or not self.venue_stops:
+            if current is not None and not current.status.is_final:
+                await self.executor.cancel(self.symbol, current.client_order_id)
+                self.log.info("venue stop cancelled", stop=current.client_order_id)
+            if current is not None:
+                self.tracker.forget(current.client_order_id)
+                self.stop_id = None
+                await self.save_state()
+            return
+        trigger = self._stop_trigger(position)
+        size = abs(position.size)
+        if current is not None and (current.trigger_price, current.remaining_size) == (
+            trigger,
+            size,
+        ):
+            return
+        if (mid <= trigger) if self.side == "buy" else (mid >= trigger):
+            return  # already through it: the bot-side stop-loss closes what is due
+        side = opposite(self.side)
+        if current is None or current.status.is_final:
+            placed = await self.executor.place_stop(self.symbol, side, size, trigger, purpose=STOP)
+        else:
+            placed = await self.executor.replace_stop(
+                current.client_order_id, self.symbol, side, size, trigger, purpose=STOP
+            )
+            if placed is not None:
+                self.tracker.forget(current.client_order_id)
+        if placed is None:
+            self.log.error("venue stop refused; retried next step", trigger=str(trigger))
+            return
+        self.stop_id = placed.client_order_id
+        self.log.info("venue stop placed", trigger=str(trigger), size=str(size))
+        await self.save_state()
 
     async def _protect(self, mid: Decimal) -> None:
         """Stop-loss and stuck-lot recovery, lot by lot."""
@@ -438,9 +584,25 @@ class GridStrategy(BaseStrategy[GridParams]):
                         )
                     )
                 self._book_exit(open_lots, exit_price, fee_per_unit)
+        await self._sync_stop(None, ZERO)  # flat now: the venue stop goes
         self.stopped, self.stop_reason = True, reason
         await self.save_state()
         self.context.stop_requested.set()
+
+    async def cancel_resting(self) -> list[str]:
+        """Every resting order but the venue stop, which stays to protect the position after
+        the bot stops (it is the point of having it on the venue); with no position it goes."""
+        stop_id = self.stop_id
+        if stop_id is None or await self.client.position(self.symbol) is None:
+            return await super().cancel_resting()
+        cancelled = []
+        for client_id, tracked in self.tracker.orders().items():
+            resting = tracked.status.is_resting or tracked.status.value == "pending"
+            if resting and client_id != stop_id:
+                await self.executor.cancel(tracked.order.symbol, client_id)
+                cancelled.append(client_id)
+        self.log.info("venue stop left resting to protect the position", stop=stop_id)
+        return cancelled
 
     async def close_position(self, venue: str, request: ExecutionRequest) -> ExecutionResult:
         """The operator closes the grid's position: its take-profits are cancelled (what they
@@ -471,6 +633,8 @@ class GridStrategy(BaseStrategy[GridParams]):
             closed.append((Lot("", position.entry_price, ZERO, self.context.clock.now()), left))
         fee_per_unit = sum((o.fee_paid for o in result.orders), ZERO) / result.filled_size
         self._book_exit(closed, result.average_price, fee_per_unit, "the operator's close")
+        if await self.client.position(self.symbol) is None:
+            await self._sync_stop(None, ZERO)  # flat: the venue stop goes with the position
         return result
 
     # --- prices and gates ------------------------------------------------------------------
@@ -560,6 +724,11 @@ class GridStrategy(BaseStrategy[GridParams]):
         )
         self.log.info("take-profit placed", price=str(price), size=str(size))
 
+    def _venue_stop_price(self) -> Decimal | None:
+        if self.stop_id is None:
+            return None
+        return self.tracker.get(self.stop_id).order.trigger_price
+
     def reload_problems(self, params: GridParams) -> list[str]:
         fixed = ("exchange", "ticker", "direction")
         return [
@@ -573,6 +742,7 @@ class GridStrategy(BaseStrategy[GridParams]):
     def state(self) -> dict[str, Any]:
         return {
             "entry_id": self.entry_id,
+            "stop_id": self.stop_id,
             "lots": [lot.to_json() for lot in self.lots.values()],
             "last_entry_at": self.last_entry_at.isoformat() if self.last_entry_at else None,
             "stopped": self.stopped,
@@ -584,6 +754,7 @@ class GridStrategy(BaseStrategy[GridParams]):
 
     def restore(self, state: Mapping[str, Any]) -> None:
         self.entry_id = state.get("entry_id")
+        self.stop_id = state.get("stop_id")
         self.lots = {
             lot.take_profit_id: lot for lot in (Lot.from_json(d) for d in state.get("lots", []))
         }
@@ -602,6 +773,7 @@ class GridStrategy(BaseStrategy[GridParams]):
             "direction": self.side,
             "take_profits": len(self.lots),
             "entry_resting": self.entry_id is not None,
+            "venue_stop": self._venue_stop_price(),
             "realized_pnl": self.realized_pnl,
             "fees": self.fees,
             "trades": self.trades,

@@ -34,7 +34,7 @@ from exchange_clients.types import Order
 from strategies.grid.strategy import GridStrategy
 from tests.exchange_clients.paper.feeds import ScriptedFeed
 from tests.exchange_clients.paper.helpers import START
-from tests.execution.atomic.rig import create_bot, make_clients
+from tests.execution.atomic.rig import InstrumentedPaperClient, create_bot, make_clients
 from tests.strategies.rig import StrategyRig, strategy_rig
 from trading_config.schema import BotConfig
 
@@ -552,7 +552,15 @@ async def test_control_pause_cancels_the_entry_and_resume_places_again(
 # --- 8. stop-loss ---------------------------------------------------------------------------
 
 
-async def test_stop_loss_closes_a_losing_lot_at_market(db_sessions: Sessions) -> None:
+def without_trigger_orders(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the paper venue one without trigger orders: the stop-loss lives in the bot."""
+    monkeypatch.setattr(InstrumentedPaperClient, "supports_trigger_orders", False)
+
+
+async def test_stop_loss_closes_a_losing_lot_at_market(
+    db_sessions: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    without_trigger_orders(monkeypatch)
     config = grid_config(stop_loss_enabled=True, stop_loss_percentage=D(20), max_orders=1)
     async with strategy_rig(db_sessions, config) as rig:
         await rig.step()
@@ -582,6 +590,7 @@ async def test_stop_loss_closes_a_losing_lot_at_market(db_sessions: Sessions) ->
         # (97.2 - 99.6) x 0.50 - 97.2 x 0.50 x 0.0005 - 0.00996 = -1.2 - 0.0243 - 0.00996
         assert grid(rig).realized_pnl == D("-1.23426")
         assert rig.context.risk.state()["trades"]["losses"] == 1
+        assert await rig.orders(purpose="grid_stop") == []  # nothing rests on the venue
 
 
 async def test_stop_loss_exit_sends_no_take_profit_for_the_closed_part(
