@@ -126,8 +126,7 @@ def summarize(path: str, config: BotConfig) -> list[str]:
         f"  strategy:    {config.strategy.type}: {config.strategy.params.summary()}",
         f"  exchanges:   {_exchanges(config)}",
         f"  risk:        {_risk(config)}",
-        f"  execution:   {config.execution.default_mode}, "
-        f"max slippage {config.execution.max_slippage_pct}%",
+        f"  execution:   {_execution(config)}",
         f"  control API: {_control_api(config)}",
         f"  reconciliation: {_reconciliation(config)}",
     ]
@@ -152,6 +151,43 @@ def _exchanges(config: BotConfig) -> str:
         ]
         parts.append(f"{name} ({', '.join([account, *flags])})")
     return "; ".join(parts)
+
+
+_MODES = {
+    "market": "both legs at market",
+    "limit": "maker: the lead leg post-only inside the spread for {timeout} s, the other "
+    "leg following what it filled",
+    "limit_with_fallback": "maker: the lead leg post-only inside the spread for {timeout} s, "
+    "then market for its remainder, the other leg following what it filled",
+    "aggressive_limit": "maker: the lead leg post-only inside the spread for {timeout} s, then "
+    "{attempts} aggressive limits and market for its remainder, the other leg following",
+}
+
+
+def _execution(config: BotConfig) -> str:
+    """How orders will be placed: the execution settings the strategy follows, and only those
+    (a grid places its own post-only orders; naming a mode it ignores would mislead)."""
+    execution, honoured = config.execution, config.strategy.params.execution_settings
+    parts: list[str] = []
+    if "default_mode" in honoured:
+        parts.append(
+            f"{execution.default_mode}: "
+            + _MODES[execution.default_mode].format(
+                timeout=execution.limit_timeout_seconds, attempts=execution.aggressive_attempts
+            )
+        )
+    else:
+        parts.append(f"orders placed by the {config.strategy.type} strategy itself")
+    if "max_slippage_pct" in honoured:
+        parts.append(f"max slippage {execution.max_slippage_pct}%")
+    if "margin_buffer_pct" in honoured:
+        parts.append(f"margin buffer {execution.margin_buffer_pct}%")
+    parts.append(
+        "resting orders cancelled on stop"
+        if execution.cancel_orders_on_stop
+        else "resting orders left on the venue on stop"
+    )
+    return ", ".join(parts)
 
 
 def _usd(value: Decimal) -> str:

@@ -188,6 +188,10 @@ class ExecutionConfig(Section):
     cancel_orders_on_stop: bool = True
 
 
+# Execution settings the runtime applies whatever the strategy (on stop, for every bot).
+RUNTIME_EXECUTION_SETTINGS = frozenset({"cancel_orders_on_stop"})
+
+
 class ControlApiConfig(Section):
     """The per-bot REST control API (served on loopback only)."""
 
@@ -312,6 +316,24 @@ class BotConfig(Section):
             for name, exchange in self.exchanges.items()
             for field in ("api_url", "ws_url")
             if getattr(exchange, field) is not None and VENUES[name].kind == "paper"
+        ]
+        honoured = self.strategy.params.execution_settings | RUNTIME_EXECUTION_SETTINGS
+        errors += [
+            InitErrorDetails(
+                type=PydanticCustomError(
+                    "execution_setting_unused",
+                    "the {strategy} strategy does not use execution.{field} (its orders follow "
+                    "{honoured}); remove it",
+                    {
+                        "strategy": self.strategy.type,
+                        "field": field,
+                        "honoured": ", ".join(sorted(honoured)),
+                    },
+                ),
+                loc=("execution", field),
+                input=getattr(self.execution, field),
+            )
+            for field in sorted(self.execution.model_fields_set - honoured)
         ]
         errors += [
             InitErrorDetails(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -35,6 +35,11 @@ class StrategyParams(BaseModel):
     """Base of every strategy's parameter schema: unknown keys rejected, values immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    execution_settings: ClassVar[frozenset[str]] = frozenset()
+    """The fields of the bot's ``execution`` section this strategy's orders follow. A config
+    that sets any other is refused: the grid places its own post-only orders, and a
+    ``default_mode: market`` it silently ignored would mislead whoever set it."""
 
     def venue_references(self) -> dict[tuple[str | int, ...], str]:
         """Venues the strategy trades on, keyed by where in ``params`` each is named.

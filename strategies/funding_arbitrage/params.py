@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import Field, field_validator, model_validator
 
@@ -25,6 +25,17 @@ class FundingArbitrageParams(StrategyParams):
     Rates are compared per hour; one-off fees are amortised over
     ``expected_hold_hours``. Percentages are written as percent.
     """
+
+    # Both legs go through the execution layer's modes (strategy.py): all of them apply.
+    execution_settings: ClassVar[frozenset[str]] = frozenset(
+        {
+            "default_mode",
+            "limit_timeout_seconds",
+            "aggressive_attempts",
+            "max_slippage_pct",
+            "margin_buffer_pct",
+        }
+    )
 
     venues: list[str] = Field(min_length=2, description="venues to scan and trade")
     symbols: list[str] | None = Field(
