@@ -15,6 +15,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot_runtime.proxies import checked_proxy_pool
 from core.clock import Clock
 from core.errors import ExchangeError, TradingError
 from core.redaction import Secret
@@ -32,6 +33,7 @@ from execution.journal import OrderJournal
 from execution.order_executor import OrderExecutor
 from execution.order_tracker import OrderTracker
 from execution.pre_trade import PreTradeGate
+from networking.proxy_pool import NoUsableProxy, ProxyPool
 from trading_config.schema import BotConfig, MarketDataConfig
 
 log = structlog.get_logger(__name__)
@@ -115,10 +117,20 @@ async def build_clients(
     *,
     paper_options: Mapping[str, Any] | None = None,
 ) -> dict[str, BaseExchangeClient]:
-    """One client per configured venue, credentials decrypted for the venues that need them."""
+    """One client per configured venue, credentials decrypted for the venues that need them.
+
+    A venue with ``use_proxy`` gets its account's proxy pool (one per account, shared by
+    its venues), checked before anything connects: no usable proxy is a :class:`StartupError`.
+    """
     clients: dict[str, BaseExchangeClient] = {}
+    pools: dict[str, ProxyPool] = {}
     for venue, exchange in config.exchanges.items():
         name = account_name(config, venue)
+        if exchange.use_proxy and name not in pools:
+            try:
+                pools[name] = await checked_proxy_pool(sessions, name)
+            except NoUsableProxy as exc:
+                raise StartupError(f"{venue}: {exc}") from None
         public: dict[str, str] = {}
         secrets: dict[str, Secret] = {}
         options: dict[str, Any] = {}
@@ -144,6 +156,7 @@ async def build_clients(
                 testnet=exchange.testnet,
                 public=public,
                 secrets=secrets,
+                proxy_url=pools.get(name) if exchange.use_proxy else None,
                 options=options,
             )
         )

@@ -356,6 +356,9 @@ class ClientSettings:
 
     ``secrets`` hold decrypted credentials wrapped in ``Secret`` (never logged);
     ``options`` carries venue-specific settings (base URL override, paper profile ...).
+    ``proxy_url`` routes the client's traffic: one proxy URL, or the account's
+    :class:`networking.proxy_pool.ProxyPool` (a ``Secret`` too: clients pass it to their
+    transports unchanged, and the transports follow its current proxy and fail over).
     """
 
     venue: str

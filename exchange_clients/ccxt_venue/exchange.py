@@ -4,6 +4,13 @@ The streaming class (``ccxt.pro``) is used when ccxt has one for the venue, so `
 is available; otherwise the REST-only ``ccxt.async_support`` class. Numbers come back as the
 venue's strings (``number = str``, see :mod:`.mapping`). ``base_url``/``ws_url`` options
 re-host every endpoint (how tests point a ccxt class at a fake venue server).
+
+Proxy: ccxt opens its own aiohttp sessions (through aiohttp-socks, for SOCKS and HTTP CONNECT
+URLs alike). With an account's :class:`~networking.proxy_pool.ProxyPool`, every REST request
+asks the pool for its current proxy (ccxt's ``socks_proxy_callback``) and so does every
+WebSocket (re)connection (``ws_socks_proxy`` reads the pool): after a failover, traffic follows
+the new proxy. ccxt does not tell the pool about failures; the pool's periodic health check
+(running while the exchange is open) and the account's native transports do.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import ccxt.pro as ccxt_pro
 
 from core.errors import ConfigError
 from exchange_clients.types import ClientSettings
+from networking.proxy_pool import ProxyPool
 
 # Per-exchange ccxt options for a derivatives-only account: Binance's loader otherwise reads
 # spot wallet currencies and margin pairs (sapi endpoints a futures-only key may not reach).
@@ -71,9 +79,33 @@ def build_exchange(exchange_id: str, settings: ClientSettings, timeout_ms: int) 
         rehost(exchange.urls["api"], str(base_url), websocket=False)
     if ws_url is not None:
         rehost(exchange.urls["api"], str(ws_url), websocket=True)
-    if settings.proxy_url is not None:
-        exchange.socks_proxy = settings.proxy_url.reveal()
+    if isinstance(settings.proxy_url, ProxyPool):
+        follow_pool(exchange, settings.proxy_url)
+    elif settings.proxy_url is not None:
+        exchange.socks_proxy = exchange.ws_socks_proxy = settings.proxy_url.reveal()
     return exchange
+
+
+def follow_pool(exchange: Any, pool: ProxyPool) -> None:
+    """Route ``exchange`` through the pool's current proxy; keep the pool watched while open."""
+    exchange.socks_proxy_callback = lambda *_request: pool.reveal()
+    # ccxt reads ws_socks_proxy at each WebSocket (re)connection: a per-object subclass makes
+    # that read the pool's current proxy (ccxt has no callback for WebSocket proxies).
+    exchange.__class__ = type(
+        exchange.__class__.__name__,
+        (exchange.__class__,),
+        {"ws_socks_proxy": property(lambda _self: pool.reveal(), lambda _self, _value: None)},
+    )
+    pool.acquire()
+    close = exchange.close
+
+    async def close_and_release() -> None:
+        try:
+            await close()
+        finally:
+            await pool.release()
+
+    exchange.close = close_and_release
 
 
 def rehost(urls: Any, new_base: str, *, websocket: bool) -> Any:
