@@ -18,6 +18,7 @@ BENCHMARKS: dict[str, str] = {
     "order_book": "L2 order book ingest and queries",
     "venues": "venue signing cost and book ingest over the fakes",
     "atomic": "atomic multi-leg executor",
+    "funding_fees": "funding-arbitrage fees per round trip: maker vs market entries",
     "recovery": "recovery after a crash: a killed atomic close finished (p50/p99)",
     "tick_to_order": "book update to order sent, with the durable intent",
     "bot_footprint": "one paper bot: start-up time and memory",

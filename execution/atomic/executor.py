@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -63,6 +62,7 @@ log = structlog.get_logger(__name__)
 ZERO = Decimal(0)
 VERIFY_ATTEMPTS = 3
 VERIFY_PAUSE_SECONDS = 0.5
+MAKER_REPRICES = 3  # a sequenced lead's post-only order re-priced when the book moved under it
 
 Alert = Callable[[AtomicResult], Awaitable[None]]
 
@@ -285,14 +285,7 @@ class AtomicMultiOrderExecutor:
         """
         assert report.step is not None
         lead, hedges = result.legs[0], result.legs[1:]
-        executor = self._executors[lead.leg.venue]
-        for request in await self._lead_requests(lead, mode, tolerances, result.operation_id):
-            remaining = round_to_step(lead.remaining, report.step)
-            if lead.done or remaining <= 0:
-                break
-            self._absorb(lead, await executor.execute(_resized(request, remaining), flush=False))
-            if lead.flat:
-                break
+        await self._lead(lead, mode, tolerances, report.step, result.operation_id)
         await self._refresh(result)
         filled = round_to_step(lead.net, report.step)
         if filled <= 0:
@@ -310,42 +303,68 @@ class AtomicMultiOrderExecutor:
         )
         await self._refresh(result)
 
-    async def _lead_requests(
-        self, lead: LegResult, mode: ExecutionMode, tolerances: AtomicTolerances, operation_id: str
-    ) -> list[ExecutionRequest]:
-        """The lead leg's orders in sequence: post-only inside the spread, then the fallback."""
-        leg = lead.leg
-        market = await self._clients[leg.venue].market(leg.symbol)
-        bid, ask = await self._clients[leg.venue].best_bid_ask(leg.symbol)
-        inside = aggressive_limit_price(leg.side, 1, bid, ask, market, tolerances.chase).price
+    async def _lead(
+        self,
+        lead: LegResult,
+        mode: ExecutionMode,
+        tolerances: AtomicTolerances,
+        step: Decimal,
+        operation_id: str,
+    ) -> None:
+        """The lead leg: post-only inside the spread, then its remainder per ``mode``.
+
+        A post-only order the venue refuses because the book moved under it (it would have
+        crossed) is re-priced from the new book, up to ``MAKER_REPRICES`` times.
+        """
+        executor = self._executors[lead.leg.venue]
         base: dict[str, Any] = {
-            "symbol": leg.symbol,
-            "side": leg.side,
-            "size": leg.size,
-            "reduce_only": leg.reduce_only,
+            "symbol": lead.leg.symbol,
+            "side": lead.leg.side,
+            "reduce_only": lead.leg.reduce_only,
             "purpose": "entry",
             "operation_id": operation_id,
         }
-        maker = ExecutionRequest(
-            **base,
-            mode=ExecutionMode.LIMIT_WITH_FALLBACK
-            if mode is ExecutionMode.LIMIT_WITH_FALLBACK
-            else ExecutionMode.LIMIT,
-            price=inside,
-            post_only=True,
-            timeout_seconds=tolerances.entry_timeout_seconds,
-        )
-        if mode is not ExecutionMode.AGGRESSIVE_LIMIT:
-            return [maker]
-        return [
-            maker,
-            ExecutionRequest(
+
+        def remaining() -> Decimal:
+            return ZERO if lead.done else round_to_step(lead.remaining, step)
+
+        for _ in range(MAKER_REPRICES):
+            if remaining() <= 0:
+                return
+            executed = await executor.execute(
+                ExecutionRequest(
+                    **base,
+                    size=remaining(),
+                    mode=ExecutionMode.LIMIT,
+                    price=await self._inside_price(lead.leg, tolerances),
+                    post_only=True,
+                    timeout_seconds=tolerances.entry_timeout_seconds,
+                ),
+                flush=False,
+            )
+            self._absorb(lead, executed)
+            if executed.orders or not executed.rejected:
+                break  # it rested (filled or not): the maker part is over
+        if mode is ExecutionMode.LIMIT or remaining() <= 0:
+            return
+        if mode is ExecutionMode.LIMIT_WITH_FALLBACK:
+            fallback = ExecutionRequest(**base, size=remaining(), mode=ExecutionMode.MARKET)
+        else:
+            fallback = ExecutionRequest(
                 **base,
+                size=remaining(),
                 mode=ExecutionMode.AGGRESSIVE_LIMIT,
                 aggressive=tolerances.chase,
                 attempt_timeout_seconds=tolerances.chase_attempt_timeout_seconds,
-            ),
-        ]
+            )
+        self._absorb(lead, await executor.execute(fallback, flush=False))
+
+    async def _inside_price(self, leg: Leg, tolerances: AtomicTolerances) -> Decimal:
+        """One tick inside the spread on the leg's side (the touch when the spread is a tick)."""
+        client = self._clients[leg.venue]
+        market = await client.market(leg.symbol)
+        bid, ask = await client.best_bid_ask(leg.symbol)
+        return aggressive_limit_price(leg.side, 1, bid, ask, market, tolerances.chase).price
 
     async def _follow(
         self,
@@ -868,10 +887,6 @@ def _plan(
             if leg.venue in report.venues
         },
     }
-
-
-def _resized(request: ExecutionRequest, size: Decimal) -> ExecutionRequest:
-    return dataclasses.replace(request, size=size)
 
 
 def _tracked(tracker: OrderTracker, order: Order) -> Order:

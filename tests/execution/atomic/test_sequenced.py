@@ -215,3 +215,28 @@ async def test_fallback_mode_needs_sequencing(db_sessions: Sessions) -> None:
 def test_recovery_reads_sequencing_back_from_the_plan() -> None:
     assert AtomicTolerances.from_json(sequenced().to_json()).sequenced is True
     assert AtomicTolerances.from_json(AtomicTolerances().to_json()).sequenced is False
+
+
+async def test_a_lead_refused_for_crossing_a_moved_book_is_repriced(db_sessions: Sessions) -> None:
+    async with atomic_rig(db_sessions) as rig:
+        first: list[str] = []
+
+        async def book_moves_first(client_id: str) -> None:
+            if not first:  # an ask arrives at the maker price while the order travels
+                first.append(client_id)
+                rig.feeds["paper_a"].move(asks=((D("99.6"), D(1)),))
+                await rig.feeds["paper_a"].settled()
+
+        rig.a.before_place = book_moves_first
+        running = rig.start(ExecutionMode.LIMIT, sequenced())
+        await lead_resting(rig)
+        [resting] = await rig.a.open_orders()
+        assert (resting.price, resting.post_only) == (D("99.5"), True)  # re-read: one-tick book
+        rig.feeds["paper_a"].trade("99.0", "1", "sell")  # through the bids: fills us too
+        await rig.feeds["paper_a"].settled()
+        result = await rig.drive(running)
+
+        assert result.status is AtomicStatus.COMPLETED
+        assert result.leg("paper_a").rejected == first
+        assert await rig.positions() == {"paper_a": SIZE, "paper_b": -SIZE}
+        await check_guarantees(rig, result)
