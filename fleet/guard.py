@@ -177,7 +177,7 @@ async def load_state(session: AsyncSession) -> GuardState | None:
     return GuardState.from_json(json.loads(text)) if text else None
 
 
-async def _save_state(session: AsyncSession, state: GuardState) -> None:
+async def save_state(session: AsyncSession, state: GuardState) -> None:
     await set_setting(session, STATE_KEY, json.dumps(state.as_json(), separators=(",", ":")))
 
 
@@ -237,7 +237,7 @@ class FleetGuard:
         state.checked_at = now
         state.settings = settings_text(self._config)
         async with self._sessions.begin() as session:
-            await _save_state(session, state)
+            await save_state(session, state)
             if new_trip is not None:
                 await record_audit(
                     session,
@@ -331,7 +331,7 @@ async def reset_guard(
             book.restart(today)
         if state.total is not None:
             state.total.restart(today)
-        await _save_state(session, state)
+        await save_state(session, state)
     log.warning("fleet guard reset", actor=actor, reason=reason, was=trip.reason)
     return trip
 

@@ -35,7 +35,16 @@ from core.errors import TradingError
 from core.redaction import scrub_exception_text
 from telegram_bot_service.actions import CALLBACK_PATTERN
 from telegram_bot_service.auth import Gate
-from telegram_bot_service.commands import admin, basic, bots, configs, lifecycle, market, trading
+from telegram_bot_service.commands import (
+    admin,
+    basic,
+    bots,
+    configs,
+    lifecycle,
+    market,
+    risk,
+    trading,
+)
 from telegram_bot_service.conversations.add_account import add_account_conversation
 from telegram_bot_service.conversations.new_config import new_config_conversation
 from telegram_bot_service.formatting import split_visible, utf16_length
@@ -83,6 +92,8 @@ COMMAND_HANDLERS = {
     "users": admin.users_command,
     "configs": configs.configs,
     "funding": market.funding,
+    "guard": risk.guard,
+    "reset_kill": risk.reset_kill,
 }
 
 
@@ -104,6 +115,7 @@ def build_application(settings: TelegramSettings, services: Services) -> Telegra
     services.actions.register(lifecycle.RESTART_KIND, lifecycle.on_restart)
     services.actions.register(lifecycle.KILLALL_KIND, lifecycle.on_killall)
     services.actions.register(trading.CLOSE_KIND, trading.on_close)
+    services.actions.register(risk.RESET_KILL_KIND, risk.on_reset_kill)
 
     application.add_handler(TypeHandler(Update, Gate()), group=-1)
     application.add_handler(add_account_conversation())

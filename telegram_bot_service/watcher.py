@@ -8,7 +8,9 @@ look:
   (:class:`ExpectedChanges`: /stop, /restart, /killall mark it). STOPPING/STOPPED are the
   result of a stop from somewhere (the CLI), not a crash;
 * a running bot whose control API reports ``risk.killed`` that did not before tripped its kill
-  switch.
+  switch;
+* the fleet guard (:mod:`fleet.guard`, its state in the database) tripped since the last look:
+  both go to ``kill_switch`` subscribers.
 
 The first look is the baseline (no alerts: restarting the service must not replay old news).
 Every ``snapshot_interval`` seconds each running bot's equity and PnL go to ``pnl_snapshots``
@@ -28,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot_runtime.notifications import BOT_CRASH, KILL_SWITCH, AlertSink
 from fleet.api import BotInfo, Fleet, FleetError
+from fleet.guard import load_state
 from telegram_bot_service.pnl_history import record_snapshot
 
 log = structlog.get_logger(__name__)
@@ -83,6 +86,7 @@ class FleetWatcher:
         self.snapshot_interval_seconds = snapshot_interval_seconds
         self._timeout = control_timeout_seconds
         self._seen: dict[str, _Seen] | None = None
+        self._guard_trip: str | None = None  # the guard trip last seen (its time), if any
         self._last_snapshot: dict[str, float] = {}
 
     async def run(self) -> None:
@@ -108,7 +112,25 @@ class FleetWatcher:
                 await self._compare(bot, before, killed)
             if bot.running:
                 await self._maybe_snapshot(bot)
+        await self._look_at_guard(baseline=previous is None)
         self._seen = seen
+
+    async def _look_at_guard(self, *, baseline: bool) -> None:
+        """Alert a fleet-guard trip not seen before (the first look is the baseline)."""
+        try:
+            async with self._sessions() as session:
+                state = await load_state(session)
+        except (ValueError, KeyError) as exc:
+            log.warning("fleet guard state unreadable", error=str(exc))
+            return
+        trip = state.tripped if state is not None else None
+        seen = trip.at.isoformat() if trip is not None else None
+        if trip is not None and seen != self._guard_trip and not baseline:
+            await self._notifier.notify(
+                KILL_SWITCH,
+                f"Fleet guard tripped ({trip.action}): {trip.reason}. See /guard.",
+            )
+        self._guard_trip = seen
 
     async def _compare(self, bot: BotInfo, before: _Seen | None, killed: bool) -> None:
         if before is None:

@@ -17,9 +17,11 @@ from dataclasses import dataclass, field, replace
 import httpx
 from fastapi import FastAPI
 
+from bot_runtime.control import ControlError
 from bot_runtime.control_api import create_app
 from bot_runtime.control_auth import hash_token, new_token
-from fleet.api import BotInfo, ControlClient, FleetError
+from bot_runtime.control_models import KillResetRequest, KillResetResult
+from fleet.api import BotInfo, ControlClient, ControlRefused, FleetError
 from fleet.control_client import HttpControlClient
 from tests.bot_runtime.control_double import InMemoryBotControl
 from trading_config.loader import load_config
@@ -119,6 +121,22 @@ class InMemoryFleet:
 
     async def logs(self, name: str, lines: int = 50) -> str:
         return "\n".join(self._bot(name).log_lines[-lines:])
+
+    async def reset_kill(
+        self, name: str, reason: str, *, force: bool = False, actor: str | None = None
+    ) -> KillResetResult:
+        """Like the real fleet: a running bot through its control API, a stopped one directly
+        (the real fleet edits its saved state)."""
+        bot = self._bot(name)
+        self.actions.append(("reset_kill", name, str(force)))
+        if bot.info.running:
+            return await self.control(name).reset_kill(reason, force=force, actor=actor)
+        try:
+            return await bot.control.reset_kill(
+                KillResetRequest(reason=reason, force=force, actor=actor)
+            )
+        except ControlError as exc:
+            raise ControlRefused(f"{name}: {exc.message}", exc.kind, exc.details) from None
 
     def control(self, name: str) -> ControlClient:
         bot = self._bot(name)
