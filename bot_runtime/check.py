@@ -16,6 +16,7 @@ from decimal import Decimal
 from core.errors import ConfigError, TradingError
 from core.suggestions import did_you_mean
 from core.venues import VENUES
+from exchange_clients.factory import client_class
 from exchange_clients.market_data.symbols import DEFAULT_SYMBOLS
 from trading_config.schema import BotConfig
 from trading_config.yaml_source import Loc, SourceMap, format_loc
@@ -129,7 +130,29 @@ def summarize(path: str, config: BotConfig) -> list[str]:
         f"  execution:   {_execution(config)}",
         f"  control API: {_control_api(config)}",
         f"  reconciliation: {_reconciliation(config)}",
+        *_stop_loss(config),
     ]
+
+
+def _stop_loss(config: BotConfig) -> list[str]:
+    """Where the strategy's stop-loss lives, per venue: resting on the venue as a trigger
+    order (it protects the position while the bot or its host is down) or in the bot only."""
+    params = config.strategy.params
+    enabled = getattr(params, "stop_loss_enabled", None)
+    if enabled is None:
+        return []
+    if not enabled:
+        return ["  stop-loss:   off"]
+    places = []
+    for venue in sorted(set(params.venue_references().values())):
+        if client_class(venue).supports_trigger_orders:
+            places.append(f"on {venue} as a reduce-only STOP_MARKET (holds while the bot is down)")
+        else:
+            places.append(
+                f"in the bot only on {venue} (no trigger orders: unprotected while the bot is down)"
+            )
+    percentage = getattr(params, "stop_loss_percentage", None)
+    return [f"  stop-loss:   {percentage}% on margin, {'; '.join(places)}"]
 
 
 def _exchanges(config: BotConfig) -> str:
