@@ -29,6 +29,7 @@ class RunningBot(Protocol):
     log: Any
     stopping: asyncio.Event
     sessions: async_sessionmaker[AsyncSession] | None
+    reconciliation_findings: list[str]
     started_monotonic: float
 
     @property

@@ -55,7 +55,8 @@ from core.tasks import TaskSupervisor
 from database import create_engine, require_current_schema, session_maker
 from database.models import Bot
 from database.types import utcnow
-from exchange_clients.base import BaseExchangeClient
+from exchange_clients.base import BaseExchangeClient, Reconnected
+from exchange_clients.streams import Subscription
 from execution.atomic import Recovery, start_recovery
 from execution.journal import reconcile
 from execution.reconciliation import ADOPTED, ReconciliationOutcome, VenueReconciler
@@ -247,8 +248,9 @@ class BotRuntime:
         for venue, client in self.clients.items():
             self.tasks.spawn(self.notifications.forward_fills(client), name=f"alerts:{venue}")
             self.tasks.spawn(self._log_fills(client), name=f"fill log:{venue}")
-            self.tasks.spawn(
-                self._reconcile_after_reconnects(venue, client), name=f"reconciliation:{venue}"
+            self.tasks.spawn(  # subscribed now: no reconnect is missed while the task starts
+                self._reconcile_after_reconnects(venue, client.reconnects()),
+                name=f"reconciliation:{venue}",
             )
         errors = 0
         try:
@@ -307,13 +309,15 @@ class BotRuntime:
                 + " (resolve it on the venue, or set reconciliation.policy to adopt or cancel)"
             )
 
-    async def _reconcile_after_reconnects(self, venue: str, client: BaseExchangeClient) -> None:
+    async def _reconcile_after_reconnects(
+        self, venue: str, reconnects: Subscription[Reconnected]
+    ) -> None:
         """After every reconnect of ``venue``'s streams: the same check and policy; ``refuse``
         stops entries (the strategy is paused) with an alert instead of stopping the bot."""
         assert self.strategy is not None
         assert self.reconciler is not None
         strategy, reconciler = self.strategy, self.reconciler
-        async with client.reconnects() as reconnects:
+        async with reconnects:
             async for _ in reconnects:
                 try:
                     async with strategy.step_lock:  # no step of ours in flight meanwhile

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot_runtime.controller import RuntimeControl
 from bot_runtime.notifications import KILL_SWITCH, AlertSink
 from bot_runtime.runtime import EXIT_FAILED, BotRuntime, RuntimeOptions
 from database.engine import create_engine, session_maker
@@ -144,6 +145,8 @@ async def test_paper_adopts_by_default_and_the_status_shows_it(
         )
         [text] = sink.venue_state
         assert "(adopted 2)" in text
+        status = await RuntimeControl(runtime).status()
+        assert status.reconciliation == runtime.reconciliation_findings
         [adopted] = await orders_with_purpose(database, ADOPTED)
         assert adopted.venue_order_id == venue_id
         [external] = await orders_with_purpose(database, EXTERNAL)
@@ -182,7 +185,7 @@ async def test_after_a_reconnect_refuse_stops_entries_with_an_alert(
     running = asyncio.create_task(runtime.run())
     try:
         for _ in range(600):
-            if runtime.strategy is not None and runtime.tasks.running >= 3:
+            if runtime.strategy is not None and runtime.tasks.running >= 5:
                 break
             await asyncio.sleep(0.05)
         assert runtime.strategy is not None
@@ -205,7 +208,9 @@ async def test_after_a_reconnect_refuse_stops_entries_with_an_alert(
         [text] = sink.venue_state
         assert text.startswith(f"Bot {NAME}: unexplained venue state after paper reconnected")
         assert venue_id in text
-        assert any(venue_id in line for line in runtime.reconciliation_findings)
+        status = await RuntimeControl(runtime).status()
+        assert (status.state, len(status.reconciliation)) == ("paused", 1)
+        assert venue_id in status.reconciliation[0]
         assert venue_id in {o.venue_order_id for o in await client.open_orders()}
     finally:
         runtime.request_stop("test over")
