@@ -101,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     guard_run.add_argument("--config", required=True, help="the guard's YAML file")
     guard_check = guard_commands.add_parser("check", help="look once, act if needed, print it")
     guard_check.add_argument("--config", required=True, help="the guard's YAML file")
+    guard_start = guard_commands.add_parser(
+        "start", help="run the guard under supervisord (`up` starts it again after `down`)"
+    )
+    guard_start.add_argument("--config", required=True, help="the guard's YAML file")
     guard_commands.add_parser("status", help="what the guard saw last (starts nothing)")
     guard_reset = guard_commands.add_parser(
         "reset", help="clear a tripped guard (audited); bots stay paused/stopped"
@@ -218,6 +222,8 @@ async def run(args: argparse.Namespace) -> tuple[str, list[str]]:
 
 
 async def _guard(fleet: FleetManager, args: argparse.Namespace) -> str:
+    if args.guard_command == "start":
+        return f"fleet guard {await fleet.start_guard(args.config)}"
     config = load_guard_config(args.config) if args.guard_command in ("run", "check") else None
     engine = create_engine(fleet.database_url)
     sessions = session_maker(engine)

@@ -52,8 +52,10 @@ from fleet.layout import FleetLayout, write_private
 from fleet.ports import allocate_port
 from fleet.rpc import SupervisorRPC
 from fleet.supervisor_conf import (
+    GUARD_PROGRAM,
     PROGRAM_FORMAT,
     TELEGRAM_PROGRAM,
+    guard_program_conf,
     parse_program,
     program_conf,
     supervisord_conf,
@@ -126,10 +128,11 @@ class FleetManager:
             for name, result in zip(wanted, results, strict=True)
             if isinstance(result, BaseException)
         ]
-        if (self.layout.programs_dir / f"{TELEGRAM_PROGRAM}.conf").exists():
-            state = processes.get(TELEGRAM_PROGRAM, {}).get("statename")
-            if state not in ACTIVE_STATES:
-                await self._start_program(TELEGRAM_PROGRAM)
+        for service in (TELEGRAM_PROGRAM, GUARD_PROGRAM):
+            if (self.layout.programs_dir / f"{service}.conf").exists():
+                state = processes.get(service, {}).get("statename")
+                if state not in ACTIVE_STATES:
+                    await self._start_program(service)
         await self._set_statuses()
         return problems
 
@@ -504,18 +507,32 @@ class FleetManager:
             raise FleetUserError(
                 "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather first"
             )
+        return await self._start_service(
+            TELEGRAM_PROGRAM, telegram_program_conf(self.layout, token, api_base_url)
+        )
+
+    async def start_guard(self, config_path: str) -> str:
+        """Run the fleet guard under supervisord with the config at ``config_path`` (checked
+        here first: a bad file is one clear error, not a program restarting forever)."""
+        from fleet.guard_config import load_guard_config
+
+        load_guard_config(config_path)
+        conf = guard_program_conf(self.layout, _absolute(config_path))
+        return await self._start_service(GUARD_PROGRAM, conf)
+
+    async def _start_service(self, program: str, conf: str) -> str:
+        """(Re)load ``program`` from ``conf`` into supervisord and start it; its state."""
         await self._ensure_supervisord()
-        path = self.layout.programs_dir / f"{TELEGRAM_PROGRAM}.conf"
-        write_private(path, telegram_program_conf(self.layout, token, api_base_url))
+        write_private(self.layout.programs_dir / f"{program}.conf", conf)
         await self.rpc.call("reloadConfig")
         loaded = {info["name"] for info in await self.rpc.call("getAllProcessInfo")}
-        if TELEGRAM_PROGRAM in loaded:
+        if program in loaded:
             with suppress(xmlrpc.client.Fault):
-                await self.rpc.call("stopProcess", TELEGRAM_PROGRAM, True)
-            await self.rpc.call("removeProcessGroup", TELEGRAM_PROGRAM)
-        await self.rpc.call("addProcessGroup", TELEGRAM_PROGRAM)
-        await self._start_program(TELEGRAM_PROGRAM)
-        info = await self.rpc.call("getProcessInfo", TELEGRAM_PROGRAM)
+                await self.rpc.call("stopProcess", program, True)
+            await self.rpc.call("removeProcessGroup", program)
+        await self.rpc.call("addProcessGroup", program)
+        await self._start_program(program)
+        info = await self.rpc.call("getProcessInfo", program)
         return str(info["statename"])
 
     # --- internals -------------------------------------------------------------------------

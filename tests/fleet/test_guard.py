@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.errors import ConfigError
 from database.engine import create_engine, session_maker
 from database.models import AuditLogEntry
 from database.models.paper import PaperAccount, PaperPosition
@@ -168,3 +169,43 @@ async def test_a_total_drawdown_with_the_kill_action_flattens_and_stops_every_bo
     assert saved.settings == (
         "action kill, every 30 s; limits: total drawdown 0.5%; per account none"
     )
+
+
+async def test_the_guard_runs_under_supervisord_and_comes_back_with_up(
+    idle_fleet: FleetManager,
+    sessions: async_sessionmaker[AsyncSession],
+    tmp_path: Path,
+) -> None:
+    fleet = idle_fleet
+    await fleet.launch(write_config(tmp_path, "guard-s"))
+    guard_file = tmp_path / "fleet_guard.yml"
+    guard_file.write_text("interval_seconds: 1\ntotal:\n  daily_loss_usd: 1000\n")
+    assert await fleet.start_guard(str(guard_file)) in ("STARTING", "RUNNING")
+
+    async def looked(after: Any = None) -> GuardState | None:
+        async with sessions() as session:
+            state = await load_state(session)
+        if state is None or state.bots.get("guard-s") != "watched":
+            return None
+        return state if after is None or state.checked_at != after else None
+
+    first = await eventually(looked, "the guard program's first look")
+    assert (
+        first.settings
+        == "action pause, every 1 s; limits: total daily loss 1000 USD; per account none"
+    )
+    second = await eventually(lambda: looked(first.checked_at), "its next look, a second later")
+    assert second.checked_at is not None
+    assert first.checked_at is not None
+    assert second.checked_at > first.checked_at
+
+    await fleet.down()
+    await fleet.up()
+    info = await fleet.rpc.call("getProcessInfo", "fleet-guard")
+    assert info["statename"] in ("STARTING", "RUNNING")
+
+    bad = tmp_path / "bad_guard.yml"
+    bad.write_text("action: explode\n")
+    with pytest.raises(ConfigError) as refused:
+        await fleet.start_guard(str(bad))
+    assert "action" in refused.value.problems[0]
