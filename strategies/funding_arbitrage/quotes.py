@@ -1,4 +1,8 @@
-"""The one funding interface: quotes (funding, top of book, taker fee) per venue and symbol.
+"""The one funding interface: quotes (funding, top of book, fees, liquidity) per venue and symbol.
+
+Fees are the venue's own (``client.fees(symbol)``: the account's tier where the venue has an
+endpoint, its published schedule otherwise, a paper profile's); 24 h volume and open interest
+come from ``client.market_stats()``, read once per venue per scan.
 
 The strategy ranks what :func:`collect_quotes` reads from its own clients; Telegram's
 ``/funding`` (and any other reader) asks a :class:`FundingProvider` - today
@@ -20,7 +24,7 @@ from core.errors import ExchangeError
 from exchange_clients.base import BaseExchangeClient
 from exchange_clients.factory import create_client
 from exchange_clients.paper.profiles import PROFILES
-from exchange_clients.types import ClientSettings
+from exchange_clients.types import ClientSettings, MarketStats
 from strategies.funding_arbitrage.opportunities import Opportunity, VenueQuote, scan
 from strategies.funding_arbitrage.params import FundingArbitrageParams
 
@@ -31,7 +35,9 @@ PAPER_VENUES = ("paper_a", "paper_b")
 
 
 def taker_fee(venue: str) -> Decimal:
-    """The venue's taker fee rate: the paper profile's, else a conservative default."""
+    """A venue's taker fee without asking it: the paper profile's, else a conservative default.
+
+    Only for estimates made away from a scan; quotes carry the venue's real fees."""
     profile = PROFILES.get(venue)
     return profile.taker_fee if profile is not None else DEFAULT_TAKER_FEE
 
@@ -40,18 +46,45 @@ async def collect_quotes(
     clients: Mapping[str, BaseExchangeClient], symbols: Sequence[str] | None = None
 ) -> list[VenueQuote]:
     """A quote for each symbol (default: every market) on each venue; a venue that cannot
-    quote a symbol is logged and skipped, never fails the scan."""
+    quote a symbol is logged and skipped, never fails the scan. A venue whose market stats
+    cannot be read is quoted without volume and open interest (a filter on them then refuses
+    its pairs)."""
     quotes: list[VenueQuote] = []
     for venue, client in clients.items():
+        stats = await _market_stats(venue, client)
         for symbol in symbols or sorted(await client.markets()):
             try:
                 funding = await client.funding_rate(symbol)
                 bid, ask = await client.best_bid_ask(symbol)
+                fees = await client.fees(symbol)
             except ExchangeError as exc:
                 log.info("no funding quote", venue=venue, symbol=symbol, error=str(exc))
                 continue
-            quotes.append(VenueQuote(venue, symbol, funding, bid, ask, taker_fee(venue)))
+            liquidity = stats.get(symbol)
+            quotes.append(
+                VenueQuote(
+                    venue,
+                    symbol,
+                    funding,
+                    bid,
+                    ask,
+                    fees.taker,
+                    volume_24h_usd=liquidity.volume_24h_usd if liquidity else None,
+                    open_interest_usd=liquidity.open_interest_usd if liquidity else None,
+                    maker_fee=fees.maker,
+                )
+            )
     return quotes
+
+
+async def _market_stats(venue: str, client: BaseExchangeClient) -> Mapping[str, MarketStats]:
+    try:
+        return await client.market_stats()
+    except ExchangeError as exc:
+        log.warning(
+            "no market stats: volume and open interest unknown", venue=venue, error=str(exc)
+        )
+        return {}
 
 
 class FundingProvider(Protocol):
