@@ -1,4 +1,5 @@
-"""Reconciliation against real venue clients on their fakes (Hyperliquid, Binance), journaled
+"""Reconciliation against real venue clients on their fakes (Hyperliquid, Binance natively and
+through ccxt), journaled
 on SQLite and PostgreSQL: an order placed by hand on the venue and a position changed while
 the bot was away, under each policy, and the same check after a reconnect of the streams.
 
@@ -31,6 +32,7 @@ from execution.reconciliation import ADOPTED, FLATTEN, VenueReconciler
 from testing.fakes.binance import FakeBinance
 from testing.fakes.hyperliquid import FakeHyperliquid
 from tests.exchange_clients.binance_style.helpers import API_KEY, API_SECRET, hmac_settings
+from tests.exchange_clients.contract import ccxt_harness
 from tests.exchange_clients.hyperliquid.helpers import OWNER, settings
 from tests.exchange_clients.waiting import GUARD_SECONDS
 from trading_config.schema import ReconciliationPolicy
@@ -76,9 +78,22 @@ async def _connected(client_settings: ClientSettings) -> AsyncIterator[BaseExcha
         await client.disconnect()
 
 
+@asynccontextmanager
+async def ccxt_binanceusdm() -> AsyncIterator[Venue]:
+    """The generic ccxt client (ccxt's real binanceusdm class) on the same fake."""
+    async with FakeBinance() as fake, AsyncExitStack() as stack:
+        fake.add_account(api_key=ccxt_harness.API_KEY, api_secret=ccxt_harness.API_SECRET)
+        clients = [
+            await stack.enter_async_context(_connected(ccxt_harness.ccxt_settings(fake)))
+            for _ in "ab"
+        ]
+        yield Venue("ccxt_binanceusdm", clients[0], clients[1], fake.drop_connections)
+
+
 VENUES: dict[str, Callable[[], AbstractAsyncContextManager[Venue]]] = {
     "hyperliquid": hyperliquid,
     "binance": binance,
+    "ccxt_binanceusdm": ccxt_binanceusdm,
 }
 
 
@@ -133,22 +148,39 @@ class Rig:
             return list(await session.scalars(select(OrderRow).where(OrderRow.purpose == purpose)))
 
 
-@pytest.fixture(params=sorted(VENUES))
-async def rig(
-    request: pytest.FixtureRequest, db_sessions: async_sessionmaker[AsyncSession]
+@asynccontextmanager
+async def build_rig(
+    venue_name: str, sessions: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[Rig]:
-    async with db_sessions.begin() as session:
+    async with sessions.begin() as session:
         bot, account = Bot(name=BOT, config={}), Account(name="main")
         session.add_all([bot, account])
-    async with VENUES[request.param]() as venue:
-        journal = OrderJournal(db_sessions, bot_id=bot.id, accounts={venue.name: account.id})
+    async with VENUES[venue_name]() as venue:
+        journal = OrderJournal(sessions, bot_id=bot.id, accounts={venue.name: account.id})
         tracker = OrderTracker(venue.bot, journal)
         await tracker.start()
         executor = OrderExecutor(venue.bot, journal, tracker, ClientOrderIds(BOT))
         try:
-            yield Rig(venue, journal, tracker, executor, db_sessions)
+            yield Rig(venue, journal, tracker, executor, sessions)
         finally:
             await tracker.stop()
+
+
+@pytest.fixture(params=["binance", "hyperliquid"])
+async def rig(
+    request: pytest.FixtureRequest, db_sessions: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[Rig]:
+    """The policies, on the native clients (ccxt shares the code path: the reconnect test)."""
+    async with build_rig(request.param, db_sessions) as built:
+        yield built
+
+
+@pytest.fixture(params=sorted(VENUES))
+async def any_rig(
+    request: pytest.FixtureRequest, db_sessions: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[Rig]:
+    async with build_rig(request.param, db_sessions) as built:
+        yield built
 
 
 async def test_refuse_names_the_hand_order_and_the_changed_position(rig: Rig) -> None:
@@ -204,7 +236,10 @@ async def test_cancel_cancels_the_hand_order_and_closes_the_unexplained_part(rig
     assert (await rig.reconciler("refuse").run()).clean
 
 
-async def test_after_a_reconnect_the_same_check_finds_what_happened_meanwhile(rig: Rig) -> None:
+async def test_after_a_reconnect_the_same_check_finds_what_happened_meanwhile(
+    any_rig: Rig,
+) -> None:
+    rig = any_rig
     await rig.bot_trades()
     reconnects = rig.venue.bot.reconnects()
     await rig.venue.drop_connections(0.3)  # the bot's streams are down for a moment ...
