@@ -28,6 +28,12 @@ async def backpack_harness() -> AsyncIterator[VenueHarness]:
         )
         await client.connect()
         try:
-            yield VenueHarness(client=client, symbol="BTC", now=utc_now, advance=let_the_fake_run)
+            yield VenueHarness(
+                client=client,
+                symbol="BTC",
+                now=utc_now,
+                advance=let_the_fake_run,
+                move_mark=lambda symbol, price: fake.set_mark_price(f"{symbol}_USDC_PERP", price),
+            )
         finally:
             await client.disconnect()

@@ -34,7 +34,13 @@ async def _run(fake: FakeBinanceStyle, settings: ClientSettings) -> AsyncIterato
         )
         await client.connect()
         try:
-            yield VenueHarness(client=client, symbol="BTC", now=utc_now, advance=let_the_fake_run)
+            yield VenueHarness(
+                client=client,
+                symbol="BTC",
+                now=utc_now,
+                advance=let_the_fake_run,
+                move_mark=lambda symbol, price: fake.move_price(f"{symbol}USDT", price),
+            )
         finally:
             await client.disconnect()
 

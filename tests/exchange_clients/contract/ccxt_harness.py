@@ -32,6 +32,12 @@ async def ccxt_harness() -> AsyncIterator[VenueHarness]:
         client = create_client(ccxt_settings(fake))
         await client.connect()
         try:
-            yield VenueHarness(client=client, symbol="BTC", now=utc_now, advance=let_the_fake_run)
+            yield VenueHarness(
+                client=client,
+                symbol="BTC",
+                now=utc_now,
+                advance=let_the_fake_run,
+                move_mark=lambda symbol, price: fake.move_price(f"{symbol}USDT", price),
+            )
         finally:
             await client.disconnect()

@@ -30,6 +30,12 @@ async def hyperliquid_harness() -> AsyncIterator[VenueHarness]:
         )
         await client.connect()
         try:
-            yield VenueHarness(client=client, symbol="BTC", now=utc_now, advance=let_the_fake_run)
+            yield VenueHarness(
+                client=client,
+                symbol="BTC",
+                now=utc_now,
+                advance=let_the_fake_run,
+                move_mark=fake.move_to,
+            )
         finally:
             await client.disconnect()

@@ -362,7 +362,6 @@ async def test_stop_market_fires_when_the_mark_crosses(venue: VenueHarness) -> N
     while sum(f.size for f in received) < size:
         received.append(await venue.next_event(fills, lambda f: f.client_order_id == client_id))
     assert all(f.side == "sell" and f.liquidity == "taker" for f in received)
-    assert all(f.price < trigger * Decimal("1.001") for f in received)  # sold after the drop
     final: Order = await venue.next_event(
         updates, lambda o: o.client_order_id == client_id and o.status.is_final
     )

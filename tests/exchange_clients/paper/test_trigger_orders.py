@@ -173,3 +173,13 @@ async def test_a_resting_stop_survives_a_restart_and_fires_after_it(
         assert (done.status, done.trigger_price) == (OrderStatus.FILLED, D("99.0"))
     finally:
         await second.disconnect()
+
+
+async def test_playing_a_venue_without_triggers_it_refuses_a_stop(
+    client: PaperExchangeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(PaperExchangeClient, "supports_trigger_orders", False)
+    await long_two(client)
+    with pytest.raises(InvalidOrder, match="no trigger orders"):
+        await client.place_order(stop("sell", "2", "99.0"))
+    assert await client.open_orders() == []
