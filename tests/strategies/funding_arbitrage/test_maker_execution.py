@@ -1,9 +1,9 @@
 """Funding arbitrage in the execution modes of the bot's ``execution`` section, both DBs.
 
 The scripted books of ``test_strategy.py`` (bid 99.5 / ask 100.0, tick 0.1), base funding: long
-paper_a, short paper_b, 0.60 BTC. No venue reports a maker fee to the scan yet, so neither leg
-saves more by resting and the long leg (paper_a) leads: its maker bid rests inside the spread at
-99.6. paper_a charges 0.015 % as a maker and 0.045 % as a taker; paper_b 0.05 % as a taker.
+paper_a, short paper_b, 0.60 BTC. paper_a charges 0.015 % as a maker and 0.045 % as a taker, paper_b
+0.02 % and 0.05 %: both save 0.03 % by resting, a tie, so the long leg (paper_a) leads - its
+maker bid rests inside the spread at 99.6.
 The step runs as a task while the test drives venue time (orders rest on a manual clock).
 """
 
