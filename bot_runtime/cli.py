@@ -17,7 +17,7 @@ from pathlib import Path
 
 import structlog
 
-from bot_runtime.check import summarize, verify_accounts, verify_markets
+from bot_runtime.check import summarize, verify_accounts, verify_markets, verify_proxies
 from bot_runtime.notifications import AlertSinkFactory
 from bot_runtime.runtime import BotRuntime, RuntimeOptions
 from core.errors import ConfigError
@@ -162,9 +162,13 @@ def _main(argv: Sequence[str] | None, alerts: AlertSinkFactory | None) -> int:
         if args.check:
             problems = verify_markets(loaded.config, loaded.source)
             problems += asyncio.run(verify_accounts(loaded.config, loaded.source))
+            proxy_problems, routes = asyncio.run(verify_proxies(loaded.config, loaded.source))
+            problems += proxy_problems
             if problems:
                 raise ConfigError(problems)
-            sys.stdout.write("\n".join(summarize(args.config, loaded.config)) + "\n")
+            sys.stdout.write(
+                "\n".join(summarize(args.config, loaded.config, proxies=routes)) + "\n"
+            )
             return EXIT_OK
         configure_logging(
             level=args.log_level or loaded.config.logging.level,

@@ -19,6 +19,7 @@ import yaml
 from pydantic import ValidationError
 
 from core.errors import ConfigError
+from core.venues import VENUES
 from trading_config.error_messages import describe_validation_error
 from trading_config.schema import BotConfig
 from trading_config.yaml_source import (
@@ -77,7 +78,7 @@ def load_config_with_source(
         raise ConfigError(exc.problems) from None
     override_problems = apply_env_overrides(document, environment)
     if cli is not None:
-        apply_cli_overrides(document, cli)
+        override_problems += apply_cli_overrides(document, cli)
     try:
         config = BotConfig.model_validate(document.data)
     except ValidationError as exc:
@@ -114,20 +115,34 @@ def apply_env_overrides(document: SourceDocument, env: Mapping[str, str]) -> lis
     return problems
 
 
-def apply_cli_overrides(document: SourceDocument, cli: CliOverrides) -> None:
+def apply_cli_overrides(document: SourceDocument, cli: CliOverrides) -> list[str]:
+    """Apply the flags; return problems found (a flag that could have no effect)."""
+    problems: list[str] = []
     exchanges = document.data.get("exchanges")
     venues = list(exchanges) if isinstance(exchanges, dict) else []
     for venue in venues:
         if cli.account is not None:
             _set(document, ("exchanges", venue, "account"), cli.account, "--account")
-        if cli.enable_proxy:
+    if cli.enable_proxy:
+        # Real venues only: a simulated venue sends no account traffic (use_proxy is refused
+        # there), and a flag that silently does nothing would look like protection.
+        real = [
+            v for v in venues if isinstance(v, str) and v in VENUES and VENUES[v].kind != "paper"
+        ]
+        for venue in real:
             _set(document, ("exchanges", venue, "use_proxy"), True, "--enable-proxy")
+        if venues and not real:
+            problems.append(
+                f"{document.source.file} (--enable-proxy): the config has no real venue; "
+                "proxies carry real venues' traffic only"
+            )
     if cli.enable_control_api:
         _set(document, ("control_api", "enabled"), True, "--enable-control-api")
     if cli.control_api_port is not None:
         _set(document, ("control_api", "port"), cli.control_api_port, "--control-api-port")
     if cli.log_level is not None:
         _set(document, ("logging", "level"), cli.log_level, "--log-level")
+    return problems
 
 
 def _set(document: SourceDocument, loc: tuple[str, ...], value: Any, origin: str) -> str | None:

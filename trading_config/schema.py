@@ -151,7 +151,11 @@ class ExchangeConfig(Section):
         "added with `accounts add --sub-account NAME`); unset = the main account",
     )
     testnet: bool = Field(default=False, description="use the venue's test network")
-    use_proxy: bool = Field(default=False, description="route traffic through the account's proxy")
+    use_proxy: bool = Field(
+        default=False,
+        description="route this venue's traffic through the account's proxies (health-checked, "
+        "failed over; see `python -m database proxies`); real venues only",
+    )
     market_data: MarketDataConfig | None = Field(
         default=None, description="paper venues only: where market data comes from"
     )
@@ -289,6 +293,20 @@ class BotConfig(Section):
             )
             for where, venue in self.strategy.params.venue_references().items()
             if venue not in self.exchanges
+        ]
+        errors += [
+            InitErrorDetails(
+                type=PydanticCustomError(
+                    "proxy_not_for_paper",
+                    "use_proxy applies to real venues only; {venue} is simulated and sends "
+                    "no account traffic to route through a proxy",
+                    {"venue": name},
+                ),
+                loc=("exchanges", name, "use_proxy"),
+                input=exchange.use_proxy,
+            )
+            for name, exchange in self.exchanges.items()
+            if exchange.use_proxy and VENUES[name].kind == "paper"
         ]
         errors += [
             InitErrorDetails(

@@ -294,13 +294,8 @@ def test_flags_override_the_file(tmp_path: Path) -> None:
             "--enable-control-api",
             "--control-api-port",
             "9123",
-            "--enable-proxy",
         ],
         tmp_path / "var",
     )
     assert result.returncode == 0, result.stderr
-    assert (
-        "  exchanges:   paper (no credentials needed, simulated wallet 'paper:grid-test', proxy)"
-        in result.stdout
-    )
     assert "  control API: enabled on 127.0.0.1:9123" in result.stdout
