@@ -61,3 +61,16 @@ def test_runbot_check_prints_the_line(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "stop-loss:   20% on margin, on paper as a reduce-only STOP_MARKET" in result.stdout
+
+
+def test_a_generic_venue_is_judged_by_its_exchange(tmp_path: Path) -> None:
+    """The ccxt client decides per exchange (ccxt's ``has`` table), not per class."""
+    path = grid_file(tmp_path, stop=True)
+    text = path.read_text(encoding="utf-8").replace("exchange: paper", "exchange: ccxt_binanceusdm")
+    path.write_text(
+        text.replace("  paper: {}", "  ccxt_binanceusdm:\n    account: main"), encoding="utf-8"
+    )
+    assert stop_lines(path) == [
+        "  stop-loss:   20% on margin, on ccxt_binanceusdm as a reduce-only STOP_MARKET "
+        "(holds while the bot is down)"
+    ]
