@@ -120,13 +120,54 @@ async def verify_accounts(config: BotConfig, source: SourceMap) -> list[str]:
     return problems
 
 
-def summarize(path: str, config: BotConfig) -> list[str]:
+async def verify_proxies(config: BotConfig, source: SourceMap) -> tuple[list[str], dict[str, str]]:
+    """The proxy each ``use_proxy`` venue will go through, checked live as at start-up.
+
+    Returns (located problems, venue -> "proxy scheme://host:port, egress IP ..."). The same
+    check the runtime makes before connecting, so ``--check`` shows what will happen: the
+    account's first proxy that passes its health check, or why none does. Nothing is written
+    to the database (``--check`` looks only). A database that is not ready is
+    :func:`verify_accounts`'s to report.
+    """
+    wanted = [
+        (venue, exchange.account)
+        for venue, exchange in config.exchanges.items()
+        if exchange.use_proxy and exchange.account is not None
+    ]
+    if not wanted:
+        return [], {}
+    from bot_runtime.proxies import checked_proxy_pool
+    from database import create_engine, require_current_schema, session_maker
+
+    try:
+        await require_current_schema()
+    except ConfigError:
+        return [], {}
+    problems: list[str] = []
+    routes: dict[str, str] = {}
+    engine = create_engine()
+    try:
+        for venue, account in wanted:
+            loc = ("exchanges", venue, "use_proxy")
+            try:
+                pool = await checked_proxy_pool(session_maker(engine), account, record=False)
+            except TradingError as exc:  # no usable proxy, unknown account ...
+                problems.append(f"{source.locate(loc)}: {format_loc(loc)}: {exc}")
+                continue
+            proxy = pool.current
+            routes[venue] = f"proxy {proxy.endpoint}, egress IP {proxy.egress_ip}"
+    finally:
+        await engine.dispose()
+    return problems, routes
+
+
+def summarize(path: str, config: BotConfig, proxies: Mapping[str, str] | None = None) -> list[str]:
     """Human-readable lines: what the bot trades, where, and within which limits."""
     return [
         f"{path}: OK",
         f"  bot:         {config.name}",
         f"  strategy:    {config.strategy.type}: {config.strategy.params.summary()}",
-        f"  exchanges:   {_exchanges(config)}",
+        f"  exchanges:   {_exchanges(config, proxies or {})}",
         f"  risk:        {_risk(config)}",
         f"  execution:   {_execution(config)}",
         f"  control API: {_control_api(config)}",
@@ -167,7 +208,7 @@ def _has_trigger_orders(venue: str) -> bool:
         return cls.supports_trigger_orders
 
 
-def _exchanges(config: BotConfig) -> str:
+def _exchanges(config: BotConfig, proxies: Mapping[str, str]) -> str:
     parts = []
     for name, exchange in config.exchanges.items():
         venue = VENUES[name]
@@ -181,7 +222,10 @@ def _exchanges(config: BotConfig) -> str:
             account = f"no credentials needed, simulated wallet {wallet!r}"
         flags = [
             flag
-            for flag, on in (("testnet", exchange.testnet), ("proxy", exchange.use_proxy))
+            for flag, on in (
+                ("testnet", exchange.testnet),
+                (proxies.get(name, "through the account's proxies"), exchange.use_proxy),
+            )
             if on
         ]
         parts.append(f"{name} ({', '.join([account, *flags])})")
