@@ -13,7 +13,7 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from bot_runtime.control import Conflict, InvalidRequest, NeedsConfirmation, NotFound
+from bot_runtime.control import Conflict, ControlError, InvalidRequest, NeedsConfirmation, NotFound
 from bot_runtime.control_models import (
     BalanceView,
     BotStatus,
@@ -33,7 +33,7 @@ from bot_runtime.control_models import (
 )
 from bot_runtime.kill_switch import KillConditionHolds, KillNotEngaged, kill_info, plan_reset
 from bot_runtime.running import RunningBot
-from core.errors import ConfigError
+from core.errors import ConfigError, ExchangeError
 from database.repositories.audit import record_audit
 from exchange_clients.rounding import round_price
 from exchange_clients.types import Side
@@ -269,7 +269,14 @@ class RuntimeControl:
         """
         runtime = self._runtime
         risk = runtime.risk
-        risk.update_equity(await runtime.equity())  # while killed: no new kill, fresh equity
+        try:
+            equity = await runtime.equity()
+        except ExchangeError as exc:
+            raise ControlError(
+                f"cannot read the equity from the venues ({exc}): the reset is checked against "
+                "it, try again"
+            ) from None
+        risk.update_equity(equity)  # while killed: no new kill, the drawdown checked is now's
         try:
             plan = plan_reset(risk, force=request.force)
         except KillNotEngaged as exc:

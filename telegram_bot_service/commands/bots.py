@@ -114,7 +114,11 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 f"funding {usd(totals.funding, signed=True)}, fees {usd(totals.fees)})",
             ]
             if state.risk.killed:
-                lines.append("⚠️ kill switch tripped: the bot stopped trading")
+                why = f" ({escape(state.risk.kill_reason)})" if state.risk.kill_reason else ""
+                lines.append(
+                    f"⚠️ kill switch tripped{why}: no new entries; an admin clears it with "
+                    f"/reset_kill {escape(info.name)} REASON"
+                )
     await reply(update, "\n".join(lines))
 
 

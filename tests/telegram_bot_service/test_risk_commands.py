@@ -144,3 +144,14 @@ async def test_guard_shows_the_guard_and_the_watcher_alerts_its_trip_once(
         assert "fleet guard: TRIPPED at 2026-12-03 12:00:00 UTC (pause)" in shown.text
         assert "paper/paper:grid-a: equity 9870.00 USD, drawdown 1.30%" in shown.text
         assert "bot grid-a: paused" in shown.text
+
+
+async def test_status_says_how_a_tripped_kill_switch_is_cleared(
+    start_service: StartService,
+) -> None:
+    async with start_service(fleet=_killed_fleet()) as harness:
+        shown = await harness.say(VIEWER, "/status grid-a")
+        assert (
+            "⚠️ kill switch tripped: no new entries; an admin clears it with "
+            "/reset_kill grid-a REASON" in shown.text
+        )
