@@ -54,3 +54,19 @@ def test_egress_ip_reads_plain_and_json_answers() -> None:
     assert egress_ip('{"ip": "2001:db8::1"}') == "2001:db8::1"
     with pytest.raises(ProxyCheckFailed, match="IP address"):
         egress_ip("<html>blocked</html>")
+
+
+async def test_socks5h_resolves_at_the_proxy_and_https_proxies_are_refused_clearly(
+    check_url: str,
+) -> None:
+    proxy = await LocalProxy("socks5", "alice", PASSWORD).start()
+    try:
+        remote_dns = Secret(f"socks5h://alice:{PASSWORD}@127.0.0.1:{proxy.port}")
+        by_name = check_url.replace("127.0.0.1", "localhost")
+        assert await check_proxy(remote_dns, check_url=by_name) == "127.0.0.1"
+    finally:
+        await proxy.stop()
+    assert proxy.targets[0][0] == "localhost"  # the name went to the proxy, not our resolver
+    with pytest.raises(ProxyCheckFailed, match=r"https:// proxies .* not supported") as raised:
+        await check_proxy(Secret(f"https://alice:{PASSWORD}@127.0.0.1:1"), check_url=check_url)
+    assert PASSWORD not in str(raised.value)
