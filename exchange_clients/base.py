@@ -142,14 +142,14 @@ class BaseExchangeClient(ABC):
         """Funding for every market; venues with a bulk endpoint override this."""
         return {symbol: await self.funding_rate(symbol) for symbol in await self.markets()}
 
+    @abstractmethod
     async def fees(self, symbol: str) -> FeeSchedule:
         """This account's maker/taker fee on ``symbol``: its tier where the venue has an
         endpoint for it, the published schedule otherwise (``FeeSchedule.source`` says which)."""
-        raise NotImplementedError  # INTERIM: abstract once every client implements it
 
+    @abstractmethod
     async def market_stats(self) -> dict[str, MarketStats]:
         """24 h volume and open interest (USD) of every market, by internal symbol."""
-        raise NotImplementedError  # INTERIM: abstract once every client implements it
 
     # --- trading ---------------------------------------------------------------------------
 
