@@ -35,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -77,10 +77,12 @@ class Case:
     faults: dict[str, FaultPlan]
     thin_first: dict[str, bool]
     kill_at_step: int | None  # None: let it finish, then restart anyway
+    sequenced: bool = False  # maker entry: the lead first, the other leg following it
 
     def describe(self) -> str:
         return (
             f"seed={self.seed} {'close' if self.closing else 'open'} {self.mode.value} "
+            f"{'sequenced ' if self.sequenced else ''}"
             f"{self.policy.value} kill_at={self.kill_at_step} thin={self.thin_first} "
             f"faults={self.faults}"
         )
@@ -98,7 +100,7 @@ def draw(seed: int) -> Case:
         )
         for venue in ("paper_a", "paper_b")
     }
-    return Case(
+    case = Case(
         seed=seed,
         closing=rng.random() < 0.5,
         mode=rng.choice(MODES),
@@ -107,6 +109,12 @@ def draw(seed: int) -> Case:
         thin_first={venue: rng.random() < 0.3 for venue in faults},
         kill_at_step=None if rng.random() < 0.2 else rng.randint(0, 60),
     )
+    # Drawn last, so the cases of a seed before sequencing existed are drawn as they were.
+    if case.mode is not ExecutionMode.MARKET and rng.random() < 0.5:
+        fallback = case.mode is ExecutionMode.LIMIT and rng.random() < 0.5
+        mode = ExecutionMode.LIMIT_WITH_FALLBACK if fallback else case.mode
+        case = replace(case, mode=mode, sequenced=True)
+    return case
 
 
 async def run_case(url: str, sessions: Sessions, case: Case) -> None:
@@ -135,6 +143,7 @@ async def run_process(
             entry_timeout_seconds=5,
             lag_timeout_seconds=2,
             chase_attempt_timeout_seconds=1,
+            sequenced=case.sequenced,
         )
         operation = close_legs() if case.closing else legs()
         running = asyncio.ensure_future(rig.executor.execute(operation, case.mode, tolerances))
