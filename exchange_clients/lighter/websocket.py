@@ -18,20 +18,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, ClassVar, Unpack
 
 from core.errors import VenueUnavailable
-from core.redaction import Secret
 from exchange_clients.lighter.wire import VENUE
-from networking.backoff import Backoff
-from networking.websocket import OnDisconnect, ReconnectingWebSocket
+from exchange_clients.native.subscribed_stream import StreamOptions, SubscribedStream
+from networking.websocket import ReconnectingWebSocket
 
-PING_INTERVAL_SECONDS = 30.0
 IDLE_TIMEOUT_SECONDS = 150.0
 
-OnResync = Callable[[bool], Awaitable[None]]
-"""Called after every (re)connection once channels are subscribed; the flag is "first"."""
-OnMessage = Callable[[dict[str, Any]], Awaitable[None] | None]
 TokenSource = Callable[[], Awaitable[str]]
 
 
@@ -45,54 +40,27 @@ MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 and recent trade: the largest Lighter payloads, a few hundred kB; 8 MiB leaves room, no more."""
 
 
-class LighterStream:
+class LighterStream(SubscribedStream):
     """One account's WebSocket."""
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        on_message: OnMessage,
-        on_resync: OnResync,
-        on_disconnect: OnDisconnect,
-        token: TokenSource,
-        proxy_url: Secret | None = None,
-        backoff: Backoff | None = None,
-        ping_interval: float = PING_INTERVAL_SECONDS,
-    ) -> None:
+    venue = VENUE
+    name = "lighter-ws"
+    ping: ClassVar[dict[str, str]] = {"type": "ping"}
+    idle_timeout = IDLE_TIMEOUT_SECONDS
+    max_message_bytes = MAX_MESSAGE_BYTES
+
+    def __init__(self, url: str, *, token: TokenSource, **options: Unpack[StreamOptions]) -> None:
         self._channels: dict[str, bool] = {}  # channel -> needs auth
-        self._on_resync = on_resync
-        self._on_message = on_message
         self._token = token
-        self.ws = ReconnectingWebSocket(
-            url,
-            venue=VENUE,
-            on_message=self._dispatch,
-            on_connect=self._on_connect,
-            on_disconnect=on_disconnect,
-            ping_message=lambda: {"type": "ping"},
-            ping_interval=ping_interval,
-            idle_timeout=IDLE_TIMEOUT_SECONDS,
-            backoff=backoff or Backoff(initial=0.2, maximum=5.0, floor=0.05),
-            proxy_url=proxy_url,
-            name="lighter-ws",
-            max_message_bytes=MAX_MESSAGE_BYTES,
-        )
+        super().__init__(url, **options)
 
     @property
     def channels(self) -> list[str]:
         return list(self._channels)
 
-    @property
-    def connected(self) -> bool:
-        return self.ws.is_connected
-
     async def start(self, channels: dict[str, bool]) -> None:
         self._channels = dict(channels)
         await self.ws.start()
-
-    async def stop(self) -> None:
-        await self.ws.stop()
 
     async def subscribe(self, channel: str, *, private: bool = False) -> None:
         """Add a channel (kept for every later reconnect) and subscribe now if connected."""
@@ -100,8 +68,7 @@ class LighterStream:
             return
         self._channels[channel] = private
         if self.ws.is_connected:
-            with contextlib.suppress(VenueUnavailable):  # dropped meanwhile: sent on reconnect
-                await self.ws.send(await self._message("subscribe", channel))
+            await self._send_now(await self._message("subscribe", channel))
 
     async def resubscribe(self, channel: str) -> None:
         """Unsubscribe and subscribe again: the venue sends a fresh snapshot."""
@@ -117,18 +84,12 @@ class LighterStream:
             message["auth"] = await self._token()
         return message
 
-    async def _on_connect(self, ws: ReconnectingWebSocket) -> None:
+    async def _subscribe_all(self, ws: ReconnectingWebSocket) -> None:
         for channel in list(self._channels):
             await ws.send(await self._message("subscribe", channel))
-        await self._on_resync(ws.connections == 1)
 
-    async def _dispatch(self, message: Any) -> None:
-        if not isinstance(message, dict):
+    async def _receive(self, message: Any) -> None:
+        if isinstance(message, dict) and message.get("type") == "ping":
+            await self._send_now({"type": "pong"})
             return
-        if message.get("type") == "ping":
-            with contextlib.suppress(VenueUnavailable):
-                await self.ws.send({"type": "pong"})
-            return
-        outcome = self._on_message(message)
-        if outcome is not None:
-            await outcome
+        await super()._receive(message)
