@@ -249,6 +249,7 @@ async def test_status(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
         "venues": ["paper"],
         "risk": {"killed": False, "paused_until": None, "kill_reason": None, "killed_at": None},
         "details": {"trades": 3},
+        "reconciliation": [],
     }
 
 
