@@ -300,6 +300,7 @@ class BotRuntime:
             policies={v: self.config.reconciliation.policy_for(v) for v in self.clients},
             bot_name=self.config.name,
         )
+        await self.reconciler.track_adopted()
         outcome = await self.reconciler.run()
         await self._report_reconciliation(outcome, "at start")
         if outcome.refused:

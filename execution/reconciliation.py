@@ -210,6 +210,17 @@ class VenueReconciler:
     def policy(self, venue: str) -> ReconciliationPolicy:
         return self._policies[venue]
 
+    async def track_adopted(self) -> list[str]:
+        """Orders an earlier run adopted and the journal still has unfinished: tracked again
+        (their fills reach the journal, a stop cancels them like the bot's own); the ids."""
+        tracked = []
+        for entry in await self._journal.unfinished():
+            tracker = self._trackers.get(entry.venue)
+            if entry.purpose == ADOPTED and tracker is not None:
+                tracker.track(entry.as_order())
+                tracked.append(entry.client_order_id)
+        return tracked
+
     # --- looking ---------------------------------------------------------------------------
 
     async def find(self, venues: Iterable[str] | None = None) -> Findings:

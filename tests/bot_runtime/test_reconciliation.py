@@ -215,3 +215,28 @@ async def test_after_a_reconnect_refuse_stops_entries_with_an_alert(
     finally:
         runtime.request_stop("test over")
         assert await asyncio.wait_for(running, 60) == 0
+
+
+async def test_an_adopted_order_stays_the_bots_across_a_restart(
+    tmp_path: Path, database: str
+) -> None:
+    """Kept by the journal's reconcile (not the strategy's, still wanted) and tracked again,
+    so its fills keep reaching the journal."""
+    async with the_bots_wallet() as wallet:
+        venue_id = await place_by_hand(wallet)
+    path = tmp_path / "grid.yml"
+    path.write_text(paper_grid_yaml(NAME, extra="execution:\n  cancel_orders_on_stop: false\n"))
+    for run in range(2):
+        runtime = BotRuntime(load_config(path), options(path, RecordingSink()))
+        await runtime.start()
+        try:
+            assert runtime.stack is not None
+            assert "manual-1" in runtime.stack.trackers["paper"].orders()
+            # Found and adopted by the first run; explained for the second.
+            assert len(runtime.reconciliation_findings) == (0 if run else 1)
+            client = runtime.clients["paper"]
+            assert venue_id in {o.venue_order_id for o in await client.open_orders()}
+        finally:
+            await runtime.shutdown()
+    [adopted] = await orders_with_purpose(database, ADOPTED)
+    assert adopted.status == "open"
