@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot_runtime.proxies import checked_proxy_pool
 from core.clock import Clock
 from core.errors import ExchangeError, TradingError
 from core.redaction import Secret
@@ -33,8 +32,10 @@ from execution.journal import OrderJournal
 from execution.order_executor import OrderExecutor
 from execution.order_tracker import OrderTracker
 from execution.pre_trade import PreTradeGate
-from networking.proxy_pool import NoUsableProxy, ProxyPool
 from trading_config.schema import BotConfig, MarketDataConfig
+
+if TYPE_CHECKING:
+    from networking.proxy_pool import ProxyPool
 
 log = structlog.get_logger(__name__)
 
@@ -127,10 +128,7 @@ async def build_clients(
     for venue, exchange in config.exchanges.items():
         name = account_name(config, venue)
         if exchange.use_proxy and name not in pools:
-            try:
-                pools[name] = await checked_proxy_pool(sessions, name)
-            except NoUsableProxy as exc:
-                raise StartupError(f"{venue}: {exc}") from None
+            pools[name] = await _proxy_pool(sessions, venue, name)
         public: dict[str, str] = {}
         secrets: dict[str, Secret] = {}
         options: dict[str, Any] = {}
@@ -161,6 +159,20 @@ async def build_clients(
             )
         )
     return clients
+
+
+async def _proxy_pool(
+    sessions: async_sessionmaker[AsyncSession], venue: str, account: str
+) -> ProxyPool:
+    """``account``'s checked proxy pool. Imported here: the proxy stack (aiohttp-socks, the
+    health check, the proxies repository) is loaded only by bots that route through proxies."""
+    from bot_runtime.proxies import checked_proxy_pool
+    from networking.proxy_pool import NoUsableProxy
+
+    try:
+        return await checked_proxy_pool(sessions, account)
+    except NoUsableProxy as exc:
+        raise StartupError(f"{venue}: {exc}") from None
 
 
 def live_feed(market_data: MarketDataConfig) -> LiveFeed:

@@ -28,6 +28,9 @@ HEAVY = (
     "py_ecc",
     "lighter",
     "alembic",  # the schema check reads alembic_version itself (database.schema_version)
+    "aiohttp",  # HTTP/WebSocket clients: real venues and live feeds only (paper is in-process)
+    "aiohttp_socks",
+    "bot_runtime.proxies",  # the proxy stack loads only for use_proxy
     "exchange_clients.ccxt_venue",
     "exchange_clients.hyperliquid",
     "exchange_clients.binance",
