@@ -317,7 +317,8 @@ class RiskManager:
             return _refuse(
                 RiskVerdict.KILLED,
                 f"kill switch engaged at {self._kill.at.isoformat()} ({self._kill.reason}), "
-                "no entries until restarted with the kill cleared",
+                "no entries until it is cleared (`python -m fleet reset-kill BOT --reason ...`, "
+                "Telegram /reset_kill)",
             )
 
         # 2. daily loss

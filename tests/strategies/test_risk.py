@@ -419,7 +419,10 @@ async def test_kill_switch_fires_once_and_blocks_entries() -> None:
     assert decision.verdict is RiskVerdict.KILLED
     assert decision.allowed_notional == 0
     assert decision.reason.startswith("kill switch engaged at 2024-03-05T12:01:00+00:00")
-    assert decision.reason.endswith("no entries until restarted with the kill cleared")
+    assert decision.reason.endswith(
+        "no entries until it is cleared (`python -m fleet reset-kill BOT --reason ...`, "
+        "Telegram /reset_kill)"
+    )
 
 
 def test_reset_kill_clears_it_and_measures_from_the_last_equity() -> None:
