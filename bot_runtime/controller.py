@@ -31,7 +31,13 @@ from bot_runtime.control_models import (
     RunningConfig,
     StateChange,
 )
-from bot_runtime.kill_switch import KillConditionHolds, KillNotEngaged, kill_info, plan_reset
+from bot_runtime.kill_switch import (
+    RESET_ACTION,
+    KillConditionHolds,
+    KillNotEngaged,
+    kill_info,
+    plan_reset,
+)
 from bot_runtime.running import RunningBot
 from core.errors import ConfigError, ExchangeError
 from database.repositories.audit import record_audit
@@ -288,17 +294,9 @@ class RuntimeControl:
             async with runtime.sessions.begin() as session:
                 await record_audit(
                     session,
-                    "bot.kill_switch.reset",
+                    RESET_ACTION,
                     name,
-                    {
-                        "reason": request.reason,
-                        "forced": plan.forced,
-                        "kill_reason": plan.kill_reason,
-                        "killed_at": plan.killed_at.isoformat(),
-                        "drawdown_pct": str(plan.drawdown_pct),
-                        "new_peak_equity": str(plan.new_peak),
-                        "through": "control_api",
-                    },
+                    plan.audit_details(request.reason, through="control_api"),
                     actor=request.actor or "control-api",
                 )
         risk.reset_kill()
@@ -310,15 +308,7 @@ class RuntimeControl:
             forced=plan.forced,
             was=plan.kill_reason,
         )
-        return KillResetResult(
-            bot=name,
-            kill_reason=plan.kill_reason,
-            killed_at=plan.killed_at,
-            forced=plan.forced,
-            drawdown_pct=plan.drawdown_pct,
-            peak_equity=plan.new_peak,
-            paused_until=risk.paused_until,
-        )
+        return plan.result(name, risk.paused_until)
 
 
 def _add(one: PnlPart, other: PnlPart) -> PnlPart:

@@ -28,6 +28,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from bot_runtime.control import JSON
+from bot_runtime.control_models import KillResetResult
 from bot_runtime.setup import ExecutionStack
 from core.redaction import scrub
 from exchange_clients.base import BaseExchangeClient
@@ -188,6 +189,34 @@ class ResetPlan:
     """Drawdown of the last equity from the old peak; None when no limit is configured."""
     new_peak: Decimal | None
     """The equity drawdown is measured from after the reset (the last equity seen)."""
+
+    def audit_details(self, reason: str, *, through: str) -> dict[str, object]:
+        """The audit row of this reset, the same whichever way it was asked for."""
+        return {
+            "reason": reason,
+            "forced": self.forced,
+            "kill_reason": self.kill_reason,
+            "killed_at": self.killed_at.isoformat(),
+            "drawdown_pct": str(self.drawdown_pct),
+            "new_peak_equity": str(self.new_peak),
+            "through": through,
+        }
+
+    def result(self, bot: str, paused_until: datetime | None) -> KillResetResult:
+        """The answer to whoever asked, once the reset is applied."""
+        return KillResetResult(
+            bot=bot,
+            kill_reason=self.kill_reason,
+            killed_at=self.killed_at,
+            forced=self.forced,
+            drawdown_pct=self.drawdown_pct,
+            peak_equity=self.new_peak,
+            paused_until=paused_until,
+        )
+
+
+RESET_ACTION = "bot.kill_switch.reset"
+"""The audit action of a kill-switch reset (control API, fleet CLI, Telegram alike)."""
 
 
 def kill_info(risk: RiskManager) -> tuple[str, datetime] | None:

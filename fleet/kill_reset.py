@@ -18,7 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot_runtime.control_models import ErrorKind, KillResetResult
-from bot_runtime.kill_switch import KillConditionHolds, KillNotEngaged, plan_reset
+from bot_runtime.kill_switch import (
+    RESET_ACTION,
+    KillConditionHolds,
+    KillNotEngaged,
+    plan_reset,
+)
 from bot_runtime.lease import BotLease, LeaseHeld
 from core.clock import SystemClock
 from database.models import Bot, StrategyState
@@ -26,8 +31,6 @@ from database.repositories.audit import record_audit
 from fleet.api import ControlRefused, FleetUserError, NoSuchBot
 from strategies.risk import RiskManager
 from trading_config.schema import RiskConfig
-
-RESET_ACTION = "bot.kill_switch.reset"
 
 
 async def reset_saved_kill(
@@ -72,29 +75,9 @@ async def _reset(
             f"{name}: {exc.message}", ErrorKind.NEEDS_CONFIRMATION, dict(exc.details)
         ) from None
     await record_audit(
-        session,
-        RESET_ACTION,
-        name,
-        {
-            "reason": reason,
-            "forced": plan.forced,
-            "kill_reason": plan.kill_reason,
-            "killed_at": plan.killed_at.isoformat(),
-            "drawdown_pct": str(plan.drawdown_pct),
-            "new_peak_equity": str(plan.new_peak),
-            "through": "saved_state",
-        },
-        actor=actor,
+        session, RESET_ACTION, name, plan.audit_details(reason, through="saved_state"), actor=actor
     )
     risk.reset_kill()
     assert row is not None  # a kill was found in it
     row.state = {**saved, "risk": risk.state()}
-    return KillResetResult(
-        bot=name,
-        kill_reason=plan.kill_reason,
-        killed_at=plan.killed_at,
-        forced=plan.forced,
-        drawdown_pct=plan.drawdown_pct,
-        peak_equity=plan.new_peak,
-        paused_until=risk.paused_until,
-    )
+    return plan.result(name, risk.paused_until)
