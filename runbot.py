@@ -26,7 +26,16 @@ async def telegram_when_configured(stack: contextlib.AsyncExitStack) -> AlertSin
     return await telegram_alerts(stack)
 
 
+def without_rich_in_structlog() -> None:
+    """structlog's dev module imports rich (and pygments) whenever they are installed - the
+    dev tools bring them - and then formats exceptions with them: 4 MB and ~70 modules a bot
+    never needs, and log output that would differ between a developer's machine and
+    production. Marking rich absent before anything imports structlog keeps one format."""
+    sys.modules.setdefault("rich", None)  # type: ignore[arg-type]
+
+
 if __name__ == "__main__":
+    without_rich_in_structlog()
     try:  # importing the bot takes a moment: Ctrl-C then is one line, not a traceback
         from bot_runtime.cli import main
     except KeyboardInterrupt:

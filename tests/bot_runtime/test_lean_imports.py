@@ -31,6 +31,9 @@ HEAVY = (
     "aiohttp",  # HTTP/WebSocket clients: real venues and live feeds only (paper is in-process)
     "aiohttp_socks",
     "bot_runtime.proxies",  # the proxy stack loads only for use_proxy
+    "rich.console",  # structlog loads rich when installed (dev tools bring it); runbot.py
+    # marks it absent (the bare "rich" line importtime still prints is that refused attempt)
+    "pygments",
     "exchange_clients.ccxt_venue",
     "exchange_clients.hyperliquid",
     "exchange_clients.binance",
