@@ -1,0 +1,110 @@
+"""What every delta-book public source shares: whole-book events from a kept book, funding polls.
+
+A :class:`~exchange_clients.market_data.live.LiveFeed` takes whole books only, so a venue that
+streams deltas (Binance, Aster, Backpack, Lighter) keeps its book with its own client code
+(:mod:`exchange_clients.book_sync`, the venue's stream) and publishes the top of that book, in
+internal units, after every change it applied. Sequences are ours and per symbol, so a book
+re-snapshotted after a drop (when the venue's own numbers may restart) still counts up.
+Funding is polled over REST where the venue streams none a paper account can use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from core.errors import ExchangeError, VenueUnavailable
+from core.logging_setup import get_logger
+from exchange_clients.market_data.events import BookSnapshotEvent, MarketEvent
+from exchange_clients.market_data.live import LiveSourceSettings, Sink
+from exchange_clients.order_book import OrderBook
+from exchange_clients.types import Market
+
+log = get_logger(__name__)
+
+BOOK_DEPTH = 100
+"""Levels per side a paper venue sees: deep enough for any order a paper bot walks through."""
+FUNDING_POLL_SECONDS = 60.0
+
+
+def setting(settings: LiveSourceSettings, name: str, default: float) -> float:
+    """A numeric ``extra`` setting (``book_depth``, ``funding_poll_seconds``)."""
+    return float(str(settings.extra.get(name, default)))
+
+
+class BookPublisher:
+    """Whole-book events for one venue's live books, each symbol numbered from 1."""
+
+    def __init__(self, venue: str, depth: int = BOOK_DEPTH) -> None:
+        self.venue = venue
+        self.depth = depth
+        self._sink: Sink | None = None
+        self._sequences: dict[str, itertools.count[int]] = {}
+
+    def attach(self, sink: Sink) -> None:
+        self._sink = sink
+
+    def emit(self, event: MarketEvent) -> None:
+        if self._sink is None:
+            raise VenueUnavailable("live source is not started", venue=self.venue)
+        self._sink(event)
+
+    def publish(self, market: Market, book: OrderBook) -> None:
+        """The top ``depth`` levels of ``book`` (venue units) as a snapshot in internal units;
+        nothing while the book waits for a resync (it may not be served)."""
+        if book.needs_resync or book.sequence is None:
+            return
+        bids, asks = book.depth(self.depth)
+
+        def internal(levels: list[tuple[Decimal, Decimal]]) -> tuple[tuple[Decimal, Decimal], ...]:
+            return tuple(
+                (market.from_venue_price(price), market.from_venue_size(size))
+                for price, size in levels
+            )
+
+        counter = self._sequences.setdefault(market.symbol, itertools.count(1))
+        self.emit(
+            BookSnapshotEvent(
+                venue=self.venue,
+                symbol=market.symbol,
+                ts=datetime.now(UTC),
+                bids=internal(bids),
+                asks=internal(asks),
+                sequence=next(counter),
+            )
+        )
+
+
+class FundingPoller:
+    """Re-reads funding every ``seconds``; a failed read is logged and tried next time."""
+
+    def __init__(self, venue: str, seconds: float, poll: Callable[[], Awaitable[None]]) -> None:
+        self._venue = venue
+        self._seconds = seconds
+        self._poll = poll
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"{self._venue}-feed-funding")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._seconds)
+            try:
+                await self._poll()
+            except ExchangeError as exc:  # VenueUnavailable included: try again next time
+                log.warning("live_funding_poll_failed", venue=self._venue, error=str(exc))
+
+
+__all__ = ["BOOK_DEPTH", "FUNDING_POLL_SECONDS", "BookPublisher", "FundingPoller", "setting"]
