@@ -61,6 +61,8 @@ class BookPublisher:
         bids, asks = book.depth(self.depth)
 
         def internal(levels: list[tuple[Decimal, Decimal]]) -> tuple[tuple[Decimal, Decimal], ...]:
+            if market.quantity_multiplier == 1:  # venue units are ours: nothing to convert
+                return tuple(levels)
             return tuple(
                 (market.from_venue_price(price), market.from_venue_size(size))
                 for price, size in levels
