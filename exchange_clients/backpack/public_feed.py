@@ -68,6 +68,10 @@ class PublicBackpackStream(BackpackStream):
             if isinstance(stream, str) and stream.startswith("depth."):
                 self._source.publish(stream.removeprefix("depth."))
 
+    def _on_disconnect(self) -> None:
+        super()._on_disconnect()  # every book invalid until its new snapshot
+        self._source.withdraw_all()
+
 
 async def _nothing() -> None:
     """A public stream has no fills to recover after a reconnection."""
@@ -161,11 +165,20 @@ class BackpackPublicSource:
                     FundingEvent(funding_from_mark_price(VENUE, market, row, interval))
                 )
 
+    def withdraw_all(self) -> None:
+        for market in self._markets.values():
+            self._books.withdraw(market.symbol)
+
     def publish(self, contract_id: str) -> None:
+        """The book if it is in sync; withdrawn while it waits for a new snapshot (a gap)."""
         market = self._markets.get(contract_id)
         state = self._stream.books.states.get(contract_id)
-        if market is not None and state is not None and state.ready.is_set():
+        if market is None or state is None:
+            return
+        if state.ready.is_set():
             self._books.publish(market, state.book)
+        else:
+            self._books.withdraw(market.symbol)
 
     def on_public(self, stream: str, data: dict[str, Any]) -> None:
         market = self._markets.get(str(data.get("s")))

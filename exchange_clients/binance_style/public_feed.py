@@ -68,6 +68,10 @@ class PublicDepthStream(DepthStream):
         if isinstance(event, dict):
             self._source.on_event(event)
 
+    def _on_disconnect(self) -> None:
+        super()._on_disconnect()  # every book invalid until its new snapshot
+        self._source.withdraw_all()
+
 
 class BinanceStylePublicSource:
     """Books, trades and funding of a few perpetuals of one Binance-style venue."""
@@ -168,11 +172,20 @@ class BinanceStylePublicSource:
         for contract_id in self._markets:
             self._publish(contract_id)
 
+    def withdraw_all(self) -> None:
+        for market in self._markets.values():
+            self._books.withdraw(market.symbol)
+
     def _publish(self, contract_id: str) -> None:
+        """The book if it is in sync; withdrawn while it waits for a new snapshot (a gap)."""
         market = self._markets.get(contract_id)
         state = self._stream.books.states.get(contract_id)
-        if market is not None and state is not None and state.ready.is_set():
+        if market is None or state is None:
+            return
+        if state.ready.is_set():
             self._books.publish(market, state.book)
+        else:
+            self._books.withdraw(market.symbol)
 
     def on_event(self, event: Mapping[str, Any]) -> None:
         """A stream event the depth stream has handled: publish the changed book or the trade."""

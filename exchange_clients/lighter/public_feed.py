@@ -147,6 +147,7 @@ class LighterPublicSource:
         for market_id, book in self._order_books.items():
             book.invalidate("stream disconnected")
             self._live.discard(market_id)
+            self._books.withdraw(self._markets[market_id].symbol)
 
     async def _on_message(self, message: dict[str, Any]) -> None:
         kind = str(message.get("type", ""))
@@ -185,6 +186,7 @@ class LighterPublicSource:
             except OrderBookError as exc:
                 book.invalidate(str(exc))
                 self._live.discard(market_id)
+                self._books.withdraw(self._markets[market_id].symbol)
                 self.resubscriptions += 1
                 log.warning("lighter_book_gap", market=market_id, error=str(exc))
                 await self._stream.resubscribe(f"order_book/{market_id}")

@@ -6,6 +6,10 @@ streams deltas (Binance, Aster, Backpack, Lighter) keeps its book with its own c
 internal units, after every change it applied. Sequences are ours and per symbol, so a book
 re-snapshotted after a drop (when the venue's own numbers may restart) still counts up.
 Funding is polled over REST where the venue streams none a paper account can use.
+
+A book that cannot be trusted (the stream dropped, a gap was seen) is withdrawn: an empty
+snapshot is published once, so the paper venue stops matching against prices that may be gone
+(its mark stays the last mid) until the rebuilt book is published.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from exchange_clients.types import Market
 
 log = get_logger(__name__)
 
+Levels = tuple[tuple[Decimal, Decimal], ...]
+
 BOOK_DEPTH = 100
 """Levels per side a paper venue sees: deep enough for any order a paper bot walks through."""
 FUNDING_POLL_SECONDS = 60.0
@@ -44,6 +50,7 @@ class BookPublisher:
         self.depth = depth
         self._sink: Sink | None = None
         self._sequences: dict[str, itertools.count[int]] = {}
+        self._withdrawn: set[str] = set()
 
     def attach(self, sink: Sink) -> None:
         self._sink = sink
@@ -58,9 +65,10 @@ class BookPublisher:
         nothing while the book waits for a resync (it may not be served)."""
         if book.needs_resync or book.sequence is None:
             return
+        self._withdrawn.discard(market.symbol)
         bids, asks = book.depth(self.depth)
 
-        def internal(levels: list[tuple[Decimal, Decimal]]) -> tuple[tuple[Decimal, Decimal], ...]:
+        def internal(levels: list[tuple[Decimal, Decimal]]) -> Levels:
             if market.quantity_multiplier == 1:  # venue units are ours: nothing to convert
                 return tuple(levels)
             return tuple(
@@ -68,14 +76,23 @@ class BookPublisher:
                 for price, size in levels
             )
 
-        counter = self._sequences.setdefault(market.symbol, itertools.count(1))
+        self._snapshot(market.symbol, internal(bids), internal(asks))
+
+    def withdraw(self, symbol: str) -> None:
+        """``symbol``'s book may not be served until it is rebuilt: publish it empty, once."""
+        if symbol not in self._withdrawn and symbol in self._sequences:
+            self._withdrawn.add(symbol)
+            self._snapshot(symbol, (), ())
+
+    def _snapshot(self, symbol: str, bids: Levels, asks: Levels) -> None:
+        counter = self._sequences.setdefault(symbol, itertools.count(1))
         self.emit(
             BookSnapshotEvent(
                 venue=self.venue,
-                symbol=market.symbol,
+                symbol=symbol,
                 ts=datetime.now(UTC),
-                bids=internal(bids),
-                asks=internal(asks),
+                bids=bids,
+                asks=asks,
                 sequence=next(counter),
             )
         )
@@ -109,4 +126,11 @@ class FundingPoller:
                 log.warning("live_funding_poll_failed", venue=self._venue, error=str(exc))
 
 
-__all__ = ["BOOK_DEPTH", "FUNDING_POLL_SECONDS", "BookPublisher", "FundingPoller", "setting"]
+__all__ = [
+    "BOOK_DEPTH",
+    "FUNDING_POLL_SECONDS",
+    "BookPublisher",
+    "FundingPoller",
+    "Levels",
+    "setting",
+]
