@@ -156,7 +156,7 @@ async def test_a_gap_or_a_drop_rebuilds_the_book_from_a_snapshot_before_it_is_se
         # Withdrawn while the stream is down: nothing to match against until the resync.
         await until(lambda: best_bid(client, "BTC"), None)
         blind = await client.place_market_order("BTC", "buy", D("0.01"), client_order_id="blind")
-        assert (blind.status, blind.filled_size) == (OrderStatus.EXPIRED, 0)  # nothing to match
+        assert (blind.status, blind.filled_size) == (OrderStatus.EXPIRED, D(0))  # nothing to match
         await eventually(lambda: source.stream.websocket.connections >= 2)
         await fake.set_book("BTC_USDC_PERP", [("62000.0", "1")], [("62010.0", "2")])
         await until(lambda: best_ask(client, "BTC"), D(62_010))

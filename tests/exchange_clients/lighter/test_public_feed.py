@@ -131,7 +131,7 @@ async def test_a_broken_chain_or_a_drop_rebuilds_the_book_before_it_is_served(
         # Withdrawn while the stream is down: nothing to match against until the resync.
         await until(lambda: best_bid(client, "BTC"), None)
         blind = await client.place_market_order("BTC", "buy", D("0.01"), client_order_id="blind")
-        assert (blind.status, blind.filled_size) == (OrderStatus.EXPIRED, 0)  # nothing to match
+        assert (blind.status, blind.filled_size) == (OrderStatus.EXPIRED, D(0))  # nothing to match
         await eventually(lambda: fake.ws_connections >= 2)
         await fake.set_book("BTC", [(D(62_000), D(1))], [(D(62_010), D(2))])
         await until(lambda: best_ask(client, "BTC"), D(62_010))
