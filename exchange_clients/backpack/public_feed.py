@@ -85,7 +85,8 @@ class BackpackPublicSource:
     def __init__(self, settings: LiveSourceSettings) -> None:
         if settings.testnet and not settings.base_url:
             raise ConfigError(
-                "backpack has no public testnet: follow mainnet (testnet: false) or give its hosts"
+                "market_data source backpack: Backpack has no public test network; set "
+                "market_data.testnet: false (its public data needs no account)"
             )
         self._symbols = settings.symbols or DEFAULT_SYMBOLS
         base = settings.base_url or MAINNET_REST_URL

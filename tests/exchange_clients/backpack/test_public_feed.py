@@ -171,5 +171,5 @@ async def test_an_unknown_symbol_or_testnet_fails_clearly(fake: FakeBackpack) ->
     client = live_paper(source_for(fake, "BTC", "NOPE"))
     with pytest.raises(UnknownSymbol, match="backpack: live market data: no market for NOPE"):
         await client.connect()
-    with pytest.raises(ConfigError, match="backpack has no public testnet"):
+    with pytest.raises(ConfigError, match="Backpack has no public test network; set market_data"):
         BackpackPublicSource(LiveSourceSettings(testnet=True))

@@ -13,13 +13,13 @@ from decimal import Decimal
 
 import pytest
 
-from core.errors import UnknownSymbol
+from core.errors import UnknownSymbol, VenueUnavailable
 from exchange_clients.binance_style.public_feed import (
     AsterPublicSource,
     BinancePublicSource,
     BinanceStylePublicSource,
 )
-from exchange_clients.market_data.live import LiveSourceSettings
+from exchange_clients.market_data.live import LiveFeed, LiveSourceSettings
 from exchange_clients.types import OrderStatus
 from testing.fakes.aster import FakeAster
 from testing.fakes.binance import FakeBinance
@@ -182,3 +182,12 @@ async def test_an_unknown_symbol_fails_connect_clearly(
     client = live_paper(source_for(venue, "BTC", "NOPE"))
     with pytest.raises(UnknownSymbol, match=f"{name}: live market data: no market for NOPE"):
         await client.connect()
+
+
+async def test_an_unreachable_venue_fails_the_start_clearly() -> None:
+    source = BinancePublicSource(
+        LiveSourceSettings(base_url="http://127.0.0.1:9", ws_url="ws://127.0.0.1:9")
+    )
+    source._rest.transport.retries = 0
+    with pytest.raises(VenueUnavailable, match=r"binance: .*cannot connect"):
+        await LiveFeed(source).start()
