@@ -5,7 +5,7 @@ from database.models.accounts import MAIN_ACCOUNT, Account, AccountCredential
 from database.models.audit import AuditLogEntry
 from database.models.base import Base
 from database.models.bots import Bot
-from database.models.market import FundingRate
+from database.models.market import FundingRate, FundingRateLatest
 from database.models.operations import AtomicOperation
 from database.models.pnl import PnlSnapshot
 from database.models.positions import FundingPayment, Position, PositionLeg
@@ -28,6 +28,7 @@ __all__ = [
     "Fill",
     "FundingPayment",
     "FundingRate",
+    "FundingRateLatest",
     "Order",
     "PnlSnapshot",
     "Position",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -15,14 +16,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from database.models import Account, FundingRate
 
 OBSERVED = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+FUNDING_TIME = datetime(2026, 1, 2, 8, tzinfo=UTC)
 
 
 def _rate(rate: Decimal, observed_at: datetime = OBSERVED, symbol: str = "BTC") -> FundingRate:
     return FundingRate(
         venue="binance",
         symbol=symbol,
+        funding_time=FUNDING_TIME,
         rate_per_interval=rate,
         interval_hours=8,
+        hourly_rate=rate,
+        source="estimate",
         observed_at=observed_at,
     )
 
@@ -31,9 +36,9 @@ async def _roundtrip(sessions: async_sessionmaker[AsyncSession], row: FundingRat
     async with sessions() as session:
         session.add(row)
         await session.commit()
-        row_id = row.id
+        key = (row.venue, row.symbol, row.funding_time)
     async with sessions() as session:  # a fresh session: values come from the database
-        fetched = await session.scalar(select(FundingRate).where(FundingRate.id == row_id))
+        fetched = await session.get(FundingRate, key)
         assert fetched is not None
         return fetched
 
@@ -81,16 +86,20 @@ async def test_any_finite_decimal_round_trips(
     db_sessions: async_sessionmaker[AsyncSession], values: list[Decimal]
 ) -> None:
     async with db_sessions() as session:
-        rows = [_rate(value, symbol=f"S{i}") for i, value in enumerate(values)]
+        # Each example adds its own pairs: the key is (venue, symbol, funding_time).
+        batch = uuid.uuid4().hex[:12]
+        rows = [_rate(value, symbol=f"{batch}-{i}") for i, value in enumerate(values)]
         session.add_all(rows)
         await session.commit()
-        ids = [row.id for row in rows]
+        symbols = [row.symbol for row in rows]
     async with db_sessions() as session:
         fetched = {
-            row.id: row.rate_per_interval
-            for row in await session.scalars(select(FundingRate).where(FundingRate.id.in_(ids)))
+            row.symbol: row.rate_per_interval
+            for row in await session.scalars(
+                select(FundingRate).where(FundingRate.symbol.in_(symbols))
+            )
         }
-    assert [fetched[i] for i in ids] == values
+    assert [fetched[s] for s in symbols] == values
 
 
 async def test_decimals_are_stored_as_text_on_sqlite_and_numeric_on_postgresql(
