@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from bot_runtime.control_models import (
     BalanceView,
+    BotStats,
     BotStatus,
     CloseAllResult,
     CloseMode,
@@ -24,6 +25,7 @@ from bot_runtime.control_models import (
     ReloadResult,
     RunningConfig,
     StateChange,
+    TradesPage,
 )
 
 JSON = dict[str, Any]
@@ -85,6 +87,12 @@ class BotControl(Protocol):
     async def balances(self) -> list[BalanceView]: ...
 
     async def pnl(self) -> Pnl: ...
+
+    async def stats(self) -> BotStats:
+        """Performance from the journal (analytics): attribution, ratios, per day."""
+
+    async def trades(self, page: int, per_page: int) -> TradesPage:
+        """Closed trades (FIFO), newest first, page ``page`` (1-based)."""
 
     def config(self) -> RunningConfig:
         """The running config (no secrets: configs never hold any)."""

@@ -47,7 +47,7 @@ from typing import Annotated, Any
 
 import structlog
 import uvicorn
-from fastapi import APIRouter, Body, Depends, FastAPI, Path, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
@@ -56,10 +56,12 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot_runtime.control import BotControl, ControlError
+from bot_runtime.control import BotControl, ControlError, InvalidRequest
 from bot_runtime.control_auth import is_token_hash, verify_token
 from bot_runtime.control_models import (
+    MAX_TRADES_PER_PAGE,
     BalanceView,
+    BotStats,
     BotStatus,
     CloseAllResult,
     CloseRequest,
@@ -75,6 +77,7 @@ from bot_runtime.control_models import (
     ReloadResult,
     RunningConfig,
     StateChange,
+    TradesPage,
 )
 from core.redaction import redact, scrub
 from networking.json_codec import JSONTooDeep, check_depth
@@ -395,6 +398,17 @@ def _authenticated_route_class(authenticate: Callable[[str | None], None]) -> ty
 # The app
 
 
+def _refuse_unknown_query(request: Request, known: set[str]) -> None:
+    """A misspelt parameter (``?pge=2``) is refused, never silently ignored."""
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        expected = ", ".join(sorted(known))
+        raise InvalidRequest(
+            "unknown query parameter",
+            [f"query.{scrub(name)[:64]}: unknown (expected {expected})" for name in unknown],
+        )
+
+
 def create_app(control: BotControl, token_hash: str, *, docs: bool = False) -> FastAPI:
     """The control API of one bot, serving ``control``; requests must carry the hashed token.
 
@@ -477,6 +491,23 @@ def create_app(control: BotControl, token_hash: str, *, docs: bool = False) -> F
     async def pnl() -> Pnl:
         """realized, unrealized, funding, fees, net: totals, per venue and per symbol."""
         return await control.pnl()
+
+    @api.get("/stats", response_model=BotStats, tags=["read"], summary="Performance")
+    async def stats() -> BotStats:
+        """From the journal: PnL attribution (trading, unrealized, fees, funding), return,
+        Sharpe, Sortino, drawdown, trade statistics, exposure, turnover, per venue, per
+        symbol and per UTC day; a null statistic has its reason in ``notes``."""
+        return await control.stats()
+
+    @api.get("/trades", response_model=TradesPage, tags=["read"], summary="Closed trades")
+    async def trades(
+        request: Request,
+        page: Annotated[int, Query(ge=1, description="1-based")] = 1,
+        per_page: Annotated[int, Query(ge=1, le=MAX_TRADES_PER_PAGE)] = 50,
+    ) -> TradesPage:
+        """Closed trades (FIFO matches of the journal's fills), newest first."""
+        _refuse_unknown_query(request, {"page", "per_page"})
+        return await control.trades(page, per_page)
 
     @api.get("/config", response_model=RunningConfig, tags=["read"], summary="Running config")
     async def config() -> RunningConfig:

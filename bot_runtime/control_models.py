@@ -19,7 +19,7 @@ the wording of the message.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -256,3 +256,105 @@ class KillResetResult(_Model):
     paused_until: datetime | None = Field(
         None, description="entries stay refused until then by the daily-loss pause or cooldown"
     )
+
+
+class PnlAttribution(_Model):
+    """Where the money came from: ``net = trading + unrealized - fees + funding``."""
+
+    net: Money
+    trading: Money = Field(description="gross PnL of closed trades (FIFO lots)")
+    unrealized: Money = Field(description="open lots marked at the venues' mark prices")
+    fees: Money = Field(description="every fill's fee (paid > 0, rebates < 0)")
+    funding: Money = Field(description="funding received (> 0) or paid (< 0)")
+
+
+class TradeStats(_Model):
+    """Closed trades (one FIFO match each); a null ratio has its reason in ``notes``."""
+
+    trades: int
+    wins: int
+    losses: int
+    win_rate: float | None = Field(description="wins / trades (a win: net PnL > 0)")
+    profit_factor: float | None = Field(description="sum of wins / -sum of losses")
+    expectancy: Money | None = Field(description="mean net PnL per trade")
+    average_hold_seconds: float | None
+    notes: dict[str, str] = Field(default_factory=dict)
+
+
+class StatsGroup(_Model):
+    """One venue's or one symbol's share."""
+
+    pnl: PnlAttribution
+    trades: TradeStats
+    fills: int
+    turnover: Money = Field(description="traded notional: sum of price x size")
+    exposure: float | None = Field(description="share of the window with a position open")
+
+
+class DayStats(_Model):
+    """One UTC day: trades closed that day, fees of that day's fills, that day's funding."""
+
+    day: date
+    net: Money
+    trading: Money
+    fees: Money
+    funding: Money
+    trades: int
+    fills: int
+
+
+class BotStats(_Model):
+    """The bot's performance from its journal (``analytics``); null values have a reason in
+    ``notes`` (no trades yet, fewer than two equity samples...)."""
+
+    since: datetime | None = Field(description="first record (UTC)")
+    until: datetime | None = Field(description="now, or the last record")
+    pnl: PnlAttribution
+    trades: TradeStats
+    fills: int
+    turnover: Money
+    turnover_ratio: float | None = Field(description="turnover / mean equity")
+    exposure: float | None
+    starting_equity: Money | None
+    ending_equity: Money | None
+    equity_points: int = Field(description="equity samples used (pnl_snapshots + now)")
+    total_return: float | None = Field(description="ending / starting equity - 1")
+    sharpe: float | None
+    sortino: float | None
+    sampling: str = Field(description="how Sharpe and Sortino are sampled and annualised")
+    max_drawdown: Money
+    max_drawdown_pct: float | None
+    max_drawdown_seconds: float = Field(description="longest time below a previous peak")
+    drawdown_recovered: bool
+    per_venue: dict[str, StatsGroup] = Field(default_factory=dict)
+    per_symbol: dict[str, StatsGroup] = Field(default_factory=dict)
+    daily: list[DayStats] = Field(default_factory=list, description="oldest first")
+    notes: dict[str, str] = Field(default_factory=dict)
+
+
+class TradeView(_Model):
+    venue: str
+    symbol: str
+    direction: Literal["long", "short"]
+    size: Exact
+    entry_price: Exact
+    exit_price: Exact
+    opened_at: datetime
+    closed_at: datetime
+    gross_pnl: Money
+    fees: Money
+    net_pnl: Money
+    hold_seconds: float
+
+
+MAX_TRADES_PER_PAGE = 200
+
+
+class TradesPage(_Model):
+    """Closed trades, newest first, one page of them."""
+
+    page: int = Field(description="1-based")
+    per_page: int
+    total: int = Field(description="closed trades in all")
+    pages: int
+    trades: list[TradeView]

@@ -13,9 +13,11 @@ import time
 from decimal import Decimal
 from typing import Any
 
+from bot_runtime.bot_stats import bot_stats, bot_trades
 from bot_runtime.control import Conflict, ControlError, InvalidRequest, NeedsConfirmation, NotFound
 from bot_runtime.control_models import (
     BalanceView,
+    BotStats,
     BotStatus,
     CloseAllResult,
     CloseMode,
@@ -30,6 +32,7 @@ from bot_runtime.control_models import (
     RiskState,
     RunningConfig,
     StateChange,
+    TradesPage,
 )
 from bot_runtime.kill_switch import (
     RESET_ACTION,
@@ -182,6 +185,12 @@ class RuntimeControl:
             per_venue=per_venue,
             per_symbol=per_symbol,
         )
+
+    async def stats(self) -> BotStats:
+        return await bot_stats(self._runtime)
+
+    async def trades(self, page: int, per_page: int) -> TradesPage:
+        return await bot_trades(self._runtime, page, per_page)
 
     def config(self) -> RunningConfig:
         return self._runtime.config.model_dump(mode="json", by_alias=True)

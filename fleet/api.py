@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from bot_runtime.control_models import (
     BalanceView,
+    BotStats,
     BotStatus,
     CloseAllResult,
     CloseMode,
@@ -23,6 +24,7 @@ from bot_runtime.control_models import (
     ReloadResult,
     RunningConfig,
     StateChange,
+    TradesPage,
 )
 from core.errors import TradingError
 
@@ -97,6 +99,10 @@ class ControlClient(Protocol):
     async def balances(self) -> list[BalanceView]: ...
 
     async def pnl(self) -> Pnl: ...
+
+    async def stats(self) -> BotStats: ...
+
+    async def trades(self, page: int = 1, per_page: int = 50) -> TradesPage: ...
 
     async def config(self) -> RunningConfig: ...
 

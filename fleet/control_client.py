@@ -22,6 +22,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from bot_runtime.control_models import (
     BalanceView,
+    BotStats,
     BotStatus,
     CloseAllResult,
     CloseMode,
@@ -36,6 +37,7 @@ from bot_runtime.control_models import (
     ReloadResult,
     RunningConfig,
     StateChange,
+    TradesPage,
 )
 from fleet.api import ControlRefused, FleetError
 
@@ -50,6 +52,8 @@ _ORDERS = TypeAdapter(list[OrderView])
 _BALANCES = TypeAdapter(list[BalanceView])
 _CONFIG = TypeAdapter(RunningConfig)
 _PNL = TypeAdapter(Pnl)
+_STATS = TypeAdapter(BotStats)
+_TRADES = TypeAdapter(TradesPage)
 _STATE = TypeAdapter(StateChange)
 _CLOSED = TypeAdapter(CloseResult)
 _CLOSED_ALL = TypeAdapter(CloseAllResult)
@@ -120,6 +124,12 @@ class HttpControlClient:
 
     async def pnl(self) -> Pnl:
         return await self._request("GET", "pnl", None, _PNL)
+
+    async def stats(self) -> BotStats:
+        return await self._request("GET", "stats", None, _STATS)
+
+    async def trades(self, page: int = 1, per_page: int = 50) -> TradesPage:
+        return await self._request("GET", f"trades?page={page}&per_page={per_page}", None, _TRADES)
 
     async def config(self) -> RunningConfig:
         return await self._request("GET", "config", None, _CONFIG)

@@ -18,6 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from analytics.daily import daily
+from analytics.performance import analyse
+from analytics.records import EquityPoint, FillRecord, FundingRecord
+from analytics.trades import reconstruct
+from bot_runtime.bot_stats import stats_view, trades_page
 from bot_runtime.control import (
     JSON,
     Conflict,
@@ -28,6 +33,7 @@ from bot_runtime.control import (
 )
 from bot_runtime.control_models import (
     BalanceView,
+    BotStats,
     BotStatus,
     CloseAllResult,
     CloseMode,
@@ -42,6 +48,7 @@ from bot_runtime.control_models import (
     RiskState,
     RunningConfig,
     StateChange,
+    TradesPage,
 )
 
 WIDE_SPREAD_PCT = Decimal("0.5")
@@ -138,6 +145,10 @@ class InMemoryBotControl:
     resets: list[KillResetRequest] = field(default_factory=list)
     stop_requested: bool = False
     closed: list[tuple[str, CloseMode]] = field(default_factory=list)
+    #: The journal as analytics reads it: /stats and /trades are computed from these.
+    fills_: list[FillRecord] = field(default_factory=list)
+    funding_: list[FundingRecord] = field(default_factory=list)
+    equity_: list[EquityPoint] = field(default_factory=list)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -185,6 +196,15 @@ class InMemoryBotControl:
             )
             for venue in self.venues
         ]
+
+    async def stats(self) -> BotStats:
+        """What the runtime computes, over this bot's records (the records' own span)."""
+        performance = analyse(self.fills_, self.funding_, self.equity_)
+        days = daily(self.fills_, self.funding_)
+        return stats_view(performance, days, len(self.equity_))
+
+    async def trades(self, page: int, per_page: int) -> TradesPage:
+        return trades_page(reconstruct(self.fills_).trades, page, per_page)
 
     async def pnl(self) -> Pnl:
         """``realized`` is after fees, as the strategies book it; ``fees`` is reported too."""
