@@ -43,6 +43,7 @@ from telegram_bot_service.commands import (
     lifecycle,
     market,
     risk,
+    stats,
     trading,
 )
 from telegram_bot_service.conversations.add_account import add_account_conversation
@@ -81,6 +82,9 @@ COMMAND_HANDLERS = {
     "balances": trading.balances,
     "orders": trading.orders,
     "pnl": trading.pnl,
+    "stats": stats.stats,
+    "trades": stats.trades,
+    "daily": stats.daily,
     "pause": trading.pause,
     "resume": trading.resume,
     "close": trading.close,
