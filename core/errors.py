@@ -149,3 +149,30 @@ class ExposureLimitBreached(RiskLimitBreached):
 
 class OpenPositionsLimitBreached(RiskLimitBreached):
     """A new position would exceed ``risk.max_open_positions``."""
+
+
+class TradeNotionalLimitBreached(RiskLimitBreached):
+    """One entry's notional, at the prices the book would fill it at, exceeds the per-trade cap."""
+
+
+class InstrumentExposureLimitBreached(RiskLimitBreached):
+    """One instrument's position would exceed its share (%) of the account's equity."""
+
+
+class DailyLossLimitBreached(RiskLimitBreached):
+    """The equity lost since the UTC day began reached the limit: the kill switch trips
+    (cancel every order, flatten, stop), it does not merely pause."""
+
+
+class DrawdownLimitBreached(RiskLimitBreached):
+    """Equity fell the configured USD amount below its peak: the kill switch trips."""
+
+
+class TimeStopReached(RiskLimitBreached):
+    """A position outlived its time stop: it is closed at market."""
+
+
+class DataStale(RiskLimitBreached):
+    """The book is older than its bound, or was resynced too recently, to enter on.
+
+    Refuses entries only: exits by the stop rules run on whatever book there is."""
