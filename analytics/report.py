@@ -61,7 +61,7 @@ def metric_rows(perf: Performance) -> list[tuple[str, str, str]]:
     rows = [
         ("Net PnL", money(a.net), ""),
         ("  trading (closed trades, gross)", money(a.trading), ""),
-        ("  unrealized (open lots at marks)", money(a.unrealized), ""),
+        ("  unrealized (open lots at marks)", money(a.unrealized), notes.get("unrealized", "")),
         ("  fees paid", money(a.fees), ""),
         ("  funding received", money(a.funding), ""),
         ("Starting equity", money(perf.starting_equity), ""),
