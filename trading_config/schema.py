@@ -128,8 +128,10 @@ class MarketDataConfig(Section):
     """Where a paper venue's prices come from: the seeded synthetic market, or a real venue's
     public feed (paper trading against live books; no account or key needed)."""
 
-    source: Literal["synthetic", "hyperliquid"] = Field(
-        default="synthetic", description="synthetic, or the venue whose public feed to follow"
+    source: Literal["synthetic", "aster", "backpack", "binance", "hyperliquid", "lighter"] = Field(
+        default="synthetic",
+        description="synthetic, or the venue whose public feed to follow: aster, backpack, "
+        "binance (USD-M), hyperliquid or lighter",
     )
     testnet: bool = Field(default=False, description="follow the venue's test network")
     symbols: tuple[str, ...] = Field(

@@ -1,7 +1,8 @@
 """A real venue's public market data as a :class:`MarketFeed`, so paper accounts trade live books.
 
-``market_data: {source: hyperliquid}`` in a paper venue's config builds a :class:`LiveFeed`
-over that venue's :class:`PublicSource` (public endpoints only: no account, no keys). The
+``market_data: {source: <venue>}`` in a paper venue's config (binance, aster, backpack,
+lighter or hyperliquid) builds a :class:`LiveFeed` over that venue's :class:`PublicSource`
+(public endpoints only: no account, no keys), imported only when a config names it. The
 source pushes events as the venue sends them; the feed keeps the latest book and funding of
 every symbol (what ``snapshot``/``funding`` answer) and fans events out to every
 ``events()`` stream, each of which starts with a snapshot and the funding of every symbol,
@@ -33,7 +34,11 @@ Sink = Callable[[MarketEvent], None]
 
 # source name -> "module:Class" of its PublicSource (imported on use).
 LIVE_SOURCES: dict[str, str] = {
+    "aster": "exchange_clients.binance_style.public_feed:AsterPublicSource",
+    "backpack": "exchange_clients.backpack.public_feed:BackpackPublicSource",
+    "binance": "exchange_clients.binance_style.public_feed:BinancePublicSource",
     "hyperliquid": "exchange_clients.hyperliquid.public_feed:HyperliquidPublicSource",
+    "lighter": "exchange_clients.lighter.public_feed:LighterPublicSource",
 }
 
 

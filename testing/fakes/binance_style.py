@@ -17,7 +17,9 @@ Futures" API (Aster's futures API documents the same endpoints and fields):
   ``-4028``, ``-4116``, ``-4164``, ``-5022`` ...).
 * **Websocket Market Streams** — raw ``/ws/<stream>``, combined ``/stream?streams=a/b``
   (``{"stream", "data"}`` wrapper), live ``SUBSCRIBE``/``UNSUBSCRIBE``/``LIST_SUBSCRIPTIONS``;
-  **Diff. Book Depth Streams** ``<symbol>@depth@100ms`` with ``U``/``u``/``pu``.
+  **Diff. Book Depth Streams** ``<symbol>@depth@100ms`` with ``U``/``u``/``pu``; **Aggregate
+  Trade Streams** ``<symbol>@aggTrade`` for every trade here (ours, or another participant's:
+  :meth:`FakeBinanceStyle.trade`).
 * **User Data Streams** — ``POST/PUT/DELETE listenKey`` (60 min validity, ``-1125`` when gone),
   ``/ws/<listenKey>``, events ``ORDER_TRADE_UPDATE``, ``ACCOUNT_UPDATE``, ``listenKeyExpired``.
 * **User Commission Rate** (``commissionRate``, per account: :meth:`FakeBinanceStyle.set_fees`;
@@ -730,7 +732,38 @@ class FakeBinanceStyle:
             await self._push_depth(symbol, [], changes)
         else:
             await self._push_depth(symbol, changes, [])
+        await self._push_agg_trades(symbol, taker_side, taken)
         return taken
+
+    async def trade(self, symbol: str, taker_side: str, qty: str | Decimal) -> None:
+        """Another participant's market order (``BUY``/``SELL``) takes ``qty`` from the book:
+        the depth change and its aggregate trades are pushed, as for one of ours."""
+        await self._consume(symbol, taker_side, Decimal(qty))
+
+    async def _push_agg_trades(
+        self, symbol: str, taker_side: str, taken: list[tuple[Decimal, Decimal]]
+    ) -> None:
+        """Market Streams > Aggregate Trade Streams ``<symbol>@aggTrade``: one event per price
+        level a taker order went through; ``m`` is true when the buyer was the maker."""
+        stream = f"{symbol.lower()}@aggTrade"
+        for price, qty in taken:
+            trade_id = next(self._trade_ids)
+            stamp = now_ms()
+            event = {
+                "e": "aggTrade",
+                "E": stamp,
+                "s": symbol,
+                "a": trade_id,
+                "p": text(price),
+                "q": text(qty),
+                "f": trade_id,
+                "l": trade_id,
+                "T": stamp,
+                "m": taker_side != "BUY",
+            }
+            for conn in list(self._connections):
+                if stream in conn.streams:
+                    await self._send(conn, stream, event)
 
     async def _fill(
         self, account: FakeAccount, order: FakeOrder, price: Decimal, qty: Decimal, *, maker: bool

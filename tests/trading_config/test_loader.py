@@ -264,7 +264,10 @@ def test_market_data_is_refused_on_real_venues_and_unknown_sources(tmp_path: Pat
     problems = problems_of(tmp_path, BASE + "    market_data:\n      source: bitmex\n")
     assert len(problems) == 1
     assert "exchanges.paper.market_data.source" in problems[0]
-    assert "'synthetic' or 'hyperliquid'" in problems[0]
+    assert (
+        "one of 'synthetic', 'aster', 'backpack', 'binance', 'hyperliquid' or 'lighter'"
+        in problems[0]
+    )
 
 
 def test_real_venues_take_api_and_websocket_url_overrides(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from exchange_clients.binance_style.public_feed import (
     BinancePublicSource,
     BinanceStylePublicSource,
 )
+from exchange_clients.market_data.events import BookSnapshotEvent, MarketEvent, TradeEvent
 from exchange_clients.market_data.live import LiveFeed, LiveSourceSettings
 from exchange_clients.types import OrderStatus
 from testing.fakes.aster import FakeAster
@@ -182,6 +183,27 @@ async def test_an_unknown_symbol_fails_connect_clearly(
     client = live_paper(source_for(venue, "BTC", "NOPE"))
     with pytest.raises(UnknownSymbol, match=f"{name}: live market data: no market for NOPE"):
         await client.connect()
+
+
+async def test_aggregate_trades_arrive_as_trade_events_in_internal_units(
+    venue: tuple[FakeBinanceStyle, str],
+) -> None:
+    fake, _ = venue
+    events: list[MarketEvent] = []
+    source = source_for(venue, "PEPE")
+    await source.start(events.append)
+    try:
+        await fake.trade("1000PEPEUSDT", "SELL", "600000")  # another participant sells
+        await eventually(lambda: sum(isinstance(e, TradeEvent) for e in events) == 2)
+        trades = [e for e in events if isinstance(e, TradeEvent)]
+        assert [(t.symbol, t.price, t.size, t.taker_side) for t in trades] == [
+            ("PEPE", D("0.000012345"), D(500_000_000), "sell"),
+            ("PEPE", D("0.000012344"), D(100_000_000), "sell"),
+        ]
+        books = [e for e in events if isinstance(e, BookSnapshotEvent)]
+        assert books[-1].bids[0] == (D("0.000012344"), D(800_000_000))  # what is left
+    finally:
+        await source.stop()
 
 
 async def test_an_unreachable_venue_fails_the_start_clearly() -> None:
