@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, str] = {
     "tick_to_order": "book update to order sent, with the durable intent",
     "bot_footprint": "one paper bot: start-up time and memory",
     "fleet": "a fleet of paper bots under supervisord",
+    "funding_service": "funding-rate collection cycle (8 x 200) and 1-year history queries",
 }
 
 
