@@ -9,7 +9,7 @@ Futures" API (Aster's futures API documents the same endpoints and fields):
   ``recvWindow`` of the server clock (``-1021``), a bad signature is ``-1022``, an unknown key
   ``-2015`` (HTTP 401). Venue subclasses add other schemes (Aster v3 API wallets).
 * **Market Data > Exchange Information / Order Book / Mark Price (premiumIndex) / Get Funding
-  Rate Info (fundingInfo) / Check Server Time**.
+  Rate Info (fundingInfo) / Get Funding Rate History (fundingRate) / Check Server Time**.
 * **Account/Trades > New Order, Query Order, Cancel Order, Cancel All Open Orders, Current All
   Open Orders, Account Trade List (userTrades), Position Information (positionRisk), Futures
   Account Balance, Change Initial Leverage, Notional and Leverage Brackets**, with the
@@ -957,6 +957,9 @@ class FakeBinanceStyle:
         self.routes[("GET", "/fapi/v3/positionRisk")] = Route(
             FakeBinanceStyle.h_position_risk_v3, "SIGNED"
         )
+        self.routes[("GET", "/fapi/v1/fundingRate")] = Route(
+            FakeBinanceStyle.h_funding_rate_history, "NONE"
+        )
 
     def add_algo_service(self) -> None:
         """Binance's Algo Service endpoints and its per-symbol open interest."""
@@ -1238,6 +1241,33 @@ class FakeBinanceStyle:
             }
             for m in self.markets.values()
             if m.adjusted_interval
+        ]
+
+    def h_funding_rate_history(self, account: FakeAccount | None, params: dict[str, str]) -> Any:
+        """Market Data > Get Funding Rate History (``fundingRate``): the settlements of one
+        symbol at each of its interval boundaries, at its current rate. ``startTime`` and
+        ``endTime`` are inclusive; ``limit`` defaults to 100, at most 1000; more settlements
+        than ``limit`` in the range -> the first ``limit`` from ``startTime``; without a range,
+        the most recent ``limit``. Ascending order."""
+        market = self.market(params)
+        limit = min(int(params.get("limit", 100)), 1000)
+        step = market.interval_hours * 3600 * 1000
+        end = min(int(params.get("endTime") or now_ms()), now_ms())
+        last = end // step * step
+        if params.get("startTime"):
+            first = -(-int(params["startTime"]) // step) * step
+            times = list(range(first, last + 1, step))[:limit]
+        else:
+            times = list(range(max(0, last - (limit - 1) * step), last + 1, step))
+        mark = text(self.mark_price(market.symbol)) if market.symbol in self.books else ""
+        return [
+            {
+                "symbol": market.symbol,
+                "fundingRate": text(market.funding_rate),
+                "fundingTime": t,
+                "markPrice": mark,
+            }
+            for t in times
         ]
 
     # --- handlers: orders -------------------------------------------------------------------

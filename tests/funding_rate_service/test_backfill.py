@@ -4,6 +4,7 @@ taken from the settlements, and a venue without history reported rather than gue
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -20,7 +21,9 @@ from funding_rate_service.backfill import (
 )
 from funding_rate_service.collector import public_client_factory
 from funding_rate_service.storage import ESTIMATE, SETTLED, FundingRecord
+from testing.fakes.aster import FakeAster
 from testing.fakes.backpack import FakeBackpack
+from testing.fakes.binance import FakeBinance
 from testing.fakes.hyperliquid import FakeHyperliquid
 
 D = Decimal
@@ -137,3 +140,31 @@ def test_intervals_come_from_the_gaps_between_settlements() -> None:
     assert single.interval_hours == D(8)  # the catalogue's Binance interval
     moments_apart = records_from("backpack", "BTC", [(t, D(1)), (t + HOUR / 1000, D(1))], t)
     assert {r.interval_hours for r in moments_apart} == {D(1)}  # Backpack's, not the gap
+
+
+@pytest.mark.parametrize("venue", ["binance", "aster"])
+async def test_binance_style_history_pages_by_time_with_each_symbols_interval(
+    db_sessions: async_sessionmaker[AsyncSession], venue: str
+) -> None:
+    fake_class = FakeBinance if venue == "binance" else FakeAster
+    async with fake_class() as fake:
+        options = {venue: {"base_url": fake.base_url, "ws_url": fake.ws_url}}
+        [result] = await backfill(
+            db_sessions,
+            [venue],
+            days=400,  # 8-hourly BTC: 1200 settlements, two pages of at most 1000
+            factory=public_client_factory(options),
+            symbols=["BTC", "ETH"],
+            base_urls={venue: fake.base_url},
+        )
+    assert result.errors == []
+    async with db_sessions() as session:
+        far = datetime(2000, 1, 1, tzinfo=UTC)
+        btc = await storage.history(session, venue, "BTC", far, datetime.now(UTC))
+        eth = await storage.history(session, venue, "ETH", far, datetime.now(UTC))
+    assert len(btc) in (1199, 1200)  # 400 days of 8 h, depending on where now falls
+    assert {(r.interval_hours, r.rate_per_interval, r.source) for r in btc} == {
+        (D(8), D("0.0001"), SETTLED)
+    }
+    assert {r.interval_hours for r in eth} == {D(4)}  # ETH's adjusted 4 h interval
+    assert all(b.funding_time - a.funding_time == 8 * HOUR for a, b in itertools.pairwise(btc))
