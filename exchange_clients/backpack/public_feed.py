@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from core.errors import ConfigError, UnknownSymbol
+from core.logging_setup import get_logger
 from exchange_clients.backpack.client import DEPTH, MAINNET_REST_URL, MARK_PRICES, MARKETS
 from exchange_clients.backpack.funding_adapter import funding_from_mark_price
 from exchange_clients.backpack.rest import BackpackRest
@@ -39,6 +40,8 @@ from exchange_clients.market_data.live_books import (
 from exchange_clients.types import FundingRate, Market
 from networking.http import RestTransport
 from networking.rate_limit import TokenBucket
+
+log = get_logger(__name__)
 
 VENUE = "backpack"
 DEFAULT_SYMBOLS = ("BTC", "ETH", "SOL")
@@ -182,6 +185,12 @@ class BackpackPublicSource:
             self._books.withdraw(market.symbol)
 
     def on_public(self, stream: str, data: dict[str, Any]) -> None:
+        try:
+            self._on_public(stream, data)
+        except (KeyError, ValueError, TypeError) as exc:  # one unreadable event, not a resync
+            log.warning("live_feed_bad_message", venue=VENUE, stream=stream, error=str(exc))
+
+    def _on_public(self, stream: str, data: dict[str, Any]) -> None:
         market = self._markets.get(str(data.get("s")))
         if market is None:
             return

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.errors import UnknownSymbol
+from core.logging_setup import get_logger
 from exchange_clients.binance_style.client import VenueConfig
 from exchange_clients.binance_style.funding_adapter import (
     funding_from_premium_index,
@@ -37,6 +38,8 @@ from exchange_clients.native.wire import ms_to_datetime, to_decimal
 from exchange_clients.types import Market
 from networking.http import RestTransport
 from networking.rate_limit import TokenBucket
+
+log = get_logger(__name__)
 
 DEFAULT_SYMBOLS = ("BTC", "ETH", "SOL")
 SNAPSHOT_LIMIT = 1000
@@ -66,7 +69,10 @@ class PublicDepthStream(DepthStream):
             return
         event = message.get("data", message)
         if isinstance(event, dict):
-            self._source.on_event(event)
+            try:
+                self._source.on_event(event)
+            except (KeyError, ValueError, TypeError) as exc:  # one unreadable event, not a resync
+                log.warning("live_feed_bad_message", venue=self.venue, error=str(exc))
 
     def _on_disconnect(self) -> None:
         super()._on_disconnect()  # every book invalid until its new snapshot

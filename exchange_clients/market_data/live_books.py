@@ -122,7 +122,8 @@ class FundingPoller:
             await asyncio.sleep(self._seconds)
             try:
                 await self._poll()
-            except ExchangeError as exc:  # VenueUnavailable included: try again next time
+            except (ExchangeError, KeyError, ValueError, TypeError) as exc:
+                # Down (VenueUnavailable) or an answer we cannot read: try again next time.
                 log.warning("live_funding_poll_failed", venue=self._venue, error=str(exc))
 
 

@@ -136,6 +136,8 @@ async def test_funding_is_polled_again(venue: tuple[FakeBinanceStyle, str]) -> N
     client = live_paper(source)
     await client.connect()
     try:
+        # One poll fails (the venue is briefly down): the next one still comes.
+        fake.fail_next(8, 503, path="/fapi/v1/premiumIndex")  # > one poll's retries
         fake.markets["BTCUSDT"].funding_rate = D("0.00042")
 
         async def rate() -> Decimal:
@@ -204,6 +206,22 @@ async def test_aggregate_trades_arrive_as_trade_events_in_internal_units(
         assert books[-1].bids[0] == (D("0.000012344"), D(800_000_000))  # what is left
     finally:
         await source.stop()
+
+
+async def test_an_unreadable_event_is_skipped_and_the_book_keeps_coming(
+    venue: tuple[FakeBinanceStyle, str],
+) -> None:
+    fake, _ = venue
+    source = source_for(venue, "BTC")
+    client = live_paper(source)
+    await client.connect()
+    try:
+        source.depth_stream._on_message({"e": "aggTrade", "s": "BTCUSDT", "p": "not a number"})
+        await fake.set_book("BTCUSDT", [("64100", "1")], [("64110", "1")])
+        await until(lambda: best_bid(client, "BTC"), D(64_100))
+        assert source.depth_stream.websocket.connections == 1  # no reconnection for it
+    finally:
+        await client.disconnect()
 
 
 async def test_an_unreachable_venue_fails_the_start_clearly() -> None:
