@@ -20,7 +20,8 @@ Endpoints (apidocs.lighter.xyz; shapes as the SDK's generated models, lighter/mo
   filled, ``canceled-post-only`` ...) is visible in the order, not in the sendTx answer.
 * ``GET /stream`` (WebSocket reference): ``order_book/{id}`` (``subscribed/order_book``
   snapshot, then ``update/order_book`` deltas with ``begin_nonce`` = previous ``nonce``),
-  ``trade/{id}``, ``market_stats/all``, ``account_all/{account}`` (trades) and
+  ``trade/{id}``, ``market_stats/all`` (the state on subscribe, ``update/market_stats`` from
+  :meth:`FakeLighter.push_market_stats`), ``account_all/{account}`` (trades) and
   ``account_all_orders/{account}`` (orders; needs ``auth``); ``{"type": "ping"}`` both ways.
 
 What the fake can and cannot check about signatures: Lighter's scheme (Schnorr over a
@@ -384,6 +385,18 @@ class FakeLighter:
         for connection in list(self._connections):
             with contextlib.suppress(Exception):
                 await connection.ws.close()
+
+    async def push_market_stats(self, symbol: str | None = None) -> None:
+        """Send ``update/market_stats`` on ``market_stats/all`` (the venue streams it as
+        funding, marks and volumes change): ``symbol``'s entry, or every market's."""
+        stats = self._stats()
+        if symbol is not None:
+            key = str(self.market(symbol).market_id)
+            stats = {key: stats[key]}
+        await self._broadcast(
+            "market_stats/all",
+            {"type": "update/market_stats", "channel": "market_stats:all", "market_stats": stats},
+        )
 
     async def ping_clients(self) -> None:
         """The server's keepalive: every connection must answer ``{"type": "pong"}``."""

@@ -97,6 +97,22 @@ async def test_the_paper_book_follows_the_deltas_and_a_resting_order_fills_when_
         await client.disconnect()
 
 
+async def test_funding_follows_the_market_stats_stream(fake: FakeLighter) -> None:
+    client = live_paper(source_for(fake, "BTC", "ETH"))
+    await client.connect()
+    try:
+        fake.market("BTC").funding_percent = D("-0.0250")
+        await fake.push_market_stats("BTC")
+
+        async def rate() -> Decimal:
+            return (await client.funding_rate("BTC")).rate
+
+        await until(rate, D("-0.00025"))
+        assert (await client.funding_rate("ETH")).rate == D("0.000012")  # not in the update
+    finally:
+        await client.disconnect()
+
+
 async def test_public_trades_arrive_as_trade_events(fake: FakeLighter) -> None:
     events: list[MarketEvent] = []
     source = source_for(fake, "BTC")
