@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import structlog
 
 from core.errors import DataStale, TimeStopReached
 from exchange_clients.types import BookSnapshot
@@ -146,3 +147,13 @@ async def test_exits_still_run_on_a_stale_or_resynced_book(
         assert await position(rig) is None
         assert scalper(rig).closed_trades == 1
         assert (await rows(rig, purpose="l2_entry"))[0].filled_size == ENTRY_SIZE
+
+
+async def test_a_refusal_repeated_every_step_is_logged_once(db_sessions: Sessions) -> None:
+    async with strategy_rig(db_sessions, config()) as rig:
+        await stale_signal(rig, 2.5)
+        with structlog.testing.capture_logs() as logs:
+            await rig.step(3)
+        limits = [line for line in logs if line["event"] == "limit"]
+        assert [line["limit"] for line in limits] == ["DataStale"]
+        assert len(scalper(rig).breaches) == 3

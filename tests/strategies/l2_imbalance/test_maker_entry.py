@@ -82,3 +82,27 @@ async def test_taker_entry_by_default(db_sessions: Sessions) -> None:
             False,
             "filled",
         )
+
+
+async def test_a_partly_filled_maker_entry_opens_what_filled_at_its_timeout(
+    db_sessions: Sessions,
+) -> None:
+    async with strategy_rig(db_sessions, config(**MAKER)) as rig:
+        await book(rig, BUY_BOOK)
+        await rig.step()
+        [row] = await rows(rig, purpose="l2_entry")
+        feed(rig).trade("99.8", "0.4", "sell")  # 0.40 of the 1.00 fills
+        await feed(rig).settled()
+        tracker = scalper(rig).tracker
+        await rig.venues.until(
+            lambda: tracker.get(row.client_order_id).order.filled_size == D("0.4")
+        )
+        await rig.step()
+        assert scalper(rig).trades == {}  # still working: within its 5 s
+        await rig.advance(5)
+        await rig.step()
+        [row] = await rows(rig, purpose="l2_entry")
+        assert (row.status, row.filled_size) == ("cancelled", D("0.4"))
+        trade = scalper(rig).trades["BTC"]
+        assert (trade.size, trade.entry_price) == (D("0.4"), D("99.9"))
+        assert await resting(rig) == [("stop_market", "sell", D("0.4"), None, D("99.7"), True)]
