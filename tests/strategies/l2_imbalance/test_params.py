@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from strategies.factory import strategy_class
 from strategies.l2_imbalance.params import L2ImbalanceParams
-from trading_config.strategy_params import MarketReference
+from strategies.l2_imbalance.strategy import L2ImbalanceStrategy
+from trading_config.strategy_params import MarketReference, find_strategy_params
 
 BASE: dict[str, Any] = {
     "exchange": "paper",
@@ -103,3 +105,8 @@ def test_the_kill_limits_must_be_set() -> None:
 def test_bad_values_are_refused_clearly(changes: dict[str, Any], expected: str) -> None:
     [problem] = errors(**changes)
     assert expected in problem, problem
+
+
+def test_the_factory_finds_the_strategy() -> None:
+    assert strategy_class("l2_imbalance") is L2ImbalanceStrategy
+    assert find_strategy_params("l2_imbalance") is L2ImbalanceParams
