@@ -15,7 +15,7 @@ at the fleet every ``interval_seconds``:
    (one resumed or launched meanwhile). The trip is audited (``fleet.guard.trip``) and logged
    critical; the Telegram service's watcher alerts ``kill_switch`` subscribers.
 
-It stays tripped until :func:`reset_guard` (``python -m fleet guard reset --reason``, audited):
+It stays tripped until :func:`reset_guard` (``python -m fleet guard reset --reason TEXT``, audited):
 the operator accepts the loss, and peaks and day starts restart from the current equities.
 The reset resumes nothing: resume or restart the bots when ready.
 
