@@ -17,6 +17,7 @@ BENCHMARKS: dict[str, str] = {
     "paper_venue": "paper venue matching",
     "order_book": "L2 order book ingest and queries",
     "venues": "venue signing cost and book ingest over the fakes",
+    "live_feeds": "live public feeds: a venue depth message to a paper venue's book",
     "proxies": "REST through an account's proxy (SOCKS5, HTTP CONNECT) and failover time",
     "atomic": "atomic multi-leg executor",
     "funding_fees": "funding-arbitrage fees per round trip: maker vs market entries",

@@ -23,59 +23,33 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.redaction import scrub_exception_text
-from exchange_clients.base import BaseExchangeClient
-from exchange_clients.factory import create_client
-from exchange_clients.types import ClientSettings, FeeSchedule, FundingRate, MarketStats
+from exchange_clients.types import FeeSchedule, FundingRate, MarketStats
 from funding_rate_service import storage
 from funding_rate_service.settings import CollectionSettings
 from funding_rate_service.storage import ESTIMATE, FundingRecord
+from funding_rate_service.venue_access import (
+    ClientFactory,
+    FundingVenue,
+    IndexPrices,
+    collection_client_factory,
+)
+from funding_rate_service.venue_access import public_client_factory as public_client_factory
 
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
-
-class FundingVenue(Protocol):
-    """What collection needs of a venue client (every ``BaseExchangeClient`` has it)."""
-
-    async def connect(self) -> None: ...
-
-    async def disconnect(self) -> None: ...
-
-    async def funding_rates(self) -> dict[str, FundingRate]: ...
-
-    async def market_stats(self) -> dict[str, MarketStats]: ...
-
-    async def fees(self, symbol: str) -> FeeSchedule: ...
-
-
-ClientFactory = Callable[[str], FundingVenue]
-"""Venue name -> an unconnected client (the collector connects it and keeps it)."""
-
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def public_client_factory(
-    options: Mapping[str, Mapping[str, object]] | None = None,
-) -> Callable[[str], BaseExchangeClient]:
-    """Clients as the factory builds them, with no account (``options`` per venue, e.g. a
-    paper profile or a base URL)."""
-    per_venue = dict(options or {})
-
-    def build(venue: str) -> BaseExchangeClient:
-        return create_client(ClientSettings(venue=venue, options=dict(per_venue.get(venue, {}))))
-
-    return build
 
 
 @dataclass
@@ -135,6 +109,7 @@ def build_record(
     stats: MarketStats | None,
     fees: FeeSchedule | None,
     observed_at: datetime,
+    index_price: Decimal | None = None,
 ) -> FundingRecord:
     """One stored row of ``venue`` (the configured name, under which its rows are kept) from
     what it said; ``ValueError`` when the rate is nonsense."""
@@ -154,6 +129,7 @@ def build_record(
         source=ESTIMATE,
         predicted_rate=_finite(rate.predicted_rate),
         mark_price=_finite(rate.mark_price),
+        index_price=_finite(index_price),
         open_interest_usd=_finite(stats.open_interest_usd) if stats else None,
         volume_24h_usd=_finite(stats.volume_24h_usd) if stats else None,
         next_funding_time=rate.next_funding_time,
@@ -179,7 +155,7 @@ class Collector:
     ) -> None:
         self.settings = settings
         self._sessions = sessions
-        self._factory = client_factory or public_client_factory()
+        self._factory = client_factory or collection_client_factory(settings.venue_options)
         self._clock = clock
         self._clients: dict[str, FundingVenue] = {}
         self._health = {venue: VenueHealth(venue) for venue in settings.venues}
@@ -259,6 +235,7 @@ class Collector:
         observed_at = self._clock()
         read = _Read()
         stats = await _optional(client.market_stats(), "market stats", read.notes)
+        indexes = client.index_prices() if isinstance(client, IndexPrices) else {}
         wanted = self.settings.symbols
         fees_by_symbol: dict[str, FeeSchedule | None] = {}
         fees_readable = True
@@ -273,7 +250,14 @@ class Collector:
         for symbol, fees in fees_by_symbol.items():
             try:
                 read.records.append(
-                    build_record(venue, rates[symbol], (stats or {}).get(symbol), fees, observed_at)
+                    build_record(
+                        venue,
+                        rates[symbol],
+                        (stats or {}).get(symbol),
+                        fees,
+                        observed_at,
+                        indexes.get(symbol),
+                    )
                 )
             except (ValueError, TypeError, ArithmeticError) as exc:
                 read.rejected += 1

@@ -50,6 +50,8 @@ class CollectionSettings:
     stale_after_seconds: float | None = None  # None = 3 x interval
     stale_drop_days: int = 7
     backfill_days: int = 30
+    # Per-venue client options (base_url, ws_url, a paper profile ...), set by the program
+    # that builds the settings (tests, bench, a config file), not by env or flags.
     venue_options: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
 
     @property

@@ -19,8 +19,8 @@ from funding_rate_service.backfill import (
     backfill_venue,
     records_from,
 )
-from funding_rate_service.collector import public_client_factory
 from funding_rate_service.storage import ESTIMATE, SETTLED, FundingRecord
+from funding_rate_service.venue_access import public_client_factory
 from testing.fakes.aster import FakeAster
 from testing.fakes.backpack import FakeBackpack
 from testing.fakes.binance import FakeBinance

@@ -20,13 +20,13 @@ from funding_rate_service.collector import (
     Collector,
     build_record,
     funding_time_of,
-    public_client_factory,
 )
 from funding_rate_service.settings import CollectionSettings
 from testing.fakes.aster import FakeAster
 from testing.fakes.backpack import FakeBackpack
 from testing.fakes.binance import FakeBinance
 from testing.fakes.binance_style import Route
+from testing.fakes.hyperliquid import FakeHyperliquid
 
 D = Decimal
 PAPER: dict[str, object] = {"store": None}
@@ -37,9 +37,11 @@ class Venues:
     binance: FakeBinance
     backpack: FakeBackpack
     aster: FakeAster
+    hyperliquid: FakeHyperliquid
 
     def options(self) -> dict[str, dict[str, object]]:
         return {
+            "hyperliquid": {"base_url": self.hyperliquid.base_url},
             "binance": {"base_url": self.binance.base_url, "ws_url": self.binance.ws_url},
             "backpack": {"base_url": self.backpack.base_url, "ws_url": self.backpack.ws_url},
             "aster": {"base_url": self.aster.base_url, "ws_url": self.aster.ws_url},
@@ -55,6 +57,7 @@ async def fakes() -> AsyncIterator[Venues]:
             binance=await stack.enter_async_context(FakeBinance()),
             backpack=await stack.enter_async_context(FakeBackpack()),
             aster=await stack.enter_async_context(FakeAster()),
+            hyperliquid=await stack.enter_async_context(FakeHyperliquid()),
         )
 
 
@@ -65,9 +68,8 @@ def collector(
     **settings: Any,
 ) -> Collector:
     settings.setdefault("venue_timeout_seconds", 5.0)
-    return Collector(
-        CollectionSettings(venues=venues, **settings), sessions, public_client_factory(options)
-    )
+    # The collector's own default readers, pointed at the fakes through venue_options.
+    return Collector(CollectionSettings(venues=venues, venue_options=options, **settings), sessions)
 
 
 async def latest_by_pair(
@@ -112,6 +114,36 @@ async def test_one_cycle_stores_every_venue_with_its_market_figures(
     assert all(h.ok and h.last_error is None for h in health.values())
     assert health["binance"].rows == 3
     assert any("fees unavailable" in note for note in health["binance"].notes)
+
+
+async def test_hyperliquid_is_collected_without_a_key(
+    db_sessions: async_sessionmaker[AsyncSession], fakes: Venues
+) -> None:
+    c = collector(db_sessions, fakes.options(), ("hyperliquid",))
+    try:
+        result = await c.collect_once()
+    finally:
+        await c.aclose()
+    assert result.failed == ()
+    rows = await latest_by_pair(db_sessions)
+    assert sorted(rows) == [("hyperliquid", "BTC"), ("hyperliquid", "ETH"), ("hyperliquid", "PEPE")]
+    btc, pepe = rows[("hyperliquid", "BTC")], rows[("hyperliquid", "PEPE")]
+    assert (btc.rate_per_interval, btc.interval_hours, btc.predicted_rate) == (
+        D("0.0000125"),
+        D(1),
+        D("0.00001"),
+    )
+    assert btc.index_price is not None
+    assert btc.index_price == btc.mark_price  # the fake's oracle follows its mark
+    assert pepe.mark_price == D("0.000012")  # kPEPE 0.012 / 1000
+    assert pepe.index_price == D("0.000012")
+    assert btc.volume_24h_usd is not None
+    assert btc.open_interest_usd is not None
+    assert (btc.maker_fee, btc.taker_fee, btc.fee_source) == (
+        D("0.00015"),
+        D("0.00045"),
+        "published",
+    )
 
 
 async def test_collecting_again_updates_the_same_rows(
