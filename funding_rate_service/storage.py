@@ -194,18 +194,8 @@ async def history(
     session: AsyncSession, venue: str, symbol: str, start: datetime, end: datetime
 ) -> list[FundingRecord]:
     """The rows of one pair with ``start <= funding_time < end``, oldest first."""
-    table: Table = FundingRate.__table__  # type: ignore[assignment]
-    query = (
-        select(*(table.c[name] for name in COLUMNS))
-        .where(
-            table.c.venue == venue,
-            table.c.symbol == symbol,
-            table.c.funding_time >= start,
-            table.c.funding_time < end,
-        )
-        .order_by(table.c.funding_time)
-    )
-    return [_record(row) for row in await session.execute(query)]
+    rows = await _pair_range(session, COLUMNS, venue, symbol, start, end)
+    return [FundingRecord(*row) for row in rows]
 
 
 async def history_points(
@@ -214,9 +204,39 @@ async def history_points(
     """:func:`history` as (funding_time, hourly_rate) only: a year of hourly rows decodes two
     columns instead of seventeen (bench/funding_service.py: the difference is most of the
     query's time)."""
+    rows = await _pair_range(session, ("funding_time", "hourly_rate"), venue, symbol, start, end)
+    return [HistoryPoint(*row) for row in rows]
+
+
+async def _pair_range(
+    session: AsyncSession,
+    columns: Sequence[str],
+    venue: str,
+    symbol: str,
+    start: datetime,
+    end: datetime,
+) -> Sequence[Sequence[Any]]:
+    """One pair's rows in a time range, ``columns`` in that order.
+
+    On PostgreSQL the query goes to asyncpg directly on the session's connection: its rows
+    already hold what the column types would produce (``Decimal`` from NUMERIC, aware UTC
+    datetimes), and skipping SQLAlchemy's per-value result processing halves the time of a
+    year of hourly rows (about 40 -> 19 ms of client CPU on the bench machine)."""
     table: Table = FundingRate.__table__  # type: ignore[assignment]
+    if session.get_bind().dialect.name == "postgresql":
+        if start.tzinfo is None or end.tzinfo is None:
+            raise ValueError("naive datetime refused: use timezone-aware UTC datetimes")
+        connection = await session.connection()
+        raw = await connection.get_raw_connection()
+        names = ", ".join(columns)  # our own column names, never input
+        sql = (
+            f"SELECT {names} FROM funding_rates WHERE venue = $1 AND symbol = $2"  # noqa: S608
+            " AND funding_time >= $3 AND funding_time < $4 ORDER BY funding_time"
+        )
+        driver: Any = raw.driver_connection
+        return list(await driver.fetch(sql, venue, symbol, start, end))
     query = (
-        select(table.c.funding_time, table.c.hourly_rate)
+        select(*(table.c[name] for name in columns))
         .where(
             table.c.venue == venue,
             table.c.symbol == symbol,
@@ -225,7 +245,7 @@ async def history_points(
         )
         .order_by(table.c.funding_time)
     )
-    return [HistoryPoint(*row) for row in await session.execute(query)]
+    return list(await session.execute(query))
 
 
 async def pairs(session: AsyncSession) -> dict[str, list[str]]:

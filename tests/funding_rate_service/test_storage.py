@@ -71,6 +71,8 @@ async def test_the_same_funding_time_twice_is_one_row_with_the_newer_values(
         [latest] = await storage.latest(session)
     assert row == again == latest
     assert isinstance(row.rate_per_interval, Decimal)
+    assert row.funding_time.tzinfo is UTC
+    assert row.observed_at.tzinfo is UTC
 
 
 async def test_one_batch_may_repeat_a_key_and_the_last_one_wins(
