@@ -4,6 +4,7 @@ venue that is down, slow or answers garbage isolated from the others and visible
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from exchange_clients.types import FundingRate
 from funding_rate_service import storage
 from funding_rate_service.collector import (
     Collector,
+    CycleResult,
     build_record,
     funding_time_of,
 )
@@ -29,6 +31,7 @@ from testing.fakes.binance_style import Route
 from testing.fakes.hyperliquid import FakeHyperliquid
 
 D = Decimal
+GUARD_SECONDS = 30.0  # against a hung loop; not a performance assertion
 PAPER: dict[str, object] = {"store": None}
 
 
@@ -273,3 +276,27 @@ def test_a_nonsense_rate_is_refused_and_a_missing_time_takes_the_next_boundary()
         build_record("x", FundingRate("x", "BTC", D("NaN"), D(1), None), None, None, observed)
     with pytest.raises(ValueError, match="not positive"):
         build_record("x", FundingRate("x", "BTC", D("0.1"), D(0), None), None, None, observed)
+
+
+async def test_run_collects_until_stopped(
+    db_sessions: async_sessionmaker[AsyncSession], fakes: Venues
+) -> None:
+    c = collector(db_sessions, fakes.options(), ("paper_a",))
+    stop = asyncio.Event()
+    collect_once = c.collect_once
+
+    async def collect_then_stop() -> CycleResult:
+        result = await collect_once()
+        stop.set()  # the loop is now waiting for its next tick: stopping ends it at once
+        return result
+
+    c.collect_once = collect_then_stop  # type: ignore[method-assign]
+    try:
+        async with asyncio.timeout(GUARD_SECONDS):
+            await c.run(stop)
+    finally:
+        await c.aclose()
+    assert c.cycles == 1
+    assert c.last_cycle is not None
+    assert c.last_cycle.failed == ()
+    assert any(venue == "paper_a" for venue, _ in await latest_by_pair(db_sessions))
