@@ -1,4 +1,4 @@
-"""``python -m bot_runtime.report BOT [--out DIR]``: a bot's HTML report and PNG chart from its
+"""``python -m bot_runtime.report BOT --out DIR``: a bot's HTML report and PNG chart from its
 journal, whether the bot runs or not.
 
 It reads what ``/stats`` reads (:mod:`bot_runtime.trade_records`: fills, funding payments,

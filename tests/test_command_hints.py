@@ -52,6 +52,10 @@ def _parser_for(program: str) -> Callable[[], argparse.ArgumentParser] | None:
         from config_builder.terminal import build_parser as builder_parser
 
         return builder_parser
+    if program == "bot_runtime.report":
+        from bot_runtime.report import build_parser as report_parser
+
+        return report_parser
     if program == "telegram_bot_service":
         from telegram_bot_service.cli import build_parser as telegram_parser
 
