@@ -1,11 +1,11 @@
 """The scalper's kill switch through a real ``runbot.py`` process, on both databases.
 
-The bot trades the live synthetic market (system clock) with a daily loss limit smaller than
-one entry's taker fee, so the first entry trips it: the bot must cancel its venue stop, close
-the position at market (reduce-only), engage the kill switch in its saved risk state and stop
-by itself with exit code 0. Everything is read back the way an operator would: the process's
-exit, the journal, the saved state, the log - and a paper client on the bot's account
-(persisted in the same database) confirms the venue is flat.
+The bot trades the live synthetic market (system clock) with a daily loss limit half of one
+entry's taker fee and exits far away, so the first entry trips it while the position is open:
+the bot must cancel its venue stop, close the position at market (reduce-only), engage the kill
+switch in its saved risk state and stop by itself with exit code 0. Everything is read back the
+way an operator would: the process's exit, the journal, the saved state, the log - and a paper
+client on the bot's account (persisted in the same database) confirms the venue is flat.
 """
 
 from __future__ import annotations
@@ -30,12 +30,13 @@ strategy:
   params:
     exchange: paper
     tickers: [BTC]
-    order_notional_usd: 500
+    order_notional_usd: 2000
     buy_ratio: 1.5
     sell_ratio: 0.67
-    take_profit_pct: 5
+    take_profit_pct: 5            # no exit but the kill's: the position is open when it trips
     stop_loss_pct: 5
-    daily_loss_limit_usd: 0.2     # one entry's taker fee is 500 x 0.0005 = 0.25
+    time_stop_seconds: 3600
+    daily_loss_limit_usd: 0.5     # one entry's taker fee is 2000 x 0.0005 = 1.00
     max_drawdown_usd: 100
 exchanges:
   paper: {{}}
