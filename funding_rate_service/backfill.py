@@ -42,7 +42,9 @@ from exchange_clients.base import BaseExchangeClient
 from exchange_clients.hyperliquid.wire import symbol_of
 from exchange_clients.native.wire import ms_to_datetime, to_decimal
 from funding_rate_service import storage
+from funding_rate_service.settings import CollectionSettings
 from funding_rate_service.storage import SETTLED, FundingRecord
+from funding_rate_service.venue_access import public_client_factory
 from networking.http import HttpRequest, RestTransport
 from networking.json_codec import dumps
 
@@ -313,3 +315,29 @@ async def backfill(
             continue
         results.append(await backfill_venue(sessions, source, start, end, symbols))
     return results
+
+
+async def backfill_configured(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: CollectionSettings,
+    factory: PublicClients | None = None,
+    now: datetime | None = None,
+) -> list[BackfillResult]:
+    """The service's start-up backfill: the last ``backfill_days`` (0 = none) of the
+    configured venues and symbols, hosts from ``venue_options``' ``base_url``."""
+    if settings.backfill_days == 0:
+        return []
+    base_urls = {
+        venue: str(options["base_url"])
+        for venue, options in settings.venue_options.items()
+        if options.get("base_url")
+    }
+    return await backfill(
+        sessions,
+        settings.venues,
+        settings.backfill_days,
+        factory or public_client_factory(settings.venue_options),
+        symbols=settings.symbols,
+        base_urls=base_urls,
+        now=now,
+    )

@@ -16,9 +16,11 @@ from funding_rate_service import storage
 from funding_rate_service.backfill import (
     HyperliquidHistory,
     backfill,
+    backfill_configured,
     backfill_venue,
     records_from,
 )
+from funding_rate_service.settings import CollectionSettings
 from funding_rate_service.storage import ESTIMATE, SETTLED, FundingRecord
 from funding_rate_service.venue_access import public_client_factory
 from testing.fakes.aster import FakeAster
@@ -28,6 +30,7 @@ from testing.fakes.hyperliquid import FakeHyperliquid
 
 D = Decimal
 HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 
 
 @pytest.fixture
@@ -168,3 +171,26 @@ async def test_binance_style_history_pages_by_time_with_each_symbols_interval(
     }
     assert {r.interval_hours for r in eth} == {D(4)}  # ETH's adjusted 4 h interval
     assert all(b.funding_time - a.funding_time == 8 * HOUR for a, b in itertools.pairwise(btc))
+
+
+@pytest.mark.parametrize("days", [0, 2])
+async def test_the_configured_backfill_follows_backfill_days_venues_and_symbols(
+    db_sessions: async_sessionmaker[AsyncSession], hyperliquid: FakeHyperliquid, days: int
+) -> None:
+    settings = CollectionSettings(
+        venues=("hyperliquid",),
+        symbols=("ETH",),
+        backfill_days=days,
+        venue_options={"hyperliquid": {"base_url": hyperliquid.base_url}},
+    )
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    results = await backfill_configured(db_sessions, settings, now=now)
+    async with db_sessions() as session:
+        pairs = await storage.pairs(session)
+        eth = await storage.history(session, "hyperliquid", "ETH", now - 3 * DAY, now)
+    if days == 0:
+        assert (results, pairs, eth) == ([], {}, [])
+    else:
+        assert [(r.venue, r.symbols, r.errors) for r in results] == [("hyperliquid", 1, [])]
+        assert pairs == {"hyperliquid": ["ETH"]}
+        assert len(eth) == 48
