@@ -11,9 +11,9 @@ adding another. The primary key is also the index of the two hot queries (histor
 pair over a time range, and its newest row). ``funding_time`` gets a second index for the
 queries across pairs (retention deletes, "everything since"): a B-tree on both databases.
 BRIN was measured and refused (bench/funding_service.py, 1.05 M rows): it is 24 KiB against
-7 MiB, but a backfill writes pair after pair, so the table's physical order does not follow
-``funding_time`` and the last day of every pair took 85 ms through BRIN against 0.6 ms through
-the B-tree.
+10 MiB, but a backfill writes pair after pair, so the table's physical order does not follow
+``funding_time`` and the last day of every pair took 85-130 ms through BRIN against 0.6 ms
+through the B-tree.
 
 ``funding_rates_latest`` holds the newest row of each pair, written in the same transaction
 as the history: "latest of every pair" is then a scan of a few hundred rows rather than a
