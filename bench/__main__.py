@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, str] = {
     "tick_to_order": "book update to order sent, with the durable intent",
     "bot_footprint": "one paper bot: start-up time and memory",
     "fleet": "a fleet of paper bots under supervisord",
+    "funding_api": "funding-rate API: opportunities query over 8 venues x 200 symbols",
     "funding_service": "funding-rate collection cycle (8 x 200) and 1-year history queries",
 }
 

@@ -16,10 +16,11 @@ and why; the API turns it into a 422.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 
 from core.venues import known_venue_names
 from exchange_clients.types import HOURS_PER_YEAR
@@ -134,25 +135,27 @@ class OpportunityQuery:
 
 @dataclass(frozen=True)
 class RankedOpportunity:
-    """A pair the strategy would consider, with both legs' liquidity for the reader."""
+    """A pair the strategy would consider, with both legs' liquidity for the reader.
+
+    Derived figures are computed once (a book answers many queries from the same items)."""
 
     opportunity: Opportunity
     long: VenueQuote
     short: VenueQuote
 
-    @property
+    @cached_property
     def gross_apr_pct(self) -> Decimal:
         return self.opportunity.gross_hourly * HOURS_PER_YEAR * HUNDRED
 
-    @property
+    @cached_property
     def min_volume_24h_usd(self) -> Decimal | None:
         return _smaller(self.long.volume_24h_usd, self.short.volume_24h_usd)
 
-    @property
+    @cached_property
     def min_open_interest_usd(self) -> Decimal | None:
         return _smaller(self.long.open_interest_usd, self.short.open_interest_usd)
 
-    @property
+    @cached_property
     def oi_ratio(self) -> Decimal | None:
         """Smaller leg's open interest over the larger's: 1 = balanced, near 0 = one thin leg."""
         low = self.min_open_interest_usd
@@ -169,58 +172,186 @@ class OpportunityResult:
     opportunities: list[RankedOpportunity]
     matched: int
     venues: tuple[str, ...]
-    rejected: int = 0
-    notes: list[str] = field(default_factory=list)
+
+
+SymbolIndex = dict[str, list[tuple[int, RankedOpportunity]]]
+"""The ranked pairs of each symbol, with their rank in the whole scan."""
+
+MAX_CACHED_SCANS = 8
+"""Distinct (hold, maker) scans one book keeps; every other filter reuses them."""
+MAX_CACHED_ANSWERS = 256
+"""Distinct queries one book remembers the answer of."""
+
+
+class OpportunityBook:
+    """One latest set's quotes and the strategy's scans of them, each computed once.
+
+    The strategy prices a pair from its two quotes alone, so a narrower query (fewer symbols or
+    venues, a required venue, a higher APR floor, volume/OI minimums, a tighter price
+    divergence) selects a subsequence of the widest scan - the same pairs with the same numbers
+    in the same order as a scan with those parameters would give (the scan's ranking is a
+    total order; a subsequence of a sorted list is sorted). Only the hold and maker entries
+    change the numbers, so one scan per (hold, maker) serves every query: a request costs a
+    pass over the ranked pairs, not a scan of every pair of every symbol.
+    """
+
+    def __init__(self, quotes: Iterable[VenueQuote]) -> None:
+        self.quotes = tuple(quotes)
+        self._by_key = {(q.symbol, q.venue): q for q in self.quotes}
+        self._venues = sorted({q.venue for q in self.quotes})
+        self._scans: dict[tuple[Decimal, bool], list[RankedOpportunity]] = {}
+        self._indexes: dict[tuple[Decimal, bool], SymbolIndex] = {}
+        self._answers: dict[OpportunityQuery, OpportunityResult] = {}
+
+    def ranked(self, hold_hours: Decimal, maker: bool) -> list[RankedOpportunity]:
+        """Every pair with a positive net APR, best first (the scan's own order)."""
+        key = (hold_hours, maker)
+        cached = self._scans.get(key)
+        if cached is not None:
+            return cached
+        ranked: list[RankedOpportunity] = []
+        if len(self._venues) >= 2:
+            widest = OpportunityQuery(hold_hours=hold_hours, max_price_divergence_pct=HUNDRED)
+            result = scan(self.quotes, widest.params(self._venues), maker=maker)
+            ranked = [
+                RankedOpportunity(
+                    o,
+                    self._by_key[(o.symbol, o.long_venue)],
+                    self._by_key[(o.symbol, o.short_venue)],
+                )
+                for o in result.opportunities
+            ]
+        if len(self._scans) >= MAX_CACHED_SCANS:
+            oldest = next(iter(self._scans))
+            self._scans.pop(oldest)
+            self._indexes.pop(oldest, None)
+        self._scans[key] = ranked
+        return ranked
+
+    def find(self, query: OpportunityQuery) -> OpportunityResult:
+        """The pairs ``query`` selects, in its order, at most ``query.limit`` of them.
+
+        Answers are kept (:data:`MAX_CACHED_ANSWERS`): the same question - a bot or a chat
+        polling its filters - is answered from memory until the latest set moves."""
+        answer = self._answers.get(query)
+        if answer is None:
+            answer = self._find(query)
+            if len(self._answers) >= MAX_CACHED_ANSWERS:
+                self._answers.pop(next(iter(self._answers)))
+            self._answers[query] = answer
+        return answer
+
+    def _find(self, query: OpportunityQuery) -> OpportunityResult:
+        excluded_symbols = {s.upper() for s in query.exclude_symbols}
+        present = sorted(
+            {
+                q.venue
+                for q in self.quotes
+                if q.venue not in query.exclude_venues and q.symbol not in excluded_symbols
+            }
+        )
+        venues = tuple(
+            v for v in (query.venues if query.venues is not None else present) if v in present
+        )
+        if len(venues) < 2 or (
+            query.required_venue is not None and query.required_venue not in venues
+        ):
+            return OpportunityResult([], 0, venues)
+        symbols = {s.upper() for s in query.symbols} if query.symbols is not None else None
+        checks = _checks(query, set(venues) if len(venues) < len(self._venues) else None)
+        candidates = self.ranked(query.hold_hours, query.maker)
+        if symbols is not None:
+            by_symbol = self._by_symbol(query.hold_hours, query.maker)
+            ordered = sorted(
+                (entry for s in symbols for entry in by_symbol.get(s, ())), key=lambda e: e[0]
+            )
+            candidates = [item for _, item in ordered]
+        shown = (
+            [r for r in candidates if all(check(r) for check in checks)]
+            if checks
+            else list(candidates)
+        )
+        _order(shown, query.sort)
+        return OpportunityResult(shown[: query.limit], matched=len(shown), venues=venues)
+
+    def _by_symbol(self, hold_hours: Decimal, maker: bool) -> SymbolIndex:
+        """The ranked pairs per symbol, with their rank (to merge several symbols in order)."""
+        key = (hold_hours, maker)
+        index = self._indexes.get(key)
+        if index is None:
+            index = {}
+            for rank, item in enumerate(self.ranked(hold_hours, maker)):
+                index.setdefault(item.opportunity.symbol, []).append((rank, item))
+            self._indexes[key] = index
+        return index
 
 
 def find_opportunities(quotes: Iterable[VenueQuote], query: OpportunityQuery) -> OpportunityResult:
     """Scan ``quotes`` with the strategy's pricing, then apply the query's extra filters."""
-    excluded_symbols = {s.upper() for s in query.exclude_symbols}
-    wanted = [
-        q
-        for q in quotes
-        if q.venue not in query.exclude_venues and q.symbol not in excluded_symbols
-    ]
-    present = sorted({q.venue for q in wanted})
-    venues = tuple(
-        v for v in (query.venues if query.venues is not None else present) if v in present
-    )
-    if query.required_venue is not None and query.required_venue not in venues:
-        return OpportunityResult([], 0, venues)
-    if len(venues) < 2:
-        return OpportunityResult([], 0, venues)
-    result = scan(wanted, query.params(venues), maker=query.maker)
-    by_key = {(q.symbol, q.venue): q for q in wanted}
-    ranked = [
-        RankedOpportunity(o, by_key[(o.symbol, o.long_venue)], by_key[(o.symbol, o.short_venue)])
-        for o in result.opportunities
-    ]
-    shown = [r for r in ranked if _passes(r, query)]
-    _order(shown, query.sort)
-    return OpportunityResult(
-        shown[: query.limit],
-        matched=len(shown),
-        venues=venues,
-        rejected=len(result.rejected) + len(ranked) - len(shown),
-    )
+    return OpportunityBook(quotes).find(query)
 
 
-def _passes(item: RankedOpportunity, query: OpportunityQuery) -> bool:
-    for bound, value in (
-        (query.max_volume_24h_usd, _larger(item.long.volume_24h_usd, item.short.volume_24h_usd)),
-        (
-            query.max_open_interest_usd,
-            _larger(item.long.open_interest_usd, item.short.open_interest_usd),
-        ),
-    ):
-        # An upper bound on a figure a venue does not report cannot be checked: refused.
-        if bound is not None and (value is None or value > bound):
-            return False
-    if query.min_oi_ratio is not None:
-        ratio = item.oi_ratio
-        if ratio is None or ratio < query.min_oi_ratio:
-            return False
-    return query.min_spread_apr_pct is None or item.gross_apr_pct >= query.min_spread_apr_pct
+Check = Callable[[RankedOpportunity], bool]
+
+
+def _checks(query: OpportunityQuery, venues: set[str] | None) -> list[Check]:
+    """The query's filters that are active, as checks on a pair of the widest scan (a default
+    query runs one: the price divergence).
+
+    First the strategy's own - what :func:`scan` with ``query.params(venues)`` refuses
+    (``_evaluate`` / ``_check_quote``): venues, excluded symbols, the required venue, the APR
+    floor, the price divergence, volume and open-interest minimums (a figure the venue does not
+    report fails any minimum above 0: unknown is not a pass). Then the reader's: upper bounds
+    (an unknown figure cannot be checked against one: refused), the OI ratio, the gross spread.
+    """
+    checks: list[Check] = []
+    if venues is not None:
+        checks.append(
+            lambda r: r.opportunity.long_venue in venues and r.opportunity.short_venue in venues
+        )
+    excluded = {s.upper() for s in query.exclude_symbols}
+    if excluded:
+        checks.append(lambda r: r.opportunity.symbol not in excluded)
+    required = query.required_venue
+    if required is not None:
+        checks.append(lambda r: required in (r.opportunity.long_venue, r.opportunity.short_venue))
+    floor = query.min_net_apr_pct
+    if floor > 0:
+        checks.append(lambda r: r.opportunity.net_apr_pct >= floor)
+    divergence = query.max_price_divergence_pct
+    if divergence < HUNDRED:
+        checks.append(lambda r: r.opportunity.price_divergence_pct <= divergence)
+    volume, interest = query.min_volume_24h_usd, query.min_open_interest_usd
+    if volume > 0:
+        checks.append(lambda r: _at_least(r.min_volume_24h_usd, volume))
+    if interest > 0:
+        checks.append(lambda r: _at_least(r.min_open_interest_usd, interest))
+    max_volume, max_interest = query.max_volume_24h_usd, query.max_open_interest_usd
+    if max_volume is not None:
+        checks.append(
+            lambda r: _at_most(_larger(r.long.volume_24h_usd, r.short.volume_24h_usd), max_volume)
+        )
+    if max_interest is not None:
+        checks.append(
+            lambda r: _at_most(
+                _larger(r.long.open_interest_usd, r.short.open_interest_usd), max_interest
+            )
+        )
+    ratio = query.min_oi_ratio
+    if ratio is not None:
+        checks.append(lambda r: _at_least(r.oi_ratio, ratio))
+    spread = query.min_spread_apr_pct
+    if spread is not None:
+        checks.append(lambda r: r.gross_apr_pct >= spread)
+    return checks
+
+
+def _at_least(value: Decimal | None, bound: Decimal) -> bool:
+    return value is not None and value >= bound
+
+
+def _at_most(value: Decimal | None, bound: Decimal) -> bool:
+    return value is not None and value <= bound
 
 
 def _order(items: list[RankedOpportunity], sort: SortKey) -> None:

@@ -11,9 +11,12 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from exchange_clients.types import FundingRate
 from funding_rate_service.opportunities import (
+    OpportunityBook,
     OpportunityQuery,
     QueryError,
     SortKey,
@@ -204,3 +207,75 @@ def test_a_query_that_cannot_be_answered_names_its_field(query: object, message:
     with pytest.raises(QueryError) as error:
         query()  # type: ignore[operator]
     assert str(error.value).startswith(message)
+
+
+# --- one scan serves every query ----------------------------------------------------------------
+
+VENUE_NAMES = ("aster", "binance", "hyperliquid", "lighter")
+
+
+@st.composite
+def latest_sets(draw: st.DrawFn) -> list[VenueQuote]:
+    quotes = []
+    for symbol in ("BTC", "ETH", "SOL"):
+        for venue in VENUE_NAMES:
+            if not draw(st.booleans()):
+                continue
+            quotes.append(
+                quote(
+                    venue,
+                    symbol,
+                    str(D(draw(st.integers(-400, 900))) / 1_000_000),
+                    interval=draw(st.sampled_from(["1", "8"])),
+                    mark=str(D(draw(st.integers(9_900, 10_100))) / 100),
+                    fee=str(D(draw(st.integers(0, 8))) / 10_000),
+                    volume=draw(st.sampled_from([None, "100000", "5000000", "90000000"])),
+                    oi=draw(st.sampled_from([None, "50000", "2000000", "40000000"])),
+                )
+            )
+    return quotes
+
+
+@st.composite
+def queries(draw: st.DrawFn) -> OpportunityQuery:
+    venues = draw(st.none() | st.lists(st.sampled_from(VENUE_NAMES), unique=True, min_size=1))
+    pool = venues if venues is not None else list(VENUE_NAMES)
+    excluded = draw(st.lists(st.sampled_from(VENUE_NAMES), unique=True, max_size=2))
+    eligible = [v for v in pool if v not in excluded]
+    required = draw(st.none() | st.sampled_from(eligible)) if eligible else None
+    return OpportunityQuery(
+        symbols=draw(
+            st.none() | st.lists(st.sampled_from(["BTC", "eth", "SOL"]), min_size=1).map(tuple)
+        ),
+        venues=tuple(venues) if venues is not None else None,
+        required_venue=required,
+        exclude_venues=tuple(excluded),
+        exclude_symbols=tuple(draw(st.lists(st.sampled_from(["BTC", "ETH"]), max_size=1))),
+        min_net_apr_pct=D(draw(st.sampled_from([0, 1, 10, 50]))),
+        hold_hours=D(draw(st.sampled_from([8, 72, 500]))),
+        maker=draw(st.booleans()),
+        min_volume_24h_usd=D(draw(st.sampled_from([0, 1, 100_000, 5_000_000]))),
+        min_open_interest_usd=D(draw(st.sampled_from([0, 50_000, 2_000_000]))),
+        max_price_divergence_pct=D(draw(st.sampled_from(["0.5", "1", "100"]))),
+        limit=1000,
+    )
+
+
+@given(quotes=latest_sets(), query=queries())
+@settings(max_examples=300, deadline=None)
+def test_a_query_on_the_book_is_the_scan_with_the_querys_parameters(
+    quotes: list[VenueQuote], query: OpportunityQuery
+) -> None:
+    """What the cached widest scan selects is exactly what the strategy's scan returns when
+    given the query's own parameters: same pairs, same numbers, same order."""
+    excluded = {s.upper() for s in query.exclude_symbols}
+    wanted = [q for q in quotes if q.venue not in query.exclude_venues and q.symbol not in excluded]
+    present = sorted({q.venue for q in wanted})
+    venues = [v for v in (query.venues or present) if v in present]
+    if len(venues) < 2 or (query.required_venue is not None and query.required_venue not in venues):
+        expected = []
+    else:
+        expected = scan(wanted, query.params(venues), maker=query.maker).opportunities
+    book = OpportunityBook(quotes)
+    book.ranked(D(72), False)  # a cached scan for another query must not leak into this one
+    assert [r.opportunity for r in book.find(query).opportunities] == expected
