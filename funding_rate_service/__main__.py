@@ -38,7 +38,7 @@ from database.engine import create_engine, database_url, session_maker
 from database.schema_version import require_current_schema
 from funding_rate_service import settings as collection_settings
 from funding_rate_service.api import ServiceContext, create_app
-from funding_rate_service.backfill import backfill
+from funding_rate_service.backfill import backfill_configured
 from funding_rate_service.collector import Collector, public_client_factory
 from funding_rate_service.jobs import Housekeeping
 from funding_rate_service.queries import DatabaseReader
@@ -148,10 +148,7 @@ def start_background(
     if settings.backfill_days > 0:
 
         async def run_backfill() -> None:
-            factory = public_client_factory(settings.venue_options)
-            status.backfill_results = await backfill(
-                sessions, settings.venues, settings.backfill_days, factory, symbols=settings.symbols
-            )
+            status.backfill_results = await backfill_configured(sessions, settings)
 
         tasks.append(asyncio.create_task(run_backfill(), name="funding-backfill"))
     return tasks

@@ -26,11 +26,15 @@ PAPER = ["--venues", "paper_a,paper_b", "--interval-seconds", "5", "--backfill-d
 def test_the_service_collects_the_paper_venues_and_serves_them(tmp_path: Path) -> None:
     url = migrated_sqlite(tmp_path)
     port = free_port()
-    with running_service(tmp_path, port, PAPER, {"DATABASE_URL": url}) as service:
+    # a start-up backfill too (the paper venues publish no history: it says so in /jobs)
+    args = [*PAPER[:-1], "1"]
+    with running_service(tmp_path, port, args, {"DATABASE_URL": url}) as service:
 
         def collected() -> bool:
             health = httpx.get(f"{service.url}/api/v1/health", timeout=5).json()
-            return [v["status"] for v in health["venues"]] == ["ok", "ok"]
+            jobs = httpx.get(f"{service.url}/api/v1/jobs", timeout=5).json()["jobs"]
+            backfilled = any(job["name"] == "backfill" for job in jobs)
+            return backfilled and [v["status"] for v in health["venues"]] == ["ok", "ok"]
 
         wait_for(collected)
         rates = httpx.get(f"{service.url}/api/v1/rates", timeout=5).json()
@@ -44,6 +48,9 @@ def test_the_service_collects_the_paper_venues_and_serves_them(tmp_path: Path) -
     assert opportunities.json()["venues"] == ["paper_a", "paper_b"]
     assert jobs[0]["name"] == "collect"
     assert jobs[0]["runs"] >= 1
+    backfill = next(job for job in jobs if job["name"] == "backfill")
+    assert backfill["details"] == {"rows": 0, "symbols": 0, "venues": 2}
+    assert "paper_a: publishes no funding history" in backfill["last_error"]
 
 
 def test_bound_off_loopback_the_token_is_required(tmp_path: Path) -> None:
