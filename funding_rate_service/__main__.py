@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import ipaddress
 import os
 import signal
@@ -39,7 +40,7 @@ from database.schema_version import require_current_schema
 from funding_rate_service import settings as collection_settings
 from funding_rate_service.api import ServiceContext, create_app
 from funding_rate_service.backfill import backfill_configured
-from funding_rate_service.collector import Collector, public_client_factory
+from funding_rate_service.collector import Collector
 from funding_rate_service.jobs import Housekeeping
 from funding_rate_service.queries import DatabaseReader
 from funding_rate_service.settings import CollectionSettings
@@ -183,11 +184,16 @@ async def serve(args: argparse.Namespace, settings: CollectionSettings, token: s
     await require_current_schema(url)
     engine = create_engine(url)
     sessions = session_maker(engine)
-    collector = Collector(settings, sessions, public_client_factory(settings.venue_options))
+    # The collector's default reaches Hyperliquid through its public reader (no key needed).
+    collector = Collector(settings, sessions)
     housekeeping = Housekeeping(settings, sessions)
     status = CollectorStatus(collector, housekeeping)
     context = ServiceContext(DatabaseReader(sessions), status)
     app = create_app(context, token_hash=hash_token(token) if token else None)
+    # Everything imported so far lives as long as the process: keep it out of the collector's
+    # generations, or each full collection walks it (it was the whole p99 of history queries).
+    gc.collect()
+    gc.freeze()
     server = _Server(
         uvicorn.Config(
             app,
