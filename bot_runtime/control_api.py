@@ -56,6 +56,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot_runtime.asgi_guard import InternalErrorGuard
 from bot_runtime.control import BotControl, ControlError, InvalidRequest
 from bot_runtime.control_auth import is_token_hash, verify_token
 from bot_runtime.control_models import (
@@ -239,40 +240,6 @@ async def _on_unexpected_error(request: Request, exc: Exception) -> Response:
     return _internal_error_response()
 
 
-class _InternalErrorGuard:
-    """ASGI middleware: an unexpected exception becomes a logged 500 with a generic body.
-
-    A 500 handler registered on the app alone is not enough: Starlette's ServerErrorMiddleware
-    re-raises after answering, so the server would log the traceback again outside structlog
-    (and ``httpx.ASGITransport`` would raise in tests). Here the exception ends.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        response_started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except Exception:
-            log.exception(
-                "control API request failed", method=scope.get("method"), path=scope.get("path")
-            )
-            if response_started:  # too late for a 500; let the server drop the connection
-                raise
-            await _internal_error_response()(scope, receive, send)
-
-
 class _BodyTooLarge(Exception):
     """The client sent more than :data:`MAX_BODY_BYTES`."""
 
@@ -442,7 +409,7 @@ def create_app(control: BotControl, token_hash: str, *, docs: bool = False) -> F
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
     )
-    app.add_middleware(_InternalErrorGuard)
+    app.add_middleware(InternalErrorGuard, service="control API", answer=_internal_error_response)
     app.add_middleware(_BodySizeLimit)  # added last: the outermost, before anything reads
     app.add_exception_handler(ControlError, _on_control_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)

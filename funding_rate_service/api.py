@@ -37,8 +37,8 @@ from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot_runtime.asgi_guard import InternalErrorGuard
 from bot_runtime.control_api import ControlJSONResponse, describe_problem
 from bot_runtime.control_auth import verify_token
 from bot_runtime.control_models import ErrorBody, ErrorKind
@@ -224,32 +224,8 @@ async def _on_http_error(_request: Request, exc: Exception) -> Response:
     return _error_response(exc.status_code, kind, message, headers=exc.headers)
 
 
-class _InternalErrorGuard:
-    """ASGI middleware: an unexpected exception is logged and answered 500 with a generic body
-    (Starlette's own handler would re-raise it to the server after answering)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except Exception:
-            log.exception("funding API request failed", path=scope.get("path"))
-            if started:
-                raise
-            response = _error_response(500, ErrorKind.INTERNAL_ERROR, INTERNAL_ERROR_MESSAGE)
-            await response(scope, receive, send)
+def _internal_error() -> ControlJSONResponse:
+    return _error_response(500, ErrorKind.INTERNAL_ERROR, INTERNAL_ERROR_MESSAGE)
 
 
 # --------------------------------------------------------------------------------------------
@@ -439,7 +415,7 @@ def create_app(context: ServiceContext, *, token_hash: str | None = None) -> Fas
         docs_url=None,
         redoc_url=None,
     )
-    app.add_middleware(_InternalErrorGuard)
+    app.add_middleware(InternalErrorGuard, service="funding API", answer=_internal_error)
     app.add_exception_handler(QueryError, _on_query_error)
     app.add_exception_handler(NotFound, _on_not_found)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
