@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from core.errors import ConfigError, UnknownSymbol
+from core.errors import ConfigError
 from core.logging_setup import get_logger
 from exchange_clients.backpack.client import DEPTH, MAINNET_REST_URL, MARK_PRICES, MARKETS
 from exchange_clients.backpack.funding_adapter import funding_from_mark_price
@@ -35,6 +35,7 @@ from exchange_clients.market_data.live_books import (
     FUNDING_POLL_SECONDS,
     BookPublisher,
     FundingPoller,
+    configured_markets,
     setting,
 )
 from exchange_clients.types import FundingRate, Market
@@ -126,12 +127,9 @@ class BackpackPublicSource:
                 if market is not None:
                     by_symbol[market.symbol] = market
                     self._intervals[market.contract_id] = funding_interval_hours(row)
-            unknown = [s for s in self._symbols if s not in by_symbol]
-            if unknown:
-                raise UnknownSymbol(
-                    f"live market data: no market for {', '.join(unknown)}", venue=VENUE
-                )
-            self._markets = {by_symbol[s].contract_id: by_symbol[s] for s in self._symbols}
+            self._markets = {
+                m.contract_id: m for m in configured_markets(VENUE, self._symbols, by_symbol)
+            }
             await self._push_funding()
             await self._stream.subscribe_public(
                 [f"{kind}.{cid}" for cid in self._markets for kind in ("trade", "markPrice")]

@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from core.errors import UnknownSymbol
 from core.logging_setup import get_logger
 from exchange_clients.binance_style.client import VenueConfig
 from exchange_clients.binance_style.funding_adapter import (
@@ -32,6 +31,7 @@ from exchange_clients.market_data.live_books import (
     FUNDING_POLL_SECONDS,
     BookPublisher,
     FundingPoller,
+    configured_markets,
     setting,
 )
 from exchange_clients.native.wire import ms_to_datetime, to_decimal
@@ -128,12 +128,9 @@ class BinanceStylePublicSource:
                 market = market_from_symbol_info(row, None)
                 if market is not None:
                     by_symbol[market.symbol] = market
-            unknown = [s for s in self._symbols if s not in by_symbol]
-            if unknown:
-                raise UnknownSymbol(
-                    f"live market data: no market for {', '.join(unknown)}", venue=self.venue
-                )
-            self._markets = {by_symbol[s].contract_id: by_symbol[s] for s in self._symbols}
+            self._markets = {
+                m.contract_id: m for m in configured_markets(self.venue, self._symbols, by_symbol)
+            }
             await self._push_funding()
             await self._stream.start()
             for contract_id in self._markets:

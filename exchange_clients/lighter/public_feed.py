@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from core.errors import ExchangeError, UnknownSymbol, VenueUnavailable
+from core.errors import ExchangeError, VenueUnavailable
 from core.logging_setup import get_logger
 from exchange_clients.lighter import wire
 from exchange_clients.lighter.funding_adapter import funding_rate
@@ -33,7 +33,12 @@ from exchange_clients.lighter.wire import (
 )
 from exchange_clients.market_data.events import FundingEvent, TradeEvent
 from exchange_clients.market_data.live import LiveSourceSettings, Sink
-from exchange_clients.market_data.live_books import BOOK_DEPTH, BookPublisher, setting
+from exchange_clients.market_data.live_books import (
+    BOOK_DEPTH,
+    BookPublisher,
+    configured_markets,
+    setting,
+)
 from exchange_clients.native.wire import ms_to_datetime, to_decimal
 from exchange_clients.order_book import OrderBook, OrderBookError
 from exchange_clients.types import Market
@@ -88,12 +93,9 @@ class LighterPublicSource:
         await self._rest.open()
         try:
             by_symbol = {m.symbol: m for m in wire.parse_markets(await self._details())}
-            unknown = [s for s in self._symbols if s not in by_symbol]
-            if unknown:
-                raise UnknownSymbol(
-                    f"live market data: no market for {', '.join(unknown)}", venue=VENUE
-                )
-            self._markets = {by_symbol[s].market_id: by_symbol[s] for s in self._symbols}
+            self._markets = {
+                m.market_id: m for m in configured_markets(VENUE, self._symbols, by_symbol)
+            }
             self._order_books = {mid: OrderBook(m.symbol) for mid, m in self._markets.items()}
             channels = {STATS_CHANNEL: False}
             for market_id in self._markets:

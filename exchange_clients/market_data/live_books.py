@@ -17,11 +17,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TypeVar
 
-from core.errors import ExchangeError, VenueUnavailable
+from core.errors import ExchangeError, UnknownSymbol, VenueUnavailable
 from core.logging_setup import get_logger
 from exchange_clients.market_data.events import BookSnapshotEvent, MarketEvent
 from exchange_clients.market_data.live import LiveSourceSettings, Sink
@@ -35,6 +36,18 @@ Levels = tuple[tuple[Decimal, Decimal], ...]
 BOOK_DEPTH = 100
 """Levels per side a paper venue sees: deep enough for any order a paper bot walks through."""
 FUNDING_POLL_SECONDS = 60.0
+
+
+_M = TypeVar("_M")
+
+
+def configured_markets(venue: str, symbols: Sequence[str], listed: Mapping[str, _M]) -> list[_M]:
+    """The venue's markets of the configured ``symbols``, in their order; one clear error
+    naming every symbol the venue does not list."""
+    unknown = [symbol for symbol in symbols if symbol not in listed]
+    if unknown:
+        raise UnknownSymbol(f"live market data: no market for {', '.join(unknown)}", venue=venue)
+    return [listed[symbol] for symbol in symbols]
 
 
 def setting(settings: LiveSourceSettings, name: str, default: float) -> float:
