@@ -140,14 +140,18 @@ def _stop_order(
     )
 
 
+def _algo_status(raw: Any, executed: Any) -> OrderStatus:
+    """An algo order's status (REST and ALGO_UPDATE name it alike): FINISHED is filled or
+    cancelled by what executed."""
+    raw_status = str(raw)
+    if raw_status == "FINISHED":
+        return _finished(executed)
+    return ALGO_STATUS.get(raw_status, OrderStatus.OPEN)
+
+
 def order_from_algo(data: Mapping[str, Any], market: Market) -> Order:
     """An algo order as ``POST/GET algoOrder`` and ``openAlgoOrders`` return it."""
-    raw_status = str(data.get("algoStatus", "NEW"))
-    status = (
-        _finished(data.get("executedQty"))
-        if raw_status == "FINISHED"
-        else ALGO_STATUS.get(raw_status, OrderStatus.OPEN)
-    )
+    status = _algo_status(data.get("algoStatus", "NEW"), data.get("executedQty"))
     return _stop_order(
         market=market,
         client_id=str(data.get("clientAlgoId", "")),
@@ -166,12 +170,7 @@ def order_from_algo(data: Mapping[str, Any], market: Market) -> Order:
 
 def order_from_algo_event(o: Mapping[str, Any], market: Market, fee_paid: Any = ZERO) -> Order:
     """The ``o`` object of an ``ALGO_UPDATE`` event."""
-    raw_status = str(o.get("X", "NEW"))
-    status = (
-        _finished(o.get("aq"))
-        if raw_status == "FINISHED"
-        else ALGO_STATUS.get(raw_status, OrderStatus.OPEN)
-    )
+    status = _algo_status(o.get("X", "NEW"), o.get("aq"))
     return _stop_order(
         market=market,
         client_id=str(o.get("caid", "")),
