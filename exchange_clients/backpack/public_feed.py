@@ -11,7 +11,6 @@ has no public test network, so ``testnet`` is refused unless the hosts are given
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -28,14 +27,15 @@ from exchange_clients.backpack.wire import (
     market_from_wire,
     trade_from_event,
 )
+from exchange_clients.book_sync import SyncedBooks
 from exchange_clients.market_data.events import FundingEvent, TradeEvent
-from exchange_clients.market_data.live import LiveSourceSettings, Sink
+from exchange_clients.market_data.live import LiveSourceSettings
 from exchange_clients.market_data.live_books import (
     BOOK_DEPTH,
     FUNDING_POLL_SECONDS,
     BookPublisher,
     FundingPoller,
-    configured_markets,
+    SyncedBookSource,
     setting,
 )
 from exchange_clients.types import FundingRate, Market
@@ -81,7 +81,7 @@ async def _nothing() -> None:
     """A public stream has no fills to recover after a reconnection."""
 
 
-class BackpackPublicSource:
+class BackpackPublicSource(SyncedBookSource):
     """Books, trades and funding of a few Backpack perpetuals."""
 
     venue = VENUE
@@ -116,36 +116,29 @@ class BackpackPublicSource:
         """The book stream (tests watch its snapshots and gaps)."""
         return self._stream
 
-    async def start(self, sink: Sink) -> dict[str, Market]:
-        self._books.attach(sink)
+    async def _open_rest(self) -> None:
         await self._rest.transport.open()
-        try:
-            rows = await self._rest.public(MARKETS)
-            by_symbol: dict[str, Market] = {}
-            for row in rows if isinstance(rows, list) else []:
-                market = market_from_wire(row)
-                if market is not None:
-                    by_symbol[market.symbol] = market
-                    self._intervals[market.contract_id] = funding_interval_hours(row)
-            self._markets = {
-                m.contract_id: m for m in configured_markets(VENUE, self._symbols, by_symbol)
-            }
-            await self._push_funding()
-            await self._stream.subscribe_public(
-                [f"{kind}.{cid}" for cid in self._markets for kind in ("trade", "markPrice")]
-            )
-            await self._stream.start()
-            for contract_id in self._markets:
-                await self._stream.book(contract_id)  # subscribes, snapshots, waits
-                self.publish(contract_id)
-        except BaseException:
-            await self.stop()
-            raise
-        self._poller.start()
-        return {market.symbol: market for market in self._markets.values()}
 
-    async def stop(self) -> None:
-        await self._poller.stop()
+    async def _list_markets(self) -> dict[str, Market]:
+        rows = await self._rest.public(MARKETS)
+        by_symbol: dict[str, Market] = {}
+        for row in rows if isinstance(rows, list) else []:
+            market = market_from_wire(row)
+            if market is not None:
+                by_symbol[market.symbol] = market
+                self._intervals[market.contract_id] = funding_interval_hours(row)
+        return by_symbol
+
+    async def _start_stream(self) -> None:
+        await self._stream.subscribe_public(
+            [f"{kind}.{cid}" for cid in self._markets for kind in ("trade", "markPrice")]
+        )
+        await self._stream.start()
+
+    def _synced_books(self) -> SyncedBooks:
+        return self._stream.books
+
+    async def _close_connections(self) -> None:
         await self._stream.stop()
         await self._rest.transport.close()
 
@@ -153,8 +146,7 @@ class BackpackPublicSource:
         """The REST book a (re)synchronisation starts from; once the stream has applied it (and
         the deltas buffered meanwhile), the rebuilt book is published."""
         data = await self._rest.public(DEPTH, {"symbol": contract_id}, weight=5)
-        # SyncedBooks applies the answer without yielding once this returns: publish after it.
-        asyncio.get_running_loop().call_soon(self.publish, contract_id)
+        self.publish_after_snapshot(contract_id)
         return data
 
     async def _push_funding(self) -> None:
@@ -166,21 +158,6 @@ class BackpackPublicSource:
                 self._books.emit(
                     FundingEvent(funding_from_mark_price(VENUE, market, row, interval))
                 )
-
-    def withdraw_all(self) -> None:
-        for market in self._markets.values():
-            self._books.withdraw(market.symbol)
-
-    def publish(self, contract_id: str) -> None:
-        """The book if it is in sync; withdrawn while it waits for a new snapshot (a gap)."""
-        market = self._markets.get(contract_id)
-        state = self._stream.books.states.get(contract_id)
-        if market is None or state is None:
-            return
-        if state.ready.is_set():
-            self._books.publish(market, state.book)
-        else:
-            self._books.withdraw(market.symbol)
 
     def on_public(self, stream: str, data: dict[str, Any]) -> None:
         try:

@@ -10,7 +10,6 @@ snapshot, rebuilt on a gap and after every reconnection), on whose connection we
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -24,14 +23,15 @@ from exchange_clients.binance_style.funding_adapter import (
 from exchange_clients.binance_style.rest import BinanceStyleRest
 from exchange_clients.binance_style.websocket import DepthStream
 from exchange_clients.binance_style.wire import market_from_symbol_info
+from exchange_clients.book_sync import SyncedBooks
 from exchange_clients.market_data.events import FundingEvent, TradeEvent
-from exchange_clients.market_data.live import LiveSourceSettings, Sink
+from exchange_clients.market_data.live import LiveSourceSettings
 from exchange_clients.market_data.live_books import (
     BOOK_DEPTH,
     FUNDING_POLL_SECONDS,
     BookPublisher,
     FundingPoller,
-    configured_markets,
+    SyncedBookSource,
     setting,
 )
 from exchange_clients.native.wire import ms_to_datetime, to_decimal
@@ -79,7 +79,7 @@ class PublicDepthStream(DepthStream):
         self._source.withdraw_all()
 
 
-class BinanceStylePublicSource:
+class BinanceStylePublicSource(SyncedBookSource):
     """Books, trades and funding of a few perpetuals of one Binance-style venue."""
 
     venue: str
@@ -118,32 +118,25 @@ class BinanceStylePublicSource:
         """The book stream (tests watch its snapshots and gaps)."""
         return self._stream
 
-    async def start(self, sink: Sink) -> dict[str, Market]:
-        self._books.attach(sink)
+    async def _open_rest(self) -> None:
         await self._rest.transport.open()
-        try:
-            info = await self._rest.public(self._paths["exchange_info"])
-            by_symbol: dict[str, Market] = {}
-            for row in info.get("symbols", []):
-                market = market_from_symbol_info(row, None)
-                if market is not None:
-                    by_symbol[market.symbol] = market
-            self._markets = {
-                m.contract_id: m for m in configured_markets(self.venue, self._symbols, by_symbol)
-            }
-            await self._push_funding()
-            await self._stream.start()
-            for contract_id in self._markets:
-                await self._stream.book(contract_id)  # subscribes, snapshots, waits
-            self.publish_all()
-        except BaseException:
-            await self.stop()
-            raise
-        self._poller.start()
-        return {market.symbol: market for market in self._markets.values()}
 
-    async def stop(self) -> None:
-        await self._poller.stop()
+    async def _list_markets(self) -> dict[str, Market]:
+        info = await self._rest.public(self._paths["exchange_info"])
+        by_symbol: dict[str, Market] = {}
+        for row in info.get("symbols", []):
+            market = market_from_symbol_info(row, None)
+            if market is not None:
+                by_symbol[market.symbol] = market
+        return by_symbol
+
+    async def _start_stream(self) -> None:
+        await self._stream.start()
+
+    def _synced_books(self) -> SyncedBooks:
+        return self._stream.books
+
+    async def _close_connections(self) -> None:
         await self._stream.stop()
         await self._rest.transport.close()
 
@@ -155,8 +148,7 @@ class BinanceStylePublicSource:
             [("symbol", contract_id), ("limit", str(SNAPSHOT_LIMIT))],
             weight=SNAPSHOT_WEIGHT,
         )
-        # SyncedBooks applies the answer without yielding once this returns: publish after it.
-        asyncio.get_running_loop().call_soon(self._publish, contract_id)
+        self.publish_after_snapshot(contract_id)
         return data
 
     async def _push_funding(self) -> None:
@@ -171,30 +163,11 @@ class BinanceStylePublicSource:
                 rate = funding_from_premium_index(self.venue, market, row, interval)
                 self._books.emit(FundingEvent(rate))
 
-    def publish_all(self) -> None:
-        for contract_id in self._markets:
-            self._publish(contract_id)
-
-    def withdraw_all(self) -> None:
-        for market in self._markets.values():
-            self._books.withdraw(market.symbol)
-
-    def _publish(self, contract_id: str) -> None:
-        """The book if it is in sync; withdrawn while it waits for a new snapshot (a gap)."""
-        market = self._markets.get(contract_id)
-        state = self._stream.books.states.get(contract_id)
-        if market is None or state is None:
-            return
-        if state.ready.is_set():
-            self._books.publish(market, state.book)
-        else:
-            self._books.withdraw(market.symbol)
-
     def on_event(self, event: Mapping[str, Any]) -> None:
         """A stream event the depth stream has handled: publish the changed book or the trade."""
         kind, contract_id = event.get("e"), str(event.get("s"))
         if kind == "depthUpdate":
-            self._publish(contract_id)
+            self.publish(contract_id)
         elif kind == "aggTrade":
             market = self._markets.get(contract_id)
             if market is None:

@@ -20,7 +20,7 @@ import itertools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from core.errors import ExchangeError, UnknownSymbol, VenueUnavailable
 from core.logging_setup import get_logger
@@ -28,6 +28,9 @@ from exchange_clients.market_data.events import BookSnapshotEvent, MarketEvent
 from exchange_clients.market_data.live import LiveSourceSettings, Sink
 from exchange_clients.order_book import OrderBook
 from exchange_clients.types import Market
+
+if TYPE_CHECKING:
+    from exchange_clients.book_sync import SyncedBooks
 
 log = get_logger(__name__)
 
@@ -148,3 +151,90 @@ __all__ = [
     "Levels",
     "setting",
 ]
+
+
+class SyncedBookSource:
+    """What a live source shares when its venue's stream keeps the books (:class:`SyncedBooks`).
+
+    Binance-style venues and Backpack differ in how they list markets and read funding, not in
+    how a kept book becomes events: published whole while it is in sync, withdrawn while it
+    waits for a new snapshot (a gap) and all at once when the stream drops; stopping takes the
+    funding poller, the stream and the REST session down in that order. A subclass sets
+    ``_books``, ``_poller`` and ``_markets`` (by contract id) and says where its books are
+    and how its connections close.
+    """
+
+    venue: str
+    _symbols: Sequence[str]
+    _books: BookPublisher
+    _poller: FundingPoller
+    _markets: dict[str, Market]
+
+    def _synced_books(self) -> SyncedBooks:
+        raise NotImplementedError
+
+    async def _open_rest(self) -> None:
+        raise NotImplementedError
+
+    async def _list_markets(self) -> dict[str, Market]:
+        """Every perpetual the venue lists, by our symbol."""
+        raise NotImplementedError
+
+    async def _push_funding(self) -> None:
+        raise NotImplementedError
+
+    async def _start_stream(self) -> None:
+        raise NotImplementedError
+
+    async def _close_connections(self) -> None:
+        """Close the stream, then the REST session."""
+        raise NotImplementedError
+
+    async def start(self, sink: Sink) -> dict[str, Market]:
+        """List the markets, read funding, then stream every configured book; each is
+        published once its snapshot is applied. A failure part-way closes what was opened."""
+        self._books.attach(sink)
+        await self._open_rest()
+        try:
+            listed = await self._list_markets()
+            self._markets = {
+                m.contract_id: m for m in configured_markets(self.venue, self._symbols, listed)
+            }
+            await self._push_funding()
+            await self._start_stream()
+            for contract_id in self._markets:
+                await self._synced_books().book(contract_id)  # subscribes, snapshots, waits
+            self.publish_all()
+        except BaseException:
+            await self.stop()
+            raise
+        self._poller.start()
+        return {market.symbol: market for market in self._markets.values()}
+
+    async def stop(self) -> None:
+        await self._poller.stop()
+        await self._close_connections()
+
+    def publish(self, contract_id: str) -> None:
+        """The book if it is in sync; withdrawn while it waits for a new snapshot (a gap)."""
+        market = self._markets.get(contract_id)
+        state = self._synced_books().states.get(contract_id)
+        if market is None or state is None:
+            return
+        if state.ready.is_set():
+            self._books.publish(market, state.book)
+        else:
+            self._books.withdraw(market.symbol)
+
+    def publish_all(self) -> None:
+        for contract_id in self._markets:
+            self.publish(contract_id)
+
+    def withdraw_all(self) -> None:
+        for market in self._markets.values():
+            self._books.withdraw(market.symbol)
+
+    def publish_after_snapshot(self, contract_id: str) -> None:
+        """Publish ``contract_id`` once the REST snapshot being returned has been applied:
+        :class:`SyncedBooks` applies it (and the deltas buffered meanwhile) without yielding."""
+        asyncio.get_running_loop().call_soon(self.publish, contract_id)
