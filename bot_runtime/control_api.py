@@ -47,7 +47,7 @@ from typing import Annotated, Any
 
 import structlog
 import uvicorn
-from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
@@ -70,8 +70,10 @@ from bot_runtime.control_models import (
     ErrorBody,
     ErrorKind,
     Health,
+    KillRequest,
     KillResetRequest,
     KillResetResult,
+    KillSwitchResult,
     OrderView,
     Pnl,
     PositionView,
@@ -80,6 +82,8 @@ from bot_runtime.control_models import (
     StateChange,
     TradesPage,
 )
+from bot_runtime.event_stream import EngineControl
+from bot_runtime.event_stream_route import serve_stream
 from core.redaction import redact, scrub
 from networking.json_codec import JSONTooDeep, check_depth
 
@@ -153,6 +157,7 @@ _REFUSED = _error("The bot refuses the action in its current state")
 _NOT_FOUND = _error("No open position with this id")
 _NEEDS_CONFIRMATION = _error("Risky (e.g. wide spread): repeat with confirm=true")
 _INVALID = _error("The request (or, for a reload, the config file) does not validate")
+_CONFLICT = _error("The bot's state does not allow it (kill switch engaged, stopping)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -376,11 +381,21 @@ def _refuse_unknown_query(request: Request, known: set[str]) -> None:
         )
 
 
-def create_app(control: BotControl, token_hash: str, *, docs: bool = False) -> FastAPI:
+def create_app(
+    control: BotControl,
+    token_hash: str,
+    *,
+    docs: bool = False,
+    engine: EngineControl | None = None,
+) -> FastAPI:
     """The control API of one bot, serving ``control``; requests must carry the hashed token.
 
     ``docs`` serves FastAPI's /docs and /redoc pages, which load their scripts from a public
     CDN: for a developer's machine only, never a bot holding money.
+
+    ``engine`` adds the live event stream (WebSocket ``/api/v1/stream``, see
+    :mod:`bot_runtime.event_stream_route`) and the engine-style controls ``POST /start`` and
+    ``POST /kill``; the runtime always passes one.
     """
     if not is_token_hash(token_hash):
         raise ValueError(
@@ -551,8 +566,48 @@ def create_app(control: BotControl, token_hash: str, *, docs: bool = False) -> F
         """Clear a tripped kill switch: entries are allowed again (audited with the reason)."""
         return await control.reset_kill(body)
 
+    if engine is not None:
+        _add_engine_routes(app, api, engine, control, authenticate, refused)
     app.include_router(api)
     return app
+
+
+def _add_engine_routes(
+    app: FastAPI,
+    api: APIRouter,
+    engine: EngineControl,
+    control: BotControl,
+    authenticate: Callable[[str | None], None],
+    refused: dict[int | str, dict[str, Any]],
+) -> None:
+    """``/start``, ``/kill`` (HTTP, on the authenticated router) and ``/stream`` (WebSocket:
+    it checks the same token itself, in the upgrade request's Authorization header)."""
+
+    @api.post("/start", response_model=StateChange, responses={409: _CONFLICT}, tags=["act"])
+    async def start() -> StateChange:
+        """Trade (open positions) again after a pause; refused while the kill switch is
+        engaged (reset it first) or the bot is stopping."""
+        return await engine.start()
+
+    @api.post(
+        "/kill",
+        response_model=KillSwitchResult,
+        responses={**refused, 409: _CONFLICT, 422: _INVALID},
+        tags=["act"],
+    )
+    async def kill(body: Annotated[KillRequest | None, Body()] = None) -> KillSwitchResult:
+        """The kill switch: cancel every resting order, close every position at market and
+        stop the bot; engaged in its saved risk state, so a restart stays killed until reset."""
+        request = body if body is not None else KillRequest()
+        return await engine.kill(request.reason)
+
+    async def snapshot() -> dict[str, Any]:
+        return (await control.status()).model_dump(mode="json")
+
+    @app.websocket(f"{API_PREFIX}/stream", name="stream")
+    async def stream(websocket: WebSocket) -> None:
+        """The bot's events as they happen (protocol: bot_runtime.event_stream_route)."""
+        await serve_stream(websocket, engine.hub, authenticate, snapshot)
 
 
 # --------------------------------------------------------------------------------------------

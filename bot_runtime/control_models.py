@@ -358,3 +358,56 @@ class TradesPage(_Model):
     total: int = Field(description="closed trades in all")
     pages: int
     trades: list[TradeView]
+
+
+# --------------------------------------------------------------------------------------------
+# Engine-style controls (POST /start, /kill) and the live stream (GET /stream, a WebSocket)
+
+
+class KillRequest(BaseModel):
+    """Why the operator pulls the kill switch (logged, and the stream's risk event says it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(
+        "kill requested through the control API",
+        min_length=3,
+        max_length=500,
+        description="why: it is logged and published on the stream",
+    )
+
+
+class KillSwitchResult(_Model):
+    """What the kill switch did: resting orders cancelled, positions closed, the bot stopping.
+
+    ``complete`` false: some cancel or close failed (each listed with why); the orders or
+    positions named may remain on the venue, and the next start reconciles them.
+    """
+
+    reason: str
+    complete: bool
+    cancelled_orders: list[str] = Field(default_factory=list)
+    failed_cancels: dict[str, str] = Field(default_factory=dict)
+    closed_positions: list[str] = Field(default_factory=list, description="'venue:symbol'")
+    failed_closes: dict[str, str] = Field(default_factory=dict)
+    state: TradingState = "stopping"
+
+
+StreamEventType = Literal["hello", "status", "order", "fill", "position", "pnl", "risk", "reset"]
+
+
+class StreamMessage(BaseModel):
+    """One message of ``/api/v1/stream``: the frame every event shares (``data`` per type).
+
+    ``seq`` increases strictly per bot process for published events; ``hello`` and ``reset``
+    belong to one connection and carry the seq the client stands at (every later message has
+    a larger one). Money inside ``data`` is a decimal string.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    seq: int = Field(ge=0)
+    type: StreamEventType
+    ts: datetime
+    bot: str
+    data: dict[str, Any] = Field(default_factory=dict)
