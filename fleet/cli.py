@@ -2,9 +2,10 @@
 
 ``list``, ``status``, ``logs`` and ``guard status`` only read: they never start supervisord or
 a bot (after ``make fleet-down`` they show every bot STOPPED). ``up``, ``launch`` and
-``restart`` start things; ``stop``, ``remove`` and ``down`` stop them. ``reset-kill`` clears a
-bot's tripped kill switch and ``guard`` runs, shows and resets the fleet guard
-(:mod:`fleet.guard`); both are audited. A user mistake (no such bot, a bad
+``restart`` start things; ``stop``, ``remove`` and ``down`` stop them. ``service
+start|stop|status NAME`` runs the product's services (:mod:`fleet.services`) beside the
+bots. ``reset-kill`` clears a bot's tripped kill switch and ``guard`` runs, shows and
+resets the fleet guard (:mod:`fleet.guard`); both are audited. A user mistake (no such bot, a bad
 argument, a bad config) is one line on stderr and exit status 2; a fleet action that failed
 is exit status 1.
 """
@@ -16,6 +17,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from bot_runtime.control_models import ErrorKind
 from core.errors import ConfigError
@@ -28,6 +30,8 @@ from fleet.guard import FleetGuard, describe, load_state, reset_guard
 from fleet.guard_config import load_guard_config
 from fleet.logview import render
 from fleet.manager import FleetManager
+from fleet.service_control import ServiceControl
+from fleet.services import format_service, service_names
 from trading_config.cli_parser import OneLineParser
 from trading_config.loader import load_config
 
@@ -110,11 +114,54 @@ def build_parser() -> argparse.ArgumentParser:
         "reset", help="clear a tripped guard (audited); bots stay paused/stopped"
     )
     guard_reset.add_argument("--reason", required=True, help="why the fleet may go on (audited)")
+    _service_parser(commands)
     logs = commands.add_parser("logs", help="the last lines of a bot's log (starts nothing)")
     logs.add_argument("bot")
     logs.add_argument("-n", "--lines", type=_lines, default=50, help="how many (default 50)")
     logs.add_argument("--json", action="store_true", help="the raw JSON lines")
     return parser
+
+
+def _service_parser(commands: Any) -> None:
+    """``service start|stop|status NAME``: the service programs of :mod:`fleet.services`."""
+    names = service_names()
+    service = commands.add_parser(
+        "service", help=f"run a service under supervisord ({', '.join(names)})"
+    )
+    actions = service.add_subparsers(dest="service_command", required=True)
+    start = actions.add_parser(
+        "start",
+        help="start it (settings from its environment variables); `up` starts it again",
+    )
+    start.add_argument("name", choices=names)
+    start.add_argument("--port", type=_port, help="listen on 127.0.0.1:PORT (default: its own)")
+    stop = actions.add_parser("stop", help="stop it; `up` no longer starts it")
+    stop.add_argument("name", choices=names)
+    status = actions.add_parser("status", help="its state and health (starts nothing)")
+    status.add_argument("name", nargs="?", choices=names, help="default: every service")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, found {text!r}") from None
+    if not 1024 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 1024 to 65535, found {port}")
+    return port
+
+
+async def _service(fleet: FleetManager, args: argparse.Namespace) -> str:
+    control = ServiceControl(fleet)
+    if args.service_command == "status":
+        infos = [await control.status(args.name)] if args.name else await control.statuses()
+        return "\n\n".join(format_service(info) for info in infos)
+    if args.service_command == "stop":
+        info = await control.stop(args.name)
+        return f"{args.name} service {info.state}"
+    info, started = await control.start(args.name, dict(os.environ), args.port)
+    already = "" if started else " (already)"
+    return f"{args.name} service {info.state}{already}, {info.health_url} answers"
 
 
 def format_table(bots: Sequence[BotInfo], *, supervisord_down: bool = False) -> str:
@@ -218,6 +265,8 @@ async def run(args: argparse.Namespace) -> tuple[str, list[str]]:
         return await _reset_kill(fleet, args), []
     if args.command == "guard":
         return await _guard(fleet, args), []
+    if args.command == "service":
+        return await _service(fleet, args), []
     raise AssertionError(f"unhandled command {args.command!r}")
 
 

@@ -51,6 +51,7 @@ from fleet.control_client import HttpControlClient
 from fleet.layout import FleetLayout, write_private
 from fleet.ports import allocate_port
 from fleet.rpc import SupervisorRPC
+from fleet.services import SERVICES
 from fleet.supervisor_conf import (
     GUARD_PROGRAM,
     PROGRAM_FORMAT,
@@ -128,7 +129,7 @@ class FleetManager:
             for name, result in zip(wanted, results, strict=True)
             if isinstance(result, BaseException)
         ]
-        for service in (TELEGRAM_PROGRAM, GUARD_PROGRAM):
+        for service in (TELEGRAM_PROGRAM, GUARD_PROGRAM, *(s.program for s in SERVICES)):
             if (self.layout.programs_dir / f"{service}.conf").exists():
                 state = processes.get(service, {}).get("statename")
                 if state not in ACTIVE_STATES:
@@ -163,7 +164,13 @@ class FleetManager:
             log.info("bot program file rewritten in the current format", bot=name)
 
     async def _start_supervisord(self) -> None:
-        env = dict(os.environ)
+        # A service's settings reach it from its program file only, never from whoever
+        # happened to start supervisord (a token there would lock its API, say).
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not any(key.startswith(service.env_prefix) for service in SERVICES)
+        }
         env[VAR_DIR_ENV] = str(self.layout.root)
         env["PYTHONPATH"] = str(PROJECT_ROOT)
         if self._database_url is not None:
