@@ -1,0 +1,1 @@
+"""Paradex (Starknet perpetuals): native client, Stark signing, JSON-RPC WebSocket."""
