@@ -13,7 +13,7 @@ answer becomes :class:`~fleet.api.ControlRefused` carrying the bot's error kind.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -29,14 +29,17 @@ from bot_runtime.control_models import (
     CloseRequest,
     CloseResult,
     ErrorBody,
+    KillRequest,
     KillResetRequest,
     KillResetResult,
+    KillSwitchResult,
     OrderView,
     Pnl,
     PositionView,
     ReloadResult,
     RunningConfig,
     StateChange,
+    StreamMessage,
     TradesPage,
 )
 from fleet.api import ControlRefused, FleetError
@@ -59,6 +62,7 @@ _CLOSED = TypeAdapter(CloseResult)
 _CLOSED_ALL = TypeAdapter(CloseAllResult)
 _RELOADED = TypeAdapter(ReloadResult)
 _KILL_RESET = TypeAdapter(KillResetResult)
+_KILLED = TypeAdapter(KillSwitchResult)
 
 
 class HttpControlClient:
@@ -161,6 +165,27 @@ class HttpControlClient:
     ) -> KillResetResult:
         body = KillResetRequest(reason=reason, force=force, actor=actor).model_dump()
         return await self._request("POST", "kill-switch/reset", body, _KILL_RESET)
+
+    async def start(self) -> StateChange:
+        """Trade again after a pause (refused while the kill switch is engaged)."""
+        return await self._request("POST", "start", None, _STATE)
+
+    async def kill(self, reason: str | None = None) -> KillSwitchResult:
+        """The kill switch: cancel, flatten, stop."""
+        body = (KillRequest() if reason is None else KillRequest(reason=reason)).model_dump()
+        return await self._request("POST", "kill", body, _KILLED)
+
+    async def stream(self, since: int | None = None) -> AsyncIterator[StreamMessage]:
+        """The bot's live events (``/api/v1/stream``), from ``since`` when given, until the
+        bot closes the stream (a reconnect resumes with the last ``seq`` seen)."""
+        import websockets  # only a client that streams pays for it
+
+        await self._verify()
+        query = "" if since is None else f"?since={since}"
+        url = f"ws://127.0.0.1:{await self.port()}/api/v1/stream{query}"
+        async with websockets.connect(url, additional_headers=self._headers) as connection:
+            async for raw in connection:
+                yield StreamMessage.model_validate_json(raw)
 
     # -- HTTP -------------------------------------------------------------------------------
 

@@ -175,3 +175,22 @@ async def test_start_and_kill_are_routes_with_the_token(
         answer = await client.post("/api/v1/start", headers=auth)
         assert StateChange.model_validate(answer.json()).state == "running"
         assert (await client.get("/api/v1/status", headers=auth)).json()["state"] == "running"
+
+
+async def test_the_fleet_client_streams_starts_and_kills(
+    served: tuple[str, str, EventHub, Engine],
+) -> None:
+    from fleet.control_client import HttpControlClient
+
+    url, token, hub, engine = served
+    port = int(url.split(":")[2].split("/")[0])
+    client = HttpControlClient("grid-test", port, token)
+    hub.publish("fill", {"price": Decimal("1.10")})
+    messages = client.stream(since=0)
+    hello = await anext(messages)
+    fill = await anext(messages)
+    await messages.aclose()
+    assert (hello.type, fill.type, fill.seq, fill.data) == ("hello", "fill", 1, {"price": "1.10"})
+    assert (await client.start()).state == "running"
+    assert (await client.kill("fleet drill")).reason == "fleet drill"
+    assert engine.kills == ["fleet drill"]
