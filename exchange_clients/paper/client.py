@@ -54,8 +54,7 @@ from exchange_clients.paper.changes import EngineChanges, FillEvent, fill_from_e
 from exchange_clients.paper.engine import PaperEngine
 from exchange_clients.paper.faults import FaultPlan
 from exchange_clients.paper.market_stats import PaperMarketStats
-from exchange_clients.paper.options import PaperOptions
-from exchange_clients.paper.profiles import profile_for
+from exchange_clients.paper.options import PaperOptions, resolve_profile
 from exchange_clients.paper.store import PaperStore
 from exchange_clients.types import (
     Balance,
@@ -86,7 +85,7 @@ class PaperExchangeClient(BaseExchangeClient):
 
     def __init__(self, settings: ClientSettings) -> None:
         super().__init__(settings)
-        self.profile = profile_for(settings.venue)
+        self.profile = resolve_profile(settings)
         self._options = PaperOptions.from_settings(settings, self.profile)
         self._clock = self._options.clock
         self._feed: MarketFeed = self._options.feed or SyntheticFeed(
@@ -349,6 +348,8 @@ class PaperExchangeClient(BaseExchangeClient):
             engine = self._engine
             if engine is not None and engine.has_changes:
                 changes = engine.drain()
+                if self._options.on_changes is not None:
+                    self._options.on_changes(changes)
                 for event in changes.fill_events:
                     self._fill_history.setdefault(event[0].client_order_id, []).append(event)
                 self._unsaved.append(changes)

@@ -6,6 +6,7 @@ wrong one is a :class:`ConfigError` naming it, not an ``AttributeError`` deep in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import cast
@@ -13,19 +14,47 @@ from typing import cast
 from core.clock import Clock, SystemClock
 from core.errors import ConfigError
 from exchange_clients.market_data.events import MarketFeed
+from exchange_clients.paper.changes import EngineChanges
 from exchange_clients.paper.faults import FaultPlan
-from exchange_clients.paper.profiles import PaperProfile
+from exchange_clients.paper.profiles import PaperProfile, profile_for
 from exchange_clients.types import ClientSettings
 
 DEFAULT_SEED = 7
-KNOWN_OPTIONS = ("clock", "database_url", "faults", "feed", "initial_balance", "seed", "store")
+KNOWN_OPTIONS = (
+    "clock",
+    "database_url",
+    "faults",
+    "feed",
+    "initial_balance",
+    "on_changes",
+    "profile",
+    "seed",
+    "store",
+)
+ChangesListener = Callable[[EngineChanges], None]
+
+
+def resolve_profile(settings: ClientSettings) -> PaperProfile:
+    """The venue's paper profile, or the ``profile`` option's: a backtest simulates any venue
+    (its fees and funding schedule) on the paper engine under the venue's own name."""
+    profile = settings.options.get("profile")
+    if profile is None:
+        return profile_for(settings.venue)
+    if not isinstance(profile, PaperProfile) or profile.venue != settings.venue:
+        raise ConfigError(
+            f"{settings.venue}: option profile must be a PaperProfile for {settings.venue!r}, "
+            f"not {profile!r}"
+        )
+    return profile
 
 
 @dataclass(frozen=True)
 class PaperOptions:
     """``feed`` None means the seeded synthetic market; ``persist`` False keeps it all in
     memory (``store: None``); ``database_url`` None means the configured database.
-    ``initial_balance`` funds a new account only: a resumed one keeps its stored wallet."""
+    ``initial_balance`` funds a new account only: a resumed one keeps its stored wallet.
+    ``on_changes`` (backtests) is called with every drained :class:`EngineChanges` - fills,
+    funding payments, liquidations - before they are stored and published."""
 
     clock: Clock
     feed: MarketFeed | None
@@ -34,6 +63,7 @@ class PaperOptions:
     persist: bool
     database_url: str | None
     faults: FaultPlan
+    on_changes: ChangesListener | None = None
 
     @classmethod
     def from_settings(cls, settings: ClientSettings, profile: PaperProfile) -> PaperOptions:
@@ -75,7 +105,11 @@ class PaperOptions:
         faults = options.get("faults", FaultPlan())
         if not isinstance(faults, FaultPlan):
             raise ConfigError(f"{settings.venue}: option faults must be a FaultPlan")
+        on_changes = options.get("on_changes")
+        if on_changes is not None and not callable(on_changes):
+            raise ConfigError(f"{settings.venue}: option on_changes must be callable")
         return cls(
+            on_changes=cast(ChangesListener | None, on_changes),
             clock=cast(Clock, clock),
             feed=cast(MarketFeed | None, feed),
             seed=seed,
