@@ -273,6 +273,8 @@ class FakeHyperliquid:
         self._drop_user_events = 0
         self._refuse_until = 0.0
         self._background: set[asyncio.Task[None]] = set()
+        # candleSnapshot history: (coin, interval) -> candles as the venue sends them.
+        self.candles: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -484,6 +486,46 @@ class FakeHyperliquid:
                 }
             )
         return [self._meta(), ctxs]
+
+    def add_candle(
+        self,
+        coin: str,
+        interval: str,
+        open_ms: int,
+        ohlcv: tuple[Decimal, Decimal, Decimal, Decimal, Decimal],
+        trades: int = 1,
+    ) -> None:
+        """Add one candle to the ``candleSnapshot`` history (``interval``: 1m, 5m, 1h ...)."""
+        minutes = {"1m": 1, "5m": 5, "15m": 15, "1h": 60}[interval]
+        o, h, low, c, v = ohlcv
+        self.candles.setdefault((coin, interval), []).append(
+            {
+                "t": open_ms,
+                "T": open_ms + minutes * 60_000 - 1,
+                "s": coin,
+                "i": interval,
+                "o": fmt(o),
+                "c": fmt(c),
+                "h": fmt(h),
+                "l": fmt(low),
+                "v": fmt(v),
+                "n": trades,
+            }
+        )
+
+    def _info_candleSnapshot(self, body: dict[str, Any]) -> Any:
+        req = body["req"]
+        start, end = int(req["startTime"]), int(req["endTime"])
+        found = [
+            candle
+            for candle in self.candles.get((str(req["coin"]), str(req["interval"])), [])
+            if start <= candle["t"] <= end
+        ]
+        return sorted(found, key=lambda candle: int(candle["t"]))[-5000:]
+
+    async def publish_trade(self, coin: str, is_buy: bool, px: Decimal, sz: Decimal) -> None:
+        """A public trade on the ``trades`` channel (nobody's order: market activity)."""
+        await self._push_trade(coin, is_buy, D(px), D(sz))
 
     def _info_allMids(self, body: dict[str, Any]) -> Any:
         return {

@@ -1,0 +1,1 @@
+"""Polymarket's public market data (Gamma markets, CLOB prices): read-only, no account."""
