@@ -36,6 +36,9 @@ def without_rich_in_structlog() -> None:
 
 if __name__ == "__main__":
     without_rich_in_structlog()
+    from core import startup_gc
+
+    startup_gc.hold()  # released by the runtime once the bot runs (core/startup_gc.py)
     try:  # importing the bot takes a moment: Ctrl-C then is one line, not a traceback
         from bot_runtime.cli import main
     except KeyboardInterrupt:

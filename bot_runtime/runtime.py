@@ -49,6 +49,7 @@ from bot_runtime.setup import (
     connect_all,
     register_bot,
 )
+from core import startup_gc
 from core.clock import Clock, SystemClock
 from core.errors import ExchangeError, RiskLimitBreached
 from core.tasks import TaskSupervisor
@@ -237,6 +238,7 @@ class BotRuntime:
             cancelled=len(report.cancelled),
             recovering_operations=len(self.recovery.operations),
         )
+        startup_gc.release()
 
     async def _loop(self) -> None:
         assert self.strategy is not None

@@ -20,7 +20,6 @@ from core.errors import ExchangeError, TradingError
 from core.redaction import Secret
 from core.venues import VENUES
 from database.models import MAIN_ACCOUNT, Account, Bot
-from database.repositories.accounts import get_account_credentials
 from exchange_clients.base import BaseExchangeClient
 from exchange_clients.factory import create_client
 from exchange_clients.market_data.live import LiveFeed, LiveSourceSettings, public_source
@@ -133,6 +132,10 @@ async def build_clients(
         secrets: dict[str, Secret] = {}
         options: dict[str, Any] = {}
         if VENUES[venue].needs_credentials:
+            # Imported here: decrypting loads ``cryptography`` (~6 MB), which a paper bot
+            # never needs.
+            from database.repositories.accounts import get_account_credentials
+
             # A transaction, committed: reading a row written before public fields were
             # authenticated rewrites it authenticated (database.repositories.accounts).
             async with sessions.begin() as session:

@@ -16,8 +16,6 @@ import binascii
 import re
 from collections.abc import Callable
 
-from Crypto.Hash import keccak
-
 from database.errors import InvalidInput
 
 Check = Callable[[str, str], str]
@@ -46,6 +44,8 @@ def _hex_bytes(label: str, value: str, size: int, what: str) -> bytes:
 
 def checksum_address(address_hex: str) -> str:
     """The EIP-55 mixed-case form of a 40-hex-digit address (without ``0x``)."""
+    from Crypto.Hash import keccak  # here: pycryptodome pulls in cffi and pycparser (~4 MB)
+
     lower = address_hex.lower()
     digest = keccak.new(digest_bits=256, data=lower.encode()).hexdigest()
     return "0x" + "".join(

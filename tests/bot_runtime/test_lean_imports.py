@@ -34,6 +34,9 @@ HEAVY = (
     "rich.console",  # structlog loads rich when installed (dev tools bring it); runbot.py
     # marks it absent (the bare "rich" line importtime still prints is that refused attempt)
     "pygments",
+    "cryptography",  # decrypting credentials: real venues only (a paper account has none)
+    "Crypto",  # pycryptodome (EIP-55 checksums of addresses typed in), with cffi and pycparser
+    "cffi",
     "exchange_clients.ccxt_venue",
     "exchange_clients.hyperliquid",
     "exchange_clients.binance",
