@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
@@ -120,6 +121,33 @@ class FundingArbitrageParams(StrategyParams):
         "(unset: never switch)",
     )
 
+    opportunities: Literal["direct", "service"] = Field(
+        default="direct",
+        description="where candidate pairs come from: direct = every check scans every "
+        "symbol on the venues; service = the funding-rate service's opportunities (its "
+        "collected rates), then only those symbols are quoted live and checked (direct "
+        "scanning again while the service is unreachable or stale)",
+    )
+    service_url: str = Field(
+        default="http://127.0.0.1:8710",
+        description="the funding-rate service (opportunities: service only)",
+    )
+    service_max_age_seconds: Annotated[int, Field(ge=1, le=86_400)] = Field(
+        default=300,
+        description="service data older than this is stale: scan directly instead, seconds "
+        "(opportunities: service only)",
+    )
+
+    @field_validator("service_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"expected an http(s) URL like http://127.0.0.1:8710, got {value!r}")
+        if parts.username or parts.password or parts.query or parts.fragment:
+            raise ValueError("expected scheme://host:port only (no credentials, query or #)")
+        return value.rstrip("/")
+
     @field_validator("venues")
     @classmethod
     def _distinct(cls, value: list[str]) -> list[str]:
@@ -140,6 +168,13 @@ class FundingArbitrageParams(StrategyParams):
                 f"mandatory_venue {self.mandatory_venue} is not one of venues "
                 f"({', '.join(self.venues)})"
             )
+        if self.opportunities == "direct":
+            unused = sorted({"service_url", "service_max_age_seconds"} & self.model_fields_set)
+            if unused:
+                raise ValueError(
+                    f"{', '.join(unused)} only apply with opportunities: service "
+                    "(this config scans directly)"
+                )
         if self.min_hold_hours >= self.max_position_age_hours:
             raise ValueError(
                 f"min_hold_hours {self.min_hold_hours} must be below max_position_age_hours "

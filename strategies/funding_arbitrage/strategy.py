@@ -16,6 +16,10 @@ Every ``check_interval_seconds``:
    already held (nor on a venue/symbol cooling down after a too-wide spread) are sized by target
    margin under a leverage cap, checked against the per-venue exposure cap and the risk
    manager, and opened with the atomic executor - at most ``max_new_positions_per_cycle``.
+   With ``opportunities: service`` the candidates come from the funding-rate service (its
+   collected rates, ranked by this same scan with this bot's filters): only their symbols are
+   quoted live and scanned, and while the service is unreachable or its data older than
+   ``service_max_age_seconds`` every symbol is scanned directly (each switch logged once).
 
 **How orders go** follows the bot's ``execution`` section. ``market``: both legs at market,
 concurrently. ``limit``, ``limit_with_fallback``, ``aggressive_limit``: a maker entry - the
@@ -36,7 +40,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from exchange_clients.types import HOURS_PER_YEAR, Order, Side
 from execution.atomic import AtomicStatus, AtomicTolerances, Leg
@@ -61,6 +65,9 @@ from strategies.funding_arbitrage.opportunities import (
 from strategies.funding_arbitrage.params import FundingArbitrageParams
 from strategies.funding_arbitrage.quotes import collect_quotes, taker_fee
 from strategies.risk import EntryProposal, PortfolioSnapshot
+
+if TYPE_CHECKING:
+    from strategies.funding_arbitrage.service_client import FundingServiceClient
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -138,6 +145,10 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
         self.mode = ExecutionMode(execution.default_mode)
         # (venue, symbol) -> until when entries leave it alone after a too-wide spread
         self.cooldowns: dict[tuple[str, str], datetime] = {}
+        # opportunities: service - the client (made at first use) and, while the check scans
+        # directly instead, why (None: the service is used)
+        self._service: FundingServiceClient | None = None
+        self.service_fallback: str | None = None
 
     @property
     def maker(self) -> bool:
@@ -183,7 +194,70 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
 
     async def _quotes(self) -> list[VenueQuote]:
         clients = {venue: self.context.clients[venue] for venue in self.params.venues}
-        return await collect_quotes(clients, self.params.symbols or None)
+        symbols = self.params.symbols or None
+        if self.params.opportunities == "service":
+            candidates = await self._service_candidates()
+            if candidates is not None:
+                if not candidates:
+                    self.log.info("no opportunity from the funding-rate service")
+                    return []
+                symbols = candidates
+        return await collect_quotes(clients, symbols)
+
+    async def _service_candidates(self) -> list[str] | None:
+        """The symbols of the service's opportunities for this bot's filters (best first),
+        or None when the service cannot be used now (unreachable, or its data is older than
+        ``service_max_age_seconds``): the check then scans directly. The switch either way
+        is logged once, when it happens."""
+        from strategies.funding_arbitrage.service_client import (
+            FundingServiceClient,
+            FundingServiceUnavailable,
+            OpportunityFilters,
+            env_token,
+        )
+
+        params = self.params
+        if self._service is None:
+            self._service = FundingServiceClient(params.service_url, token=env_token())
+        filters = OpportunityFilters(
+            venues=params.venues,
+            symbols=params.symbols,
+            required_venue=params.mandatory_venue,
+            min_net_apr_pct=params.min_net_apr_pct,
+            hold_hours=params.expected_hold_hours,
+            maker=self.maker,
+            min_volume_24h_usd=params.min_volume_24h_usd,
+            min_open_interest_usd=params.min_open_interest_usd,
+            max_price_divergence_pct=params.max_price_divergence_pct,
+            limit=max(10, 3 * params.max_positions),
+        )
+        problem: str | None = None
+        try:
+            answer = await self._service.opportunities(filters)
+        except FundingServiceUnavailable as exc:
+            problem = str(exc)
+        else:
+            age = (
+                None
+                if answer.as_of is None
+                else (self.context.clock.now() - answer.as_of).total_seconds()
+            )
+            if age is None:
+                problem = f"the funding-rate service at {params.service_url} has no data yet"
+            elif age > params.service_max_age_seconds:
+                problem = (
+                    f"the funding-rate service's data is {age:.0f} s old "
+                    f"(service_max_age_seconds {params.service_max_age_seconds})"
+                )
+        if problem is not None:
+            if self.service_fallback is None:
+                self.log.warning("opportunities: scanning directly", reason=problem)
+            self.service_fallback = problem
+            return None
+        if self.service_fallback is not None:
+            self.log.info("opportunities: the funding-rate service answers again")
+            self.service_fallback = None
+        return list(dict.fromkeys(o.symbol for o in answer.opportunities))
 
     def _scan(self, quotes: list[VenueQuote]) -> ScanResult:
         """Rank the pairs; start a cooldown on every venue/symbol refused for its spread."""
