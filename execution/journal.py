@@ -36,6 +36,7 @@ from exchange_clients.base import BaseExchangeClient
 from exchange_clients.types import Fill, Order, OrderRequest, OrderStatus, OrderType, Side
 from execution.fill_history import venue_fills
 from execution.group_commit import GroupCommitter
+from execution.intent_writer import DuplicateIntent, IntentWriter, intent_values
 from execution.order_state import is_stale_status, merge_order_state
 
 log = structlog.get_logger(__name__)
@@ -150,12 +151,22 @@ class OrderJournal:
         bot_id: int,
         accounts: Mapping[str, int],
         committer: GroupCommitter | None = None,
+        intent_writer: IntentWriter | None = None,
     ) -> None:
         self._sessions = sessions
         self._bot_id = bot_id
         self._accounts = dict(accounts)
         # Writes share transactions, intents first (see execution.group_commit).
         self._committer = committer or GroupCommitter(sessions)
+        # The intents' own connection, held open (execution.intent_writer); None: the
+        # shared writer commits them too.
+        self._intent_writer = intent_writer
+
+    async def close(self) -> None:
+        """Close the dedicated intent connection, if any (the journal writes no more intents)."""
+        writer, self._intent_writer = self._intent_writer, None
+        if writer is not None:
+            await writer.close()
 
     @property
     def bot_id(self) -> int:
@@ -181,6 +192,33 @@ class OrderJournal:
             account_id = self._accounts[intent.venue]
         except KeyError:
             raise JournalError(f"no account configured for venue {intent.venue!r}") from None
+        if self._intent_writer is not None:
+            try:
+                await self._intent_writer.insert(
+                    intent_values(
+                        client_order_id=intent.client_order_id,
+                        bot_id=self._bot_id,
+                        venue=intent.venue,
+                        account_id=account_id,
+                        symbol=intent.symbol,
+                        side=intent.side,
+                        order_type=intent.order_type.value,
+                        price=intent.price,
+                        trigger_price=intent.trigger_price,
+                        size=intent.size,
+                        filled_size=Decimal(0),
+                        status=OrderStatus.PENDING.value,
+                        reduce_only=intent.reduce_only,
+                        post_only=intent.post_only,
+                        purpose=intent.purpose,
+                        operation_id=intent.operation_id,
+                    )
+                )
+            except DuplicateIntent:
+                raise JournalError(
+                    f"client order id {intent.client_order_id!r} is already journaled"
+                ) from None
+            return
 
         async def work(session: AsyncSession) -> None:
             session.add(

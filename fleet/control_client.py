@@ -13,7 +13,7 @@ answer becomes :class:`~fleet.api.ControlRefused` carrying the bot's error kind.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -175,7 +175,7 @@ class HttpControlClient:
         body = (KillRequest() if reason is None else KillRequest(reason=reason)).model_dump()
         return await self._request("POST", "kill", body, _KILLED)
 
-    async def stream(self, since: int | None = None) -> AsyncIterator[StreamMessage]:
+    async def stream(self, since: int | None = None) -> AsyncGenerator[StreamMessage, None]:
         """The bot's live events (``/api/v1/stream``), from ``since`` when given, until the
         bot closes the stream (a reconnect resumes with the last ``seq`` seen)."""
         import websockets  # only a client that streams pays for it

@@ -1,0 +1,142 @@
+"""The dedicated intent writer (execution.intent_writer) on SQLite and PostgreSQL.
+
+A row it writes is the row the ORM would have written (read back through the ORM, updated by
+the journal afterwards as any other), a duplicate client order id is refused, and - the point
+of the journal - the intent is committed before the venue sees the order: a real process is
+SIGKILLed the moment its venue receives the order, and the intent is in the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from database.engine import create_engine, session_maker
+from database.models import Account, Bot
+from database.models import Order as OrderRow
+from exchange_clients.types import Order, OrderStatus, OrderType
+from execution.client_ids import ClientOrderIds
+from execution.intent_writer import open_intent_writer
+from execution.journal import JournalError, OrderIntent, OrderJournal
+from tests.helpers import PROJECT_ROOT
+
+D = Decimal
+GUARD = 60.0  # guards a hang; not a speed assertion
+ids = ClientOrderIds("intent-writer")
+
+
+@pytest.fixture
+async def journal(
+    db_engine: AsyncEngine, db_sessions: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[OrderJournal]:
+    async with db_sessions.begin() as session:
+        bot, account = Bot(name="intent-writer", config={}), Account(name="paper-main")
+        session.add_all([bot, account])
+    writer = await open_intent_writer(db_engine)
+    assert writer is not None
+    journal = OrderJournal(
+        db_sessions, bot_id=bot.id, accounts={"paper": account.id}, intent_writer=writer
+    )
+    yield journal
+    await journal.close()
+
+
+async def test_the_row_is_the_orms_and_the_journal_carries_on_from_it(
+    journal: OrderJournal, db_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    intent = OrderIntent(
+        client_order_id=ids.next(),
+        venue="paper",
+        symbol="BTC",
+        side="sell",
+        order_type=OrderType.STOP_MARKET,
+        size=D("0.00100"),
+        trigger_price=D("59999.90"),
+        reduce_only=True,
+        purpose="l2_stop",
+        operation_id="op-7",
+    )
+    await journal.record_intent(intent)
+    async with db_sessions() as session:  # another connection: what a crash would leave
+        row = await session.scalar(
+            select(OrderRow).where(OrderRow.client_order_id == intent.client_order_id)
+        )
+    assert row is not None
+    assert (row.status, row.side, row.order_type, row.purpose, row.operation_id) == (
+        "pending",
+        "sell",
+        "stop_market",
+        "l2_stop",
+        "op-7",
+    )
+    assert (str(row.size), str(row.trigger_price), row.price) == ("0.00100", "59999.90", None)
+    assert (row.reduce_only, row.post_only, row.filled_size) == (True, False, D(0))
+    assert row.created_at.tzinfo is not None
+    assert row.created_at.astimezone(UTC) == row.updated_at.astimezone(UTC)
+    with pytest.raises(JournalError, match="is already journaled"):
+        await journal.record_intent(intent)
+    journaled = await journal.record_order(
+        Order(
+            client_order_id=intent.client_order_id,
+            venue_order_id="v-9",
+            symbol="BTC",
+            side="sell",
+            order_type=OrderType.STOP_MARKET,
+            size=intent.size,
+            price=None,
+            status=OrderStatus.OPEN,
+            trigger_price=intent.trigger_price,
+        )
+    )
+    assert (journaled.status, journaled.venue_order_id) == (OrderStatus.OPEN, "v-9")
+    assert [o.client_order_id for o in await journal.unfinished()] == [intent.client_order_id]
+
+
+async def test_the_intent_is_committed_before_the_venue_sees_the_order(
+    migrated_db_url: str,
+) -> None:
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.execution.intent_crash_child",
+        migrated_db_url,
+        cwd=PROJECT_ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+    )
+    output = []
+    try:
+        assert child.stdout is not None
+        while True:
+            line = await asyncio.wait_for(child.stdout.readline(), GUARD)
+            if line.startswith(b"VENUE SAW "):
+                child.send_signal(signal.SIGKILL)  # at once: nothing after the send may run
+                break
+            output.append(line)
+            assert line, b"".join(output)  # the child ended without sending
+        client_order_id = line.split()[-1].decode()
+    finally:
+        if child.returncode is None:
+            child.kill()
+        await asyncio.wait_for(child.wait(), GUARD)
+    assert child.returncode == -signal.SIGKILL
+    engine = create_engine(migrated_db_url)
+    try:
+        async with session_maker(engine)() as session:
+            row = await session.scalar(
+                select(OrderRow).where(OrderRow.client_order_id == client_order_id)
+            )
+    finally:
+        await engine.dispose()
+    assert row is not None, "the venue saw an order the journal does not have"
+    assert (row.status, row.side, row.size) == ("pending", "buy", D("0.001"))
