@@ -111,6 +111,9 @@ class ExecutionResult:
     # The venue refused a reduce-only order as one that would open or increase the position:
     # there is nothing left to reduce in this direction. Not a failure, and never retried.
     flat: bool = False
+    # The venue refused a post-only order because the market had already moved through its
+    # price: the limit could not rest, but the price it wanted is there to take.
+    crossed: bool = False
     # Set by the caller to stop early: what rests is cancelled and nothing more is sent.
     interrupt: asyncio.Event = field(default_factory=asyncio.Event, repr=False, compare=False)
 
@@ -187,7 +190,11 @@ class OrderExecutor:
                 result, request.size, request.price, request.post_only, request.timeout_seconds
             )
             fallback = request.mode is ExecutionMode.LIMIT_WITH_FALLBACK
-            if fallback and order is not None and not result.interrupted and not result.flat:
+            # The remainder goes to market after a limit that rested and timed out, or one a
+            # post-only check refused (the book moved through it); never after any other
+            # refusal, nor after a send whose outcome is unknown (it may still fill).
+            settled = order is not None or (result.crossed and not result.unresolved)
+            if fallback and settled and not result.interrupted and not result.flat:
                 await self._market(result, result.remaining_size)
         if flush:
             await self._tracker.flush()
@@ -399,7 +406,8 @@ class OrderExecutor:
                 result.flat = True
                 log.info("reduce-only order found the position flat", client_order_id=client_id)
                 return None
-            level = "info" if isinstance(exc, PostOnlyWouldCross) else "warning"
+            result.crossed = isinstance(exc, PostOnlyWouldCross)
+            level = "info" if result.crossed else "warning"
             getattr(log, level)("order rejected", client_order_id=client_id, reason=str(exc))
             return None
         await self._tracker.apply_order(order)

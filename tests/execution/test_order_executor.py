@@ -192,6 +192,33 @@ async def test_post_only_that_would_cross_sends_nothing_and_is_journaled(rig: Ri
     assert await rig.client.position("BTC") is None
 
 
+async def test_fallback_takes_the_market_when_post_only_is_refused_for_crossing(rig: Rig) -> None:
+    """A post-only limit the book has already moved through cannot rest: with fallback the
+    size is bought at market instead of the execution ending with nothing."""
+    _, ask = await rig.client.best_bid_ask("BTC")
+    crossing = round_price(await rig.client.market("BTC"), ask * D("1.01"), "buy")
+    request = ExecutionRequest(
+        "BTC",
+        "buy",
+        SIZE,
+        ExecutionMode.LIMIT_WITH_FALLBACK,
+        price=crossing,
+        post_only=True,
+        timeout_seconds=3,
+    )
+    result = await rig.run(request)
+    assert result.crossed
+    assert result.complete
+    assert [(o.order_type, o.status) for o in result.orders] == [
+        (OrderType.MARKET, OrderStatus.FILLED)
+    ]
+    statuses = sorted(status for status, _ in (await rig.journaled()).values())
+    assert statuses == ["filled", "rejected"]
+    position = await rig.client.position("BTC")
+    assert position is not None
+    assert position.size == SIZE
+
+
 async def test_fallback_after_a_partial_fill_sends_exactly_the_remainder(
     db_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
