@@ -1,0 +1,180 @@
+"""The dashboard under test: its real app served by uvicorn on loopback, over a migrated
+database (SQLite and PostgreSQL), in front of a fleet whose bots are real control-API apps
+(the in-memory bot of tests/bot_runtime/control_double.py) served on their own ports, each
+with an event stream (tests/dashboard/fake_stream.py) that the dashboard's relay subscribes to
+over a real WebSocket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from dashboard.app import create_app
+from dashboard.funding import FundingSource
+from dashboard.passwords import hash_password
+from dashboard.relay import STREAM_PATH, StreamEndpoint, StreamRelay
+from dashboard.services import DashboardServices
+from database.engine import create_engine, session_maker
+from database.models import AuditLogEntry
+from database.repositories import dashboard_users as repo
+from fleet.api import ControlClient, NoSuchBot
+from fleet.control_client import HttpControlClient
+from tests.dashboard.fake_stream import FakeStream, install
+from tests.helpers import PROJECT_ROOT
+from tests.telegram_bot_service.fleet_double import FakeBot, InMemoryFleet
+
+PASSWORD = "correct horse battery"
+USERS = {"ada": "admin", "tom": "trader", "vic": "viewer"}
+_HASH_CACHE: dict[str, str] = {}
+
+
+@contextlib.asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[int]:
+    """``app`` on 127.0.0.1 at a free port (yielded) for the block."""
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=1,
+        ws="websockets-sansio",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    port: int = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        await task
+
+
+class ServedFleet(InMemoryFleet):
+    """InMemoryFleet whose bots listen on real ports, each with an event stream."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ports: dict[str, int] = {}
+        self.streams: dict[str, FakeStream] = {}
+        self._stack = contextlib.AsyncExitStack()
+
+    async def serve_bot(self, name: str, **kwargs: object) -> FakeBot:
+        bot = self.add_bot(name, **kwargs)  # type: ignore[arg-type]
+        stream = self.streams[name] = FakeStream(name, bot.token)
+        install(bot.app, stream)
+        self.ports[name] = await self._stack.enter_async_context(served(bot.app))
+        return bot
+
+    def _bot(self, name: str) -> FakeBot:
+        if name not in self.bots:
+            raise NoSuchBot(name)  # as the real fleet does
+        return self.bots[name]
+
+    def control(self, name: str) -> ControlClient:
+        bot = self._bot(name)
+        if not bot.info.running:
+            from fleet.api import FleetError
+
+            raise FleetError(f"{name} is not running")
+        return HttpControlClient(name, self.ports[name], bot.token)
+
+    async def locate(self, name: str) -> StreamEndpoint:
+        return StreamEndpoint(
+            f"ws://127.0.0.1:{self.ports[name]}{STREAM_PATH}", self._bot(name).token
+        )
+
+    async def aclose(self) -> None:
+        await self._stack.aclose()
+
+
+def password_hash(password: str = PASSWORD) -> str:
+    """scrypt is deliberately slow: one hash per password per test session."""
+    if password not in _HASH_CACHE:
+        _HASH_CACHE[password] = hash_password(password)
+    return _HASH_CACHE[password]
+
+
+@dataclass
+class Dashboard:
+    url: str
+    fleet: ServedFleet
+    services: DashboardServices
+    sessions: async_sessionmaker[AsyncSession]
+    clients: list[httpx.AsyncClient] = field(default_factory=list)
+
+    async def client(self, user: str | None = None) -> httpx.AsyncClient:
+        """An HTTP client (a browser's cookie jar), logged in as ``user`` when given."""
+        client = httpx.AsyncClient(base_url=self.url, timeout=10)
+        self.clients.append(client)
+        if user is not None:
+            await login(client, user)
+        return client
+
+    async def audit(self) -> list[AuditLogEntry]:
+        async with self.sessions() as session:
+            return list(await session.scalars(select(AuditLogEntry).order_by(AuditLogEntry.id)))
+
+
+async def login(client: httpx.AsyncClient, user: str, password: str = PASSWORD) -> httpx.Response:
+    form = await client.get("/login")
+    csrf = form.text.split('name="csrf" value="')[1].split('"')[0]
+    return await client.post("/login", data={"csrf": csrf, "name": user, "password": password})
+
+
+def csrf_of(page: str) -> str:
+    return page.split('<meta name="csrf-token" content="')[1].split('"')[0]
+
+
+@pytest.fixture
+def configs_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "configs"
+    folder.mkdir()
+    shutil.copy(PROJECT_ROOT / "configs" / "paper_grid.yml", folder / "paper_grid.yml")
+    return folder
+
+
+@pytest.fixture
+async def dashboard(migrated_db_url: str, configs_dir: Path) -> AsyncIterator[Dashboard]:
+    engine = create_engine(migrated_db_url)
+    sessions = session_maker(engine)
+    async with sessions() as session, session.begin():
+        for name, role in USERS.items():
+            await repo.add_user(session, name, role, password_hash())
+    fleet = ServedFleet()
+    await fleet.serve_bot("grid-a")
+    await fleet.serve_bot("grid-b")
+    services = DashboardServices(
+        fleet=fleet,
+        sessions=sessions,
+        relay=StreamRelay(fleet.locate),
+        # nothing listens on port 9: the funding page says the service is unreachable
+        funding=FundingSource("http://127.0.0.1:9"),
+        configs_dir=configs_dir,
+    )
+    harness = None
+    try:
+        async with served(create_app(services)) as port:
+            harness = Dashboard(f"http://127.0.0.1:{port}", fleet, services, sessions)
+            yield harness
+            for client in harness.clients:
+                await client.aclose()
+    finally:
+        await fleet.aclose()
+        await engine.dispose()
