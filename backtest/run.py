@@ -259,7 +259,7 @@ async def run_backtest(
             counters = await _loop(
                 strategy, risk, clients, killable, clock, start, end, settings, capture, progress
             )
-            await _drive(clock, strategy.cleanup(cancel_orders=True))
+            await drive(clock, strategy.cleanup(cancel_orders=True))
             marks = {}
             for venue, client in clients.items():
                 for position in await client.positions():
@@ -297,7 +297,7 @@ async def run_backtest(
     )
 
 
-async def _drive(clock: SimulatedClock, work: Any) -> Any:
+async def drive(clock: SimulatedClock, work: Any) -> Any:
     """Run ``work`` to the end, moving simulated time whenever it (or what it waits for)
     waits on the clock; a step waiting on nothing the clock can wake is a bug: raised."""
     task = asyncio.ensure_future(work)
@@ -348,14 +348,14 @@ async def _loop(
             next_sample = now + sample_every
         kill = risk.update_equity(value)
         if kill is not None:
-            await _drive(clock, kill_switch(killable, kill.reason))
+            await drive(clock, kill_switch(killable, kill.reason))
             killable.stopped = f"kill switch: {kill.reason}"
             break
         if strategy.context.stop_requested.is_set():
             killable.stopped = "the strategy asked to stop"
             break
         try:
-            await _drive(clock, _step(strategy))
+            await drive(clock, _step(strategy))
             steps += 1
             failed_in_a_row = 0
         except RiskLimitBreached:

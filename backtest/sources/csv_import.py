@@ -38,7 +38,7 @@ from exchange_clients.market_data.events import (
     TradeEvent,
 )
 from exchange_clients.market_data.micros import from_micros
-from exchange_clients.types import Market
+from exchange_clients.types import Market, Side
 
 COLUMNS = (
     "kind",

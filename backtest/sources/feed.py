@@ -149,10 +149,10 @@ class HistoryFeed:
         self._next = next(self._pending, None)
 
     def _catch_up(self, until: datetime) -> None:
-        """Apply (without emitting) every event stamped before ``until``."""
+        """Apply (without emitting) every event stamped at or before ``until``."""
         if self._pending is None:
             self._restart()
-        while self._next is not None and self._next.ts < until:
+        while self._next is not None and self._next.ts <= until:
             self._apply(self._next)
             self._advance()
 
