@@ -314,7 +314,7 @@ class FakeGrvt:
         self._trade_ids = itertools.count(1)
         self.port = 0
         # fault knobs
-        self._failures: list[tuple[int, str | None]] = []
+        self._failures: list[tuple[int, str | None, float | None, bool]] = []
         self.delay = 0.0
         self.refuse_ws_until = 0.0
         self._gaps = 0
@@ -379,9 +379,19 @@ class FakeGrvt:
 
     # --- fault knobs --------------------------------------------------------------------
 
-    def fail_next(self, count: int, status: int = 503, *, path: str | None = None) -> None:
-        """The next ``count`` requests (to ``path`` if given) answer ``status`` unprocessed."""
-        self._failures.extend([(status, path)] * count)
+    def fail_next(
+        self,
+        count: int,
+        status: int = 503,
+        *,
+        retry_after: float | None = None,
+        after_processing: bool = False,
+        path: str | None = None,
+    ) -> None:
+        """The next ``count`` requests (to ``path`` if given) answer ``status`` (429: code
+        1006). ``after_processing``: the request takes effect first (the "outcome unknown"
+        case)."""
+        self._failures.extend([(status, path, retry_after, after_processing)] * count)
 
     async def drop_connections(self, refuse_for: float = 0.0) -> None:
         """Close every WebSocket; refuse new ones for ``refuse_for`` seconds."""
@@ -448,9 +458,8 @@ class FakeGrvt:
         failure = next((f for f in self._failures if f[1] is None or f[1] == path), None)
         if failure is not None:
             self._failures.remove(failure)
-            status = failure[0]
-            error = E_RATE_LIMIT if status == 429 else (status, E_INTERNAL[1], E_INTERNAL[2])
-            return _error_response(error)
+            if not failure[3]:
+                return _failure_response(failure)
         try:
             body = await self._body(request)
             if path == "/auth/api_key/login":
@@ -470,6 +479,8 @@ class FakeGrvt:
             return _error_response((exc.status, exc.code, exc.message))
         if self.delay:
             await asyncio.sleep(self.delay)
+        if failure is not None:
+            return _failure_response(failure)
         return web.Response(text=dumps(result), content_type="application/json")
 
     async def _body(self, request: web.Request) -> JSON:
@@ -1108,6 +1119,14 @@ class FakeGrvt:
         with contextlib.suppress(ConnectionError, RuntimeError):
             if not conn.ws.closed:
                 await conn.ws.send_str(dumps(payload))
+
+
+def _failure_response(failure: tuple[int, str | None, float | None, bool]) -> web.Response:
+    status, _, retry_after, _ = failure
+    response = _error_response(E_RATE_LIMIT if status == 429 else (status, *E_INTERNAL[1:]))
+    if retry_after is not None:
+        response.headers["Retry-After"] = f"{retry_after:g}"
+    return response
 
 
 def _rpc(error: tuple[int, int, str]) -> JSON:

@@ -1,0 +1,126 @@
+"""Credentials and the API-key session: login at connect, renewal, clear one-line refusals that
+never echo a key, and a public-only client."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.errors import AuthenticationFailed, ConfigError
+from core.redaction import Secret
+from exchange_clients.grvt.client import GrvtClient
+from exchange_clients.types import ClientSettings
+from tests.exchange_clients.grvt.helpers import (
+    API_KEY,
+    OTHER_PRIVATE_KEY,
+    OTHER_SUB,
+    PRIVATE_KEY,
+    D,
+    connected,
+    running,
+    settings,
+)
+
+
+async def test_connect_logs_in_and_trades_the_configured_sub_account() -> None:
+    async with running() as (fake, sub), connected(fake) as client:
+        assert fake.logins == 1
+        assert client.rest.session is not None
+        assert client.sub_account_id == int(sub.sub_account_id)
+        await client.place_limit_order("BTC", "buy", D("0.001"), D(59000), client_order_id="a-1")
+        assert [o.client_order_id for o in sub.orders.values()] == [str(client._ids.reserve("a-1"))]
+
+
+async def test_an_unknown_api_key_fails_connect_in_one_line_without_the_key() -> None:
+    async with running() as (fake, _):
+        client = GrvtClient(settings(fake, api_key="wrong-key-123"))
+        with pytest.raises(AuthenticationFailed) as info:
+            await client.connect()
+        message = str(info.value)
+        assert "login refused" in message
+        assert "code 1000" in message
+        assert "\n" not in message
+        assert "wrong-key-123" not in message
+        assert PRIVATE_KEY[2:] not in message
+
+
+async def test_an_expired_session_is_renewed_once_and_the_call_goes_through() -> None:
+    async with running() as (fake, _), connected(fake) as client:
+        fake.expire_sessions()
+        assert (await client.balance()).wallet == D(10_000)
+        assert fake.logins == 2
+
+
+async def test_a_key_registered_for_another_address_cannot_place_orders() -> None:
+    async with running() as (fake, sub), connected(fake, private_key=OTHER_PRIVATE_KEY) as client:
+        with pytest.raises(AuthenticationFailed, match="unauthorized signer"):
+            await client.place_limit_order(
+                "BTC", "buy", D("0.001"), D(59000), client_order_id="a-2"
+            )
+        assert sub.orders == {}
+        # refused outright: the id may be used again
+        with pytest.raises(AuthenticationFailed):
+            await client.place_limit_order(
+                "BTC", "buy", D("0.001"), D(59000), client_order_id="a-2"
+            )
+
+
+async def test_another_accounts_sub_account_is_refused() -> None:
+    async with running() as (fake, _):
+        with pytest.raises(AuthenticationFailed, match="not authorized"):
+            async with connected(fake, sub=OTHER_SUB):
+                pass
+
+
+def test_partial_or_malformed_credentials_are_refused_clearly() -> None:
+    base = {"base_url": "http://127.0.0.1:1", "ws_url": "ws://127.0.0.1:1/ws"}
+    with pytest.raises(AuthenticationFailed, match="both api_key and private_key"):
+        GrvtClient(ClientSettings(venue="grvt", secrets={"api_key": Secret(API_KEY)}, options=base))
+    with pytest.raises(AuthenticationFailed, match="no sub_account_id"):
+        GrvtClient(
+            ClientSettings(
+                venue="grvt",
+                secrets={"api_key": Secret(API_KEY), "private_key": Secret(PRIVATE_KEY)},
+                options=base,
+            )
+        )
+    with pytest.raises(AuthenticationFailed, match="sub_account_id must be a whole number"):
+        GrvtClient(
+            ClientSettings(
+                venue="grvt",
+                public={"sub_account_id": "main"},
+                secrets={"api_key": Secret(API_KEY), "private_key": Secret(PRIVATE_KEY)},
+                options=base,
+            )
+        )
+    with pytest.raises(AuthenticationFailed, match="private_key is not") as info:
+        GrvtClient(
+            ClientSettings(
+                venue="grvt",
+                public={"sub_account_id": "1"},
+                secrets={"api_key": Secret(API_KEY), "private_key": Secret("0xsecretjunk")},
+                options=base,
+            )
+        )
+    assert "secretjunk" not in str(info.value)
+    with pytest.raises(ConfigError, match="environment: expected one of prod, testnet"):
+        GrvtClient(ClientSettings(venue="grvt", options={**base, "environment": "mainnet"}))
+
+
+async def test_without_credentials_public_data_works_and_trading_says_what_is_missing() -> None:
+    async with running() as (fake, _):
+        client = GrvtClient(
+            ClientSettings(
+                venue="grvt",
+                testnet=True,
+                options={"base_url": fake.base_url, "ws_url": fake.ws_url},
+            )
+        )
+        await client.connect()
+        try:
+            assert fake.logins == 0
+            assert "BTC" in await client.markets()
+            assert (await client.funding_rate("ETH")).rate < 0
+            with pytest.raises(AuthenticationFailed, match="needs api_key, private_key"):
+                await client.balance()
+        finally:
+            await client.disconnect()
