@@ -145,8 +145,9 @@ class EdgexClient(TimestampedRestClient[EdgexRest]):
                 "edgex documents no public testnet host: set options base_url and ws_url, "
                 "or testnet: false"
             )
-        self._base_url = self._endpoint("base_url", MAINNET_REST_URL, MAINNET_REST_URL)
-        self._ws_url = self._endpoint("ws_url", MAINNET_WS_URL, MAINNET_WS_URL)
+        # A configured URL may end in "/" (pydantic's URL type adds one); paths start with one.
+        self._base_url = self._endpoint("base_url", MAINNET_REST_URL, MAINNET_REST_URL).rstrip("/")
+        self._ws_url = self._endpoint("ws_url", MAINNET_WS_URL, MAINNET_WS_URL).rstrip("/")
         self._fill_wait = float(str(options.get("market_fill_wait", 2.0)))
         signer = self._make_signer()
         self._rest = EdgexRest(
