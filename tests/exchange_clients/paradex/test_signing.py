@@ -25,7 +25,7 @@ def account_id(account: dict[str, Any]) -> str:
 def signer_of(account: dict[str, Any]) -> StarkSigner:
     key = signing.derive_stark_private_key(account["l1_private_key"], account["l1_chain_id"])
     address = signing.account_address(
-        signing.public_key(key),
+        starkcurve.public_key(key),
         int(account["paraclear_account_hash"], 16),
         int(account["paraclear_account_proxy_hash"], 16),
     )
