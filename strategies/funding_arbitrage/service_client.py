@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
@@ -186,10 +186,12 @@ class FundingServiceClient:
         self, symbol: str, long_venue: str, short_venue: str, *, days: int = 30
     ) -> bytes:
         """The pair's spread and cumulative carry over the last ``days`` days, as a PNG."""
+        start = datetime.now(UTC) - timedelta(days=days)
         params = {
             "symbol": symbol,
             "long_venue": long_venue,
             "short_venue": short_venue,
+            "start": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "resolution": "1h" if days <= 14 else "8h",
         }
         body = await self._get("/charts/spread.png", params)

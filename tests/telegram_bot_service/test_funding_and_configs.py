@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+
+import pytest
 
 from exchange_clients.types import FundingRate
 from strategies.funding_arbitrage.opportunities import VenueQuote
@@ -41,6 +44,15 @@ class FixedProvider:
         return list(self._quotes)
 
 
+@pytest.fixture(autouse=True)
+def no_funding_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real-venue section reads the funding-rate service: none here (a closed port)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("PERPFLEET_FUNDING_URL", f"http://127.0.0.1:{port}")
+
+
 async def test_funding_on_the_paper_venues(start_service: StartService) -> None:
     async with start_service(funding=ClientFundingProvider(("paper_a", "paper_b"))) as harness:
         answer = await harness.say(VIEWER, "/funding")
@@ -51,7 +63,10 @@ async def test_funding_on_the_paper_venues(start_service: StartService) -> None:
             assert all("paper_a/paper_b" in r or "paper_b/paper_a" in r for r in rows)
             assert all(r.rstrip().endswith("%") for r in rows)
         else:
-            assert answer.text == "No funding spread pays after fees right now on paper_a, paper_b."
+            assert answer.text.startswith(
+                "No funding spread pays after fees right now on paper_a, paper_b.\n\n"
+                "Real venues: the funding-rate service at http://127.0.0.1:"
+            )
 
 
 async def test_funding_ranks_the_best_five(start_service: StartService) -> None:

@@ -9,27 +9,20 @@ paper_b, 143.32 % APR net); what the *service* holds decides whether the strateg
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import socket
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-import uvicorn
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from structlog.testing import capture_logs
 
 from core.clock import ManualClock
-from funding_rate_service.api import ServiceContext, create_app
-from funding_rate_service.queries import DatabaseReader
 from strategies.funding_arbitrage.params import FundingArbitrageParams
 from tests.exchange_clients.paper.helpers import START
 from tests.funding_rate_service.api_rig import record, write
+from tests.funding_rate_service.served import free_port, funding_service
 from tests.strategies.funding_arbitrage.test_strategy import FUNDING, arb_config, set_funding
 from tests.strategies.rig import strategy_rig
 
@@ -38,12 +31,6 @@ Sessions = async_sessionmaker[AsyncSession]
 SPREAD = {"paper_a": "0.00001", "paper_b": "0.0002"}  # per hour, as the live venues
 FLAT = {"paper_a": "0.0001", "paper_b": "0.0001"}
 TAKER = {"paper_a": "0.00045", "paper_b": "0.0005"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def collected(sessions: Sessions, rates: dict[str, str], at: datetime) -> None:
@@ -57,36 +44,6 @@ async def collected(sessions: Sessions, rates: dict[str, str], at: datetime) -> 
     )
 
 
-class _Server(uvicorn.Server):
-    """uvicorn without its signal handlers (pytest keeps Ctrl-C)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-@asynccontextmanager
-async def funding_service(sessions: Sessions, port: int) -> AsyncIterator[str]:
-    """The service's real app on 127.0.0.1:``port`` over ``sessions``' database."""
-    app = create_app(ServiceContext(DatabaseReader(sessions), None, clock=ManualClock(START)))
-    server = _Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_config=None, lifespan="off", access_log=False
-        )
-    )
-    task = asyncio.create_task(server.serve())
-    try:
-        for _ in range(500):
-            if server.started:
-                break
-            assert not task.done(), "the service did not start"
-            await asyncio.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
 def events(logs: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
     return [entry for entry in logs if str(entry.get("event", "")).startswith(prefix)]
 
@@ -95,7 +52,7 @@ async def test_candidates_come_from_the_service(db_sessions: Sessions) -> None:
     port = free_port()
     config = arb_config(opportunities="service", service_url=f"http://127.0.0.1:{port}")
     async with (
-        funding_service(db_sessions, port),
+        funding_service(db_sessions, port, ManualClock(START)),
         strategy_rig(db_sessions, config) as rig,
     ):
         await set_funding(rig, FUNDING)
@@ -135,7 +92,7 @@ async def test_unreachable_then_back_scans_directly_meanwhile_logged_once(
         )
 
         await collected(db_sessions, SPREAD, START)
-        async with funding_service(db_sessions, port):
+        async with funding_service(db_sessions, port, ManualClock(START)):
             with capture_logs() as logs:
                 await rig.step(2)
         assert len(events(logs, "opportunities: the funding-rate service answers again")) == 1
@@ -150,7 +107,7 @@ async def test_stale_service_data_is_not_used(db_sessions: Sessions) -> None:
         service_max_age_seconds=600,
     )
     async with (
-        funding_service(db_sessions, port),
+        funding_service(db_sessions, port, ManualClock(START)),
         strategy_rig(db_sessions, config) as rig,
     ):
         await set_funding(rig, FUNDING)
