@@ -2,8 +2,9 @@
 
 REST at https://edgex-prod-v2.edgex.exchange, WebSockets at
 wss://edgex-quote-prod-v2.edgex.exchange (V2 docs, "WebSocket API > Production Access
-Domains"); no public testnet host is documented, so ``settings.testnet`` needs explicit
-``base_url``/``ws_url`` options. Credentials: ``account_id`` (public), ``api_key``,
+Domains"); the test network at https://testnet.edgex.exchange and
+wss://quote-testnet.edgex.exchange (the hosts the official SDK's integration tests use,
+``tests/integration/config.py``). Credentials: ``account_id`` (public), ``api_key``,
 ``api_secret``, ``api_passphrase`` (the HMAC request headers) and ``trading_private_key`` (the
 secp256k1 key that signs orders, EIP-712); all are checked on ``connect()`` (a signed
 ``getAccountById``), never echoed.
@@ -41,7 +42,6 @@ from typing import Any
 
 from core.errors import (
     AuthenticationFailed,
-    ConfigError,
     ExchangeError,
     OrderNotFound,
     PostOnlyWouldCross,
@@ -96,6 +96,8 @@ log = get_logger(__name__)
 
 MAINNET_REST_URL = "https://edgex-prod-v2.edgex.exchange"
 MAINNET_WS_URL = "wss://edgex-quote-prod-v2.edgex.exchange"
+TESTNET_REST_URL = "https://testnet.edgex.exchange"
+TESTNET_WS_URL = "wss://quote-testnet.edgex.exchange"
 META = "/api/v2/public/meta/getMetaData"
 DEPTH = "/api/v2/public/quote/getDepth"
 TICKER = "/api/v2/public/quote/getTicker"
@@ -140,14 +142,9 @@ class EdgexClient(TimestampedRestClient[EdgexRest]):
     def __init__(self, settings: ClientSettings) -> None:
         super().__init__(settings)
         options = settings.options
-        if settings.testnet and not options.get("base_url"):
-            raise ConfigError(
-                "edgex documents no public testnet host: set options base_url and ws_url, "
-                "or testnet: false"
-            )
         # A configured URL may end in "/" (pydantic's URL type adds one); paths start with one.
-        self._base_url = self._endpoint("base_url", MAINNET_REST_URL, MAINNET_REST_URL).rstrip("/")
-        self._ws_url = self._endpoint("ws_url", MAINNET_WS_URL, MAINNET_WS_URL).rstrip("/")
+        self._base_url = self._endpoint("base_url", MAINNET_REST_URL, TESTNET_REST_URL).rstrip("/")
+        self._ws_url = self._endpoint("ws_url", MAINNET_WS_URL, TESTNET_WS_URL).rstrip("/")
         self._fill_wait = float(str(options.get("market_fill_wait", 2.0)))
         signer = self._make_signer()
         self._rest = EdgexRest(
