@@ -59,7 +59,11 @@ class Event:
     text: str
 
 
-OVERFLOW = Event(None, json.dumps({"type": "reset", "data": {"reason": "browser too slow"}}))
+def dumps(message: dict[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"))
+
+
+OVERFLOW = Event(None, dumps({"type": "reset", "data": {"reason": "browser too slow"}}))
 
 
 def parse(raw: str, bot: str) -> dict[str, Any] | None:
@@ -119,7 +123,7 @@ class BotStream:
         if connected == self.connected and not detail:
             return
         self.connected = connected
-        text = json.dumps(
+        text = dumps(
             {"type": "relay", "bot": self.bot, "data": {"connected": connected, "detail": detail}}
         )
         self.publish(Event(None, text))
@@ -176,7 +180,7 @@ class BotStream:
         self.last_seq = seq
         message["bot"] = self.bot
         self.counter += 1
-        self.publish(Event(self.counter, json.dumps(message, separators=(",", ":"))))
+        self.publish(Event(self.counter, dumps(message)))
 
 
 def _describe(exc: Exception) -> str:
@@ -216,7 +220,7 @@ class StreamRelay:
                 if event.seq is not None and event.seq > since:
                     queue.put_nowait(event)
         state = {"connected": stream.connected, "detail": ""}
-        queue.put_nowait(Event(None, json.dumps({"type": "relay", "bot": bot, "data": state})))
+        queue.put_nowait(Event(None, dumps({"type": "relay", "bot": bot, "data": state})))
         stream.subscribers.add(queue)
         if stream.task is None or stream.task.done():
             stream.task = self._tasks.spawn(stream.run(), name=f"stream-{bot}")

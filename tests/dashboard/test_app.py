@@ -50,7 +50,8 @@ async def test_unknown_user_and_wrong_password_answer_alike(dashboard: Dashboard
     unknown = await login(client, "nobody", "whatever-it-is")
     wrong = await login(client, "tom", "whatever-it-is")
     assert unknown.status_code == wrong.status_code == 401
-    assert "wrong name or password" in unknown.text and "wrong name or password" in wrong.text
+    assert "wrong name or password" in unknown.text
+    assert "wrong name or password" in wrong.text
 
 
 async def test_login_form_without_its_csrf_cookie_is_refused(dashboard: Dashboard) -> None:
