@@ -14,8 +14,9 @@ schedule (``wire.PUBLISHED_FEES``: no account, no tier).
 
 :func:`collection_client_factory` is the collector's default: this reader for Hyperliquid, the
 factory's public client for every other venue (Binance, Aster, Backpack and the paper venues
-read their public data without credentials). Lighter's client needs a key too and has no
-public reader here yet: collecting it fails with the client's own clear error in its health.
+read their public data without credentials). Lighter's client needs a key too; it is read
+through :class:`funding_rate_service.lighter_public.LighterPublic` (public ``orderBookDetails``
+and the ``market_stats/all`` channel).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from networking.http import HttpRequest, RestTransport
 from networking.json_codec import dumps
 
 VENUE = "hyperliquid"
+LIGHTER = "lighter"
 
 
 class FundingVenue(Protocol):
@@ -155,6 +157,10 @@ def collection_client_factory(
     def build(venue: str) -> FundingVenue:
         if venue == VENUE:
             return HyperliquidPublic(per_venue.get(venue))
+        if venue == LIGHTER:
+            from funding_rate_service.lighter_public import LighterPublic
+
+            return LighterPublic(per_venue.get(venue))
         return others(venue)
 
     return build
