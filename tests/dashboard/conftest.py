@@ -29,7 +29,7 @@ from dashboard.services import DashboardServices
 from database.engine import create_engine, session_maker
 from database.models import AuditLogEntry
 from database.repositories import dashboard_users as repo
-from fleet.api import ControlClient, NoSuchBot
+from fleet.api import BotInfo, ControlClient, FleetError, NoSuchBot
 from fleet.control_client import HttpControlClient
 from tests.dashboard.fake_stream import FakeStream, install
 from tests.helpers import PROJECT_ROOT
@@ -73,7 +73,36 @@ class ServedFleet(InMemoryFleet):
         super().__init__()
         self.ports: dict[str, int] = {}
         self.streams: dict[str, FakeStream] = {}
+        self.processes: dict[str, tuple[BotInfo, str]] = {}
         self._stack = contextlib.AsyncExitStack()
+
+    def add_process(self, name: str, port: int, token: str, strategy: str) -> None:
+        """A real bot process (``runbot.py`` with its control API on ``port``)."""
+        info = BotInfo(
+            name=name,
+            state="RUNNING",
+            pid=None,
+            uptime_seconds=1.0,
+            strategy=strategy,
+            config_path=None,
+            account=None,
+            control_port=port,
+        )
+        self.processes[name] = (info, token)
+        self.ports[name] = port
+
+    async def list_bots(self) -> list[BotInfo]:
+        return [*(await super().list_bots()), *(info for info, _ in self.processes.values())]
+
+    async def status(self, name: str) -> BotInfo:
+        if name in self.processes:
+            return self.processes[name][0]
+        return await super().status(name)
+
+    def _token(self, name: str) -> str:
+        if name in self.processes:
+            return self.processes[name][1]
+        return self._bot(name).token
 
     async def serve_bot(self, name: str, **kwargs: object) -> FakeBot:
         bot = self.add_bot(name, **kwargs)  # type: ignore[arg-type]
@@ -88,17 +117,12 @@ class ServedFleet(InMemoryFleet):
         return self.bots[name]
 
     def control(self, name: str) -> ControlClient:
-        bot = self._bot(name)
-        if not bot.info.running:
-            from fleet.api import FleetError
-
+        if name not in self.processes and not self._bot(name).info.running:
             raise FleetError(f"{name} is not running")
-        return HttpControlClient(name, self.ports[name], bot.token)
+        return HttpControlClient(name, self.ports[name], self._token(name))
 
     async def locate(self, name: str) -> StreamEndpoint:
-        return StreamEndpoint(
-            f"ws://127.0.0.1:{self.ports[name]}{STREAM_PATH}", self._bot(name).token
-        )
+        return StreamEndpoint(f"ws://127.0.0.1:{self.ports[name]}{STREAM_PATH}", self._token(name))
 
     async def aclose(self) -> None:
         await self._stack.aclose()
