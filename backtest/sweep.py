@@ -139,7 +139,7 @@ def ranked(
 def windows(start: datetime, end: datetime, parts: int) -> Iterator[tuple[datetime, datetime]]:
     span = (end - start) / parts
     for k in range(parts):
-        yield start + span * k, start + span * (k + 1)
+        yield start + span * k, end if k == parts - 1 else start + span * (k + 1)
 
 
 def walk_forward_jobs(

@@ -13,6 +13,7 @@ end up with exactly one source.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +27,20 @@ from backtest.sources.recording import load_recording
 from database.engine import database_url, normalise_url
 
 DEFAULT_SYNTHETIC_SEED = 7
+
+
+async def _file_label(path: Path) -> str:
+    """A data file as the result names it: its name and content hash (not where it lies, so
+    the same data gives the same result file wherever it is kept)."""
+
+    def digest() -> str:
+        sha = hashlib.sha256()
+        with path.open("rb") as file:
+            for block in iter(lambda: file.read(1 << 20), b""):
+                sha.update(block)
+        return sha.hexdigest()
+
+    return f"{path.name} (sha256 {(await asyncio.to_thread(digest))[:16]})"
 
 
 @dataclass
@@ -85,6 +100,9 @@ async def load_dataset(
                     f"--data {spec}: unknown kind of data: expected a .jsonl.gz recording, a "
                     ".csv import, funding-db[:URL] or synthetic[:SEED]"
                 )
+        label = (
+            spec if not found or spec.startswith("funding-db") else await _file_label(Path(spec))
+        )
         for data in found:
             if data.venue in dataset.venues:
                 raise DataError(
@@ -92,7 +110,7 @@ async def load_dataset(
                     f"{dataset.venues[data.venue].origin}: one source per venue"
                 )
             dataset.venues[data.venue] = data
-            dataset.described.append(f"{data.venue}: {data.origin}")
+            dataset.described.append(f"{data.venue}: {label}")
     unused = sorted(set(dataset.venues) - set(venues))
     for venue in unused:  # data for venues the strategy does not trade: not loaded
         del dataset.venues[venue]

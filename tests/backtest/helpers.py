@@ -1,0 +1,39 @@
+"""Shared pieces of the backtest tests: recorded synthetic sessions and config files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from backtest.record import main as record_main
+
+START = "2026-01-01T00:00:00Z"
+
+
+def record_session(path: Path, minutes: float, venue: str = "paper", symbols: str = "BTC") -> Path:
+    rc = record_main(
+        [
+            "--venue",
+            venue,
+            "--symbols",
+            symbols,
+            "--from",
+            START,
+            "--hours",
+            str(minutes / 60),
+            "--out",
+            str(path),
+        ]
+    )
+    assert rc == 0
+    return path
+
+
+def write_config(path: Path, source: str, **params: object) -> Path:
+    """``configs/<source>`` with strategy params overridden, written to ``path``."""
+    document = yaml.safe_load((Path(__file__).parents[2] / "configs" / source).read_text())
+    document["strategy"]["params"].update(params)
+    document.setdefault("logging", {})["level"] = "WARNING"
+    path.write_text(yaml.safe_dump(document))
+    return path
