@@ -37,6 +37,7 @@ Guarantees beyond the contract:
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Hashable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -93,6 +94,7 @@ MAINNET_REST_URL = "https://api.prod.paradex.trade"
 TESTNET_REST_URL = "https://api.testnet.paradex.trade"
 MAINNET_WS_URL = "wss://ws.api.prod.paradex.trade/v1"
 TESTNET_WS_URL = "wss://ws.api.testnet.paradex.trade/v1"
+_L1_KEY = re.compile(r"(0x)?[0-9a-fA-F]{64}")
 FILLS_PAGE = 100
 RECOVERY_LOOKBACK_MS = 60_000
 
@@ -130,6 +132,11 @@ class ParadexClient(StreamingVenueClient[Market, str, ParadexStream]):
             renew_before=float(str(options.get("jwt_renew_before", 120))),
         )
         key = settings.secrets.get("l1_private_key")
+        if key is not None and _L1_KEY.fullmatch(key.reveal()) is None:
+            raise AuthenticationFailed(
+                "l1_private_key is not a valid Ethereum private key (64 hex digits, 0x optional)",
+                venue=VENUE,
+            )
         self._l1_key = key
         self._periods: dict[str, Decimal] = {}
         self._since_ms = 0

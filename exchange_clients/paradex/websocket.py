@@ -16,6 +16,7 @@ before messages of the new connection are handled.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 from collections.abc import Awaitable, Callable
@@ -62,6 +63,8 @@ class ParadexStream:
         self._on_token_refused = on_token_refused
         self._channels: dict[str, bool] = {}  # channel -> private
         self._ids = itertools.count(1)
+        self._refused = False
+        self._reconnect_task: asyncio.Task[None] | None = None
         self.errors: list[dict[str, Any]] = []
         """JSON-RPC errors the venue answered (a refused token, an unknown channel)."""
         self.ws = ReconnectingWebSocket(
@@ -114,6 +117,7 @@ class ParadexStream:
             await self.ws.send(self._request("subscribe", {"channel": channel}))
 
     async def _on_connect(self, ws: ReconnectingWebSocket) -> None:
+        self._refused = False
         if self._token is not None and any(self._channels.values()):
             await ws.send(self._request("auth", {"bearer": await self._token()}))
         for channel in list(self._channels):
@@ -126,8 +130,11 @@ class ParadexStream:
         error = message.get("error")
         if isinstance(error, dict):
             self.errors.append(message)
-            if error.get("code") in INVALID_TOKEN_CODES:
+            if error.get("code") in INVALID_TOKEN_CODES and not self._refused:
+                # the private channels are not subscribed: a fresh token on a new connection
+                self._refused = True
                 self._on_token_refused()
+                self._reconnect_task = asyncio.get_running_loop().create_task(self.ws.reconnect())
             log.warning("paradex_ws_error", code=error.get("code"), error=str(error)[:200])
             return
         if message.get("method") != "subscription":

@@ -272,7 +272,7 @@ class FakeParadex:
         self.requests: list[tuple[str, str]] = []
         self.auth_count = 0
         self.order_signatures_verified = 0
-        self._failures: list[tuple[int, str | None]] = []
+        self._failures: list[tuple[int, str | None, bool]] = []
         self._gaps: set[str] = set()
         self._secret = b"fake-paradex-jwt-secret"
         self._ids = itertools.count(1_700_000_000_000_001)
@@ -325,9 +325,17 @@ class FakeParadex:
         self.accounts[signer.address] = account
         return account
 
-    def fail_next(self, status: int, count: int = 1, path: str | None = None) -> None:
-        """The next ``count`` requests (to ``path`` if given) answer ``status`` (429, 5xx)."""
-        self._failures += [(status, path)] * count
+    def fail_next(
+        self,
+        status: int,
+        count: int = 1,
+        path: str | None = None,
+        *,
+        after_processing: bool = False,
+    ) -> None:
+        """The next ``count`` requests (to ``path`` if given) answer ``status`` (429, 5xx);
+        ``after_processing``: the request takes effect first (a reply lost on the way back)."""
+        self._failures += [(status, path, after_processing)] * count
 
     async def drop_connections(self, refuse_for: float = 0.0) -> None:
         """Close every WebSocket; refuse new ones for ``refuse_for`` seconds."""
@@ -342,6 +350,16 @@ class FakeParadex:
 
     def ws_connection_count(self) -> int:
         return len(self._connections)
+
+    def private_subscriptions(self) -> set[str]:
+        """Private channels of the authenticated connections."""
+        return {
+            channel
+            for conn in self._connections
+            if conn.account is not None
+            for channel in conn.channels
+            if channel.startswith(("orders.", "fills."))
+        }
 
     def mark_price(self, market: str) -> Decimal:
         if market in self.marks:
@@ -411,8 +429,8 @@ class FakeParadex:
         failure = next((f for f in self._failures if f[1] is None or f[1] == request.path), None)
         if failure is not None:
             self._failures.remove(failure)
-            code = "RATE_LIMIT" if failure[0] == 429 else "INTERNAL_ERROR"
-            return _error_response(ApiError(failure[0], code, "fault injected by the test"))
+            if not failure[2]:
+                return _failure_response(failure[0])
         try:
             body = await self._body(request)
             result = await self._route(request, body)
@@ -420,6 +438,8 @@ class FakeParadex:
             return _error_response(exc)
         if self.delay:
             await asyncio.sleep(self.delay)
+        if failure is not None:
+            return _failure_response(failure[0])
         if result is None:
             return web.Response(status=204)
         status = 201 if (request.method, request.path) == ("POST", "/v1/orders") else 200
@@ -1113,6 +1133,17 @@ def _rpc_result(ident: Any, result: JSON) -> JSON:
 
 def _rpc_error(ident: Any, code: int, message: str) -> JSON:
     return {"jsonrpc": "2.0", "error": {"code": code, "message": message}, "id": ident}
+
+
+def _failure_response(status: int) -> web.Response:
+    code = "RATE_LIMIT" if status == 429 else "INTERNAL_ERROR"
+    headers = {"Retry-After": "0.05"} if status == 429 else {}
+    return web.Response(
+        text=dumps({"error": code, "message": "fault injected by the test"}),
+        status=status,
+        headers=headers,
+        content_type="application/json",
+    )
 
 
 def _error_response(error: ApiError) -> web.Response:
