@@ -1,0 +1,92 @@
+"""signal_portfolio's config: every signal strategy's params validated, clear errors."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from core.errors import ConfigError
+from strategies.signal_portfolio.market import data_hosts
+from strategies.signal_portfolio.params import SignalPortfolioParams
+from trading_config.schema import BotConfig
+
+D = Decimal
+
+
+def params(**over: Any) -> SignalPortfolioParams:
+    raw: dict[str, Any] = {
+        "exchange": "paper",
+        "assets": ["btc"],
+        "signals": {"funding_carry": None},
+    }
+    raw.update(over)
+    return SignalPortfolioParams.model_validate(raw)
+
+
+def test_defaults_are_filled_per_signal_strategy() -> None:
+    made = params(signals={"rsi_mean_reversion": {"overbought": 80}, "funding_carry": None})
+    assert made.assets == ["BTC"]
+    assert made.signals["rsi_mean_reversion"] == {
+        "interval": "5m",
+        "period": 14,
+        "overbought": "80",
+        "oversold": "25",
+    }
+    assert made.signals["funding_carry"]["threshold_pct"] == "0.05"
+    assert not made.uses_polymarket()
+    assert params(signals={"contrarian_pure": {}}).uses_polymarket()
+
+
+@pytest.mark.parametrize(
+    ("over", "message"),
+    [
+        ({"signals": {"eighth": {}}}, "unknown signal strategy 'eighth': expected one of"),
+        (
+            {"signals": {"rsi_mean_reversion": {"overbought": 120, "speed": 1}}},
+            "signal strategy 'rsi_mean_reversion': overbought: Input should be less than 100; "
+            "speed: Extra inputs are not permitted",
+        ),
+        ({"signals": {}}, "at least 1 item"),
+        ({"assets": ["BTC", "btc"]}, "each asset once"),
+        ({"min_confidence": "0.9"}, "min_confidence 0.9 is above full_size_confidence 0.75"),
+        ({"risk_pct": 0}, "greater than 0"),
+        ({"market_data_ws_url": "http://x"}, "String should match pattern"),
+    ],
+)
+def test_bad_params_are_refused_with_the_place_and_the_reason(
+    over: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message.replace("(", r"\(")):
+        params(**over)
+
+
+def config(exchanges: dict[str, Any], exchange: str = "paper") -> BotConfig:
+    return BotConfig.model_validate(
+        {
+            "name": "x",
+            "strategy": {
+                "type": "signal_portfolio",
+                "params": {
+                    "exchange": exchange,
+                    "assets": ["BTC"],
+                    "signals": {"funding_rate": {}},
+                },
+            },
+            "exchanges": exchanges,
+        }
+    )
+
+
+def test_the_candles_need_hyperliquid_data() -> None:
+    synthetic = config({"paper": {}})
+    with pytest.raises(
+        ConfigError, match=r"market_data.source must be hyperliquid \(found synthetic\)"
+    ):
+        data_hosts(synthetic, synthetic.strategy.params)  # type: ignore[arg-type]
+    live = config({"paper": {"market_data": {"source": "hyperliquid", "testnet": True}}})
+    hosts = data_hosts(live, live.strategy.params)  # type: ignore[arg-type]
+    assert hosts.testnet is True
+    assert hosts.base_url is None
