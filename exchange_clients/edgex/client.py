@@ -42,6 +42,7 @@ from typing import Any
 
 from core.errors import (
     AuthenticationFailed,
+    DuplicateClientOrderId,
     ExchangeError,
     OrderNotFound,
     PostOnlyWouldCross,
@@ -64,6 +65,7 @@ from exchange_clients.edgex.wire import (
     ORDER_TYPE_WIRE,
     TRIGGER_PRICE_TYPE,
     EdgexContract,
+    EdgexError,
     balance_from_asset,
     contracts_from_metadata,
     domain_from_metadata,
@@ -116,6 +118,8 @@ LEVERAGE = "/api/v2/private/account/updateLeverageSetting"
 PAGE = 100
 MARKET_BUY_ORACLE_MULTIPLE = Decimal(10)
 """A market buy signs 10 x the oracle price (the SDK's worst acceptable price)."""
+DUPLICATE_CODE = "DUPLICATE_CLIENT_ORDER_ID"
+"""The venue already holds an order under this ``clientOrderId``."""
 REJECTED_POST_ONLY = "POST_ONLY"
 """A ``cancelReason`` containing this: the venue cancelled a post-only order that would trade."""
 
@@ -378,7 +382,12 @@ class EdgexClient(TimestampedRestClient[EdgexRest]):
             body["triggerPriceType"] = TRIGGER_PRICE_TYPE
         self._claim_id(client_id)
         self._active_contracts.add(contract.contract_id)
-        data = await self._rest.private("POST", CREATE, body, idempotent=False)
+        try:
+            data = await self._rest.private("POST", CREATE, body, idempotent=False)
+        except EdgexError as exc:
+            if exc.code == DUPLICATE_CODE:  # sent by another process (or before a restart)
+                raise DuplicateClientOrderId(client_id, venue=self.name) from None
+            raise
         venue_id = str(data["orderId"])
         self._client_of[venue_id] = client_id
         order = await self._settled(market, venue_id, client_id, request)

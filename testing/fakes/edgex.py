@@ -975,6 +975,8 @@ class FakeEdgex:
         if not client_id:
             raise ApiError(E_PARAM)
         self.verify_order_signature(account, body, contract)
+        if any(o.client_order_id == client_id for o in account.orders.values()):
+            raise ApiError(E_DUPLICATE)
         nonce = str(body["l2Nonce"])
         if int(nonce) != int(hashlib.sha256(client_id.encode()).hexdigest()[:8], 16):
             raise ApiError(E_NONCE)
@@ -1006,8 +1008,6 @@ class FakeEdgex:
         trigger = Decimal(str(body.get("triggerPrice") or "0"))
         if order_type == "STOP_MARKET" and (trigger <= 0 or trigger % contract.tick):
             raise ApiError(E_PRICE)
-        if any(o.client_order_id == client_id for o in account.orders.values()):
-            raise ApiError(E_DUPLICATE)
         reduce_only = body.get("reduceOnly") is True
         position = account.position(contract.contract_id)
         bids, asks = self.book(contract.contract_id)

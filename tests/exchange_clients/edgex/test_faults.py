@@ -72,3 +72,19 @@ def test_refusals_map_to_our_errors_and_name_the_code() -> None:
     assert isinstance(other, EdgexError)
     assert other.code == "SOMETHING_NEW"
     assert "SOMETHING_NEW odd" in str(other)
+
+
+async def test_an_id_another_process_already_used_is_a_duplicate() -> None:
+    async with running() as (fake, account):
+        async with connected(fake, streams=False) as first:
+            await first.place_limit_order(
+                "BTC", "buy", D("0.002"), D(59000), client_order_id="restarted-1"
+            )
+        async with connected(fake, streams=False) as second:  # a restarted process
+            with pytest.raises(DuplicateClientOrderId):
+                await second.place_limit_order(
+                    "BTC", "buy", D("0.002"), D(58000), client_order_id="restarted-1"
+                )
+            found = await second.order_status("BTC", client_order_id="restarted-1")
+            assert (found.price, found.status) == (D(59000), OrderStatus.OPEN)
+        assert len(account.orders) == 1

@@ -3,14 +3,18 @@ signature, nonce, fee or expiry is not what the venue accepts (as EdgeX refuses 
 
 from __future__ import annotations
 
+import time
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from core.errors import AuthenticationFailed, InvalidOrder
-from exchange_clients.edgex.signing import L1_OFFSET_MS
+from core.redaction import Secret
+from exchange_clients.edgex.signing import L1_OFFSET_MS, OrderDomain, OrderSigner, order_amounts
 from exchange_clients.types import OrderRequest, OrderStatus, OrderType
-from testing.fakes.edgex import FakeAccount, FakeContract, FakeEdgex
+from testing.fakes.edgex import CHAIN_ID, VERIFYING_CONTRACT, FakeAccount, FakeContract, FakeEdgex
+from tests.exchange_clients.contract.edgex_harness import ACCOUNT_ID, TRADING_KEY
 from tests.exchange_clients.edgex.helpers import BTC, D, connected, raw_private, running
 
 CREATE = "/api/v2/private/order/createOrder"
@@ -61,9 +65,8 @@ async def test_the_fake_refuses_a_tampered_order_a_wrong_nonce_a_low_fee_and_an_
         assert (await raw_private(fake, "POST", CREATE, renamed))["code"] == "INVALID_L2_NONCE"
         assert account.orders == {}
         assert (await raw_private(fake, "POST", CREATE, base))["code"] == "SUCCESS"
-        assert (await raw_private(fake, "POST", CREATE, base))[
-            "code"
-        ] == "INVALID_L2_NONCE"  # replay
+        replay = await raw_private(fake, "POST", CREATE, base)
+        assert replay["code"] == "DUPLICATE_CLIENT_ORDER_ID"
 
 
 async def _valid_body(fake: FakeEdgex) -> dict[str, object]:
@@ -87,12 +90,54 @@ async def _valid_body(fake: FakeEdgex) -> dict[str, object]:
     return dict(captured)
 
 
+def signed(*, fee_rate: Decimal, client_order_id: str = "fee-probe") -> dict[str, object]:
+    """A LIMIT buy of 0.002 BTC at 59000, signed here with ``fee_rate`` (the client always signs
+    the contract's rate; this signs what the client never would)."""
+    amounts = order_amounts(
+        client_order_id=client_order_id,
+        account_id=int(ACCOUNT_ID),
+        size=D("0.002"),
+        price=D(59000),
+        is_buy=True,
+        fee_rate=fee_rate,
+        synthetic_resolution=D(10**10),
+        collateral_resolution=D(10**6),
+        synthetic_asset=int(BTC),
+        collateral_asset=1000,
+        expire_time_ms=int(time.time() * 1000) + 22 * 24 * 3600 * 1000,
+    )
+    domain = OrderDomain(CHAIN_ID, VERIFYING_CONTRACT)
+    return {
+        "accountId": ACCOUNT_ID,
+        "contractId": BTC,
+        "price": "59000",
+        "size": "0.002",
+        "type": "LIMIT",
+        "side": "BUY",
+        "timeInForce": "GOOD_TIL_CANCEL",
+        "clientOrderId": client_order_id,
+        "expireTime": str(amounts.expire_time_ms),
+        "l2Nonce": str(amounts.nonce),
+        "l2Signature": OrderSigner(Secret(TRADING_KEY)).sign(domain, amounts),
+        "l2ExpireTime": str(amounts.l2_expire_time_ms),
+        "l2Value": str(amounts.value),
+        "l2Size": "0.002",
+        "l2LimitFee": str(amounts.limit_fee),
+        "reduceOnly": False,
+    }
+
+
 async def test_a_fee_below_the_rate_and_an_expired_order_are_refused() -> None:
     async with running() as (fake, _):
         base = await _valid_body(fake)
-        cheap = {**base, "l2LimitFee": "0"}
-        answer = await raw_private(fake, "POST", CREATE, cheap)
-        assert answer["code"] in ("INVALID_L2_SIGNATURE", "INVALID_L2_LIMIT_FEE")
+        cheap = {**base, "l2LimitFee": "0"}  # the fee is signed: changing it breaks the signature
+        assert (await raw_private(fake, "POST", CREATE, cheap))["code"] == "INVALID_L2_SIGNATURE"
+        assert (await raw_private(fake, "POST", CREATE, signed(fee_rate=D(0))))[
+            "code"
+        ] == "INVALID_L2_LIMIT_FEE"  # validly signed, but no fee allowed at all
+        assert (await raw_private(fake, "POST", CREATE, signed(fee_rate=D("0.0001"))))[
+            "code"
+        ] == "SUCCESS"  # 0.0118 rounds up to a whole 1, what the venue needs
         fake.clock_offset_ms = 40 * 24 * 3600 * 1000  # the venue's clock is past expireTime
         fake.window_ms = 10**12
         assert (await raw_private(fake, "POST", CREATE, base))["code"] == "ORDER_EXPIRED"
