@@ -188,6 +188,11 @@ def overview_page(
     return layout("Fleet", body, user, page="overview", data=f"data-bots='{e(running)}'")
 
 
+def _price(value: Decimal | None) -> str:
+    """A derived price (liquidation) to 8 significant digits: the venue's own are exact."""
+    return "-" if value is None else e(f"{value:.8g}" if abs(value) < 10**8 else f"{value:.0f}")
+
+
 def _liquidation_distance(mark: Decimal, liquidation: Decimal | None) -> str:
     if liquidation is None or mark == 0:
         return "-"
@@ -248,7 +253,7 @@ def bot_page(user: User, d: BotDetail, *, symbol: str = "", venue: str = "", pag
                 e(p.size),
                 e(p.entry_price),
                 e(p.mark_price),
-                e(p.liquidation_price or "-"),
+                _price(p.liquidation_price),
                 _liquidation_distance(p.mark_price, p.liquidation_price),
                 signed(p.unrealized_pnl),
                 signed(p.accrued_funding),

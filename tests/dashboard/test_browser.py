@@ -4,7 +4,7 @@ of a real paper bot (``runbot.py``, l2_imbalance on the synthetic market) and it
 A trader logs in and sees the fleet, opens the bot, watches a paper fill arrive without a
 reload, and pauses it; a CSRF-less POST from the page is refused; a viewer sees no controls
 and is refused one. Screenshots go to the test's output directory
-(``PERPFLEET_DASHBOARD_SCREENSHOT=docs/dashboard.png`` also writes the README's).
+(``PERPFLEET_TEST_DASHBOARD_SCREENSHOT=docs/dashboard.png`` also writes the README's).
 
 Chromium is Debian's package (``/usr/bin/chromium``, installed by ``.ci/run``); without it the
 test is skipped with the reason, unless ``PERPFLEET_TEST_REQUIRE_CHROMIUM=1`` (CI): then it
@@ -13,14 +13,19 @@ fails.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from database.models import Bot, PnlSnapshot
 from tests.dashboard.conftest import PASSWORD, Dashboard
 from tests.dashboard.real_bot import real_bot
 
@@ -64,6 +69,30 @@ async def _post(page: Any, path: str, with_token: bool) -> dict[str, Any]:
     return result
 
 
+async def _record_equity(dashboard: Dashboard, port: int, token: str, samples: int) -> None:
+    """The bot's equity sampled into pnl_snapshots, as the Telegram watcher records it (the
+    bot page draws its curve from there)."""
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}
+    ) as api:
+        for _ in range(samples):
+            status = (await api.get("/api/v1/status")).json()
+            pnl = (await api.get("/api/v1/pnl")).json()
+            async with dashboard.sessions() as session, session.begin():
+                bot_id = await session.scalar(select(Bot.id).where(Bot.name == status["name"]))
+                session.add(
+                    PnlSnapshot(
+                        bot_id=bot_id,
+                        ts=datetime.now(UTC),
+                        equity=Decimal(status["equity"]),
+                        realized=Decimal(pnl["realized"]),
+                        unrealized=Decimal(pnl["unrealized"]),
+                        funding=Decimal(pnl["funding"]),
+                    )
+                )
+            await asyncio.sleep(0.5)
+
+
 async def test_log_in_watch_a_fill_pause_and_be_refused(
     dashboard: Dashboard, chromium: Path, tmp_path: Path, migrated_db_url: str
 ) -> None:
@@ -73,6 +102,7 @@ async def test_log_in_watch_a_fill_pause_and_be_refused(
     shots.mkdir()
     async with real_bot(BOT, tmp_path, migrated_db_url) as bot:
         dashboard.fleet.add_process(bot.name, bot.port, bot.token, "l2_imbalance")
+        await _record_equity(dashboard, bot.port, bot.token, samples=8)
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(
                 executable_path=str(chromium), headless=True, args=["--no-sandbox"]
@@ -92,7 +122,7 @@ async def test_log_in_watch_a_fill_pause_and_be_refused(
                 assert cells[1:3] == ["paper", "BTC"]
                 assert float(cells[4]) > 0  # size
                 await trader.screenshot(path=str(shots / "bot.png"), full_page=False)
-                readme = os.environ.get("PERPFLEET_DASHBOARD_SCREENSHOT")
+                readme = os.environ.get("PERPFLEET_TEST_DASHBOARD_SCREENSHOT")
                 if readme:
                     shutil.copy(shots / "bot.png", readme)
 
