@@ -33,7 +33,8 @@ it was on at placement, then execute as a market order (reduce-only when asked; 
 
 Fault knobs (plain attributes and methods, as the other fakes have): ``fail_next`` (429/5xx,
 optionally after the request took effect), ``delay``, ``drop_connections``, ``sequence_gap``,
-``duplicate_user_events``, ``duplicate_market_events``, ``clock_offset_ms``.
+``duplicate_user_events``, ``duplicate_market_events``, ``clock_offset_ms``,
+``matching_delay`` (orders answered ``PENDING`` and matched later).
 """
 
 from __future__ import annotations
@@ -415,6 +416,10 @@ class FakeEdgex:
         self.duplicate_user_events = False
         self.duplicate_market_events = False
         self.clock_offset_ms = 0
+        self.matching_delay = 0.0
+        """Seconds between ``createOrder``'s answer (the order ``PENDING``) and its matching, as
+        on the venue, whose answer only acknowledges the order; 0 matches before answering."""
+        self._matching: set[asyncio.Task[None]] = set()
         self._server = LocalServer()
         self.base_url = ""
         self.ws_url = ""
@@ -445,6 +450,8 @@ class FakeEdgex:
         self.ws_url = f"ws://127.0.0.1:{port}"
 
     async def stop(self) -> None:
+        for task in list(self._matching):
+            task.cancel()
         await self._server.close(c.ws for c in self._connections)
 
     # --- accounts ---------------------------------------------------------------------------
@@ -1064,12 +1071,35 @@ class FakeEdgex:
             order.triggers_above = trigger > self.oracle_price(contract.contract_id)
             await self._account_event(account, [order], [])
             return {"orderId": order.order_id}
+        if self.matching_delay > 0:  # answered PENDING; the engine matches it a moment later
+            task = asyncio.get_running_loop().create_task(self._match_later(account, order))
+            self._matching.add(task)
+            task.add_done_callback(self._matching.discard)
+            return {"orderId": order.order_id}
+        await self._accept(account, order)
+        return {"orderId": order.order_id}
+
+    async def _match_later(self, account: FakeAccount, order: FakeOrder) -> None:
+        await asyncio.sleep(self.matching_delay)
+        await self._accept(account, order)
+
+    async def _accept(self, account: FakeAccount, order: FakeOrder) -> None:
+        """The matching engine takes the order: it trades what the book allows, else rests."""
         order.status = "OPEN"
+        bids, asks = self.book(order.contract_id)
+        opposite = asks if order.side == "BUY" else bids
+        crosses = bool(opposite) and (
+            order.order_type != "LIMIT"
+            or (
+                opposite[0][0] <= order.price
+                if order.side == "BUY"
+                else opposite[0][0] >= order.price
+            )
+        )
         if crosses:
             await self._execute(account, order)
         else:
             await self._account_event(account, [order], [])
-        return {"orderId": order.order_id}
 
     def _orders_by(self, account: FakeAccount, key: str, values: Iterable[str]) -> list[FakeOrder]:
         wanted = set(values)

@@ -88,3 +88,20 @@ async def test_an_id_another_process_already_used_is_a_duplicate() -> None:
             found = await second.order_status("BTC", client_order_id="restarted-1")
             assert (found.price, found.status) == (D(59000), OrderStatus.OPEN)
         assert len(account.orders) == 1
+
+
+async def test_an_immediate_order_is_polled_until_the_engine_has_matched_it() -> None:
+    async with running() as (fake, _):
+        fake.matching_delay = 0.2
+        async with connected(fake, streams=False) as client:
+            filled = await client.place_market_order("BTC", "buy", D("0.002"), client_order_id="m1")
+            assert (filled.status, filled.filled_size) == (OrderStatus.FILLED, D("0.002"))
+        async with connected(fake, streams=False, market_fill_wait=0) as impatient:
+            pending = await impatient.place_market_order(
+                "BTC", "buy", D("0.002"), client_order_id="m2"
+            )
+            assert (pending.status, pending.filled_size) == (OrderStatus.OPEN, 0)
+            resting = await impatient.place_limit_order(
+                "BTC", "buy", D("0.002"), D(59000), client_order_id="l1"
+            )
+            assert resting.status is OrderStatus.OPEN  # a resting order is never waited for

@@ -86,3 +86,17 @@ async def test_the_private_handshake_refuses_a_bad_signature() -> None:
                 await session.ws_connect(url, headers=headers)
         assert caught.value.status == 401
         assert fake.rejections == ["INVALID_SIGNATURE"]
+
+
+async def test_books_are_resubscribed_and_resnapshotted_after_a_reconnection() -> None:
+    async with running() as (fake, _), connected(fake) as client:
+        stream = client.public_stream
+        assert stream is not None
+        await client.order_book("BTC")
+        await until(lambda: BTC in stream._live)
+        await fake.drop_connections(refuse_for=0.3)
+        await until(lambda: BTC not in stream._live)
+        await fake.set_book(BTC, [("59000.0", "7")], [("59000.5", "1")])  # changed while away
+        await until(lambda: BTC in stream._live)
+        book = await client.order_book("BTC")
+        assert (book.bids, book.asks) == (((D("59000.0"), D(7)),), ((D("59000.5"), D(1)),))
