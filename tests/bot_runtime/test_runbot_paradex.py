@@ -1,0 +1,109 @@
+"""``runbot.py`` as a real subprocess running funding arbitrage between Paradex and Backpack, each
+a fake venue server in the test process (Paradex's fake onboarding the account, issuing JWTs and
+verifying every order's Stark signature): the Ethereum key from the encrypted database on SQLite
+and PostgreSQL, the strategy finding the funding spread and the atomic executor opening the
+hedged pair on both venues; SIGINT stops it cleanly and no secret reaches the log."""
+
+from __future__ import annotations
+
+import signal
+from decimal import Decimal
+from pathlib import Path
+
+from testing.fakes.backpack import FakeBackpack
+from testing.fakes.paradex import FakeParadex
+from tests.bot_runtime.test_check import fresh_key
+from tests.bot_runtime.test_runbot_e2e import eventually, running_bot, wait_exit
+from tests.exchange_clients.contract.backpack_harness import API_KEY as BP_KEY
+from tests.exchange_clients.contract.backpack_harness import API_SECRET as BP_SECRET
+from tests.exchange_clients.contract.paradex_harness import L1_PRIVATE_KEY
+from tests.helpers import run_cli
+
+D = Decimal
+BTC = "BTC-USD-PERP"
+
+
+def config(paradex: FakeParadex, backpack: FakeBackpack) -> str:
+    return f"""\
+name: arb-paradex-backpack
+strategy:
+  type: funding_arbitrage
+  params:
+    venues: [paradex, backpack]
+    symbols: [BTC]
+    target_margin_usd: 150
+    max_leverage: 3
+    max_positions: 1
+    min_net_apr_pct: 20
+    expected_hold_hours: 72
+    min_volume_24h_usd: 0
+    check_interval_seconds: 1
+exchanges:
+  paradex:
+    account: pd
+    testnet: true
+    api_url: {paradex.base_url}
+    ws_url: {paradex.ws_url}
+  backpack:
+    account: bp
+    api_url: {backpack.base_url}
+    ws_url: {backpack.ws_url}
+execution:
+  max_slippage_pct: 0.5
+"""
+
+
+def add_accounts(var: Path, env: dict[str, str]) -> None:
+    for name, venue, fields in (
+        ("bp", "backpack", {"API_KEY": BP_KEY, "API_SECRET": BP_SECRET}),
+        ("pd", "paradex", {"L1_PRIVATE_KEY": L1_PRIVATE_KEY}),
+    ):
+        values = {f"PERPFLEET_{venue.upper()}_{key}": value for key, value in fields.items()}
+        result = run_cli(
+            ["-m", "database", "accounts", "add", "--name", name, "--venue", venue, "--from-env"],
+            var,
+            {**env, **values},
+        )
+        assert result.returncode == 0, result.stderr
+
+
+async def test_funding_arbitrage_opens_a_hedged_paradex_backpack_pair(
+    migrated_db_url: str, tmp_path: Path
+) -> None:
+    var = tmp_path / "var"
+    env = {"DATABASE_URL": migrated_db_url, "PERPFLEET_MASTER_KEY": fresh_key()}
+    add_accounts(var, env)
+    async with FakeParadex() as paradex, FakeBackpack() as backpack:
+        bp_account = backpack.add_account(BP_KEY)
+        # Paradex's longs pay 0.4 % per 8 h (0.05 %/h), Backpack's shorts pay 0.01 %/h:
+        # short Paradex, long Backpack.
+        paradex.markets[BTC].funding_rate = D("0.004")
+        backpack.markets["BTC_USDC_PERP"].funding_rate = D("-0.0001")
+        path = tmp_path / "arb.yml"
+        path.write_text(config(paradex, backpack), encoding="utf-8")
+        log = tmp_path / "bot.log"
+        with running_bot(path, var, migrated_db_url, log, extra_env=env) as bot:
+
+            def hedged() -> bool:
+                accounts = list(paradex.accounts.values())  # onboarded by the bot itself
+                short = accounts[0].positions.get(BTC) if accounts else None
+                long = bp_account.positions.get("BTC_USDC_PERP")
+                return bool(
+                    short is not None
+                    and long is not None
+                    and short.amount < 0
+                    and long.amount > 0
+                    and long.amount == -short.amount
+                )
+
+            try:
+                await eventually(hedged, "a hedged pair on both venues", seconds=90)
+            except AssertionError:
+                raise AssertionError(log.read_text()[-4000:]) from None
+            bot.send_signal(signal.SIGINT)
+            assert await wait_exit(bot) == 0
+        text = log.read_text()
+        for secret in (L1_PRIVATE_KEY, L1_PRIVATE_KEY.removeprefix("0x"), BP_SECRET):
+            assert secret not in text
+        assert paradex.order_signatures_verified >= 1
+        assert paradex.auth_count >= 1
