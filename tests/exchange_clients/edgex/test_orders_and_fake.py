@@ -11,11 +11,12 @@ import pytest
 
 from core.errors import AuthenticationFailed, InvalidOrder
 from core.redaction import Secret
+from exchange_clients.edgex.client import EdgexClient
 from exchange_clients.edgex.signing import L1_OFFSET_MS, OrderDomain, OrderSigner, order_amounts
 from exchange_clients.types import OrderRequest, OrderStatus, OrderType
 from testing.fakes.edgex import CHAIN_ID, VERIFYING_CONTRACT, FakeAccount, FakeContract, FakeEdgex
 from tests.exchange_clients.contract.edgex_harness import ACCOUNT_ID, TRADING_KEY
-from tests.exchange_clients.edgex.helpers import BTC, D, connected, raw_private, running
+from tests.exchange_clients.edgex.helpers import BTC, D, connected, raw_private, running, settings
 
 CREATE = "/api/v2/private/order/createOrder"
 
@@ -194,3 +195,29 @@ async def test_stop_market_is_refused_without_a_position_to_reduce_when_it_fires
             0,
             "REDUCE_ONLY_REJECTED",
         )
+
+
+async def test_incomplete_credentials_are_refused_when_the_client_is_built() -> None:
+    async with running() as (fake, _):
+        without_phrase = settings(fake)
+        del without_phrase.secrets["api_passphrase"]
+        with pytest.raises(AuthenticationFailed, match="api_passphrase"):
+            EdgexClient(without_phrase)
+        without_key = settings(fake)
+        del without_key.secrets["trading_private_key"]
+        with pytest.raises(AuthenticationFailed, match="trading_private_key"):
+            EdgexClient(without_key)
+        without_account = settings(fake)
+        without_account.public.clear()
+        with pytest.raises(AuthenticationFailed, match="account_id"):
+            EdgexClient(without_account)
+        public_only = settings(fake)
+        public_only.secrets.clear()
+        client = EdgexClient(public_only)  # market data needs no account
+        await client.connect()
+        try:
+            assert (await client.funding_rate("BTC")).symbol == "BTC"
+            with pytest.raises(AuthenticationFailed, match="needs"):
+                await client.balance()
+        finally:
+            await client.disconnect()
