@@ -190,6 +190,8 @@ async def serve(args: argparse.Namespace, settings: CollectionSettings, token: s
     status = CollectorStatus(collector, housekeeping)
     context = ServiceContext(DatabaseReader(sessions), status)
     app = create_app(context, token_hash=hash_token(token) if token else None)
+    # The opportunity book is rebuilt right after each collection, not by the first request.
+    collector.after_cycle = context.warm
     # Everything imported so far lives as long as the process: keep it out of the collector's
     # generations, or each full collection walks it (it was the whole p99 of history queries).
     gc.collect()

@@ -373,6 +373,19 @@ class ServiceContext:
                     self._book = (version, book, as_of)
         return self._book[1], self._book[2]
 
+    async def warm(self) -> None:
+        """Build the book of the latest set now, with the scans of the default hold (taker and
+        maker entries) and of every hold the previous book was asked for: called after each
+        collection, so the first request after it is answered from memory like the rest. The
+        scan runs in a worker thread, so requests keep being served meanwhile."""
+        previous = self._book[1].scanned() if self._book is not None else set()
+        book, _ = await self.opportunity_book()
+        keys = {(DEFAULT_HOLD_HOURS, False), (DEFAULT_HOLD_HOURS, True)} | previous
+        async with self._book_lock:
+            for hold, maker in sorted(keys):
+                await asyncio.to_thread(book.ranked, hold, maker)
+            await asyncio.to_thread(book.find, OpportunityQuery())  # the default question
+
 
 _bearer = HTTPBearer(
     auto_error=False,

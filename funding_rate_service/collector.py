@@ -161,6 +161,9 @@ class Collector:
         self._health = {venue: VenueHealth(venue) for venue in settings.venues}
         self.cycles = 0
         self.last_cycle: CycleResult | None = None
+        # Awaited after every cycle of run() (the service rebuilds its opportunity book there);
+        # its failure is logged, never stops collection.
+        self.after_cycle: Callable[[], Awaitable[None]] | None = None
 
     def health(self) -> dict[str, VenueHealth]:
         """Each configured venue's collection health (copies: the caller may keep them)."""
@@ -173,6 +176,11 @@ class Collector:
         while not stop.is_set():
             started = time.monotonic()
             await self.collect_once()
+            if self.after_cycle is not None:
+                try:
+                    await self.after_cycle()
+                except Exception as exc:  # the API rebuilds lazily anyway
+                    log.warning("after-cycle work failed", error=scrub_exception_text(exc))
             wait = interval - (time.monotonic() - started) % interval
             try:
                 await asyncio.wait_for(stop.wait(), timeout=wait)

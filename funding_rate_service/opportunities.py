@@ -203,6 +203,10 @@ class OpportunityBook:
         self._indexes: dict[tuple[Decimal, bool], SymbolIndex] = {}
         self._answers: dict[OpportunityQuery, OpportunityResult] = {}
 
+    def scanned(self) -> set[tuple[Decimal, bool]]:
+        """The (hold, maker) pairs scanned so far (what readers asked for)."""
+        return set(self._scans)
+
     def ranked(self, hold_hours: Decimal, maker: bool) -> list[RankedOpportunity]:
         """Every pair with a positive net APR, best first (the scan's own order)."""
         key = (hold_hours, maker)
