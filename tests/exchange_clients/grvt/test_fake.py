@@ -93,6 +93,15 @@ async def test_a_signature_for_another_chain_recovers_someone_else() -> None:
         assert (status, answer["code"]) == (403, 2002)
 
 
+async def test_the_sub_account_is_part_of_what_is_signed() -> None:
+    async with running() as (fake, sub), session(fake) as http:
+        body = signed_order(sub=OTHER_SUB)  # signed for another sub-account ...
+        body["order"]["sub_account_id"] = SUB  # ... sent for ours
+        status, answer = await post(http, fake, CREATE, body)
+        assert (status, answer["code"]) == (403, 2002)
+        assert sub.orders == {}
+
+
 async def test_expired_signatures_are_refused_and_over_30_days_rejected() -> None:
     async with running() as (fake, _sub), session(fake) as http:
         past = time.time_ns() - 1

@@ -62,6 +62,13 @@ async def test_fills_missed_while_disconnected_are_recovered_on_reconnect() -> N
         assert fill.size == D("0.2")
         assert stream.ws.connections >= 2
         await until(lambda: fake.ws_connection_count == 2)
+        # the new connection was opened with the session again: private feeds flow live
+        history_calls = fake.requests.count("/full/v1/fill_history")
+        await client.place_market_order("BTC", "buy", D("0.1"), client_order_id="r-2")
+        live = await next_event(fills, lambda f: f.client_order_id == "r-2")
+        assert live.size == D("0.1")
+        assert fake.requests.count("/full/v1/fill_history") == history_calls
+        assert stream.errors == []
 
 
 async def test_a_sequence_gap_triggers_a_resync_from_the_fill_history() -> None:
