@@ -15,6 +15,7 @@ import sys
 from collections.abc import AsyncIterator
 from datetime import UTC
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -25,7 +26,7 @@ from database.models import Account, Bot
 from database.models import Order as OrderRow
 from exchange_clients.types import Order, OrderStatus, OrderType
 from execution.client_ids import ClientOrderIds
-from execution.intent_writer import open_intent_writer
+from execution.intent_writer import SqliteIntentWriter, open_intent_writer
 from execution.journal import JournalError, OrderIntent, OrderJournal
 from tests.helpers import PROJECT_ROOT
 
@@ -140,3 +141,45 @@ async def test_the_intent_is_committed_before_the_venue_sees_the_order(
         await engine.dispose()
     assert row is not None, "the venue saw an order the journal does not have"
     assert (row.status, row.side, row.size) == ("pending", "buy", D("0.001"))
+
+
+async def test_on_sqlite_a_held_write_lock_is_waited_for_off_the_event_loop(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    from database.migrate import upgrade
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'locked.db'}"
+    await upgrade(url)
+    engine = create_engine(url)
+    sessions = session_maker(engine)
+    async with sessions.begin() as session:
+        bot, account = Bot(name="locked", config={}), Account(name="paper-main")
+        session.add_all([bot, account])
+    writer = await open_intent_writer(engine)
+    assert isinstance(writer, SqliteIntentWriter)
+    journal = OrderJournal(
+        sessions, bot_id=bot.id, accounts={"paper": account.id}, intent_writer=writer
+    )
+    holder = sqlite3.connect(tmp_path / "locked.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another writer holds the file
+        first = OrderIntent(ids.next(), "paper", "BTC", "buy", OrderType.MARKET, D("0.001"))
+        recording = asyncio.ensure_future(journal.record_intent(first))
+        ticks = 0
+        while ticks < 5:  # the loop keeps running while the intent waits for the lock
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert not recording.done()
+        holder.execute("COMMIT")
+        await asyncio.wait_for(recording, GUARD)
+        second = OrderIntent(ids.next(), "paper", "BTC", "sell", OrderType.MARKET, D("0.001"))
+        await journal.record_intent(second)  # the file is free again: inline
+        assert (writer.waited_writes, writer.inline_writes) == (1, 1)
+        rows = [o.client_order_id for o in await journal.unfinished()]
+        assert rows == [first.client_order_id, second.client_order_id]
+    finally:
+        holder.close()
+        await journal.close()
+        await engine.dispose()
