@@ -55,33 +55,49 @@ def _ping() -> dict[str, str]:
     return {"type": "ping", "time": str(now_ms())}
 
 
-class SignedWebSocket(ReconnectingWebSocket):
-    """A reconnecting socket whose handshake is re-signed for every connection: the private
-    stream's URL carries a timestamp and its headers a signature over it, both stale after a
-    reconnection."""
+class StampedWebSocket(ReconnectingWebSocket):
+    """A reconnecting socket whose URL carries a fresh ``timestamp`` on every connection (both
+    EdgeX endpoints take one; a reconnection must not reuse the first one)."""
 
     def __init__(
-        self,
-        base_url: str,
-        *,
-        account_id: int,
-        signer: HmacSigner,
-        now_ms: Callable[[], int],
-        **options: Any,
+        self, base_url: str, path: str, *, now_ms: Callable[[], int], **options: Any
     ) -> None:
         self._base_url = base_url
-        self._account_id = account_id
-        self._signer = signer
+        self._path = path
         self._now_ms = now_ms
-        super().__init__(base_url + PRIVATE_PATH, **options)
+        super().__init__(base_url + path, **options)
+
+    def _query(self, stamp: int) -> str:
+        return f"timestamp={stamp}"
 
     async def _open_session(self) -> aiohttp.ClientSession:
         session = await super()._open_session()
         stamp = self._now_ms()
-        query = f"accountId={self._account_id}&timestamp={stamp}"
-        self.url = f"{self._base_url}{PRIVATE_PATH}?{query}"
-        session.headers.update(self._signer.headers("GET", PRIVATE_PATH, query, stamp))
+        query = self._query(stamp)
+        self.url = f"{self._base_url}{self._path}?{query}"
+        self._stamp(session, query, stamp)
         return session
+
+    def _stamp(self, session: aiohttp.ClientSession, query: str, stamp: int) -> None:
+        """What else a connection needs besides its URL (the private stream's headers)."""
+
+
+class SignedWebSocket(StampedWebSocket):
+    """The private endpoint: ``accountId`` and ``timestamp`` in the URL, and the four HMAC
+    headers signed over them, fresh for every connection."""
+
+    def __init__(
+        self, base_url: str, *, account_id: int, signer: HmacSigner, **options: Any
+    ) -> None:
+        self._account_id = account_id
+        self._signer = signer
+        super().__init__(base_url, PRIVATE_PATH, **options)
+
+    def _query(self, stamp: int) -> str:
+        return f"accountId={self._account_id}&timestamp={stamp}"
+
+    def _stamp(self, session: aiohttp.ClientSession, query: str, stamp: int) -> None:
+        session.headers.update(self._signer.headers("GET", PRIVATE_PATH, query, stamp))
 
 
 class PrivateStream:
@@ -167,14 +183,14 @@ class PublicStream:
         ping_interval: float = 30.0,
     ) -> None:
         self.venue = venue
-        self._base_url = ws_url
-        self._now_ms = now_ms
         self.books: dict[str, OrderBook] = {}
         self._live: set[str] = set()
         self.resyncs = 0
         """Re-subscriptions after a gap (tests and the bench read it)."""
-        self.ws = ReconnectingWebSocket(
-            ws_url + PUBLIC_PATH,
+        self.ws = StampedWebSocket(
+            ws_url,
+            PUBLIC_PATH,
+            now_ms=now_ms,
             venue=venue,
             on_message=self._receive,
             on_connect=self._connected,
@@ -193,7 +209,6 @@ class PublicStream:
         return self.ws.is_connected
 
     async def start(self) -> None:
-        self.ws.url = f"{self._base_url}{PUBLIC_PATH}?timestamp={self._now_ms()}"
         await self.ws.start()
 
     async def stop(self) -> None:

@@ -406,6 +406,8 @@ class FakeEdgex:
         self._connections: list[_Connection] = []
         self.requests: list[tuple[str, str]] = []
         self.rejections: list[str] = []
+        self.ws_timestamps: list[int] = []
+        """The ``timestamp`` of every WebSocket connection accepted, in order."""
         """Codes of every refusal answered (tests read them)."""
         self._separator = domain_separator(CHAIN_ID, VERIFYING_CONTRACT)
         # fault knobs
@@ -1314,6 +1316,10 @@ class FakeEdgex:
     async def _public_ws(self, request: web.Request) -> web.StreamResponse:
         if time.monotonic() < self.refuse_ws_until:
             return web.Response(status=503, text="unavailable")
+        stamp = request.query.get("timestamp", "")
+        if not stamp.isdigit():
+            return _json(_envelope(None, "INVALID_PARAMETER", "timestamp required"), 400)
+        self.ws_timestamps.append(int(stamp))
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         conn = _Connection(ws)
@@ -1383,6 +1389,7 @@ class FakeEdgex:
             return _json(_envelope(None, exc.code, exc.message), 401)
         if account.account_id != account_id or stamp != request.headers.get("X-edgeX-Timestamp"):
             return _json(_envelope(None, *E_ACCOUNT[1:]), 401)
+        self.ws_timestamps.append(int(stamp))
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         conn = _Connection(ws, account=account)

@@ -94,9 +94,13 @@ async def test_books_are_resubscribed_and_resnapshotted_after_a_reconnection() -
         assert stream is not None
         await client.order_book("BTC")
         await until(lambda: BTC in stream._live)
+        first = list(fake.ws_timestamps)
+        assert len(first) == 2  # public and private
         await fake.drop_connections(refuse_for=0.3)
         await until(lambda: BTC not in stream._live)
         await fake.set_book(BTC, [("59000.0", "7")], [("59000.5", "1")])  # changed while away
         await until(lambda: BTC in stream._live)
         book = await client.order_book("BTC")
         assert (book.bids, book.asks) == (((D("59000.0"), D(7)),), ((D("59000.5"), D(1)),))
+        await until(lambda: len(fake.ws_timestamps) == 4)
+        assert min(fake.ws_timestamps[2:]) > max(first)  # each connection freshly stamped
