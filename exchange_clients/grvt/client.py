@@ -25,7 +25,10 @@ Guarantees beyond the contract:
   ahead (GRVT's cap is 30 days; for a resting order the signature's expiry is the order's);
 * order writes are never retried blindly: a timeout or 5xx raises ``RequestTimeout`` and the
   caller resolves it with ``order_status(client_order_id=...)``;
-* no venue-side stops: ``STOP_MARKET`` is refused with ``InvalidOrder`` before anything is sent;
+* stop-losses rest on the venue (``supports_trigger_orders``): ``OrderType.STOP_MARKET`` is a
+  reduce-only immediate-or-cancel market order carrying ``metadata.trigger`` = STOP_LOSS on the
+  mark price (GRVT's TP/SL metadata, outside the signed struct), listed, queried and cancelled
+  like any order and mapped back with its ``trigger_price``;
 * :meth:`fees` is GRVT's published Level 1 schedule (no account-tier endpoint is used), and
   :meth:`market_stats` reads one ticker per market (GRVT has no bulk ticker call).
 """
@@ -129,6 +132,7 @@ class GrvtClient(ContractMarketsClient):
     """One GRVT sub-account traded with one API key."""
 
     venue = VENUE
+    supports_trigger_orders = True
 
     def __init__(self, settings: ClientSettings) -> None:
         super().__init__(settings)
@@ -364,18 +368,13 @@ class GrvtClient(ContractMarketsClient):
 
     async def place_order(self, request: OrderRequest) -> Order:
         market = await self.market(request.symbol)
-        if request.order_type is OrderType.STOP_MARKET:
-            raise InvalidOrder(
-                "GRVT stop orders are not supported by this client: protect positions with "
-                "the bot's own stop-loss",
-                venue=self.name,
-            )
         signer, sub = self._require_signer()
         client_id = request.client_order_id
         self._refuse_sent_id(client_id)
         wire_id = self._ids.reserve(client_id)
         record = self._instruments[market.contract_id]
-        is_market = request.order_type is OrderType.MARKET
+        is_stop = request.order_type is OrderType.STOP_MARKET
+        is_market = request.order_type is not OrderType.LIMIT
         # market orders are always takers on GRVT: immediate-or-cancel
         tif = (
             TimeInForceCode.IMMEDIATE_OR_CANCEL
@@ -425,6 +424,11 @@ class GrvtClient(ContractMarketsClient):
                 "metadata": {"client_order_id": str(wire_id)},
             }
         }
+        if is_stop:
+            assert request.trigger_price is not None
+            body["order"]["metadata"]["trigger"] = stop_loss_trigger(
+                market.to_venue_price(request.trigger_price)
+            )
         self._claim_id(client_id)
         try:
             answer = await self._rest.private("/full/v1/create_order", body, idempotent=False)
@@ -595,6 +599,18 @@ class GrvtClient(ContractMarketsClient):
             market = self._record_of(row.get("instrument"))
             if market is not None:
                 self._publish_fill_once(self._fill(row, market))
+
+
+def stop_loss_trigger(trigger_price: Decimal) -> dict[str, Any]:
+    """``metadata.trigger`` of a stop: a STOP_LOSS on the mark price (metadata is not signed)."""
+    return {
+        "trigger_type": "STOP_LOSS",
+        "tpsl": {
+            "trigger_by": "MARK",
+            "trigger_price": _plain(trigger_price),
+            "close_position": False,
+        },
+    }
 
 
 def _plain(value: Decimal) -> str:

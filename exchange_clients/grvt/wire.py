@@ -49,7 +49,10 @@ STATUS = {
     "FILLED": OrderStatus.FILLED,
     "CANCELLED": OrderStatus.CANCELLED,
     "REJECTED": OrderStatus.REJECTED,
+    "UNTRIGGERED": OrderStatus.OPEN,
 }
+"""GRVT order states; a resting trigger order may also be reported ``UNTRIGGERED``."""
+TRIGGER_TYPES = frozenset({"STOP_LOSS", "TAKE_PROFIT"})
 AUTH_CODES = frozenset({1000, 1001, 2000, 2001, 2002})
 """Session missing/expired, not permitted, and the three signature refusals."""
 SESSION_CODE = 1000
@@ -109,6 +112,9 @@ def order_from_wire(row: Mapping[str, Any], market: Market, client_order_id: str
     tif = str(row.get("time_in_force"))
     reason = state.get("reject_reason")
     metadata = row.get("metadata") or {}
+    trigger = metadata.get("trigger") or {}
+    is_trigger = trigger.get("trigger_type") in TRIGGER_TYPES
+    trigger_price = optional_decimal((trigger.get("tpsl") or {}).get("trigger_price"))
     created = metadata.get("create_time")
     updated = state.get("update_time")
     return Order(
@@ -116,7 +122,13 @@ def order_from_wire(row: Mapping[str, Any], market: Market, client_order_id: str
         venue_order_id=str(row["order_id"]) if row.get("order_id") else None,
         symbol=market.symbol,
         side="buy" if leg.get("is_buying_asset") else "sell",
-        order_type=OrderType.MARKET if is_market else OrderType.LIMIT,
+        order_type=(
+            OrderType.STOP_MARKET
+            if is_trigger
+            else OrderType.MARKET
+            if is_market
+            else OrderType.LIMIT
+        ),
         size=market.from_venue_size(to_decimal(leg["size"])),
         price=None if is_market else market.from_venue_price(price),
         status=status,
@@ -128,6 +140,9 @@ def order_from_wire(row: Mapping[str, Any], market: Market, client_order_id: str
         reject_reason=None if reason in (None, "UNSPECIFIED") else str(reason),
         created_at=ns_to_datetime(created) if created else None,
         updated_at=ns_to_datetime(updated) if updated else None,
+        trigger_price=(
+            market.from_venue_price(trigger_price) if is_trigger and trigger_price else None
+        ),
     )
 
 

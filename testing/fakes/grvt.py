@@ -28,6 +28,12 @@ It speaks GRVT's "full" JSON API as the official SDK (grvt-pysdk) uses it; every
   a connection opened with a valid session cookie and account id header; otherwise the
   subscription is answered with a JSON-RPC error (code 1000).
 
+**Trigger orders** (``metadata.trigger`` = ``{"trigger_type": "STOP_LOSS" | "TAKE_PROFIT",
+"tpsl": {"trigger_by", "trigger_price", "close_position"}}``, unsigned metadata as GRVT
+documents it; reduce-only): they rest as ``OPEN`` (listed, cancellable) until the mark crosses
+the trigger from the side it was on at placement, then execute as a reduce-only market order
+against the book. The mark is the book's mid unless pinned with :meth:`FakeGrvt.set_mark_price`.
+
 Orders are matched synchronously against the scripted book (:meth:`FakeGrvt.set_book`):
 rejections GRVT reports in the order's state (``FAIL_POST_ONLY``, ``FAIL_REDUCE_ONLY``,
 ``OVERLAPPING_CLIENT_ORDER_ID``) come back as ``REJECTED`` orders, as GRVT does. Fees follow
@@ -87,6 +93,8 @@ E_SIGNATURE_MISMATCH = (403, 2002, "Signature does not match payload")
 E_INSTRUMENT = (400, 3000, "Instrument is invalid")
 E_NOT_FOUND = (404, 5000, "Order not found")
 E_LEVERAGE = (400, 1003, "Leverage is out of the instrument's range")
+TRIGGER_TYPES = ("TAKE_PROFIT", "STOP_LOSS")
+TRIGGER_BY = ("MARK", "INDEX", "LAST", "MID")
 
 
 class ApiError(Exception):
@@ -169,10 +177,20 @@ class FakeOrder:
     traded_quote: Decimal = ZERO
     create_time: int = field(default_factory=now_ns)
     update_time: int = field(default_factory=now_ns)
+    trigger: JSON | None = None
+    """``metadata.trigger`` of a TP/SL order, as received."""
+    trigger_price: Decimal = ZERO
+    fires_above: bool = False
+    """The trigger fires when the mark rises to it (else when it falls to it)."""
+    triggered: bool = False
 
     @property
     def is_open(self) -> bool:
         return self.status in ("PENDING", "OPEN")
+
+    @property
+    def is_trigger_pending(self) -> bool:
+        return self.trigger is not None and not self.triggered and self.is_open
 
     def wire(self) -> JSON:
         avg = self.traded_quote / self.traded if self.traded else ZERO
@@ -195,6 +213,7 @@ class FakeOrder:
             "metadata": {
                 "client_order_id": self.client_order_id,
                 "create_time": str(self.create_time),
+                **({"trigger": self.trigger} if self.trigger is not None else {}),
             },
             "state": {
                 "status": self.status,
@@ -432,6 +451,48 @@ class FakeGrvt:
         self.books[instrument] = (dict(bids), dict(asks))
         await self._match_resting(instrument)
         await self._push_book(instrument)
+        await self._check_triggers(instrument)
+
+    async def set_mark_price(self, instrument: str, price: Decimal | None) -> None:
+        """Pin the mark (``None``: the book's mid again); resting triggers it crosses fire."""
+        if price is None:
+            self.marks.pop(instrument, None)
+        else:
+            self.marks[instrument] = price
+        await self._check_triggers(instrument)
+
+    async def _check_triggers(self, instrument: str) -> None:
+        mark = self.mark_price(instrument)
+        for key in self.api_keys.values():
+            for sub in key.sub_accounts.values():
+                for order in list(sub.orders.values()):
+                    if order.instrument != instrument or not order.is_trigger_pending:
+                        continue
+                    crossed = (
+                        mark >= order.trigger_price
+                        if order.fires_above
+                        else mark <= order.trigger_price
+                    )
+                    if crossed:
+                        await self._fire(sub, order)
+
+    async def _fire(self, sub: FakeSubAccount, order: FakeOrder) -> None:
+        """A triggered TP/SL: a reduce-only market order for what the position still holds."""
+        order.triggered = True
+        position = sub.position(order.instrument).amount
+        reducible = min(order.size, abs(position)) if (position > 0) != order.is_buy else ZERO
+        if reducible > 0:
+            bids, asks = self.books.setdefault(order.instrument, ({}, {}))
+            side = asks if order.is_buy else bids
+            for price, qty in take_liquidity(side, reducible, buying=order.is_buy):
+                await self._fill(sub, order, price, qty, taker=True)
+        if order.traded < order.size:
+            order.status = "CANCELLED"
+            order.reject_reason = "FAIL_REDUCE_ONLY" if reducible == 0 else "MARKET_CANCEL"
+        order.update_time = now_ns()
+        await self._order_event(sub, order)
+        if order.traded:
+            await self._push_book(order.instrument)
 
     async def settle_funding(self, instrument: str) -> None:
         """Record the current 8 h rate as settled now (``/full/v1/funding``)."""
@@ -694,6 +755,18 @@ class FakeGrvt:
             SigningError,
         ):
             raise ApiError(E_MALFORMED) from None
+        trigger = order["metadata"].get("trigger")
+        trigger_price = ZERO
+        if trigger is not None:
+            try:
+                kind = trigger["trigger_type"]
+                tpsl = trigger["tpsl"]
+                trigger_price = Decimal(str(tpsl["trigger_price"]))
+                by = tpsl["trigger_by"]
+            except (KeyError, TypeError, InvalidOperation):
+                raise ApiError(E_MALFORMED) from None
+            if kind not in TRIGGER_TYPES or by not in TRIGGER_BY or trigger_price <= 0:
+                raise ApiError(E_MALFORMED)
         fake = FakeOrder(
             order_id=f"0x{next(self._ids):032x}",
             sub_account_id=sub.sub_account_id,
@@ -707,6 +780,8 @@ class FakeGrvt:
             reduce_only=signed.reduce_only,
             client_order_id=client_order_id,
             signature=dict(signature),
+            trigger=dict(trigger) if trigger is not None else None,
+            trigger_price=trigger_price,
         )
         return fake, signed
 
@@ -754,6 +829,14 @@ class FakeGrvt:
             or abs(signed_size) > abs(position.amount)
         ):
             return {"result": self._reject(sub, order, "FAIL_REDUCE_ONLY")}
+        if order.trigger is not None:
+            if not order.reduce_only:
+                return {"result": self._reject(sub, order, "DERISK_MUST_BE_REDUCE_ONLY")}
+            order.fires_above = order.trigger_price > self.mark_price(order.instrument)
+            order.status = "OPEN"
+            sub.orders[order.order_id] = order
+            await self._order_event(sub, order)
+            return {"result": order.wire()}
         bids, asks = self.books.get(order.instrument, ({}, {}))
         opposite = asks if order.is_buy else bids
         crosses = bool(opposite) and (
@@ -832,7 +915,11 @@ class FakeGrvt:
         for key in self.api_keys.values():
             for sub in key.sub_accounts.values():
                 for order in list(sub.orders.values()):
-                    if order.instrument != instrument or order.status != "OPEN":
+                    if (
+                        order.instrument != instrument
+                        or order.status != "OPEN"
+                        or order.trigger is not None
+                    ):
                         continue
                     side = asks if order.is_buy else bids
                     taken = take_liquidity(

@@ -32,6 +32,12 @@ async def grvt_harness() -> AsyncIterator[VenueHarness]:
         )
         await client.connect()
         try:
-            yield VenueHarness(client=client, symbol="BTC", now=utc_now, advance=let_the_fake_run)
+            yield VenueHarness(
+                client=client,
+                symbol="BTC",
+                now=utc_now,
+                advance=let_the_fake_run,
+                move_mark=lambda symbol, price: fake.set_mark_price(f"{symbol}_USDT_Perp", price),
+            )
         finally:
             await client.disconnect()

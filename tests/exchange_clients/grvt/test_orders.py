@@ -8,7 +8,7 @@ import pytest
 from core.errors import InvalidOrder, OrderNotFound, ReduceOnlyRejected
 from exchange_clients.grvt.ids import TOP_BIT, ClientIdCollision, ClientIdMap, to_u64
 from exchange_clients.types import OrderRequest, OrderStatus, OrderType, TimeInForce
-from tests.exchange_clients.grvt.helpers import D, connected, key_of, running
+from tests.exchange_clients.grvt.helpers import D, connected, key_of, next_event, running
 
 
 async def test_a_limit_order_carries_the_signed_fields_and_our_id_as_uint64() -> None:
@@ -71,24 +71,63 @@ async def test_off_grid_sizes_are_refused_before_sending() -> None:
         assert sub.orders == {}
 
 
-async def test_a_stop_is_refused_with_nothing_sent() -> None:
-    async with running() as (fake, _sub), connected(fake) as client:
+def stop(size: str, trigger: int, client_id: str) -> OrderRequest:
+    return OrderRequest(
+        symbol="BTC",
+        side="sell",
+        size=D(size),
+        order_type=OrderType.STOP_MARKET,
+        client_order_id=client_id,
+        reduce_only=True,
+        trigger_price=D(trigger),
+    )
+
+
+async def test_a_stop_travels_as_a_mark_price_stop_loss_and_maps_back() -> None:
+    async with running() as (fake, sub), connected(fake) as client:
         await client.place_market_order("BTC", "buy", D("0.01"), client_order_id="long-1")
-        sent = len(fake.requests)
-        with pytest.raises(InvalidOrder, match="stop orders are not supported"):
-            await client.place_order(
-                OrderRequest(
-                    symbol="BTC",
-                    side="sell",
-                    size=D("0.01"),
-                    order_type=OrderType.STOP_MARKET,
-                    client_order_id="stop-1",
-                    reduce_only=True,
-                    trigger_price=D(50000),
-                )
-            )
-        assert len(fake.requests) == sent
-        assert not client.supports_trigger_orders
+        placed = await client.place_order(stop("0.01", 50000, "stop-1"))
+        order = next(o for o in sub.orders.values() if o.trigger is not None)
+        assert order.trigger == {
+            "trigger_type": "STOP_LOSS",
+            "tpsl": {"trigger_by": "MARK", "trigger_price": "50000", "close_position": False},
+        }
+        assert (order.is_market, order.reduce_only, order.tif, order.price) == (
+            True,
+            True,
+            "IMMEDIATE_OR_CANCEL",
+            D(0),
+        )
+        assert fake.recovered_signers[-1] == key_of(fake).signer
+        assert (placed.order_type, placed.trigger_price, placed.price) == (
+            OrderType.STOP_MARKET,
+            D(50000),
+            None,
+        )
+        assert client.supports_trigger_orders
+
+
+async def test_a_stop_larger_than_the_position_closes_only_the_position() -> None:
+    async with running() as (fake, _), connected(fake) as client:
+        updates = client.order_updates()
+        await client.place_market_order("BTC", "buy", D("0.01"), client_order_id="long-2")
+        await client.place_order(stop("0.01", 50000, "stop-2"))
+        await client.place_market_order(
+            "BTC", "sell", D("0.004"), client_order_id="part-close", reduce_only=True
+        )
+        await fake.set_mark_price("BTC_USDT_Perp", D(49000))
+        final = await next_event(
+            updates, lambda o: o.client_order_id == "stop-2" and o.status.is_final
+        )
+        assert (final.status, final.filled_size) == (OrderStatus.CANCELLED, D("0.006"))
+        assert await client.position("BTC") is None
+
+
+async def test_a_stop_that_would_open_a_position_is_refused() -> None:
+    async with running() as (fake, sub), connected(fake) as client:
+        with pytest.raises(ReduceOnlyRejected):
+            await client.place_order(stop("0.01", 50000, "stop-3"))
+        assert [o.status for o in sub.orders.values()] == ["REJECTED"]
 
 
 async def test_the_environment_option_decides_the_signed_chain() -> None:
