@@ -405,6 +405,10 @@ class GrvtClient(ContractMarketsClient):
                 expiration_ns=time.time_ns() + SIGNATURE_TTL_NS,
             )
         )
+        metadata: dict[str, Any] = {"client_order_id": str(wire_id)}
+        if is_stop:
+            assert request.trigger_price is not None
+            metadata["trigger"] = stop_loss_trigger(market.to_venue_price(request.trigger_price))
         body = {
             "order": {
                 "sub_account_id": str(sub),
@@ -421,14 +425,9 @@ class GrvtClient(ContractMarketsClient):
                     }
                 ],
                 "signature": signature.wire(),
-                "metadata": {"client_order_id": str(wire_id)},
+                "metadata": metadata,
             }
         }
-        if is_stop:
-            assert request.trigger_price is not None
-            body["order"]["metadata"]["trigger"] = stop_loss_trigger(
-                market.to_venue_price(request.trigger_price)
-            )
         self._claim_id(client_id)
         try:
             answer = await self._rest.private("/full/v1/create_order", body, idempotent=False)
