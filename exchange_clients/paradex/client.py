@@ -294,7 +294,7 @@ class ParadexClient(StreamingVenueClient[Market, str, ParadexStream]):
         market = await self.market(request.symbol)
         client_id = request.client_order_id
         self._refuse_sent_id(client_id)
-        signer = self._rest._require_signer()
+        signer = self._rest.require_signer()
         wire_id = to_wire(client_id, venue=VENUE)
         size = market.to_venue_size(request.size)
         price = (

@@ -112,7 +112,7 @@ class ParadexRest:
 
     # --- auth --------------------------------------------------------------------------------
 
-    def _require_signer(self) -> StarkSigner:
+    def require_signer(self) -> StarkSigner:
         if self.signer is None:
             raise AuthenticationFailed(
                 "this call needs l1_private_key and the account has none configured", venue=VENUE
@@ -142,7 +142,7 @@ class ParadexRest:
         return await self._auth_once()
 
     async def _auth_once(self) -> str:
-        signer = self._require_signer()
+        signer = self.require_signer()
 
         def build() -> HttpRequest:
             stamp = self.now_ms() // 1000
@@ -164,7 +164,7 @@ class ParadexRest:
 
     async def onboard(self) -> None:
         """Register the account (``POST /v1/onboarding``); idempotent on the venue's side."""
-        signer = self._require_signer()
+        signer = self.require_signer()
         if self.l1_address is None:
             raise AuthenticationFailed("onboarding needs the Ethereum address", venue=VENUE)
         headers = {
