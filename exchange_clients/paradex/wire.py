@@ -11,7 +11,7 @@ Errors are ``{"error": "<CODE>", "message": "..."}``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from core.errors import (
@@ -129,7 +129,7 @@ def market_from_wire(row: Mapping[str, Any]) -> Market | None:
         return None
     params = row.get("delta1_cross_margin_params") or {}
     imf = optional_decimal(params.get("imf_base"))
-    max_leverage = (Decimal(1) / imf).to_integral_value() if imf else Decimal(20)
+    max_leverage = (Decimal(1) / imf).to_integral_value(ROUND_FLOOR) if imf else Decimal(20)
     step = to_decimal(row["order_size_increment"])
     return Market(
         symbol=str(row["base_currency"]),
