@@ -12,8 +12,11 @@ client stamps every read with "now", as the paper venue does). The latter is mea
 strategy's polls, so it errs young by at most one poll interval.
 
 What "resynced" means: the venue client published :class:`Reconnected` (its streams came back
-and resynced), or the book's sequence went backwards (a new snapshot stream). Entries resume
-``quiet`` after it.
+and resynced), or the book's sequence went backwards (a new snapshot stream), or a side of the
+book was empty and is quoted again. The last is how a live feed's WebSocket drop reaches a
+paper venue: its books are withdrawn (published empty) the moment the stream drops and come
+back only once rebuilt from a fresh REST snapshot and the deltas after it, numbered on - no
+Reconnected, no sequence going back. Entries resume ``quiet`` after it.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class BookFreshness:
         self._seen: dict[str, _Seen] = {}
         self._resynced: dict[str, datetime] = {}
         self._venue_resynced: datetime | None = None
+        self._withdrawn: set[str] = set()
 
     def reconnected(self, at: datetime) -> None:
         """The venue's streams reconnected and resynced at ``at`` (every symbol)."""
@@ -48,6 +52,11 @@ class BookFreshness:
 
     def observe(self, book: BookSnapshot, now: datetime) -> None:
         """Record ``book`` (call on every read, entries or not) so age and resyncs are known."""
+        if not book.bids or not book.asks:
+            self._withdrawn.add(book.symbol)
+        elif book.symbol in self._withdrawn:
+            self._withdrawn.discard(book.symbol)
+            self._resynced[book.symbol] = now  # rebuilt after being withdrawn
         seen = self._seen.get(book.symbol)
         if seen is None:
             self._seen[book.symbol] = _Seen(book.sequence, min(book.ts, now))

@@ -68,6 +68,22 @@ def test_a_sequence_going_back_is_a_resync() -> None:
     fresh.check(snapshot(4, later), later)
 
 
+def test_a_book_quoted_again_after_being_withdrawn_is_a_resync() -> None:
+    """A live feed's WebSocket drop: the book is published empty, then rebuilt (numbered on)."""
+    fresh = guard()
+    fresh.observe(snapshot(10), T0)
+    fresh.check(snapshot(10), T0)
+    empty = BookSnapshot("BTC", (), (), T0 + timedelta(seconds=1), 11)
+    fresh.observe(empty, T0 + timedelta(seconds=1))
+    back = T0 + timedelta(seconds=3)
+    fresh.observe(snapshot(12, back), back)
+    with pytest.raises(DataStale, match="resynced 1 s ago"):
+        fresh.check(snapshot(12, back), back + timedelta(seconds=1))
+    later = back + timedelta(seconds=5)
+    fresh.observe(snapshot(13, later), later)
+    fresh.check(snapshot(13, later), later)
+
+
 async def stale_signal(rig: StrategyRig, seconds: float) -> None:
     """The buy book, seen by the strategy (paused: no entry), then left alone ``seconds``."""
     rig.context.paused.set()
