@@ -60,6 +60,8 @@ def create_app(services: DashboardServices) -> FastAPI:
             yield
         finally:
             await services.relay.close()
+            if services.controls is not None:
+                await services.controls.close()
 
     app = FastAPI(
         title="perpfleet dashboard",
@@ -247,12 +249,12 @@ def create_app(services: DashboardServices) -> FastAPI:
         names = [b.name for b in await services.fleet.list_bots() if b.running]
         return _sse(_merged(names))
 
-    async def _one(name: str, since: int | None) -> AsyncIterator[Event]:
+    async def _one(name: str, since: int | None) -> AsyncIterator[Event | None]:
         async with services.relay.subscribe(name, since) as queue:
             while True:
-                yield await queue.get()
+                yield await _next(queue)
 
-    async def _merged(names: list[str]) -> AsyncIterator[Event]:
+    async def _merged(names: list[str]) -> AsyncIterator[Event | None]:
         out: asyncio.Queue[Event] = asyncio.Queue(1000)
 
         async def forward(name: str) -> None:
@@ -264,7 +266,7 @@ def create_app(services: DashboardServices) -> FastAPI:
         tasks = [asyncio.create_task(forward(n)) for n in names]
         try:
             while True:
-                yield await out.get()
+                yield await _next(out)
         finally:
             for task in tasks:
                 task.cancel()
@@ -300,10 +302,10 @@ def create_app(services: DashboardServices) -> FastAPI:
     ) -> tuple[str, dict[str, Any]]:
         fleet = services.fleet
         if action == "pause":
-            state = await fleet.control(name).pause()
+            state = await services.control(name).pause()
             return f"{name} is {state.state}", {}
         if action == "resume":
-            state = await fleet.control(name).resume()
+            state = await services.control(name).resume()
             return f"{name} is {state.state}", {}
         if action == "stop":
             close = _flag(body, "close_positions")
@@ -334,7 +336,7 @@ def create_app(services: DashboardServices) -> FastAPI:
             if mode not in ("market", "limit"):
                 raise HTTPException(400, detail="close: mode must be market or limit")
             confirm = _flag(body, "confirm")
-            closed = await fleet.control(name).close_position(position, mode, confirm)
+            closed = await services.control(name).close_position(position, mode, confirm)
             return f"{position}: closed {closed.closed}", {
                 "position": position,
                 "mode": mode,
@@ -374,21 +376,23 @@ def create_app(services: DashboardServices) -> FastAPI:
     return app
 
 
-def _sse(events: AsyncIterator[Event]) -> StreamingResponse:
+async def _next(queue: asyncio.Queue[Event]) -> Event | None:
+    """The next event, or None after :data:`KEEPALIVE_SECONDS` without one."""
+    try:
+        return await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+    except TimeoutError:
+        return None
+
+
+def _sse(events: AsyncIterator[Event | None]) -> StreamingResponse:
     async def body() -> AsyncIterator[str]:
         yield "retry: 2000\n\n"
-        iterator = events.__aiter__()
-        try:
-            while True:
-                try:
-                    event = await asyncio.wait_for(anext(iterator), KEEPALIVE_SECONDS)
-                except TimeoutError:
-                    yield ": keepalive\n\n"
-                    continue
-                prefix = f"id: {event.seq}\n" if event.seq is not None else ""
-                yield f"{prefix}data: {event.text}\n\n"
-        finally:
-            await iterator.aclose()  # type: ignore[attr-defined]
+        async for event in events:
+            if event is None:
+                yield ": keepalive\n\n"
+                continue
+            prefix = f"id: {event.seq}\n" if event.seq is not None else ""
+            yield f"{prefix}data: {event.text}\n\n"
 
     return StreamingResponse(
         body(), media_type="text/event-stream", headers={"X-Accel-Buffering": "no"}

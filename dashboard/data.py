@@ -45,10 +45,12 @@ async def ask(services: DashboardServices, call: Awaitable[T], bot: str) -> T:
     try:
         return await asyncio.wait_for(call, services.control_timeout_seconds)
     except TimeoutError:
+        services.forget(bot)
         raise Unanswered(
             f"{bot} did not answer within {services.control_timeout_seconds:g} s"
         ) from None
     except TradingError as exc:
+        services.forget(bot)
         raise Unanswered(str(exc)) from None
 
 
@@ -85,7 +87,7 @@ async def _row(services: DashboardServices, info: BotInfo) -> BotRow:
     if not info.running:
         return row
     try:
-        client = services.fleet.control(info.name)
+        client = services.control(info.name)
         row.status = await ask(services, client.status(), info.name)
         row.pnl, row.positions = await asyncio.gather(
             ask(services, client.pnl(), info.name), ask(services, client.positions(), info.name)
@@ -184,7 +186,7 @@ async def bot_detail(services: DashboardServices, name: str, trades_page: int = 
     if not info.running:
         return detail
     try:
-        client = services.fleet.control(name)
+        client = services.control(name)
         detail.status = await ask(services, client.status(), name)
         (
             detail.positions,
@@ -230,7 +232,7 @@ async def comparison(services: DashboardServices) -> list[Comparison]:
         if not info.running:
             return Comparison(info.name, info.strategy, None, equity, "not running")
         try:
-            stats = await ask(services, services.fleet.control(info.name).stats(), info.name)
+            stats = await ask(services, services.control(info.name).stats(), info.name)
         except (Unanswered, TradingError) as exc:
             return Comparison(info.name, info.strategy, None, equity, str(exc))
         return Comparison(info.name, info.strategy, stats, equity)

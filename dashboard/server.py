@@ -11,16 +11,19 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import uvicorn
 
 from core.errors import ConfigError
 from core.paths import PROJECT_ROOT
 from dashboard.app import create_app
+from dashboard.controls import ControlPool
 from dashboard.funding import DEFAULT_FUNDING_URL, FundingSource
 from dashboard.relay import STREAM_PATH, Locate, StreamEndpoint, StreamRelay
 from dashboard.services import DashboardServices
 from database.engine import create_engine, session_maker
 from database.schema_version import require_current_schema
+from fleet.api import ControlClient
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8720
@@ -64,6 +67,22 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def fleet_controls(manager: object) -> ControlPool:
+    """Pooled control clients for a :class:`fleet.manager.FleetManager`'s bots (its port
+    lookup and token file, one shared connection pool)."""
+    from fleet.control_client import HttpControlClient
+    from fleet.manager import FleetManager
+
+    assert isinstance(manager, FleetManager)
+
+    def make(name: str, transport: httpx.AsyncBaseTransport) -> ControlClient:
+        base = manager.control(name)  # FleetError when the bot has no token (not launched)
+        token = manager.layout.token_file(name).read_text().strip()
+        return HttpControlClient(name, base.port, token, transport=transport)
+
+    return ControlPool(make)
+
+
 def fleet_locator(manager: object) -> Locate:
     """Where each bot of a :class:`fleet.manager.FleetManager` streams, with its token."""
     from fleet.manager import FleetManager
@@ -90,6 +109,7 @@ async def serve(settings: ServeSettings) -> None:
         fleet=manager,
         sessions=session_maker(engine),
         relay=StreamRelay(fleet_locator(manager)),
+        controls=fleet_controls(manager),
         funding=FundingSource(settings.funding_url, settings.funding_token),
         configs_dir=settings.configs_dir,
         secure_cookies=settings.secure_cookies,

@@ -13,11 +13,12 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dashboard.controls import ControlPool
 from dashboard.funding import FundingSource
 from dashboard.ratelimit import LoginLimiter
 from dashboard.relay import StreamRelay
 from database.repositories.audit import record_audit
-from fleet.api import Fleet
+from fleet.api import ControlClient, Fleet
 
 T = TypeVar("T")
 
@@ -35,6 +36,18 @@ class DashboardServices:
     session_hours: float = 12.0
     #: Per control API call: a hung bot shows as "did not answer" instead of holding the page.
     control_timeout_seconds: float = 3.0
+    #: Clients kept per bot on one connection pool; None: ``fleet.control`` each time.
+    controls: ControlPool | None = None
+
+    def control(self, name: str) -> ControlClient:
+        if self.controls is None:
+            return self.fleet.control(name)
+        return self.controls.get(name)
+
+    def forget(self, name: str) -> None:
+        """After a failed call: the next one looks the bot up again (port, identity)."""
+        if self.controls is not None:
+            self.controls.forget(name)
 
     async def transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         async with self.sessions() as session, session.begin():

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dashboard.app import create_app
+from dashboard.controls import ControlPool
 from dashboard.funding import FundingSource
 from dashboard.passwords import hash_password
 from dashboard.relay import STREAM_PATH, StreamEndpoint, StreamRelay
@@ -121,6 +122,10 @@ class ServedFleet(InMemoryFleet):
             raise FleetError(f"{name} is not running")
         return HttpControlClient(name, self.ports[name], self._token(name))
 
+    def pooled(self, name: str, transport: httpx.AsyncBaseTransport) -> ControlClient:
+        """What the dashboard's ControlPool builds (the real fleet's is server.fleet_controls)."""
+        return HttpControlClient(name, self.ports[name], self._token(name), transport=transport)
+
     async def locate(self, name: str) -> StreamEndpoint:
         return StreamEndpoint(f"ws://127.0.0.1:{self.ports[name]}{STREAM_PATH}", self._token(name))
 
@@ -188,6 +193,7 @@ async def dashboard(migrated_db_url: str, configs_dir: Path) -> AsyncIterator[Da
         fleet=fleet,
         sessions=sessions,
         relay=StreamRelay(fleet.locate),
+        controls=ControlPool(fleet.pooled),
         # nothing listens on port 9: the funding page says the service is unreachable
         funding=FundingSource("http://127.0.0.1:9"),
         configs_dir=configs_dir,
