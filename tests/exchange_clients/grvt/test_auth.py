@@ -3,12 +3,17 @@ never echo a key, and a public-only client."""
 
 from __future__ import annotations
 
+import dataclasses
+import time
+
 import pytest
 
 from core.errors import AuthenticationFailed, ConfigError
 from core.redaction import Secret
 from exchange_clients.grvt.client import GrvtClient
+from exchange_clients.grvt.rest import session_from_login
 from exchange_clients.types import ClientSettings
+from networking.http import HttpResponse
 from tests.exchange_clients.grvt.helpers import (
     API_KEY,
     OTHER_PRIVATE_KEY,
@@ -124,3 +129,25 @@ async def test_without_credentials_public_data_works_and_trading_says_what_is_mi
                 await client.balance()
         finally:
             await client.disconnect()
+
+
+async def test_the_cookie_expiry_is_read_and_the_session_renewed_a_minute_before() -> None:
+    async with running() as (fake, _), connected(fake) as client:
+        session = client.rest.session
+        assert session is not None
+        served = max(s.expires for s in fake.sessions.values())
+        assert abs(session.expires - served) <= 1
+        assert session.account_id == fake.api_keys[API_KEY].account_id
+        client.rest._session = dataclasses.replace(session, expires=time.time() + 30)
+        await client.positions()
+        assert fake.logins == 2
+
+
+def test_a_login_answer_without_a_gravity_cookie_is_no_session() -> None:
+    answer = HttpResponse(200, {"Set-Cookie": "other=1", "X-Grvt-Account-Id": "0xabc"}, "{}")
+    assert session_from_login(answer, 0.0) is None
+    no_expiry = HttpResponse(200, {"Set-Cookie": "gravity=tok; Path=/"}, "{}")
+    parsed = session_from_login(no_expiry, 100.0)
+    assert parsed is not None
+    assert (parsed.cookie.reveal(), parsed.expires, parsed.account_id) == ("tok", 400.0, "")
+    assert "tok" not in repr(parsed)
