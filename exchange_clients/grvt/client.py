@@ -85,6 +85,7 @@ from exchange_clients.types import (
     BookSnapshot,
     ClientSettings,
     FeeSchedule,
+    Fill,
     FundingRate,
     Market,
     MarketStats,
@@ -516,8 +517,7 @@ class GrvtClient(ContractMarketsClient):
         row = answer["result"]
         if row["legs"][0]["instrument"] != record.contract_id:
             raise OrderNotFound(f"{record.symbol}: no such order", venue=self.name)
-        order = self._order(row, record, client_order_id)
-        return order
+        return self._order(row, record, client_order_id)
 
     # --- account ------------------------------------------------------------------------
 
@@ -580,7 +580,7 @@ class GrvtClient(ContractMarketsClient):
             if market is not None:
                 self.streamed_positions[market.symbol] = feed
 
-    def _fill(self, row: Mapping[str, Any], market: Market) -> Any:
+    def _fill(self, row: Mapping[str, Any], market: Market) -> Fill:
         client_id = self._client_id_of(str(row["order_id"]), row.get("client_order_id"))
         return fill_from_wire(row, market, client_id or None)
 
