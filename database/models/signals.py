@@ -2,6 +2,8 @@
 
 * ``candles``: OHLCV per venue/asset/interval/open time (the key: writing a candle again -
   a backfill overlapping the stream, a restart - updates the one row).
+* ``funding_oi_snapshots``: funding and open interest (USD) per venue/asset/minute (the key:
+  a second reading within the minute updates the row).
 * ``polymarket_snapshots``: one row per directional market per poll (YES/NO prices, 24 h
   volume, liquidity), the crowd's view over time.
 * ``signals``: one row per evaluation of a signal strategy on an asset - passes included
@@ -40,6 +42,19 @@ class Candle(Base):
     close: Mapped[Decimal] = mapped_column(ExactDecimal())
     volume: Mapped[Decimal] = mapped_column(ExactDecimal())
     trades: Mapped[int] = mapped_column(Integer)
+
+
+class FundingOiSnapshot(Base):
+    __tablename__ = "funding_oi_snapshots"
+    __table_args__ = (PrimaryKeyConstraint("venue", "asset", "ts"),)
+
+    venue: Mapped[str] = mapped_column(String(32))
+    asset: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[datetime] = mapped_column(UTCDateTime())
+    funding_rate: Mapped[Decimal] = mapped_column(ExactDecimal())
+    open_interest_usd: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    mark_price: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    source: Mapped[str] = mapped_column(String(16))
 
 
 class PolymarketSnapshot(Base):

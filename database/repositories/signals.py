@@ -17,7 +17,13 @@ from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from database.models import Candle, PolymarketSnapshot, SignalRecord, SignalTrade
+from database.models import (
+    Candle,
+    FundingOiSnapshot,
+    PolymarketSnapshot,
+    SignalRecord,
+    SignalTrade,
+)
 
 _ZERO = Decimal(0)
 
@@ -99,6 +105,25 @@ async def candles(
         .order_by(Candle.open_time)
     )
     return result.all()
+
+
+_FUNDING_VALUES = ("funding_rate", "open_interest_usd", "mark_price", "source")
+
+
+async def upsert_funding_oi(session: AsyncSession, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Insert or update funding/OI readings keyed by venue, asset and ts (idempotent)."""
+    keyed = {(row["venue"], row["asset"], row["ts"]): dict(row) for row in rows}
+    if not keyed:
+        return 0
+    table = FundingOiSnapshot.__table__
+    assert isinstance(table, Table)
+    stmt = _insert(session, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["venue", "asset", "ts"],
+        set_={name: stmt.excluded[name] for name in _FUNDING_VALUES},
+    )
+    await session.execute(stmt, list(keyed.values()))
+    return len(keyed)
 
 
 async def add_polymarket_snapshots(session: AsyncSession, rows: Iterable[Mapping[str, Any]]) -> int:

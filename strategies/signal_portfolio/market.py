@@ -5,8 +5,9 @@ Sources (Hyperliquid's public data: the candles need its trade stream and candle
 * candles - :class:`~exchange_clients.market_data.candle_feed.CandleCollector` over the
   Hyperliquid public source (trades; backfilled ``backfill_hours`` from ``candleSnapshot``;
   watchdog reconnect after ``candle_stale_minutes`` without a candle);
-* funding and open interest - ``metaAndAssetCtxs`` every ``funding_poll_seconds`` (the OI
-  history kept for its percentile);
+* funding and open interest - every ``funding_poll_seconds`` from the funding-rate service or
+  Hyperliquid's ``metaAndAssetCtxs`` (:mod:`.funding_source`; the OI history, in USD, kept for
+  its percentile);
 * Polymarket - Gamma + CLOB every ``polymarket_poll_seconds``, only when a contrarian signal
   strategy is enabled;
 * the price - the trading venue's own book (what entries and exits will fill against).
@@ -33,6 +34,7 @@ from exchange_clients.market_data.candle_feed import CandleCollector
 from exchange_clients.market_data.candles import INTERVALS, Candle, CandleStore
 from exchange_clients.market_data.live import LiveSourceSettings, PublicSource, public_source
 from exchange_clients.polymarket.client import PolymarketClient, PolymarketMarket
+from strategies.signal_portfolio.funding_source import FundingReading, FundingSource
 from strategies.signal_portfolio.params import SignalPortfolioParams
 from strategies.signal_portfolio.signals.types import MarketSnapshot, PolymarketView
 from trading_config.schema import BotConfig
@@ -40,6 +42,7 @@ from trading_config.schema import BotConfig
 log = get_logger(__name__)
 
 CandleSink = Callable[[Sequence[Candle]], Awaitable[None]]
+FundingSink = Callable[[Sequence[FundingReading], datetime], Awaitable[None]]
 PolymarketSink = Callable[[Sequence[PolymarketMarket], datetime], Awaitable[None]]
 _ZERO = Decimal(0)
 
@@ -92,6 +95,7 @@ class MarketState:
         *,
         on_candles: CandleSink | None = None,
         on_polymarket: PolymarketSink | None = None,
+        on_funding: FundingSink | None = None,
     ) -> None:
         self.params = params
         self.venue = client.name
@@ -115,6 +119,13 @@ class MarketState:
                 str(params.polymarket_gamma_url), str(params.polymarket_clob_url)
             )
         self._on_polymarket = on_polymarket
+        self._on_funding = on_funding
+        self.funding_source = FundingSource(
+            params.funding_source,
+            self.assets,
+            self.history,
+            str(params.funding_service_url).rstrip("/"),
+        )
         self.funding: dict[str, Decimal] = {}
         self.open_interest: dict[str, deque[Decimal]] = {
             asset: deque(maxlen=params.oi_history_size) for asset in self.assets
@@ -157,7 +168,7 @@ class MarketState:
         await self.collector.tick(now)
         if self._next_funding is None or now >= self._next_funding:
             self._next_funding = now + timedelta(seconds=float(self.params.funding_poll_seconds))
-            await self._poll_funding()
+            await self._poll_funding(now)
         if self.polymarket is not None and (
             self._next_polymarket is None or now >= self._next_polymarket
         ):
@@ -166,17 +177,14 @@ class MarketState:
             )
             await self._poll_polymarket(now)
 
-    async def _poll_funding(self) -> None:
-        try:
-            contexts = await self.history.asset_contexts()
-        except ExchangeError as exc:
-            log.warning("funding_poll_failed", error=str(exc))
-            return
-        for asset in self.assets:
-            context = contexts.get(asset)
-            if context is not None:
-                self.funding[asset] = context.funding
-                self.open_interest[asset].append(context.open_interest)
+    async def _poll_funding(self, now: datetime) -> None:
+        readings = await self.funding_source.read()
+        for asset, reading in readings.items():
+            self.funding[asset] = reading.funding_rate
+            if reading.open_interest_usd is not None:
+                self.open_interest[asset].append(reading.open_interest_usd)
+        if readings and self._on_funding is not None:
+            await self._on_funding(list(readings.values()), now)
 
     async def _poll_polymarket(self, now: datetime) -> None:
         assert self.polymarket is not None

@@ -8,7 +8,7 @@ Percentages are written as percent (``stop_loss_pct: 2`` is 2 % of the entry pri
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, HttpUrl, ValidationError, field_validator, model_validator
 
@@ -83,6 +83,16 @@ class SignalPortfolioParams(StrategyParams):
     )
     candle_stale_minutes: Annotated[int, Field(ge=1)] = Field(
         default=5, description="no candle from trades this long: warn and reconnect"
+    )
+    funding_source: Literal["auto", "service", "venue"] = Field(
+        default="auto",
+        description="funding/OI from the funding-rate service (funding_service_url), "
+        "Hyperliquid directly, or the service falling back to Hyperliquid (auto)",
+    )
+    funding_service_url: HttpUrl = Field(
+        default=HttpUrl("http://127.0.0.1:8710"),
+        description="the funding-rate service (funding_source auto or service); its token, "
+        "when it has one, from $PERPFLEET_FUNDING_TOKEN",
     )
     funding_poll_seconds: Annotated[Decimal, Field(ge=1)] = Field(
         default=Decimal(60), description="how often funding and open interest are read"

@@ -48,6 +48,7 @@ from execution.order_executor import ExecutionMode, ExecutionRequest, ExecutionR
 from execution.pricing import AggressiveLimitParams
 from strategies.base_strategy import BaseStrategy, StrategyContext
 from strategies.risk import EntryProposal, PortfolioSnapshot
+from strategies.signal_portfolio.funding_source import FundingReading, minute_of
 from strategies.signal_portfolio.market import MarketState, data_hosts
 from strategies.signal_portfolio.params import SignalPortfolioParams
 from strategies.signal_portfolio.signals import registry
@@ -156,6 +157,7 @@ class SignalPortfolioStrategy(BaseStrategy[SignalPortfolioParams]):
             self.client,
             on_candles=self._save_candles,
             on_polymarket=self._save_polymarket,
+            on_funding=self._save_funding,
         )
         self.markets: dict[str, Market] = {}
         self.holdings: dict[str, Holding] = {}
@@ -564,6 +566,25 @@ class SignalPortfolioStrategy(BaseStrategy[SignalPortfolioParams]):
     async def _save_candles(self, candles: Sequence[Candle]) -> None:
         async def work(session: AsyncSession) -> None:
             await signal_rows.upsert_candles(session, candles)
+
+        await self.context.journal.committer.run(work)
+
+    async def _save_funding(self, readings: Sequence[FundingReading], now: datetime) -> None:
+        rows = [
+            {
+                "venue": "hyperliquid",
+                "asset": r.asset,
+                "ts": minute_of(now),
+                "funding_rate": r.funding_rate,
+                "open_interest_usd": r.open_interest_usd,
+                "mark_price": r.mark_price,
+                "source": r.source,
+            }
+            for r in readings
+        ]
+
+        async def work(session: AsyncSession) -> None:
+            await signal_rows.upsert_funding_oi(session, rows)
 
         await self.context.journal.committer.run(work)
 

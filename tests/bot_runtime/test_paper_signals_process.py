@@ -30,6 +30,7 @@ from database.models import Order, SignalRecord, SignalTrade
 from testing.fakes.hyperliquid import FakeHyperliquid, FakeMarket, default_books, default_markets
 from testing.fakes.polymarket import FakePolyMarket, FakePolymarket
 from tests.bot_runtime.test_runbot_e2e import eventually, wait_exit
+from tests.funding_rate_service.served import free_port
 from tests.helpers import PROJECT_ROOT, cli_env
 
 D = Decimal
@@ -121,6 +122,8 @@ def config(path: Path, fake: FakeHyperliquid, crowd: FakePolymarket) -> Path:
             "funding_poll_seconds": 1,
             "polymarket_poll_seconds": 5,
             "mark_to_market_seconds": 1,
+            # auto: nothing listens there, so funding and OI come from the fake venue
+            "funding_service_url": f"http://127.0.0.1:{free_port()}",
         }
     )
     params["signals"]["funding_oi"]["min_oi_history"] = 2

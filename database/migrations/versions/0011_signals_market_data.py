@@ -7,6 +7,8 @@ Create Date: 2026-12-03
 * ``candles`` is keyed by (venue, asset, interval, open_time): writing a candle again (a
   backfill overlapping the stream, a restarted bot) is an upsert of the one row, and the key
   is the index of the one hot query (an asset's series over a time range).
+* ``funding_oi_snapshots``: funding and open interest (USD) keyed by (venue, asset, ts) with
+  ts the minute of the reading: a repeated reading within the minute is an upsert.
 * ``polymarket_snapshots``: one row per market per poll, indexed by (asset, ts) for "the
   crowd's view of BTC over time" and (market_id, ts) for one market's history.
 * ``signals``: every evaluation (passes included: ``direction`` null), indexed by (bot, ts)
@@ -57,6 +59,17 @@ def upgrade() -> None:
         sa.Column("volume", EXACT_DECIMAL, nullable=False),
         sa.Column("trades", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("venue", "asset", "interval", "open_time", name=op.f("pk_candles")),
+    )
+    op.create_table(
+        "funding_oi_snapshots",
+        sa.Column("venue", sa.String(length=32), nullable=False),
+        sa.Column("asset", sa.String(length=32), nullable=False),
+        sa.Column("ts", TIMESTAMP, nullable=False),
+        sa.Column("funding_rate", EXACT_DECIMAL, nullable=False),
+        sa.Column("open_interest_usd", EXACT_DECIMAL, nullable=True),
+        sa.Column("mark_price", EXACT_DECIMAL, nullable=True),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.PrimaryKeyConstraint("venue", "asset", "ts", name=op.f("pk_funding_oi_snapshots")),
     )
     op.create_table(
         "polymarket_snapshots",
@@ -136,4 +149,5 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_polymarket_snapshots_market_id_ts"), table_name="polymarket_snapshots")
     op.drop_index(op.f("ix_polymarket_snapshots_asset_ts"), table_name="polymarket_snapshots")
     op.drop_table("polymarket_snapshots")
+    op.drop_table("funding_oi_snapshots")
     op.drop_table("candles")

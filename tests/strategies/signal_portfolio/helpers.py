@@ -49,6 +49,7 @@ def config(
         "take_profit_pct": D(4),
         "evaluation_interval_seconds": D(1),
         "backfill_hours": 1,
+        "funding_source": "venue",  # the service's own tests are in test_funding_source.py
         "market_data_url": fake.base_url,
         "market_data_ws_url": fake.ws_url,
     }
