@@ -89,6 +89,7 @@ from exchange_clients.types import (
     MarketStats,
     Order,
     OrderRequest,
+    OrderStatus,
     OrderType,
     Position,
     TimeInForce,
@@ -398,13 +399,23 @@ class EdgexClient(TimestampedRestClient[EdgexRest]):
         self, market: Market, venue_id: str, client_id: str, request: OrderRequest
     ) -> Order:
         """The order's state after creation; an immediate order is polled (``market_fill_wait``)
-        until final, and a post-only the venue cancelled for crossing raises."""
+        until final, and a post-only the venue cancelled for crossing raises.
+
+        ``createOrder`` only acknowledges: an order the venue cannot list yet (still queued for
+        matching) is reported as accepted and open, built from the request; its real state
+        follows on the stream and ``order_status``."""
         immediate = request.order_type is OrderType.MARKET or (
             request.order_type is OrderType.LIMIT and request.time_in_force is TimeInForce.IOC
         )
         deadline = time.monotonic() + self._fill_wait
         while True:
-            row = await self._fetch_one(BY_ID, {"orderIdList": venue_id})
+            try:
+                row = await self._fetch_one(BY_ID, {"orderIdList": venue_id})
+            except OrderNotFound:
+                if immediate and time.monotonic() < deadline:
+                    await asyncio.sleep(0.05)
+                    continue
+                return _accepted(request, venue_id)
             order = order_from_wire(row, market, client_id)
             reason = str(row.get("cancelReason") or "")
             if order.status.is_final and REJECTED_POST_ONLY in reason:
@@ -622,6 +633,24 @@ class EdgexClient(TimestampedRestClient[EdgexRest]):
                     found = None
                 client_id = found.client_order_id if found is not None else None
             self._publish_fill_once(fill_from_wire(self.name, row, market, client_id or None))
+
+
+def _accepted(request: OrderRequest, venue_id: str) -> Order:
+    """An order the venue acknowledged but does not list yet: open, nothing filled."""
+    return Order(
+        client_order_id=request.client_order_id,
+        venue_order_id=venue_id,
+        symbol=request.symbol,
+        side=request.side,
+        order_type=request.order_type,
+        size=request.size,
+        price=request.price if request.order_type is OrderType.LIMIT else None,
+        status=OrderStatus.OPEN,
+        post_only=request.post_only,
+        reduce_only=request.reduce_only,
+        time_in_force=request.time_in_force,
+        trigger_price=request.trigger_price,
+    )
 
 
 def _with_client_id(order: Order, client_order_id: str) -> Order:

@@ -34,7 +34,8 @@ it was on at placement, then execute as a market order (reduce-only when asked; 
 Fault knobs (plain attributes and methods, as the other fakes have): ``fail_next`` (429/5xx,
 optionally after the request took effect), ``delay``, ``drop_connections``, ``sequence_gap``,
 ``duplicate_user_events``, ``duplicate_market_events``, ``clock_offset_ms``,
-``matching_delay`` (orders answered ``PENDING`` and matched later).
+``matching_delay`` (orders answered ``PENDING`` and matched later), ``listing_delay``
+(new orders missing from queries for a while).
 """
 
 from __future__ import annotations
@@ -422,6 +423,9 @@ class FakeEdgex:
         """Seconds between ``createOrder``'s answer (the order ``PENDING``) and its matching, as
         on the venue, whose answer only acknowledges the order; 0 matches before answering."""
         self._matching: set[asyncio.Task[None]] = set()
+        self.listing_delay = 0.0
+        """Seconds after creation before an order shows in queries (``getOrderById``,
+        ``getOrderByClientOrderId``, ``getActiveOrderPage``): the venue's read side lags."""
         self._server = LocalServer()
         self.base_url = ""
         self.ws_url = ""
@@ -1103,18 +1107,25 @@ class FakeEdgex:
         else:
             await self._account_event(account, [order], [])
 
-    def _orders_by(self, account: FakeAccount, key: str, values: Iterable[str]) -> list[FakeOrder]:
+    def _orders_by(
+        self, account: FakeAccount, key: str, values: Iterable[str], *, listed: bool = True
+    ) -> list[FakeOrder]:
         wanted = set(values)
         return [
             o
-            for o in account.orders.values()
+            for o in (self._listed(account) if listed else account.orders.values())
             if (o.order_id if key == "id" else o.client_order_id) in wanted
         ]
+
+    def _listed(self, account: FakeAccount) -> list[FakeOrder]:
+        """The orders the read side shows (``listing_delay``)."""
+        newest = now_ms() - int(self.listing_delay * 1000)
+        return [o for o in account.orders.values() if o.created <= newest]
 
     async def _cancel_many(self, account: FakeAccount, key: str, values: list[str]) -> JSON:
         results: dict[str, str] = {}
         for value in values:
-            found = self._orders_by(account, key, [value])
+            found = self._orders_by(account, key, [value], listed=False)  # the write side
             if not found:
                 results[value] = "ORDER_NOT_FOUND"
             elif not found[0].is_open:
@@ -1150,7 +1161,7 @@ class FakeEdgex:
         contracts = {x for x in str(params.get("filterContractIdList", "")).split(",") if x}
         rows = [
             o.wire()
-            for o in account.orders.values()
+            for o in self._listed(account)
             if o.is_open and (not contracts or o.contract_id in contracts)
         ]
         size = int(str(params.get("size", "100")))

@@ -15,7 +15,7 @@ from core.errors import (
 )
 from exchange_clients.edgex.wire import EdgexError, error_for
 from exchange_clients.types import OrderStatus
-from tests.exchange_clients.edgex.helpers import D, connected, running
+from tests.exchange_clients.edgex.helpers import D, connected, next_event, running
 
 CREATE = "/api/v2/private/order/createOrder"
 ASSET = "/api/v2/private/account/getAccountAsset"
@@ -105,3 +105,29 @@ async def test_an_immediate_order_is_polled_until_the_engine_has_matched_it() ->
                 "BTC", "buy", D("0.002"), D(59000), client_order_id="l1"
             )
             assert resting.status is OrderStatus.OPEN  # a resting order is never waited for
+
+
+async def test_an_order_the_venue_does_not_list_yet_is_reported_accepted() -> None:
+    async with running() as (fake, _), connected(fake, market_fill_wait=0.1) as client:
+        fake.listing_delay = 0.5
+        updates = client.order_updates()
+        placed = await client.place_limit_order(
+            "BTC", "buy", D("0.002"), D(59000), client_order_id="lagging"
+        )
+        assert (placed.status, placed.size, placed.price) == (
+            OrderStatus.OPEN,
+            D("0.002"),
+            D(59000),
+        )
+        assert placed.venue_order_id
+        streamed = await next_event(updates, lambda o: o.client_order_id == "lagging")
+        assert streamed.venue_order_id == placed.venue_order_id  # the stream knows it already
+        bought = await client.place_market_order("BTC", "buy", D("0.002"), client_order_id="lag-2")
+        assert (bought.status, bought.filled_size) == (
+            OrderStatus.OPEN,
+            0,
+        )  # waited 0.1 s, then gave up
+        fake.listing_delay = 0
+        assert (
+            await client.order_status("BTC", client_order_id="lag-2")
+        ).status is OrderStatus.FILLED
