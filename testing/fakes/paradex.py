@@ -35,7 +35,7 @@ Stark curve (:mod:`exchange_clients.paradex.signing`, the code pinned to the SDK
 
 REST errors have Paradex's shape ``{"error": "<CODE>", "message": "..."}``. Fault knobs, as the
 other fakes: ``fail_next`` (429 / 5xx), ``delay``, ``drop_connections``, ``sequence_gap``,
-``duplicate_user_events``, ``clock_offset_ms``.
+``duplicate_user_events``, ``clock_offset_ms``, ``decision_delay``.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ import hmac
 import itertools
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -267,6 +267,9 @@ class FakeParadex:
         self.auth_window = 60
         self.clock_offset_ms = 0
         self.delay = 0.0
+        self.decision_delay = 0.0
+        """Seconds an order stays ``NEW`` (a cancel: open) before the engine decides."""
+        self._pending: set[asyncio.Task[None]] = set()
         self.duplicate_user_events = False
         self.refuse_ws_until = 0.0
         self.requests: list[tuple[str, str]] = []
@@ -297,6 +300,8 @@ class FakeParadex:
         self.port = await self._server.serve(app)
 
     async def stop(self) -> None:
+        for task in list(self._pending):
+            task.cancel()
         await self._server.close(conn.ws for conn in self._connections)
 
     @property
@@ -691,7 +696,7 @@ class FakeParadex:
         if method == "DELETE":
             if not order.is_open:
                 raise ApiError(400, "ORDER_IS_CLOSED", "order is already closed")
-            await self._close(account, order, "USER_CANCELED")
+            await self._later(self._close(account, order, "USER_CANCELED"))
             return None
         raise ApiError(405, "VALIDATION_ERROR", f"method {method} not allowed")
 
@@ -771,8 +776,23 @@ class FakeParadex:
         )
         account.orders[order.order_id] = order
         answer = order.wire()
-        await self._process(account, order)
+        await self._later(self._process(account, order))
         return answer
+
+    async def _later(self, step: Coroutine[Any, Any, None]) -> None:
+        """Run ``step`` now, or ``decision_delay`` seconds from now (the order stays as it
+        was meanwhile, as Paradex's engine decides after answering)."""
+        if self.decision_delay <= 0:
+            await step
+            return
+
+        async def delayed() -> None:
+            await asyncio.sleep(self.decision_delay)
+            await step
+
+        task = asyncio.get_running_loop().create_task(delayed())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
 
     async def _process(self, account: FakeAccount, order: FakeOrder) -> None:
         market = order.market

@@ -18,6 +18,7 @@ L1_PRIVATE_KEY = "0x" + "11" * 32
 @asynccontextmanager
 async def paradex_harness() -> AsyncIterator[VenueHarness]:
     async with FakeParadex() as fake:
+        fake.decision_delay = 0.02  # orders answered NEW and decided after, as on Paradex
         client = create_client(
             ClientSettings(
                 venue="paradex",

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from core.errors import InvalidOrder
+from core.errors import InvalidOrder, PostOnlyWouldCross
 from exchange_clients.types import OrderRequest, OrderStatus, OrderType
 from testing.fakes.paradex import FakeParadex
 from tests.exchange_clients.paradex.helpers import connected
@@ -92,3 +92,19 @@ async def test_cancel_all_closes_every_open_order() -> None:
         assert sorted(o.client_order_id for o in cancelled) == ["many-0", "many-1", "many-2"]
         assert all(o.status is OrderStatus.CANCELLED for o in cancelled)
         assert await client.open_orders() == []
+
+
+async def test_orders_and_cancels_decided_after_the_answer_are_waited_for() -> None:
+    async with FakeParadex() as fake, connected(fake) as client:
+        fake.decision_delay = 0.15  # the engine decides after answering, as Paradex does
+        placed = await client.place_limit_order(
+            "BTC", "buy", D("0.001"), D(59_000), client_order_id="slow"
+        )
+        assert placed.status is OrderStatus.OPEN
+        assert fake.requests.count(("GET", f"/v1/orders/{placed.venue_order_id}")) >= 2
+        with pytest.raises(PostOnlyWouldCross):
+            await client.place_limit_order(
+                "BTC", "buy", D("0.001"), D("60000.1"), client_order_id="slow-po", post_only=True
+            )
+        cancelled = await client.cancel_by_client_id("BTC", "slow")
+        assert cancelled.status is OrderStatus.CANCELLED
