@@ -72,9 +72,17 @@ def portfolio(rig: StrategyRig) -> SignalPortfolioStrategy:
 
 @asynccontextmanager
 async def running(
-    sessions: Sessions, fake: FakeHyperliquid, **options: Any
+    sessions: Sessions,
+    fake: FakeHyperliquid,
+    *,
+    bot: tuple[int, dict[str, int]] | None = None,
+    database_url: str | None = None,
+    **options: Any,
 ) -> AsyncIterator[StrategyRig]:
-    async with strategy_rig(sessions, config(fake, **options)) as rig:
+    """The portfolio on the rig; ``bot`` and ``database_url`` to restart on saved state."""
+    async with strategy_rig(
+        sessions, config(fake, **options), bot=bot, database_url=database_url
+    ) as rig:
         try:
             yield rig
         finally:

@@ -90,3 +90,17 @@ def test_the_candles_need_hyperliquid_data() -> None:
     hosts = data_hosts(live, live.strategy.params)  # type: ignore[arg-type]
     assert hosts.testnet is True
     assert hosts.base_url is None
+
+
+def test_on_hyperliquid_itself_the_venue_hosts_serve_the_data_and_other_venues_are_refused() -> (
+    None
+):
+    real = config(
+        {"hyperliquid": {"account": "hl", "testnet": True, "api_url": "http://127.0.0.1:9/"}},
+        exchange="hyperliquid",
+    )
+    hosts = data_hosts(real, real.strategy.params)  # type: ignore[arg-type]
+    assert (hosts.testnet, hosts.base_url, hosts.ws_url) == (True, "http://127.0.0.1:9", None)
+    other = config({"binance": {"account": "b"}}, exchange="binance")
+    with pytest.raises(ConfigError, match="trades on hyperliquid or a paper venue"):
+        data_hosts(other, other.strategy.params)  # type: ignore[arg-type]
