@@ -1,7 +1,7 @@
 """``python -m dashboard``: serve the web dashboard; manage who may log in.
 
-* ``python -m dashboard [--host H] [--port P] [--funding-url URL] [--secure-cookies]
-  [--configs-dir DIR] [--session-hours H]`` - serve (loopback, port 8720, by default).
+* with no command: serve (loopback, port 8720, by default; options --host, --port,
+  --funding-url, --secure-cookies, --configs-dir, --session-hours).
 * ``users add NAME --role viewer|trader|admin [--password-stdin]``, ``users password NAME``,
   ``users list``, ``users remove NAME`` - each change audit-logged. Passwords are asked twice
   on a terminal (never an argument: it would sit in the shell history and ``ps``).

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from analytics.records import EquityPoint
 from analytics.report import drawdown_svg, equity_svg
@@ -455,6 +456,20 @@ def _heat(value: Decimal, scale: Decimal) -> str:
     return f'style="background:{color}"'
 
 
+def _pair_query(opportunity: dict[str, Any]) -> str:
+    return urlencode(
+        {
+            "symbol": opportunity["symbol"],
+            "long": opportunity["long_venue"],
+            "short": opportunity["short_venue"],
+        }
+    )
+
+
+def _apr(value: Any) -> str:
+    return "-" if value is None else e(f"{Decimal(str(value)):.2f}")
+
+
 def funding_page(
     user: User, rates: list[dict[str, Any]], opportunities: dict[str, Any] | None, error: str
 ) -> str:
@@ -499,12 +514,11 @@ def funding_page(
             ("Symbol", "Long", "Short", "Gross APR %", "Net APR %"),
             [
                 (
-                    f'<a href="/funding/spread?symbol={e(o["symbol"])}&long={e(o["long_venue"])}'
-                    f'&short={e(o["short_venue"])}">{e(o["symbol"])}</a>',
+                    f'<a href="/funding/spread?{e(_pair_query(o))}">{e(o["symbol"])}</a>',
                     e(o["long_venue"]),
                     e(o["short_venue"]),
-                    e(o.get("gross_apr_pct", "-")),
-                    e(o.get("net_apr_pct", "-")),
+                    _apr(o.get("gross_apr_pct")),
+                    _apr(o.get("net_apr_pct")),
                 )
                 for o in opportunities.get("opportunities", [])
             ],

@@ -4,10 +4,11 @@ audit, with the real app on a real port in front of real control-API apps."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
-from tests.dashboard.conftest import Dashboard, csrf_of, login
+from tests.dashboard.conftest import PASSWORD, Dashboard, csrf_of, login
 
 
 async def test_login_sets_a_strict_httponly_session_and_shows_the_fleet(
@@ -263,3 +264,50 @@ async def test_a_hung_bot_does_not_hold_the_overview(dashboard: Dashboard) -> No
         gate.set()
     assert page.status_code == 200
     assert "grid-b did not answer within 0.3 s" in page.text
+
+
+async def test_secure_cookies_and_session_length_reach_the_cookie(dashboard: Dashboard) -> None:
+    dashboard.services.secure_cookies = True
+    dashboard.services.session_hours = 2.0
+    client = await dashboard.client()
+    form = await client.get("/login")
+    assert "; secure" in form.headers["set-cookie"].lower()
+    # A Secure cookie is not sent back over plain HTTP: send it as a TLS proxy would pass it.
+    csrf = form.text.split('name="csrf" value="')[1].split('"')[0]
+    answer = await client.post(
+        "/login",
+        data={"csrf": csrf, "name": "vic", "password": PASSWORD},
+        headers={"Cookie": f"perpfleet_login_csrf={csrf}"},
+    )
+    assert answer.status_code == 303
+    session = next(
+        c for c in answer.headers.get_list("set-cookie") if c.startswith("perpfleet_session=")
+    ).lower()
+    assert "; secure" in session
+    assert "max-age=7200" in session
+
+
+async def test_an_expired_session_is_refused(dashboard: Dashboard) -> None:
+    dashboard.services.session_hours = 0.0
+    client = await dashboard.client()
+    assert (await login(client, "vic")).status_code == 303
+    assert (await client.get("/")).status_code == 303  # expired at once: back to the login
+
+
+async def test_the_overview_streams_every_running_bot(dashboard: Dashboard) -> None:
+    client = await dashboard.client("vic")
+    async with client.stream("GET", "/events") as answer:
+        lines = answer.aiter_lines()
+        connected: set[str] = set()
+        async with asyncio.timeout(10):
+            async for line in lines:
+                if line.startswith("data:") and '"connected":true' in line:
+                    connected.add(json.loads(line.removeprefix("data: "))["bot"])
+                    if connected == {"grid-a", "grid-b"}:
+                        break
+            dashboard.fleet.streams["grid-b"].publish("pnl", {"net": "5.25"})
+            async for line in lines:
+                if '"type":"pnl"' in line:
+                    message = json.loads(line.removeprefix("data: "))
+                    assert (message["bot"], message["data"]["net"]) == ("grid-b", "5.25")
+                    break

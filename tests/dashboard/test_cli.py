@@ -191,3 +191,42 @@ def test_serving_a_public_address_exits_2_before_binding(tmp_path: Path) -> None
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("error: --host 0.0.0.0: not a loopback address")
     assert "Traceback" not in result.stderr
+
+
+def test_serve_passes_every_flag_on(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    seen: list[ServeSettings] = []
+
+    async def fake_serve(settings: ServeSettings) -> None:
+        seen.append(settings)
+
+    monkeypatch.setattr("dashboard.cli.serve", fake_serve)
+    monkeypatch.setenv("PERPFLEET_FUNDING_TOKEN", "funding-token-value")
+    argv = [
+        "--host",
+        "::1",
+        "--port",
+        "9001",
+        "--funding-url",
+        "http://127.0.0.1:1",
+        "--secure-cookies",
+        "--configs-dir",
+        str(tmp_path),
+        "--session-hours",
+        "3",
+    ]
+    assert main(argv) == 0
+    assert seen == [
+        ServeSettings(
+            host="::1",
+            port=9001,
+            funding_url="http://127.0.0.1:1",
+            funding_token="funding-token-value",
+            secure_cookies=True,
+            configs_dir=tmp_path,
+            session_hours=3.0,
+        )
+    ]
+    monkeypatch.setenv("PERPFLEET_CONFIGS_DIR", str(tmp_path / "elsewhere"))
+    assert main([]) == 0
+    assert seen[-1].configs_dir == tmp_path / "elsewhere"
+    assert seen[-1].funding_token == "funding-token-value"
