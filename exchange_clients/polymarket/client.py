@@ -15,9 +15,10 @@ straight into ``Decimal``.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -188,24 +189,13 @@ class PolymarketClient:
         return to_decimal(raw["mid"])
 
     async def snapshot(self, assets: Sequence[str], now: datetime) -> list[PolymarketMarket]:
-        """The directional markets of ``assets`` with live CLOB midpoints for YES and NO."""
-        priced = []
-        for market in await self.markets(assets, now):
-            yes = await self.midpoint(market.yes_token)
-            no = await self.midpoint(market.no_token)
-            priced.append(
-                PolymarketMarket(
-                    market.market_id,
-                    market.asset,
-                    market.question,
-                    market.yes_token,
-                    market.no_token,
-                    market.yes_is_up,
-                    yes,
-                    no,
-                    market.volume_24h,
-                    market.liquidity,
-                    market.end_time,
-                )
-            )
-        return priced
+        """The directional markets of ``assets`` with live CLOB midpoints for YES and NO
+        (asked concurrently, the CLOB's rate limit pacing them)."""
+        markets = await self.markets(assets, now)
+        mids = await asyncio.gather(
+            *(self.midpoint(token) for m in markets for token in (m.yes_token, m.no_token))
+        )
+        return [
+            replace(market, yes_price=mids[2 * index], no_price=mids[2 * index + 1])
+            for index, market in enumerate(markets)
+        ]
