@@ -356,7 +356,12 @@ class ParadexClient(StreamingVenueClient[Market, str, ParadexStream]):
         delay = 0.02
         waited = 0.0
         while row.get("status") == "NEW" and waited < self._ack_timeout:
-            fresh = await self._rest.private("GET", f"/v1/orders/{path_segment(str(row['id']))}")
+            try:
+                fresh = await self._rest.private(
+                    "GET", f"/v1/orders/{path_segment(str(row['id']))}"
+                )
+            except OrderNotFound:  # accepted but not readable yet: keep waiting
+                fresh = row
             if fresh.get("status") != "NEW":
                 return dict(fresh)
             await asyncio.sleep(delay)

@@ -35,7 +35,7 @@ Stark curve (:mod:`exchange_clients.paradex.signing`, the code pinned to the SDK
 
 REST errors have Paradex's shape ``{"error": "<CODE>", "message": "..."}``. Fault knobs, as the
 other fakes: ``fail_next`` (429 / 5xx), ``delay``, ``drop_connections``, ``sequence_gap``,
-``duplicate_user_events``, ``clock_offset_ms``, ``decision_delay``.
+``duplicate_user_events``, ``clock_offset_ms``, ``decision_delay``, ``unreadable_gets``.
 """
 
 from __future__ import annotations
@@ -268,6 +268,8 @@ class FakeParadex:
         self.clock_offset_ms = 0
         self.delay = 0.0
         self.decision_delay = 0.0
+        self.unreadable_gets = 0
+        """The next this many order reads answer 404 (an order accepted, not yet readable)."""
         """Seconds an order stays ``NEW`` (a cancel: open) before the engine decides."""
         self._pending: set[asyncio.Task[None]] = set()
         self.duplicate_user_events = False
@@ -692,6 +694,9 @@ class FakeParadex:
 
     async def _order_call(self, account: FakeAccount, method: str, order: FakeOrder) -> Any:
         if method == "GET":
+            if self.unreadable_gets > 0:  # replication lag: a new order not readable yet
+                self.unreadable_gets -= 1
+                raise ApiError(404, "ORDER_ID_NOT_FOUND", "order id not found")
             return order.wire()
         if method == "DELETE":
             if not order.is_open:

@@ -108,3 +108,14 @@ async def test_orders_and_cancels_decided_after_the_answer_are_waited_for() -> N
             )
         cancelled = await client.cancel_by_client_id("BTC", "slow")
         assert cancelled.status is OrderStatus.CANCELLED
+
+
+async def test_an_accepted_order_not_readable_yet_is_waited_for() -> None:
+    async with FakeParadex() as fake, connected(fake) as client:
+        fake.decision_delay = 0.05
+        fake.unreadable_gets = 2
+        placed = await client.place_limit_order(
+            "BTC", "buy", D("0.001"), D(59_000), client_order_id="lagging"
+        )
+        assert placed.status is OrderStatus.OPEN
+        assert fake.unreadable_gets == 0
