@@ -125,6 +125,10 @@ async def test_without_credentials_public_data_works_and_trading_says_what_is_mi
             assert fake.logins == 0
             assert "BTC" in await client.markets()
             assert (await client.funding_rate("ETH")).rate < 0
+            # what the funding-rate collector reads through a public client
+            assert set(await client.funding_rates()) == {"BTC", "ETH", "SOL"}
+            assert (await client.fees("BTC")).source == "published"
+            assert (await client.market_stats())["SOL"].volume_24h_usd is not None
             with pytest.raises(AuthenticationFailed, match="needs api_key, private_key"):
                 await client.balance()
         finally:
