@@ -160,6 +160,58 @@ VENUES: dict[str, Venue] = {
                 ),
             ),
         ),
+        Venue(
+            "paradex",
+            "Paradex",
+            "dex",
+            8,
+            (
+                CredentialField(
+                    "l1_private_key",
+                    "Ethereum private key the Paradex account is onboarded with",
+                    format="evm_private_key",
+                ),
+            ),
+        ),
+        Venue(
+            "grvt",
+            "GRVT",
+            "dex",
+            8,
+            (
+                CredentialField("api_key", "API key", format="token"),
+                CredentialField(
+                    "private_key",
+                    "private key registered for the API key",
+                    format="evm_private_key",
+                ),
+                CredentialField(
+                    "sub_account_id",
+                    "trading sub-account id",
+                    secret=False,
+                    format="non_negative_int",
+                ),
+            ),
+        ),
+        Venue(
+            "edgex",
+            "EdgeX",
+            "dex",
+            4,
+            (
+                CredentialField(
+                    "account_id", "EdgeX account id", secret=False, format="non_negative_int"
+                ),
+                CredentialField("api_key", "API key", format="token"),
+                CredentialField("api_secret", "API secret", format="token"),
+                CredentialField("api_passphrase", "API passphrase", format="token"),
+                CredentialField(
+                    "trading_private_key",
+                    "trading (L2) private key that signs orders",
+                    format="evm_private_key",
+                ),
+            ),
+        ),
         # Venues without a native client, reached through ccxt (exchange_clients/ccxt_venue).
         Venue(
             "ccxt_binanceusdm",

@@ -41,6 +41,9 @@ CLIENTS: dict[str, str] = {
     "aster": "exchange_clients.aster.client:AsterClient",
     "backpack": "exchange_clients.backpack.client:BackpackClient",
     "lighter": "exchange_clients.lighter.client:LighterClient",
+    "edgex": "exchange_clients.edgex.client:EdgexClient",
+    "grvt": "exchange_clients.grvt.client:GrvtClient",
+    "paradex": "exchange_clients.paradex.client:ParadexClient",
     # A venue reached through ccxt needs only its catalogue entry (``ccxt_id``).
     **{name: _CCXT for name, venue in VENUES.items() if venue.ccxt_id},
 }

@@ -48,10 +48,22 @@ CONTRACT_EXEMPT: dict[str, tuple[str, str]] = {
 """Venue -> (the harnessed venue whose client class covers it, why it has no harness)."""
 
 ROLES = {"client", "rest", "websocket", "wire", "signing", "funding_adapter", "ids"}
-NATIVE_PACKAGES = ("_template", "backpack", "binance_style", "hyperliquid", "lighter")
+NATIVE_PACKAGES = (
+    "_template",
+    "backpack",
+    "binance_style",
+    "edgex",
+    "grvt",
+    "hyperliquid",
+    "lighter",
+    "paradex",
+)
 VENUE_PROFILES = {"binance": {"client"}, "aster": {"client", "signing"}}
 """Venues served by binance_style's client: only their own parts (hosts, Aster's v3 signer)."""
 SHARED = {"native", "ccxt_venue", "paper", "market_data"}
+DATA_SOURCES = {"polymarket"}
+"""Public data clients that trade nothing (no catalogue entry, no order contract): Polymarket's
+crowd probabilities feed the signal strategies."""
 
 
 def modules(package: str) -> set[str]:
@@ -109,7 +121,8 @@ def test_venue_profiles_hold_only_their_own_parts() -> None:
 def test_every_venue_package_is_accounted_for() -> None:
     path = Path(exchange_clients.__file__).parent
     packages = {info.name for info in pkgutil.iter_modules([str(path)]) if info.ispkg}
-    assert packages == set(NATIVE_PACKAGES) | set(VENUE_PROFILES) | SHARED
+    assert packages == set(NATIVE_PACKAGES) | set(VENUE_PROFILES) | SHARED | DATA_SOURCES
+    assert not DATA_SOURCES & set(VENUES)
 
 
 def test_the_template_is_complete_but_never_a_venue() -> None:

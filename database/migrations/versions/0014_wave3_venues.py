@@ -22,6 +22,9 @@ depends_on: str | Sequence[str] | None = None
 
 VENUE_ROWS: list[dict[str, object]] = [
     # one row per wave-3 venue, added with its catalogue entry in core/venues.py
+    {"name": "edgex", "display_name": "EdgeX", "kind": "dex", "funding_interval_hours": 4},
+    {"name": "grvt", "display_name": "GRVT", "kind": "dex", "funding_interval_hours": 8},
+    {"name": "paradex", "display_name": "Paradex", "kind": "dex", "funding_interval_hours": 8},
 ]
 
 _venues = sa.table(

@@ -11,9 +11,12 @@ from tests.exchange_clients.contract.binance_harness import (
     binance_harness,
 )
 from tests.exchange_clients.contract.ccxt_harness import ccxt_harness
+from tests.exchange_clients.contract.edgex_harness import edgex_harness
+from tests.exchange_clients.contract.grvt_harness import grvt_harness
 from tests.exchange_clients.contract.hyperliquid_harness import hyperliquid_harness
 from tests.exchange_clients.contract.lighter_harness import lighter_harness
 from tests.exchange_clients.contract.paper_harness import paper_harness
+from tests.exchange_clients.contract.paradex_harness import paradex_harness
 from tests.exchange_clients.contract.venue_harness import VenueHarness
 
 HARNESSES: dict[str, Callable[[], AsyncIterator[VenueHarness]]] = {
@@ -26,4 +29,7 @@ HARNESSES: dict[str, Callable[[], AsyncIterator[VenueHarness]]] = {
     "ccxt_binanceusdm": ccxt_harness,
     "backpack": backpack_harness,
     "lighter": lighter_harness,
+    "paradex": paradex_harness,
+    "edgex": edgex_harness,
+    "grvt": grvt_harness,
 }
