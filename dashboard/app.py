@@ -32,6 +32,7 @@ from dashboard.roles import Role, required_role
 from dashboard.services import DashboardServices
 from database.models import AuditLogEntry
 from fleet.api import ControlRefused, FleetError, FleetUserError, NoSuchBot
+from fleet.control_client import HttpControlClient
 
 log = structlog.get_logger(__name__)
 
@@ -316,9 +317,16 @@ def create_app(services: DashboardServices) -> FastAPI:
                 raise HTTPException(
                     400, detail=f"kill: confirm by sending the bot's name ({name!r})"
                 )
-            info = await fleet.stop(name, close_positions=True)
-            return f"{name} killed: positions closed, {info.display_state}", {
-                "close_positions": True
+            client = services.control(name)
+            if not isinstance(client, HttpControlClient):
+                raise HTTPException(501, detail="kill: this fleet's bots have no kill switch")
+            killed = await client.kill(f"from the dashboard by {user.name}")
+            listed = ", ".join(killed.closed_positions) or "none"
+            verdict = "" if killed.complete else " - INCOMPLETE, see the bot's log"
+            return f"{name} killed: positions closed: {listed}; {killed.state}{verdict}", {
+                "complete": killed.complete,
+                "closed_positions": killed.closed_positions,
+                "cancelled_orders": len(killed.cancelled_orders),
             }
         if action == "reset-kill":
             reason = str(body.get("reason", "")).strip()

@@ -30,7 +30,8 @@ CONTROLS: dict[str, Role] = {
     "stop": Role.TRADER,
     "close": Role.TRADER,
     "launch": Role.TRADER,
-    # Kill: stop the bot closing every position first (Telegram's /killall, one bot).
+    # Kill: the bot's kill switch (cancel every order, close every position, stop; engaged in
+    # its saved state, so it stays killed until reset).
     "kill": Role.ADMIN,
     "reset-kill": Role.ADMIN,
 }

@@ -21,6 +21,11 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot_runtime.control import Conflict
+from bot_runtime.control_api import create_app as create_control_app
+from bot_runtime.control_auth import hash_token
+from bot_runtime.control_models import KillSwitchResult, StateChange
+from bot_runtime.event_stream import EventHub
 from dashboard.app import create_app
 from dashboard.controls import ControlPool
 from dashboard.funding import FundingSource
@@ -32,6 +37,7 @@ from database.models import AuditLogEntry
 from database.repositories import dashboard_users as repo
 from fleet.api import BotInfo, ControlClient, FleetError, NoSuchBot
 from fleet.control_client import HttpControlClient
+from tests.bot_runtime.control_double import InMemoryBotControl
 from tests.dashboard.fake_stream import FakeStream, install
 from tests.helpers import PROJECT_ROOT
 from tests.telegram_bot_service.fleet_double import FakeBot, InMemoryFleet
@@ -67,13 +73,43 @@ async def served(app: FastAPI) -> AsyncIterator[int]:
         await task
 
 
+@dataclass
+class Engine:
+    """The control API's engine (``/stream``, ``/start``, ``/kill``) over the in-memory bot:
+    the real ``EventHub``; kill as the runtime's does it - cancel, close, stop - and says so
+    on the stream."""
+
+    hub: EventHub
+    control: InMemoryBotControl
+    kills: list[str] = field(default_factory=list)
+
+    async def start(self) -> StateChange:
+        return await self.control.resume()
+
+    async def kill(self, reason: str) -> KillSwitchResult:
+        if self.control.stop_requested:
+            raise Conflict("the bot is already stopping")
+        self.kills.append(reason)
+        done = await self.control.close_all()
+        await self.control.stop()
+        self.control.killed = True
+        result = KillSwitchResult(
+            reason=reason,
+            complete=True,
+            cancelled_orders=done.cancelled_orders,
+            closed_positions=done.closed_positions,
+        )
+        self.hub.publish("risk", {"killed": True, "kill_reason": reason})
+        return result
+
+
 class ServedFleet(InMemoryFleet):
     """InMemoryFleet whose bots listen on real ports, each with an event stream."""
 
     def __init__(self) -> None:
         super().__init__()
         self.ports: dict[str, int] = {}
-        self.streams: dict[str, FakeStream] = {}
+        self.streams: dict[str, FakeStream | EventHub] = {}
         self.processes: dict[str, tuple[BotInfo, str]] = {}
         self._stack = contextlib.AsyncExitStack()
 
@@ -105,10 +141,19 @@ class ServedFleet(InMemoryFleet):
             return self.processes[name][1]
         return self._bot(name).token
 
-    async def serve_bot(self, name: str, **kwargs: object) -> FakeBot:
-        bot = self.add_bot(name, **kwargs)  # type: ignore[arg-type]
-        stream = self.streams[name] = FakeStream(name, bot.token)
-        install(bot.app, stream)
+    async def serve_bot(self, name: str, *, fake_stream: bool = False) -> FakeBot:
+        """The bot's real control API on a port of its own, with the real event stream (its
+        ``EventHub``, kill switch and start: :class:`Engine`) or, ``fake_stream``, the small
+        fake stream (which can cut connections and restart)."""
+        bot = self.add_bot(name)
+        if fake_stream:
+            stream = FakeStream(name, bot.token)
+            install(bot.app, stream)
+            self.streams[name] = stream
+        else:
+            engine = Engine(EventHub(name), bot.control)
+            bot.app = create_control_app(bot.control, hash_token(bot.token), engine=engine)
+            self.streams[name] = engine.hub
         self.ports[name] = await self._stack.enter_async_context(served(bot.app))
         return bot
 

@@ -139,15 +139,29 @@ async def test_kill_needs_the_bots_name_as_confirmation(dashboard: Dashboard) ->
         "/api/v1/bots/grid-a/kill", json={"confirm": "grid-b"}, headers=headers
     )
     assert refused.status_code == 400
-    assert dashboard.fleet.bots["grid-a"].info.running
+    control = dashboard.fleet.bots["grid-a"].control
+    positions = [p["id"] for p in control.positions_]
+    assert positions
+    assert not control.killed
     done = await client.post(
         "/api/v1/bots/grid-a/kill", json={"confirm": "grid-a"}, headers=headers
     )
     assert done.status_code == 200, done.text
-    assert ("stop", "grid-a", "True") in dashboard.fleet.actions
-    assert dashboard.fleet.bots["grid-a"].control.positions_ == []
+    assert done.json()["message"].startswith(f"grid-a killed: positions closed: {positions[0]}")
+    # The bot's own kill switch (through its control API): cancel, close, stop, engaged.
+    assert control.killed
+    assert control.stop_requested
+    assert control.positions_ == []
     last = (await dashboard.audit())[-1]
-    assert (last.action, last.details) == ("dashboard.bot.kill", {"close_positions": True})
+    assert (last.action, last.details) == (
+        "dashboard.bot.kill",
+        {"complete": True, "closed_positions": positions, "cancelled_orders": 2},
+    )
+    again = await client.post(
+        "/api/v1/bots/grid-a/kill", json={"confirm": "grid-a"}, headers=headers
+    )
+    assert again.status_code == 409
+    assert "already stopping" in again.json()["error"]
 
 
 async def test_reset_kill_asks_for_force_while_the_drawdown_holds(dashboard: Dashboard) -> None:

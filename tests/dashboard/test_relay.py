@@ -11,6 +11,7 @@ import httpx
 
 from dashboard.relay import Event, StreamEndpoint, StreamRelay, parse
 from tests.dashboard.conftest import Dashboard, ServedFleet
+from tests.dashboard.fake_stream import FakeStream
 
 
 async def next_of(queue: asyncio.Queue[Event], kind: str, seconds: float = 10) -> dict[str, Any]:
@@ -33,9 +34,10 @@ async def connected(queue: asyncio.Queue[Event]) -> None:
 async def test_a_fill_reaches_every_subscriber_once() -> None:
     fleet = ServedFleet()
     try:
-        await fleet.serve_bot("grid-a")
+        await fleet.serve_bot("grid-a", fake_stream=True)
         relay = StreamRelay(fleet.locate)
         stream = fleet.streams["grid-a"]
+        assert isinstance(stream, FakeStream)
         async with relay.subscribe("grid-a") as first, relay.subscribe("grid-a") as second:
             await connected(first)
             await next_of(first, "hello")
@@ -53,9 +55,10 @@ async def test_a_fill_reaches_every_subscriber_once() -> None:
 async def test_a_cut_connection_resumes_from_the_last_seq_without_loss() -> None:
     fleet = ServedFleet()
     try:
-        await fleet.serve_bot("grid-a")
+        await fleet.serve_bot("grid-a", fake_stream=True)
         relay = StreamRelay(fleet.locate)
         stream = fleet.streams["grid-a"]
+        assert isinstance(stream, FakeStream)
         async with relay.subscribe("grid-a") as queue:
             await connected(queue)
             stream.publish("fill", {"n": 1})
@@ -74,9 +77,10 @@ async def test_a_cut_connection_resumes_from_the_last_seq_without_loss() -> None
 async def test_a_browser_resuming_with_its_last_id_gets_only_what_it_missed() -> None:
     fleet = ServedFleet()
     try:
-        await fleet.serve_bot("grid-a")
+        await fleet.serve_bot("grid-a", fake_stream=True)
         relay = StreamRelay(fleet.locate)
         stream = fleet.streams["grid-a"]
+        assert isinstance(stream, FakeStream)
         async with relay.subscribe("grid-a") as queue:
             await connected(queue)
             for n in range(3):
@@ -98,7 +102,7 @@ async def test_a_browser_resuming_with_its_last_id_gets_only_what_it_missed() ->
 async def test_a_wrong_token_is_reported_not_retried_silently() -> None:
     fleet = ServedFleet()
     try:
-        await fleet.serve_bot("grid-a")
+        await fleet.serve_bot("grid-a", fake_stream=True)
         port = fleet.ports["grid-a"]
 
         async def wrong(name: str) -> StreamEndpoint:
@@ -122,9 +126,10 @@ async def test_a_wrong_token_is_reported_not_retried_silently() -> None:
 async def test_a_restarted_bot_is_followed_and_browsers_are_told_to_reload() -> None:
     fleet = ServedFleet()
     try:
-        await fleet.serve_bot("grid-a")
+        await fleet.serve_bot("grid-a", fake_stream=True)
         relay = StreamRelay(fleet.locate)
         stream = fleet.streams["grid-a"]
+        assert isinstance(stream, FakeStream)
         async with relay.subscribe("grid-a") as queue:
             await connected(queue)
             for n in range(5):
