@@ -9,7 +9,9 @@ Sources, each as it happens:
   cares about (running/paused/stopping, kill switch, daily-loss pause, the strategy's last
   limit refusal) and publishes a fresh status (and a risk event) when it changed; the controls
   below publish at once;
-* ``pnl`` - also every :data:`PNL_SECONDS` when it moved (marks move unrealized PnL).
+* ``pnl`` - also every :data:`PNL_SECONDS` when it moved (marks move unrealized PnL), while
+  someone is subscribed: on a real venue reading the positions may be a REST request, not
+  worth its rate limit for nobody.
 
 Nothing here runs inside a strategy step: the feed reads the venue clients' own fan-out
 subscriptions, so a slow stream never delays the trading loop (:mod:`bot_runtime.event_stream`).
@@ -41,7 +43,7 @@ from exchange_clients.types import Fill, Order
 log = structlog.get_logger(__name__)
 
 WATCH_SECONDS = 0.2
-PNL_SECONDS = 2.0
+PNL_SECONDS = 5.0
 
 
 def fill_data(fill: Fill) -> dict[str, Any]:
@@ -157,6 +159,8 @@ class RuntimeEvents:
         self.publish("pnl", pnl)
 
     async def publish_pnl_if_moved(self) -> None:
+        if not self.hub.subscribers:
+            return
         pnl = (await self._control.pnl()).model_dump(mode="json")
         if pnl != self._pnl:
             self._pnl = pnl
