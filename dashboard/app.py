@@ -24,7 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dashboard import auth, data, pages
+from dashboard import auth, data, pages, records
 from dashboard.auth import User
 from dashboard.funding import FundingUnavailable
 from dashboard.relay import Event
@@ -195,7 +195,36 @@ def create_app(services: DashboardServices) -> FastAPI:
     @app.get("/compare", response_class=HTMLResponse)
     async def compare(request: Request) -> str:
         user = await page_user(request)
-        return pages.compare_page(user, await data.comparison(services))
+        items, signal_rows = await asyncio.gather(
+            data.comparison(services), services.transaction(records.signal_strategies)
+        )
+        return pages.compare_page(user, items, signal_rows)
+
+    @app.get("/signals", response_class=HTMLResponse)
+    async def signals(request: Request, bot: str = "") -> str:
+        user = await page_user(request)
+
+        async def read(session: AsyncSession) -> list[Any]:
+            return await records.signals(session, bot)
+
+        return pages.signals_page(user, await services.transaction(read), bot)
+
+    @app.get("/backtests", response_class=HTMLResponse)
+    async def backtests(request: Request) -> str:
+        user = await page_user(request)
+        return pages.backtests_page(user, await services.transaction(records.backtest_runs))
+
+    @app.get("/backtests/{run_id}", response_class=HTMLResponse)
+    async def backtest(request: Request, run_id: int) -> str:
+        user = await page_user(request)
+
+        async def read(session: AsyncSession) -> records.BacktestReport | None:
+            return await records.backtest_report(session, run_id)
+
+        report = await services.transaction(read)
+        if report is None:
+            raise HTTPException(404, detail=f"no backtest run {run_id}")
+        return pages.backtest_page(user, report)
 
     @app.get("/funding", response_class=HTMLResponse)
     async def funding(request: Request) -> str:

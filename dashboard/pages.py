@@ -20,7 +20,10 @@ from analytics.report import drawdown_svg, equity_svg
 from core.redaction import redact
 from dashboard.auth import User
 from dashboard.data import BotDetail, BotRow, Comparison
+from dashboard.records import BacktestReport, SignalStrategyRow
 from dashboard.roles import Role
+from database.models.backtest import BacktestRun
+from database.models.signals import SignalRecord
 
 PALETTE = ("#1f5fbf", "#c0392b", "#27ae60", "#8e44ad", "#d35400", "#16a085", "#7f8c8d")
 
@@ -72,7 +75,8 @@ def layout(title: str, body: str, user: User | None, *, page: str = "", data: st
     if user is not None:
         nav = (
             '<nav><a href="/">Fleet</a> <a href="/compare">Compare</a> '
-            '<a href="/funding">Funding</a>'
+            '<a href="/funding">Funding</a> <a href="/signals">Signals</a> '
+            '<a href="/backtests">Backtests</a>'
             + (' <a href="/audit">Audit</a>' if user.role >= Role.ADMIN else "")
             + f'<span class="who">{e(user.name)} ({e(user.role.label)})'
             f'<form method="post" action="/logout" class="inline">'
@@ -400,7 +404,9 @@ def overlay_svg(curves: Sequence[tuple[str, Sequence[EquityPoint]]]) -> str:
     )
 
 
-def compare_page(user: User, items: list[Comparison]) -> str:
+def compare_page(
+    user: User, items: list[Comparison], signal_rows: list[SignalStrategyRow] | None = None
+) -> str:
     rows = []
     for c in items:
         s = c.stats
@@ -441,6 +447,22 @@ def compare_page(user: User, items: list[Comparison]) -> str:
     ).replace("<table>", '<table class="sortable">', 1)
     body += "<h2>Equity curves (return since the first point)</h2>"
     body += overlay_svg([(c.name, c.equity) for c in items])
+    if signal_rows:
+        body += "<h2>Signal strategies (closed signal trades, all bots)</h2>" + table(
+            ("Strategy", "Trades", "Win rate", "Net PnL", "Expectancy", "Open"),
+            [
+                (
+                    e(r.strategy),
+                    e(r.trades),
+                    _sortable(r.win_rate, pct),
+                    signed(r.net),
+                    money(r.expectancy),
+                    e(r.open_trades),
+                )
+                for r in signal_rows
+            ],
+            body_id="signal-strategies",
+        ).replace("<table>", '<table class="sortable">', 1)
     return layout("Strategy comparison", body, user, page="compare")
 
 
@@ -566,6 +588,102 @@ def spread_page(user: User, chart: dict[str, Any] | None, title: str, error: str
         body += series_svg([(t, c) for t, _, c in points], "cumulative carry %", PALETTE[2])
     body += '<p><a href="/funding">back to funding</a></p>'
     return layout(title, body, user, page="spread")
+
+
+def signals_page(user: User, rows: list[SignalRecord], bot: str) -> str:
+    filters = (
+        '<form method="get" class="inline">'
+        f'<input name="bot" placeholder="bot" value="{e(bot)}"> '
+        '<button type="submit">Filter</button></form>'
+    )
+    body = filters + table(
+        (
+            "Time",
+            "Bot",
+            "Strategy",
+            "Asset",
+            "Venue",
+            "Direction",
+            "Confidence",
+            "Entry",
+            "Acted on",
+            "Reason",
+        ),
+        [
+            (
+                e(f"{r.ts:%Y-%m-%d %H:%M:%S}"),
+                e(r.bot),
+                e(r.strategy),
+                e(r.asset),
+                e(r.venue),
+                e(r.direction or "-"),
+                e(r.confidence if r.confidence is not None else "-"),
+                e(r.entry_price if r.entry_price is not None else "-"),
+                "yes" if r.acted_on else "no",
+                e(r.reason or ""),
+            )
+            for r in rows
+        ],
+    )
+    if not rows:
+        body += '<p class="note">No signals recorded (signal_portfolio bots write them).</p>'
+    return layout("Signals", body, user, page="signals")
+
+
+def backtests_page(user: User, runs: list[BacktestRun]) -> str:
+    body = table(
+        ("Run", "Created", "Bot", "Strategy", "Period", "Net PnL", "Sweep", "Split", "Stopped by"),
+        [
+            (
+                f'<a href="/backtests/{r.id}">{r.id}</a>',
+                e(f"{r.created_at:%Y-%m-%d %H:%M}"),
+                e(r.bot_name),
+                e(r.strategy),
+                e(f"{r.period_start:%Y-%m-%d} - {r.period_end:%Y-%m-%d}"),
+                signed(r.net_pnl),
+                e(r.sweep or "-"),
+                e(r.split or "-"),
+                e(r.stopped_by or "-"),
+            )
+            for r in runs
+        ],
+    )
+    if not runs:
+        body += '<p class="note">No backtest runs stored (python -m backtest --store).</p>'
+    return layout("Backtests", body, user, page="backtests")
+
+
+def backtest_page(user: User, report: BacktestReport) -> str:
+    run = report.run
+    body = (
+        f"<p>{e(run.strategy)} on {e(', '.join(run.data))}, "
+        f"{e(f'{run.period_start:%Y-%m-%d %H:%M}')} to {e(f'{run.period_end:%Y-%m-%d %H:%M}')}"
+        f" UTC - net {signed(run.net_pnl)} - result hash <code>{e(run.result_hash[:16])}</code>"
+        "</p>"
+    )
+    body += "<h2>Equity</h2>" + equity_svg(report.equity) + drawdown_svg(report.equity)
+    body += "<h2>Metrics</h2>" + table(
+        ("Metric", "Value"), [(e(k), e(v)) for k, v in sorted(run.metrics.items())]
+    )
+    body += "<h2>Parameters</h2>" + f"<pre>{e(json.dumps(run.params, indent=1, default=str))}</pre>"
+    body += "<h2>Trades</h2>" + table(
+        ("Time", "Kind", "Venue", "Symbol", "Side", "Price", "Size", "Fee", "Amount"),
+        [
+            (
+                e(f"{t.ts:%Y-%m-%d %H:%M:%S}"),
+                e(t.kind),
+                e(t.venue),
+                e(t.symbol),
+                e(t.side or "-"),
+                e(t.price if t.price is not None else "-"),
+                e(t.size if t.size is not None else "-"),
+                e(t.fee if t.fee is not None else "-"),
+                e(t.amount if t.amount is not None else "-"),
+            )
+            for t in report.trades
+        ],
+    )
+    return layout(f"Backtest {run.id}: {run.bot_name}", body, user, page="backtest")
 
 
 def audit_page(user: User, entries: list[tuple[datetime, str, str, str, dict[str, Any]]]) -> str:
