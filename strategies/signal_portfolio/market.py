@@ -60,7 +60,7 @@ def data_hosts(config: BotConfig, params: SignalPortfolioParams) -> DataHosts:
     """The public-data hosts for the bot's trading venue, or a ConfigError saying why not."""
     exchange = config.exchanges[params.exchange]
     venue = VENUES.get(params.exchange)
-    base_url = str(params.market_data_url) if params.market_data_url is not None else None
+    base_url = params.market_data_url
     ws_url = params.market_data_ws_url
     if venue is not None and venue.kind == "paper":
         market_data = exchange.market_data
@@ -116,7 +116,7 @@ class MarketState:
         self.polymarket: PolymarketClient | None = None
         if params.uses_polymarket():
             self.polymarket = PolymarketClient(
-                str(params.polymarket_gamma_url), str(params.polymarket_clob_url)
+                params.polymarket_gamma_url, params.polymarket_clob_url
             )
         self._on_polymarket = on_polymarket
         self._on_funding = on_funding
@@ -124,7 +124,7 @@ class MarketState:
             params.funding_source,
             self.assets,
             self.history,
-            str(params.funding_service_url).rstrip("/"),
+            params.funding_service_url,
         )
         self.funding: dict[str, Decimal] = {}
         self.open_interest: dict[str, deque[Decimal]] = {

@@ -2,15 +2,20 @@
 
 ``signals`` enables signal strategies by name, each with its own parameters (validated by the
 strategy's model: unknown names and keys are refused with the strategy's name in the error).
+Two spellings, the same list: a mapping (``rsi_mean_reversion: {overbought: 80}``) or one
+line per strategy (``- rsi_mean_reversion overbought=80``, what the config builder asks for:
+names, comma-separated). Either way the model holds the one-line form; :func:`signal_specs`
+reads it back as (name, params).
 Percentages are written as percent (``stop_loss_pct: 2`` is 2 % of the entry price).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, HttpUrl, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from strategies.signal_portfolio.signals import registry
 from trading_config.strategy_params import (
@@ -22,6 +27,8 @@ from trading_config.strategy_params import (
 Positive = Annotated[Decimal, Field(gt=0)]
 Fraction = Annotated[Decimal, Field(ge=0, le=1)]
 Ticker = Annotated[str, Field(pattern=r"^[A-Z0-9]{1,20}$")]
+HttpText = Annotated[str, Field(pattern=r"^https?://[^\s/]+(/\S*)?$")]
+"""An http(s) URL (a host, optionally a path); kept as written, without a trailing slash."""
 GAMMA_URL = "https://gamma-api.polymarket.com"
 CLOB_URL = "https://clob.polymarket.com"
 POLYMARKET_SIGNALS = frozenset({"contrarian_pure", "contrarian_strength"})
@@ -40,8 +47,9 @@ class SignalPortfolioParams(StrategyParams):
     assets: Annotated[list[Ticker], Field(min_length=1)] = Field(
         description="base assets evaluated and traded, e.g. [BTC, ETH, SOL]"
     )
-    signals: Annotated[dict[str, dict[str, Any] | None], Field(min_length=1)] = Field(
-        description="signal strategies to run, by name, each with its params ({} = defaults)"
+    signals: Annotated[list[str], Field(min_length=1)] = Field(
+        description="signal strategies to run: a name, optionally followed by its params as "
+        "key=value (e.g. rsi_mean_reversion overbought=80); the defaults otherwise"
     )
     risk_pct: Annotated[Decimal, Field(gt=0, le=10)] = Field(
         default=Decimal(1), description="equity risked per trade if its stop-loss is hit, %"
@@ -89,8 +97,8 @@ class SignalPortfolioParams(StrategyParams):
         description="funding/OI from the funding-rate service (funding_service_url), "
         "Hyperliquid directly, or the service falling back to Hyperliquid (auto)",
     )
-    funding_service_url: HttpUrl = Field(
-        default=HttpUrl("http://127.0.0.1:8710"),
+    funding_service_url: HttpText = Field(
+        default="http://127.0.0.1:8710",
         description="the funding-rate service (funding_source auto or service); its token, "
         "when it has one, from $PERPFLEET_FUNDING_TOKEN",
     )
@@ -103,13 +111,13 @@ class SignalPortfolioParams(StrategyParams):
     polymarket_poll_seconds: Annotated[Decimal, Field(ge=5)] = Field(
         default=Decimal(60), description="how often Polymarket prices are read"
     )
-    polymarket_gamma_url: HttpUrl = Field(
-        default=HttpUrl(GAMMA_URL), description="Polymarket Gamma API (markets)"
+    polymarket_gamma_url: HttpText = Field(
+        default=GAMMA_URL, description="Polymarket Gamma API (markets)"
     )
-    polymarket_clob_url: HttpUrl = Field(
-        default=HttpUrl(CLOB_URL), description="Polymarket CLOB API (prices)"
+    polymarket_clob_url: HttpText = Field(
+        default=CLOB_URL, description="Polymarket CLOB API (prices)"
     )
-    market_data_url: HttpUrl | None = Field(
+    market_data_url: HttpText | None = Field(
         default=None,
         description="Hyperliquid public REST host for candles/funding/OI (unset: the venue's)",
     )
@@ -132,24 +140,41 @@ class SignalPortfolioParams(StrategyParams):
             raise ValueError(f"each asset once: {repeated} repeat")
         return value
 
+    @field_validator(
+        "funding_service_url", "polymarket_gamma_url", "polymarket_clob_url", "market_data_url"
+    )
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value is not None else None
+
+    @field_validator("signals", mode="before")
+    @classmethod
+    def _one_line_each(cls, value: object) -> object:
+        if isinstance(value, Mapping):
+            return [spec_text(str(name), raw) for name, raw in value.items()]
+        return value
+
     @field_validator("signals")
     @classmethod
-    def _known_signals(cls, value: dict[str, dict[str, Any] | None]) -> dict[str, dict[str, Any]]:
-        checked: dict[str, dict[str, Any]] = {}
-        for name, raw in value.items():
+    def _known_signals(cls, value: list[str]) -> list[str]:
+        checked: dict[str, str] = {}
+        for text in value:
+            name, raw = parse_spec(text)
             if name not in registry.registered():
                 known = ", ".join(sorted(registry.registered()))
                 raise ValueError(f"unknown signal strategy {name!r}: expected one of {known}")
+            if name in checked:
+                raise ValueError(f"signal strategy {name!r} is enabled twice")
             try:
-                model = registry.signal_class(name).params_model.model_validate(raw or {})
+                registry.signal_class(name).params_model.model_validate(raw)
             except ValidationError as exc:
                 problems = "; ".join(
                     f"{'.'.join(str(p) for p in error['loc']) or name}: {error['msg']}"
                     for error in exc.errors()
                 )
                 raise ValueError(f"signal strategy {name!r}: {problems}") from None
-            checked[name] = model.model_dump(mode="json")
-        return checked
+            checked[name] = spec_text(name, raw)
+        return list(checked.values())
 
     @model_validator(mode="after")
     def _consistent(self) -> SignalPortfolioParams:
@@ -161,7 +186,7 @@ class SignalPortfolioParams(StrategyParams):
         return self
 
     def uses_polymarket(self) -> bool:
-        return bool(POLYMARKET_SIGNALS & set(self.signals))
+        return bool(POLYMARKET_SIGNALS & {name for name, _ in signal_specs(self.signals)})
 
     def venue_references(self) -> dict[tuple[str | int, ...], str]:
         return {("exchange",): self.exchange}
@@ -174,8 +199,34 @@ class SignalPortfolioParams(StrategyParams):
 
     def summary(self) -> str:
         return (
-            f"{', '.join(self.assets)} on {self.exchange}: signals {', '.join(self.signals)}; "
+            f"{', '.join(self.assets)} on {self.exchange}: signals "
+            f"{', '.join(name for name, _ in signal_specs(self.signals))}; "
             f"risk {self.risk_pct}% of equity per trade, SL {self.stop_loss_pct}% TP "
             f"{self.take_profit_pct}% or {self.timeout_minutes} min; min confidence "
             f"{self.min_confidence}, exposure cap {self.max_exposure_pct}% of equity"
         )
+
+
+def spec_text(name: str, raw: Mapping[str, Any] | None) -> str:
+    """``name key=value ...``: one enabled signal strategy and the params it was given."""
+    return " ".join([name, *(f"{key}={value}" for key, value in (raw or {}).items())])
+
+
+def parse_spec(text: str) -> tuple[str, dict[str, str]]:
+    """(name, params) of one ``signals`` entry; a malformed entry is a ValueError saying so."""
+    name, *pairs = str(text).split()
+    raw: dict[str, str] = {}
+    for pair in pairs:
+        key, equals, value = pair.partition("=")
+        if not equals or not key or not value:
+            raise ValueError(
+                f"signals entry {text!r}: expected key=value after the strategy name, "
+                f"found {pair!r}"
+            )
+        raw[key] = value
+    return name, raw
+
+
+def signal_specs(signals: Sequence[str]) -> list[tuple[str, dict[str, str]]]:
+    """Every enabled signal strategy's (name, params) from the validated ``signals``."""
+    return [parse_spec(text) for text in signals]

@@ -50,7 +50,7 @@ from strategies.base_strategy import BaseStrategy, StrategyContext
 from strategies.risk import EntryProposal, PortfolioSnapshot
 from strategies.signal_portfolio.funding_source import FundingReading, minute_of
 from strategies.signal_portfolio.market import MarketState, data_hosts
-from strategies.signal_portfolio.params import SignalPortfolioParams
+from strategies.signal_portfolio.params import SignalPortfolioParams, signal_specs
 from strategies.signal_portfolio.signals import registry
 from strategies.signal_portfolio.signals.types import Direction, Signal
 from strategies.signal_portfolio.sizing import SizingRules, TradeRecord, size_entry
@@ -136,7 +136,7 @@ class SignalPortfolioStrategy(BaseStrategy[SignalPortfolioParams]):
         self.assets = tuple(params.assets)
         self.client = context.clients[self.venue]
         self.executor = context.executors[self.venue]
-        self.signals = [registry.build(name, raw) for name, raw in params.signals.items()]
+        self.signals = [registry.build(name, raw) for name, raw in signal_specs(params.signals)]
         self.rules = SizingRules(
             risk_pct=params.risk_pct,
             stop_loss_pct=params.stop_loss_pct,

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from core.errors import ConfigError
 from strategies.signal_portfolio.market import data_hosts
-from strategies.signal_portfolio.params import SignalPortfolioParams
+from strategies.signal_portfolio.params import SignalPortfolioParams, signal_specs
 from trading_config.schema import BotConfig
 
 D = Decimal
@@ -26,18 +26,18 @@ def params(**over: Any) -> SignalPortfolioParams:
     return SignalPortfolioParams.model_validate(raw)
 
 
-def test_defaults_are_filled_per_signal_strategy() -> None:
-    made = params(signals={"rsi_mean_reversion": {"overbought": 80}, "funding_carry": None})
-    assert made.assets == ["BTC"]
-    assert made.signals["rsi_mean_reversion"] == {
-        "interval": "5m",
-        "period": 14,
-        "overbought": "80",
-        "oversold": "25",
-    }
-    assert made.signals["funding_carry"]["threshold_pct"] == "0.05"
-    assert not made.uses_polymarket()
-    assert params(signals={"contrarian_pure": {}}).uses_polymarket()
+def test_signals_as_a_mapping_or_one_line_each_are_the_same_list() -> None:
+    mapping = params(signals={"rsi_mean_reversion": {"overbought": 80}, "funding_carry": None})
+    lines = params(signals=["rsi_mean_reversion overbought=80", "funding_carry"])
+    assert mapping == lines
+    assert mapping.assets == ["BTC"]
+    assert mapping.signals == ["rsi_mean_reversion overbought=80", "funding_carry"]
+    assert signal_specs(mapping.signals) == [
+        ("rsi_mean_reversion", {"overbought": "80"}),
+        ("funding_carry", {}),
+    ]
+    assert not mapping.uses_polymarket()
+    assert params(signals=["contrarian_pure"]).uses_polymarket()
 
 
 @pytest.mark.parametrize(
@@ -50,6 +50,13 @@ def test_defaults_are_filled_per_signal_strategy() -> None:
             "speed: Extra inputs are not permitted",
         ),
         ({"signals": {}}, "at least 1 item"),
+        ({"signals": ["funding_rate", "funding_rate threshold_pct=1"]}, "enabled twice"),
+        (
+            {"signals": ["rsi_mean_reversion overbought 80"]},
+            "signals entry 'rsi_mean_reversion overbought 80': expected key=value after the "
+            "strategy name, found 'overbought'",
+        ),
+        ({"funding_service_url": "localhost:8710"}, "String should match pattern"),
         ({"assets": ["BTC", "btc"]}, "each asset once"),
         ({"min_confidence": "0.9"}, "min_confidence 0.9 is above full_size_confidence 0.75"),
         ({"risk_pct": 0}, "greater than 0"),

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from strategies.signal_portfolio.params import SignalPortfolioParams
+from strategies.signal_portfolio.params import SignalPortfolioParams, signal_specs
 from strategies.signal_portfolio.signals import SIGNAL_MODULES, registry
 from strategies.signal_portfolio.signals.registry import (
     SignalParams,
@@ -62,7 +62,7 @@ def test_an_eighth_strategy_is_one_class_enabled_by_name(
     params = SignalPortfolioParams.model_validate(
         {"exchange": "paper", "assets": ["BTC"], "signals": {"price_above": {"level": 99}}}
     )
-    [(name, raw)] = params.signals.items()
+    [(name, raw)] = signal_specs(params.signals)
     built = registry.build(name, raw)
     assert isinstance(built, eighth)
     signal = built.evaluate(snapshot(price="100"))
