@@ -17,7 +17,7 @@ import getpass
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -75,19 +75,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-level", default="INFO", type=str.upper, choices=LEVELS, help="default INFO"
     )
-    parser.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
+    parser.add_argument("--host", default=None, help=f"default ${ENV_PREFIX}HOST or {DEFAULT_HOST}")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
     parser.add_argument(
         "--funding-url",
-        default=DEFAULT_FUNDING_URL,
-        help=f"the funding-rate service (default {DEFAULT_FUNDING_URL}; its token, if it has "
-        f"one, from ${FUNDING_TOKEN_ENV})",
+        default=None,
+        help=f"the funding-rate service (default ${ENV_PREFIX}FUNDING_URL or "
+        f"{DEFAULT_FUNDING_URL}; its token, if it has one, from ${FUNDING_TOKEN_ENV})",
     )
     parser.add_argument(
         "--secure-cookies",
         action="store_true",
+        default=None,
         help="mark session cookies Secure: for serving behind a TLS proxy (required with a "
-        "non-loopback --host)",
+        f"non-loopback --host; or ${ENV_PREFIX}SECURE_COOKIES=1)",
     )
     parser.add_argument(
         "--configs-dir",
@@ -96,7 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"configs offered by Launch (default ${CONFIGS_DIR_ENV} or {DEFAULT_CONFIGS_DIR})",
     )
     parser.add_argument(
-        "--session-hours", type=float, default=12.0, help="a login lasts this long (default 12)"
+        "--session-hours",
+        type=float,
+        default=None,
+        help=f"a login lasts this long (default ${ENV_PREFIX}SESSION_HOURS or 12)",
     )
     parser.set_defaults(handler=_serve)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -124,16 +128,54 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+ENV_PREFIX = "PERPFLEET_DASHBOARD_"
+ENV_SETTINGS = ("HOST", "FUNDING_URL", "SECURE_COOKIES", "SESSION_HOURS")
+"""Settings also read from ``PERPFLEET_DASHBOARD_<NAME>`` (how the fleet's service program
+passes them: ``python -m fleet service start dashboard`` copies that prefix); a flag wins."""
+
+
+def environment_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The ``PERPFLEET_DASHBOARD_*`` settings, checked; an unknown name or value is refused."""
+    problems = []
+    found: dict[str, Any] = {}
+    for key in sorted(k for k in environ if k.startswith(ENV_PREFIX)):
+        name, value = key.removeprefix(ENV_PREFIX), environ[key].strip()
+        if name == "HOST":
+            found["host"] = value
+        elif name == "FUNDING_URL":
+            found["funding_url"] = value
+        elif name == "SECURE_COOKIES":
+            if value not in ("0", "1", "true", "false"):
+                problems.append(f"${key}: expected 1/true or 0/false, found {value!r}")
+            found["secure_cookies"] = value in ("1", "true")
+        elif name == "SESSION_HOURS":
+            try:
+                found["session_hours"] = float(value)
+            except ValueError:
+                problems.append(f"${key}: expected a number of hours, found {value!r}")
+        else:
+            known = ", ".join(ENV_PREFIX + n for n in ENV_SETTINGS)
+            problems.append(f"${key}: not a dashboard setting (known: {known})")
+    if problems:
+        raise ConfigError(problems)
+    return found
+
+
 async def _serve(args: argparse.Namespace) -> None:
+    env = environment_settings(os.environ)
     configs = args.configs_dir or Path(os.environ.get(CONFIGS_DIR_ENV) or DEFAULT_CONFIGS_DIR)
+
+    def pick(flag: Any, name: str, default: Any) -> Any:
+        return flag if flag is not None else env.get(name, default)
+
     settings = ServeSettings(
-        host=args.host,
+        host=pick(args.host, "host", DEFAULT_HOST),
         port=args.port,
-        funding_url=args.funding_url,
+        funding_url=pick(args.funding_url, "funding_url", DEFAULT_FUNDING_URL),
         funding_token=os.environ.get(FUNDING_TOKEN_ENV) or None,
-        secure_cookies=args.secure_cookies,
+        secure_cookies=pick(args.secure_cookies, "secure_cookies", False),
         configs_dir=configs.expanduser(),
-        session_hours=args.session_hours,
+        session_hours=pick(args.session_hours, "session_hours", 12.0),
     )
     await serve(settings)
 

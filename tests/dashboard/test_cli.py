@@ -157,7 +157,7 @@ def test_loopback_addresses() -> None:
 
 def test_parser_defaults_and_flags() -> None:
     args = build_parser().parse_args([])
-    assert (args.host, args.port, args.secure_cookies) == ("127.0.0.1", 8720, False)
+    assert (args.host, args.port, args.secure_cookies) == (None, 8720, None)  # env, then default
     args = build_parser().parse_args(
         [
             "--port",
@@ -230,3 +230,50 @@ def test_serve_passes_every_flag_on(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     assert main([]) == 0
     assert seen[-1].configs_dir == tmp_path / "elsewhere"
     assert seen[-1].funding_token == "funding-token-value"
+
+
+def test_settings_from_the_environment_and_flags_win(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seen: list[ServeSettings] = []
+
+    async def fake_serve(settings: ServeSettings) -> None:
+        seen.append(settings)
+
+    monkeypatch.setattr("dashboard.cli.serve", fake_serve)
+    monkeypatch.setenv("PERPFLEET_CONFIGS_DIR", str(tmp_path))
+    monkeypatch.setenv("PERPFLEET_DASHBOARD_FUNDING_URL", "http://127.0.0.1:2")
+    monkeypatch.setenv("PERPFLEET_DASHBOARD_SECURE_COOKIES", "1")
+    monkeypatch.setenv("PERPFLEET_DASHBOARD_SESSION_HOURS", "4")
+    monkeypatch.setenv("PERPFLEET_DASHBOARD_HOST", "::1")
+    assert main([]) == 0
+    assert (seen[-1].funding_url, seen[-1].secure_cookies, seen[-1].session_hours) == (
+        "http://127.0.0.1:2",
+        True,
+        4.0,
+    )
+    assert seen[-1].host == "::1"
+    assert main(["--session-hours", "1", "--host", "127.0.0.1"]) == 0
+    assert (seen[-1].session_hours, seen[-1].host) == (1.0, "127.0.0.1")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("PERPFLEET_DASHBOARD_SECURE_COOKIES", "yes", "expected 1/true or 0/false"),
+        ("PERPFLEET_DASHBOARD_SESSION_HOURS", "long", "expected a number of hours"),
+        ("PERPFLEET_DASHBOARD_PORTT", "1", "not a dashboard setting"),
+    ],
+)
+def test_a_wrong_environment_setting_is_one_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    value: str,
+    expected: str,
+) -> None:
+    monkeypatch.setenv(name, value)
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: ${name}: ")
+    assert expected in err

@@ -61,14 +61,16 @@ async def test_the_dashboard_runs_as_a_fleet_service(
     started = run_cli(
         ["-m", "fleet", "service", "start", "dashboard", "--port", str(port)],
         fleet.layout.root,
-        env,
+        {**env, "PERPFLEET_DASHBOARD_SESSION_HOURS": "2"},  # its settings reach the program
     )
     assert started.returncode == 0, started.stderr
     assert started.stdout.strip() == (
         f"dashboard service RUNNING, http://127.0.0.1:{port}/health answers"
     )
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-        assert (await login(client, "ada")).status_code == 303
+        logged_in = await login(client, "ada")
+        assert logged_in.status_code == 303
+        assert "max-age=7200" in logged_in.headers["set-cookie"].lower()
         page = await client.get("/")
         assert page.status_code == 200
         assert "<h1>Fleet</h1>" in page.text
