@@ -7,12 +7,15 @@ follow the previous one is a gap, and the book is rebuilt from a new snapshot wh
 are buffered again. Each venue says how a delta applies (its sequence fields) and how to
 subscribe; this module does the buffering, the snapshots, the resyncs and the waiting, and
 :class:`BookStream` is the WebSocket shell both venues keep their books on.
+
+A resync runs under the books' :class:`TaskSupervisor`: one that dies of an error it does not
+expect is logged by name, its book is invalidated (never served half-built) and a new resync
+starts after ``resync_retry_seconds``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -21,6 +24,7 @@ from typing import Any
 from core.errors import VenueUnavailable
 from core.logging_setup import get_logger
 from core.redaction import Secret
+from core.tasks import TaskSupervisor
 from exchange_clients.order_book import BookNeedsResync, OrderBook, SequenceGap
 from networking.backoff import Backoff
 from networking.websocket import ReconnectingWebSocket
@@ -64,6 +68,13 @@ class SyncedBooks:
         self.snapshots = 0
         """REST snapshots taken so far (tests watch resyncs with it)."""
         self.gaps = 0
+        self.resync_failures = 0
+        """Resync tasks that died (each invalidated its book and was started again)."""
+        self.resync_retry_seconds = 1.0
+        self._tasks = self._supervisor()
+
+    def _supervisor(self) -> TaskSupervisor:
+        return TaskSupervisor(f"{self.venue}-books", on_failure=self._resync_died)
 
     @property
     def contracts(self) -> list[str]:
@@ -135,11 +146,9 @@ class SyncedBooks:
             state.buffer = []
 
     async def stop(self) -> None:
-        for state in self.states.values():
-            if state.resync is not None:
-                state.resync.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await state.resync
+        """Cancel and await every resync (a fresh supervisor serves a later start)."""
+        tasks, self._tasks = self._tasks, self._supervisor()
+        await tasks.aclose()
 
     def _apply(self, state: BookState, delta: dict[str, Any]) -> None:
         try:
@@ -153,9 +162,31 @@ class SyncedBooks:
         state.ready.clear()
         state.buffer = []
         if state.resync is None or state.resync.done():
-            state.resync = asyncio.create_task(self._resync(state))
+            state.resync = self._tasks.spawn(self._resync(state), name=_resync_name(state))
 
-    async def _resync(self, state: BookState) -> None:
+    def _resync_died(self, task: str, error: BaseException) -> None:
+        """A resync died (logged with its traceback): its book may not be served; try again."""
+        state = self.states.get(task.removeprefix("resync:"))
+        if state is None:
+            return
+        self.resync_failures += 1
+        state.book.invalidate(f"resync failed: {error!r}")
+        state.ready.clear()
+        state.buffer = []
+        log.error(
+            "depth_resync_died",
+            venue=self.venue,
+            symbol=state.contract_id,
+            error=repr(error),
+            retry_in=self.resync_retry_seconds,
+        )
+        state.resync = self._tasks.spawn(
+            self._resync(state, delay=self.resync_retry_seconds), name=_resync_name(state)
+        )
+
+    async def _resync(self, state: BookState, delay: float = 0.0) -> None:
+        if delay > 0:
+            await asyncio.sleep(delay)
         backoff = Backoff(initial=0.1, maximum=5.0, floor=0.05)
         attempt = 0
         while self._is_connected():
@@ -169,6 +200,10 @@ class SyncedBooks:
                 log.warning("depth_resync_failed", venue=self.venue, error=str(exc))
             await asyncio.sleep(backoff.delay(attempt))
             attempt += 1
+
+
+def _resync_name(state: BookState) -> str:
+    return f"resync:{state.contract_id}"
 
 
 class BookStream(ABC):

@@ -9,8 +9,6 @@ Hyperliquid does not number its books, so each snapshot of a symbol gets the nex
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import itertools
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -33,6 +31,7 @@ from exchange_clients.hyperliquid.wire import (
 )
 from exchange_clients.market_data.events import BookSnapshotEvent, FundingEvent, TradeEvent
 from exchange_clients.market_data.live import LiveSourceSettings, Sink
+from exchange_clients.market_data.live_books import FundingPoller
 from exchange_clients.native.wire import ms_to_datetime, to_decimal
 from exchange_clients.types import Market
 from networking.http import HttpRequest, RestTransport
@@ -68,7 +67,8 @@ class HyperliquidPublicSource:
         self._assets: dict[str, HlAsset] = {}  # by coin
         self._sink: Sink | None = None
         self._sequences: dict[str, itertools.count[int]] = {}
-        self._poller: asyncio.Task[None] | None = None
+        # Supervised: a poll that fails is retried next time, a poller that dies is restarted.
+        self._poller = FundingPoller(VENUE, self._funding_poll_seconds, self._poll_funding)
 
     async def start(self, sink: Sink) -> dict[str, Market]:
         self._sink = sink
@@ -96,15 +96,11 @@ class HyperliquidPublicSource:
         except BaseException:
             await self._rest.close()
             raise
-        self._poller = asyncio.create_task(self._poll_funding(), name="hyperliquid-feed-funding")
+        self._poller.start()
         return {asset.market.symbol: asset.market for asset in self._assets.values()}
 
     async def stop(self) -> None:
-        if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
-            self._poller = None
+        await self._poller.stop()
         await self._stream.stop()
         await self._rest.close()
 
@@ -117,14 +113,9 @@ class HyperliquidPublicSource:
         return response.json()
 
     async def _poll_funding(self) -> None:
-        while True:
-            await asyncio.sleep(self._funding_poll_seconds)
-            try:
-                meta, ctxs = await self._info({"type": "metaAndAssetCtxs"})
-            except ExchangeError as exc:  # VenueUnavailable included: try again next time
-                log.warning("live_funding_poll_failed", venue=VENUE, error=str(exc))
-                continue
-            self._push_funding(meta, ctxs)
+        """One funding read (the poller repeats it; ExchangeError: tried again next time)."""
+        meta, ctxs = await self._info({"type": "metaAndAssetCtxs"})
+        self._push_funding(meta, ctxs)
 
     async def _on_resync(self, first: bool) -> None:
         if not first:

@@ -15,7 +15,6 @@ snapshot is published once, so the paper venue stops matching against prices tha
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from core.errors import ExchangeError, UnknownSymbol, VenueUnavailable
 from core.logging_setup import get_logger
+from core.tasks import TaskSupervisor
 from exchange_clients.market_data.events import BookSnapshotEvent, MarketEvent
 from exchange_clients.market_data.live import LiveSourceSettings, Sink
 from exchange_clients.order_book import OrderBook
@@ -115,23 +115,40 @@ class BookPublisher:
 
 
 class FundingPoller:
-    """Re-reads funding every ``seconds``; a failed read is logged and tried next time."""
+    """Re-reads funding every ``seconds``; a failed read is logged and tried next time.
+
+    The loop runs under a :class:`TaskSupervisor`: should it die of something the loop does
+    not expect (a bug in a venue's parsing, say), the failure is logged with its traceback and
+    the poller starts again - it waits ``seconds`` before each read, so a poll that always
+    fails retries at the polling pace, never in a tight loop. ``restarts`` counts them.
+    """
 
     def __init__(self, venue: str, seconds: float, poll: Callable[[], Awaitable[None]]) -> None:
         self._venue = venue
         self._seconds = seconds
         self._poll = poll
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: TaskSupervisor | None = None
+        self.restarts = 0
+
+    @property
+    def running(self) -> bool:
+        return self._tasks is not None and self._tasks.running > 0
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"{self._venue}-feed-funding")
+        self._tasks = TaskSupervisor(f"{self._venue}-feed", on_failure=self._died)
+        self._tasks.spawn(self._run(), name="funding")
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        tasks, self._tasks = self._tasks, None
+        if tasks is not None:
+            await tasks.aclose()
+
+    def _died(self, task: str, error: BaseException) -> None:
+        """Logged with its traceback already: keep polling (a live feed never stops reading)."""
+        if self._tasks is not None:
+            self.restarts += 1
+            log.warning("live_funding_poller_restarted", venue=self._venue, error=repr(error))
+            self._tasks.spawn(self._run(), name=task)
 
     async def _run(self) -> None:
         while True:

@@ -20,6 +20,12 @@ Ordering guarantees:
   reconnection;
 * one lock serialises draining the engine and writing, so a later state is never
   overwritten by an earlier one.
+
+The feed consumer and the funding settlement run under a :class:`~core.tasks.TaskSupervisor`:
+when either dies with an exception it is logged at once (name, traceback) and the venue is
+"down" from then on: every request raises :class:`VenueUnavailable` naming what failed (the
+prices it would match against can no longer be trusted), until ``disconnect()`` and
+``connect()`` start afresh. :attr:`PaperExchangeClient.failure` says why.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from core.errors import (
     VenueUnavailable,
 )
 from core.logging_setup import get_logger
+from core.tasks import TaskSupervisor
 from database.engine import database_url
 from database.schema_version import require_current_schema
 from exchange_clients.base import BaseExchangeClient
@@ -73,6 +80,9 @@ from exchange_clients.types import (
 
 DEFAULT_ACCOUNT = "paper"
 
+BACKGROUND_WORK = {"feed": "market data feed", "funding": "funding settlement"}
+"""The client's background tasks (supervisor names) and what their failure is called."""
+
 log = get_logger(__name__)
 
 
@@ -96,7 +106,8 @@ class PaperExchangeClient(BaseExchangeClient):
         self.account = settings.account or DEFAULT_ACCOUNT
         self._engine: PaperEngine | None = None
         self._store: PaperStore | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: TaskSupervisor | None = None
+        self._background: dict[str, asyncio.Task[None]] = {}
         self._lock = asyncio.Lock()
         self._unsaved: list[EngineChanges] = []
         self._held: list[EngineChanges] = []
@@ -113,7 +124,7 @@ class PaperExchangeClient(BaseExchangeClient):
         Funding times that passed while the account was offline are settled now, at the
         current rate and mark (the positions were open all along).
         """
-        if self._tasks:
+        if self._tasks is not None:
             return
         if self.faults.disconnected:
             raise VenueUnavailable("connection refused (fault injection)", venue=self.name)
@@ -125,10 +136,12 @@ class PaperExchangeClient(BaseExchangeClient):
             engine.apply_funding_rate(self._feed.funding(symbol))
         engine.settle_funding()
         await self._commit()
-        self._tasks = [
-            asyncio.create_task(self._consume_feed(engine), name=f"{self.name}-feed"),
-            asyncio.create_task(self._settle_funding_on_time(engine), name=f"{self.name}-funding"),
-        ]
+        tasks = TaskSupervisor(self.name, on_failure=self._background_failed)
+        self._background = {
+            "feed": tasks.spawn(self._consume_feed(engine), name="feed"),
+            "funding": tasks.spawn(self._settle_funding_on_time(engine), name="funding"),
+        }
+        self._tasks = tasks
         # Let both tasks start, so their first wait on the clock is registered before we
         # return: a manual clock moved right after connect() must wake them.
         await asyncio.sleep(0)
@@ -139,11 +152,13 @@ class PaperExchangeClient(BaseExchangeClient):
         The tasks are cancelled while holding the write lock, so none is cut off half-way
         through a write.
         """
+        tasks, self._tasks = self._tasks, None
         async with self._lock:
-            for task in self._tasks:
+            for task in self._background.values():
                 task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks = []
+        if tasks is not None:
+            await tasks.aclose()
+        self._background = {}
         try:
             await self._commit()
         finally:
@@ -313,6 +328,29 @@ class PaperExchangeClient(BaseExchangeClient):
         await self._commit()
         return applied
 
+    # --- health ----------------------------------------------------------------------------
+
+    @property
+    def failure(self) -> str | None:
+        """Why this client cannot serve requests (a background task died); None while it can.
+
+        Read from the tasks themselves, not from the failure callback, so a request made in
+        the same loop turn as the failure already sees it. A feed that simply ended (a
+        finished replay) is not a failure: the last book stays.
+        """
+        for name, task in self._background.items():
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                return f"the {BACKGROUND_WORK[name]} failed: {task.exception()!r}"
+        return None
+
+    def _background_failed(self, task: str, error: BaseException) -> None:
+        """The supervisor logged the traceback; say what it means for this venue."""
+        self._log.error(
+            "paper venue down: every request fails until disconnect() and connect()",
+            task=task,
+            reason=self.failure or f"{task}: {error!r}",
+        )
+
     # --- internals -------------------------------------------------------------------------
 
     async def _request(self) -> PaperEngine:
@@ -327,15 +365,13 @@ class PaperExchangeClient(BaseExchangeClient):
             self._lost_connection = False
             self._publish_reconnect()
         engine = self._engine
-        if engine is None or not self._tasks:
+        if engine is None or self._tasks is None:
             raise VenueUnavailable("not connected: call connect() first", venue=self.name)
-        feed = self._tasks[0]
-        if feed.done() and feed.exception() is not None:
+        failure = self.failure
+        if failure is not None:
             # A feed that ended (a finished replay) leaves the last book; one that failed
-            # leaves nothing to trust.
-            raise VenueUnavailable(
-                f"the market data feed failed: {feed.exception()!r}", venue=self.name
-            )
+            # leaves nothing to trust, and unsettled funding leaves a wrong balance.
+            raise VenueUnavailable(failure, venue=self.name)
         engine.never_fill = faults.never_fill
         # Answer only from saved state: a match the feed consumer is still writing must not be
         # reported before it is durable, or a crash would make the venue forget what it said.
@@ -377,15 +413,12 @@ class PaperExchangeClient(BaseExchangeClient):
 
     async def _consume_feed(self, engine: PaperEngine) -> None:
         events = self._feed.events()
-        try:
+        try:  # a failure is logged by the supervisor (``_background_failed``)
             async for event in events:
                 engine.never_fill = self.faults.never_fill
                 self._apply(engine, event)
                 if engine.has_changes or (self._held and not self.faults.disconnected):
                     await self._commit()
-        except Exception:
-            self._log.exception("paper market data feed failed")
-            raise
         finally:
             # Tell the feed we stopped listening (its stream may hold a socket or a file).
             if isinstance(events, AsyncGenerator):
