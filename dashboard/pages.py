@@ -62,10 +62,23 @@ def ago(at: datetime | None) -> str:
     return f"{seconds // 3600} h ago"
 
 
-def table(head: Sequence[str], rows: Iterable[Sequence[str]], *, body_id: str = "") -> str:
-    """``rows`` cells are HTML already (escape what they hold)."""
+def table(
+    head: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    *,
+    body_id: str = "",
+    row_keys: Sequence[str] = (),
+) -> str:
+    """``rows`` cells are HTML already (escape what they hold); ``row_keys`` become each
+    row's ``data-bot`` (how the script finds a bot's row for live updates)."""
     heads = "".join(f"<th>{e(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    keys = list(row_keys)
+    body = "".join(
+        (f'<tr data-bot="{e(keys[i])}">' if i < len(keys) else "<tr>")
+        + "".join(f"<td>{c}</td>" for c in row)
+        + "</tr>"
+        for i, row in enumerate(rows)
+    )
     tbody = f'<tbody id="{e(body_id)}">' if body_id else "<tbody>"
     return f"<table><thead><tr>{heads}</tr></thead>{tbody}{body}</tbody></table>"
 
@@ -168,14 +181,8 @@ def overview_page(
         ),
         cells,
         body_id="fleet",
+        row_keys=[row.info.name for row in rows],
     )
-    # Row ids for live updates: the script finds a bot's row by its name.
-    for row in rows:
-        body = body.replace(
-            f'<tr><td><a href="/bots/{e(row.info.name)}">',
-            f'<tr data-bot="{e(row.info.name)}"><td><a href="/bots/{e(row.info.name)}">',
-            1,
-        )
     health = "up" if funding_ok else "unreachable"
     body += (
         f'<h2>Fleet guard</h2><pre class="guard">{e(guard)}</pre>'
@@ -189,8 +196,7 @@ def overview_page(
             '<input name="account" placeholder="account (optional)"> '
             '<button type="submit">Launch</button></form>'
         )
-    running = json.dumps([r.info.name for r in rows if r.info.running])
-    return layout("Fleet", body, user, page="overview", data=f"data-bots='{e(running)}'")
+    return layout("Fleet", body, user, page="overview")
 
 
 def _price(value: Decimal | None) -> str:
