@@ -222,6 +222,11 @@ async def _main(args: argparse.Namespace) -> int:
         raise UsageError(f"--config {args.config}: no such file")
     config = load_config(args.config)
     settings = _settings(args)
+    if not args.no_store:  # before hours of simulation, not after
+        from database.engine import database_url
+        from database.schema_version import require_current_schema
+
+        await require_current_schema(database_url())
     if args.param:
         return await _sweep(args, config, settings)
     return await _single(args, config, settings)

@@ -255,14 +255,17 @@ async def run_backtest(
         strategy = create_strategy(config.strategy.type, context, config.strategy.params)
         killable = _Killable(stack, clients)
         try:
-            await strategy.start()
+            await drive(clock, strategy.start())
             counters = await _loop(
                 strategy, risk, clients, killable, clock, start, end, settings, capture, progress
             )
-            await drive(clock, strategy.cleanup(cancel_orders=True))
+            try:  # as the runtime's stop: resting orders cancelled, state saved
+                await drive(clock, strategy.cleanup(cancel_orders=True))
+            except ExchangeError as exc:
+                notes.append(f"cleanup at the end: {exc}")
             marks = {}
             for venue, client in clients.items():
-                for position in await client.positions():
+                for position in await drive(clock, client.positions()):
                     if position.size and position.mark_price is not None:
                         marks[(venue, position.symbol)] = position.mark_price
             await clock.settle()
@@ -342,7 +345,7 @@ async def _loop(
     total = (end - start).total_seconds()
     while clock.now() < end:
         now = clock.now()
-        value = await _equity(clients)
+        value = await drive(clock, _equity(clients))
         if now >= next_sample:
             equity.append(EquityPoint(now, value))
             next_sample = now + sample_every
@@ -377,7 +380,7 @@ async def _loop(
         await clock.advance_to(min(end, max(clock.now(), now + interval)))
         if progress is not None:
             progress(min(1.0, (clock.now() - start).total_seconds() / total))
-    equity.append(EquityPoint(clock.now(), await _equity(clients)))
+    equity.append(EquityPoint(clock.now(), await drive(clock, _equity(clients))))
     return {
         "steps": steps,
         "orders_refused_by_risk_gate": refused,

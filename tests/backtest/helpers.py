@@ -30,9 +30,13 @@ def record_session(path: Path, minutes: float, venue: str = "paper", symbols: st
     return path
 
 
-def write_config(path: Path, source: str, **params: object) -> Path:
-    """``configs/<source>`` with strategy params overridden, written to ``path``."""
+def write_config(
+    path: Path, source: str, risk: dict[str, object] | None = None, **params: object
+) -> Path:
+    """``configs/<source>`` with strategy params (and the risk section) replaced, at ``path``."""
     document = yaml.safe_load((Path(__file__).parents[2] / "configs" / source).read_text())
+    if risk is not None:
+        document["risk"] = risk
     document["strategy"]["params"].update(params)
     document.setdefault("logging", {})["level"] = "WARNING"
     path.write_text(yaml.safe_dump(document))
