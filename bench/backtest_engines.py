@@ -148,12 +148,7 @@ def driver_command(python: Path | str, engine: str, inputs: Inputs, *, count: bo
 def run_driver(command: list[str], timeout: float = 3600) -> dict[str, Any]:
     """Run one driver; its last stdout line is its JSON result."""
     done = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        cwd=PROJECT_ROOT
+        command, capture_output=True, text=True, timeout=timeout, check=False, cwd=PROJECT_ROOT
     )
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
@@ -171,22 +166,32 @@ def install_engines() -> dict[str, str | None]:
     """The benchmark environment, created on first use: for each external engine, None when
     it imports, else the one line saying why it cannot be run."""
     python = engines_python()
-    if not python.exists():
-        subprocess.run(
-            [sys.executable, "-m", "venv", str(python.parent.parent)], check=True, timeout=600
-        )
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "--upgrade", "pip"],
-            check=False,
-            timeout=600,
-            capture_output=True,
-        )
-    status: dict[str, str | None] = {}
-    for module, package in PACKAGES.items():
+    try:
+        if not python.exists():
+            subprocess.run(
+                [sys.executable, "-m", "venv", str(python.parent.parent)],
+                check=True,
+                timeout=600,
+                capture_output=True,
+            )
+            subprocess.run(
+                [str(python), "-m", "pip", "install", "-q", "--upgrade", "pip"],
+                check=False,
+                timeout=600,
+                capture_output=True,
+            )
+    except (OSError, subprocess.SubprocessError) as exc:
+        reason = f"cannot create the benchmark environment {python.parent.parent}: {exc}"
+        return dict.fromkeys(PACKAGES, reason)
+    return {module: _install(python, module, package) for module, package in PACKAGES.items()}
+
+
+def _install(python: Path, module: str, package: str) -> str | None:
+    """None when ``module`` imports in the benchmark environment (pip-installed if needed)."""
+    try:
         probe = [str(python), "-c", f"import {module}"]
         if subprocess.run(probe, capture_output=True, timeout=600, check=False).returncode == 0:
-            status[module] = None
-            continue
+            return None
         done = subprocess.run(
             [str(python), "-m", "pip", "install", "-q", package],
             capture_output=True,
@@ -194,12 +199,19 @@ def install_engines() -> dict[str, str | None]:
             timeout=1800,
             check=False,
         )
-        if done.returncode == 0:
-            status[module] = None
-        else:
-            reason = (done.stderr.strip().splitlines() or ["pip failed"])[-1]
-            status[module] = f"pip install {package} failed: {reason}"
-    return status
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"pip install {package} failed: {exc}"
+    if done.returncode == 0:
+        return None
+    reason = (done.stderr.strip().splitlines() or ["pip failed"])[-1]
+    return f"pip install {package} failed (no wheel for this platform?): {reason}"
+
+
+def verdict(ours: float, engine: str, theirs: float) -> str:
+    """Where we stand against ``engine``, in words."""
+    if ours >= theirs:
+        return f"ours is {ours / theirs:.1f}x as fast as {engine}"
+    return f"ours is {theirs / ours:.1f}x slower than {engine}"
 
 
 def _median_run(command: list[str], rounds: int) -> dict[str, Any]:
@@ -257,6 +269,9 @@ def main() -> None:
             f"{'orders' if 'orders' in result else 'fills'}, median of {result['rounds']})"
             f"{ratio}\n"
         )
+    for engine, result in results.items():
+        if engine != "perpfleet":
+            sys.stdout.write(f"  {verdict(ours, engine, float(result['events_per_second']))}\n")
     sys.stdout.write(
         "  ours runs the unchanged bot strategy through the paper venue, the execution layer "
         "(journal in SQLite) and the risk gate, with Decimal money; the others run a "

@@ -18,7 +18,16 @@ import numpy as np
 import pytest
 
 from backtest.sources.recording import load_recording
-from bench.backtest_engines import DRIVERS, Inputs, driver_command, prepare, record, run_driver
+from bench.backtest_engines import (
+    DRIVERS,
+    Inputs,
+    _install,
+    driver_command,
+    prepare,
+    record,
+    run_driver,
+    verdict,
+)
 from bench.engines.export import HFT_BUY_EVENT, NT_BUY, NT_F_LAST
 from exchange_clients.market_data.events import BookDeltaEvent, BookSnapshotEvent
 
@@ -114,3 +123,15 @@ def test_our_driver_runs_l2_imbalance_over_the_whole_file(inputs: Inputs) -> Non
     assert abs(size * inputs.exported.first_mid - Decimal(500)) < (
         inputs.exported.market.step_size * inputs.exported.first_mid
     )
+
+
+def test_an_engine_that_cannot_be_installed_is_one_line_not_a_crash(tmp_path: Path) -> None:
+    reason = _install(tmp_path / "no-venv" / "bin" / "python", "hftbacktest", "hftbacktest")
+    assert reason is not None
+    assert reason.startswith("pip install hftbacktest failed: ")
+    assert "\n" not in reason
+
+
+def test_the_verdict_says_which_way_and_by_how_much() -> None:
+    assert verdict(1000.0, "nautilus_trader", 4000.0) == "ours is 4.0x slower than nautilus_trader"
+    assert verdict(3000.0, "nautilus_trader", 1000.0) == "ours is 3.0x as fast as nautilus_trader"
