@@ -7,8 +7,9 @@ the dashboard (``dashboard.app``, real relay, SQLite database migrated to head, 
 user) served by uvicorn in the main loop.
 
 * **overview first render**: a logged-in GET / (the dashboard asks 20 control APIs for
-  status, PnL and positions, reads today's PnL and heartbeats from the database, renders),
-  median of 15; and, when Debian's Chromium is there, the browser's first-contentful-paint
+  status, PnL and positions at once, reads today's PnL and heartbeats from the database,
+  renders), median of 15 - both sides of those 60 HTTP calls run in this one process here
+  (the bots' servers in a thread), where a real fleet's bots answer from their own; and, when Debian's Chromium is there, the browser's first-contentful-paint
   of the same page (Playwright), median of 7. Target <= 1 s.
 * **fill to page**: a fill published on a bot's hub (stamped with the wall clock) until the
   row for it is in the bot page's DOM in Chromium (a MutationObserver stamps it; same
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import statistics
 import sys
@@ -455,7 +457,8 @@ def _line(name: str, seconds: float, note: str) -> None:
 
 
 def main() -> None:
-    sys.stdout.write(f"dashboard ({machine()})\n")
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    sys.stdout.write(f"dashboard ({machine()}; load average {load})\n")
     configure_logging(level="WARNING", stream=sys.stderr)
     root = Path(tempfile.mkdtemp(prefix="pf-bench-dash-"))
     try:

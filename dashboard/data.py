@@ -88,9 +88,12 @@ async def _row(services: DashboardServices, info: BotInfo) -> BotRow:
         return row
     try:
         client = services.control(info.name)
-        row.status = await ask(services, client.status(), info.name)
-        row.pnl, row.positions = await asyncio.gather(
-            ask(services, client.pnl(), info.name), ask(services, client.positions(), info.name)
+        # One round trip per bot: the three asked at once (a pooled client has verified the
+        # bot's identity already; a new one verifies on each call, still correct).
+        row.status, row.pnl, row.positions = await asyncio.gather(
+            ask(services, client.status(), info.name),
+            ask(services, client.pnl(), info.name),
+            ask(services, client.positions(), info.name),
         )
     except (Unanswered, TradingError) as exc:
         row.error = str(exc)
