@@ -9,8 +9,9 @@ user) served by uvicorn in the main loop.
 * **overview first render**: a logged-in GET / (the dashboard asks 20 control APIs for
   status, PnL and positions at once, reads today's PnL and heartbeats from the database,
   renders), median of 15 - both sides of those 60 HTTP calls run in this one process here
-  (the bots' servers in a thread), where a real fleet's bots answer from their own; and, when Debian's Chromium is there, the browser's first-contentful-paint
-  of the same page (Playwright), median of 7. Target <= 1 s.
+  (the bots' servers in a thread), where a real fleet's bots answer from their own; and,
+  when Debian's Chromium is there, the browser's first-contentful-paint of the same page
+  (Playwright), median of 7. Target <= 1 s.
 * **fill to page**: a fill published on a bot's hub (stamped with the wall clock) until the
   row for it is in the bot page's DOM in Chromium (a MutationObserver stamps it; same
   machine, same clock), 200 fills 20 ms apart: p50 and p99. Without Chromium, until the
