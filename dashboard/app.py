@@ -31,6 +31,7 @@ from dashboard.relay import Event
 from dashboard.roles import Role, required_role
 from dashboard.services import DashboardServices
 from database.models import AuditLogEntry
+from database.repositories import dashboard_users as repo
 from fleet.api import ControlRefused, FleetError, FleetUserError, NoSuchBot
 from fleet.control_client import HttpControlClient
 
@@ -48,6 +49,12 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
+
+
+NO_USERS = (
+    "No dashboard user yet: add the first admin on the server with "
+    "`python -m dashboard users add NAME --role admin`"
+)
 
 
 class NeedsLogin(Exception):
@@ -124,7 +131,8 @@ def create_app(services: DashboardServices) -> FastAPI:
 
     @app.get("/login", response_class=HTMLResponse)
     async def login_form() -> Response:
-        return _login_response("")
+        users = await services.transaction(repo.list_users)
+        return _login_response("" if users else NO_USERS)
 
     def _login_response(error: str, status: int = 200, retry_after: float = 0) -> Response:
         token = secrets.token_urlsafe(24)

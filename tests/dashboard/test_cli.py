@@ -17,6 +17,8 @@ from dashboard.passwords import verify_password
 from dashboard.server import ServeSettings, is_loopback
 from database.engine import create_engine, session_maker
 from database.models import AuditLogEntry, DashboardUser
+from database.repositories import dashboard_users as repo
+from tests.dashboard.conftest import Dashboard
 from tests.helpers import PROJECT_ROOT
 
 
@@ -277,3 +279,12 @@ def test_a_wrong_environment_setting_is_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert err.startswith(f"error: ${name}: ")
     assert expected in err
+
+
+async def test_the_login_page_says_how_to_add_the_first_admin(dashboard: Dashboard) -> None:
+    client = await dashboard.client()
+    assert "users add NAME --role admin" not in (await client.get("/login")).text
+    async with dashboard.sessions() as session, session.begin():
+        for user in await repo.list_users(session):
+            await repo.remove_user(session, user.name)
+    assert "python -m dashboard users add NAME --role admin" in (await client.get("/login")).text
