@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -31,17 +32,25 @@ async def test_sleepers_wake_in_deadline_order_at_their_time() -> None:
 
 
 async def test_time_waits_for_work_in_flight() -> None:
+    """A journal write runs in the database's thread: the loop looks idle meanwhile, and only
+    the gauge says the work is not done."""
     gauge = IoGauge()
     clock = SimulatedClock(T0, gauge)
-    gauge.in_flight = 1
-    settled = asyncio.ensure_future(clock.settle())
-    for _ in range(20):
-        await asyncio.sleep(0)
-    assert not settled.done()  # a database write is still running
-    gauge.in_flight = 0
-    for _ in range(20):  # no wall-clock timer here: one would hold the settling too
-        await asyncio.sleep(0)
-    assert settled.done()
+    written: list[bool] = []
+
+    async def journal_write() -> None:
+        gauge.in_flight += 1
+        try:
+            await asyncio.to_thread(time.sleep, 0.05)
+            written.append(True)
+        finally:
+            gauge.in_flight -= 1
+
+    task = asyncio.ensure_future(journal_write())
+    await asyncio.sleep(0)  # started: now waiting for its thread
+    await clock.settle()
+    assert written == [True]
+    await task
 
 
 def test_a_naive_start_is_refused() -> None:
