@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.errors import ConfigError
 from core.paths import PROJECT_ROOT
@@ -98,16 +99,16 @@ def fleet_locator(manager: object) -> Locate:
     return locate
 
 
-async def serve(settings: ServeSettings) -> None:
+def fleet_services(
+    manager: object, sessions: async_sessionmaker[AsyncSession], settings: ServeSettings
+) -> DashboardServices:
+    """The dashboard in front of a :class:`fleet.manager.FleetManager` (what ``serve`` runs)."""
     from fleet.manager import FleetManager
 
-    settings.check()
-    await require_current_schema()
-    engine = create_engine()
-    manager = FleetManager()
-    services = DashboardServices(
+    assert isinstance(manager, FleetManager)
+    return DashboardServices(
         fleet=manager,
-        sessions=session_maker(engine),
+        sessions=sessions,
         relay=StreamRelay(fleet_locator(manager)),
         controls=fleet_controls(manager),
         funding=FundingSource(settings.funding_url, settings.funding_token),
@@ -115,6 +116,15 @@ async def serve(settings: ServeSettings) -> None:
         secure_cookies=settings.secure_cookies,
         session_hours=settings.session_hours,
     )
+
+
+async def serve(settings: ServeSettings) -> None:
+    from fleet.manager import FleetManager
+
+    settings.check()
+    await require_current_schema()
+    engine = create_engine()
+    services = fleet_services(FleetManager(), session_maker(engine), settings)
     config = uvicorn.Config(
         create_app(services),
         host=settings.host,
