@@ -9,7 +9,10 @@ out) and routes every REST session and WebSocket of that account's clients throu
 * **before first use** each proxy is health-checked through itself
   (:func:`networking.proxy_check.check_proxy`), which also reads its egress IP;
 * **periodically** (``check_interval``, while a transport uses the pool) the current proxy is
-  checked again, and proxies that were down are re-checked so they can serve again;
+  checked again, and proxies that were down are re-checked so they can serve again; the
+  monitor runs under a :class:`~core.tasks.TaskSupervisor`: a round that fails (the store's
+  database down, say) is logged with its traceback and the monitor starts again, its next
+  round one interval later;
 * **on a connection failure** reported by a transport: a proxy that refuses connections is
   failed over at once; a failure that could be the venue's (a dropped connection, a timeout,
   the proxy unable to reach the venue) is failed over only when a health check of the proxy
@@ -30,7 +33,6 @@ no venue client had to change. Its ``repr``/``str`` stay ``***``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,6 +47,7 @@ from core.proxy_check import (
     check_proxy,
 )
 from core.redaction import Secret, scrub
+from core.tasks import TaskSupervisor
 
 log = get_logger(__name__)
 
@@ -118,6 +121,9 @@ class ProxyPool(Secret):
         self._lock = asyncio.Lock()
         self._users = 0
         self._monitor: asyncio.Task[None] | None = None
+        self._tasks = self._supervisor()
+        self.monitor_restarts = 0
+        """Monitor rounds that failed (each one logged, the monitor started again)."""
         self.failovers = 0
         """How many times traffic moved to another proxy."""
 
@@ -189,17 +195,25 @@ class ProxyPool(Secret):
         """A transport starts using the pool: the periodic check runs while anyone does."""
         self._users += 1
         if self._monitor is None and self.check_interval > 0:
-            self._monitor = asyncio.get_running_loop().create_task(
-                self._watch(), name=f"proxy-pool:{self.account}"
-            )
+            self._monitor = self._tasks.spawn(self._watch(), name="monitor")
 
     async def release(self) -> None:
         self._users = max(0, self._users - 1)
         if self._users == 0 and self._monitor is not None:
-            monitor, self._monitor = self._monitor, None
-            monitor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await monitor
+            self._monitor = None
+            # Cancelled and awaited; a fresh supervisor serves the next acquire().
+            tasks, self._tasks = self._tasks, self._supervisor()
+            await tasks.aclose()
+
+    def _supervisor(self) -> TaskSupervisor:
+        return TaskSupervisor(f"proxy-pool:{self.account}", on_failure=self._monitor_died)
+
+    def _monitor_died(self, task: str, error: BaseException) -> None:
+        """A round failed (logged with its traceback): trading goes on, the monitor too."""
+        if self._monitor is not None and self._users > 0:
+            self.monitor_restarts += 1
+            log.warning("proxy monitor restarted", account=self.account, error=scrub(repr(error)))
+            self._monitor = self._tasks.spawn(self._watch(), name=task)
 
     async def check_now(self) -> None:
         """One periodic round: re-check the current proxy and revive down ones that pass."""
@@ -216,12 +230,10 @@ class ProxyPool(Secret):
                 await self._select(exclude=None)
 
     async def _watch(self) -> None:
+        """Wait an interval, then a round; a round that raises ends the task (supervised)."""
         while True:
             await asyncio.sleep(self.check_interval)
-            try:
-                await self.check_now()
-            except Exception:  # the next round tries again; trading goes on meanwhile
-                log.exception("proxy health check round failed", account=self.account)
+            await self.check_now()
 
     # -- internals (called with the lock held) -------------------------------------------
 

@@ -28,6 +28,11 @@ Every reconnection runs ``on_reconnect`` before the new connection's events are 
 the client can recover fills and order states missed while it was away (REST ``userTrades``
 and order queries) without racing the stream.
 
+The keepalive loop and the one-off renewals run under a :class:`~core.tasks.TaskSupervisor`:
+one that dies of an error the code does not expect is logged by name; a dead keepalive loop is
+started again (without it the key would lapse within the hour), and a renewal or check that
+died is retried by the next keepalive round (or the next disconnection).
+
 ``stop()`` does not ``DELETE`` the key: the venue hands the same active key to every process
 using the same API key (or signer), so closing it would cut another bot's stream; an unused
 key simply lapses after 60 minutes.
@@ -36,7 +41,6 @@ key simply lapses after 60 minutes.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -44,6 +48,7 @@ from typing import Any
 from core.errors import ExchangeError
 from core.logging_setup import get_logger
 from core.redaction import Secret
+from core.tasks import TaskSupervisor
 from exchange_clients import book_sync
 from exchange_clients.binance_style.rest import BinanceStyleRest
 from exchange_clients.binance_style.wire import LISTEN_KEY_MISSING_CODE, VenueError
@@ -154,8 +159,11 @@ class UserStream:
         self._proxy_url = proxy_url
         self._backoff = backoff
         self._ws: ReconnectingWebSocket | None = None
+        self._tasks: TaskSupervisor | None = None  # while started
         self._keepalive: asyncio.Task[None] | None = None
         self._renewing: asyncio.Task[None] | None = None
+        self.restarts = 0
+        """Keepalive loops that died and were started again."""
         self.listen_key: str | None = None
         self.keepalives = 0
         """Successful ``PUT listenKey`` calls so far."""
@@ -184,14 +192,13 @@ class UserStream:
             max_message_bytes=MAX_MESSAGE_BYTES,
         )
         await self._ws.start()
-        self._keepalive = asyncio.create_task(self._keep_alive(), name="listenkey-keepalive")
+        self._tasks = TaskSupervisor(f"{self._rest.venue}-user-stream", on_failure=self._died)
+        self._keepalive = self._tasks.spawn(self._keep_alive(), name="listenkey-keepalive")
 
     async def stop(self) -> None:
-        for task in (self._keepalive, self._renewing):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        tasks, self._tasks = self._tasks, None
+        if tasks is not None:
+            await tasks.aclose()
         self._keepalive = self._renewing = None
         if self._ws is not None:
             await self._ws.stop()
@@ -203,6 +210,15 @@ class UserStream:
     async def _new_key(self) -> str:
         answer = await self._rest.user_stream("POST", self._path)
         return str(answer["listenKey"])
+
+    def _died(self, task: str, error: BaseException) -> None:
+        """Logged with its traceback already. The keepalive loop must go on: start it again
+        (it waits a whole interval first, so a loop that keeps dying cannot spin); a renewal or
+        check is retried by that loop's next round."""
+        if task == "listenkey-keepalive" and self._tasks is not None:
+            self.restarts += 1
+            log.warning("listenkey_keepalive_restarted", venue=self._rest.venue, error=repr(error))
+            self._keepalive = self._tasks.spawn(self._keep_alive(), name=task)
 
     async def _keep_alive(self) -> None:
         while True:
@@ -231,8 +247,8 @@ class UserStream:
             await self._ws.reconnect()
 
     def _schedule_renew(self) -> None:
-        if self._renewing is None or self._renewing.done():
-            self._renewing = asyncio.create_task(self._renew_logged(), name="listenkey-renew")
+        if self._tasks is not None and (self._renewing is None or self._renewing.done()):
+            self._renewing = self._tasks.spawn(self._renew_logged(), name="listenkey-renew")
 
     async def _renew_logged(self) -> None:
         try:
@@ -262,5 +278,5 @@ class UserStream:
             self._schedule_check()
 
     def _schedule_check(self) -> None:
-        if self._renewing is None or self._renewing.done():
-            self._renewing = asyncio.create_task(self.keepalive_once(), name="listenkey-check")
+        if self._tasks is not None and (self._renewing is None or self._renewing.done()):
+            self._renewing = self._tasks.spawn(self.keepalive_once(), name="listenkey-check")

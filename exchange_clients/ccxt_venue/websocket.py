@@ -6,6 +6,11 @@ happened while they were disconnected. After every stream failure this module po
 ``fetch_my_trades`` for each symbol the account traded since it started (from the last fill
 time seen, minus a margin) and publishes the trades not yet published: fills are
 deduplicated by trade id, so a fill is delivered exactly once whichever path saw it first.
+
+The stream loops run under a :class:`~core.tasks.TaskSupervisor`. Each loop survives its
+stream's failures by itself; should the loop itself die (an error outside the stream call,
+say while publishing), the supervisor logs it by name and the stream is started again after
+a backoff, followed by the same recovery poll and reconnect notice as any stream failure.
 """
 
 from __future__ import annotations
@@ -13,11 +18,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import decimal
+import itertools
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from core.errors import ExchangeError
 from core.logging_setup import get_logger
+from core.tasks import TaskSupervisor
 from exchange_clients.ccxt_venue.mapping import Unified, fill_from_ccxt
 from exchange_clients.types import Fill, Market, Order
 from networking.backoff import Backoff
@@ -67,7 +74,11 @@ class CcxtStreams:
         self.backoff = Backoff(initial=0.2, maximum=10.0)
         self.failures = 0
         """Stream failures so far (each one triggers a recovery poll)."""
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks = self._supervisor()
+        self._bodies: dict[str, Callable[[], Awaitable[None]]] = {}
+        self._restarts = itertools.count()
+        self.restarts = 0
+        """Stream loops that died and were started again."""
         self._symbols: set[str] = set()
         self._seen_fills: set[str] = set()
         self._last_orders: dict[str, tuple[object, ...]] = {}
@@ -88,17 +99,34 @@ class CcxtStreams:
             self._spawn("orders", self._watch_orders)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+        """Cancel and await every stream loop (a fresh supervisor serves a later start)."""
+        tasks, self._tasks = self._tasks, self._supervisor()
+        self._bodies = {}
+        await tasks.aclose()
+
+    def _supervisor(self) -> TaskSupervisor:
+        return TaskSupervisor(f"{self.client.name}-streams", on_failure=self._loop_died)
 
     def _spawn(self, name: str, body: Callable[[], Awaitable[None]]) -> None:
-        self._tasks.append(
-            asyncio.create_task(self._keep_running(name, body), name=f"{self.client.name}-{name}")
-        )
+        self._bodies[name] = body
+        self._tasks.spawn(self._keep_running(name, body), name=name)
+
+    def _loop_died(self, name: str, error: BaseException) -> None:
+        """A stream loop died (logged with its traceback): start it again after a backoff."""
+        body = self._bodies.get(name)
+        if body is None:
+            return
+        self.restarts += 1
+        delay = self.backoff.delay(next(self._restarts))
+        log.warning("ccxt_stream_restarted", venue=self.client.name, stream=name, retry_in=delay)
+        self._tasks.spawn(self._restart(name, body, delay), name=name)
+
+    async def _restart(self, name: str, body: Callable[[], Awaitable[None]], delay: float) -> None:
+        await asyncio.sleep(delay)
+        with contextlib.suppress(Exception):
+            await self.recover()
+        self.client._publish_reconnect()
+        await self._keep_running(name, body)
 
     async def _keep_running(self, name: str, body: Callable[[], Awaitable[None]]) -> None:
         # ccxt mutates the current decimal context (see errors.translated): give this task,

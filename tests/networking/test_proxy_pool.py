@@ -324,6 +324,40 @@ async def test_a_monitor_runs_while_a_transport_uses_the_pool(
     assert pool._monitor is None
 
 
+async def test_a_monitor_round_that_dies_is_logged_and_the_monitor_goes_on(
+    proxies: list[LocalProxy], check_url: str
+) -> None:
+    """Rounds swallow the failures they expect (a failed check, a store write); one that dies
+    anyway (here: injected, once) is logged by the pool's supervisor, and the monitor restarts."""
+    store = RecordingStore()
+    pool = pool_of(proxies, check_url, store, check_interval=0.01)
+    await pool.ensure_checked()
+    check_now = pool.check_now
+    broken = {"once": True}
+
+    async def round_dying_once() -> None:
+        if broken["once"]:
+            broken["once"] = False
+            raise RuntimeError("a check round bug")
+        await check_now()
+
+    pool.check_now = round_dying_once  # type: ignore[method-assign]
+    with capture_logs() as logs:
+        pool.acquire()
+        try:
+            await eventually(lambda: pool.monitor_restarts == 1)
+            seen = len(store.checks)
+            await eventually(lambda: len(store.checks) >= seen + 2)  # rounds go on
+        finally:
+            await pool.release()
+    failed = [e for e in logs if e["event"] == "background task failed"]
+    assert [(e["component"], e["task"]) for e in failed] == [("proxy-pool:acct-1", "monitor")]
+    assert pool._monitor is None
+    names = {t.get_name() for t in asyncio.all_tasks()}
+    assert "proxy-pool:acct-1:monitor" not in names
+    assert PASSWORD not in repr(logs)
+
+
 async def test_consecutive_failures_burn_a_proxy(check_url: str) -> None:
     dead = await LocalProxy("socks5").start()
     await dead.stop()

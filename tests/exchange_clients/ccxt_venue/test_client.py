@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 
 import pytest
+from structlog.testing import capture_logs
 
 from core.errors import (
     AuthenticationFailed,
@@ -25,6 +26,7 @@ from exchange_clients.ccxt_venue.client import CcxtExchangeClient
 from exchange_clients.ccxt_venue.mapping import base_and_multiplier, to_decimal
 from exchange_clients.factory import create_client
 from exchange_clients.types import ClientSettings, Fill, OrderStatus
+from networking.backoff import Backoff
 from testing.fakes.binance import FakeBinance
 from tests.exchange_clients.contract.ccxt_harness import API_KEY, API_SECRET, ccxt_settings
 
@@ -194,3 +196,43 @@ async def test_ccxt_never_changes_our_decimal_context(client: CcxtExchangeClient
     assert not context.traps[decimal.Underflow]
     assert D("2.5").quantize(D("1")) == 2  # half-even, not ccxt's half-up
     fills.close()
+
+
+async def test_a_stream_loop_that_dies_is_logged_and_started_again(
+    client: CcxtExchangeClient, fake: FakeBinance
+) -> None:
+    """A loop survives its stream's failures; one that dies anyway (here: the reconnect notice
+    it publishes after a failure raises, once) is logged by name by the streams' supervisor and
+    started again - recovery poll and reconnect notice included - so fills keep coming."""
+    reconnects = client.reconnects()
+    fills = client.fills()
+    publish = client._publish_reconnect
+    broken = {"once": True}
+
+    def publish_once_broken() -> None:
+        if broken["once"]:
+            broken["once"] = False
+            raise RuntimeError("a reconnect listener bug")
+        publish()
+
+    client._publish_reconnect = publish_once_broken  # type: ignore[method-assign]
+    streams = client.streams
+    streams.backoff = Backoff(initial=0.05, maximum=0.1, floor=0.01)
+    loops = streams._tasks.running
+    assert loops == 2  # fills and orders
+    await eventually(lambda: fake.user_connections(fake.accounts[0]) > 0)
+    with capture_logs() as logs:
+        await fake.drop_connections(refuse_for=0.2)
+        await eventually(lambda: streams.restarts == 1)
+        # Both loops' notices: the one of the loop that lived, and the restarted one's.
+        for _ in range(2):
+            await asyncio.wait_for(anext(reconnects), GUARD)
+    failed = [e for e in logs if e["event"] == "background task failed"]
+    assert [e["component"] for e in failed] == ["ccxt_binanceusdm-streams"]
+    assert failed[0]["task"] in {"fills", "orders"}
+    assert streams._tasks.running == loops
+    await client.place_market_order("BTC", "buy", D("0.01"), client_order_id="ccxt-after")
+    fill = await asyncio.wait_for(anext(fills), GUARD)
+    assert fill.client_order_id == "ccxt-after"
+    fills.close()
+    reconnects.close()
