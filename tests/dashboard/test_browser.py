@@ -3,7 +3,8 @@ of a real paper bot (``runbot.py``, l2_imbalance on the synthetic market) and it
 
 A trader logs in and sees the fleet, opens the bot, watches a paper fill arrive without a
 reload, and pauses it; a CSRF-less POST from the page is refused; a viewer sees no controls
-and is refused one. Screenshots go to the test's output directory
+and is refused one; an admin kills it, confirming with the bot's name. Screenshots go to the
+test's output directory
 (``PERPFLEET_TEST_DASHBOARD_SCREENSHOT=docs/dashboard.png`` also writes the README's).
 
 Chromium is Debian's package (``/usr/bin/chromium``, installed by ``.ci/run``); without it the
@@ -150,12 +151,28 @@ async def test_log_in_watch_a_fill_pause_and_be_refused(
                 assert refused["status"] == 403
                 assert "needs the trader role" in refused["body"]["error"]
                 await viewer.screenshot(path=str(shots / "viewer.png"))
+                async with httpx.AsyncClient(
+                    base_url=f"http://127.0.0.1:{bot.port}",
+                    headers={"Authorization": f"Bearer {bot.token}"},
+                ) as api:
+                    assert (await api.get("/api/v1/status")).json()["state"] == "paused"
+
+                # An admin kills it: the prompt wants the bot's name; a wrong one does nothing.
+                admin_context = await browser.new_context(viewport={"width": 1280, "height": 900})
+                admin = await admin_context.new_page()
+                await _log_in(admin, dashboard.url, "ada")
+                await admin.goto(f"{dashboard.url}/bots/{BOT}")
+                answers = iter(["not-the-bot", BOT])
+                admin.on("dialog", lambda dialog: dialog.accept(next(answers)))
+                await admin.click('button[data-action="kill"]')
+                await admin.wait_for_selector("#message.bad", timeout=GUARD_MS)
+                assert "confirm by sending the bot's name" in await admin.inner_text("#message")
+                await admin.click('button[data-action="kill"]')
+                await admin.wait_for_selector("#message.show:not(.bad)", timeout=GUARD_MS)
+                assert (await admin.inner_text("#message")).startswith(f"{BOT} killed:")
+                kills = [e for e in await dashboard.audit() if e.action == "dashboard.bot.kill"]
+                assert [(e.actor, e.target) for e in kills] == [("dashboard:ada", BOT)]
             finally:
                 await browser.close()
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{bot.port}",
-            headers={"Authorization": f"Bearer {bot.token}"},
-        ) as api:
-            assert (await api.get("/api/v1/status")).json()["state"] == "paused"  # still
     for name in ("overview.png", "bot.png", "viewer.png"):
         assert (shots / name).stat().st_size > 10_000, name
