@@ -74,9 +74,7 @@ async def test_funding_service_runs_under_the_fleet(
     assert "not-for-the-program-file" not in text  # a token is never written out
     assert os.stat(program_file).st_mode & 0o077 == 0
     # It is the service, collecting with the settings it was started with.
-    venues = await eventually(
-        lambda: _venues(port), "the service to collect paper_a", seconds=60
-    )
+    venues = await eventually(lambda: _venues(port), "the service to collect paper_a", seconds=60)
     assert venues == ["paper_a"]
 
     again = service_cli(fleet, migrated_db_url, "start", "funding", "--port", str(port))
