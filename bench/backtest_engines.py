@@ -20,6 +20,8 @@ and the environment are kept under ``var/bench-engines`` and reused by the next 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -28,7 +30,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bench.engines.export import Exported, export
+from bench.engines.export import HFT_FILE, NAUTILUS_FILE, OURS_FILE, Exported, export
 from bench.harness import machine
 from core.paths import PROJECT_ROOT, var_dir
 
@@ -79,34 +81,71 @@ def record(out: Path, hours: float) -> None:
 
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name("partial-" + out.name)
-    code = record_main(
-        [
-            "--venue",
-            "paper",
-            "--seed",
-            str(SEED),
-            "--symbols",
-            SYMBOL,
-            "--from",
-            START,
-            "--hours",
-            str(hours),
-            "--step-seconds",
-            str(STEP_SECONDS),
-            "--out",
-            str(partial),
-        ]
-    )
+    with contextlib.redirect_stdout(io.StringIO()):  # its line names the partial file
+        code = record_main(
+            [
+                "--venue",
+                "paper",
+                "--seed",
+                str(SEED),
+                "--symbols",
+                SYMBOL,
+                "--from",
+                START,
+                "--hours",
+                str(hours),
+                "--step-seconds",
+                str(STEP_SECONDS),
+                "--out",
+                str(partial),
+            ]
+        )
     if code != 0:
         raise RuntimeError(f"recording the synthetic session failed (exit {code})")
     partial.replace(out)
+
+
+def _stamp(recording: Path) -> list[int]:
+    stat = recording.stat()
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def _exported(recording: Path, out_dir: Path) -> Exported:
+    """The export, reused when ``export.json`` says it was made from this very recording
+    (exporting a day takes minutes: the next run of the benchmark skips it)."""
+    from exchange_clients.market_data.codec import decode_market, encode_market
+
+    meta = out_dir / "export.json"
+    files = (out_dir / OURS_FILE, out_dir / HFT_FILE, out_dir / NAUTILUS_FILE)
+    if meta.exists() and all(f.exists() for f in files):
+        saved = json.loads(meta.read_text(encoding="utf-8"))
+        if saved.get("recording") == _stamp(recording) and saved.get("symbol") == SYMBOL:
+            return Exported(
+                *files,
+                decode_market(SYMBOL, saved["market"]),
+                int(saved["updates"]),
+                int(saved["changes"]),
+                Decimal(saved["first_mid"]),
+            )
+    meta.unlink(missing_ok=True)
+    exported = export(recording, out_dir, SYMBOL)
+    document = {
+        "recording": _stamp(recording),
+        "symbol": SYMBOL,
+        "market": encode_market(exported.market),
+        "updates": exported.updates,
+        "changes": exported.changes,
+        "first_mid": str(exported.first_mid),
+    }
+    meta.write_text(json.dumps(document), encoding="utf-8")
+    return exported
 
 
 def prepare(recording: Path, out_dir: Path) -> Inputs:
     """Export ``recording`` for every engine and size one entry as ``l2_imbalance`` does."""
     from exchange_clients.rounding import round_size
 
-    exported = export(recording, out_dir, SYMBOL)
+    exported = _exported(recording, out_dir)
     size = round_size(exported.market, ORDER_NOTIONAL_USD / exported.first_mid)
     return Inputs(exported, size)
 

@@ -135,3 +135,11 @@ def test_an_engine_that_cannot_be_installed_is_one_line_not_a_crash(tmp_path: Pa
 def test_the_verdict_says_which_way_and_by_how_much() -> None:
     assert verdict(1000.0, "nautilus_trader", 4000.0) == "ours is 4.0x slower than nautilus_trader"
     assert verdict(3000.0, "nautilus_trader", 1000.0) == "ours is 3.0x as fast as nautilus_trader"
+
+
+def test_the_export_of_the_same_recording_is_reused(inputs: Inputs) -> None:
+    folder = inputs.exported.ours.parent
+    written = inputs.exported.nautilus.stat().st_mtime_ns
+    again = prepare(folder.parent / "recording.jsonl.gz", folder)
+    assert again == inputs
+    assert inputs.exported.nautilus.stat().st_mtime_ns == written
