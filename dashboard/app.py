@@ -24,7 +24,8 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dashboard import auth, data, pages, records
+from core.tasks import TaskSupervisor
+from dashboard import auth, data, pages, records, sampler
 from dashboard.auth import User
 from dashboard.funding import FundingUnavailable
 from dashboard.relay import Event
@@ -64,9 +65,13 @@ class NeedsLogin(Exception):
 def create_app(services: DashboardServices) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        tasks = TaskSupervisor("dashboard")
+        if services.sample_seconds > 0:
+            tasks.spawn(sampler.run(services, services.sample_seconds), name="equity sampler")
         try:
             yield
         finally:
+            await tasks.aclose()
             await services.relay.close()
             if services.controls is not None:
                 await services.controls.close()

@@ -1,7 +1,7 @@
 """``python -m dashboard``: serve the web dashboard; manage who may log in.
 
 * with no command: serve (loopback, port 8720, by default; options --host, --port,
-  --funding-url, --secure-cookies, --configs-dir, --session-hours).
+  --funding-url, --secure-cookies, --configs-dir, --session-hours, --sample-seconds).
 * ``users add NAME --role viewer|trader|admin [--password-stdin]``, ``users password NAME``,
   ``users list``, ``users remove NAME`` - each change audit-logged. Passwords are asked twice
   on a terminal (never an argument: it would sit in the shell history and ``ps``).
@@ -29,6 +29,7 @@ from core.redaction import scrub
 from dashboard.funding import DEFAULT_FUNDING_URL
 from dashboard.passwords import PasswordError, check_strength, hash_password
 from dashboard.roles import Role
+from dashboard.sampler import DEFAULT_SAMPLE_SECONDS
 from dashboard.server import (
     CONFIGS_DIR_ENV,
     DEFAULT_CONFIGS_DIR,
@@ -102,6 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help=f"a login lasts this long (default ${ENV_PREFIX}SESSION_HOURS or 12)",
     )
+    parser.add_argument(
+        "--sample-seconds",
+        type=float,
+        default=None,
+        help="sample each running bot's equity into pnl_snapshots this often, unless sampled "
+        f"already (the equity curves; default ${ENV_PREFIX}SAMPLE_SECONDS or 300; 0: off)",
+    )
     parser.set_defaults(handler=_serve)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -129,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 ENV_PREFIX = "PERPFLEET_DASHBOARD_"
-ENV_SETTINGS = ("HOST", "FUNDING_URL", "SECURE_COOKIES", "SESSION_HOURS")
+ENV_SETTINGS = ("HOST", "FUNDING_URL", "SECURE_COOKIES", "SESSION_HOURS", "SAMPLE_SECONDS")
 """Settings also read from ``PERPFLEET_DASHBOARD_<NAME>`` (how the fleet's service program
 passes them: ``python -m fleet service start dashboard`` copies that prefix); a flag wins."""
 
@@ -148,11 +156,12 @@ def environment_settings(environ: Mapping[str, str]) -> dict[str, Any]:
             if value not in ("0", "1", "true", "false"):
                 problems.append(f"${key}: expected 1/true or 0/false, found {value!r}")
             found["secure_cookies"] = value in ("1", "true")
-        elif name == "SESSION_HOURS":
+        elif name in ("SESSION_HOURS", "SAMPLE_SECONDS"):
             try:
-                found["session_hours"] = float(value)
+                found[name.lower()] = float(value)
             except ValueError:
-                problems.append(f"${key}: expected a number of hours, found {value!r}")
+                unit = "hours" if name == "SESSION_HOURS" else "seconds"
+                problems.append(f"${key}: expected a number of {unit}, found {value!r}")
         else:
             known = ", ".join(ENV_PREFIX + n for n in ENV_SETTINGS)
             problems.append(f"${key}: not a dashboard setting (known: {known})")
@@ -176,6 +185,7 @@ async def _serve(args: argparse.Namespace) -> None:
         secure_cookies=pick(args.secure_cookies, "secure_cookies", False),
         configs_dir=configs.expanduser(),
         session_hours=pick(args.session_hours, "session_hours", 12.0),
+        sample_seconds=pick(args.sample_seconds, "sample_seconds", DEFAULT_SAMPLE_SECONDS),
     )
     await serve(settings)
 

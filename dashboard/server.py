@@ -21,6 +21,7 @@ from dashboard.app import create_app
 from dashboard.controls import ControlPool
 from dashboard.funding import DEFAULT_FUNDING_URL, FundingSource
 from dashboard.relay import STREAM_PATH, Locate, StreamEndpoint, StreamRelay
+from dashboard.sampler import DEFAULT_SAMPLE_SECONDS
 from dashboard.services import DashboardServices
 from database.engine import create_engine, session_maker
 from database.schema_version import require_current_schema
@@ -41,6 +42,7 @@ class ServeSettings:
     secure_cookies: bool = False
     configs_dir: Path = DEFAULT_CONFIGS_DIR
     session_hours: float = 12.0
+    sample_seconds: float = DEFAULT_SAMPLE_SECONDS
 
     def check(self) -> None:
         problems = []
@@ -55,6 +57,10 @@ class ServeSettings:
             problems.append(f"--configs-dir {self.configs_dir}: not a directory")
         if not 0.1 <= self.session_hours <= 24 * 30:
             problems.append(f"--session-hours {self.session_hours:g}: expected 0.1 to 720")
+        if self.sample_seconds != 0 and not 10 <= self.sample_seconds <= 86400:
+            problems.append(
+                f"--sample-seconds {self.sample_seconds:g}: expected 0 (off) or 10 to 86400"
+            )
         if problems:
             raise ConfigError(problems)
 
@@ -115,6 +121,7 @@ def fleet_services(
         configs_dir=settings.configs_dir,
         secure_cookies=settings.secure_cookies,
         session_hours=settings.session_hours,
+        sample_seconds=settings.sample_seconds,
     )
 
 

@@ -36,6 +36,8 @@ class DashboardServices:
     session_hours: float = 12.0
     #: Per control API call: a hung bot shows as "did not answer" instead of holding the page.
     control_timeout_seconds: float = 3.0
+    #: Equity sampled into pnl_snapshots this often (dashboard.sampler); 0: not at all.
+    sample_seconds: float = 0.0
     #: Clients kept per bot on one connection pool; None: ``fleet.control`` each time.
     controls: ControlPool | None = None
 

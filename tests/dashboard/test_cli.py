@@ -145,6 +145,9 @@ def test_serve_refuses_a_public_bind_without_tls_in_front(tmp_path: Path) -> Non
         ServeSettings(port=0, configs_dir=tmp_path).check()
     with pytest.raises(Exception, match="--session-hours"):
         ServeSettings(session_hours=0, configs_dir=tmp_path).check()
+    with pytest.raises(Exception, match="--sample-seconds 5"):
+        ServeSettings(sample_seconds=5, configs_dir=tmp_path).check()
+    ServeSettings(sample_seconds=0, configs_dir=tmp_path).check()
     with pytest.raises(Exception, match="--configs-dir"):
         ServeSettings(configs_dir=tmp_path / "missing").check()
 
@@ -215,6 +218,8 @@ def test_serve_passes_every_flag_on(monkeypatch: pytest.MonkeyPatch, tmp_path: P
         str(tmp_path),
         "--session-hours",
         "3",
+        "--sample-seconds",
+        "60",
     ]
     assert main(argv) == 0
     assert seen == [
@@ -226,6 +231,7 @@ def test_serve_passes_every_flag_on(monkeypatch: pytest.MonkeyPatch, tmp_path: P
             secure_cookies=True,
             configs_dir=tmp_path,
             session_hours=3.0,
+            sample_seconds=60.0,
         )
     ]
     monkeypatch.setenv("PERPFLEET_CONFIGS_DIR", str(tmp_path / "elsewhere"))
@@ -248,7 +254,9 @@ def test_settings_from_the_environment_and_flags_win(
     monkeypatch.setenv("PERPFLEET_DASHBOARD_SECURE_COOKIES", "1")
     monkeypatch.setenv("PERPFLEET_DASHBOARD_SESSION_HOURS", "4")
     monkeypatch.setenv("PERPFLEET_DASHBOARD_HOST", "::1")
+    monkeypatch.setenv("PERPFLEET_DASHBOARD_SAMPLE_SECONDS", "0")
     assert main([]) == 0
+    assert seen[-1].sample_seconds == 0
     assert (seen[-1].funding_url, seen[-1].secure_cookies, seen[-1].session_hours) == (
         "http://127.0.0.1:2",
         True,
@@ -265,6 +273,7 @@ def test_settings_from_the_environment_and_flags_win(
         ("PERPFLEET_DASHBOARD_SECURE_COOKIES", "yes", "expected 1/true or 0/false"),
         ("PERPFLEET_DASHBOARD_SESSION_HOURS", "long", "expected a number of hours"),
         ("PERPFLEET_DASHBOARD_PORTT", "1", "not a dashboard setting"),
+        ("PERPFLEET_DASHBOARD_SAMPLE_SECONDS", "often", "expected a number of seconds"),
     ],
 )
 def test_a_wrong_environment_setting_is_one_line_and_exit_2(
