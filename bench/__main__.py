@@ -23,10 +23,14 @@ BENCHMARKS: dict[str, str] = {
     "funding_fees": "funding-arbitrage fees per round trip: maker vs market entries",
     "recovery": "recovery after a crash: a killed atomic close finished (p50/p99)",
     "tick_to_order": "book update to order sent, with the durable intent",
+    "event_stream": "a paper fill to a control-API stream subscriber (p50/p99)",
     "bot_footprint": "one paper bot: start-up time and memory",
     "fleet": "a fleet of paper bots under supervisord",
     "funding_api": "funding-rate API: opportunities query over 8 venues x 200 symbols",
     "funding_service": "funding-rate collection cycle (8 x 200) and 1-year history queries",
+    "signals": "signal portfolio tick: 3 market snapshots and 7 signal strategies on each",
+    "dashboard": "web dashboard: overview first render (20 bots), fill-to-page p50/p99",
+    "backtest_engines": "backtest updates/s: ours vs nautilus_trader and hftbacktest, same L2 day",
 }
 
 

@@ -59,7 +59,8 @@ from database.types import utcnow
 from exchange_clients.base import BaseExchangeClient, Reconnected
 from exchange_clients.streams import Subscription
 from execution.atomic import Recovery, start_recovery
-from execution.journal import reconcile
+from execution.intent_writer import open_intent_writer
+from execution.journal import OrderJournal, reconcile
 from execution.reconciliation import ADOPTED, ReconciliationOutcome, VenueReconciler
 from strategies.base_strategy import BaseStrategy, StrategyContext
 from strategies.factory import create_strategy
@@ -130,6 +131,7 @@ class BotRuntime:
         self.strategy: BaseStrategy[Any] | None = None
         self.risk = RiskManager(config.risk, self.clock, bot=config.name)
         self.control_server: Any = None
+        self.events: Any = None  # the control API's live stream (bot_runtime.event_stream_runtime)
         self.notifications = Notifications(config.name, None)
         self.realized_at_start = Decimal(0)  # the strategy's realised PnL when this run began
         self._exit_stack = contextlib.AsyncExitStack()
@@ -187,6 +189,13 @@ class BotRuntime:
         self.notifications = await Notifications.start(
             self.config.name, self._exit_stack, self.options.alerts
         )
+        # Intents on their own connection, held open (execution.intent_writer).
+        journal = OrderJournal(
+            self.sessions,
+            bot_id=self.bot_id,
+            accounts=accounts,
+            intent_writer=await open_intent_writer(self.engine),
+        )
         self.stack = await build_execution(
             self.sessions,
             self.config,
@@ -194,6 +203,7 @@ class BotRuntime:
             accounts,
             self.clients,
             self.clock,
+            journal=journal,
             alert=self.notifications.atomic_failure,
             gate=RiskGate(self.risk, self.clients),
         )
@@ -415,6 +425,9 @@ class BotRuntime:
         self.log.info("stopped")
 
     async def _close(self) -> None:
+        if self.events is not None:
+            await self.events.aclose()  # subscribers told "going away" before the server stops
+            self.events = None
         if self.control_server is not None:
             try:
                 await self.control_server.stop()
@@ -426,6 +439,7 @@ class BotRuntime:
             self.recovery = None
         if self.stack is not None:
             await self.stack.stop()
+            await self.stack.journal.close()
             self.stack = None
         for venue, client in self.clients.items():
             try:
@@ -615,6 +629,7 @@ class BotRuntime:
         from bot_runtime.control_api import ControlServerError, create_app, serve
         from bot_runtime.control_auth import hash_token, new_token
         from bot_runtime.controller import RuntimeControl
+        from bot_runtime.event_stream_runtime import RuntimeEvents
         from core.redaction import register_secret
 
         assert self.sessions is not None
@@ -627,7 +642,9 @@ class BotRuntime:
             if bot is not None:
                 bot.control_token_hash = token_hash
         port = self.options.control_api_port or self.config.control_api.port or 0
-        app = create_app(RuntimeControl(self), token_hash)
+        control = RuntimeControl(self)
+        self.events = RuntimeEvents(self, control)
+        app = create_app(control, token_hash, engine=self.events)
         host = self.config.control_api.host
         try:
             self.control_server = await serve(app, host, port)
@@ -639,6 +656,7 @@ class BotRuntime:
             self.log.warning("control port taken at bind time; using any free one", port=port)
             self.control_server = await serve(app, host, 0)
         await self._record_control_port(self.control_server.port)
+        self.events.start_feed()
         if self.options.control_token is None:
             # Printed once, on stdout, never logged: whoever started the bot needs it.
             sys.stdout.write(f"control API token: {token}\n")
