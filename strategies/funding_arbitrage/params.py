@@ -134,8 +134,8 @@ class FundingArbitrageParams(StrategyParams):
     )
     service_max_age_seconds: Annotated[int, Field(ge=1, le=86_400)] = Field(
         default=300,
-        description="service data older than this is stale: scan directly instead, seconds "
-        "(opportunities: service only)",
+        description="when the service's newest rate of any of venues is older than this "
+        "(or it has none), scan directly instead, seconds (opportunities: service only)",
     )
 
     @field_validator("service_url")

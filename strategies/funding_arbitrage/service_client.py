@@ -164,6 +164,14 @@ class FundingServiceClient:
         except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError) as exc:
             raise self._garbage("/opportunities", exc) from None
 
+    async def venue_updates(self) -> dict[str, datetime | None]:
+        """Each venue the service holds rates for, and its newest observation (UTC)."""
+        data = await self._json("/venues")
+        try:
+            return {str(item["name"]): _time(item.get("last_update")) for item in data}
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise self._garbage("/venues", exc) from None
+
     async def rates(self, symbols: Sequence[str] | None = None) -> list[ServiceRate]:
         params = {"symbols": ",".join(symbols)} if symbols else None
         data = await self._json("/rates", params)

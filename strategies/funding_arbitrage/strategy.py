@@ -18,8 +18,9 @@ Every ``check_interval_seconds``:
    manager, and opened with the atomic executor - at most ``max_new_positions_per_cycle``.
    With ``opportunities: service`` the candidates come from the funding-rate service (its
    collected rates, ranked by this same scan with this bot's filters): only their symbols are
-   quoted live and scanned, and while the service is unreachable or its data older than
-   ``service_max_age_seconds`` every symbol is scanned directly (each switch logged once).
+   quoted live and scanned, and while the service is unreachable, or has no rate newer than
+   ``service_max_age_seconds`` for one of the venues, every symbol is scanned directly (each
+   switch logged once).
 
 **How orders go** follows the bot's ``execution`` section. ``market``: both legs at market,
 concurrently. ``limit``, ``limit_with_fallback``, ``aggressive_limit``: a maker entry - the
@@ -204,10 +205,31 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
                 symbols = candidates
         return await collect_quotes(clients, symbols)
 
+    def _service_staleness(self, updates: Mapping[str, datetime | None]) -> str | None:
+        """Why the service's data cannot stand for this bot's venues now (None: it can): a
+        venue it does not collect, or one whose newest rate is older than the bound."""
+        params = self.params
+        missing = [v for v in params.venues if updates.get(v) is None]
+        if missing:
+            return (
+                f"the funding-rate service at {params.service_url} has no rates for "
+                f"{', '.join(missing)}"
+            )
+        now = self.context.clock.now()
+        ages = {v: (now - when).total_seconds() for v in params.venues if (when := updates[v])}
+        venue = max(ages, key=lambda v: ages[v])
+        if ages[venue] > params.service_max_age_seconds:
+            return (
+                f"the funding-rate service's newest {venue} rate is {ages[venue]:.0f} s old "
+                f"(service_max_age_seconds {params.service_max_age_seconds})"
+            )
+        return None
+
     async def _service_candidates(self) -> list[str] | None:
         """The symbols of the service's opportunities for this bot's filters (best first),
-        or None when the service cannot be used now (unreachable, or its data is older than
-        ``service_max_age_seconds``): the check then scans directly. The switch either way
+        or None when the service cannot be used now (unreachable, not collecting one of the
+        bot's venues, or a venue's newest rate older than ``service_max_age_seconds``): the
+        check then scans directly. The switch either way
         is logged once, when it happens."""
         from strategies.funding_arbitrage.service_client import (
             FundingServiceClient,
@@ -234,21 +256,11 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
         problem: str | None = None
         try:
             answer = await self._service.opportunities(filters)
+            updates = await self._service.venue_updates()
         except FundingServiceUnavailable as exc:
             problem = str(exc)
         else:
-            age = (
-                None
-                if answer.as_of is None
-                else (self.context.clock.now() - answer.as_of).total_seconds()
-            )
-            if age is None:
-                problem = f"the funding-rate service at {params.service_url} has no data yet"
-            elif age > params.service_max_age_seconds:
-                problem = (
-                    f"the funding-rate service's data is {age:.0f} s old "
-                    f"(service_max_age_seconds {params.service_max_age_seconds})"
-                )
+            problem = self._service_staleness(updates)
         if problem is not None:
             if self.service_fallback is None:
                 self.log.warning("opportunities: scanning directly", reason=problem)

@@ -111,15 +111,38 @@ async def test_stale_service_data_is_not_used(db_sessions: Sessions) -> None:
         strategy_rig(db_sessions, config) as rig,
     ):
         await set_funding(rig, FUNDING)
-        # Rows observed 11 minutes before the bot's clock (record() observes 1 min before at).
-        await collected(db_sessions, FLAT, START - timedelta(minutes=10))
+        # paper_a fresh, paper_b's newest row observed 11 minutes before the bot's clock
+        # (record() observes 1 min before ``at``): the service's view is not current.
+        await collected(db_sessions, {"paper_a": FLAT["paper_a"]}, START)
+        await collected(db_sessions, {"paper_b": FLAT["paper_b"]}, START - timedelta(minutes=10))
         with capture_logs() as logs:
             await rig.step()
         [fallback] = events(logs, "opportunities: scanning directly")
         assert fallback["reason"] == (
-            "the funding-rate service's data is 660 s old (service_max_age_seconds 600)"
+            "the funding-rate service's newest paper_b rate is 660 s old "
+            "(service_max_age_seconds 600)"
         )
         # Scanned directly: the live spread is traded although the stale service saw none.
+        assert await rig.venues.positions() == {"paper_a": D("0.60"), "paper_b": D("-0.60")}
+
+
+async def test_a_venue_the_service_does_not_collect_means_direct_scanning(
+    db_sessions: Sessions,
+) -> None:
+    port = free_port()
+    config = arb_config(opportunities="service", service_url=f"http://127.0.0.1:{port}")
+    async with (
+        funding_service(db_sessions, port, ManualClock(START)),
+        strategy_rig(db_sessions, config) as rig,
+    ):
+        await set_funding(rig, FUNDING)
+        await collected(db_sessions, {"paper_a": FLAT["paper_a"]}, START)
+        with capture_logs() as logs:
+            await rig.step()
+        [fallback] = events(logs, "opportunities: scanning directly")
+        assert fallback["reason"] == (
+            f"the funding-rate service at http://127.0.0.1:{port} has no rates for paper_b"
+        )
         assert await rig.venues.positions() == {"paper_a": D("0.60"), "paper_b": D("-0.60")}
 
 
