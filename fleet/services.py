@@ -71,6 +71,7 @@ def program_port(text: str) -> int | None:
 # One line per service (the dashboard adds its own).
 SERVICES: tuple[ServiceProgram, ...] = (
     ServiceProgram("funding", "funding_rate_service", 8710, "PERPFLEET_FUNDING_", ("--log-json",)),
+    ServiceProgram("dashboard", "dashboard", 8720, "PERPFLEET_DASHBOARD_"),
 )
 SERVICE_PROGRAMS: Mapping[str, ServiceProgram] = {service.name: service for service in SERVICES}
 

@@ -43,6 +43,8 @@ from telegram_bot_service.commands import (
     lifecycle,
     market,
     risk,
+    service_programs,
+    signals,
     stats,
     trading,
 )
@@ -85,6 +87,7 @@ COMMAND_HANDLERS = {
     "stats": stats.stats,
     "trades": stats.trades,
     "daily": stats.daily,
+    "signals": signals.signals,
     "pause": trading.pause,
     "resume": trading.resume,
     "close": trading.close,
@@ -96,6 +99,9 @@ COMMAND_HANDLERS = {
     "users": admin.users_command,
     "configs": configs.configs,
     "funding": market.funding,
+    "opportunities": market.opportunities,
+    "funding_chart": market.funding_chart,
+    "service": service_programs.service,
     "guard": risk.guard,
     "reset_kill": risk.reset_kill,
 }

@@ -53,11 +53,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("trades", _V, "/trades BOT [PAGE]", "closed trades, newest first"),
     CommandSpec("daily", _V, "/daily BOT", "PnL and trades per day"),
     CommandSpec("funding", _V, "/funding", "top funding-rate opportunities"),
+    CommandSpec("opportunities", _V, "/opportunities [SYMBOL] [MIN_APR]", "real-venue spreads"),
+    CommandSpec("funding_chart", _V, "/funding_chart SYMBOL LONG SHORT [DAYS]", "spread chart"),
     CommandSpec("logs", _V, "/logs BOT [N]", "the last N lines of a bot's log"),
     CommandSpec("configs", _V, "/configs", "bot configs that can be launched"),
     CommandSpec("subscribe", _V, "/subscribe [KIND ...|all]", "get alerts"),
     CommandSpec("unsubscribe", _V, "/unsubscribe [KIND ...|all]", "stop alerts"),
     CommandSpec("guard", _V, "/guard", "the fleet guard: losses across bots, tripped or not"),
+    CommandSpec("signals", _V, "/signals [BOT] [N]", "latest signals, acted on or not"),
     CommandSpec("cancel", _V, "/cancel", "abandon the current dialogue"),
     CommandSpec("launch", _T, "/launch", "start a bot from a config"),
     CommandSpec("stop", _T, "/stop BOT", "stop a bot (keeping or closing positions)"),
@@ -71,6 +74,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("accounts", _A, "/accounts", "trading accounts and their venues"),
     CommandSpec("add_account", _A, "/add_account", "store an account's credentials"),
     CommandSpec("users", _A, "/users [add ID ROLE [NAME] | remove ID]", "who may use me"),
+    CommandSpec("service", _A, "/service [start|stop NAME]", "services: state, start, stop"),
 )
 
 _BY_NAME = {spec.name: spec for spec in COMMANDS}
