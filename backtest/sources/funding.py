@@ -141,9 +141,13 @@ def funding_events(
 
 def merge(streams: Sequence[Iterator[MarketEvent]]) -> Iterator[MarketEvent]:
     """Several time-ordered streams as one, ties in the order of ``streams`` (deterministic)."""
-    keyed = (
-        ((event.ts, position, n, event) for n, event in enumerate(stream))
-        for position, stream in enumerate(streams)
-    )
+    keyed = [_keyed(position, stream) for position, stream in enumerate(streams)]
     for _, _, _, event in heapq.merge(*keyed):
         yield event
+
+
+def _keyed(
+    position: int, stream: Iterator[MarketEvent]
+) -> Iterator[tuple[datetime, int, int, MarketEvent]]:
+    for n, event in enumerate(stream):
+        yield event.ts, position, n, event

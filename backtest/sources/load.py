@@ -87,7 +87,7 @@ async def load_dataset(
             if path.suffix == ".parquet":
                 raise DataError(
                     f"--data {spec}: Parquet is not supported (pyarrow is not a dependency); "
-                    "convert it to the CSV import format (see `python -m backtest --help`)"
+                    "convert it to the CSV import format (described by python -m backtest --help)"
                 )
             if not await asyncio.to_thread(path.is_file):
                 raise DataError(f"--data {spec}: no such file")

@@ -1,4 +1,6 @@
-"""Backtest runs, their trades and equity curves (written by ``python -m backtest --store``).
+"""Backtest runs, their trades and equity curves.
+
+Written by every ``python -m backtest`` run not given --no-store.
 
 A run row holds what identifies and ranks it (bot, strategy, parameters, period, data, what
 was simulated, the headline metrics and the result file's hash); trades and equity points

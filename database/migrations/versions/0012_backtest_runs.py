@@ -4,9 +4,9 @@ Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-03
 
-``backtest_runs`` holds one row per stored backtest (``python -m backtest --store``): what was
-run (bot, strategy, parameters as JSON, period, data, what the simulation modelled), the
-headline metrics (JSON, with ``net_pnl`` as a column to sort by) and the SHA-256 of the
+``backtest_runs`` holds one row per stored backtest (every ``python -m backtest`` run not
+given --no-store): what was run (bot, strategy, parameters as JSON, period, data, what the
+simulation modelled), the headline metrics (JSON, with ``net_pnl`` as a column to sort by) and the SHA-256 of the
 result file, which identifies a run exactly. ``sweep`` groups the runs of one sweep and
 ``split`` names a walk-forward window; both are indexed for the ranked table.
 ``backtest_trades`` keeps fills and funding payments (``kind``) and
