@@ -19,7 +19,7 @@ help:
 	@echo "make run       run the paper grid bot in the foreground (CONFIG=... for another; Ctrl-C stops)"
 	@echo "make fleet-up  start supervisord under var/supervisor and every bot meant to run"
 	@echo "make fleet-down  stop every bot gracefully, then supervisord"
-	@echo "make demo      fleet-up + a paper grid bot + a paper funding-arb bot, then their status"
+	@echo "make demo      fleet-up + a paper grid bot + a paper funding-arb bot + the funding-rate service + the dashboard"
 	@echo "make clean     remove .venv and caches (refused while the fleet runs; keeps var/)"
 	@echo "make clean-all clean + delete var/: database, master key, fleet files (say goodbye)"
 
@@ -62,16 +62,23 @@ fleet-down: $(STAMP)
 # The demo's bots have names of their own (demo-grid-btc, demo-arb), so `make run` next to
 # the demo never runs a second process of a demo bot. Re-runnable: after `make fleet-down`,
 # `fleet up` brings the demo bots back and the launches find them running.
+FUNDING_PORT   ?= 8710
+DASHBOARD_PORT ?= 8720
 demo: install
 	$(BIN)/python -m fleet up
 	$(BIN)/python -m fleet launch configs/demo_grid.yml --ok-if-running
 	$(BIN)/python -m fleet launch configs/demo_funding_arb.yml --ok-if-running
+	$(BIN)/python -m fleet service start funding --port $(FUNDING_PORT)
+	$(BIN)/python -m fleet service start dashboard --port $(DASHBOARD_PORT)
 	@if [ -n "$$TELEGRAM_BOT_TOKEN" ]; then $(BIN)/python -m fleet telegram; fi
 	@sleep $(or $(DEMO_SETTLE_SECONDS),5)
 	$(BIN)/python -m fleet list
 	@echo
 	@echo "Two paper bots are trading under supervisord ($(VAR)/supervisor/)."
 	@echo "  logs:   $(BIN)/python -m fleet logs demo-grid-btc"
+	@echo "  funding-rate service: http://127.0.0.1:$(FUNDING_PORT)/api/v1/health"
+	@echo "  dashboard: http://127.0.0.1:$(DASHBOARD_PORT)/"
+	@echo "    first admin (once): $(BIN)/python -m dashboard users add admin --role admin   (asks the password twice)"
 	@echo "  stop:   make fleet-down"
 
 # Deleting files under running bots orphans them (and their orders): both targets refuse

@@ -8,7 +8,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import httpx
+
 from fleet.manager import FleetManager
+from tests.bot_runtime.test_runbot_e2e import free_port
 from tests.helpers import PROJECT_ROOT
 
 STAMP = ".venv/.installed-stamp"
@@ -78,8 +81,13 @@ async def test_make_demo_runs_again_after_fleet_down(
     migrated_db_url: str, fleet_root: Path
 ) -> None:
     var = fleet_root / "var"
+    funding_port, dashboard_port = free_port(), free_port()
     env = environment(
-        PERPFLEET_VAR_DIR=str(var), DATABASE_URL=migrated_db_url, DEMO_SETTLE_SECONDS="0"
+        PERPFLEET_VAR_DIR=str(var),
+        DATABASE_URL=migrated_db_url,
+        DEMO_SETTLE_SECONDS="0",
+        FUNDING_PORT=str(funding_port),
+        DASHBOARD_PORT=str(dashboard_port),
     )
     try:
         for attempt in ("first", "after fleet-down"):
@@ -91,6 +99,14 @@ async def test_make_demo_runs_again_after_fleet_down(
                 if line.startswith("demo-")
             }
             assert states == {"demo-arb": "RUNNING", "demo-grid-btc": "RUNNING"}, demo.stdout
+            # The funding-rate service and the dashboard run beside the bots, and it says where.
+            async with httpx.AsyncClient(timeout=10) as http:
+                health = await http.get(f"http://127.0.0.1:{funding_port}/api/v1/health")
+                login = await http.get(f"http://127.0.0.1:{dashboard_port}/login")
+            assert health.status_code == 200, health.text
+            assert login.status_code == 200, login.text
+            assert f"dashboard: http://127.0.0.1:{dashboard_port}/" in demo.stdout
+            assert "python -m dashboard users add admin --role admin" in demo.stdout
             down = make(PROJECT_ROOT, "fleet-down", env=env)
             assert down.returncode == 0, down.stderr
     finally:

@@ -101,7 +101,9 @@ async def test_new_config_asks_the_grid_schemas_questions(start_service: StartSe
         exists = await harness.say(TRADER, "paper_grid")
         assert "already exists" in exists.text
         strategies = (await harness.say(TRADER, "eth-grid")).text
-        assert strategies == "Strategy? One of: funding_arbitrage, grid, l2_imbalance"
+        assert strategies == (
+            "Strategy? One of: funding_arbitrage, grid, l2_imbalance, signal_portfolio"
+        )
         assert "Answer one of" in (await harness.say(TRADER, "martingale")).text
         first = (await harness.say(TRADER, "grid")).text
         assert first.startswith("9 questions about grid")
