@@ -30,6 +30,7 @@ BENCHMARKS: dict[str, str] = {
     "funding_service": "funding-rate collection cycle (8 x 200) and 1-year history queries",
     "signals": "signal portfolio tick: 3 market snapshots and 7 signal strategies on each",
     "dashboard": "web dashboard: overview first render (20 bots), fill-to-page p50/p99",
+    "backtest": "backtests: funding year (8 venues x 50 symbols), 64-set grid sweep 1 vs 2 procs",
     "backtest_engines": "backtest updates/s: ours vs nautilus_trader and hftbacktest, same L2 day",
 }
 

@@ -21,9 +21,11 @@ from core.paths import PROJECT_ROOT
 HINT = re.compile(r"`(python (?:-m [a-z_.]+|runbot\.py)[^`]*)`")
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 SOURCE_DIRS = [
+    "backtest",
     "bot_runtime",
     "config_builder",
     "core",
+    "dashboard",
     "database",
     "exchange_clients",
     "execution",
@@ -56,6 +58,18 @@ def _parser_for(program: str) -> Callable[[], argparse.ArgumentParser] | None:
         from bot_runtime.report import build_parser as report_parser
 
         return report_parser
+    if program == "dashboard":
+        from dashboard.cli import build_parser as dashboard_parser
+
+        return dashboard_parser
+    if program == "backtest":
+        from backtest.cli import build_parser as backtest_parser
+
+        return backtest_parser
+    if program == "backtest.record":
+        from backtest.record import build_parser as record_parser
+
+        return record_parser
     if program == "telegram_bot_service":
         from telegram_bot_service.cli import build_parser as telegram_parser
 
