@@ -50,3 +50,6 @@ async def test_funding_arbitrage_is_charged_funding_and_analytics_attributes_it(
         (p.amount for p in result.funding), Decimal(0)
     )
     assert any("instead of its own" in note for note in result.notes)  # the step is stated
+    # Two legs sent concurrently through the atomic executor: still the same bytes.
+    again = await _run("paper_funding_arb.yml", 70, step_seconds=60.0, synthetic_step_seconds=30.0)
+    assert again.to_bytes() == result.to_bytes()
