@@ -17,7 +17,6 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from strategies.signal_portfolio.signals import registry
 from trading_config.strategy_params import (
     MarketReference,
     StrategyParams,
@@ -157,6 +156,10 @@ class SignalPortfolioParams(StrategyParams):
     @field_validator("signals")
     @classmethod
     def _known_signals(cls, value: list[str]) -> list[str]:
+        # Imported here: every strategy's params module is imported to validate any config
+        # (strategies/__init__.py), and a grid bot need not load seven signal strategies.
+        from strategies.signal_portfolio.signals import registry
+
         checked: dict[str, str] = {}
         for text in value:
             name, raw = parse_spec(text)

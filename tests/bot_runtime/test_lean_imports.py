@@ -34,9 +34,11 @@ HEAVY = (
     "rich.console",  # structlog loads rich when installed (dev tools bring it); runbot.py
     # marks it absent (the bare "rich" line importtime still prints is that refused attempt)
     "pygments",
+    "pydantic.v1.main",  # FastAPI's check for legacy models; runbot.py marks pydantic.v1 absent
     "cryptography",  # decrypting credentials: real venues only (a paper account has none)
     "Crypto",  # pycryptodome (EIP-55 checksums of addresses typed in), with cffi and pycparser
     "cffi",
+    "strategies.signal_portfolio.signals",  # validating a config loads params modules only
     "exchange_clients.ccxt_venue",
     "exchange_clients.hyperliquid",
     "exchange_clients.binance",
