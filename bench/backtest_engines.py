@@ -30,7 +30,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bench.engines.export import HFT_FILE, NAUTILUS_FILE, OURS_FILE, Exported, export
+from bench.engines.export import (
+    EXPORT_VERSION,
+    HFT_FILE,
+    NAUTILUS_FILE,
+    OURS_FILE,
+    Exported,
+    export,
+)
 from bench.harness import machine
 from core.paths import PROJECT_ROOT, var_dir
 
@@ -119,7 +126,11 @@ def _exported(recording: Path, out_dir: Path) -> Exported:
     files = (out_dir / OURS_FILE, out_dir / HFT_FILE, out_dir / NAUTILUS_FILE)
     if meta.exists() and all(f.exists() for f in files):
         saved = json.loads(meta.read_text(encoding="utf-8"))
-        if saved.get("recording") == _stamp(recording) and saved.get("symbol") == SYMBOL:
+        if (
+            saved.get("recording") == _stamp(recording)
+            and saved.get("symbol") == SYMBOL
+            and (saved.get("version") == EXPORT_VERSION)
+        ):
             return Exported(
                 *files,
                 decode_market(SYMBOL, saved["market"]),
@@ -131,6 +142,7 @@ def _exported(recording: Path, out_dir: Path) -> Exported:
     exported = export(recording, out_dir, SYMBOL)
     document = {
         "recording": _stamp(recording),
+        "version": EXPORT_VERSION,
         "symbol": SYMBOL,
         "market": encode_market(exported.market),
         "updates": exported.updates,
@@ -184,11 +196,14 @@ def driver_command(python: Path | str, engine: str, inputs: Inputs, *, count: bo
     return [*command, *extra]
 
 
-def run_driver(command: list[str], timeout: float = 3600) -> dict[str, Any]:
+def run_driver(command: list[str], timeout: float = 1800) -> dict[str, Any]:
     """Run one driver; its last stdout line is its JSON result."""
-    done = subprocess.run(
-        command, capture_output=True, text=True, timeout=timeout, check=False, cwd=PROJECT_ROOT
-    )
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, check=False, cwd=PROJECT_ROOT
+        )
+    except subprocess.TimeoutExpired:
+        raise DriverFailed(f"{Path(command[1]).name} did not finish in {timeout:g} s") from None
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]

@@ -13,10 +13,11 @@ recording - a snapshot or a delta of one symbol - and every output keeps that un
   size, flags, sequence, ts in ns), one row per level change, ``F_LAST`` on the last row of
   each update (nautilus publishes the buffered deltas of an update at that flag).
 
-A later snapshot is written as the level changes that turn the book before it into it, so
-every engine applies deltas only. hftbacktest's and nautilus's flag values are spelled here
-(neither package is installed in the product's environment); each driver checks them against
-the installed engine before it runs.
+Within an update, removals are written before additions, so no engine ever sees a crossed
+book the recording never held. A later snapshot is written as the level changes that turn
+the book before it into it, so every engine applies deltas only. hftbacktest's and
+nautilus's flag values are spelled here (neither package is installed in the product's
+environment); each driver checks them against the installed engine before it runs.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ NT_BUY, NT_SELL = 1, 2
 NT_F_LAST = 128
 NAUTILUS_COLUMNS = ("ts_ns", "action", "side", "price", "size", "flags", "sequence")
 
+EXPORT_VERSION = 2  # bumped whenever what is written changes: a kept export is then redone
 OURS_FILE, HFT_FILE, NAUTILUS_FILE = "ours.jsonl.gz", "hftbacktest.npz", "nautilus.csv"
 BOOK_LINES = ('"type":"snapshot"', '"type":"delta"')
 
@@ -105,6 +107,10 @@ def _changes(
             else:
                 continue  # removing a level the book does not hold changes nothing
             out.append((is_bid, price, size, action))
+    # Removals first: listed bids-then-asks, a new bid can momentarily cross an ask the same
+    # update removes, and a book that resolves a cross itself (hftbacktest clears the crossed
+    # side) would end the update with different levels than the recording's.
+    out.sort(key=lambda change: change[2] != 0)
     return out
 
 
