@@ -143,3 +143,20 @@ def test_the_export_of_the_same_recording_is_reused(inputs: Inputs) -> None:
     again = prepare(folder.parent / "recording.jsonl.gz", folder)
     assert again == inputs
     assert inputs.exported.nautilus.stat().st_mtime_ns == written
+
+
+def test_no_engine_sees_a_crossed_book_within_an_update(inputs: Inputs) -> None:
+    """Removals are written first: a book that resolves a cross itself (hftbacktest clears
+    the crossed side) must never meet one, or its levels drift from the recording's."""
+    bids: dict[float, float] = {}
+    asks: dict[float, float] = {}
+    crossed = 0
+    for row in np.load(inputs.exported.hftbacktest)["data"]:
+        book = bids if int(row["ev"]) & HFT_BUY_EVENT else asks
+        price, size = float(row["px"]), float(row["qty"])
+        if size:
+            book[price] = size
+        else:
+            book.pop(price, None)
+        crossed += bool(bids and asks and max(bids) >= min(asks))
+    assert crossed == 0
