@@ -9,10 +9,16 @@ binance/aster  ``GET /fapi/v1/fundingRate?symbol&startTime&endTime&limit=1000``
                ("Get Funding Rate History"): settlements oldest first, 1000 per answer
 backpack       ``GET /api/v1/fundingRates?symbol&limit&offset`` ("Get funding interval
                rates"): settlements newest first, paged by offset until past ``start``
+grvt           ``POST /full/v1/funding {"instrument", "start_time", "end_time", "limit",
+               "cursor"}`` (nanosecond times) on the market-data host: settlements newest
+               first in percentage points, paged by the ``next`` cursor
 =============  ==========================================================================
 
 Lighter publishes no funding history we can read without an account here (and its fake
-serves none), so it is not backfilled; its history grows from collection.
+serves none), so it is not backfilled; its history grows from collection. Paradex funds
+continuously (no settlement instant: its ``/v1/funding/data`` is a running index sampled
+every few seconds, not settled rates), so there is nothing settled to backfill; its history
+grows from collection too.
 
 The venue's contract id of each symbol comes from ``client.markets()`` of the public client
 (Binance, Aster, Backpack) or from Hyperliquid's ``meta`` (its client needs a key). A venue's
@@ -59,6 +65,7 @@ BACKPACK_URL = "https://api.backpack.exchange"
 HYPERLIQUID_PAGE = 500
 BINANCE_PAGE = 1000
 BACKPACK_PAGE = 1000
+GRVT_PAGE = 1000
 MAX_PAGES = 10_000  # a venue that keeps answering the same page cannot loop forever
 
 
@@ -183,6 +190,61 @@ class BackpackHistory(BinanceStyleHistory):
         return sorted(set(result))
 
 
+class GrvtHistory:
+    """GRVT's funding history through the account-less client's own REST (its market-data
+    host, its error mapping); the contracts are the client's instruments."""
+
+    def __init__(self, venue: str, client: BaseExchangeClient) -> None:
+        self.venue = venue
+        self._client = client
+        self._connected = False
+
+    async def _ready(self) -> Any:
+        from exchange_clients.grvt.client import GrvtClient
+
+        if not isinstance(self._client, GrvtClient):
+            raise ExchangeError("the GRVT history needs the GRVT client", venue=self.venue)
+        if not self._connected:
+            await self._client.connect()
+            self._connected = True
+        return self._client
+
+    async def contracts(self) -> dict[str, str]:
+        client = await self._ready()
+        return {symbol: m.contract_id for symbol, m in (await client.markets()).items()}
+
+    async def settlements(self, contract: str, start: datetime, end: datetime) -> list[Settlement]:
+        from exchange_clients.grvt.funding_adapter import settled_rates as grvt_settled
+
+        client = await self._ready()
+        result: list[Settlement] = []
+        cursor = ""
+        for _ in range(MAX_PAGES):
+            body: dict[str, object] = {
+                "instrument": contract,
+                "start_time": str(_ns(start)),
+                "end_time": str(_ns(end) - 1),
+                "limit": GRVT_PAGE,
+            }
+            if cursor:
+                body["cursor"] = cursor
+            answer = await client.rest.public("/full/v1/funding", body)
+            rows = answer["result"]
+            result += [s for s in grvt_settled(rows) if start <= s[0] < end]
+            cursor = str(answer.get("next") or "")
+            if not cursor or not rows:
+                break
+        return sorted(set(result))
+
+    async def close(self) -> None:
+        if self._connected:
+            await self._client.disconnect()
+
+
+def _ns(moment: datetime) -> int:
+    return _ms(moment) * 1_000_000
+
+
 PublicClients = Callable[[str], BaseExchangeClient]
 """Venue name -> an unconnected public client (``collector.public_client_factory``)."""
 
@@ -194,6 +256,8 @@ def default_history_source(
     :class:`ExchangeError` for a venue that publishes none we can read."""
     if venue == "hyperliquid":
         return HyperliquidHistory(venue, base_url or HYPERLIQUID_URL)
+    if venue == "grvt":  # its client's hosts (venue_options' base_url reaches it there)
+        return GrvtHistory(venue, factory(venue))
     defaults = {"binance": BINANCE_URL, "aster": ASTER_URL, "backpack": BACKPACK_URL}
     if venue in defaults:
         client = factory(venue)

@@ -698,10 +698,22 @@ class FakeGrvt:
         }
 
     def h_funding(self, body: JSON) -> JSON:
+        """Settled rates newest first, within ``start_time`` / ``end_time`` (ns, inclusive)
+        when given, ``limit`` per page (1000 at most) and an opaque ``next`` cursor ("" on the
+        last page), as GRVT pages its funding history."""
         market = self._instrument(body.get("instrument"))
-        rows = self.funding_history.get(market.instrument, [])
-        limit = int(body.get("limit") or 500)
-        return {"result": rows[:limit], "next": ""}
+        start = int(str(body.get("start_time") or 0))
+        end = int(str(body.get("end_time") or 2**63))
+        rows = [
+            r
+            for r in self.funding_history.get(market.instrument, [])
+            if start <= int(r["funding_time"]) <= end
+        ]
+        limit = min(int(body.get("limit") or 500), 1000)
+        offset = int(str(body.get("cursor") or 0))
+        page = rows[offset : offset + limit]
+        more = offset + limit < len(rows)
+        return {"result": page, "next": str(offset + limit) if more else ""}
 
     # --- orders -------------------------------------------------------------------------
 
