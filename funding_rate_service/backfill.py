@@ -12,6 +12,10 @@ backpack       ``GET /api/v1/fundingRates?symbol&limit&offset`` ("Get funding in
 grvt           ``POST /full/v1/funding {"instrument", "start_time", "end_time", "limit",
                "cursor"}`` (nanosecond times) on the market-data host: settlements newest
                first in percentage points, paged by the ``next`` cursor
+edgex          ``GET /api/v2/public/funding/getFundingRatePage?contractId&size=100&
+               filterSettlementFundingRate=true&filterBeginTimeInclusive&
+               filterEndTimeExclusive&offsetData`` (ms): settlements, paged by
+               ``nextPageOffsetData`` ("" on the last page)
 =============  ==========================================================================
 
 Lighter publishes no funding history we can read without an account here (and its fake
@@ -66,6 +70,8 @@ HYPERLIQUID_PAGE = 500
 BINANCE_PAGE = 1000
 BACKPACK_PAGE = 1000
 GRVT_PAGE = 1000
+EDGEX_PAGE = 100
+EDGEX_URL = "https://edgex-prod-v2.edgex.exchange"  # the EdgeX client's mainnet REST host
 MAX_PAGES = 10_000  # a venue that keeps answering the same page cannot loop forever
 
 
@@ -190,6 +196,39 @@ class BackpackHistory(BinanceStyleHistory):
         return sorted(set(result))
 
 
+class EdgexHistory(BinanceStyleHistory):
+    """EdgeX V2's public funding history; answers are ``{"code": "SUCCESS", "data"}``."""
+
+    async def settlements(self, contract: str, start: datetime, end: datetime) -> list[Settlement]:
+        result: list[Settlement] = []
+        offset = ""
+        for _ in range(MAX_PAGES):
+            params: dict[str, object] = {
+                "contractId": contract,
+                "size": EDGEX_PAGE,
+                "filterSettlementFundingRate": "true",
+                "filterBeginTimeInclusive": _ms(start),
+                "filterEndTimeExclusive": _ms(end),
+            }
+            if offset:
+                params["offsetData"] = offset
+            answer = await self._get("/api/v2/public/funding/getFundingRatePage", params)
+            if not isinstance(answer, dict) or answer.get("code") != "SUCCESS":
+                code = answer.get("code") if isinstance(answer, dict) else None
+                raise VenueUnavailable(f"getFundingRatePage refused: {code!r}", venue=self.venue)
+            page = answer["data"]
+            rows = page["dataList"]
+            result += [
+                (ms_to_datetime(int(r["fundingTimestamp"])), to_decimal(r["fundingRate"]))
+                for r in rows
+                if r.get("isSettlement", True)
+            ]
+            offset = str(page.get("nextPageOffsetData") or "")
+            if not offset or not rows:
+                break
+        return sorted({s for s in result if start <= s[0] < end})
+
+
 class GrvtHistory:
     """GRVT's funding history through the account-less client's own REST (its market-data
     host, its error mapping); the contracts are the client's instruments."""
@@ -258,7 +297,12 @@ def default_history_source(
         return HyperliquidHistory(venue, base_url or HYPERLIQUID_URL)
     if venue == "grvt":  # its client's hosts (venue_options' base_url reaches it there)
         return GrvtHistory(venue, factory(venue))
-    defaults = {"binance": BINANCE_URL, "aster": ASTER_URL, "backpack": BACKPACK_URL}
+    defaults = {
+        "binance": BINANCE_URL,
+        "aster": ASTER_URL,
+        "backpack": BACKPACK_URL,
+        "edgex": EDGEX_URL,
+    }
     if venue in defaults:
         client = factory(venue)
 
@@ -269,7 +313,8 @@ def default_history_source(
             finally:
                 await client.disconnect()
 
-        cls = BackpackHistory if venue == "backpack" else BinanceStyleHistory
+        classes = {"backpack": BackpackHistory, "edgex": EdgexHistory}
+        cls = classes.get(venue, BinanceStyleHistory)
         return cls(venue, base_url or defaults[venue], markets)
     raise ExchangeError("publishes no funding history this service can read", venue=venue)
 

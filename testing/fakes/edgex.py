@@ -406,6 +406,8 @@ class FakeEdgex:
         self._fill_ids = itertools.count(573_000_000_000_000_001)
         self._connections: list[_Connection] = []
         self.requests: list[tuple[str, str]] = []
+        self.funding_history: dict[str, list[JSON]] = {}
+        """Per contract id, ``getFundingRatePage`` rows, oldest first (:meth:`record_funding`)."""
         self.rejections: list[str] = []
         self.ws_timestamps: list[int] = []
         """The ``timestamp`` of every WebSocket connection accepted, in order."""
@@ -551,9 +553,32 @@ class FakeEdgex:
         interval = FUNDING_INTERVAL_MIN * 60_000
         return (now_ms() // interval + 1) * interval
 
+    def record_funding(
+        self, contract_id: str, at_ms: int, rate: Decimal, *, settlement: bool = True
+    ) -> None:
+        """One row of the funding history ``getFundingRatePage`` serves (a settlement, or the
+        per-minute estimate between them when ``settlement`` is false)."""
+        oracle = text(self.oracle_price(contract_id))
+        self.funding_history.setdefault(contract_id, []).append(
+            {
+                "contractId": contract_id,
+                "fundingTime": str(at_ms),
+                "fundingTimestamp": str(at_ms),
+                "oraclePrice": oracle,
+                "indexPrice": oracle,
+                "fundingRate": text(rate),
+                "isSettlement": settlement,
+                "forecastFundingRate": "",
+                "previousFundingRate": text(rate),
+                "fundingRateIntervalMin": str(FUNDING_INTERVAL_MIN),
+            }
+        )
+        self.funding_history[contract_id].sort(key=lambda r: int(r["fundingTimestamp"]))
+
     async def settle_funding(self, contract_id: str) -> None:
         """Pay one funding interval on every open position (positive rate: longs pay)."""
         contract = self.contracts[contract_id]
+        self.record_funding(contract_id, now_ms(), contract.funding_rate)
         for account in self.accounts.values():
             position = account.positions.get(contract_id)
             if position is None or position.amount == 0:
@@ -817,6 +842,7 @@ class FakeEdgex:
             ("GET", f"{v2}/public/quote/getDepth"): self.h_depth,
             ("GET", f"{v2}/public/quote/getTicker"): self.h_ticker,
             ("GET", f"{v2}/public/funding/getLatestFundingRate"): self.h_funding,
+            ("GET", f"{v2}/public/funding/getFundingRatePage"): self.h_funding_page,
             ("POST", f"{v2}/private/order/createOrder"): self.h_create,
             ("POST", f"{v2}/private/order/cancelOrderById"): self.h_cancel_by_id,
             ("POST", f"{v2}/private/order/cancelOrderByClientOrderId"): self.h_cancel_by_client,
@@ -928,6 +954,33 @@ class FakeEdgex:
         if wanted and not rows:
             raise ApiError(E_CONTRACT)
         return rows
+
+    def h_funding_page(self, _a: FakeAccount | None, params: JSON) -> Any:
+        """History newest first: ``size`` (1..100, default 100) rows a page, ``offsetData`` an
+        opaque cursor ("" on the last page), settlements only when
+        ``filterSettlementFundingRate`` is true, ``filterBeginTimeInclusive`` /
+        ``filterEndTimeExclusive`` in ms (EdgeX V2 "Funding Rate API")."""
+        contract_id = str(params.get("contractId", ""))
+        if contract_id not in self.contracts:
+            raise ApiError(E_CONTRACT)
+        try:
+            size = int(str(params.get("size") or 100))
+            offset = int(str(params.get("offsetData") or "0"), 16)
+            begin = int(str(params.get("filterBeginTimeInclusive") or 0))
+            end = int(str(params.get("filterEndTimeExclusive") or 2**63))
+        except ValueError:
+            raise ApiError(E_PARAM) from None
+        if not 0 < size <= 100:
+            raise ApiError(E_PARAM)
+        settled_only = str(params.get("filterSettlementFundingRate", "")).lower() == "true"
+        rows = [
+            r
+            for r in reversed(self.funding_history.get(contract_id, []))
+            if begin <= int(r["fundingTimestamp"]) < end and (r["isSettlement"] or not settled_only)
+        ]
+        page = rows[offset : offset + size]
+        more = offset + size < len(rows)
+        return {"dataList": page, "nextPageOffsetData": f"{offset + size:X}" if more else ""}
 
     def h_funding(self, _a: FakeAccount | None, params: JSON) -> Any:
         wanted = [x for x in str(params.get("contractId", "")).split(",") if x]

@@ -1,7 +1,8 @@
 """Backfill of the wave-3 venues through their fakes, on both databases: GRVT's settled
-history (``/full/v1/funding``, percentage points, newest first, cursor pages) stored as settled
-rows inside the window; Paradex (continuous funding, no settlements) and EdgeX reported as
-venues without a history this service reads, never guessed."""
+history (``/full/v1/funding``, percentage points, newest first, cursor pages) and EdgeX's
+(``getFundingRatePage``, settlements only, offset pages) stored as settled rows inside the
+window; Paradex (continuous funding, no settlements) reported as a venue without a history,
+never guessed."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from funding_rate_service.backfill import backfill, backfill_configured
 from funding_rate_service.settings import CollectionSettings
 from funding_rate_service.storage import ESTIMATE, SETTLED, FundingRecord
 from funding_rate_service.venue_access import public_client_factory
+from testing.fakes.edgex import FakeEdgex
 from testing.fakes.grvt import FakeGrvt
 
 D = Decimal
@@ -110,15 +112,51 @@ async def test_a_grvt_settlement_replaces_the_live_estimate(
     assert [(r.rate_per_interval, r.source) for r in rows] == [(D("0.0002"), SETTLED)]
 
 
-async def test_paradex_and_edgex_are_reported_without_history(
+async def test_edgex_settlements_are_paged_and_estimates_left_out(
+    db_sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(backfill_module, "EDGEX_PAGE", 5)  # several offset pages
+    end = datetime(2026, 3, 10, 16, tzinfo=UTC)
+    four = 4 * HOUR
+    async with FakeEdgex() as edgex:
+        for i in range(1, 31):  # 30 settlements every 4 h before end ...
+            at = end - i * four
+            edgex.record_funding("10000001", _ms(at), D("0.00005"))
+            edgex.record_funding("10000002", _ms(at), D("-0.00002"))
+            # ... and the per-minute estimates between them, which are no settlements
+            edgex.record_funding("10000001", _ms(at + HOUR), D("0.009"), settlement=False)
+        opts = {"edgex": {"base_url": edgex.base_url, "ws_url": edgex.ws_url}}
+        settings = CollectionSettings(venues=("edgex",), backfill_days=2, venue_options=opts)
+        for _ in range(2):  # a second run changes nothing
+            [result] = await backfill_configured(db_sessions, settings, now=end)
+            assert result.errors == []
+            assert (result.symbols, result.rows) == (2, 2 * 12)  # 2 days of 4 h settlements
+        pages = [p for _, p in edgex.requests if p.endswith("/getFundingRatePage")]
+    start = end - timedelta(days=2)
+    async with db_sessions() as session:
+        btc = await storage.history(session, "edgex", "BTC", start - 10 * four, end + HOUR)
+        eth = await storage.history(session, "edgex", "ETH", start, end)
+    assert [r.funding_time for r in btc] == [start + i * four for i in range(12)]
+    assert {(r.rate_per_interval, r.interval_hours, r.hourly_rate, r.source) for r in btc} == {
+        (D("0.00005"), D(4), D("0.0000125"), SETTLED)
+    }
+    assert {r.rate_per_interval for r in eth} == {D("-0.00002")}
+    assert len(pages) >= 2 * 2 * 3  # 12 rows in pages of 5, two symbols, two runs
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+async def test_paradex_is_reported_without_history(
     db_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    results = await backfill(
+    [result] = await backfill(
         db_sessions,
-        ["paradex", "edgex"],
+        ["paradex"],
         3,
         public_client_factory({}),
         now=datetime(2026, 3, 10, tzinfo=UTC),
     )
-    assert [(r.venue, r.rows) for r in results] == [("paradex", 0), ("edgex", 0)]
-    assert all("publishes no funding history" in r.errors[0] for r in results)
+    assert (result.venue, result.rows, result.symbols) == ("paradex", 0, 0)
+    assert "publishes no funding history" in result.errors[0]
