@@ -78,7 +78,7 @@ from exchange_clients.edgex.wire import (
 )
 from exchange_clients.factory import register_client
 from exchange_clients.native.rest import TimestampedRestClient
-from exchange_clients.native.wire import to_decimal, wire_decimal
+from exchange_clients.native.wire import optional_decimal, to_decimal, wire_decimal
 from exchange_clients.types import (
     Balance,
     BookSnapshot,
@@ -166,6 +166,7 @@ class EdgexClient(TimestampedRestClient[EdgexRest]):
                 )
             self._order_signer = OrderSigner(key, venue=self.name)
         self._contracts: dict[str, EdgexContract] = {}
+        self._index_prices: dict[str, Decimal] = {}
         self._domain: OrderDomain | None = None
         self._client_of: dict[str, str] = {}
         """Venue order id -> our client order id."""
@@ -271,13 +272,23 @@ class EdgexClient(TimestampedRestClient[EdgexRest]):
         await self.markets()
         rows = await self._rest.public(FUNDING)
         result: dict[str, FundingRate] = {}
+        index: dict[str, Decimal] = {}
         for row in rows if isinstance(rows, list) else []:
             contract = self._contracts.get(str(row.get("contractId")))
             if contract is not None:
                 result[contract.market.symbol] = funding_from_wire(
                     self.name, contract.market, row, contract.funding_interval_minutes
                 )
+                price = optional_decimal(row.get("indexPrice"))
+                if price is not None:
+                    index[contract.market.symbol] = contract.market.from_venue_price(price)
+        self._index_prices = index
         return result
+
+    def index_prices(self) -> dict[str, Decimal]:
+        """Each contract's ``indexPrice`` from the last :meth:`funding_rates` read (the
+        funding-rate service stores it beside the mark; no extra call)."""
+        return dict(self._index_prices)
 
     async def fees(self, symbol: str) -> FeeSchedule:
         """The contract's published default rates (EdgeX has no per-account fee endpoint in

@@ -79,7 +79,7 @@ from exchange_clients.grvt.wire import (
     rejection,
 )
 from exchange_clients.native.base import ContractMarketsClient
-from exchange_clients.native.wire import to_decimal
+from exchange_clients.native.wire import optional_decimal, to_decimal
 from exchange_clients.types import (
     Balance,
     BookSnapshot,
@@ -163,6 +163,7 @@ class GrvtClient(ContractMarketsClient):
         self._venue_of: dict[str, str] = {}  # our client order id -> venue order id
         self._instruments: dict[str, Mapping[str, Any]] = {}  # instrument -> its record
         self._intervals: dict[str, Decimal] = {}
+        self._index_prices: dict[str, Decimal] = {}
         self._books: dict[str, BookSnapshot] = {}
         self._market_stream: GrvtStream | None = None
         self._trade_stream: GrvtStream | None = None
@@ -337,7 +338,18 @@ class GrvtClient(ContractMarketsClient):
         """One ticker per market, concurrently (GRVT has no bulk ticker call)."""
         markets = list((await self.markets()).values())
         tickers = await asyncio.gather(*(self._ticker(m) for m in markets))
+        index: dict[str, Decimal] = {}
+        for m, t in zip(markets, tickers, strict=True):
+            price = optional_decimal(t.get("index_price"))
+            if price is not None:
+                index[m.symbol] = m.from_venue_price(price)
+        self._index_prices = index
         return {m.symbol: self._funding(m, t) for m, t in zip(markets, tickers, strict=True)}
+
+    def index_prices(self) -> dict[str, Decimal]:
+        """Each market's ticker ``index_price`` from the last :meth:`funding_rates` read (the
+        funding-rate service stores it beside the mark; no extra call)."""
+        return dict(self._index_prices)
 
     async def fees(self, symbol: str) -> FeeSchedule:
         await self.market(symbol)

@@ -1,7 +1,7 @@
 """Collection over Paradex, EdgeX and GRVT through their fakes with no account, on both
-databases: each venue's rate (per interval and per hour, with its own interval), mark, open
-interest, 24 h volume, next funding time and fees (none where the venue wants a key: Paradex)
-stored, and visible in the API's latest rates."""
+databases: each venue's rate (per interval and per hour, with its own interval), mark, index
+(EdgeX, GRVT), open interest, 24 h volume, next funding time and fees (none where the venue
+wants a key: Paradex) stored, and visible in the API's latest rates."""
 
 from __future__ import annotations
 
@@ -89,6 +89,7 @@ async def test_paradex_is_collected_without_a_key(
     assert (eth.rate_per_interval, eth.interval_hours) == (D("-0.00004"), D(8))
     assert eth.hourly_rate == D("-0.000005")
     assert btc.predicted_rate == D("0.00024")
+    assert btc.index_price is None  # the summary read carries no index price
     assert btc.mark_price == D("60000.05")  # the book's mid
     assert btc.volume_24h_usd == D("125000000")
     assert btc.open_interest_usd == D("1500") * D("60000.05")  # base OI valued at the mark
@@ -124,6 +125,8 @@ async def test_edgex_is_collected_without_a_key(
     assert (eth.rate_per_interval, eth.hourly_rate) == (D("-0.00002"), D("-0.000005"))
     assert btc.predicted_rate == D("0.00012")  # forecastFundingRate
     assert btc.mark_price == D("60000.05")  # oraclePrice (the fake's follows the mid)
+    assert btc.index_price == D("60000.05")  # indexPrice of the same row
+    assert eth.index_price == D("3000.005")
     assert btc.volume_24h_usd == D("912345678.9")
     assert btc.open_interest_usd == D("1873.512") * D("60000.05")
     assert btc.next_funding_time is not None
@@ -153,6 +156,8 @@ async def test_grvt_is_collected_without_a_key(
     assert eth.rate_per_interval == D("-0.000035")
     assert btc.predicted_rate == D("0.0002")
     assert btc.mark_price == D("60000.05")
+    assert btc.index_price == D("60000.05")  # the ticker's index_price (the fake's is its mark)
+    assert eth.index_price == D("3000.005")
     assert btc.volume_24h_usd == D("250000000")
     assert btc.open_interest_usd == D("1200") * D("60000.05")
     assert btc.next_funding_time is not None
