@@ -2,7 +2,10 @@
 
 Collection needs five things of a venue (:class:`FundingVenue`); every ``BaseExchangeClient``
 has them, and :func:`public_client_factory` builds clients as the factory does, with no
-credentials (Binance, Aster, Backpack and the paper venues read their public data that way).
+credentials (Binance, Aster, Backpack, Paradex, EdgeX, GRVT and the paper venues read their
+public data that way: Paradex's fees are the account's own, so they stay unknown; EdgeX and
+GRVT answer their published schedules and, through ``index_prices()``, the index price their
+funding read carries).
 
 The Hyperliquid client refuses to exist without a private key (it signs everything it sends),
 yet everything collection needs is public ``POST /info``: ``metaAndAssetCtxs`` (the universe,
@@ -13,10 +16,10 @@ venue package's own parsers (``wire.parse_universe``, ``wire.parse_market_stats`
 schedule (``wire.PUBLISHED_FEES``: no account, no tier).
 
 :func:`collection_client_factory` is the collector's default: this reader for Hyperliquid, the
-factory's public client for every other venue (Binance, Aster, Backpack and the paper venues
-read their public data without credentials). Lighter's client needs a key too; it is read
-through :class:`funding_rate_service.lighter_public.LighterPublic` (public ``orderBookDetails``
-and the ``market_stats/all`` channel).
+factory's public client for every other venue (Binance, Aster, Backpack, Paradex, EdgeX, GRVT
+and the paper venues read their public data without credentials). Lighter's client needs a
+key too; it is read through :class:`funding_rate_service.lighter_public.LighterPublic` (public
+``orderBookDetails`` and the ``market_stats/all`` channel).
 """
 
 from __future__ import annotations
