@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
 
 from core.errors import VenueUnavailable
 from exchange_clients.base import BaseExchangeClient
@@ -47,6 +47,9 @@ from networking.json_codec import dumps
 
 VENUE = "hyperliquid"
 LIGHTER = "lighter"
+REST_ONLY: Final = ("paradex", "edgex", "grvt")
+"""Venues whose clients open WebSockets on connect unless told ``streams: False``; collection
+reads their REST answers only, so it asks for none (``venue_options`` may still turn them on)."""
 
 
 class FundingVenue(Protocol):
@@ -154,7 +157,9 @@ def collection_client_factory(
     options: Mapping[str, Mapping[str, object]] | None = None,
 ) -> ClientFactory:
     """Venue name -> what the collector reads it through, with no account."""
-    per_venue = dict(options or {})
+    per_venue = {venue: dict(values) for venue, values in (options or {}).items()}
+    for venue in REST_ONLY:
+        per_venue[venue] = {"streams": False, **per_venue.get(venue, {})}
     others = public_client_factory(per_venue)
 
     def build(venue: str) -> FundingVenue:

@@ -216,3 +216,39 @@ async def test_a_wave3_venue_down_leaves_the_other_two_collected(
     assert result.failed == ("edgex",)
     assert {venue for venue, _ in await latest_by_pair(db_sessions)} == {"paradex", "grvt"}
     assert c.health()["edgex"].last_error
+
+
+async def test_collection_opens_no_websocket_on_the_three(
+    db_sessions: async_sessionmaker[AsyncSession], fakes: Wave3
+) -> None:
+    settings = CollectionSettings(
+        venues=VENUES, venue_options=fakes.options(), venue_timeout_seconds=10.0
+    )
+    c = Collector(settings, db_sessions)
+    try:
+        assert (await c.collect_once()).failed == ()
+        # The clients stay connected between cycles: any stream they opened would be open now.
+        open_streams = [
+            len(fakes.paradex._connections),
+            len(fakes.edgex.ws_timestamps),
+            len(fakes.grvt._connections),
+        ]
+    finally:
+        await c.aclose()
+    assert open_streams == [0, 0, 0]
+
+
+async def test_venue_options_may_still_turn_the_streams_on(
+    db_sessions: async_sessionmaker[AsyncSession], fakes: Wave3
+) -> None:
+    options = fakes.options()
+    options["edgex"] = {**options["edgex"], "streams": True}
+    settings = CollectionSettings(
+        venues=("edgex",), venue_options=options, venue_timeout_seconds=10.0
+    )
+    c = Collector(settings, db_sessions)
+    try:
+        assert (await c.collect_once()).failed == ()
+    finally:
+        await c.aclose()
+    assert len(fakes.edgex.ws_timestamps) == 1  # its public stream
