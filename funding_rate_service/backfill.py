@@ -54,7 +54,7 @@ from exchange_clients.native.wire import ms_to_datetime, to_decimal
 from funding_rate_service import storage
 from funding_rate_service.settings import CollectionSettings
 from funding_rate_service.storage import SETTLED, FundingRecord
-from funding_rate_service.venue_access import public_client_factory
+from funding_rate_service.venue_access import public_client_factory, rest_only
 from networking.http import HttpRequest, RestTransport
 from networking.json_codec import dumps
 
@@ -445,7 +445,7 @@ async def backfill_configured(
         sessions,
         settings.venues,
         settings.backfill_days,
-        factory or public_client_factory(settings.venue_options),
+        factory or public_client_factory(rest_only(settings.venue_options)),
         symbols=settings.symbols,
         base_urls=base_urls,
         now=now,

@@ -153,13 +153,21 @@ class HyperliquidPublic:
         return PUBLISHED_FEES
 
 
+def rest_only(
+    options: Mapping[str, Mapping[str, object]] | None,
+) -> dict[str, Mapping[str, object]]:
+    """``options`` with ``streams: False`` for the :data:`REST_ONLY` venues unless set."""
+    per_venue: dict[str, Mapping[str, object]] = dict(options or {})
+    for venue in REST_ONLY:
+        per_venue[venue] = {"streams": False, **per_venue.get(venue, {})}
+    return per_venue
+
+
 def collection_client_factory(
     options: Mapping[str, Mapping[str, object]] | None = None,
 ) -> ClientFactory:
     """Venue name -> what the collector reads it through, with no account."""
-    per_venue = {venue: dict(values) for venue, values in (options or {}).items()}
-    for venue in REST_ONLY:
-        per_venue[venue] = {"streams": False, **per_venue.get(venue, {})}
+    per_venue = rest_only(options)
     others = public_client_factory(per_venue)
 
     def build(venue: str) -> FundingVenue:

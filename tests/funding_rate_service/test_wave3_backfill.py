@@ -107,6 +107,7 @@ async def test_a_grvt_settlement_replaces_the_live_estimate(
     [result] = await backfill_configured(db_sessions, settings, now=end)
     assert result.errors == []
     assert result.rows == 3
+    assert grvt.requests.count("/full/v1/funding") == 1
     async with db_sessions() as session:
         rows = await storage.history(session, "grvt", "BTC", end - EIGHT, end)
     assert [(r.rate_per_interval, r.source) for r in rows] == [(D("0.0002"), SETTLED)]
