@@ -79,6 +79,7 @@ def run(
     def strategy(
         hbt: Any, threshold: float, levels: int, size: float, cap: float
     ) -> tuple[int, int]:
+        max_scan = 1_000  # ticks walked from the touch for ``levels`` levels (ours span ~30)
         updates = 0
         orders = 0
         order_id = 0
@@ -91,7 +92,7 @@ def run(
             asks = 0.0
             found = 0
             tick_ = best_bid
-            while found < levels and tick_ > best_bid - 100_000:
+            while found < levels and tick_ > best_bid - max_scan:
                 qty = depth.bid_qty_at_tick(tick_)
                 if qty > 0:
                     bids += qty
@@ -99,7 +100,7 @@ def run(
                 tick_ -= 1
             found = 0
             tick_ = best_ask
-            while found < levels and tick_ < best_ask + 100_000:
+            while found < levels and tick_ < best_ask + max_scan:
                 qty = depth.ask_qty_at_tick(tick_)
                 if qty > 0:
                     asks += qty
