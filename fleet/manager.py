@@ -33,6 +33,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import strategies  # noqa: F401  (fills the params registry that config validation reads)
@@ -69,6 +70,8 @@ log = structlog.get_logger(__name__)
 READY_TIMEOUT_SECONDS = 60.0
 NOT_LOADED = "NOT_LOADED"
 ACTIVE_STATES = ("RUNNING", "STARTING", "BACKOFF")
+ALREADY_ADDED = 90  # supervisor.xmlrpc.Faults.ALREADY_ADDED
+PORT_ATTEMPTS = 3
 # A lease heartbeat younger than this on another host means the bot runs there
 # (bot_runtime.lease.LEASE_TTL; not imported: the fleet does not load the bot runtime).
 LEASE_TTL_SECONDS = 60.0
@@ -81,6 +84,9 @@ class FleetManager:
         self.layout = FleetLayout(var_dir) if var_dir is not None else FleetLayout.default()
         self._database_url = database_url
         self._rpc: SupervisorRPC | None = None
+        # Launches may run at once (the dashboard, Telegram): one of them starts supervisord.
+        self._supervisord_lock = asyncio.Lock()
+        self._registration_lock = asyncio.Lock()
 
     @property
     def database_url(self) -> str:
@@ -139,14 +145,15 @@ class FleetManager:
 
     async def _ensure_supervisord(self) -> None:
         """supervisord running with every program loaded; starts no bot (autostart=false)."""
-        self.layout.prepare()
-        write_private(
-            self.layout.config_file, supervisord_conf(self.layout, self.layout.rpc_password())
-        )
-        self._upgrade_program_files()
-        if not await self.rpc.alive():
-            await self._start_supervisord()
-        await self.reconcile()
+        async with self._supervisord_lock:
+            self.layout.prepare()
+            write_private(
+                self.layout.config_file, supervisord_conf(self.layout, self.layout.rpc_password())
+            )
+            self._upgrade_program_files()
+            if not await self.rpc.alive():
+                await self._start_supervisord()
+            await self.reconcile()
 
     def _upgrade_program_files(self) -> None:
         """Rewrite bot program files of an older format (autostart=true, token in the file)."""
@@ -223,7 +230,12 @@ class FleetManager:
         for program in sorted(self.layout.programs_dir.glob("*.conf")):
             name = program.stem
             if name not in loaded:
-                await self.rpc.call("addProcessGroup", name)
+                try:
+                    await self.rpc.call("addProcessGroup", name)
+                except xmlrpc.client.Fault as exc:
+                    if exc.faultCode != ALREADY_ADDED:
+                        raise
+                    continue  # a launch running at the same time loaded it meanwhile
                 log.info("program loaded into supervisord", program=name)
         await self._set_statuses()
 
@@ -286,20 +298,32 @@ class FleetManager:
         await self._ensure_supervisord()
         processes = await self._processes()
         token = new_token()
-        async with self._transaction() as session:
-            port = await allocate_port(session, name)
-            bot = await session.scalar(select(Bot).where(Bot.name == name))
-            if bot is None:
-                bot = Bot(name=name, config={})
-                session.add(bot)
-            bot.config = config.model_dump(mode="json", by_alias=True)
-            bot.config_path = str(path)
-            bot.control_port = port
-            bot.control_token_hash = hash_token(token)
-            bot.supervisor_program = program
-            bot.status = "starting"
-            bot.status_detail = None
-            bot.desired_state = "running"
+        # One registration at a time in this process; another process launching at the same
+        # moment can still take the same free port: the unique index refuses it, and the port
+        # is allocated again.
+        for attempt in range(PORT_ATTEMPTS):
+            try:
+                async with self._registration_lock, self._transaction() as session:
+                    port = await allocate_port(session, name)
+                    bot = await session.scalar(select(Bot).where(Bot.name == name))
+                    if bot is None:
+                        bot = Bot(name=name, config={})
+                        session.add(bot)
+                    bot.config = config.model_dump(mode="json", by_alias=True)
+                    bot.config_path = str(path)
+                    bot.control_port = port
+                    bot.control_token_hash = hash_token(token)
+                    bot.supervisor_program = program
+                    bot.status = "starting"
+                    bot.status_detail = None
+                    bot.desired_state = "running"
+                break
+            except IntegrityError:
+                if attempt == PORT_ATTEMPTS - 1:
+                    raise FleetError(
+                        f"{name}: could not reserve a control-API port (other launches kept "
+                        "taking the free ones); launch it again"
+                    ) from None
         write_private(self.layout.token_file(name), token)
         write_private(
             self.layout.program_file(name),
@@ -309,7 +333,7 @@ class FleetManager:
             await self.rpc.call("reloadConfig")
             if program in processes:
                 await self.rpc.call("removeProcessGroup", program)
-            await self.rpc.call("addProcessGroup", program)
+            await self._add_program(program)
             await self._start_program(program)
             await self._wait_ready(name)
         except (FleetError, xmlrpc.client.Fault) as exc:
@@ -320,6 +344,18 @@ class FleetManager:
             ) from None
         log.info("bot launched", bot=name, config=str(path))
         return await self.status(name)
+
+    async def _add_program(self, program: str) -> None:
+        """Load ``program`` from its file just written. Another launch running at the same time
+        may have loaded it already (its start of supervisord loads every program file there is),
+        possibly from the file this launch replaced: load it again from the current file."""
+        try:
+            await self.rpc.call("addProcessGroup", program)
+        except xmlrpc.client.Fault as exc:
+            if exc.faultCode != ALREADY_ADDED:
+                raise
+            await self.rpc.call("removeProcessGroup", program)
+            await self.rpc.call("addProcessGroup", program)
 
     async def _check_accounts(self, config_path: str, config: Any) -> None:
         """Fail before anything is written when an account the config needs is missing."""

@@ -3,6 +3,7 @@ and the real ``python -m fleet`` command line where a person would type it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -163,3 +164,17 @@ async def test_a_failed_launch_leaves_nothing_registered(
     assert "XYZ" in bot.status_detail
     assert await fleet.up() == []
     assert await fleet.list_bots() == []
+
+
+async def test_bots_launched_at_once_all_run(idle_fleet: FleetManager, tmp_path: Path) -> None:
+    """Concurrent launches (the dashboard, Telegram and the fleet bench do this): the first one
+    starts supervisord, which loads every program file already written - the others' included -
+    and their own load must not then fail with ALREADY_ADDED."""
+    fleet = idle_fleet
+    names = [f"fleet-many-{i}" for i in range(4)]
+    configs = [write_config(tmp_path, name) for name in names]
+    launched = await asyncio.gather(*(fleet.launch(config) for config in configs))
+    assert sorted(info.name for info in launched) == names
+    assert {bot.name: bot.state for bot in await fleet.list_bots()} == dict.fromkeys(
+        names, "RUNNING"
+    )
