@@ -123,10 +123,8 @@ class FundingArbitrageParams(StrategyParams):
 
     opportunities: Literal["direct", "service"] = Field(
         default="direct",
-        description="where candidate pairs come from: direct = every check scans every "
-        "symbol on the venues; service = the funding-rate service's opportunities (its "
-        "collected rates), then only those symbols are quoted live and checked (direct "
-        "scanning again while the service is unreachable or stale)",
+        description="candidates: direct = scan every symbol each check; service = the "
+        "funding-rate service's opportunities (direct again while it is down or stale)",
     )
     service_url: str = Field(
         default="http://127.0.0.1:8710",
@@ -169,7 +167,14 @@ class FundingArbitrageParams(StrategyParams):
                 f"({', '.join(self.venues)})"
             )
         if self.opportunities == "direct":
-            unused = sorted({"service_url", "service_max_age_seconds"} & self.model_fields_set)
+            # A value other than the default would be silently ignored: refuse it. (The
+            # config builder writes every parameter, the defaults included.)
+            unused = sorted(
+                name
+                for name in ("service_url", "service_max_age_seconds")
+                if name in self.model_fields_set
+                and getattr(self, name) != type(self).model_fields[name].default
+            )
             if unused:
                 raise ValueError(
                     f"{', '.join(unused)} only apply with opportunities: service "

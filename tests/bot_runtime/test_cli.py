@@ -110,7 +110,7 @@ BAD_CONFIGS = [
         {},
         [
             "{file}:3: strategy.type: unknown strategy 'gird' (did you mean 'grid'?): "
-            "expected one of 'funding_arbitrage', 'grid', 'l2_imbalance'"
+            "expected one of 'funding_arbitrage', 'grid', 'l2_imbalance', 'signal_portfolio'"
         ],
     ),
     (

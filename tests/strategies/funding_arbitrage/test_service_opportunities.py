@@ -163,7 +163,7 @@ BASE: dict[str, Any] = {"venues": ["paper_a", "paper_b"], "target_margin_usd": 1
         ),
         ({"opportunities": "service", "service_max_age_seconds": 0}, "greater than or equal"),
         (
-            {"service_url": "http://127.0.0.1:8710"},
+            {"service_url": "http://10.0.0.5:8710"},
             "service_url only apply with opportunities: service",
         ),
         (
@@ -175,6 +175,15 @@ BASE: dict[str, Any] = {"venues": ["paper_a", "paper_b"], "target_margin_usd": 1
 def test_service_settings_are_checked(extra: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message.replace("(", r"\(").replace(")", r"\)")):
         FundingArbitrageParams.model_validate({**BASE, **extra})
+
+
+def test_direct_mode_accepts_the_service_defaults_a_written_config_spells_out() -> None:
+    """The config builder writes every parameter: the defaults of the service settings are
+    not a setting that would be ignored."""
+    params = FundingArbitrageParams.model_validate(
+        {**BASE, "service_url": "http://127.0.0.1:8710", "service_max_age_seconds": 300}
+    )
+    assert params.opportunities == "direct"
 
 
 def test_direct_scanning_stays_the_default() -> None:
