@@ -109,9 +109,10 @@ async def test_a_lease_taken_over_stops_the_bot_without_touching_orders(
             for row in await session.scalars(select(OrderRow).where(OrderRow.bot_id == bot_id))
         }
     await engine.dispose()
-    assert {order.client_order_id: journal[order.client_order_id] for order in resting} == {
-        order.client_order_id: "open" for order in resting
-    }
+    # Untouched: nothing cancelled. (The synthetic market keeps moving meanwhile, so a resting
+    # entry may have filled on its own: that is the venue's doing, not the stopping bot's.)
+    statuses = {order.client_order_id: journal[order.client_order_id] for order in resting}
+    assert set(statuses.values()) <= {"open", "partially_filled", "filled"}, statuses
 
 
 async def test_a_failed_start_is_recorded_not_left_starting(
