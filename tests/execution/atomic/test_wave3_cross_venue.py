@@ -1,7 +1,8 @@
-"""The atomic executor opening and closing a hedged BTC position between GRVT and an existing
-native venue, each client against its fake server (real HTTP, WebSockets and signatures: GRVT's
-API-key session and every order's EIP-712 signer recovered by its fake), journaled on SQLite and
-PostgreSQL."""
+"""The atomic executor opening and closing a hedged BTC position between each wave-3 venue
+(Paradex, EdgeX, GRVT) and an existing native venue, each client against its fake server (real
+HTTP, WebSockets and signatures: Paradex's JWT auth and Stark-signed orders, EdgeX's HMAC headers
+and EIP-712 orders, GRVT's API-key session and EIP-712 orders, each verified by its fake),
+journaled on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -27,11 +28,16 @@ from tests.execution.atomic.test_real_venues import net_positions
 D = Decimal
 SIZE = D("0.01")  # BTC: on both venues' grids, above every minimum
 
-PAIRS = [("grvt", "backpack"), ("lighter", "grvt")]
+PAIRS = [
+    (new, other) if first else (other, new)
+    for new in ("paradex", "edgex", "grvt")
+    for first, other in ((True, "backpack"), (False, "lighter"))
+]
+"""Each new venue long against Backpack, and short against Lighter."""
 
 
 @pytest.mark.parametrize(("long_venue", "short_venue"), PAIRS, ids=lambda v: v)
-async def test_a_hedged_pair_with_grvt_opens_and_closes(
+async def test_a_hedged_pair_with_a_wave3_venue_opens_and_closes(
     db_sessions: async_sessionmaker[AsyncSession], long_venue: str, short_venue: str
 ) -> None:
     venues = (long_venue, short_venue)
