@@ -26,7 +26,18 @@ from tests.execution.atomic.rig import create_bot
 D = Decimal
 SIZE = D("0.01")  # BTC: on every venue's grid, above every minimum notional
 
-PAIRS = [("backpack", "lighter"), ("hyperliquid", "backpack"), ("lighter", "binance")]
+PAIRS = [
+    ("backpack", "lighter"),
+    ("hyperliquid", "backpack"),
+    ("lighter", "binance"),
+    # wave 3: each new venue long against Backpack and short against Lighter
+    ("paradex", "backpack"),
+    ("lighter", "paradex"),
+    ("edgex", "backpack"),
+    ("lighter", "edgex"),
+    ("grvt", "backpack"),
+    ("lighter", "grvt"),
+]
 
 
 async def net_positions(clients: dict[str, BaseExchangeClient]) -> dict[str, Decimal]:
