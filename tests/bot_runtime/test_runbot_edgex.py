@@ -14,6 +14,7 @@ from testing.fakes.backpack import FakeBackpack
 from testing.fakes.edgex import FakeEdgex
 from tests.bot_runtime.test_check import fresh_key
 from tests.bot_runtime.test_runbot_e2e import eventually, running_bot, wait_exit
+from tests.bot_runtime.test_runbot_real_venues import store_accounts
 from tests.exchange_clients.contract.backpack_harness import API_KEY as BP_KEY
 from tests.exchange_clients.contract.backpack_harness import API_SECRET as BP_SECRET
 from tests.exchange_clients.contract.edgex_harness import (
@@ -23,7 +24,6 @@ from tests.exchange_clients.contract.edgex_harness import (
     PASSPHRASE,
     TRADING_KEY,
 )
-from tests.helpers import run_cli
 
 D = Decimal
 BTC = "10000001"
@@ -59,27 +59,24 @@ execution:
 
 
 def add_accounts(var: Path, env: dict[str, str]) -> None:
-    for name, venue, fields in (
-        ("bp", "backpack", {"API_KEY": BP_KEY, "API_SECRET": BP_SECRET}),
+    store_accounts(
+        var,
+        env,
         (
-            "ex",
-            "edgex",
-            {
-                "ACCOUNT_ID": ACCOUNT_ID,
-                "API_KEY": API_KEY,
-                "API_SECRET": API_SECRET,
-                "API_PASSPHRASE": PASSPHRASE,
-                "TRADING_PRIVATE_KEY": TRADING_KEY,
-            },
+            ("bp", "backpack", {"API_KEY": BP_KEY, "API_SECRET": BP_SECRET}),
+            (
+                "ex",
+                "edgex",
+                {
+                    "ACCOUNT_ID": ACCOUNT_ID,
+                    "API_KEY": API_KEY,
+                    "API_SECRET": API_SECRET,
+                    "API_PASSPHRASE": PASSPHRASE,
+                    "TRADING_PRIVATE_KEY": TRADING_KEY,
+                },
+            ),
         ),
-    ):
-        values = {f"PERPFLEET_{venue.upper()}_{key}": value for key, value in fields.items()}
-        result = run_cli(
-            ["-m", "database", "accounts", "add", "--name", name, "--venue", venue, "--from-env"],
-            var,
-            {**env, **values},
-        )
-        assert result.returncode == 0, result.stderr
+    )
 
 
 async def test_funding_arbitrage_opens_a_hedged_edgex_backpack_pair(

@@ -15,10 +15,10 @@ from testing.fakes.backpack import FakeBackpack
 from testing.fakes.grvt import FakeGrvt
 from tests.bot_runtime.test_check import fresh_key
 from tests.bot_runtime.test_runbot_e2e import eventually, running_bot, wait_exit
+from tests.bot_runtime.test_runbot_real_venues import store_accounts
 from tests.exchange_clients.contract.backpack_harness import API_KEY as BP_KEY
 from tests.exchange_clients.contract.backpack_harness import API_SECRET as BP_SECRET
 from tests.exchange_clients.contract.grvt_harness import API_KEY, PRIVATE_KEY, SUB_ACCOUNT_ID
-from tests.helpers import run_cli
 
 D = Decimal
 BTC = "BTC_USDT_Perp"
@@ -55,21 +55,18 @@ execution:
 
 
 def add_accounts(var: Path, env: dict[str, str]) -> None:
-    for name, venue, fields in (
-        ("bp", "backpack", {"API_KEY": BP_KEY, "API_SECRET": BP_SECRET}),
+    store_accounts(
+        var,
+        env,
         (
-            "gv",
-            "grvt",
-            {"API_KEY": API_KEY, "PRIVATE_KEY": PRIVATE_KEY, "SUB_ACCOUNT_ID": SUB_ACCOUNT_ID},
+            ("bp", "backpack", {"API_KEY": BP_KEY, "API_SECRET": BP_SECRET}),
+            (
+                "gv",
+                "grvt",
+                {"API_KEY": API_KEY, "PRIVATE_KEY": PRIVATE_KEY, "SUB_ACCOUNT_ID": SUB_ACCOUNT_ID},
+            ),
         ),
-    ):
-        values = {f"PERPFLEET_{venue.upper()}_{key}": value for key, value in fields.items()}
-        result = run_cli(
-            ["-m", "database", "accounts", "add", "--name", name, "--venue", venue, "--from-env"],
-            var,
-            {**env, **values},
-        )
-        assert result.returncode == 0, result.stderr
+    )
 
 
 async def test_funding_arbitrage_opens_a_hedged_grvt_backpack_pair(

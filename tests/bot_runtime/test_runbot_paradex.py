@@ -14,10 +14,10 @@ from testing.fakes.backpack import FakeBackpack
 from testing.fakes.paradex import FakeParadex
 from tests.bot_runtime.test_check import fresh_key
 from tests.bot_runtime.test_runbot_e2e import eventually, running_bot, wait_exit
+from tests.bot_runtime.test_runbot_real_venues import store_accounts
 from tests.exchange_clients.contract.backpack_harness import API_KEY as BP_KEY
 from tests.exchange_clients.contract.backpack_harness import API_SECRET as BP_SECRET
 from tests.exchange_clients.contract.paradex_harness import L1_PRIVATE_KEY
-from tests.helpers import run_cli
 
 D = Decimal
 BTC = "BTC-USD-PERP"
@@ -54,17 +54,14 @@ execution:
 
 
 def add_accounts(var: Path, env: dict[str, str]) -> None:
-    for name, venue, fields in (
-        ("bp", "backpack", {"API_KEY": BP_KEY, "API_SECRET": BP_SECRET}),
-        ("pd", "paradex", {"L1_PRIVATE_KEY": L1_PRIVATE_KEY}),
-    ):
-        values = {f"PERPFLEET_{venue.upper()}_{key}": value for key, value in fields.items()}
-        result = run_cli(
-            ["-m", "database", "accounts", "add", "--name", name, "--venue", venue, "--from-env"],
-            var,
-            {**env, **values},
-        )
-        assert result.returncode == 0, result.stderr
+    store_accounts(
+        var,
+        env,
+        (
+            ("bp", "backpack", {"API_KEY": BP_KEY, "API_SECRET": BP_SECRET}),
+            ("pd", "paradex", {"L1_PRIVATE_KEY": L1_PRIVATE_KEY}),
+        ),
+    )
 
 
 async def test_funding_arbitrage_opens_a_hedged_paradex_backpack_pair(

@@ -6,6 +6,7 @@ atomic executor opening the hedged pair on both venues; SIGINT stops it cleanly.
 from __future__ import annotations
 
 import signal
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 
@@ -53,19 +54,12 @@ execution:
 """
 
 
-def add_accounts(var: Path, env: dict[str, str]) -> None:
-    for name, venue, fields in (
-        ("bp", "backpack", {"API_KEY": API_KEY, "API_SECRET": API_SECRET}),
-        (
-            "lt",
-            "lighter",
-            {
-                "API_KEY_PRIVATE_KEY": HARNESS_KEY,
-                "ACCOUNT_INDEX": str(ACCOUNT_INDEX),
-                "API_KEY_INDEX": str(API_KEY_INDEX),
-            },
-        ),
-    ):
+def store_accounts(
+    var: Path, env: dict[str, str], accounts: Iterable[tuple[str, str, dict[str, str]]]
+) -> None:
+    """Each (account name, venue, credential fields) stored through the real CLI, the fields
+    passed as ``PERPFLEET_<VENUE>_<FIELD>`` variables (``--from-env``)."""
+    for name, venue, fields in accounts:
         values = {f"PERPFLEET_{venue.upper()}_{key}": value for key, value in fields.items()}
         result = run_cli(
             ["-m", "database", "accounts", "add", "--name", name, "--venue", venue, "--from-env"],
@@ -73,6 +67,25 @@ def add_accounts(var: Path, env: dict[str, str]) -> None:
             {**env, **values},
         )
         assert result.returncode == 0, result.stderr
+
+
+def add_accounts(var: Path, env: dict[str, str]) -> None:
+    store_accounts(
+        var,
+        env,
+        (
+            ("bp", "backpack", {"API_KEY": API_KEY, "API_SECRET": API_SECRET}),
+            (
+                "lt",
+                "lighter",
+                {
+                    "API_KEY_PRIVATE_KEY": HARNESS_KEY,
+                    "ACCOUNT_INDEX": str(ACCOUNT_INDEX),
+                    "API_KEY_INDEX": str(API_KEY_INDEX),
+                },
+            ),
+        ),
+    )
 
 
 async def test_funding_arbitrage_opens_a_hedged_backpack_lighter_pair(
