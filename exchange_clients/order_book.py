@@ -559,6 +559,46 @@ class OrderBook:
             yield self._price(key), sizes[key]
 
 
+def snapshot_scale(bids: Sequence[Level], asks: Sequence[Level]) -> int | None:
+    """The decimal places an ``OrderBook`` loaded with this snapshot would write its prices
+    with, or None when the levels are not ones this function vouches for.
+
+    It vouches for ``Decimal`` levels that :meth:`OrderBook.apply_snapshot` loads without
+    raising and without reordering: prices best first with no repeats (bids falling, asks
+    rising), written without an exponent or sign and with at most 30 decimal places, sizes
+    not negative. For those, the loaded book's answers follow from the levels as given
+    (:func:`price_at_scale`), so a holder of a snapshot that nobody may read
+    (:class:`exchange_clients.paper.book.PaperBook`) need not load it to answer its mid or
+    its best levels.
+    """
+    scale = 0
+    try:
+        for levels, falling in ((bids, True), (asks, False)):
+            previous: Decimal | None = None
+            for price, size in levels:
+                if type(price) is not Decimal or type(size) is not Decimal or size < _ZERO:
+                    return None
+                if previous is not None and (price >= previous if falling else price <= previous):
+                    return None
+                previous = price
+                whole, _, fraction = str(price).partition(".")
+                if not (whole + fraction).isdecimal() or len(fraction) > _MAX_SCALE:
+                    return None
+                if len(fraction) > scale:
+                    scale = len(fraction)
+    except (ArithmeticError, TypeError, ValueError):  # NaN sizes, levels that are not pairs
+        return None
+    return scale
+
+
+def price_at_scale(price: Decimal, scale: int) -> Decimal:
+    """``price`` as a book of ``scale`` decimal places returns it (a :func:`snapshot_scale`
+    level: no sign, no exponent, at most ``scale`` places)."""
+    whole, _, fraction = str(price).partition(".")
+    key = int(whole + fraction) * _POW10[scale - len(fraction)]
+    return Decimal(key).scaleb(-scale, _EXACT)
+
+
 def _taken_side(side: Side) -> BookSide:
     """The side of the book a taker on ``side`` takes from."""
     if side == "buy":

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
+from operator import attrgetter
 
 from exchange_clients.market_data.events import (
     BookSnapshotEvent,
@@ -30,6 +31,7 @@ MICROSECOND = timedelta(microseconds=1)
 DEFAULT_SPREAD_BPS = Decimal(2)
 DEFAULT_DEPTH_USD = Decimal(250_000)
 BOOK_LEVELS = 5
+_BPS_HALVED = Decimal(20_000)  # half the spread: bps / 10,000 / 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +75,13 @@ def drawn_book(
     venue: str, market: Market, ts: datetime, mark: Decimal, shape: BookShape
 ) -> BookSnapshotEvent:
     tick, step = market.tick_size, market.step_size
-    half = mark * shape.spread_bps / Decimal(20_000)
+    half = mark * shape.spread_bps / _BPS_HALVED
+    twice = 2 * half
+    size: Decimal | None = None  # the same on every level: worked out once, if a level fits
     bids: list[Level] = []
     asks: list[Level] = []
     for i in range(BOOK_LEVELS):
-        offset = half + 2 * half * i
+        offset = half + twice * i
         bid = ((mark - offset) / tick).to_integral_value(ROUND_FLOOR) * tick
         ask = ((mark + offset) / tick).to_integral_value(ROUND_CEILING) * tick
         if bids and bid >= bids[-1][0]:
@@ -86,16 +90,12 @@ def drawn_book(
             ask = asks[-1][0] + tick
         if bid <= 0:
             break
-        size = max(step, (shape.depth_usd / mark / step).to_integral_value(ROUND_DOWN) * step)
+        if size is None:
+            size = max(step, (shape.depth_usd / mark / step).to_integral_value(ROUND_DOWN) * step)
         bids.append((bid, size))
         asks.append((ask, size))
     return BookSnapshotEvent(
-        venue=venue,
-        symbol=market.symbol,
-        ts=ts,
-        bids=tuple(bids),
-        asks=tuple(asks),
-        sequence=int(ts.timestamp() * 1_000_000),
+        venue, market.symbol, ts, tuple(bids), tuple(asks), int(ts.timestamp() * 1_000_000)
     )
 
 
@@ -106,48 +106,45 @@ def funding_events(
     shape: BookShape | None,
 ) -> Iterator[MarketEvent]:
     """Events of one symbol, in time order. ``shape`` None: the data has its own books."""
+    symbol = market.symbol
+    intervals: dict[Decimal, timedelta] = {}
     for index, row in enumerate(rows):
-        mark = row.mark_price
+        mark, rate, hours, funding_time = (
+            row.mark_price,
+            row.rate,
+            row.interval_hours,
+            row.funding_time,
+        )
+        interval = intervals.get(hours)
+        if interval is None:
+            interval = intervals[hours] = timedelta(hours=float(hours))
         if shape is not None and index == 0 and mark is not None:
-            opening = row.funding_time - timedelta(hours=float(row.interval_hours))
-            yield drawn_book(venue, market, opening, mark, shape)
-        published = row.funding_time - MICROSECOND
+            yield drawn_book(venue, market, funding_time - interval, mark, shape)
         yield FundingEvent(
             FundingRate(
-                venue=venue,
-                symbol=market.symbol,
-                rate=row.rate,
-                interval_hours=row.interval_hours,
-                next_funding_time=row.funding_time,
-                predicted_rate=row.rate,
-                mark_price=mark,
-                ts=published,
+                venue, symbol, rate, hours, funding_time, rate, mark, funding_time - MICROSECOND
             )
         )
         if shape is not None and mark is not None:
-            yield drawn_book(venue, market, row.funding_time, mark, shape)
+            yield drawn_book(venue, market, funding_time, mark, shape)
         yield FundingEvent(
             FundingRate(
-                venue=venue,
-                symbol=market.symbol,
-                rate=row.rate,
-                interval_hours=row.interval_hours,
-                next_funding_time=row.funding_time + timedelta(hours=float(row.interval_hours)),
-                mark_price=mark,
-                ts=row.funding_time + MICROSECOND,
+                venue,
+                symbol,
+                rate,
+                hours,
+                funding_time + interval,
+                None,
+                mark,
+                funding_time + MICROSECOND,
             )
         )
 
 
 def merge(streams: Sequence[Iterator[MarketEvent]]) -> Iterator[MarketEvent]:
-    """Several time-ordered streams as one, ties in the order of ``streams`` (deterministic)."""
-    keyed = [_keyed(position, stream) for position, stream in enumerate(streams)]
-    for _, _, _, event in heapq.merge(*keyed):
-        yield event
+    """Several time-ordered streams as one, ties in the order of ``streams`` (deterministic:
+    ``heapq.merge`` breaks equal keys by the stream's position)."""
+    return heapq.merge(*streams, key=_event_ts)
 
 
-def _keyed(
-    position: int, stream: Iterator[MarketEvent]
-) -> Iterator[tuple[datetime, int, int, MarketEvent]]:
-    for n, event in enumerate(stream):
-        yield event.ts, position, n, event
+_event_ts = attrgetter("ts")

@@ -14,6 +14,16 @@ copies are therefore kept:
 Feeding both costs a second dict/list update per level of market data, which is cheap next to
 everything else a feed message causes; in exchange every order-path query is a plain
 ``OrderBook`` call with no overlay arithmetic.
+
+Snapshots are loaded lazily. A backtest over funding history replaces hundreds of books an
+hour that nobody reads (no order, no resting order, no quote on that symbol): loading each
+into two books was most of its time. So a snapshot is kept as given, with the one thing every
+snapshot needs at once - the feed's mid, the account's mark - worked out exactly as the
+loaded book would give it (same value, same digits); the best levels (a quote) are answered
+from it the same way. The books are loaded on the first read of ``feed`` or ``paper``, a
+match, a take or a delta. A snapshot whose levels
+:func:`~exchange_clients.order_book.snapshot_scale` cannot vouch for (unsorted, repeated,
+exponent notation, malformed) is loaded at once, so a bad level raises exactly when it did.
 """
 
 from __future__ import annotations
@@ -21,27 +31,77 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from exchange_clients.order_book import BookSide, Level, OrderBook
+from exchange_clients.order_book import (
+    BookSide,
+    Level,
+    OrderBook,
+    price_at_scale,
+    snapshot_scale,
+)
 from exchange_clients.types import Side
 
 
 class PaperBook:
     """One symbol's book as the paper venue matches against it. Not thread-safe."""
 
-    __slots__ = ("feed", "paper")
+    __slots__ = ("_feed", "_mid", "_paper", "_pending")
 
     def __init__(self, symbol: str) -> None:
-        self.feed = OrderBook(symbol)
-        self.paper = OrderBook(symbol)
+        self._feed = OrderBook(symbol)
+        self._paper = OrderBook(symbol)
+        # The last snapshot while nothing has read it: (bids, asks, sequence, price scale).
+        self._pending: tuple[tuple[Level, ...], tuple[Level, ...], int | None, int] | None = None
+        self._mid: Decimal | None = None  # the pending snapshot's mid
+
+    @property
+    def feed(self) -> OrderBook:
+        """Exactly what the feed said (a pending snapshot loaded first)."""
+        if self._pending is not None:
+            self._load()
+        return self._feed
+
+    @property
+    def paper(self) -> OrderBook:
+        """The feed's levels net of what we took (a pending snapshot loaded first)."""
+        if self._pending is not None:
+            self._load()
+        return self._paper
+
+    @property
+    def pending(self) -> bool:
+        """Whether the last snapshot is still held as given, not loaded into the books."""
+        return self._pending is not None
+
+    def _load(self) -> None:
+        assert self._pending is not None
+        bids, asks, sequence, _ = self._pending
+        self._pending = None
+        self._feed.apply_snapshot(bids, asks, sequence)
+        self._paper.apply_snapshot(bids, asks, sequence)
 
     # -- feed data --------------------------------------------------------------------------
 
     def apply_snapshot(
         self, bids: Sequence[Level], asks: Sequence[Level], sequence: int | None
     ) -> None:
-        """Replace the book; everything we took is forgotten (the snapshot is the truth)."""
-        self.feed.apply_snapshot(bids, asks, sequence)
-        self.paper.apply_snapshot(bids, asks, sequence)
+        """Replace the book; everything we took is forgotten (the snapshot is the truth).
+
+        Held as given until something needs the books (see the module docstring)."""
+        bids, asks = tuple(bids), tuple(asks)  # the caller may reuse its lists
+        scale = snapshot_scale(bids, asks)
+        if scale is None:  # loaded now: a malformed level raises here, as it always did
+            self._pending = None
+            self._feed.apply_snapshot(bids, asks, sequence)
+            self._paper.apply_snapshot(bids, asks, sequence)
+            return
+        self._pending = (bids, asks, sequence, scale)
+        bid = next((price for price, size in bids if size), None)
+        ask = next((price for price, size in asks if size), None)
+        self._mid = (
+            None
+            if bid is None or ask is None
+            else (price_at_scale(bid, scale) + price_at_scale(ask, scale)) / 2
+        )
 
     def apply_update(
         self,
@@ -55,10 +115,32 @@ class PaperBook:
             bids, asks, first_sequence=first_sequence, last_sequence=last_sequence
         ):
             return False
-        self.paper.apply_update(
+        self._paper.apply_update(
             bids, asks, first_sequence=first_sequence, last_sequence=last_sequence
         )
         return True
+
+    def feed_mid(self) -> Decimal | None:
+        """The feed book's mid (the mark), without loading a pending snapshot."""
+        if self._pending is not None:
+            return self._mid
+        return self._feed.mid()
+
+    @property
+    def sequence(self) -> int | None:
+        """The feed book's sequence, without loading a pending snapshot."""
+        if self._pending is not None:
+            return self._pending[2]
+        return self._feed.sequence
+
+    def depth(self, n: int) -> tuple[list[Level], list[Level]]:
+        """The paper book's best ``n`` levels a side (``OrderBook.depth``); a pending snapshot
+        is answered from its levels, as the loaded book would (nothing is taken from it yet)."""
+        pending = self._pending
+        if pending is None or n < 0:
+            return self._paper.depth(n)
+        bids, asks, _, scale = pending
+        return _best(bids, n, scale), _best(asks, n, scale)
 
     # -- queries ----------------------------------------------------------------------------
 
@@ -101,3 +183,14 @@ class PaperBook:
             self.paper.apply_update((), changes)
         else:
             self.paper.apply_update(changes, ())
+
+
+def _best(levels: tuple[Level, ...], n: int, scale: int) -> list[Level]:
+    """The first ``n`` levels with size, priced as a book of ``scale`` places writes them."""
+    best: list[Level] = []
+    for price, size in levels:
+        if len(best) >= n:
+            break
+        if size:
+            best.append((price_at_scale(price, scale), size))
+    return best

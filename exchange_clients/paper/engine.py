@@ -226,13 +226,13 @@ class PaperEngine:
     def book_snapshot(self, symbol: str, depth: int) -> BookSnapshot:
         """The paper's book (feed levels net of what we took)."""
         book = self._symbol(symbol).book
-        bids, asks = book.paper.depth(depth)
+        bids, asks = book.depth(depth)
         return BookSnapshot(
             symbol=symbol,
             bids=tuple(bids),
             asks=tuple(asks),
             ts=self._now(),
-            sequence=book.feed.sequence,
+            sequence=book.sequence,
         )
 
     def funding_rate(self, symbol: str) -> FundingRate:
@@ -423,7 +423,7 @@ class PaperEngine:
         """
         sym = self._symbol(rate.symbol)
         sym.funding = rate
-        if rate.mark_price is not None and sym.book.feed.mid() is None:
+        if rate.mark_price is not None and sym.book.feed_mid() is None:
             sym.mark = rate.mark_price
 
     def settle_funding(self) -> None:
@@ -740,7 +740,7 @@ class PaperEngine:
             cap_queues(sym, False, asks, self._touched)
         if sym.symbol not in self.never_fill:
             fill_crossed(sym, self._fill_resting)
-        mid = sym.book.feed.mid()
+        mid = sym.book.feed_mid()
         if mid is not None:
             sym.mark = mid
         if sym.stops:
