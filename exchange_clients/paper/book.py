@@ -90,7 +90,8 @@ class PaperBook:
         bids, asks = tuple(bids), tuple(asks)  # the caller may reuse its lists
         scale = snapshot_scale(bids, asks)
         if scale is None:  # loaded now: a malformed level raises here, as it always did
-            self._pending = None
+            if self._pending is not None:  # what a failing load leaves is on top of it
+                self._load()
             self._feed.apply_snapshot(bids, asks, sequence)
             self._paper.apply_snapshot(bids, asks, sequence)
             return
