@@ -153,6 +153,10 @@ class PaperEngine:
         self._dirty_positions: set[str] = set()
         self._funding_log: list[FundingPayment] = []
         self._account_dirty = False
+        # The symbols holding a position, in market order (None: to be worked out again, after
+        # a fill). Every book change checks liquidation; a scan of every market each time was
+        # a measurable part of a many-symbol backtest.
+        self._held: list[SymbolState] | None = None
 
     # -- restart ------------------------------------------------------------------------------
 
@@ -170,6 +174,7 @@ class PaperEngine:
             if symbol in self._symbols:  # a market no longer listed has nothing to lever
                 self._symbols[symbol].leverage = leverage
         self._client_ids |= snapshot.client_order_ids
+        self._held = None
         for position in snapshot.positions:
             sym = self._symbol(position.symbol)
             sym.size = position.size
@@ -680,6 +685,7 @@ class PaperEngine:
 
     def _fill_position(self, sym: SymbolState, is_buy: bool, size: Decimal, price: Decimal) -> None:
         held = sym.size
+        self._held = None
         self._dirty_positions.add(sym.symbol)
         self._account_dirty = True
         if not held or (held > 0) == is_buy:  # opening or adding
@@ -797,9 +803,13 @@ class PaperEngine:
     # -- internals: risk ----------------------------------------------------------------------
 
     def _check_liquidation(self) -> None:
-        if not any(sym.size for sym in self._symbols.values()):
+        held = self._held
+        if held is None:
+            held = self._held = [sym for sym in self._symbols.values() if sym.size]
+        if not held:
             return
-        account = account_totals(self._symbols.values())
+        # Only positions count towards equity and maintenance (same terms, same order).
+        account = account_totals(held)
         equity = self.wallet + account.unrealized_pnl
         if equity < account.maintenance:
             self._liquidate(equity, account.maintenance)

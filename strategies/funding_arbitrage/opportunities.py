@@ -27,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from itertools import combinations
 from typing import TypeVar
 
@@ -69,7 +70,15 @@ class VenueQuote:
         if self.taker_fee < 0:
             raise ValueError(f"{where}: taker fee cannot be negative, not {self.taker_fee}")
 
-    @property
+    # The figures below are cached: a scan reads each quote's in every pair it is part of
+    # (seven pairs a symbol on eight venues, every step).
+
+    @cached_property
+    def hourly_rate(self) -> Decimal:
+        """The funding per hour (:attr:`FundingRate.hourly_rate`)."""
+        return self.funding.hourly_rate
+
+    @cached_property
     def mid(self) -> Decimal:
         return (self.best_bid + self.best_ask) / TWO
 
@@ -78,12 +87,12 @@ class VenueQuote:
         """The fee a resting order pays here (the taker fee when the venue does not say)."""
         return self.taker_fee if self.maker_fee is None else self.maker_fee
 
-    @property
+    @cached_property
     def maker_saving(self) -> Decimal:
         """What resting instead of crossing saves per unit notional."""
         return self.taker_fee - self.maker_or_taker_fee
 
-    @property
+    @cached_property
     def spread_pct(self) -> Decimal:
         """Bid/ask spread as a percent of the mid."""
         return (self.best_ask - self.best_bid) / self.mid * HUNDRED
@@ -201,18 +210,14 @@ def _evaluate(
 ) -> Opportunity | Rejection:
     """One pair of venues (``first``/``second`` in name order); the direction is chosen here."""
     symbol = first.symbol
-    if first.funding.hourly_rate == second.funding.hourly_rate:
+    if first.hourly_rate == second.hourly_rate:
         return Rejection(
             symbol,
             first.venue,
             second.venue,
-            f"no funding spread: both venues at {_rate(first.funding.hourly_rate)}/h",
+            f"no funding spread: both venues at {_rate(first.hourly_rate)}/h",
         )
-    long, short = (
-        (first, second)
-        if first.funding.hourly_rate < second.funding.hourly_rate
-        else (second, first)
-    )
+    long, short = (first, second) if first.hourly_rate < second.hourly_rate else (second, first)
 
     reasons: list[str] = []
     notes: list[str] = []
@@ -232,8 +237,8 @@ def _evaluate(
             f"{short.mid} on {short.venue}) > max {_pct(params.max_price_divergence_pct)}%"
         )
 
-    long_hourly = long.funding.hourly_rate
-    short_hourly = short.funding.hourly_rate
+    long_hourly = long.hourly_rate
+    short_hourly = short.hourly_rate
     gross_hourly = short_hourly - long_hourly
     # The lead saves most by resting; a tie leads with the long leg.
     lead, other = (short, long) if short.maker_saving > long.maker_saving else (long, short)
