@@ -19,7 +19,7 @@ from core.redaction import redact_event_dict, scrub, scrub_rendered
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 CONTEXT_KEYS = ("bot", "venue", "symbol", "account")
 
-_HANDLER_NAME = "perpfleet"
+HANDLER_NAME = "perpfleet"
 
 # Third-party libraries (database drivers, HTTP, Telegram's stack) log through stdlib logging;
 # perpfleet logs through structlog. Below WARNING only perpfleet's lines are shown unless
@@ -86,12 +86,12 @@ def configure_logging(
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *final],
     )
     handler = logging.StreamHandler(out)
-    handler.set_name(_HANDLER_NAME)
+    handler.set_name(HANDLER_NAME)
     handler.setFormatter(formatter)
 
     root = logging.getLogger()
     for existing in list(root.handlers):
-        if existing.get_name() == _HANDLER_NAME:
+        if existing.get_name() == HANDLER_NAME:
             root.removeHandler(existing)
     if not debug_libs:
         handler.addFilter(_OwnLinesBelowWarning())

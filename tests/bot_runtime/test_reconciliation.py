@@ -107,7 +107,9 @@ async def test_refuse_does_not_start_and_names_the_hand_order(
     code = await BotRuntime(load_config(path), options(path, sink)).run()
 
     assert code == EXIT_FAILED
-    [line] = capsys.readouterr().err.strip().splitlines()
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    [line] = lines
     assert line.startswith(
         f"{NAME}: refusing to start: the venue holds what the journal does not explain: "
         f"paper:BTC: open order manual-1 (venue id {venue_id}) buy 0.002 @ "
