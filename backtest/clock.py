@@ -14,22 +14,51 @@ config and data alone: the same inputs give byte-identical results.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import heapq
 import itertools
+from collections.abc import Awaitable, Coroutine, Generator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 SETTLE_YIELDS = 2
-"""Quiet loop iterations in a row before time may move (a woken chain runs one hop each)."""
+"""On a loop whose callback queue cannot be seen: quiet loop iterations in a row before time
+may move (a woken chain runs one hop each)."""
 REAL_TIMER_HORIZON = 1.0
 """A wall-clock timer due within this many seconds is awaited before simulated time moves."""
 TIMER_POLL_SECONDS = 0.001
 
 
 class IoGauge:
-    """How many database operations are in flight (counted by the scratch database)."""
+    """How many database operations are in flight (counted by the scratch database).
+
+    :meth:`idle` lets :meth:`SimulatedClock.settle` wait for the count to drop to zero
+    without spinning the event loop meanwhile (a spin would poll epoll on every turn and
+    take the GIL from the database's thread)."""
 
     def __init__(self) -> None:
-        self.in_flight = 0
+        self._in_flight = 0
+        self._idle: list[asyncio.Future[None]] = []
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    @in_flight.setter
+    def in_flight(self, value: int) -> None:
+        self._in_flight = value
+        if not value and self._idle:
+            waiters, self._idle = self._idle, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    async def idle(self) -> None:
+        """Return once no operation is in flight (at once when none is)."""
+        if self._in_flight:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._idle.append(waiter)
+            await waiter
 
 
 class SimulatedClock:
@@ -63,19 +92,85 @@ class SimulatedClock:
         return heap[0][0] if heap else None
 
     async def settle(self) -> None:
-        """Return once nothing can run without time moving (see the module docstring)."""
+        """Return once nothing can run without time moving (see the module docstring).
+
+        Quiet is checked from inside the event loop, with this task the callback running:
+        no other callback queued (every task woken, every ``call_soon``, lands in that
+        queue), no database operation in flight (its completion arrives from a thread) and
+        no wall-clock timer due soon. Nothing else can make work appear, so one look is
+        enough and a loop that is already quiet costs no iteration at all; while only the
+        database is busy the loop sleeps in epoll until its answer comes."""
         loop = asyncio.get_running_loop()
+        ready = getattr(loop, "_ready", None)
+        if ready is None:
+            await self._settle_by_yielding(loop)
+            return
+        while True:
+            if ready:
+                await asyncio.sleep(0)
+            elif self.gauge.in_flight:
+                await self.gauge.idle()
+            elif _timer_due_soon(loop):
+                # Real-time waits (a retry backoff) are part of the work, not of market time.
+                await asyncio.sleep(TIMER_POLL_SECONDS)
+            else:
+                return
+
+    async def _settle_by_yielding(self, loop: asyncio.AbstractEventLoop) -> None:
+        """:meth:`settle` on a loop whose queue cannot be seen (another implementation):
+        quiet is several loop iterations in a row with nothing in flight."""
         quiet = 0
         while quiet < SETTLE_YIELDS:
             await asyncio.sleep(0)
-            if self.gauge.in_flight or _ready_callbacks(loop):
+            if self.gauge.in_flight:
+                await self.gauge.idle()
                 quiet = 0
             elif _timer_due_soon(loop):
-                # Real-time waits (a retry backoff) are part of the work, not of market time.
                 await asyncio.sleep(TIMER_POLL_SECONDS)
                 quiet = 0
             else:
                 quiet += 1
+
+    def start(self, work: Awaitable[Any]) -> asyncio.Future[Any]:
+        """``work`` started as a task would start it, without the loop turn a task costs.
+
+        A task runs its first step on the next loop iteration, the first callback of it when
+        the loop is quiet (:meth:`settle`): nothing else can happen in between, so running
+        that step here, now, is the same sequence of events. Most of a backtest's steps
+        (read the book, decide nothing to do) and every equity reading finish in that first
+        step: they return a finished future and cost no task and no loop iteration. A step
+        that does wait goes on in a task (in its own copy of the context, as any task) that
+        takes over the awaited future at the front of the next iteration - before anything
+        the first step set off can run, as a task started the usual way would have.
+        When the loop is not quiet, or cannot be looked into, ``work`` becomes a task."""
+        loop = asyncio.get_running_loop()
+        ready = getattr(loop, "_ready", None)
+        if (
+            ready is None
+            or ready
+            or not asyncio.iscoroutine(work)
+            or self.gauge.in_flight
+            or _timer_due_soon(loop)
+        ):
+            return asyncio.ensure_future(work)
+        context = contextvars.copy_context()
+        done: asyncio.Future[Any] = loop.create_future()
+        try:
+            awaited = context.run(work.send, None)
+        except StopIteration as stop:
+            done.set_result(stop.value)
+            return done
+        except asyncio.CancelledError:
+            done.cancel()
+            return done
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:
+            done.set_exception(exc)
+            return done
+        task = loop.create_task(_Resumed(work, awaited), context=context)
+        ready.appendleft(ready.pop())  # the task's first step: at the front of the queue
+        return task
 
     async def advance_to(self, target: datetime) -> None:
         """Move to ``target``, waking each sleeper whose deadline passes, in deadline order,
@@ -92,23 +187,43 @@ class SimulatedClock:
         self._now = max(self._now, target)
 
 
-def _ready_callbacks(loop: asyncio.AbstractEventLoop) -> int:
-    """Callbacks queued to run on the next loop iteration.
-
-    ``_ready`` is the deque the base event loop runs from (CPython 3.11+); a loop without one
-    (another implementation) counts as quiet, and the gauge and the yields still hold.
-    """
-    ready = getattr(loop, "_ready", None)
-    return len(ready) if ready is not None else 0
-
-
 def _timer_due_soon(loop: asyncio.AbstractEventLoop) -> bool:
     """A wall-clock timer (``asyncio.sleep``, ``wait_for``) due within the horizon.
 
-    ``_scheduled`` is the base event loop's timer heap; see :func:`_ready_callbacks`.
+    ``_scheduled`` is the base event loop's timer heap; a loop without one (another
+    implementation) has none to wait for.
     """
     scheduled = getattr(loop, "_scheduled", None)
     if not scheduled:
         return False
     horizon = loop.time() + REAL_TIMER_HORIZON
     return any(not h.cancelled() and h.when() <= horizon for h in scheduled)
+
+
+class _Resumed(Coroutine[Any, Any, Any]):
+    """A coroutine already run to its first ``await``, for a task to carry on with.
+
+    Its first ``send`` hands the task what the coroutine awaited (the task then waits for
+    it, exactly as if it had run that step itself); everything after goes to the coroutine.
+    """
+
+    def __init__(self, coroutine: Coroutine[Any, Any, Any], awaited: Any) -> None:
+        self._coroutine = coroutine
+        self._awaited = awaited
+        self._started = False
+
+    def send(self, value: Any) -> Any:
+        if not self._started:
+            self._started = True
+            return self._awaited
+        return self._coroutine.send(value)
+
+    def throw(self, *args: Any) -> Any:
+        self._started = True
+        return self._coroutine.throw(*args)
+
+    def close(self) -> None:
+        self._coroutine.close()
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        raise TypeError("a resumed coroutine is driven by its task, not awaited")

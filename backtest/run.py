@@ -17,7 +17,6 @@ its step lock, wait the strategy's interval. What differs is only what live cann
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -319,7 +318,7 @@ async def run_backtest(
 async def drive(clock: SimulatedClock, work: Any) -> Any:
     """Run ``work`` to the end, moving simulated time whenever it (or what it waits for)
     waits on the clock; a step waiting on nothing the clock can wake is a bug: raised."""
-    task = asyncio.ensure_future(work)
+    task = clock.start(work)
     while True:
         await clock.settle()
         if task.done():

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -51,6 +54,124 @@ async def test_time_waits_for_work_in_flight() -> None:
     await clock.settle()
     assert written == [True]
     await task
+
+
+async def test_settle_waits_for_a_chain_of_hops() -> None:
+    clock = SimulatedClock(T0)
+    hops: list[int] = []
+
+    async def chain() -> None:
+        for hop in range(5):
+            hops.append(hop)
+            await asyncio.sleep(0)
+
+    task = asyncio.ensure_future(chain())
+    await clock.settle()
+    assert hops == [0, 1, 2, 3, 4]
+    assert task.done()
+
+
+async def _trace(start: Callable[[Any], Awaitable[Any]]) -> tuple[list[str], Any]:
+    """What happens, in order, around work that suspends on a future another task sets
+    (and a third party watches), started by ``start``."""
+    clock = SimulatedClock(T0)
+    events: list[str] = []
+    release: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    async def helper(name: str) -> None:
+        events.append(f"{name} runs")
+        if name == "a":  # watching the future the work waits on, after the work did
+            release.add_done_callback(lambda _: events.append("watcher"))
+        await asyncio.sleep(0)
+        events.append(f"{name} again")
+        if not release.done():
+            release.set_result(name)
+
+    async def work() -> str:
+        events.append("work starts")
+        helpers = [asyncio.ensure_future(helper("a")), asyncio.ensure_future(helper("b"))]
+        got = await release
+        events.append(f"work woken by {got}")
+        await asyncio.sleep(0)
+        events.append("work ends")
+        await asyncio.gather(*helpers)
+        return got
+
+    await clock.settle()
+    task = start(work())
+    await clock.settle()
+    return events, await task
+
+
+async def test_start_runs_work_as_a_task_started_the_usual_way_would() -> None:
+    clock = SimulatedClock(T0)
+    started = await _trace(clock.start)
+    usual = await _trace(asyncio.ensure_future)
+    assert started == usual
+    # The work waited on the future before the watcher did, so it is woken first.
+    assert started == (
+        [
+            "work starts",
+            "a runs",
+            "b runs",
+            "a again",
+            "b again",
+            "work woken by a",
+            "watcher",
+            "work ends",
+        ],
+        "a",
+    )
+
+
+async def test_work_done_in_its_first_step_needs_no_task() -> None:
+    clock = SimulatedClock(T0)
+
+    async def reading() -> int:
+        return 42
+
+    future = clock.start(reading())
+    assert future.done()
+    assert not isinstance(future, asyncio.Task)
+    assert future.result() == 42
+
+    async def failing() -> None:
+        raise LookupError("no such order")
+
+    with pytest.raises(LookupError, match="no such order"):
+        clock.start(failing()).result()
+
+
+async def test_started_work_keeps_its_context_to_itself() -> None:
+    clock = SimulatedClock(T0)
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="caller")
+
+    async def binds() -> str:
+        var.set("work")
+        await asyncio.sleep(0)
+        return var.get()
+
+    assert clock.start(binds()).done() is False
+    await clock.settle()
+    assert var.get() == "caller"
+    task = clock.start(binds())
+    await clock.settle()
+    assert task.result() == "work"
+    assert var.get() == "caller"
+
+
+async def test_work_started_while_the_loop_is_busy_waits_its_turn() -> None:
+    clock = SimulatedClock(T0)
+    events: list[str] = []
+    asyncio.get_running_loop().call_soon(events.append, "queued first")
+
+    async def work() -> None:
+        events.append("work")
+
+    future = clock.start(work())
+    assert not future.done()
+    await clock.settle()
+    assert events == ["queued first", "work"]
 
 
 def test_a_naive_start_is_refused() -> None:
