@@ -23,6 +23,7 @@ resized to.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -36,6 +37,9 @@ from core.clock import Clock
 from trading_config.schema import RiskConfig
 
 log = structlog.get_logger(__name__)
+# The level check alone, for the hot path: a structlog call that ends up filtered still
+# binds a logger first (tens of microseconds on every entry of a scalper).
+_levels = logging.getLogger(__name__)
 
 #: Fewer closed trades than this and Kelly sizing does not resize (too little evidence).
 MIN_KELLY_TRADES = 20
@@ -293,7 +297,20 @@ class RiskManager:
         refuse it (REJECT) when none is.
         """
         decision = self._evaluate(proposal, portfolio)
-        fields = {
+        if decision.verdict is RiskVerdict.ALLOW:
+            # Allowed as asked: the order's own journal row records it; a line only at DEBUG,
+            # so the entry path pays nothing for it at the usual levels.
+            if _levels.isEnabledFor(logging.DEBUG):
+                log.debug("risk decision", **self._decision_fields(proposal, decision))
+        elif decision.verdict is RiskVerdict.RESIZE:
+            log.info("risk decision", **self._decision_fields(proposal, decision))
+        else:
+            log.warning("risk decision", **self._decision_fields(proposal, decision))
+        return decision
+
+    def _decision_fields(self, proposal: EntryProposal, decision: RiskDecision) -> dict[str, str]:
+        return {
+            **self._log_context,
             "verdict": decision.verdict.value,
             "reason": decision.reason,
             "strategy": proposal.strategy,
@@ -301,11 +318,6 @@ class RiskManager:
             "requested": str(proposal.notional),
             "allowed": str(decision.allowed_notional),
         }
-        if decision.allowed:
-            log.info("risk decision", **self._log_context, **fields)
-        else:
-            log.warning("risk decision", **self._log_context, **fields)
-        return decision
 
     def _evaluate(self, proposal: EntryProposal, portfolio: PortfolioSnapshot) -> RiskDecision:
         config = self._config

@@ -3,6 +3,7 @@ persistence and fractional Kelly, plus a property: a resized entry never breaks 
 
 from __future__ import annotations
 
+import io
 import json
 import random
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
 from core.clock import ManualClock
+from core.logging_setup import configure_logging
 from strategies.risk import (
     MIN_KELLY_TRADES,
     EntryProposal,
@@ -625,6 +627,19 @@ def test_every_decision_is_logged_with_its_numbers() -> None:
             "allowed": "0",
         },
     ]
+
+
+@pytest.mark.parametrize(("level", "lines"), [("INFO", 0), ("DEBUG", 1)])
+def test_an_entry_allowed_as_asked_is_logged_at_debug_only(level: str, lines: int) -> None:
+    out = io.StringIO()
+    configure_logging(level=level, json=True, stream=out)
+    check(manager(), entry(A="100"), book())
+    decisions = [
+        record
+        for record in map(json.loads, out.getvalue().splitlines())
+        if record["event"] == "risk decision"
+    ]
+    assert [d["verdict"] for d in decisions] == ["allow"] * lines
 
 
 # ---------------------------------------------------------------------------- property
