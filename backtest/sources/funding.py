@@ -17,7 +17,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
-from operator import attrgetter
 
 from exchange_clients.market_data.events import (
     BookSnapshotEvent,
@@ -142,9 +141,43 @@ def funding_events(
 
 
 def merge(streams: Sequence[Iterator[MarketEvent]]) -> Iterator[MarketEvent]:
-    """Several time-ordered streams as one, ties in the order of ``streams`` (deterministic:
-    ``heapq.merge`` breaks equal keys by the stream's position)."""
-    return heapq.merge(*streams, key=_event_ts)
+    """Several time-ordered streams as one, ties in the order of ``streams`` (deterministic):
+    events ordered by (ts, stream position, order within the stream).
 
+    Funding data stamps every symbol's events with the same few times, so the streams are
+    grouped by the time of their next event (one bucket per time, the times in a heap)
+    instead of each event going through a heap of all streams: about half the cost."""
+    iterators = [iter(stream) for stream in streams]
+    heads: dict[int, MarketEvent] = {}
+    waiting: dict[datetime, list[int]] = {}  # time -> streams whose next event has it
+    times: list[datetime] = []  # heap of the keys of ``waiting``
 
-_event_ts = attrgetter("ts")
+    def wait(position: int, event: MarketEvent) -> None:
+        heads[position] = event
+        ts = event.ts
+        bucket = waiting.get(ts)
+        if bucket is None:
+            waiting[ts] = [position]
+            heapq.heappush(times, ts)
+        else:
+            bucket.append(position)
+
+    for position, iterator in enumerate(iterators):
+        first = next(iterator, None)
+        if first is not None:
+            wait(position, first)
+    while times:
+        ts = heapq.heappop(times)
+        positions = waiting.pop(ts)
+        positions.sort()
+        for position in positions:
+            event: MarketEvent | None = heads.pop(position)
+            iterator = iterators[position]
+            while event is not None:
+                yield event
+                event = next(iterator, None)
+                # Its next event goes on now if nothing can come before it: stamped at this
+                # time (it precedes the later streams) or, out of order, earlier.
+                if event is not None and event.ts > ts:
+                    wait(position, event)
+                    break
