@@ -109,6 +109,7 @@ class PaperExchangeClient(BaseExchangeClient):
         self._tasks: TaskSupervisor | None = None
         self._background: dict[str, asyncio.Task[None]] = {}
         self._lock = asyncio.Lock()
+        self._committing = 0  # commits running or waiting for the lock
         self._unsaved: list[EngineChanges] = []
         self._held: list[EngineChanges] = []
         self._lost_connection = False
@@ -375,11 +376,26 @@ class PaperExchangeClient(BaseExchangeClient):
         engine.never_fill = faults.never_fill
         # Answer only from saved state: a match the feed consumer is still writing must not be
         # reported before it is durable, or a crash would make the venue forget what it said.
-        await self._commit()
+        # (Nothing to write and no commit running or waiting: it would do nothing at once.)
+        if (
+            self._committing
+            or self._lock.locked()
+            or engine.has_changes
+            or self._unsaved
+            or self._held
+        ):
+            await self._commit()
         return engine
 
     async def _commit(self) -> None:
         """Store what changed, then publish it (unless the connection is "down")."""
+        self._committing += 1
+        try:
+            await self._write_and_publish()
+        finally:
+            self._committing -= 1
+
+    async def _write_and_publish(self) -> None:
         async with self._lock:
             engine = self._engine
             if engine is not None and engine.has_changes:

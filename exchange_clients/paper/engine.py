@@ -157,6 +157,7 @@ class PaperEngine:
         # a fill). Every book change checks liquidation; a scan of every market each time was
         # a measurable part of a many-symbol backtest.
         self._held: list[SymbolState] | None = None
+        self._next_funding: tuple[datetime, datetime] | None = None
 
     # -- restart ------------------------------------------------------------------------------
 
@@ -252,7 +253,7 @@ class PaperEngine:
             symbol=symbol,
             rate=self._per_interval(feed.rate, feed.interval_hours),
             interval_hours=Decimal(self.profile.funding_interval_hours),
-            next_funding_time=self.profile.next_funding_time(self._now()),
+            next_funding_time=self._next_funding_after(self._now()),
             predicted_rate=None
             if predicted is None
             else self._per_interval(predicted, feed.interval_hours),
@@ -775,6 +776,14 @@ class PaperEngine:
     def _touched(self, order: OrderState) -> None:
         """An order changed in a way the streams do not show (its queue): persist it."""
         self._dirty_orders[order.seq] = order
+
+    def _next_funding_after(self, now: datetime) -> datetime:
+        """The profile's next funding time after ``now``, remembered for the last ``now``: a
+        funding strategy asks every symbol's rate at the same moment."""
+        cached = self._next_funding
+        if cached is None or cached[0] != now:
+            cached = self._next_funding = (now, self.profile.next_funding_time(now))
+        return cached[1]
 
     def _per_interval(self, rate: Decimal, interval_hours: Decimal) -> Decimal:
         """A feed rate restated for this venue's interval (unchanged when they agree)."""
