@@ -5,6 +5,11 @@ since the epoch, book levels as ``[["price", "size"], ...]``. The venue is not r
 every line: a recording holds one venue, named in its header. Decoding is strict -- a
 missing field, a float where a decimal string belongs, ``"NaN"`` -- raises ``ValueError``
 so a damaged recording fails loudly at the line that is wrong, not later in a backtest.
+
+Decoding is on a backtest's replay path (a day of L2 is a million price and size strings), and
+the strings repeat: a book's prices sit on a tick grid and sizes on a step grid. A checked
+string's :class:`~decimal.Decimal` (immutable, so safe to share) is kept and reused; the cache
+is bounded, emptied when full.
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ from exchange_clients.market_data.micros import from_micros, to_micros
 from exchange_clients.types import FundingRate, Market
 
 JsonObject = dict[str, Any]
+
+DECIMAL_CACHE_SIZE = 1 << 16
+"""Distinct decimal strings kept (a day of one symbol's book holds a few thousand)."""
+_decimals: dict[str, Decimal] = {}
 
 
 def encode_event(event: MarketEvent) -> JsonObject:
@@ -72,19 +81,12 @@ def encode_event(event: MarketEvent) -> JsonObject:
 
 
 def decode_event(record: Mapping[str, Any], venue: str, shift: int = 0) -> MarketEvent:
-    """The event a line holds, its times moved by ``shift`` microseconds."""
+    """The event a line holds, its times moved by ``shift`` microseconds.
+
+    The kinds are tried in the order of their frequency in a recording."""
     kind = record.get("type")
     symbol = _text(record, "symbol")
     ts = from_micros(_integer(record, "ts") + shift)
-    if kind == "snapshot":
-        return BookSnapshotEvent(
-            venue=venue,
-            symbol=symbol,
-            ts=ts,
-            bids=_levels(record, "bids"),
-            asks=_levels(record, "asks"),
-            sequence=_integer(record, "sequence"),
-        )
     if kind == "delta":
         return BookDeltaEvent(
             venue=venue,
@@ -107,6 +109,15 @@ def decode_event(record: Mapping[str, Any], venue: str, shift: int = 0) -> Marke
             size=_decimal(record.get("size"), "size"),
             taker_side=side,
             trade_id=_text(record, "trade_id"),
+        )
+    if kind == "snapshot":
+        return BookSnapshotEvent(
+            venue=venue,
+            symbol=symbol,
+            ts=ts,
+            bids=_levels(record, "bids"),
+            asks=_levels(record, "asks"),
+            sequence=_integer(record, "sequence"),
         )
     if kind == "funding":
         next_time = record.get("next_funding_time")
@@ -183,6 +194,10 @@ def _integer(record: Mapping[str, Any], key: str) -> int:
 
 
 def _decimal(value: Any, what: str) -> Decimal:
+    if value.__class__ is str:
+        cached = _decimals.get(value)
+        if cached is not None:
+            return cached
     if not isinstance(value, str):
         raise ValueError(f"{what} must be a decimal string, found {value!r}")
     try:
@@ -191,6 +206,9 @@ def _decimal(value: Any, what: str) -> Decimal:
         raise ValueError(f"{what} must be a decimal string, found {value!r}") from None
     if not number.is_finite():
         raise ValueError(f"{what} must be a finite number, found {value!r}")
+    if len(_decimals) >= DECIMAL_CACHE_SIZE:
+        _decimals.clear()
+    _decimals[value] = number
     return number
 
 
@@ -203,8 +221,16 @@ def _levels(record: Mapping[str, Any], key: str) -> Levels:
     value = record.get(key)
     if not isinstance(value, list):
         raise ValueError(f"{key} must be a list of [price, size] pairs, found {value!r}")
+    cached = _decimals
     levels = []
     for level in value:
+        if level.__class__ is list and len(level) == 2:
+            price, size = level
+            try:  # strings seen before (anything else is no key: checked below)
+                levels.append((cached[price], cached[size]))
+                continue
+            except (KeyError, TypeError):
+                pass
         if not isinstance(level, list) or len(level) != 2:
             raise ValueError(f"{key} must be a list of [price, size] pairs, found {level!r}")
         levels.append((_decimal(level[0], f"{key} price"), _decimal(level[1], f"{key} size")))
