@@ -559,9 +559,13 @@ class OrderBook:
             yield self._price(key), sizes[key]
 
 
-def snapshot_scale(bids: Sequence[Level], asks: Sequence[Level]) -> int | None:
-    """The decimal places an ``OrderBook`` loaded with this snapshot would write its prices
-    with, or None when the levels are not ones this function vouches for.
+def plain_snapshot(
+    bids: Sequence[Level], asks: Sequence[Level]
+) -> tuple[int, str | None, str | None] | None:
+    """``(scale, best bid, best ask)`` of a snapshot: the decimal places an ``OrderBook``
+    loaded with it writes its prices with, and the text of the best price with size on each
+    side (None: no such level); or None when the levels are not ones this function vouches
+    for.
 
     It vouches for ``Decimal`` levels that :meth:`OrderBook.apply_snapshot` loads without
     raising and without reordering: prices best first with no repeats (bids falling, asks
@@ -572,28 +576,34 @@ def snapshot_scale(bids: Sequence[Level], asks: Sequence[Level]) -> int | None:
     its best levels.
     """
     scale = 0
+    touch: list[str | None] = []
     try:
         for levels, falling in ((bids, True), (asks, False)):
             previous: Decimal | None = None
+            best: str | None = None
             for price, size in levels:
                 if type(price) is not Decimal or type(size) is not Decimal or size < _ZERO:
                     return None
                 if previous is not None and (price >= previous if falling else price <= previous):
                     return None
                 previous = price
-                whole, _, fraction = str(price).partition(".")
+                text = str(price)
+                whole, _, fraction = text.partition(".")
                 if not (whole + fraction).isdecimal() or len(fraction) > _MAX_SCALE:
                     return None
                 if len(fraction) > scale:
                     scale = len(fraction)
+                if best is None and size:
+                    best = text
+            touch.append(best)
     except (ArithmeticError, TypeError, ValueError):  # NaN sizes, levels that are not pairs
         return None
-    return scale
+    return scale, touch[0], touch[1]
 
 
-def price_at_scale(price: Decimal, scale: int) -> Decimal:
-    """``price`` as a book of ``scale`` decimal places returns it (a :func:`snapshot_scale`
-    level: no sign, no exponent, at most ``scale`` places)."""
+def price_at_scale(price: Decimal | str, scale: int) -> Decimal:
+    """``price`` (or its text) as a book of ``scale`` decimal places returns it (a
+    :func:`plain_snapshot` level: no sign, no exponent, at most ``scale`` places)."""
     whole, _, fraction = str(price).partition(".")
     key = int(whole + fraction) * _POW10[scale - len(fraction)]
     return Decimal(key).scaleb(-scale, _EXACT)

@@ -22,7 +22,7 @@ snapshot needs at once - the feed's mid, the account's mark - worked out exactly
 loaded book would give it (same value, same digits); the best levels (a quote) are answered
 from it the same way. The books are loaded on the first read of ``feed`` or ``paper``, a
 match, a take or a delta. A snapshot whose levels
-:func:`~exchange_clients.order_book.snapshot_scale` cannot vouch for (unsorted, repeated,
+:func:`~exchange_clients.order_book.plain_snapshot` cannot vouch for (unsorted, repeated,
 exponent notation, malformed) is loaded at once, so a bad level raises exactly when it did.
 """
 
@@ -35,8 +35,8 @@ from exchange_clients.order_book import (
     BookSide,
     Level,
     OrderBook,
+    plain_snapshot,
     price_at_scale,
-    snapshot_scale,
 )
 from exchange_clients.types import Side
 
@@ -88,16 +88,15 @@ class PaperBook:
 
         Held as given until something needs the books (see the module docstring)."""
         bids, asks = tuple(bids), tuple(asks)  # the caller may reuse its lists
-        scale = snapshot_scale(bids, asks)
-        if scale is None:  # loaded now: a malformed level raises here, as it always did
+        plain = plain_snapshot(bids, asks)
+        if plain is None:  # loaded now: a malformed level raises here, as it always did
             if self._pending is not None:  # what a failing load leaves is on top of it
                 self._load()
             self._feed.apply_snapshot(bids, asks, sequence)
             self._paper.apply_snapshot(bids, asks, sequence)
             return
+        scale, bid, ask = plain
         self._pending = (bids, asks, sequence, scale)
-        bid = next((price for price, size in bids if size), None)
-        ask = next((price for price, size in asks if size), None)
         self._mid = (
             None
             if bid is None or ask is None
