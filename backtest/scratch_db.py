@@ -5,10 +5,18 @@ its rows are scaffolding here (the results go to ``backtest_runs`` in the user's
 so each run gets a private SQLite file in a temporary folder, copied from a template migrated
 once per process (a migration costs far more than a copy), and deleted afterwards.
 
-Its connections count their operations in flight (:class:`~backtest.clock.IoGauge`): the
-simulated clock does not move while the journal is being written, so thread timing never
-changes a result. aiosqlite runs every statement, fetch and commit through one method of its
-connection, ``_execute``; :class:`_CountingConnection` wraps exactly that.
+aiosqlite runs every statement, fetch and commit through one method of its connection,
+``_execute``, which hands it to the connection's thread and waits for the answer; that hop
+(a queue, a thread switch, the event loop woken through its self-pipe) costs far more than
+a statement on a small local file, and a backtest makes thousands. :class:`_ScratchConnection`
+runs the statement right away in the event loop's thread instead: the backtest's clock is
+simulated, so nothing waits on the loop meanwhile, and the result no longer depends on thread
+timing at all. The one case where that could hang is a statement that has to wait for a lock
+another connection holds (every transaction is ``BEGIN IMMEDIATE``): only that connection's
+coroutine, on this same thread, could release it. So while another connection of the file is
+inside a transaction, or a statement is already in a thread, statements go to their thread
+as aiosqlite would, counted in flight (:class:`~backtest.clock.IoGauge`) so that the
+simulated clock does not move before they are done.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import asyncio
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -35,19 +43,61 @@ _template: Path | None = None
 _template_lock = asyncio.Lock()
 
 
-class _CountingConnection(aiosqlite.Connection):
-    """An aiosqlite connection that tells a gauge how many of its operations are in flight."""
+class _ScratchConnection(aiosqlite.Connection):
+    """An aiosqlite connection that runs statements in the caller's thread when it safely can
+    (see the module docstring) and counts those it hands to its thread on ``gauge``."""
 
-    def __init__(self, connector: Callable[[], sqlite3.Connection], gauge: IoGauge) -> None:
+    def __init__(
+        self,
+        connector: Callable[[], sqlite3.Connection],
+        gauge: IoGauge,
+        peers: list[_ScratchConnection],
+    ) -> None:
         super().__init__(connector, 64)
         self._gauge = gauge
+        self._peers = peers
+        peers.append(self)
 
     async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if self._running and self._connection is not None and self._alone():
+            return fn(*args, **kwargs)
+        handed_over = super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+        return await self._in_thread(handed_over)
+
+    async def _connect(self) -> aiosqlite.Connection:
+        try:
+            connection: aiosqlite.Connection = await self._in_thread(super()._connect())
+            return connection
+        except BaseException:
+            self._forget()
+            raise
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            self._forget()
+
+    def _alone(self) -> bool:
+        """No statement in a thread and no other connection inside a transaction."""
+        if self._gauge.in_flight:
+            return False
+        for peer in self._peers:
+            connection = peer._connection
+            if peer is not self and connection is not None and connection.in_transaction:
+                return False
+        return True
+
+    async def _in_thread(self, operation: Awaitable[Any]) -> Any:
         self._gauge.in_flight += 1
         try:
-            return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+            return await operation
         finally:
             self._gauge.in_flight -= 1
+
+    def _forget(self) -> None:
+        if self in self._peers:
+            self._peers.remove(self)
 
 
 @dataclass
@@ -78,9 +128,10 @@ async def scratch_database(gauge: IoGauge) -> AsyncIterator[ScratchDatabase]:
         path.touch(mode=0o600)  # private, like every database file the project creates
         shutil.copyfile(template, path)
         connector = partial(sqlite3.connect, str(path), check_same_thread=False)
+        peers: list[_ScratchConnection] = []
 
         async def connect() -> aiosqlite.Connection:
-            return await _CountingConnection(connector, gauge)
+            return await _ScratchConnection(connector, gauge, peers)
 
         url = f"sqlite+aiosqlite:///{path}"
         engine = create_engine(url, async_creator=connect)
