@@ -71,6 +71,8 @@ class SimulatedClock:
         self._heap: list[tuple[datetime, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
         self.gauge = gauge or IoGauge()
+        self._advancing_to: datetime | None = None  # the target of advance_to under way
+        self._yielding = False  # settle's task is queued for the next loop turn, and waits
 
     def now(self) -> datetime:
         return self._now
@@ -79,10 +81,35 @@ class SimulatedClock:
         if seconds <= 0:
             await asyncio.sleep(0)
             return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         deadline = self._now + timedelta(seconds=seconds)
+        if self._wakes_next(deadline):
+            self._now = deadline
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._heap, (deadline, next(self._order), future))
         await future
+
+    def _wakes_next(self, deadline: datetime) -> bool:
+        """Would this sleep be the very next thing :meth:`advance_to` wakes, with nothing
+        happening in between? Then sleeping is only moving time to ``deadline``.
+
+        Had the sleeper waited, the next callbacks to run would be: :meth:`settle`'s check
+        (the only one queued), finding the loop quiet; :meth:`advance_to` taking the earliest
+        deadline - this one, before its target and strictly before every other sleeper's
+        (ties wake in the order they were asked for) - moving time to it and waking the
+        sleeper. Carrying on at once is the same sequence, less a loop turn and a future:
+        a replayed feed's events between two strategy steps are applied in one go."""
+        target = self._advancing_to
+        if target is None or deadline > target or not self._yielding or self.gauge.in_flight:
+            return False
+        loop = asyncio.get_running_loop()
+        ready = getattr(loop, "_ready", None)
+        if ready is None or len(ready) != 1:  # the one queued callback: settle's task
+            return False
+        earliest = self.next_deadline()
+        if earliest is not None and earliest <= deadline:
+            return False
+        return not _timer_due_soon(loop)
 
     def next_deadline(self) -> datetime | None:
         """The earliest deadline someone still waits for."""
@@ -107,7 +134,11 @@ class SimulatedClock:
             return
         while True:
             if ready:
-                await asyncio.sleep(0)
+                self._yielding = True
+                try:
+                    await asyncio.sleep(0)
+                finally:
+                    self._yielding = False
             elif self.gauge.in_flight:
                 await self.gauge.idle()
             elif _timer_due_soon(loop):
@@ -175,15 +206,19 @@ class SimulatedClock:
     async def advance_to(self, target: datetime) -> None:
         """Move to ``target``, waking each sleeper whose deadline passes, in deadline order,
         and letting everything it sets off run before time moves on."""
-        await self.settle()
-        while True:
-            deadline = self.next_deadline()
-            if deadline is None or deadline > target:
-                break
-            _, _, future = heapq.heappop(self._heap)
-            self._now = max(self._now, deadline)
-            future.set_result(None)
+        outer, self._advancing_to = self._advancing_to, target
+        try:
             await self.settle()
+            while True:
+                deadline = self.next_deadline()
+                if deadline is None or deadline > target:
+                    break
+                _, _, future = heapq.heappop(self._heap)
+                self._now = max(self._now, deadline)
+                future.set_result(None)
+                await self.settle()
+        finally:
+            self._advancing_to = outer
         self._now = max(self._now, target)
 
 

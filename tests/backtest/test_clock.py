@@ -34,6 +34,53 @@ async def test_sleepers_wake_in_deadline_order_at_their_time() -> None:
     assert clock.next_deadline() is None
 
 
+async def test_a_sleeper_that_wakes_next_carries_on_in_deadline_order() -> None:
+    """A feed sleeping from event to event, with other sleepers' deadlines in between (one a
+    tie, asked for earlier: it wakes first): every wake in deadline order, at its time."""
+    clock = SimulatedClock(T0)
+    woke: list[tuple[str, float]] = []
+
+    def at() -> float:
+        return (clock.now() - T0).total_seconds()
+
+    async def feed() -> None:
+        for _ in range(10):
+            await clock.sleep(0.1)
+            woke.append(("feed", at()))
+
+    async def sleeper(name: str, *waits: float) -> None:
+        for seconds in waits:
+            await clock.sleep(seconds)
+            woke.append((name, at()))
+
+    tasks = [
+        asyncio.ensure_future(feed()),
+        asyncio.ensure_future(sleeper("tie", 0.2)),
+        asyncio.ensure_future(sleeper("poll", 0.35, 0.35)),
+    ]
+    await clock.advance_to(T0 + timedelta(seconds=0.45))
+    assert clock.now() == T0 + timedelta(seconds=0.45)  # not on to the feed's next event
+    assert woke[-1] == ("feed", 0.4)
+    await clock.advance_to(T0 + timedelta(seconds=2))
+    await asyncio.gather(*tasks)
+    assert woke == [
+        ("feed", 0.1),
+        ("tie", 0.2),
+        ("feed", 0.2),
+        ("feed", 0.3),
+        ("poll", 0.35),
+        ("feed", 0.4),
+        ("feed", 0.5),
+        ("feed", 0.6),
+        ("poll", 0.7),
+        ("feed", 0.7),
+        ("feed", 0.8),
+        ("feed", 0.9),
+        ("feed", 1.0),
+    ]
+    assert clock.now() == T0 + timedelta(seconds=2)
+
+
 async def test_time_waits_for_work_in_flight() -> None:
     """A journal write runs in the database's thread: the loop looks idle meanwhile, and only
     the gauge says the work is not done."""
