@@ -104,7 +104,10 @@ class FundingEvent:
 
     @property
     def ts(self) -> datetime:
-        return _require_aware(self.rate.ts, "a funding event")
+        # Checked once in __post_init__; both dataclasses are frozen, so it cannot change.
+        ts = self.rate.ts
+        assert ts is not None
+        return ts
 
 
 MarketEvent = BookSnapshotEvent | BookDeltaEvent | TradeEvent | FundingEvent
