@@ -11,9 +11,11 @@ intent (the durable write that must precede every send, on the journal's dedicat
 as the runtime sets it up; its cost is the database's).
 Targets: p50 <= 200 us, p99 <= 1 ms.
 
-The l2_imbalance scalper, the same way: each pushed delta puts a large size on the best bid
-(the top-5 bid/ask ratio far above ``buy_ratio``), one strategy step reads the book, decides
-and sends a market entry; the position is then closed through the strategy (its venue stop
+The l2_imbalance scalper, the way its bot runs it: each pushed delta puts a large size on the
+best bid (the top-5 bid/ask ratio far above ``buy_ratio``); the strategy's wait between steps
+ends when the paper venue has applied it (the venue counts book changes), then - as the
+runtime's loop - the equity check and one step that reads the book, decides and sends a market
+entry; the position is then closed through the strategy (its venue stop
 cancelled) so every sample starts flat. Measured twice: with the intent committed through the
 journal's shared writer (an ORM transaction: before) and on the journal's dedicated intent
 connection (:mod:`execution.intent_writer`: after). Target p50 <= 300 us, p99 <= 1 ms.
@@ -259,6 +261,7 @@ async def l2_bench(url: str, *, dedicated: bool) -> tuple[list[float], list[floa
     stack = await build_execution(
         sessions, config, bot_id, accounts, {VENUE: client}, clock, journal=journal
     )
+    risk = RiskManager(config.risk, clock, bot=config.name)
     context = StrategyContext(
         bot_name=config.name,
         config=config,
@@ -267,7 +270,7 @@ async def l2_bench(url: str, *, dedicated: bool) -> tuple[list[float], list[floa
         trackers=stack.trackers,
         atomic=stack.atomic,
         journal=journal,
-        risk=RiskManager(config.risk, clock, bot=config.name),
+        risk=risk,
         state_store=StrategyStateStore(sessions, bot_id, journal.committer),
         clock=clock,
     )
@@ -281,6 +284,10 @@ async def l2_bench(url: str, *, dedicated: bool) -> tuple[list[float], list[floa
     paths: list[float] = []
     decisions: list[float] = []
     try:
+        # A bot's first step: it reads the book, and so the count its next wait starts from.
+        await strategy.execute_strategy()
+        if SYMBOL in strategy.trades:
+            raise SystemExit("the opening book already signals: benchmark setup is wrong")
         for sample in range(WARMUP + SAMPLES):
             sequence += 1
             size = Decimal(1000 + sample % 2)  # a wall on the bid: far over buy_ratio
@@ -293,12 +300,16 @@ async def l2_bench(url: str, *, dedicated: bool) -> tuple[list[float], list[floa
                 first_sequence=sequence,
                 last_sequence=sequence,
             )
+            placed_before, commits_before = len(client.placed), len(journal.commits)
             started = time.perf_counter()
             feed.queue.put_nowait(event)
-            while (await client.order_book(SYMBOL, depth=1)).bids[0][1] != size:  # noqa: ASYNC110
-                await asyncio.sleep(0)
-            placed_before, commits_before = len(client.placed), len(journal.commits)
-            await strategy.execute_strategy()
+            # As the runtime's loop: the wait between steps ends when the book moves (the
+            # paper venue counts book changes), then the equity check and the step.
+            await strategy.wait_next_step(hold)
+            risk.update_equity((await client.balance()).equity)
+            async with strategy.step_lock:
+                if await strategy.should_execute():
+                    await strategy.execute_strategy()
             if len(client.placed) <= placed_before or SYMBOL not in strategy.trades:
                 raise SystemExit("the scalper did not enter: benchmark setup is wrong")
             if sample >= WARMUP:
@@ -320,6 +331,11 @@ async def l2_bench(url: str, *, dedicated: bool) -> tuple[list[float], list[floa
         await client.disconnect()
         await engine.dispose()
     return paths, decisions
+
+
+async def hold(seconds: float) -> None:
+    """The runtime's sleep between steps, never ending here: only a book move starts a step."""
+    await asyncio.Event().wait()
 
 
 async def l2_both(url: str) -> None:

@@ -292,7 +292,7 @@ class BotRuntime:
                 if errors >= MAX_CONSECUTIVE_ERRORS:
                     await self._give_up(f"{errors} strategy steps failed in a row")
                     break
-                await self._sleep(strategy.interval_seconds)
+                await strategy.wait_next_step(self._sleep)
         finally:
             await self.tasks.aclose()
 

@@ -40,6 +40,7 @@ from core.errors import (
     UnknownSymbol,
     VenueUnavailable,
 )
+from exchange_clients.book_changes import BookChanges
 from exchange_clients.rounding import check_order_size, round_price, round_size
 from exchange_clients.streams import EventHub, Subscription
 from exchange_clients.types import (
@@ -260,6 +261,12 @@ class BaseExchangeClient(ABC):
     def order_updates(self) -> Subscription[Order]:
         """Every order state change of this account from now on."""
         return self._order_updates.subscribe()
+
+    def book_changes(self) -> BookChanges | None:
+        """The client's book change counts (:mod:`exchange_clients.book_changes`), for a
+        strategy that steps when the book moves; None: this client does not count them (the
+        strategy steps on its timer)."""
+        return None
 
     def reconnects(self) -> Subscription[Reconnected]:
         """Every reconnection of this client's streams from now on (not the first connect)."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -94,6 +94,12 @@ class BaseStrategy(ABC, Generic[P]):
     @abstractmethod
     async def execute_strategy(self) -> None:
         """One decision step."""
+
+    async def wait_next_step(self, sleep: Callable[[float], Awaitable[None]]) -> None:
+        """Wait until the next step is due; the runtime calls it between steps with its own
+        ``sleep`` (which returns early when the bot stops). A strategy that reacts to the
+        book overrides it to also return when the book moves."""
+        await sleep(self.interval_seconds)
 
     async def cleanup(self, *, cancel_orders: bool) -> list[str]:
         """On stop: cancel this strategy's resting orders unless told to keep them; save.

@@ -46,6 +46,7 @@ from core.tasks import TaskSupervisor
 from database.engine import database_url
 from database.schema_version import require_current_schema
 from exchange_clients.base import BaseExchangeClient
+from exchange_clients.book_changes import BookChanges
 from exchange_clients.factory import register_client
 from exchange_clients.market_data.events import (
     BookDeltaEvent,
@@ -113,6 +114,7 @@ class PaperExchangeClient(BaseExchangeClient):
         self._unsaved: list[EngineChanges] = []
         self._held: list[EngineChanges] = []
         self._lost_connection = False
+        self._book_changes = BookChanges()
         # Every fill since this client was created, by client order id (memory only).
         self._fill_history: dict[str, list[FillEvent]] = {}
         self._log = log.bind(venue=settings.venue, account=self.account)
@@ -427,12 +429,18 @@ class PaperExchangeClient(BaseExchangeClient):
             for fill in changes.fills():
                 self._publish_fill(fill)
 
+    def book_changes(self) -> BookChanges:
+        """Counted for every book update the feed delivers (applied before it is counted)."""
+        return self._book_changes
+
     async def _consume_feed(self, engine: PaperEngine) -> None:
         events = self._feed.events()
         try:  # a failure is logged by the supervisor (``_background_failed``)
             async for event in events:
                 engine.never_fill = self.faults.never_fill
                 self._apply(engine, event)
+                if isinstance(event, BookDeltaEvent | BookSnapshotEvent):
+                    self._book_changes.changed(event.symbol)
                 if engine.has_changes or (self._held and not self.faults.disconnected):
                     await self._commit()
         finally:

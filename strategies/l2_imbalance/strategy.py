@@ -1,6 +1,7 @@
 """The order-book imbalance scalper, with its hard limits and the kill switch they trip.
 
-Each step (every :attr:`L2ImbalanceStrategy.interval_seconds`):
+Each step (when a ticker's book moves, where the venue client signals it - the paper venue -
+and at the latest every :attr:`L2ImbalanceStrategy.interval_seconds`):
 
 1. **Equity watch**: the venue's equity against ``daily_loss_limit_usd`` (loss since the UTC
    day's start) and ``max_drawdown_usd`` (fall from the peak). Reaching either trips the kill
@@ -37,7 +38,8 @@ step, 4 times a second: one line, not a flood).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -149,6 +151,8 @@ class L2ImbalanceStrategy(BaseStrategy[L2ImbalanceParams]):
         self.stop_reason: str | None = None
         self._reconnects = self.client.reconnects()
         self._saved: dict[str, Any] | None = None
+        self._book_changes = self.client.book_changes()
+        self._book_version: int | None = None  # of the books the last step read
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -242,8 +246,30 @@ class L2ImbalanceStrategy(BaseStrategy[L2ImbalanceParams]):
 
     # --- the step --------------------------------------------------------------------------
 
+    async def wait_next_step(self, sleep: Callable[[float], Awaitable[None]]) -> None:
+        """Step again as soon as a ticker's book moves, where the venue client counts book
+        changes (the paper venue, whatever feeds it); at the latest after
+        :attr:`interval_seconds`, which the exits and the time stop need without any update.
+        Elsewhere: every :attr:`interval_seconds`."""
+        changes, seen = self._book_changes, self._book_version
+        if changes is None or seen is None:
+            await sleep(self.interval_seconds)
+            return
+        if changes.version(self.tickers) != seen:
+            await asyncio.sleep(0)  # moved during the step: go again, after the others ran
+            return
+        moved = asyncio.ensure_future(changes.wait(self.tickers, seen))
+        timer = asyncio.ensure_future(sleep(self.interval_seconds))
+        try:
+            await asyncio.wait((moved, timer), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            moved.cancel()
+            timer.cancel()
+
     async def execute_strategy(self) -> None:
         now = self.context.clock.now()
+        if self._book_changes is not None:  # before the books are read: a later move counts
+            self._book_version = self._book_changes.version(self.tickers)
         while self._reconnects.pending():
             # Stamped when learnt, on the strategy's clock (the event carries the wall time).
             await self._reconnects.__anext__()
@@ -505,7 +531,7 @@ class L2ImbalanceStrategy(BaseStrategy[L2ImbalanceParams]):
     # --- the venue-side stop ---------------------------------------------------------------
 
     def _stop_order(self, trade: Trade) -> Order | None:
-        if trade.stop_id is None or trade.stop_id not in self.tracker.orders():
+        if trade.stop_id is None or not self.tracker.is_tracked(trade.stop_id):
             return None
         return self.tracker.get(trade.stop_id).order
 

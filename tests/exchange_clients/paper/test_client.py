@@ -3,6 +3,8 @@ funding on the clock, and two paper venues side by side."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from core.clock import ManualClock
@@ -249,3 +251,31 @@ async def test_requests_fail_once_the_feed_failed(
     await feed.settled()
     with pytest.raises(VenueUnavailable, match="market data feed failed"):
         await client.balance()
+
+
+async def test_book_changes_are_counted_once_each_update_is_applied(
+    client: PaperExchangeClient, feed: ScriptedFeed
+) -> None:
+    changes = client.book_changes()
+    seen = changes.version([SYMBOL])
+    waiter = asyncio.ensure_future(changes.wait([SYMBOL], seen))
+    feed.move(bids=((D("100.3"), D("7")),))
+    await asyncio.wait_for(waiter, 5)
+    # Counted after it was applied: whoever wakes reads the moved book.
+    book = await client.order_book(SYMBOL, depth=1)
+    assert book.bids[0] == (D("100.3"), D("7"))
+    assert changes.version([SYMBOL]) == seen + 1
+    assert changes.version(["ETH"]) == 0
+    feed.push(
+        TradeEvent(
+            venue="paper",
+            symbol=SYMBOL,
+            ts=feed.clock.now(),
+            price=D("100.1"),
+            size=D("1"),
+            taker_side="buy",
+            trade_id="t-1",
+        )
+    )
+    await feed.settled()
+    assert changes.version([SYMBOL]) == seen + 1  # a trade is not a book change
