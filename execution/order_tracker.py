@@ -177,6 +177,10 @@ class OrderTracker:
     def get(self, client_order_id: str) -> TrackedOrder:
         return self._orders[client_order_id]
 
+    def is_tracked(self, client_order_id: str) -> bool:
+        """Whether the order is tracked now (without copying :meth:`orders`)."""
+        return client_order_id in self._orders
+
     async def wait_final(self, client_order_id: str) -> Order:
         """Wait until the order is final; callers bound it with their own timeout."""
         tracked = self._orders[client_order_id]
