@@ -42,12 +42,23 @@ class BookChanges:
         versions = self._versions
         return sum(versions.get(symbol, 0) for symbol in symbols)
 
+    def next_change(self, symbols: Iterable[str], seen: int) -> asyncio.Future[None]:
+        """A future done once a book of ``symbols`` changed after :meth:`version` answered
+        ``seen`` (done already when one has). A bare future, not a task: the change wakes
+        its awaiter directly, one loop turn sooner. Cancel it when no longer waited for."""
+        watched = frozenset(symbols)
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.version(watched) != seen:
+            waiter.set_result(None)
+        else:
+            self._waiters.append((watched, waiter))
+        return waiter
+
     async def wait(self, symbols: Iterable[str], seen: int) -> None:
         """Return once a book of ``symbols`` changed after :meth:`version` answered ``seen``
         (at once when one has already)."""
-        watched = frozenset(symbols)
-        if self.version(watched) != seen:
-            return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append((watched, waiter))
-        await waiter
+        waiter = self.next_change(symbols, seen)
+        try:
+            await waiter
+        finally:
+            waiter.cancel()

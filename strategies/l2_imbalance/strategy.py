@@ -255,16 +255,19 @@ class L2ImbalanceStrategy(BaseStrategy[L2ImbalanceParams]):
         if changes is None or seen is None:
             await sleep(self.interval_seconds)
             return
-        if changes.version(self.tickers) != seen:
+        moved = changes.next_change(self.tickers, seen)
+        if moved.done():
             await asyncio.sleep(0)  # moved during the step: go again, after the others ran
             return
-        moved = asyncio.ensure_future(changes.wait(self.tickers, seen))
+        # The timer ends the same wait as a move would: a book update wakes this task
+        # directly (no task in between), the path a tick takes to an order.
         timer = asyncio.ensure_future(sleep(self.interval_seconds))
+        timer.add_done_callback(lambda ended: _end_wait(moved, ended))
         try:
-            await asyncio.wait((moved, timer), return_when=asyncio.FIRST_COMPLETED)
+            await moved
         finally:
-            moved.cancel()
             timer.cancel()
+            moved.cancel()
 
     async def execute_strategy(self) -> None:
         now = self.context.clock.now()
@@ -697,3 +700,14 @@ def _mid(book: BookSnapshot, position: Position | None) -> Decimal | None:
     if book.best_bid is not None and book.best_ask is not None:
         return (book.best_bid + book.best_ask) / 2
     return position.mark_price if position is not None else None
+
+
+def _end_wait(moved: asyncio.Future[None], timer: asyncio.Future[None]) -> None:
+    """The interval is over (or its sleep failed): the wait for a book move ends with it."""
+    if moved.done() or timer.cancelled():
+        return
+    error = timer.exception()
+    if error is not None:
+        moved.set_exception(error)
+    else:
+        moved.set_result(None)
