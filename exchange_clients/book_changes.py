@@ -4,7 +4,7 @@ A scalper stepping every 0.25 s reacts to a book update 125 ms late on average, 
 decision path costs. A client that applies book updates itself (the paper venue, fed by the
 synthetic market, a recording or a live venue's public data) counts each change per symbol
 here; a strategy reads the count when it reads the book, and waits for the count to move
-(:meth:`BookChanges.wait`) instead of sleeping out its whole interval.
+(:meth:`BookChanges.next_change`) instead of sleeping out its whole interval.
 
 Counting is a dict increment per update, and the waiters are woken only when someone waits:
 nothing is paid on the update path by a bot that does not use it.
@@ -53,12 +53,3 @@ class BookChanges:
         else:
             self._waiters.append((watched, waiter))
         return waiter
-
-    async def wait(self, symbols: Iterable[str], seen: int) -> None:
-        """Return once a book of ``symbols`` changed after :meth:`version` answered ``seen``
-        (at once when one has already)."""
-        waiter = self.next_change(symbols, seen)
-        try:
-            await waiter
-        finally:
-            waiter.cancel()

@@ -22,12 +22,12 @@ async def test_a_wait_returns_at_once_when_a_change_came_after_the_version_read(
     changes = BookChanges()
     seen = changes.version(["BTC"])
     changes.changed("BTC")
-    await asyncio.wait_for(changes.wait(["BTC"], seen), 1)
+    await asyncio.wait_for(changes.next_change(["BTC"], seen), 1)
 
 
 async def test_a_wait_ends_on_a_change_of_a_watched_symbol_only() -> None:
     changes = BookChanges()
-    waiter = asyncio.ensure_future(changes.wait(["BTC", "ETH"], changes.version(["BTC", "ETH"])))
+    waiter = changes.next_change(["BTC", "ETH"], changes.version(["BTC", "ETH"]))
     await asyncio.sleep(0)
     changes.changed("SOL")
     await asyncio.sleep(0)
@@ -38,8 +38,8 @@ async def test_a_wait_ends_on_a_change_of_a_watched_symbol_only() -> None:
 
 async def test_a_cancelled_wait_is_dropped_and_the_others_still_wake() -> None:
     changes = BookChanges()
-    gone = asyncio.ensure_future(changes.wait(["BTC"], 0))
-    kept = asyncio.ensure_future(changes.wait(["BTC"], 0))
+    gone = changes.next_change(["BTC"], 0)
+    kept = changes.next_change(["BTC"], 0)
     await asyncio.sleep(0)
     gone.cancel()
     await asyncio.sleep(0)

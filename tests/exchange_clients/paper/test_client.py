@@ -258,7 +258,7 @@ async def test_book_changes_are_counted_once_each_update_is_applied(
 ) -> None:
     changes = client.book_changes()
     seen = changes.version([SYMBOL])
-    waiter = asyncio.ensure_future(changes.wait([SYMBOL], seen))
+    waiter = changes.next_change([SYMBOL], seen)
     feed.move(bids=((D("100.3"), D("7")),))
     await asyncio.wait_for(waiter, 5)
     # Counted after it was applied: whoever wakes reads the moved book.
