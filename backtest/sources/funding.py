@@ -94,7 +94,12 @@ def drawn_book(
         bids.append((bid, size))
         asks.append((ask, size))
     return BookSnapshotEvent(
-        venue, market.symbol, ts, tuple(bids), tuple(asks), int(ts.timestamp() * 1_000_000)
+        venue=venue,
+        symbol=market.symbol,
+        ts=ts,
+        bids=tuple(bids),
+        asks=tuple(asks),
+        sequence=int(ts.timestamp() * 1_000_000),
     )
 
 
@@ -121,21 +126,27 @@ def funding_events(
             yield drawn_book(venue, market, funding_time - interval, mark, shape)
         yield FundingEvent(
             FundingRate(
-                venue, symbol, rate, hours, funding_time, rate, mark, funding_time - MICROSECOND
+                venue=venue,
+                symbol=symbol,
+                rate=rate,
+                interval_hours=hours,
+                next_funding_time=funding_time,
+                predicted_rate=rate,
+                mark_price=mark,
+                ts=funding_time - MICROSECOND,
             )
         )
         if shape is not None and mark is not None:
             yield drawn_book(venue, market, funding_time, mark, shape)
         yield FundingEvent(
             FundingRate(
-                venue,
-                symbol,
-                rate,
-                hours,
-                funding_time + interval,
-                None,
-                mark,
-                funding_time + MICROSECOND,
+                venue=venue,
+                symbol=symbol,
+                rate=rate,
+                interval_hours=hours,
+                next_funding_time=funding_time + interval,
+                mark_price=mark,
+                ts=funding_time + MICROSECOND,
             )
         )
 
