@@ -9,7 +9,11 @@ stays, ``pending_cancel`` yields only to a final status, fills never shrink). Al
 * fills arriving after a cancel are still applied, once (a cancel races with executions on
   every venue);
 * an order the venue answers "not found" ``lost_after`` times in a row becomes *lost*, and is
-  still polled: if it appears later (late indexing, a partitioned venue), it is adopted.
+  still polled: if it appears later (late indexing, a partitioned venue), it is adopted;
+* a finished order stays readable (:meth:`OrderTracker.get`, late fills still applied) for
+  ``keep_final_seconds`` after it finished, then is dropped: a bot that runs for months does
+  not hold, nor walk on every poll, every order it ever placed. The poller only ever looks at
+  unfinished orders.
 
 Changes are journaled right behind the in-memory state, in order, batched into one
 transaction per burst (write-behind): a fill wakes its waiters at once, without waiting for
@@ -25,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import structlog
@@ -43,6 +47,11 @@ log = structlog.get_logger(__name__)
 
 WRITE_RETRY_SECONDS = 0.1
 MAX_WRITE_RETRY_SECONDS = 5.0
+KEEP_FINAL_SECONDS = 86_400.0
+"""How long a finished order stays tracked. Callers read a final order right after waiting on
+it, strategies at their next step (seconds later; a backtest's hourly step at most), and late
+fills arrive within seconds of a cancel: a day covers all of them with a wide margin, while a
+bot placing an order a second still holds a bounded number."""
 
 
 @dataclass
@@ -77,6 +86,7 @@ class OrderTracker:
         poll_interval: float = 1.0,
         silence_seconds: float = 2.0,
         lost_after: int = 3,
+        keep_final_seconds: float = KEEP_FINAL_SECONDS,
     ) -> None:
         self._client = client
         self._journal = journal
@@ -85,7 +95,13 @@ class OrderTracker:
         self._poll_interval = poll_interval
         self._silence_seconds = silence_seconds
         self._lost_after = lost_after
+        self._keep_final = timedelta(seconds=keep_final_seconds)
         self._orders: dict[str, TrackedOrder] = {}
+        # The poller's round: the orders not final yet, in the order they were tracked (the
+        # order the venue is asked in, as when it walked every order and skipped the final).
+        self._unfinished: dict[str, TrackedOrder] = {}
+        # When each tracked order became final, oldest first: what the poller drops.
+        self._finished_at: dict[str, datetime] = {}
         # Stream consumers and the poller change the same orders; each change is computed
         # and journaled under this lock so a slower writer can't overwrite a newer state.
         self._lock = asyncio.Lock()
@@ -153,11 +169,15 @@ class OrderTracker:
 
     def track(self, order: Order) -> TrackedOrder:
         """Start tracking an order (as returned by the venue, or a pending placeholder)."""
-        tracked = self._orders.get(order.client_order_id)
+        client_order_id = order.client_order_id
+        tracked = self._orders.get(client_order_id)
         if tracked is None:
-            tracked = self._orders[order.client_order_id] = TrackedOrder(
-                order=order, last_heard=self._clock.now()
-            )
+            now = self._clock.now()
+            tracked = self._orders[client_order_id] = TrackedOrder(order=order, last_heard=now)
+            if order.status.is_final:
+                self._finished_at[client_order_id] = now
+            else:
+                self._unfinished[client_order_id] = tracked
         return tracked
 
     async def flush(self) -> None:
@@ -167,14 +187,18 @@ class OrderTracker:
         await self._written.wait()
 
     def forget(self, client_order_id: str) -> None:
-        """Stop tracking an order the venue refused (it does not exist there)."""
+        """Stop tracking an order (the venue refused it, or its owner is done with it)."""
         self._orders.pop(client_order_id, None)
+        self._unfinished.pop(client_order_id, None)
+        self._finished_at.pop(client_order_id, None)
 
     def orders(self) -> dict[str, TrackedOrder]:
-        """Every order tracked now, by client order id (a copy: safe to iterate and change)."""
+        """Every order tracked now, by client order id (a copy: safe to iterate and change):
+        the unfinished ones and those finished less than ``keep_final_seconds`` ago."""
         return dict(self._orders)
 
     def get(self, client_order_id: str) -> TrackedOrder:
+        """A tracked order; KeyError once forgotten or finished ``keep_final_seconds`` ago."""
         return self._orders[client_order_id]
 
     def is_tracked(self, client_order_id: str) -> bool:
@@ -256,7 +280,10 @@ class OrderTracker:
         """Publish the new state and queue it for the journal (see :meth:`flush`)."""
         if order == tracked.order:
             return
+        finishes = order.status.is_final and not tracked.order.status.is_final
         tracked.order = order
+        if finishes and self._unfinished.pop(order.client_order_id, None) is not None:
+            self._finished_at[order.client_order_id] = self._clock.now()
         tracked.changed.set()
         if self._journal is not None:
             self._unwritten_orders[order.client_order_id] = order
@@ -314,9 +341,11 @@ class OrderTracker:
             await self.poll_once()
 
     async def poll_once(self) -> None:
-        """Ask the venue about every unfinished order that has been silent too long."""
+        """Ask the venue about every unfinished order that has been silent too long; drop
+        the orders finished more than ``keep_final_seconds`` ago."""
         now = self._clock.now()
-        for tracked in list(self._orders.values()):
+        self._drop_finished(now - self._keep_final)
+        for tracked in list(self._unfinished.values()):
             if tracked.status.is_final:
                 continue
             silent_for = (now - tracked.last_heard).total_seconds() if tracked.last_heard else None
@@ -343,3 +372,14 @@ class OrderTracker:
                 log.warning("poll failed", client_order_id=order.client_order_id, error=str(exc))
                 continue
             await self.apply_order(reported)
+
+    def _drop_finished(self, before: datetime) -> None:
+        """Forget the orders that became final before ``before`` (oldest first, so the walk
+        stops at the first one still kept)."""
+        finished = self._finished_at
+        while finished:
+            client_order_id, at = next(iter(finished.items()))
+            if at >= before:
+                return
+            del finished[client_order_id]
+            self._orders.pop(client_order_id, None)

@@ -224,3 +224,65 @@ async def test_an_update_that_cannot_be_applied_does_not_stop_the_stream(
         assert failed  # the first update hit the bug, and the stream carried on
     finally:
         await tracker.stop()
+
+
+async def test_a_finished_order_stays_readable_for_a_while_then_is_dropped(
+    paper: tuple[PaperExchangeClient, ManualClock],
+) -> None:
+    """A long-running bot used to keep every order it ever placed, and walk them all on each
+    poll; now a final order is kept ``keep_final_seconds`` (read after a wait, late fills),
+    then forgotten, while an unfinished one is kept however long it rests."""
+    client, clock = paper
+    tracker = OrderTracker(
+        client, clock=clock, use_streams=False, silence_seconds=0, keep_final_seconds=60
+    )
+    resting = tracker.track(await place_passive(client, None))
+    done = await place_passive(client, None)
+    tracker.track(done)
+    await tracker.apply_order(await client.cancel_by_client_id("BTC", done.client_order_id))
+    assert (await tracker.wait_final(done.client_order_id)).status is OrderStatus.CANCELLED
+    await clock.advance(59)
+    await tracker.poll_once()
+    assert tracker.get(done.client_order_id).status is OrderStatus.CANCELLED  # still kept
+    assert done.price is not None
+    late = Fill(
+        venue="paper",
+        fill_id="late-after-cancel",
+        client_order_id=done.client_order_id,
+        venue_order_id=done.venue_order_id,
+        symbol="BTC",
+        side="buy",
+        price=done.price,
+        size=D("0.001"),
+        fee=D("0.01"),
+        liquidity="maker",
+        ts=utcnow(),
+    )
+    await tracker.apply_fill(late)  # a late fill within the window still counts
+    assert tracker.get(done.client_order_id).order.filled_size == D("0.001")
+    await clock.advance(2)
+    await tracker.poll_once()
+    assert not tracker.is_tracked(done.client_order_id)
+    assert set(tracker.orders()) == {resting.order.client_order_id}
+    await clock.advance(3600)
+    await tracker.poll_once()  # silent and old, but not final: still tracked and polled
+    assert tracker.get(resting.order.client_order_id).status is OrderStatus.OPEN
+
+
+async def test_an_order_tracked_already_final_is_dropped_on_the_same_schedule(
+    paper: tuple[PaperExchangeClient, ManualClock],
+) -> None:
+    """An order re-tracked in its final state (a restart adopting a filled entry) is kept for
+    the owner's next look, then dropped; one forgotten by its owner is gone at once."""
+    client, clock = paper
+    tracker = OrderTracker(client, clock=clock, use_streams=False, keep_final_seconds=10)
+    placed = await place_passive(client, None)
+    cancelled = await client.cancel_by_client_id("BTC", placed.client_order_id)
+    tracker.track(cancelled)
+    forgotten = tracker.track(await place_passive(client, None)).order.client_order_id
+    tracker.forget(forgotten)
+    await tracker.poll_once()
+    assert set(tracker.orders()) == {placed.client_order_id}
+    await clock.advance(11)
+    await tracker.poll_once()
+    assert tracker.orders() == {}
