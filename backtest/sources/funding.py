@@ -13,17 +13,22 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterator, Sequence
+from bisect import bisect_right
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 
+from backtest.sources.feed import HistoryFeed, VenueData
+from core.clock import Clock
+from core.errors import UnknownSymbol
 from exchange_clients.market_data.events import (
     BookSnapshotEvent,
     FundingEvent,
     Level,
     MarketEvent,
 )
+from exchange_clients.paper.tape import MarketTape
 from exchange_clients.types import FundingRate, Market
 
 MICROSECOND = timedelta(microseconds=1)
@@ -192,3 +197,280 @@ def merge(streams: Sequence[Iterator[MarketEvent]]) -> Iterator[MarketEvent]:
                 if event is not None and event.ts > ts:
                     wait(position, event)
                     break
+
+
+class _SymbolTape:
+    """One symbol's rows as columns: funding times (sorted) with their rows, drawn on demand.
+
+    Book versions: 0 is the opening book (row 0's mark, one interval before its funding time),
+    ``i + 1`` the book drawn at row ``i``'s funding time. Funding as of ``t``: row ``i``'s
+    first message (``T - 1 us``, with the predicted rate) until ``T + 1 us``, then its second
+    (the next funding time one interval on), exactly as :func:`funding_events` publishes."""
+
+    __slots__ = ("book_times", "books", "market", "rates", "rows", "times")
+
+    def __init__(self, market: Market, rows: Sequence[FundingRow]) -> None:
+        self.market = market
+        self.rows = rows
+        self.times = [row.funding_time for row in rows]
+        first = rows[0]
+        self.book_times = [first.funding_time - _interval(first.interval_hours), *self.times]
+        self.books: dict[int, BookSnapshotEvent] = {}
+        self.rates: dict[tuple[int, bool], FundingRate] = {}
+
+
+_INTERVALS: dict[Decimal, timedelta] = {}
+
+
+def _interval(hours: Decimal) -> timedelta:
+    interval = _INTERVALS.get(hours)
+    if interval is None:
+        interval = _INTERVALS[hours] = timedelta(hours=float(hours))
+    return interval
+
+
+class FundingTape:
+    """Funding-only history of one venue, read on demand (:mod:`exchange_clients.paper.tape`).
+
+    Called, it is the venue data's event factory (:func:`funding_events` merged): the same data
+    as a stream, for anything that reads feeds. :meth:`feed` binds it to a clock as the
+    :class:`~exchange_clients.paper.tape.MarketTape` a paper venue follows without an event per
+    row: books are drawn only for the symbols something reads, when it reads them.
+
+    Only for rows that all have a mark price, in strictly increasing time per symbol (what
+    :func:`funding_tape` checks); other data goes through events.
+    """
+
+    def __init__(
+        self,
+        venue: str,
+        markets: dict[str, Market],
+        by_symbol: dict[str, list[FundingRow]],
+        shape: BookShape,
+        *,
+        origin: str,
+        funding_interval_hours: int | None,
+    ) -> None:
+        self.venue = venue
+        self.markets = markets
+        self.shape = shape
+        self.origin = origin
+        self.funding_interval_hours = funding_interval_hours
+        self._by_symbol = by_symbol
+        self.symbols = {
+            symbol: _SymbolTape(markets[symbol], by_symbol[symbol]) for symbol in markets
+        }
+        self.timeline = self._timeline()
+        self.times = [ts for ts, _ in self.timeline]
+
+    def __call__(self) -> Iterator[MarketEvent]:
+        return merge(
+            [
+                funding_events(
+                    self.venue, self.markets[symbol], self._by_symbol[symbol], self.shape
+                )
+                for symbol in sorted(self._by_symbol)
+            ]
+        )
+
+    def _timeline(self) -> list[tuple[datetime, tuple[str, ...]]]:
+        """Every time the event stream has events, with the symbols whose book changes then.
+
+        Symbols sharing their funding times (most do) are laid out once."""
+        groups: dict[tuple[datetime, ...], list[str]] = {}
+        for symbol in sorted(self.symbols):
+            tape = self.symbols[symbol]
+            groups.setdefault((tape.book_times[0], *tape.times), []).append(symbol)
+        books: dict[datetime, list[str]] = {}
+        times: set[datetime] = set()
+        for key, symbols in groups.items():
+            opening, funding_times = key[0], key[1:]
+            times.add(opening)
+            books.setdefault(opening, []).extend(symbols)
+            for ts in funding_times:
+                books.setdefault(ts, []).extend(symbols)
+            times.update(funding_times)
+            times.update(ts - MICROSECOND for ts in funding_times)
+            times.update(ts + MICROSECOND for ts in funding_times)
+        return [(ts, tuple(sorted(books.get(ts, ())))) for ts in sorted(times)]
+
+    def feed(self, clock: Clock) -> FundingTapeFeed:
+        return FundingTapeFeed(self, clock)
+
+
+def funding_tape(
+    venue: str,
+    markets: dict[str, Market],
+    by_symbol: dict[str, list[FundingRow]],
+    shape: BookShape,
+    *,
+    origin: str,
+    funding_interval_hours: int | None,
+) -> FundingTape | None:
+    """The rows as a tape, or None when they must go through events: a row without a positive
+    mark (no book drawn at it; its funding message sets the mark) or times not strictly
+    increasing (the merge's tie order decides)."""
+    for rows in by_symbol.values():
+        previous: datetime | None = None
+        for row in rows:
+            if row.mark_price is None or row.mark_price <= 0:
+                return None
+            if previous is not None and row.funding_time - previous <= 2 * MICROSECOND:
+                return None
+            previous = row.funding_time
+    return FundingTape(
+        venue,
+        markets,
+        by_symbol,
+        shape,
+        origin=origin,
+        funding_interval_hours=funding_interval_hours,
+    )
+
+
+class FundingTapeFeed(MarketTape):
+    """A :class:`FundingTape` followed on one clock (one per paper venue)."""
+
+    def __init__(self, tape: FundingTape, clock: Clock) -> None:
+        self._tape = tape
+        self._clock = clock
+        self._position = clock.now()
+        self._started: datetime | None = None  # where the last walk of changes() began
+        self._events: HistoryFeed | None = None
+
+    @property
+    def venue(self) -> str:
+        return self._tape.venue
+
+    def markets(self) -> dict[str, Market]:
+        return dict(self._tape.markets)
+
+    def events(self) -> AsyncIterator[MarketEvent]:
+        if self._events is None:
+            tape = self._tape
+            first = min(t.book_times[0] for t in tape.symbols.values())
+            last = max(t.times[-1] for t in tape.symbols.values())
+            data = VenueData(
+                tape.venue,
+                tape.markets,
+                tape,
+                first,
+                last,
+                funding_interval_hours=tape.funding_interval_hours,
+                origin=tape.origin,
+            )
+            self._events = HistoryFeed(data, self._clock)
+        return self._events.events()
+
+    def _symbol(self, symbol: str) -> _SymbolTape:
+        found = self._tape.symbols.get(symbol)
+        if found is None:
+            raise UnknownSymbol(f"no market for {symbol!r}", venue=self.venue)
+        return found
+
+    def book_version(self, symbol: str) -> int:
+        return bisect_right(self._symbol(symbol).book_times, self._position) - 1
+
+    def book_count(self, symbol: str) -> int:
+        started = self._started
+        tape = self._tape.symbols.get(symbol)
+        if started is None or tape is None:
+            return 0
+        at_start = bisect_right(tape.book_times, started) - 1
+        now = bisect_right(tape.book_times, self._position) - 1
+        return now - at_start + (1 if at_start >= 0 else 0)
+
+    def snapshot(self, symbol: str) -> BookSnapshotEvent:
+        tape = self._symbol(symbol)
+        version = bisect_right(tape.book_times, self._position) - 1
+        if version < 0:
+            raise UnknownSymbol(
+                f"no order book for {symbol} on {self.venue} at "
+                f"{self._clock.now().isoformat()} in {self._tape.origin}: start the backtest at "
+                "or after its first snapshot",
+                venue=self.venue,
+            )
+        book = self.book(symbol, version)
+        now = self._clock.now()
+        if book.ts >= now:
+            return book
+        return BookSnapshotEvent(
+            venue=book.venue,
+            symbol=symbol,
+            ts=now,
+            bids=book.bids,
+            asks=book.asks,
+            sequence=book.sequence,
+        )
+
+    def book(self, symbol: str, version: int) -> BookSnapshotEvent:
+        """Book ``version`` of ``symbol`` (:meth:`book_version`), drawn once."""
+        tape = self._symbol(symbol)
+        book = tape.books.get(version)
+        if book is None:
+            row = tape.rows[max(0, version - 1)]
+            assert row.mark_price is not None  # funding_tape() takes only rows with marks
+            book = tape.books[version] = drawn_book(
+                self.venue, tape.market, tape.book_times[version], row.mark_price, self._tape.shape
+            )
+        return book
+
+    def funding(self, symbol: str) -> FundingRate:
+        tape = self._symbol(symbol)
+        position = self._position
+        index = bisect_right(tape.times, position + MICROSECOND) - 1
+        if index < 0:  # nothing published yet: no funding accrues on our side either
+            return FundingRate(
+                venue=self.venue,
+                symbol=symbol,
+                rate=Decimal(0),
+                interval_hours=Decimal(self._tape.funding_interval_hours or 1),
+                next_funding_time=None,
+                ts=self._clock.now(),
+            )
+        settled = tape.times[index] + MICROSECOND <= position
+        rate = tape.rates.get((index, settled))
+        if rate is None:
+            row = tape.rows[index]
+            funding_time = row.funding_time
+            if settled:
+                rate = FundingRate(
+                    venue=self.venue,
+                    symbol=symbol,
+                    rate=row.rate,
+                    interval_hours=row.interval_hours,
+                    next_funding_time=funding_time + _interval(row.interval_hours),
+                    mark_price=row.mark_price,
+                    ts=funding_time + MICROSECOND,
+                )
+            else:
+                rate = FundingRate(
+                    venue=self.venue,
+                    symbol=symbol,
+                    rate=row.rate,
+                    interval_hours=row.interval_hours,
+                    next_funding_time=funding_time,
+                    predicted_rate=row.rate,
+                    mark_price=row.mark_price,
+                    ts=funding_time - MICROSECOND,
+                )
+            tape.rates = {(index, settled): rate}  # one kept: reads move forward
+        return rate
+
+    async def changes(self) -> AsyncGenerator[tuple[str, ...], None]:
+        clock = self._clock
+        start = self._position = self._started = clock.now()
+        symbols = self._tape.symbols
+        yield tuple(s for s in sorted(symbols) if symbols[s].book_times[0] <= start)
+        timeline = self._tape.timeline
+        reached = start  # the clock is known to be at or past this (it never goes back)
+        for index in range(bisect_right(self._tape.times, start), len(timeline)):
+            ts, changed = timeline[index]
+            if ts > reached:
+                now = clock.now()
+                if ts > now:
+                    await clock.sleep((ts - now).total_seconds())
+                    now = clock.now()
+                reached = now
+            self._position = ts
+            yield changed

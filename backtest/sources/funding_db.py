@@ -15,7 +15,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from backtest.sources.feed import DataError, VenueData
-from backtest.sources.funding import BookShape, FundingRow, funding_events, market_for, merge
+from backtest.sources.funding import (
+    BookShape,
+    FundingRow,
+    funding_events,
+    funding_tape,
+    market_for,
+    merge,
+)
 from database.engine import create_engine, display_url, session_maker
 from database.models.market import FundingRate as FundingRateRow
 from exchange_clients.market_data.events import MarketEvent
@@ -95,12 +102,17 @@ def funding_venue(
             ]
         )
 
+    # Read on demand by the paper venue when the rows allow it; the same events otherwise.
+    tape = funding_tape(
+        venue, markets, by_symbol, shape, origin=origin, funding_interval_hours=interval
+    )
+
     first = min(rows[0].funding_time for rows in by_symbol.values())
     last = max(rows[-1].funding_time for rows in by_symbol.values())
     return VenueData(
         venue,
         markets,
-        events,
+        events if tape is None else tape,
         first - timedelta(hours=interval),
         last,
         funding_interval_hours=interval,

@@ -64,6 +64,7 @@ from exchange_clients.paper.faults import FaultPlan
 from exchange_clients.paper.market_stats import PaperMarketStats
 from exchange_clients.paper.options import PaperOptions, resolve_profile
 from exchange_clients.paper.store import PaperStore
+from exchange_clients.paper.tape import MarketTape, TapeBookChanges
 from exchange_clients.types import (
     Balance,
     BookSnapshot,
@@ -103,6 +104,10 @@ class PaperExchangeClient(BaseExchangeClient):
             SyntheticMarket(self._options.seed, venue=settings.venue), self._clock
         )
         self.faults: FaultPlan = self._options.faults
+        # A feed read on demand (:mod:`.tape`): the books the engine holds, by version, and
+        # the change counts kept by the tape.
+        self._tape = self._feed if isinstance(self._feed, MarketTape) else None
+        self._tape_versions: dict[str, int] = {}
         self._stats = PaperMarketStats(self._feed, self.profile)
         self.account = settings.account or DEFAULT_ACCOUNT
         self._engine: PaperEngine | None = None
@@ -114,7 +119,7 @@ class PaperExchangeClient(BaseExchangeClient):
         self._unsaved: list[EngineChanges] = []
         self._held: list[EngineChanges] = []
         self._lost_connection = False
-        self._book_changes = BookChanges()
+        self._book_changes = BookChanges() if self._tape is None else TapeBookChanges(self._tape)
         # Every fill since this client was created, by client order id (memory only).
         self._fill_history: dict[str, list[FillEvent]] = {}
         self._log = log.bind(venue=settings.venue, account=self.account)
@@ -133,15 +138,21 @@ class PaperExchangeClient(BaseExchangeClient):
             raise VenueUnavailable("connection refused (fault injection)", venue=self.name)
         await self._start_feed()
         engine = self._engine or await self._open_engine()
+        tape = self._tape
         for symbol in engine.markets():
             book = self._feed.snapshot(symbol)
             engine.apply_book_snapshot(symbol, book.bids, book.asks, book.sequence)
             engine.apply_funding_rate(self._feed.funding(symbol))
+            if tape is not None:
+                self._tape_versions[symbol] = tape.book_version(symbol)
         engine.settle_funding()
         await self._commit()
         tasks = TaskSupervisor(self.name, on_failure=self._background_failed)
         self._background = {
-            "feed": tasks.spawn(self._consume_feed(engine), name="feed"),
+            "feed": tasks.spawn(
+                self._consume_feed(engine) if tape is None else self._follow_tape(engine, tape),
+                name="feed",
+            ),
             "funding": tasks.spawn(self._settle_funding_on_time(engine), name="funding"),
         }
         self._tasks = tasks
@@ -220,11 +231,16 @@ class PaperExchangeClient(BaseExchangeClient):
         return self._feed.markets()
 
     async def order_book(self, symbol: str, depth: int = 50) -> BookSnapshot:
-        return (await self._request()).book_snapshot(symbol, depth)
+        engine = await self._request()
+        if self._tape is not None:
+            self._read_tape(engine, symbol)
+        return engine.book_snapshot(symbol, depth)
 
     async def funding_rate(self, symbol: str) -> FundingRate:
         engine = await self._request()
         await self.market(symbol)  # UnknownSymbol before asking the feed
+        if self._tape is not None:
+            self._read_tape(engine, symbol)
         engine.apply_funding_rate(self._feed.funding(symbol))
         return engine.funding_rate(symbol)
 
@@ -248,6 +264,8 @@ class PaperExchangeClient(BaseExchangeClient):
             raise InvalidOrder(
                 f"{request.symbol}: {self.name} has no trigger orders", venue=self.name
             )
+        if self._tape is not None:
+            self._read_tape(engine, request.symbol)
         faults = self.faults
         if faults.rejects_placement():
             raise OrderRejected(
@@ -448,6 +466,70 @@ class PaperExchangeClient(BaseExchangeClient):
             if isinstance(events, AsyncGenerator):
                 await events.aclose()
 
+    def _read_tape(self, engine: PaperEngine, symbol: str) -> None:
+        """Bring ``symbol``'s book up to the tape before a request reads it (see :mod:`.tape`):
+        the snapshot of the symbol's current version, loaded as its arrival would have left
+        it. An unknown symbol is left to the engine (``UnknownSymbol``)."""
+        tape = self._tape
+        seen = self._tape_versions.get(symbol)
+        if tape is None or seen is None:
+            return
+        version = tape.book_version(symbol)
+        if version != seen:
+            self._load_tape_book(engine, tape, symbol, version)
+
+    def _load_tape_book(
+        self, engine: PaperEngine, tape: MarketTape, symbol: str, version: int
+    ) -> None:
+        book = tape.snapshot(symbol)
+        self._tape_versions[symbol] = version
+        if symbol in engine.active_symbols():  # as it arrives: matching, stops, liquidation
+            engine.apply_book_snapshot(symbol, book.bids, book.asks, book.sequence)
+        else:
+            engine.refresh_book(symbol, book.bids, book.asks, book.sequence)
+
+    async def _follow_tape(self, engine: PaperEngine, tape: MarketTape) -> None:
+        """:meth:`_consume_feed` for a tape: at each time the feed would have delivered
+        events, the books that changed are applied only on the symbols that are active (the
+        others when read, :meth:`_read_tape`), in the order their events came; the
+        liquidation check every arrival ran is run where the first of them arrived."""
+        changes = tape.changes()
+        counted = self._book_changes
+        assert isinstance(counted, TapeBookChanges)
+        try:  # a failure is logged by the supervisor (``_background_failed``)
+            async for changed in changes:
+                engine.never_fill = self.faults.never_fill
+                if not changed:  # only funding moved: read when asked
+                    await self._commit_after_event(engine)
+                elif counted.waiting:  # one at a time, each change counted as it comes
+                    for symbol in changed:
+                        self._tape_arrival(engine, tape, symbol)
+                        counted.changed(symbol)
+                        await self._commit_after_event(engine)
+                else:
+                    active = engine.active_symbols()
+                    if changed[0] not in active:
+                        engine.check_liquidation()
+                        await self._commit_after_event(engine)
+                    for symbol in changed:
+                        if symbol in active:
+                            self._tape_arrival(engine, tape, symbol)
+                            await self._commit_after_event(engine)
+        finally:
+            await changes.aclose()
+
+    def _tape_arrival(self, engine: PaperEngine, tape: MarketTape, symbol: str) -> None:
+        """What the arrival of ``symbol``'s new book does: applied on an active symbol, else
+        only the liquidation check (the book waits for a reader)."""
+        if symbol in engine.active_symbols():
+            self._load_tape_book(engine, tape, symbol, tape.book_version(symbol))
+        else:
+            engine.check_liquidation()
+
+    async def _commit_after_event(self, engine: PaperEngine) -> None:
+        if engine.has_changes or (self._held and not self.faults.disconnected):
+            await self._commit()
+
     def _apply(self, engine: PaperEngine, event: MarketEvent) -> None:
         if isinstance(event, BookDeltaEvent):
             try:
@@ -477,7 +559,9 @@ class PaperExchangeClient(BaseExchangeClient):
             if wait > 0:
                 await self._clock.sleep(wait)
                 continue
-            for symbol in engine.markets():
+            # Read on demand, a tape's funding matters only where it is paid.
+            symbols = engine.markets() if self._tape is None else engine.held_symbols()
+            for symbol in symbols:
                 engine.apply_funding_rate(self._feed.funding(symbol))
             engine.settle_funding()
             await self._commit()

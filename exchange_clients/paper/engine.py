@@ -157,6 +157,10 @@ class PaperEngine:
         # a fill). Every book change checks liquidation; a scan of every market each time was
         # a measurable part of a many-symbol backtest.
         self._held: list[SymbolState] | None = None
+        # The symbols with a position, a resting order or a stop (None: to be worked out again
+        # after a fill or an order resting or leaving): what a venue reading its market data on
+        # demand must keep up to date (:meth:`active_symbols`).
+        self._active: frozenset[str] | None = None
         self._next_funding: tuple[datetime, datetime] | None = None
 
     # -- restart ------------------------------------------------------------------------------
@@ -176,6 +180,7 @@ class PaperEngine:
                 self._symbols[symbol].leverage = leverage
         self._client_ids |= snapshot.client_order_ids
         self._held = None
+        self._active = None
         for position in snapshot.positions:
             sym = self._symbol(position.symbol)
             sym.size = position.size
@@ -184,6 +189,7 @@ class PaperEngine:
         for order in snapshot.open_orders:
             self._register(order)
             self._symbol(order.symbol).rest(order)
+            self._active = None
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -228,6 +234,26 @@ class PaperEngine:
 
     def leverage(self, symbol: str) -> Decimal:
         return self._symbol(symbol).leverage
+
+    def held_symbols(self) -> list[str]:
+        """The symbols holding a position, in market order."""
+        held = self._held
+        if held is None:
+            held = self._held = [sym for sym in self._symbols.values() if sym.size]
+        return [sym.symbol for sym in held]
+
+    def active_symbols(self) -> frozenset[str]:
+        """The symbols whose book changes matter the moment they happen: those holding a
+        position (mark, liquidation), a resting order (queues, crossed fills) or a stop. Any
+        other symbol's book can be loaded when something reads it (:meth:`refresh_book`)."""
+        active = self._active
+        if active is None:
+            active = self._active = frozenset(
+                symbol
+                for symbol, sym in self._symbols.items()
+                if sym.size or sym.bids or sym.asks or sym.stops
+            )
+        return active
 
     def book_snapshot(self, symbol: str, depth: int) -> BookSnapshot:
         """The paper's book (feed levels net of what we took)."""
@@ -334,6 +360,7 @@ class PaperEngine:
             assert price is not None  # a GTC order is a limit order
             order.queue_ahead = book.size_at(is_buy, price)
             sym.rest(order)
+            self._active = None
         self._log(order)
         if levels:
             self._after_position_change(sym)
@@ -352,6 +379,7 @@ class PaperEngine:
             )
         order = self._new_order(request, size)
         sym.rest(order)
+        self._active = None
         self._log(order)
         return order
 
@@ -398,6 +426,30 @@ class PaperEngine:
         sym = self._symbol(symbol)
         sym.book.apply_snapshot(bids, asks, sequence)
         self._after_book_change(sym, None, None)
+
+    def refresh_book(
+        self,
+        symbol: str,
+        bids: Sequence[Level],
+        asks: Sequence[Level],
+        sequence: int | None = None,
+    ) -> None:
+        """Load a snapshot the feed published while the symbol was not active (no position,
+        no resting order, no stop), when something first reads it. Applied then, it changed
+        only the book and the mark - which is all this does: the account-wide liquidation
+        check its arrival ran is the caller's to run when it arrived
+        (:meth:`check_liquidation`)."""
+        sym = self._symbol(symbol)
+        if symbol in self.active_symbols():
+            raise ValueError(f"{symbol} is active: apply its snapshot when it arrives")
+        sym.book.apply_snapshot(bids, asks, sequence)
+        mid = sym.book.feed_mid()
+        if mid is not None:
+            sym.mark = mid
+
+    def check_liquidation(self) -> None:
+        """What every book change ends with: liquidate when equity is below maintenance."""
+        self._check_liquidation()
 
     def apply_book_delta(
         self,
@@ -687,6 +739,7 @@ class PaperEngine:
     def _fill_position(self, sym: SymbolState, is_buy: bool, size: Decimal, price: Decimal) -> None:
         held = sym.size
         self._held = None
+        self._active = None
         self._dirty_positions.add(sym.symbol)
         self._account_dirty = True
         if not held or (held > 0) == is_buy:  # opening or adding
@@ -710,6 +763,7 @@ class PaperEngine:
 
     def _cancel(self, sym: SymbolState, order: OrderState) -> None:
         sym.unrest(order)
+        self._active = None
         order.status = _CANCELLED
         order.updated_at = self._now()
         self._log(order)
@@ -723,6 +777,7 @@ class PaperEngine:
         self._log(order)
         if order.status is _FILLED:
             sym.unrest(order)
+            self._active = None
         self._after_position_change(sym)
 
     def _after_position_change(self, sym: SymbolState) -> None:
@@ -763,6 +818,7 @@ class PaperEngine:
             if order.status not in _RESTING:  # cancelled by an earlier stop's fill
                 continue
             sym.unrest(order)
+            self._active = None
             closable = -sym.size if order.is_buy else sym.size
             wanted = min(order.remaining, max(closable, _ZERO))
             levels = sym.book.walk(order.side, wanted, None) if wanted else []
