@@ -33,6 +33,7 @@ from backtest.result import BacktestResult
 from backtest.scratch_db import scratch_database
 from backtest.settings import BacktestSettings
 from backtest.sources.feed import DataError, HistoryFeed
+from backtest.sources.funding import FundingTape
 from backtest.sources.load import Dataset
 from backtest.venues import venue_profile
 from bot_runtime.kill_switch import kill_switch
@@ -147,6 +148,8 @@ def _feed(
 ) -> MarketFeed:
     data = dataset.venues.get(venue)
     if data is not None:
+        if isinstance(data.events, FundingTape):  # funding-only data: read on demand
+            return data.events.feed(clock)
         return HistoryFeed(data, clock)
     assert dataset.synthetic_seed is not None
     return SyntheticFeed(
