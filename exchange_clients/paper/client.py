@@ -39,6 +39,7 @@ from core.errors import (
     OrderNotFound,
     OrderRejected,
     RequestTimeout,
+    UnknownSymbol,
     VenueUnavailable,
 )
 from core.logging_setup import get_logger
@@ -230,11 +231,34 @@ class PaperExchangeClient(BaseExchangeClient):
     async def markets(self) -> dict[str, Market]:
         return self._feed.markets()
 
+    async def market(self, symbol: str) -> Market:
+        """Once connected, the engine's listing (the feed's markets when it was opened): a
+        funding scan asks for every symbol, and copying the feed's whole list each time was
+        the most of it. A symbol the engine does not list could not be traded anyway."""
+        engine = self._engine
+        if engine is None:
+            return await super().market(symbol)
+        try:
+            return engine.market(symbol)
+        except UnknownSymbol:
+            raise UnknownSymbol(f"no market for {symbol!r}", venue=self.name) from None
+
     async def order_book(self, symbol: str, depth: int = 50) -> BookSnapshot:
         engine = await self._request()
         if self._tape is not None:
             self._read_tape(engine, symbol)
         return engine.book_snapshot(symbol, depth)
+
+    async def best_bid_ask(self, symbol: str) -> tuple[Decimal, Decimal]:
+        """As the base class's (the best levels of ``order_book(symbol, 1)``), without
+        building the snapshot."""
+        engine = await self._request()
+        if self._tape is not None:
+            self._read_tape(engine, symbol)
+        bid, ask = engine.best_prices(symbol)
+        if bid is None or ask is None:
+            raise VenueUnavailable(f"{symbol} book is empty on one side", venue=self.name)
+        return bid, ask
 
     async def funding_rate(self, symbol: str) -> FundingRate:
         engine = await self._request()

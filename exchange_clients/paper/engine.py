@@ -196,6 +196,10 @@ class PaperEngine:
     def markets(self) -> dict[str, Market]:
         return {symbol: sym.market for symbol, sym in self._symbols.items()}
 
+    def market(self, symbol: str) -> Market:
+        """One listed market (``UnknownSymbol`` when not listed)."""
+        return self._symbol(symbol).market
+
     def order(
         self,
         symbol: str,
@@ -254,6 +258,11 @@ class PaperEngine:
                 if sym.size or sym.bids or sym.asks or sym.stops
             )
         return active
+
+    def best_prices(self, symbol: str) -> tuple[Decimal | None, Decimal | None]:
+        """The paper book's best bid and ask prices (what ``book_snapshot(symbol, 1)`` shows)."""
+        bids, asks = self._symbol(symbol).book.depth(1)
+        return (bids[0][0] if bids else None, asks[0][0] if asks else None)
 
     def book_snapshot(self, symbol: str, depth: int) -> BookSnapshot:
         """The paper's book (feed levels net of what we took)."""

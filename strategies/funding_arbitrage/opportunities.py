@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import FrozenInstanceError, dataclass
 from decimal import Decimal
 from itertools import combinations
 from typing import Any, Generic, TypeVar, overload
@@ -157,20 +157,125 @@ class Opportunity:
         return (self.symbol, self.long_venue, self.short_venue)
 
 
-@dataclass(frozen=True)
+Reason = str | Callable[[], str]
+"""A rejection reason, or what writes it when it is read."""
+
+
 class Rejection:
     """A pair that was considered and not taken; ``reason`` carries the numbers.
 
     When several filters fail, their reasons are joined with ``"; "``. ``wide_spread_venues``
     names the venues refused for their bid/ask spread (the strategy cools them down).
+
+    Immutable, compared and hashed by its fields like a frozen dataclass. A scan rejects most
+    of the pairs it prices every step (hundreds) and almost nobody reads why, so the scan
+    hands over what writes ``reason`` (:meth:`deferred`) and the text is written on first
+    read - the same text.
     """
+
+    __slots__ = (
+        "_reasons",
+        "_text",
+        "long_venue",
+        "notes",
+        "short_venue",
+        "symbol",
+        "wide_spread_venues",
+    )
 
     symbol: str
     long_venue: str
     short_venue: str
-    reason: str
-    notes: tuple[str, ...] = ()
-    wide_spread_venues: tuple[str, ...] = ()
+    notes: tuple[str, ...]
+    wide_spread_venues: tuple[str, ...]
+    _text: str | None
+    _reasons: tuple[Reason, ...]
+
+    def __init__(
+        self,
+        symbol: str,
+        long_venue: str,
+        short_venue: str,
+        reason: str,
+        notes: tuple[str, ...] = (),
+        wide_spread_venues: tuple[str, ...] = (),
+    ) -> None:
+        self._set(symbol, long_venue, short_venue, notes, wide_spread_venues, reason, ())
+
+    @classmethod
+    def deferred(
+        cls,
+        symbol: str,
+        long_venue: str,
+        short_venue: str,
+        reasons: tuple[Reason, ...],
+        notes: tuple[str, ...] = (),
+        wide_spread_venues: tuple[str, ...] = (),
+    ) -> Rejection:
+        """A rejection whose ``reason`` is ``reasons`` written and joined when first read."""
+        rejection = cls.__new__(cls)
+        rejection._set(symbol, long_venue, short_venue, notes, wide_spread_venues, None, reasons)
+        return rejection
+
+    def _set(
+        self,
+        symbol: str,
+        long_venue: str,
+        short_venue: str,
+        notes: tuple[str, ...],
+        wide_spread_venues: tuple[str, ...],
+        text: str | None,
+        reasons: tuple[Reason, ...],
+    ) -> None:
+        put = object.__setattr__
+        put(self, "symbol", symbol)
+        put(self, "long_venue", long_venue)
+        put(self, "short_venue", short_venue)
+        put(self, "notes", notes)
+        put(self, "wide_spread_venues", wide_spread_venues)
+        put(self, "_text", text)
+        put(self, "_reasons", reasons)
+
+    @property
+    def reason(self) -> str:
+        text: str | None = self._text
+        if text is None:
+            text = "; ".join(r if isinstance(r, str) else r() for r in self._reasons)
+            object.__setattr__(self, "_text", text)
+            object.__setattr__(self, "_reasons", ())
+        return text
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def _fields(self) -> tuple[str, str, str, str, tuple[str, ...], tuple[str, ...]]:
+        return (
+            self.symbol,
+            self.long_venue,
+            self.short_venue,
+            self.reason,
+            self.notes,
+            self.wide_spread_venues,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Rejection)
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return (
+            f"Rejection(symbol={self.symbol!r}, long_venue={self.long_venue!r}, "
+            f"short_venue={self.short_venue!r}, reason={self.reason!r}, notes={self.notes!r}, "
+            f"wide_spread_venues={self.wide_spread_venues!r})"
+        )
 
 
 @dataclass(frozen=True)
@@ -245,7 +350,7 @@ def _evaluate(
         )
     long, short = (first, second) if first.hourly_rate < second.hourly_rate else (second, first)
 
-    reasons: list[str] = []
+    reasons: list[Reason] = []
     notes: list[str] = []
     mandatory = params.mandatory_venue
     if mandatory is not None and mandatory not in (long.venue, short.venue):
@@ -259,8 +364,10 @@ def _evaluate(
     divergence = abs(long.mid - short.mid) / ((long.mid + short.mid) / TWO) * HUNDRED
     if divergence > params.max_price_divergence_pct:
         reasons.append(
-            f"price divergence {_pct(divergence)}% (mid {long.mid} on {long.venue} vs "
-            f"{short.mid} on {short.venue}) > max {_pct(params.max_price_divergence_pct)}%"
+            lambda: (
+                f"price divergence {_pct(divergence)}% (mid {long.mid} on {long.venue} vs "
+                f"{short.mid} on {short.venue}) > max {_pct(params.max_price_divergence_pct)}%"
+            )
         )
 
     long_hourly = long.hourly_rate
@@ -278,20 +385,11 @@ def _evaluate(
     net_apr_pct = net_hourly * HOURS_PER_YEAR * HUNDRED
     # A zero net never pays for the risk, even with min_net_apr_pct = 0.
     if net_apr_pct < params.min_net_apr_pct or net_apr_pct <= 0:
-        verdict = (
-            f"< min {_pct(params.min_net_apr_pct)}%"
-            if net_apr_pct < params.min_net_apr_pct
-            else "is not positive"
-        )
-        reasons.append(
-            f"net APR {_pct(net_apr_pct)}% {verdict} "
-            f"(gross {_pct(gross_hourly * HOURS_PER_YEAR * HUNDRED)}% APR, round-trip fees "
-            f"{_pct(fees_fraction * HUNDRED)}% amortised over {params.expected_hold_hours} h)"
-        )
+        reasons.append(lambda: _apr_reason(net_apr_pct, gross_hourly, fees_fraction, params))
 
     if reasons:
-        return Rejection(
-            symbol, long.venue, short.venue, "; ".join(reasons), tuple(notes), tuple(wide)
+        return Rejection.deferred(
+            symbol, long.venue, short.venue, tuple(reasons), tuple(notes), tuple(wide)
         )
     return Opportunity(
         symbol=symbol,
@@ -309,7 +407,25 @@ def _evaluate(
     )
 
 
-def _check_quote(quote: VenueQuote, params: FundingArbitrageParams, reasons: list[str]) -> None:
+def _apr_reason(
+    net_apr_pct: Decimal,
+    gross_hourly: Decimal,
+    fees_fraction: Decimal,
+    params: FundingArbitrageParams,
+) -> str:
+    verdict = (
+        f"< min {_pct(params.min_net_apr_pct)}%"
+        if net_apr_pct < params.min_net_apr_pct
+        else "is not positive"
+    )
+    return (
+        f"net APR {_pct(net_apr_pct)}% {verdict} "
+        f"(gross {_pct(gross_hourly * HOURS_PER_YEAR * HUNDRED)}% APR, round-trip fees "
+        f"{_pct(fees_fraction * HUNDRED)}% amortised over {params.expected_hold_hours} h)"
+    )
+
+
+def _check_quote(quote: VenueQuote, params: FundingArbitrageParams, reasons: list[Reason]) -> None:
     """Add this venue's market-quality failures to ``reasons``."""
     venue = quote.venue
     if quote.volume_24h_usd is None:

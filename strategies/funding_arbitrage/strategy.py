@@ -37,6 +37,7 @@ are checked against.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -132,6 +133,13 @@ class ArbPosition:
 
 def _decimal_or_none(value: Any) -> Decimal | None:
     return None if value is None else Decimal(value)
+
+
+def _debug_enabled(log: Any) -> bool:
+    """Whether ``log`` writes DEBUG lines (a stdlib-backed structlog logger or a native one;
+    one that cannot tell is assumed to)."""
+    check = getattr(log, "isEnabledFor", None) or getattr(log, "is_enabled_for", None)
+    return check is None or bool(check(logging.DEBUG))
 
 
 class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
@@ -337,6 +345,9 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
             self.log.info("no opportunity", rejected=len(result.rejected))
         # Why each pair was not taken, with its numbers: "why did it not open ETH?" is the
         # first question an operator asks; answered at DEBUG to keep INFO one line per scan.
+        # (Hundreds a step: not even written when DEBUG is off.)
+        if not _debug_enabled(self.log):
+            return
         for rejection in result.rejected:
             self.log.debug(
                 "pair not taken",
