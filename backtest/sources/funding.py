@@ -410,9 +410,10 @@ class FundingTapeFeed(MarketTape):
         if book is None:
             row = tape.rows[max(0, version - 1)]
             assert row.mark_price is not None  # funding_tape() takes only rows with marks
-            book = tape.books[version] = drawn_book(
+            book = drawn_book(
                 self.venue, tape.market, tape.book_times[version], row.mark_price, self._tape.shape
             )
+            tape.books = {version: book}  # one kept: reads move forward
         return book
 
     def funding(self, symbol: str) -> FundingRate:

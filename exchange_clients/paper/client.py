@@ -505,7 +505,7 @@ class PaperExchangeClient(BaseExchangeClient):
     def _load_tape_book(
         self, engine: PaperEngine, tape: MarketTape, symbol: str, version: int
     ) -> None:
-        book = tape.snapshot(symbol)
+        book = tape.book(symbol, version)
         self._tape_versions[symbol] = version
         if symbol in engine.active_symbols():  # as it arrives: matching, stops, liquidation
             engine.apply_book_snapshot(symbol, book.bids, book.asks, book.sequence)

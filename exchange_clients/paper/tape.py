@@ -54,6 +54,10 @@ class MarketTape(ABC):
         """The funding of ``symbol`` as of the position."""
 
     @abstractmethod
+    def book(self, symbol: str, version: int) -> BookSnapshotEvent:
+        """Book ``version`` of ``symbol`` (:meth:`book_version`), stamped when it appeared."""
+
+    @abstractmethod
     def book_version(self, symbol: str) -> int:
         """Which book ``symbol`` shows as of the position: grows by one with each new book
         (-1 before its first). Equal versions are the same book."""

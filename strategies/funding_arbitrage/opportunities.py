@@ -324,8 +324,12 @@ def scan(
     rejected: list[Rejection] = []
     for symbol in sorted(by_symbol):
         per_venue = by_symbol[symbol]
+        # Each quote's own market-quality verdict, once, for the pairs it is part of.
+        checks = {venue: _quote_check(quote, params) for venue, quote in per_venue.items()}
         for first, second in combinations(sorted(per_venue), 2):
-            outcome = _evaluate(per_venue[first], per_venue[second], params, maker)
+            outcome = _evaluate(
+                per_venue[first], per_venue[second], params, maker, checks[first], checks[second]
+            )
             if isinstance(outcome, Opportunity):
                 opportunities.append(outcome)
             else:
@@ -336,10 +340,26 @@ def scan(
     return ScanResult(opportunities=opportunities, rejected=rejected)
 
 
+_QuoteCheck = tuple[list[Reason], bool]
+"""A quote's market-quality failures, and whether its bid/ask spread is too wide."""
+
+
+def _quote_check(quote: VenueQuote, params: FundingArbitrageParams) -> _QuoteCheck:
+    reasons: list[Reason] = []
+    _check_quote(quote, params, reasons)
+    return reasons, quote.spread_pct > params.max_spread_pct
+
+
 def _evaluate(
-    first: VenueQuote, second: VenueQuote, params: FundingArbitrageParams, maker: bool
+    first: VenueQuote,
+    second: VenueQuote,
+    params: FundingArbitrageParams,
+    maker: bool,
+    first_check: _QuoteCheck,
+    second_check: _QuoteCheck,
 ) -> Opportunity | Rejection:
-    """One pair of venues (``first``/``second`` in name order); the direction is chosen here."""
+    """One pair of venues (``first``/``second`` in name order); the direction is chosen here.
+    ``first_check``/``second_check``: each quote's :func:`_quote_check`."""
     symbol = first.symbol
     if first.hourly_rate == second.hourly_rate:
         return Rejection(
@@ -348,7 +368,10 @@ def _evaluate(
             second.venue,
             f"no funding spread: both venues at {_rate(first.hourly_rate)}/h",
         )
-    long, short = (first, second) if first.hourly_rate < second.hourly_rate else (second, first)
+    if first.hourly_rate < second.hourly_rate:
+        long, short, checks = first, second, (first_check, second_check)
+    else:
+        long, short, checks = second, first, (second_check, first_check)
 
     reasons: list[Reason] = []
     notes: list[str] = []
@@ -356,9 +379,9 @@ def _evaluate(
     if mandatory is not None and mandatory not in (long.venue, short.venue):
         reasons.append(f"no leg on the mandatory venue {mandatory}")
     wide: list[str] = []
-    for quote in (long, short):
-        _check_quote(quote, params, reasons)
-        if quote.spread_pct > params.max_spread_pct:
+    for quote, (failures, too_wide) in zip((long, short), checks, strict=True):
+        reasons += failures
+        if too_wide:
             wide.append(quote.venue)
 
     divergence = abs(long.mid - short.mid) / ((long.mid + short.mid) / TWO) * HUNDRED
