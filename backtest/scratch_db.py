@@ -2,8 +2,11 @@
 
 A backtest runs the live order path, and that path journals every order before sending it;
 its rows are scaffolding here (the results go to ``backtest_runs`` in the user's database),
-so each run gets a private SQLite file in a temporary folder, copied from a template migrated
-once per process (a migration costs far more than a copy), and deleted afterwards.
+so each run gets a private SQLite file in a temporary folder, copied from a migrated template,
+and deleted afterwards. Migrating costs half a second - more than a short backtest's whole
+run - and a copy a few milliseconds, so the template is kept in the runtime directory's
+``cache/`` for the next process too, named by a digest of what its schema depends on (the
+migration scripts, SQLAlchemy, Alembic, SQLite): a changed migration gets a new template.
 
 aiosqlite runs every statement, fetch and commit through one method of its connection,
 ``_execute``, which hands it to the connection's thread and waits for the answer; that hop
@@ -22,6 +25,8 @@ simulated clock does not move before they are done.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
 import shutil
 import sqlite3
 import tempfile
@@ -33,11 +38,14 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import alembic
+import sqlalchemy
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backtest.clock import IoGauge
+from core.paths import var_dir
 from database.engine import create_engine, session_maker
-from database.migrate import upgrade
+from database.migrate import ALEMBIC_INI, MIGRATIONS_DIR, upgrade
 
 _template: Path | None = None
 _template_lock = asyncio.Lock()
@@ -107,14 +115,45 @@ class ScratchDatabase:
     sessions: async_sessionmaker[AsyncSession]
 
 
+def template_key() -> str:
+    """A digest of what the migrated schema depends on: the migration scripts (their paths
+    and contents), the Alembic configuration and the versions of the libraries that run them."""
+    digest = hashlib.sha256()
+    for version in (sqlalchemy.__version__, alembic.__version__, sqlite3.sqlite_version):
+        digest.update(version.encode() + b"\0")
+    digest.update(ALEMBIC_INI.read_bytes())
+    for path in sorted(MIGRATIONS_DIR.rglob("*")):
+        if path.is_file() and path.suffix in (".py", ".mako"):
+            name = path.relative_to(MIGRATIONS_DIR).as_posix()
+            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:20]
+
+
+async def _build_template(cached: Path) -> None:
+    """Migrate a fresh file and move it to ``cached`` in one step (a concurrent run sees a
+    whole template or none; two that both build it write the same schema); templates of other
+    schemas are removed."""
+    cached.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="building-", dir=cached.parent))
+    try:
+        path = folder / "template.db"
+        await upgrade(f"sqlite+aiosqlite:///{path}")
+        os.replace(path, cached)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    for old in cached.parent.glob("backtest-template-*.db"):
+        if old != cached:
+            old.unlink(missing_ok=True)
+
+
 async def _migrated_template() -> Path:
     global _template
     async with _template_lock:
         if _template is None or not await asyncio.to_thread(_template.exists):
-            folder = Path(tempfile.mkdtemp(prefix="perpfleet-backtest-template-"))
-            path = folder / "template.db"
-            await upgrade(f"sqlite+aiosqlite:///{path}")
-            _template = path
+            cached = var_dir() / "cache" / f"backtest-template-{template_key()}.db"
+            if not await asyncio.to_thread(cached.exists):
+                await _build_template(cached)
+            _template = cached
         return _template
 
 

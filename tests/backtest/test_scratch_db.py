@@ -7,10 +7,13 @@ import asyncio
 import threading
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import text
 
+from backtest import scratch_db
 from backtest.clock import IoGauge, SimulatedClock
 from backtest.scratch_db import scratch_database
+from core.paths import var_dir
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -65,3 +68,25 @@ async def test_overlapping_transactions_wait_for_each_other_in_threads() -> None
             rows = (await session.execute(text("SELECT who FROM t ORDER BY rowid"))).scalars()
             assert list(rows) == ["first", "second"]
         assert gauge.in_flight == 0
+
+
+async def test_the_migrated_template_is_kept_for_the_next_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Migrating costs more than a short backtest: a later process copies the kept template
+    (the same file, not rebuilt), and a template of another schema is removed."""
+    cache = var_dir() / "cache"
+    cache.mkdir(parents=True)
+    (cache / "backtest-template-0ld5chema.db").write_bytes(b"an older schema's template")
+    monkeypatch.setattr(scratch_db, "_template", None)  # as in a fresh process
+    async with scratch_database(IoGauge()):
+        pass
+    kept = cache / f"backtest-template-{scratch_db.template_key()}.db"
+    assert [p.name for p in cache.iterdir()] == [kept.name]
+    built = kept.stat()
+    monkeypatch.setattr(scratch_db, "_template", None)  # the next process
+    async with scratch_database(IoGauge()) as db, db.sessions.begin() as session:
+        tables = (await session.execute(text("SELECT name FROM sqlite_master"))).scalars().all()
+    assert "orders" in tables  # the copy holds the migrated schema
+    again = kept.stat()
+    assert (again.st_ino, again.st_mtime_ns) == (built.st_ino, built.st_mtime_ns)
