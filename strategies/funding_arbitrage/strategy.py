@@ -158,6 +158,8 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
         # directly instead, why (None: the service is used)
         self._service: FundingServiceClient | None = None
         self.service_fallback: str | None = None
+        # A pair's peak net PnL moved since the state was last saved.
+        self._peak_unsaved = False
 
     @property
     def maker(self) -> bool:
@@ -172,8 +174,13 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
 
     async def execute_strategy(self) -> None:
         exited = False
-        for position in list(self.positions):
-            exited = await self._monitor(position) or exited
+        try:
+            for position in list(self.positions):
+                exited = await self._monitor(position) or exited
+        finally:
+            # New peaks of the pairs checked, saved once (a close in between saved them).
+            if self._peak_unsaved:
+                await self.save_state()
         if exited:
             return  # re-entering in the same step would pay the round trip again at once
         if self.context.paused.is_set():
@@ -533,7 +540,9 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
         state = await self._position_state(position)
         if state.net_pnl > position.peak_net_pnl:
             position.peak_net_pnl = state.net_pnl
-            await self.save_state()  # profit erosion is measured from it, across restarts too
+            # Profit erosion is measured from it, across restarts too: saved by the end of the
+            # check of the pairs (once for all of them, see execute_strategy).
+            self._peak_unsaved = True
         exit_fees = taker_fee(position.long_venue) + taker_fee(position.short_venue)
         decision = check_exit(
             state, self.context.clock.now(), self.params, exit_fees_fraction=exit_fees
@@ -699,6 +708,10 @@ class FundingArbitrageStrategy(BaseStrategy[FundingArbitrageParams]):
         for venue in self.params.venues:
             total += (await self.context.clients[venue].balance()).equity
         return total
+
+    async def save_state(self) -> None:
+        self._peak_unsaved = False  # the state saved holds every peak
+        await super().save_state()
 
     def state(self) -> dict[str, Any]:
         return {
