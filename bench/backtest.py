@@ -6,9 +6,10 @@ journal in a scratch database, the paper engines on the simulated clock.
 
 * Funding year: rows generated in memory (seeded: a random walk of marks, rates drifting per
   venue) for the 8 catalogue venues on their own schedules (1 h or 8 h), turned into venue
-  data exactly as stored history is (:func:`backtest.sources.funding_db.funding_venue`),
-  stepped hourly. Target: <= 10 s on one core. ``BENCH_BACKTEST_FUNDING_DAYS`` shortens it
-  (the figure is then extrapolated to a year, and says so).
+  data exactly as stored history is (:func:`backtest.sources.funding_db.funding_venue`: a
+  funding tape the paper venues read on demand), stepped hourly. Target: <= 10 s on one
+  core. ``BENCH_BACKTEST_FUNDING_DAYS`` shortens it (the figure is then extrapolated to a
+  year, and says so).
 * Grid sweep: the synthetic paper BTC market recorded for one day (books sampled every
   ``BENCH_BACKTEST_L2_STEP`` seconds, default 60, with every trade), 64 grid sets
   (take_profit x grid_step x max_orders), the strategy stepped at the book sampling; the

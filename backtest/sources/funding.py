@@ -7,6 +7,13 @@ venue's "current" rate until the next one is; before the first, the rate is 0.
 Funding-only data has no order book, so one is drawn around each row's mark price: a
 ``spread_bps`` wide touch and ``levels`` levels a side of ``depth_usd`` each, replaced at each
 funding time by the next row's mark. The result states it (``notes``).
+
+Streamed, that is three events per row (two funding messages and a drawn book): millions a
+year over hundreds of symbols, almost none of them read. So the rows are also kept as columns
+- a :class:`FundingTape` - that the paper venue reads on demand
+(:mod:`exchange_clients.paper.tape`): the same books, funding and times, each book drawn only
+when something reads it. The event stream (:func:`funding_events`, :func:`merge`) stays the
+definition the tape is tested against, and what data the tape does not take goes through.
 """
 
 from __future__ import annotations

@@ -101,8 +101,11 @@ async def test_following_the_clock_the_tape_wakes_and_counts_as_the_events_do() 
     counted: Counter[str] = Counter()
     followed: list[tuple[datetime, tuple[str, ...]]] = []
 
+    history_events: list[object] = []
+
     async def consume_events() -> None:
         async for event in history.events():
+            history_events.append(event)
             if not delivered or delivered[-1][0] != event.ts:
                 delivered.append((event.ts, []))
             if isinstance(event, BookSnapshotEvent):
@@ -115,7 +118,17 @@ async def test_following_the_clock_the_tape_wakes_and_counts_as_the_events_do() 
         async for changed in on_demand.changes():
             followed.append((clock.now(), changed))
 
-    tasks = [asyncio.create_task(consume_events()), asyncio.create_task(follow_tape())]
+    streamed: list[object] = []  # the tape as a plain feed: the same events
+
+    async def stream_tape() -> None:
+        async for event in on_demand.events():
+            streamed.append(event)
+
+    tasks = [
+        asyncio.create_task(consume_events()),
+        asyncio.create_task(follow_tape()),
+        asyncio.create_task(stream_tape()),
+    ]
     await asyncio.sleep(0)
     for _ in range(24 * 6):
         await clock.advance(600)
@@ -124,6 +137,8 @@ async def test_following_the_clock_the_tape_wakes_and_counts_as_the_events_do() 
             assert _state(on_demand, symbol) == _state(history, symbol), symbol
     for task in tasks:
         task.cancel()
+    assert len(streamed) > len(data.markets)
+    assert streamed == history_events
     opening = [
         s for ts, symbols in delivered if ts <= START + timedelta(minutes=90) for s in symbols
     ]
