@@ -58,6 +58,20 @@ class GroupCommitter:
         result: T = await job.future
         return result
 
+    def submit(self, work: Callable[[AsyncSession], Awaitable[T]]) -> asyncio.Future[T]:
+        """Queue ``work`` as urgent and return its outcome without waiting for it.
+
+        For a write that must land before anything queued after it but that nobody should wait
+        for (an intent moving into ``orders`` while its order is being sent): every later
+        write queues behind it. The caller must read the future's outcome (it is an error to
+        leave a failed write unobserved)."""
+        job = self._job(work)
+        self._urgent.append(job)
+        self._kick.set()
+        self._ensure_running()
+        future: asyncio.Future[T] = job.future
+        return future
+
     async def run_deferred(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Commit ``work`` with the next urgent write, or after ``defer_seconds``."""
         job = self._job(work)

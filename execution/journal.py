@@ -6,7 +6,12 @@ recorded as sent but never landed must not be waited for forever. So:
 
 * :meth:`OrderJournal.record_intent` commits the intent (status ``pending``) *before* the
   caller sends it; a retry after a timeout re-sends under the same client order id, which
-  the venue refuses as a duplicate if the first attempt landed;
+  the venue refuses as a duplicate if the first attempt landed. On the dedicated intent
+  connection (:mod:`execution.intent_writer`) the intent is a small ``order_intents`` row;
+  the journal moves it into ``orders`` in its next transaction, queued before anything else
+  about that order, and while the order is on its way - so it costs the send nothing. Reads
+  wait for the moves in flight; intents a crash left unmoved are moved at start-up
+  (:func:`reconcile`) or by the first write that needs them;
 * :meth:`OrderJournal.record_order` applies every state the venue reports, monotonically
   (:mod:`execution.order_state`: a final status is never replaced, the filled size never
   shrinks - a late, stale update cannot undo a fill);
@@ -18,25 +23,34 @@ recorded as sent but never landed must not be waited for forever. So:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.errors import OrderNotFound, TradingError
 from database.models import Fill as FillRow
 from database.models import Order as OrderRow
+from database.models import PendingIntent
 from database.types import utcnow
 from exchange_clients.base import BaseExchangeClient
 from exchange_clients.types import Fill, Order, OrderRequest, OrderStatus, OrderType, Side
 from execution.fill_history import venue_fills
 from execution.group_commit import GroupCommitter
-from execution.intent_writer import DuplicateIntent, IntentWriter, intent_values
+from execution.intent_writer import (
+    DuplicateIntent,
+    IntentWriter,
+    decode_row,
+    encode_row,
+    intent_values,
+)
 from execution.order_state import is_stale_status, merge_order_state
 
 log = structlog.get_logger(__name__)
@@ -161,9 +175,13 @@ class OrderJournal:
         # The intents' own connection, held open (execution.intent_writer); None: the
         # shared writer commits them too.
         self._intent_writer = intent_writer
+        # Intents committed to ``order_intents`` whose move into ``orders`` is queued.
+        self._moving: dict[str, asyncio.Future[None]] = {}
 
     async def close(self) -> None:
-        """Close the dedicated intent connection, if any (the journal writes no more intents)."""
+        """Finish moving intents into ``orders``, then close the dedicated intent connection,
+        if any (the journal writes no more intents)."""
+        await self._moved()
         writer, self._intent_writer = self._intent_writer, None
         if writer is not None:
             await writer.close()
@@ -193,31 +211,33 @@ class OrderJournal:
         except KeyError:
             raise JournalError(f"no account configured for venue {intent.venue!r}") from None
         if self._intent_writer is not None:
+            values = intent_values(
+                client_order_id=intent.client_order_id,
+                bot_id=self._bot_id,
+                venue=intent.venue,
+                account_id=account_id,
+                symbol=intent.symbol,
+                side=intent.side,
+                order_type=intent.order_type.value,
+                price=intent.price,
+                trigger_price=intent.trigger_price,
+                size=intent.size,
+                filled_size=Decimal(0),
+                status=OrderStatus.PENDING.value,
+                reduce_only=intent.reduce_only,
+                post_only=intent.post_only,
+                purpose=intent.purpose,
+                operation_id=intent.operation_id,
+            )
             try:
                 await self._intent_writer.insert(
-                    intent_values(
-                        client_order_id=intent.client_order_id,
-                        bot_id=self._bot_id,
-                        venue=intent.venue,
-                        account_id=account_id,
-                        symbol=intent.symbol,
-                        side=intent.side,
-                        order_type=intent.order_type.value,
-                        price=intent.price,
-                        trigger_price=intent.trigger_price,
-                        size=intent.size,
-                        filled_size=Decimal(0),
-                        status=OrderStatus.PENDING.value,
-                        reduce_only=intent.reduce_only,
-                        post_only=intent.post_only,
-                        purpose=intent.purpose,
-                        operation_id=intent.operation_id,
-                    )
+                    intent.client_order_id, self._bot_id, encode_row(values)
                 )
             except DuplicateIntent:
                 raise JournalError(
                     f"client order id {intent.client_order_id!r} is already journaled"
                 ) from None
+            self._move_soon(values)
             return
 
         async def work(session: AsyncSession) -> None:
@@ -249,6 +269,54 @@ class OrderJournal:
             raise JournalError(
                 f"client order id {intent.client_order_id!r} is already journaled"
             ) from None
+
+    def _move_soon(self, values: dict[str, Any]) -> None:
+        """Queue the move of a committed intent into ``orders``; nobody waits for it here."""
+        client_order_id: str = values["client_order_id"]
+
+        async def work(session: AsyncSession) -> None:
+            session.add(OrderRow(**values))
+            await session.execute(
+                delete(PendingIntent).where(PendingIntent.client_order_id == client_order_id)
+            )
+            await session.flush()  # a failure is this write's alone (see group_commit)
+
+        moving = self._committer.submit(work)
+        self._moving[client_order_id] = moving
+
+        def moved(future: asyncio.Future[None]) -> None:
+            self._moving.pop(client_order_id, None)
+            if not future.cancelled() and future.exception() is not None:
+                # The intent stays in ``order_intents``: the next write about the order, or
+                # the next start, moves it (``_move_stored``).
+                log.error(
+                    "intent not moved into orders yet",
+                    client_order_id=client_order_id,
+                    error=repr(future.exception()),
+                )
+
+        moving.add_done_callback(moved)
+
+    async def _moved(self) -> None:
+        """Wait for the intents being moved into ``orders`` (reads see every order sent)."""
+        if self._moving:
+            await asyncio.wait(list(self._moving.values()))
+
+    async def recover_intents(self) -> list[str]:
+        """Move this bot's intents that a crash left in ``order_intents`` into ``orders``
+        (before anything reads the journal at start-up); the client order ids moved."""
+        await self._moved()
+
+        async def work(session: AsyncSession) -> list[str]:
+            pending = await session.scalars(
+                select(PendingIntent.client_order_id).where(PendingIntent.bot_id == self._bot_id)
+            )
+            return await _move_stored(session, set(pending))
+
+        moved = await self._committer.run(work)
+        if moved:
+            log.warning("intents recovered into the journal", client_order_ids=moved)
+        return moved
 
     async def record_order(self, order: Order) -> JournaledOrder:
         """Apply a venue-reported state to the journaled order (monotonic, see module doc)."""
@@ -391,6 +459,7 @@ class OrderJournal:
 
     async def fills_of(self, client_order_id: str) -> list[Fill]:
         """The recorded fills of one order (synthetic ones included), oldest first."""
+        await self._moved()
         async with self._sessions() as session:
             row = await self._row(session, client_order_id)
             rows = await session.scalars(
@@ -415,11 +484,13 @@ class OrderJournal:
             ]
 
     async def get(self, client_order_id: str) -> JournaledOrder:
+        await self._moved()
         async with self._sessions() as session:
             return _journaled(await self._row(session, client_order_id))
 
     async def unfinished(self) -> list[JournaledOrder]:
         """This bot's orders that are not final, oldest first."""
+        await self._moved()
         async with self._sessions() as session:
             rows = await session.scalars(
                 select(OrderRow)
@@ -430,6 +501,7 @@ class OrderJournal:
 
     async def of_operation(self, operation_id: str) -> list[JournaledOrder]:
         """Every order of one multi-leg operation, final or not, in the order sent."""
+        await self._moved()
         async with self._sessions() as session:
             rows = await session.scalars(
                 select(OrderRow)
@@ -449,6 +521,8 @@ class OrderJournal:
             )
         }
         missing = client_order_ids - rows.keys()
+        if missing and await _move_stored(session, missing, bot_id=self._bot_id):
+            return await self._rows(session, client_order_ids)
         if missing:
             raise JournalError(f"orders {sorted(missing)} are not in this bot's journal")
         return rows
@@ -459,9 +533,42 @@ class OrderJournal:
                 OrderRow.client_order_id == client_order_id, OrderRow.bot_id == self._bot_id
             )
         )
+        if row is None and await _move_stored(session, {client_order_id}, bot_id=self._bot_id):
+            return await self._row(session, client_order_id)
         if row is None:
             raise JournalError(f"order {client_order_id!r} is not in this bot's journal")
         return row
+
+
+async def _move_stored(
+    session: AsyncSession, client_order_ids: set[str], *, bot_id: int | None = None
+) -> list[str]:
+    """Move the stored intents among ``client_order_ids`` into ``orders`` (an id ``orders``
+    already holds is only dropped from ``order_intents``); the ids written into ``orders``."""
+    if not client_order_ids:
+        return []
+    query = select(PendingIntent).where(PendingIntent.client_order_id.in_(client_order_ids))
+    if bot_id is not None:
+        query = query.where(PendingIntent.bot_id == bot_id)
+    stored = list(await session.scalars(query))
+    if not stored:
+        return []
+    ids = {intent.client_order_id for intent in stored}
+    present = set(
+        await session.scalars(
+            select(OrderRow.client_order_id).where(OrderRow.client_order_id.in_(ids))
+        )
+    )
+    rows = sorted(
+        (decode_row(i.order_row) for i in stored if i.client_order_id not in present),
+        key=lambda values: values["created_at"],  # ids in the order they were sent
+    )
+    for values in rows:
+        session.add(OrderRow(**values))
+    moved = [values["client_order_id"] for values in rows]
+    await session.execute(delete(PendingIntent).where(PendingIntent.client_order_id.in_(ids)))
+    await session.flush()
+    return moved
 
 
 def _apply(row: OrderRow, order: Order) -> None:
@@ -558,6 +665,7 @@ async def reconcile(
     synthetic fill once the order is final.
     """
     report = ReconcileReport()
+    await journal.recover_intents()
     for entry in await journal.unfinished():
         client = clients[entry.venue]
         try:

@@ -22,7 +22,7 @@ from database.models.signals import (
 )
 from database.models.strategy_state import StrategyState
 from database.models.telegram import TelegramSubscription, TelegramUser
-from database.models.trading import Fill, Order
+from database.models.trading import Fill, Order, PendingIntent
 
 __all__ = [
     "MAIN_ACCOUNT",
@@ -46,6 +46,7 @@ __all__ = [
     "FundingRate",
     "FundingRateLatest",
     "Order",
+    "PendingIntent",
     "PnlSnapshot",
     "PolymarketSnapshot",
     "Position",

@@ -1,9 +1,12 @@
 """The dedicated intent writer (execution.intent_writer) on SQLite and PostgreSQL.
 
-A row it writes is the row the ORM would have written (read back through the ORM, updated by
-the journal afterwards as any other), a duplicate client order id is refused, and - the point
-of the journal - the intent is committed before the venue sees the order: a real process is
-SIGKILLed the moment its venue receives the order, and the intent is in the database.
+The intent it commits (a small ``order_intents`` row) becomes the row the ORM would have
+written into ``orders`` (read back through the ORM, updated by the journal afterwards as any
+other), a duplicate client order id is refused whether its intent is pending or moved, and -
+the point of the journal - the intent is committed before the venue sees the order: a real
+process is SIGKILLed the moment its venue receives the order, and the restarted journal has
+the order. Intents a crash left unmoved are moved at start-up (only the bot's own), or by the
+first write that needs them.
 """
 
 from __future__ import annotations
@@ -21,13 +24,21 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from core.clock import SystemClock
 from database.engine import create_engine, session_maker
-from database.models import Account, Bot
+from database.models import Account, Bot, PendingIntent
 from database.models import Order as OrderRow
-from exchange_clients.types import Order, OrderStatus, OrderType
+from exchange_clients.paper import PaperExchangeClient
+from exchange_clients.types import ClientSettings, Order, OrderStatus, OrderType
 from execution.client_ids import ClientOrderIds
-from execution.intent_writer import SqliteIntentWriter, open_intent_writer
-from execution.journal import JournalError, OrderIntent, OrderJournal
+from execution.intent_writer import (
+    COLUMNS,
+    SqliteIntentWriter,
+    decode_row,
+    encode_row,
+    open_intent_writer,
+)
+from execution.journal import JournalError, OrderIntent, OrderJournal, reconcile
 from tests.helpers import PROJECT_ROOT
 
 D = Decimal
@@ -68,9 +79,17 @@ async def test_the_row_is_the_orms_and_the_journal_carries_on_from_it(
     )
     await journal.record_intent(intent)
     async with db_sessions() as session:  # another connection: what a crash would leave
+        pending = await session.get(PendingIntent, intent.client_order_id)
+    assert pending is not None  # committed, not moved yet
+    assert pending.bot_id == journal.bot_id
+    with pytest.raises(JournalError, match="is already journaled"):
+        await journal.record_intent(intent)  # refused while pending
+    assert (await journal.get(intent.client_order_id)).status is OrderStatus.PENDING  # moved
+    async with db_sessions() as session:
         row = await session.scalar(
             select(OrderRow).where(OrderRow.client_order_id == intent.client_order_id)
         )
+        assert await session.get(PendingIntent, intent.client_order_id) is None
     assert row is not None
     assert (row.status, row.side, row.order_type, row.purpose, row.operation_id) == (
         "pending",
@@ -84,7 +103,7 @@ async def test_the_row_is_the_orms_and_the_journal_carries_on_from_it(
     assert row.created_at.tzinfo is not None
     assert row.created_at.astimezone(UTC) == row.updated_at.astimezone(UTC)
     with pytest.raises(JournalError, match="is already journaled"):
-        await journal.record_intent(intent)
+        await journal.record_intent(intent)  # refused once in orders
     journaled = await journal.record_order(
         Order(
             client_order_id=intent.client_order_id,
@@ -133,7 +152,14 @@ async def test_the_intent_is_committed_before_the_venue_sees_the_order(
     assert child.returncode == -signal.SIGKILL
     engine = create_engine(migrated_db_url)
     try:
-        async with session_maker(engine)() as session:
+        sessions = session_maker(engine)
+        async with sessions() as session:
+            bot_id = await session.scalar(select(Bot.id).where(Bot.name == "intent-crash"))
+            accounts = {"paper": (await session.scalars(select(Account.id))).first() or 0}
+        assert bot_id is not None
+        restarted = OrderJournal(sessions, bot_id=bot_id, accounts=accounts)
+        await restarted.recover_intents()  # what the restarted bot's reconcile does first
+        async with sessions() as session:
             row = await session.scalar(
                 select(OrderRow).where(OrderRow.client_order_id == client_order_id)
             )
@@ -183,3 +209,139 @@ async def test_on_sqlite_a_held_write_lock_is_waited_for_off_the_event_loop(
         holder.close()
         await journal.close()
         await engine.dispose()
+
+
+def _intent(side: str = "buy") -> OrderIntent:
+    return OrderIntent(
+        ids.next(),
+        "paper",
+        "BTC",
+        "buy" if side == "buy" else "sell",
+        OrderType.LIMIT,
+        D("0.002"),
+        price=D("60000.5"),
+        purpose="entry",
+    )
+
+
+async def _leave_pending(
+    sessions: async_sessionmaker[AsyncSession], journal: OrderJournal, intent: OrderIntent
+) -> None:
+    """What a crash between the intent's commit and its move leaves: the intent only."""
+    await journal.record_intent(intent)
+    await journal.get(intent.client_order_id)  # moved; now put it back as a crash leaves it
+    async with sessions.begin() as session:
+        row = await session.scalar(
+            select(OrderRow).where(OrderRow.client_order_id == intent.client_order_id)
+        )
+        assert row is not None
+        values = {name: getattr(row, name) for name in COLUMNS}
+        await session.delete(row)
+        session.add(
+            PendingIntent(
+                client_order_id=intent.client_order_id,
+                bot_id=journal.bot_id,
+                order_row=encode_row(values),
+            )
+        )
+
+
+async def test_start_up_moves_the_bots_leftover_intents_before_reconciling(
+    journal: OrderJournal, db_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    mine = _intent()
+    await _leave_pending(db_sessions, journal, mine)
+    async with db_sessions.begin() as session:
+        other = Bot(name="another-bot", config={})
+        session.add(other)
+    others = OrderJournal(db_sessions, bot_id=other.id, accounts=journal.accounts)
+    theirs = _intent("sell")
+    await _leave_pending(db_sessions, others, theirs)
+    assert await journal.unfinished() == []  # not in orders: this is what start-up repairs
+    venue = PaperExchangeClient(
+        ClientSettings(venue="paper", options={"store": None, "clock": SystemClock()})
+    )
+    await venue.connect()
+    try:
+        report = await reconcile(journal, {"paper": venue}, keep_resting=lambda _: True)
+    finally:
+        await venue.disconnect()
+    assert report.lost == [mine.client_order_id]  # moved, then looked up: the venue lacks it
+    moved = await journal.get(mine.client_order_id)
+    assert (moved.side, moved.size, moved.price, moved.purpose) == (
+        "buy",
+        D("0.002"),
+        D("60000.5"),
+        "entry",
+    )
+    async with db_sessions() as session:
+        left = list(await session.scalars(select(PendingIntent.client_order_id)))
+    assert left == [theirs.client_order_id]  # another bot's intent is its own start's job
+
+
+async def test_a_write_about_an_unmoved_intent_moves_it_first(
+    journal: OrderJournal, db_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    intent = _intent()
+    await _leave_pending(db_sessions, journal, intent)
+    journaled = await journal.record_order(
+        Order(
+            client_order_id=intent.client_order_id,
+            venue_order_id="v-1",
+            symbol="BTC",
+            side="buy",
+            order_type=OrderType.LIMIT,
+            size=intent.size,
+            price=intent.price,
+            status=OrderStatus.OPEN,
+        )
+    )
+    assert (journaled.status, journaled.venue_order_id) == (OrderStatus.OPEN, "v-1")
+    assert await journal.recover_intents() == []  # nothing left to move
+
+
+async def test_reads_right_after_the_intent_see_the_order_and_close_waits_for_the_move(
+    db_engine: AsyncEngine, db_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with db_sessions.begin() as session:
+        bot, account = Bot(name="reads", config={}), Account(name="paper-reads")
+        session.add_all([bot, account])
+    writer = await open_intent_writer(db_engine)
+    journal = OrderJournal(
+        db_sessions, bot_id=bot.id, accounts={"paper": account.id}, intent_writer=writer
+    )
+    first, second = _intent(), _intent("sell")
+    await journal.record_intent(first)
+    assert [o.client_order_id for o in await journal.unfinished()] == [first.client_order_id]
+    await journal.record_intent(second)
+    await journal.close()  # no read in between: closing still lands the move
+    async with db_sessions() as session:
+        ids_in_orders = list(
+            await session.scalars(
+                select(OrderRow.client_order_id)
+                .where(OrderRow.bot_id == bot.id)
+                .order_by(OrderRow.id)
+            )
+        )
+        assert list(await session.scalars(select(PendingIntent))) == []
+    assert ids_in_orders == [first.client_order_id, second.client_order_id]
+
+
+def test_the_encoded_row_reads_back_exactly() -> None:
+    from datetime import datetime
+
+    values = {name: None for name in COLUMNS} | {
+        "client_order_id": "c-1",
+        "bot_id": 3,
+        "price": D("0.000012340"),
+        "size": D("1E+3"),
+        "filled_size": D("0"),
+        "reduce_only": True,
+        "post_only": False,
+        "created_at": datetime(2026, 12, 3, 22, 0, 0, 123456, tzinfo=UTC),
+        "updated_at": datetime(2026, 12, 3, 22, 0, 0, 123456, tzinfo=UTC),
+    }
+    decoded = decode_row(encode_row(values))
+    assert decoded == values
+    assert [str(decoded[k]) for k in ("price", "size")] == ["0.000012340", "1E+3"]
+    assert decoded["created_at"].tzinfo is not None
