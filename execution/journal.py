@@ -181,7 +181,7 @@ class OrderJournal:
     async def close(self) -> None:
         """Finish moving intents into ``orders``, then close the dedicated intent connection,
         if any (the journal writes no more intents)."""
-        await self._moved()
+        await self.settled()
         writer, self._intent_writer = self._intent_writer, None
         if writer is not None:
             await writer.close()
@@ -297,15 +297,16 @@ class OrderJournal:
 
         moving.add_done_callback(moved)
 
-    async def _moved(self) -> None:
-        """Wait for the intents being moved into ``orders`` (reads see every order sent)."""
+    async def settled(self) -> None:
+        """Wait for the intents being moved into ``orders``: a read of the ``orders`` table
+        after this sees every order sent (the journal's own reads do it themselves)."""
         if self._moving:
             await asyncio.wait(list(self._moving.values()))
 
     async def recover_intents(self) -> list[str]:
         """Move this bot's intents that a crash left in ``order_intents`` into ``orders``
         (before anything reads the journal at start-up); the client order ids moved."""
-        await self._moved()
+        await self.settled()
 
         async def work(session: AsyncSession) -> list[str]:
             pending = await session.scalars(
@@ -459,7 +460,7 @@ class OrderJournal:
 
     async def fills_of(self, client_order_id: str) -> list[Fill]:
         """The recorded fills of one order (synthetic ones included), oldest first."""
-        await self._moved()
+        await self.settled()
         async with self._sessions() as session:
             row = await self._row(session, client_order_id)
             rows = await session.scalars(
@@ -484,13 +485,13 @@ class OrderJournal:
             ]
 
     async def get(self, client_order_id: str) -> JournaledOrder:
-        await self._moved()
+        await self.settled()
         async with self._sessions() as session:
             return _journaled(await self._row(session, client_order_id))
 
     async def unfinished(self) -> list[JournaledOrder]:
         """This bot's orders that are not final, oldest first."""
-        await self._moved()
+        await self.settled()
         async with self._sessions() as session:
             rows = await session.scalars(
                 select(OrderRow)
@@ -501,7 +502,7 @@ class OrderJournal:
 
     async def of_operation(self, operation_id: str) -> list[JournaledOrder]:
         """Every order of one multi-leg operation, final or not, in the order sent."""
-        await self._moved()
+        await self.settled()
         async with self._sessions() as session:
             rows = await session.scalars(
                 select(OrderRow)

@@ -229,10 +229,12 @@ class VenueReconciler:
         for venue in sorted(venues if venues is not None else self._clients):
             client = self._clients[venue]
             # The venue first, then the journal: an order the venue shows was journaled
-            # before it was sent, so the later journal read knows it.
+            # before it was sent, so the later journal read knows it (once the
+            # intents in flight are in ``orders``: settled() below).
             open_orders = await client.open_orders()
             positions = await client.positions()
             account_id = self._journal.accounts[venue]
+            await self._journal.settled()
             known = await self._known_orders(venue, account_id, open_orders)
             findings.orders += [
                 UnexplainedOrder(venue, order, order.client_order_id.startswith(self._prefix))
