@@ -96,9 +96,13 @@ def intent_values(**values: Any) -> dict[str, Any]:
     return {**values, "created_at": now, "updated_at": now}
 
 
+# One encoder built once: ``json.dumps(..., default=str)`` builds a new one per call (~6 us).
+_ENCODE = json.JSONEncoder(separators=(",", ":"), default=str).encode
+
+
 def encode_row(values: dict[str, Any]) -> str:
     """The ``orders`` row's values as one text: decimals exact (``str``), times ISO 8601."""
-    return json.dumps({name: values.get(name) for name in COLUMNS}, default=str)
+    return _ENCODE({name: values.get(name) for name in COLUMNS})
 
 
 def decode_row(text: str) -> dict[str, Any]:
