@@ -23,9 +23,18 @@ class BookChanges:
         self._versions: dict[str, int] = {}
         self._waiters: list[tuple[frozenset[str], asyncio.Future[None]]] = []
 
+    @property
+    def waiting(self) -> bool:
+        """Someone waits for a change (a source can skip work nobody would see)."""
+        return bool(self._waiters)
+
     def changed(self, symbol: str) -> None:
         """``symbol``'s book changed: count it and wake whoever waits for it."""
         self._versions[symbol] = self._versions.get(symbol, 0) + 1
+        self._wake(symbol)
+
+    def _wake(self, symbol: str) -> None:
+        """Complete the waits that watch ``symbol``."""
         if self._waiters:
             waiting = []
             for symbols, waiter in self._waiters:

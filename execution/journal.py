@@ -210,25 +210,25 @@ class OrderJournal:
             account_id = self._accounts[intent.venue]
         except KeyError:
             raise JournalError(f"no account configured for venue {intent.venue!r}") from None
+        values = intent_values(
+            client_order_id=intent.client_order_id,
+            bot_id=self._bot_id,
+            venue=intent.venue,
+            account_id=account_id,
+            symbol=intent.symbol,
+            side=intent.side,
+            order_type=intent.order_type.value,
+            price=intent.price,
+            trigger_price=intent.trigger_price,
+            size=intent.size,
+            filled_size=Decimal(0),
+            status=OrderStatus.PENDING.value,
+            reduce_only=intent.reduce_only,
+            post_only=intent.post_only,
+            purpose=intent.purpose,
+            operation_id=intent.operation_id,
+        )
         if self._intent_writer is not None:
-            values = intent_values(
-                client_order_id=intent.client_order_id,
-                bot_id=self._bot_id,
-                venue=intent.venue,
-                account_id=account_id,
-                symbol=intent.symbol,
-                side=intent.side,
-                order_type=intent.order_type.value,
-                price=intent.price,
-                trigger_price=intent.trigger_price,
-                size=intent.size,
-                filled_size=Decimal(0),
-                status=OrderStatus.PENDING.value,
-                reduce_only=intent.reduce_only,
-                post_only=intent.post_only,
-                purpose=intent.purpose,
-                operation_id=intent.operation_id,
-            )
             try:
                 await self._intent_writer.insert(
                     intent.client_order_id, self._bot_id, encode_row(values)
@@ -241,26 +241,7 @@ class OrderJournal:
             return
 
         async def work(session: AsyncSession) -> None:
-            session.add(
-                OrderRow(
-                    client_order_id=intent.client_order_id,
-                    bot_id=self._bot_id,
-                    venue=intent.venue,
-                    account_id=account_id,
-                    symbol=intent.symbol,
-                    side=intent.side,
-                    order_type=intent.order_type.value,
-                    price=intent.price,
-                    trigger_price=intent.trigger_price,
-                    size=intent.size,
-                    filled_size=Decimal(0),
-                    status=OrderStatus.PENDING.value,
-                    reduce_only=intent.reduce_only,
-                    post_only=intent.post_only,
-                    purpose=intent.purpose,
-                    operation_id=intent.operation_id,
-                )
-            )
+            session.add(OrderRow(**values))
             await session.flush()  # a duplicate id fails here, in this write alone
 
         try:

@@ -22,7 +22,6 @@ the same data as events), so anything that only knows feeds can still use it.
 
 from __future__ import annotations
 
-import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 
@@ -83,33 +82,11 @@ class TapeBookChanges(BookChanges):
     def __init__(self, tape: MarketTape) -> None:
         super().__init__()
         self._tape = tape
-        self._watchers: list[tuple[frozenset[str], asyncio.Future[None]]] = []
-
-    @property
-    def waiting(self) -> bool:
-        return bool(self._watchers)
 
     def changed(self, symbol: str) -> None:
         """A book of ``symbol`` was delivered (already counted by the tape): wake its waiters."""
-        waiting = []
-        for symbols, waiter in self._watchers:
-            if waiter.done():
-                continue
-            if symbol in symbols:
-                waiter.set_result(None)
-            else:
-                waiting.append((symbols, waiter))
-        self._watchers = waiting
+        self._wake(symbol)
 
     def version(self, symbols: Iterable[str]) -> int:
         tape = self._tape
         return sum(tape.book_count(symbol) for symbol in symbols)
-
-    def next_change(self, symbols: Iterable[str], seen: int) -> asyncio.Future[None]:
-        watched = frozenset(symbols)
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if self.version(watched) != seen:
-            waiter.set_result(None)
-        else:
-            self._watchers.append((watched, waiter))
-        return waiter
