@@ -24,6 +24,7 @@ connection (:mod:`execution.intent_writer`: after). Target p50 <= 300 us, p99 <=
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -56,6 +57,7 @@ WARMUP = 20
 SYMBOL = "BTC"
 SETTLE_SECONDS = 0.05
 VENUE = "paper"
+EVEN_SIZE = Decimal(1)
 
 
 class PushFeed:
@@ -74,7 +76,15 @@ class PushFeed:
         return self._market.markets()
 
     def snapshot(self, symbol: str) -> BookSnapshotEvent:
-        return self._market.book(symbol, self._clock.now())
+        """The synthetic book at this moment, every level one lot: its sizes move with time
+        and could already signal an imbalance (the scalper would enter before the first
+        sample: a bench that failed at random); only the pushed deltas may signal."""
+        book = self._market.book(symbol, self._clock.now())
+        return dataclasses.replace(
+            book,
+            bids=tuple((price, EVEN_SIZE) for price, _ in book.bids),
+            asks=tuple((price, EVEN_SIZE) for price, _ in book.asks),
+        )
 
     def funding(self, symbol: str) -> FundingRate:
         return self._market.funding_rate(symbol, self._clock.now())
