@@ -443,7 +443,7 @@ class OrderJournal:
         """The recorded fills of one order (synthetic ones included), oldest first."""
         await self.settled()
         async with self._sessions() as session:
-            row = await self._row(session, client_order_id)
+            row = await self._row(session, client_order_id, move_stored=False)
             rows = await session.scalars(
                 select(FillRow).where(FillRow.order_id == row.id).order_by(FillRow.id)
             )
@@ -468,7 +468,7 @@ class OrderJournal:
     async def get(self, client_order_id: str) -> JournaledOrder:
         await self.settled()
         async with self._sessions() as session:
-            return _journaled(await self._row(session, client_order_id))
+            return _journaled(await self._row(session, client_order_id, move_stored=False))
 
     async def unfinished(self) -> list[JournaledOrder]:
         """This bot's orders that are not final, oldest first."""
@@ -509,13 +509,21 @@ class OrderJournal:
             raise JournalError(f"orders {sorted(missing)} are not in this bot's journal")
         return rows
 
-    async def _row(self, session: AsyncSession, client_order_id: str) -> OrderRow:
+    async def _row(
+        self, session: AsyncSession, client_order_id: str, *, move_stored: bool = True
+    ) -> OrderRow:
+        """The order's row; an intent still in ``order_intents`` is moved first when this
+        session writes (``move_stored``: a read-only session would only roll the move back)."""
         row = await session.scalar(
             select(OrderRow).where(
                 OrderRow.client_order_id == client_order_id, OrderRow.bot_id == self._bot_id
             )
         )
-        if row is None and await _move_stored(session, {client_order_id}, bot_id=self._bot_id):
+        if (
+            row is None
+            and move_stored
+            and await _move_stored(session, {client_order_id}, bot_id=self._bot_id)
+        ):
             return await self._row(session, client_order_id)
         if row is None:
             raise JournalError(f"order {client_order_id!r} is not in this bot's journal")

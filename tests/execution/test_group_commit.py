@@ -90,3 +90,29 @@ async def test_a_cancelled_committer_fails_its_waiters(
     committer._task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(deferred, 10)
+
+
+async def test_a_submitted_write_is_not_waited_for_and_later_writes_queue_behind_it(
+    db_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    committer = GroupCommitter(db_sessions, defer_seconds=3600)
+    seen: list[str] = []
+
+    def reads_first(name: str) -> Work:
+        async def work(session: AsyncSession) -> str:
+            seen.extend(sorted(await session.scalars(select(Bot.name))))
+            return name
+
+        return work
+
+    moved = committer.submit(add_bot("moved"))
+    assert not moved.done()  # the caller goes on: nothing ran yet
+    deferred = asyncio.ensure_future(committer.run_deferred(reads_first("later")))
+    urgent = await committer.run(reads_first("urgent"))
+    assert (await moved, urgent) == ("moved", "urgent")
+    committer.expedite()
+    assert await asyncio.wait_for(deferred, 10) == "later"
+    assert seen == ["moved", "moved"]  # both later writes saw the submitted one
+    failing = committer.submit(add_bot("moved"))  # unique name: fails, in its future alone
+    with pytest.raises(IntegrityError):
+        await failing
