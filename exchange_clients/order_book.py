@@ -104,6 +104,7 @@ class OrderBook:
         "_bids",
         "_from_snapshot",
         "_keys_by_text",
+        "_prices_by_key",
         "_resync_reason",
         "_scale",
         "_sequence",
@@ -118,6 +119,7 @@ class OrderBook:
         self._ask_keys: list[int] = []  # ascending: best ask first
         self._scale = 0
         self._keys_by_text: dict[str, int] = {}  # price text -> key at the current scale
+        self._prices_by_key: dict[int, Decimal] = {}  # key -> its price at the current scale
         self._sequence: int | None = None
         self._from_snapshot = False  # no update applied since the snapshot
         self._resync_reason: str | None = None
@@ -381,6 +383,7 @@ class OrderBook:
             keys.clear()
         self._scale = 0
         self._keys_by_text.clear()
+        self._prices_by_key.clear()
 
     def _update(
         self,
@@ -521,9 +524,19 @@ class OrderBook:
             keys[:] = [key * factor for key in keys]
         self._scale = places
         self._keys_by_text.clear()
+        self._prices_by_key.clear()
 
     def _price(self, key: int) -> Decimal:
-        return Decimal(key).scaleb(-self._scale, _EXACT)
+        """The level's price, remembered: the levels near the touch are read on every depth
+        query (a ``scaleb`` ~0.5 us each; a dict hit ~0.05 us). The same value and exponent
+        either way; forgotten when the scale widens."""
+        price = self._prices_by_key.get(key)
+        if price is None:
+            prices = self._prices_by_key
+            if len(prices) >= _REMEMBERED_TEXTS:
+                prices.clear()
+            price = prices[key] = Decimal(key).scaleb(-self._scale, _EXACT)
+        return price
 
     def _sizes(self, side: BookSide) -> dict[int, Decimal]:
         if side == "bid":

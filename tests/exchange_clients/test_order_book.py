@@ -502,6 +502,16 @@ def test_finer_prices_widen_the_scale_and_keep_every_level() -> None:
     assert book.best_ask() == (D("100.00000000001"), D(4))
 
 
+def test_prices_read_before_the_scale_widens_come_back_at_the_new_scale() -> None:
+    book = OrderBook("BTC")
+    book.apply_wire_snapshot([["100.5", "1"]], [["101", "1"]])
+    assert [str(p) for p, _ in book.depth(1)[0]] == ["100.5"]  # read (and remembered)
+    book.apply_wire_update([["99.25", "2"], ["10.05", "3"]], [])  # two places now
+    # 10.05 has the key 100.5 had before: a price remembered across the widening would lie
+    assert [str(p) for p, _ in book.depth(3)[0]] == ["100.50", "99.25", "10.05"]
+    assert str(book.best_ask()[0]) == "101.00"  # type: ignore[index]
+
+
 @pytest.mark.parametrize(
     "text", ["1E-7", "1e-7", "0.0000001", "+0.0000001", " 1E-7 ", "0.000_000_1"]
 )
