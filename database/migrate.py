@@ -12,7 +12,6 @@ Each upgrade or downgrade runs in one transaction: on PostgreSQL and on SQLite
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -23,11 +22,7 @@ from sqlalchemy.exc import DBAPIError
 
 from database.engine import create_engine, database_url, display_url, normalise_url
 from database.errors import DatabaseConfigError
-from database.schema_version import connect, reason
-
-_PACKAGE_DIR = Path(__file__).resolve().parent
-ALEMBIC_INI = _PACKAGE_DIR / "alembic.ini"
-MIGRATIONS_DIR = _PACKAGE_DIR / "migrations"
+from database.schema_version import ALEMBIC_INI, MIGRATIONS_DIR, connect, reason
 
 
 def alembic_config() -> Config:

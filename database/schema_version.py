@@ -23,7 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from database.engine import create_engine, database_url, display_url, sqlite_path
 from database.errors import DatabaseConfigError, DatabaseNotInitialised
 
-VERSIONS_DIR = Path(__file__).resolve().parent / "migrations" / "versions"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+ALEMBIC_INI = MIGRATIONS_DIR.parent / "alembic.ini"
+VERSIONS_DIR = MIGRATIONS_DIR / "versions"
 _REVISION = re.compile(r'^revision(?::\s*str)?\s*=\s*"([^"]+)"', re.MULTILINE)
 _DOWN_REVISION = re.compile(r'^down_revision(?::[^=]+)?=\s*(?:"([^"]+)"|None)', re.MULTILINE)
 
