@@ -122,45 +122,52 @@ def funding_events(
     shape: BookShape | None,
 ) -> Iterator[MarketEvent]:
     """Events of one symbol, in time order. ``shape`` None: the data has its own books."""
-    symbol = market.symbol
-    intervals: dict[Decimal, timedelta] = {}
     for index, row in enumerate(rows):
-        mark, rate, hours, funding_time = (
-            row.mark_price,
-            row.rate,
-            row.interval_hours,
-            row.funding_time,
-        )
-        interval = intervals.get(hours)
-        if interval is None:
-            interval = intervals[hours] = timedelta(hours=float(hours))
+        mark, funding_time = row.mark_price, row.funding_time
         if shape is not None and index == 0 and mark is not None:
+            interval = _interval(row.interval_hours)
             yield drawn_book(venue, market, funding_time - interval, mark, shape)
-        yield FundingEvent(
-            FundingRate(
-                venue=venue,
-                symbol=symbol,
-                rate=rate,
-                interval_hours=hours,
-                next_funding_time=funding_time,
-                predicted_rate=rate,
-                mark_price=mark,
-                ts=funding_time - MICROSECOND,
-            )
-        )
+        yield FundingEvent(published_rate(venue, market.symbol, row, settled=False))
         if shape is not None and mark is not None:
             yield drawn_book(venue, market, funding_time, mark, shape)
-        yield FundingEvent(
-            FundingRate(
-                venue=venue,
-                symbol=symbol,
-                rate=rate,
-                interval_hours=hours,
-                next_funding_time=funding_time + interval,
-                mark_price=mark,
-                ts=funding_time + MICROSECOND,
-            )
+        yield FundingEvent(published_rate(venue, market.symbol, row, settled=True))
+
+
+def published_rate(venue: str, symbol: str, row: FundingRow, *, settled: bool) -> FundingRate:
+    """The venue's funding message for ``row``: before its funding time (``T - 1 us``, the
+    rate as predicted for ``T``) or once settled (``T + 1 us``, naming the next funding time
+    one interval on). The event stream and the tape publish the same two."""
+    funding_time = row.funding_time
+    if settled:
+        return FundingRate(
+            venue=venue,
+            symbol=symbol,
+            rate=row.rate,
+            interval_hours=row.interval_hours,
+            next_funding_time=funding_time + _interval(row.interval_hours),
+            mark_price=row.mark_price,
+            ts=funding_time + MICROSECOND,
         )
+    return FundingRate(
+        venue=venue,
+        symbol=symbol,
+        rate=row.rate,
+        interval_hours=row.interval_hours,
+        next_funding_time=funding_time,
+        predicted_rate=row.rate,
+        mark_price=row.mark_price,
+        ts=funding_time - MICROSECOND,
+    )
+
+
+_INTERVALS: dict[Decimal, timedelta] = {}
+
+
+def _interval(hours: Decimal) -> timedelta:
+    interval = _INTERVALS.get(hours)
+    if interval is None:
+        interval = _INTERVALS[hours] = timedelta(hours=float(hours))
+    return interval
 
 
 def merge(streams: Sequence[Iterator[MarketEvent]]) -> Iterator[MarketEvent]:
@@ -224,16 +231,6 @@ class _SymbolTape:
         self.book_times = [first.funding_time - _interval(first.interval_hours), *self.times]
         self.books: dict[int, BookSnapshotEvent] = {}
         self.rates: dict[tuple[int, bool], FundingRate] = {}
-
-
-_INTERVALS: dict[Decimal, timedelta] = {}
-
-
-def _interval(hours: Decimal) -> timedelta:
-    interval = _INTERVALS.get(hours)
-    if interval is None:
-        interval = _INTERVALS[hours] = timedelta(hours=float(hours))
-    return interval
 
 
 class FundingTape:
@@ -439,29 +436,7 @@ class FundingTapeFeed(MarketTape):
         settled = tape.times[index] + MICROSECOND <= position
         rate = tape.rates.get((index, settled))
         if rate is None:
-            row = tape.rows[index]
-            funding_time = row.funding_time
-            if settled:
-                rate = FundingRate(
-                    venue=self.venue,
-                    symbol=symbol,
-                    rate=row.rate,
-                    interval_hours=row.interval_hours,
-                    next_funding_time=funding_time + _interval(row.interval_hours),
-                    mark_price=row.mark_price,
-                    ts=funding_time + MICROSECOND,
-                )
-            else:
-                rate = FundingRate(
-                    venue=self.venue,
-                    symbol=symbol,
-                    rate=row.rate,
-                    interval_hours=row.interval_hours,
-                    next_funding_time=funding_time,
-                    predicted_rate=row.rate,
-                    mark_price=row.mark_price,
-                    ts=funding_time - MICROSECOND,
-                )
+            rate = published_rate(self.venue, symbol, tape.rows[index], settled=settled)
             tape.rates = {(index, settled): rate}  # one kept: reads move forward
         return rate
 
