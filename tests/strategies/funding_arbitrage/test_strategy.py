@@ -15,6 +15,7 @@ fees are estimated at 0.00095 x 119.7 = 0.113715 USD: no economic exit is break-
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.logging_setup import configure_logging
 from strategies.factory import create_strategy
 from strategies.funding_arbitrage.strategy import ArbPosition, FundingArbitrageStrategy
 from tests.exchange_clients.paper.feeds import ScriptedFeed
@@ -682,3 +684,19 @@ async def test_full_restart_through_the_database(
         await close_operation(rig, position.operation_id)
         assert await rig.venues.positions() == {"paper_a": D(0), "paper_b": D(0)}
         assert await rig.venues.net_exposure() == 0
+
+
+@pytest.mark.parametrize(("level", "written"), [("DEBUG", True), ("INFO", False)])
+async def test_why_each_pair_was_not_taken_is_logged_at_debug_only(
+    db_sessions: Sessions, level: str, written: bool
+) -> None:
+    lines = io.StringIO()
+    configure_logging(level=level, json=True, stream=lines)  # restored after the test
+    async with strategy_rig(db_sessions, arb_config(min_net_apr_pct=D("1000"))) as rig:
+        await set_funding(rig, FUNDING)
+        await rig.step()
+        await nothing_sent(rig)
+    reasons = [line for line in lines.getvalue().splitlines() if '"pair not taken"' in line]
+    assert bool(reasons) is written
+    if written:
+        assert "net APR 143.3233% < min 1000%" in reasons[0]  # the deferred reason, written
