@@ -43,6 +43,8 @@ DEFAULT_SPREAD_BPS = Decimal(2)
 DEFAULT_DEPTH_USD = Decimal(250_000)
 BOOK_LEVELS = 5
 _BPS_HALVED = Decimal(20_000)  # half the spread: bps / 10,000 / 2
+_LEVELS = tuple(Decimal(i) for i in range(BOOK_LEVELS))
+_ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,33 +87,35 @@ def market_for(symbol: str, price: Decimal) -> Market:
 def drawn_book(
     venue: str, market: Market, ts: datetime, mark: Decimal, shape: BookShape
 ) -> BookSnapshotEvent:
-    tick, step = market.tick_size, market.step_size
+    # Every price is the same Decimal arithmetic, level by level, as the definition reads
+    # (offset = half + twice * level; (mark -/+ offset) / tick floored/ceiled, times tick):
+    # a funding backtest draws hundreds of these per scan, so the loop keeps to locals.
+    tick = market.tick_size
     half = mark * shape.spread_bps / _BPS_HALVED
     twice = 2 * half
-    size: Decimal | None = None  # the same on every level: worked out once, if a level fits
     bids: list[Level] = []
     asks: list[Level] = []
-    for i in range(BOOK_LEVELS):
+    size: Decimal | None = None  # the same on every level: worked out once, if a level fits
+    last_bid = last_ask = _ZERO
+    for i in _LEVELS:
         offset = half + twice * i
         bid = ((mark - offset) / tick).to_integral_value(ROUND_FLOOR) * tick
         ask = ((mark + offset) / tick).to_integral_value(ROUND_CEILING) * tick
-        if bids and bid >= bids[-1][0]:
-            bid = bids[-1][0] - tick
-        if asks and ask <= asks[-1][0]:
-            ask = asks[-1][0] + tick
+        if i:
+            if bid >= last_bid:
+                bid = last_bid - tick
+            if ask <= last_ask:
+                ask = last_ask + tick
         if bid <= 0:
             break
         if size is None:
+            step = market.step_size
             size = max(step, (shape.depth_usd / mark / step).to_integral_value(ROUND_DOWN) * step)
         bids.append((bid, size))
         asks.append((ask, size))
+        last_bid, last_ask = bid, ask
     return BookSnapshotEvent(
-        venue=venue,
-        symbol=market.symbol,
-        ts=ts,
-        bids=tuple(bids),
-        asks=tuple(asks),
-        sequence=int(ts.timestamp() * 1_000_000),
+        venue, market.symbol, ts, tuple(bids), tuple(asks), int(ts.timestamp() * 1_000_000)
     )
 
 

@@ -17,13 +17,14 @@ import strategies  # noqa: F401 - registers the strategies' parameters
 from backtest.run import run_backtest
 from backtest.settings import BacktestSettings
 from backtest.sources.feed import HistoryFeed, VenueData
-from backtest.sources.funding import BookShape, FundingRow, FundingTape
+from backtest.sources.funding import BookShape, FundingRow, FundingTape, drawn_book
 from backtest.sources.funding_db import funding_venue
 from backtest.sources.load import Dataset
 from core.clock import ManualClock
 from core.errors import UnknownSymbol
 from core.venues import VENUES as CATALOGUE
 from exchange_clients.market_data.events import BookSnapshotEvent, FundingEvent
+from exchange_clients.types import Market
 from trading_config.schema import BotConfig
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -75,6 +76,58 @@ def _state(feed: object, symbol: str) -> tuple[object, object]:
     except UnknownSymbol as exc:
         book = str(exc)
     return book, feed.funding(symbol)  # type: ignore[attr-defined]
+
+
+def _listing(tick: str, step: str) -> Market:
+    return Market(
+        symbol="X",
+        contract_id="X",
+        tick_size=Decimal(tick),
+        step_size=Decimal(step),
+        min_size=Decimal(step),
+        min_notional=Decimal(0),
+        max_leverage=Decimal(20),
+    )
+
+
+def _prices(levels: tuple[tuple[Decimal, Decimal], ...]) -> list[str]:
+    return [str(price) for price, _ in levels]
+
+
+@pytest.mark.parametrize(
+    ("mark", "tick", "step", "bids", "asks", "size"),
+    [
+        # 2 bps: half 0.01, levels 0.02 apart, on a 0.01 tick; 250,000 USD / 100 = 2500 a level
+        (
+            "100",
+            "0.01",
+            "0.001",
+            ["99.99", "99.97", "99.95", "99.93", "99.91"],
+            ["100.01", "100.03", "100.05", "100.07", "100.09"],
+            "2500",
+        ),
+        # a tick wider than the levels: each level one tick beyond the one before it
+        (
+            "100",
+            "1",
+            "1",
+            ["99", "98", "97", "96", "95"],
+            ["101", "102", "103", "104", "105"],
+            "2500",
+        ),
+        # a price a few ticks above 0: the bids stop before reaching it
+        ("0.00003", "0.00001", "1", ["0.00002", "0.00001"], ["0.00004", "0.00005"], "8333333333"),
+    ],
+)
+def test_a_drawn_book_by_hand(
+    mark: str, tick: str, step: str, bids: list[str], asks: list[str], size: str
+) -> None:
+    ts = START + timedelta(hours=3)
+    book = drawn_book("v", _listing(tick, step), ts, Decimal(mark), BookShape())
+    assert (_prices(book.bids), _prices(book.asks)) == (bids, asks)
+    assert {str(s) for _, s in book.bids + book.asks} == {size}
+    assert (book.venue, book.symbol, book.ts) == ("v", "X", ts)
+    assert book.sequence == int(ts.timestamp()) * 1_000_000
 
 
 def test_at_any_moment_the_tape_answers_what_the_events_up_to_then_did() -> None:
