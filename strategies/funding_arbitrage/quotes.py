@@ -62,16 +62,16 @@ async def collect_quotes(
                 continue
             liquidity = stats.get(symbol)
             quotes.append(
-                VenueQuote(
+                VenueQuote._read(
                     venue,
                     symbol,
                     funding,
                     bid,
                     ask,
                     fees.taker,
-                    volume_24h_usd=liquidity.volume_24h_usd if liquidity else None,
-                    open_interest_usd=liquidity.open_interest_usd if liquidity else None,
-                    maker_fee=fees.maker,
+                    liquidity.volume_24h_usd if liquidity else None,
+                    liquidity.open_interest_usd if liquidity else None,
+                    fees.maker,
                 )
             )
     return quotes

@@ -97,6 +97,30 @@ def test_quote_funding_must_match_venue_and_symbol() -> None:
         VenueQuote("alpha", "BTC", funding, D(99), D(101), D("0.0005"))
 
 
+def test_a_read_quote_is_the_constructors() -> None:
+    # collect_quotes sets a quote's fields in one go (VenueQuote._read): every field, in the
+    # constructor's order, checked the same way.
+    funding = FundingRate("alpha", "BTC", D("0.0001"), D(8), None)
+    values = ("alpha", "BTC", funding, D(99), D(101), D("0.0005"), D(7), None, D("-0.0001"))
+    read = VenueQuote._read(*values)
+    built = VenueQuote(*values)
+    assert list(vars(read)) == [f.name for f in fields(VenueQuote)]
+    assert vars(read) == vars(built)
+    assert (read, hash(read), repr(read)) == (built, hash(built), repr(built))
+    assert (read.mid, read.spread_pct, read.maker_saving) == (D(100), D(2), D("0.0006"))
+    with pytest.raises(FrozenInstanceError):
+        read.best_bid = D(1)  # type: ignore[misc]
+    bad = [
+        (("beta", *values[1:]), "beta BTC: funding is for alpha BTC"),
+        ((*values[:3], D(102), *values[4:]), "alpha BTC: bad book, bid 102 ask 101"),
+        ((*values[:5], D("-0.1"), *values[6:]), "alpha BTC: taker fee cannot be negative"),
+    ]
+    for wrong, message in bad:
+        for make in (VenueQuote._read, VenueQuote):
+            with pytest.raises(ValueError, match=message):
+                make(*wrong)
+
+
 # --- arithmetic ---------------------------------------------------------------------------------
 
 
