@@ -43,33 +43,40 @@ def account_totals(symbols: Iterable[SymbolState]) -> Totals:
 
 def open_positions(symbols: Iterable[SymbolState], wallet: Decimal) -> list[Position]:
     """Every open position, valued at its mark; the others held at theirs for its
-    liquidation price (cross margin)."""
-    held = [sym for sym in symbols if sym.size]
-    account = account_totals(held)
-    result = []
-    for sym in held:
-        mark = sym.mark_price()
-        upnl = sym.unrealized_pnl(mark)
-        notional = abs(sym.size) * mark
-        maintenance = notional * sym.mmr
-        result.append(
-            Position(
-                symbol=sym.symbol,
+    liquidation price (cross margin).
+
+    Each held symbol's terms are worked out once and added up in the order and with the
+    expressions of :func:`account_totals` (so the totals are the same numbers, to the digit):
+    a position read on every strategy step was three passes over them."""
+    terms = []
+    total_upnl = total_maintenance = _ZERO
+    for sym in symbols:
+        if sym.size:
+            mark = sym.mark_price()
+            notional = abs(sym.size) * mark
+            upnl = sym.unrealized_pnl(mark)
+            maintenance = notional * sym.mmr
+            total_upnl += upnl
+            total_maintenance += maintenance
+            terms.append((sym, mark, notional, upnl, maintenance))
+    return [
+        Position(
+            symbol=sym.symbol,
+            size=sym.size,
+            entry_price=sym.entry_notional / abs(sym.size),
+            mark_price=mark,
+            liquidation_price=liquidation_price(
                 size=sym.size,
-                entry_price=sym.entry_notional / abs(sym.size),
-                mark_price=mark,
-                liquidation_price=liquidation_price(
-                    size=sym.size,
-                    entry_notional=sym.entry_notional,
-                    mmr=sym.mmr,
-                    wallet=wallet,
-                    other_unrealized_pnl=account.unrealized_pnl - upnl,
-                    other_maintenance=account.maintenance - maintenance,
-                ),
-                unrealized_pnl=upnl,
-                accrued_funding=sym.accrued_funding,
-                leverage=sym.leverage,
-                margin=notional / sym.leverage,
-            )
+                entry_notional=sym.entry_notional,
+                mmr=sym.mmr,
+                wallet=wallet,
+                other_unrealized_pnl=total_upnl - upnl,
+                other_maintenance=total_maintenance - maintenance,
+            ),
+            unrealized_pnl=upnl,
+            accrued_funding=sym.accrued_funding,
+            leverage=sym.leverage,
+            margin=notional / sym.leverage,
         )
-    return result
+        for sym, mark, notional, upnl, maintenance in terms
+    ]

@@ -412,11 +412,14 @@ class PaperExchangeClient(BaseExchangeClient):
         engine = self._engine
         if engine is None or self._tasks is None:
             raise VenueUnavailable("not connected: call connect() first", venue=self.name)
-        failure = self.failure
-        if failure is not None:
-            # A feed that ended (a finished replay) leaves the last book; one that failed
-            # leaves nothing to trust, and unsettled funding leaves a wrong balance.
-            raise VenueUnavailable(failure, venue=self.name)
+        for task in self._background.values():
+            if task.done():  # only then can there be a failure (asked of every request)
+                failure = self.failure
+                if failure is not None:
+                    # A feed that ended (a finished replay) leaves the last book; one that
+                    # failed leaves nothing to trust, and unsettled funding a wrong balance.
+                    raise VenueUnavailable(failure, venue=self.name)
+                break
         engine.never_fill = faults.never_fill
         # Answer only from saved state: a match the feed consumer is still writing must not be
         # reported before it is durable, or a crash would make the venue forget what it said.

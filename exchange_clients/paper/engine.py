@@ -162,6 +162,13 @@ class PaperEngine:
         # demand must keep up to date (:meth:`active_symbols`).
         self._active: frozenset[str] | None = None
         self._next_funding: tuple[datetime, datetime] | None = None
+        # The last balance and positions read, with the wallet they were read at; forgotten by
+        # every method that can change the account (:meth:`_forget_reads`). A runtime and its
+        # strategy read both several times between two market events (equity for the kill
+        # switch, then for the step; the position to manage): they are the same values, and
+        # rebuilding the positions (liquidation prices) was a tenth of an L2 backtest.
+        self._balance_read: tuple[Decimal, Balance] | None = None
+        self._positions_read: tuple[Decimal, tuple[Position, ...]] | None = None
 
     # -- restart ------------------------------------------------------------------------------
 
@@ -171,6 +178,7 @@ class PaperEngine:
         A position or resting order on a symbol the feed no longer lists raises
         ``UnknownSymbol``: dropping it silently would falsify the account.
         """
+        self._forget_reads()
         account = snapshot.account
         self.wallet = account.wallet
         self._next_seq = account.next_order_seq
@@ -226,15 +234,29 @@ class PaperEngine:
         return sorted((o for sym in symbols for o in sym.resting()), key=lambda o: o.seq)
 
     def balance(self) -> Balance:
+        wallet = self.wallet
+        read = self._balance_read
+        if read is not None and read[0] is wallet:
+            return read[1]
         account = account_totals(self._symbols.values())
-        return Balance(
-            wallet=self.wallet,
+        balance = Balance(
+            wallet=wallet,
             unrealized_pnl=account.unrealized_pnl,
             margin_used=account.margin_used,
         )
+        self._balance_read = (wallet, balance)
+        return balance
 
     def positions(self) -> list[Position]:
-        return open_positions(self._symbols.values(), self.wallet)
+        """Every open position (a new list each call: the caller may keep or change it)."""
+        wallet = self.wallet
+        read = self._positions_read
+        if read is None or read[0] is not wallet:
+            read = self._positions_read = (
+                wallet,
+                tuple(open_positions(self._symbols.values(), wallet)),
+            )
+        return list(read[1])
 
     def leverage(self, symbol: str) -> Decimal:
         return self._symbol(symbol).leverage
@@ -304,6 +326,7 @@ class PaperEngine:
         ``fill_cap`` (fault injection) limits what a market/IOC order may fill to that
         fraction of its size, rounded down to the step.
         """
+        self._forget_reads()
         client_order_id = request.client_order_id
         if client_order_id in self._client_ids:
             raise DuplicateClientOrderId(client_order_id, venue=self.venue)
@@ -400,6 +423,7 @@ class PaperEngine:
         client_order_id: str | None = None,
     ) -> OrderState:
         """Cancel a resting order; a finished one is returned unchanged."""
+        self._forget_reads()
         order = self.order(symbol, venue_order_id=venue_order_id, client_order_id=client_order_id)
         if order.status in _RESTING:
             self._cancel(self._symbols[symbol], order)
@@ -407,6 +431,7 @@ class PaperEngine:
 
     def set_leverage(self, symbol: str, leverage: Decimal) -> Decimal:
         """Change a symbol's leverage; refused when the account could not carry the margin."""
+        self._forget_reads()
         sym = self._symbol(symbol)
         if not 1 <= leverage <= sym.market.max_leverage:
             raise InvalidOrder(
@@ -432,6 +457,7 @@ class PaperEngine:
         asks: Sequence[Level],
         sequence: int | None = None,
     ) -> None:
+        self._forget_reads()
         sym = self._symbol(symbol)
         sym.book.apply_snapshot(bids, asks, sequence)
         self._after_book_change(sym, None, None)
@@ -448,6 +474,7 @@ class PaperEngine:
         only the book and the mark - which is all this does: the account-wide liquidation
         check its arrival ran is the caller's to run when it arrived
         (:meth:`check_liquidation`)."""
+        self._forget_reads()
         sym = self._symbol(symbol)
         if symbol in self.active_symbols():
             raise ValueError(f"{symbol} is active: apply its snapshot when it arrives")
@@ -458,6 +485,7 @@ class PaperEngine:
 
     def check_liquidation(self) -> None:
         """What every book change ends with: liquidate when equity is below maintenance."""
+        self._forget_reads()
         self._check_liquidation()
 
     def apply_book_delta(
@@ -470,6 +498,7 @@ class PaperEngine:
         last_sequence: int | None = None,
     ) -> bool:
         """Apply a delta; False when stale. Raises ``SequenceGap``: resync with a snapshot."""
+        self._forget_reads()
         sym = self._symbol(symbol)
         if not sym.book.apply_update(bids, asks, first_sequence, last_sequence):
             return False
@@ -478,6 +507,7 @@ class PaperEngine:
 
     def apply_trade(self, symbol: str, price: Decimal, size: Decimal, taker_side: Side) -> None:
         """A trade printed on the venue: fills our resting orders it reached (:mod:`.resting`)."""
+        self._forget_reads()
         sym = self._symbol(symbol)
         if symbol not in self.never_fill:
             fill_from_trade(sym, price, size, taker_side, self._fill_resting, self._touched)
@@ -488,6 +518,7 @@ class PaperEngine:
         Its ``mark_price`` is the mark only while the book has no mid: funding messages come
         a minute or more apart, so their mark is stale next to the book.
         """
+        self._forget_reads()
         sym = self._symbol(rate.symbol)
         sym.funding = rate
         if rate.mark_price is not None and sym.book.feed_mid() is None:
@@ -495,6 +526,7 @@ class PaperEngine:
 
     def settle_funding(self) -> None:
         """Charge or pay funding for every funding time passed since the last settlement."""
+        self._forget_reads()
         interval = self.profile.funding_interval
         due = self._funding_settled_until + interval
         now = self._now()
@@ -561,6 +593,11 @@ class PaperEngine:
         return changes
 
     # -- internals: orders --------------------------------------------------------------------
+
+    def _forget_reads(self) -> None:
+        """The account may change: the next balance and positions are computed afresh."""
+        self._balance_read = None
+        self._positions_read = None
 
     def _symbol(self, symbol: str) -> SymbolState:
         try:
