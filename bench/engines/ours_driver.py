@@ -10,10 +10,13 @@ Its own exits (take-profit, stop-loss, time stop) and hard limits stay on - it r
 as a bot would; the kill-switch limits are set out of reach so a losing day does not end
 the run early (the run must cover every update to be compared).
 
-What is timed is :func:`backtest.run.run_backtest` - the paper venue fed from the file
-(parsed as it is replayed), the execution layer with its journal in a scratch SQLite, the
-risk gate - not :func:`load_dataset`'s validating pass over the file (the other engines'
-loading is not timed either).
+What is timed is :func:`backtest.run.run_backtest` - the paper venue fed with the recorded
+events, the execution layer with its journal in a scratch SQLite, the risk gate - not
+:func:`load_dataset`'s validating pass over the file (the other engines' loading is not
+timed either). That pass keeps the decoded events of a recording of up to
+:data:`backtest.sources.recording.KEPT_LEVELS` book levels (the 3 h dataset) for the replay,
+as the other engines hold theirs; a longer one (the 24 h dataset) is parsed again as it is
+replayed, inside the timing.
 
 ``--count`` reads the file only: the number of updates (book snapshots and deltas) and level
 changes, which the test compares with the other drivers'. Either mode prints one JSON line.
