@@ -225,7 +225,17 @@ class _SymbolTape:
     first message (``T - 1 us``, with the predicted rate) until ``T + 1 us``, then its second
     (the next funding time one interval on), exactly as :func:`funding_events` publishes."""
 
-    __slots__ = ("book_times", "books", "market", "rates", "rows", "times")
+    __slots__ = (
+        "book",
+        "book_times",
+        "book_version",
+        "market",
+        "rate",
+        "rate_index",
+        "rate_settled",
+        "rows",
+        "times",
+    )
 
     def __init__(self, market: Market, rows: Sequence[FundingRow]) -> None:
         self.market = market
@@ -233,8 +243,12 @@ class _SymbolTape:
         self.times = [row.funding_time for row in rows]
         first = rows[0]
         self.book_times = [first.funding_time - _interval(first.interval_hours), *self.times]
-        self.books: dict[int, BookSnapshotEvent] = {}
-        self.rates: dict[tuple[int, bool], FundingRate] = {}
+        # The last book drawn and the last rate published (reads move forward: one is kept).
+        self.book_version = -1
+        self.book: BookSnapshotEvent | None = None
+        self.rate_index = -1
+        self.rate_settled = False
+        self.rate: FundingRate | None = None
 
 
 class FundingTape:
@@ -342,7 +356,7 @@ class FundingTapeFeed(MarketTape):
     def __init__(self, tape: FundingTape, clock: Clock) -> None:
         self._tape = tape
         self._clock = clock
-        self._position = clock.now()
+        self._move(clock.now())
         self._started: datetime | None = None  # where the last walk of changes() began
         self._events: HistoryFeed | None = None
 
@@ -370,6 +384,14 @@ class FundingTapeFeed(MarketTape):
             self._events = HistoryFeed(data, self._clock)
         return self._events.events()
 
+    def _move(self, position: datetime) -> None:
+        """Follow the tape up to ``position``; with the bounds :meth:`funding` compares
+        funding times with (a row's rate is published 1 us before its time, settled 1 us
+        after), worked out once per move instead of once per read."""
+        self._position = position
+        self._published_by = position + MICROSECOND
+        self._settled_by = position - MICROSECOND
+
     def _symbol(self, symbol: str) -> _SymbolTape:
         found = self._tape.symbols.get(symbol)
         if found is None:
@@ -377,7 +399,10 @@ class FundingTapeFeed(MarketTape):
         return found
 
     def book_version(self, symbol: str) -> int:
-        return bisect_right(self._symbol(symbol).book_times, self._position) - 1
+        tape = self._tape.symbols.get(symbol)
+        if tape is None:
+            tape = self._symbol(symbol)  # raises UnknownSymbol
+        return bisect_right(tape.book_times, self._position) - 1
 
     def book_count(self, symbol: str) -> int:
         started = self._started
@@ -414,20 +439,22 @@ class FundingTapeFeed(MarketTape):
     def book(self, symbol: str, version: int) -> BookSnapshotEvent:
         """Book ``version`` of ``symbol`` (:meth:`book_version`), drawn once."""
         tape = self._symbol(symbol)
-        book = tape.books.get(version)
-        if book is None:
+        book = tape.book
+        if book is None or tape.book_version != version:
             row = tape.rows[max(0, version - 1)]
             assert row.mark_price is not None  # funding_tape() takes only rows with marks
             book = drawn_book(
                 self.venue, tape.market, tape.book_times[version], row.mark_price, self._tape.shape
             )
-            tape.books = {version: book}  # one kept: reads move forward
+            tape.book_version, tape.book = version, book
         return book
 
     def funding(self, symbol: str) -> FundingRate:
-        tape = self._symbol(symbol)
-        position = self._position
-        index = bisect_right(tape.times, position + MICROSECOND) - 1
+        tape = self._tape.symbols.get(symbol)
+        if tape is None:
+            tape = self._symbol(symbol)  # raises UnknownSymbol
+        times = tape.times
+        index = bisect_right(times, self._published_by) - 1
         if index < 0:  # nothing published yet: no funding accrues on our side either
             return FundingRate(
                 venue=self.venue,
@@ -437,16 +464,17 @@ class FundingTapeFeed(MarketTape):
                 next_funding_time=None,
                 ts=self._clock.now(),
             )
-        settled = tape.times[index] + MICROSECOND <= position
-        rate = tape.rates.get((index, settled))
-        if rate is None:
+        settled = times[index] <= self._settled_by
+        rate = tape.rate
+        if rate is None or tape.rate_index != index or tape.rate_settled is not settled:
             rate = published_rate(self.venue, symbol, tape.rows[index], settled=settled)
-            tape.rates = {(index, settled): rate}  # one kept: reads move forward
+            tape.rate_index, tape.rate_settled, tape.rate = index, settled, rate
         return rate
 
     async def changes(self) -> AsyncGenerator[tuple[str, ...], None]:
         clock = self._clock
-        start = self._position = self._started = clock.now()
+        start = self._started = clock.now()
+        self._move(start)
         symbols = self._tape.symbols
         yield tuple(s for s in sorted(symbols) if symbols[s].book_times[0] <= start)
         timeline = self._tape.timeline
@@ -459,5 +487,5 @@ class FundingTapeFeed(MarketTape):
                     await clock.sleep((ts - now).total_seconds())
                     now = clock.now()
                 reached = now
-            self._position = ts
+            self._move(ts)
             yield changed
