@@ -31,12 +31,14 @@ sees the order and finds the intent).
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import concurrent.futures
 import json
 import sqlite3
+import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -44,9 +46,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from database.engine import SQLITE_BUSY_TIMEOUT_MS
-from database.types import utcnow
+from exchange_clients.types import OrderStatus
 
-COLUMNS: tuple[str, ...] = (
+ROW_FIELDS: tuple[str, ...] = (
     "client_order_id",
     "bot_id",
     "venue",
@@ -57,18 +59,19 @@ COLUMNS: tuple[str, ...] = (
     "price",
     "trigger_price",
     "size",
-    "filled_size",
-    "status",
     "reduce_only",
     "post_only",
     "purpose",
     "operation_id",
-    "created_at",
-    "updated_at",
+    "created_us",
 )
-"""The ``orders`` columns an intent sets (the rest keep their defaults until the venue answers)."""
-DECIMAL_COLUMNS = frozenset({"price", "trigger_price", "size", "filled_size"})
-TIME_COLUMNS = frozenset({"created_at", "updated_at"})
+"""What an intent's text holds, in this order (:func:`encode_row`): the ``orders`` columns it
+sets, decimals as their exact ``str``, and the time it was recorded in microseconds since the
+epoch (``created_at`` = ``updated_at``). The other columns an intent sets are implied: status
+``pending``, nothing filled; the rest keep their defaults until the venue answers."""
+DECIMAL_FIELDS = ("price", "trigger_price", "size")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_PENDING = OrderStatus.PENDING.value
 
 # Refuses an id ``orders`` holds already; one pending intent per id is the primary key's job.
 _INSERT = (
@@ -90,28 +93,50 @@ class IntentWriter(Protocol):
     async def close(self) -> None: ...
 
 
-def intent_values(**values: Any) -> dict[str, Any]:
-    """The row's values, stamped now (created_at = updated_at), as :data:`COLUMNS` wants."""
-    now = utcnow()
-    return {**values, "created_at": now, "updated_at": now}
+def now_us() -> int:
+    """The wall clock in microseconds since the epoch: an intent's ``created_us``."""
+    return time.time_ns() // 1000
 
 
-# One encoder built once: ``json.dumps(..., default=str)`` builds a new one per call (~6 us).
-_ENCODE = json.JSONEncoder(separators=(",", ":"), default=str).encode
+def encode_row(row: tuple[Any, ...]) -> str:
+    """An intent's fields (:data:`ROW_FIELDS`, in order) as one text: the tuple's ``repr``.
 
-
-def encode_row(values: dict[str, Any]) -> str:
-    """The ``orders`` row's values as one text: decimals exact (``str``), times ISO 8601."""
-    return _ENCODE({name: values.get(name) for name in COLUMNS})
+    Only strings, integers, booleans and None, so :func:`ast.literal_eval` reads it back
+    exactly, and nothing else can (no code runs on decoding). It is the cheapest encoding on
+    the order's critical path: ~14 us with the CPU's caches cold, as they are when a tick
+    arrives, where a JSON object of the same values with a ``default`` hook cost ~27 us.
+    """
+    if len(row) != len(ROW_FIELDS):
+        raise ValueError(f"an intent row has {len(ROW_FIELDS)} fields, not {len(row)}")
+    return repr(row)
 
 
 def decode_row(text: str) -> dict[str, Any]:
-    """:func:`encode_row` read back: the same values, ``Decimal`` and aware ``datetime``."""
+    """An intent's text read back as the ``orders`` row's values: ``Decimal`` prices and
+    sizes, aware ``datetime`` stamps, status ``pending`` and nothing filled.
+
+    Also reads the JSON object of the ``orders`` columns that release 0015 wrote, so an
+    intent a crash left behind under it is still moved after an upgrade."""
+    if text.startswith("{"):
+        return _decode_json(text)
+    fields = ast.literal_eval(text)
+    if not isinstance(fields, tuple) or len(fields) != len(ROW_FIELDS):
+        raise ValueError(f"not an intent row of {len(ROW_FIELDS)} fields: {text[:80]!r}")
+    values = dict(zip(ROW_FIELDS, fields, strict=True))
+    for name in DECIMAL_FIELDS:
+        if values[name] is not None:
+            values[name] = Decimal(values[name])
+    created = _EPOCH + timedelta(microseconds=values.pop("created_us"))
+    values.update(filled_size=Decimal(0), status=_PENDING, created_at=created, updated_at=created)
+    return values
+
+
+def _decode_json(text: str) -> dict[str, Any]:
     values: dict[str, Any] = json.loads(text)
-    for name in DECIMAL_COLUMNS:
+    for name in (*DECIMAL_FIELDS, "filled_size"):
         if values.get(name) is not None:
             values[name] = Decimal(values[name])
-    for name in TIME_COLUMNS:
+    for name in ("created_at", "updated_at"):
         values[name] = datetime.fromisoformat(values[name])
     return values
 
@@ -285,13 +310,13 @@ async def open_intent_writer(
 
 
 __all__ = [
-    "COLUMNS",
+    "ROW_FIELDS",
     "DuplicateIntent",
     "IntentWriter",
     "PostgresIntentWriter",
     "SqliteIntentWriter",
     "decode_row",
     "encode_row",
-    "intent_values",
+    "now_us",
     "open_intent_writer",
 ]

@@ -28,7 +28,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 import structlog
 from sqlalchemy import delete, select
@@ -49,7 +48,7 @@ from execution.intent_writer import (
     IntentWriter,
     decode_row,
     encode_row,
-    intent_values,
+    now_us,
 )
 from execution.order_state import is_stale_status, merge_order_state
 
@@ -210,35 +209,38 @@ class OrderJournal:
             account_id = self._accounts[intent.venue]
         except KeyError:
             raise JournalError(f"no account configured for venue {intent.venue!r}") from None
-        values = intent_values(
-            client_order_id=intent.client_order_id,
-            bot_id=self._bot_id,
-            venue=intent.venue,
-            account_id=account_id,
-            symbol=intent.symbol,
-            side=intent.side,
-            order_type=intent.order_type.value,
-            price=intent.price,
-            trigger_price=intent.trigger_price,
-            size=intent.size,
-            filled_size=Decimal(0),
-            status=OrderStatus.PENDING.value,
-            reduce_only=intent.reduce_only,
-            post_only=intent.post_only,
-            purpose=intent.purpose,
-            operation_id=intent.operation_id,
+        price, trigger = intent.price, intent.trigger_price
+        # Straight from the intent to its text: no values dict on the order's critical path
+        # (the move into ``orders`` reads the text back, after the send).
+        text = encode_row(
+            (
+                intent.client_order_id,
+                self._bot_id,
+                intent.venue,
+                account_id,
+                intent.symbol,
+                intent.side,
+                intent.order_type.value,
+                None if price is None else str(price),
+                None if trigger is None else str(trigger),
+                str(intent.size),
+                intent.reduce_only,
+                intent.post_only,
+                intent.purpose,
+                intent.operation_id,
+                now_us(),
+            )
         )
         if self._intent_writer is not None:
             try:
-                await self._intent_writer.insert(
-                    intent.client_order_id, self._bot_id, encode_row(values)
-                )
+                await self._intent_writer.insert(intent.client_order_id, self._bot_id, text)
             except DuplicateIntent:
                 raise JournalError(
                     f"client order id {intent.client_order_id!r} is already journaled"
                 ) from None
-            self._move_soon(values)
+            self._move_soon(intent.client_order_id, text)
             return
+        values = decode_row(text)
 
         async def work(session: AsyncSession) -> None:
             session.add(OrderRow(**values))
@@ -251,12 +253,11 @@ class OrderJournal:
                 f"client order id {intent.client_order_id!r} is already journaled"
             ) from None
 
-    def _move_soon(self, values: dict[str, Any]) -> None:
+    def _move_soon(self, client_order_id: str, text: str) -> None:
         """Queue the move of a committed intent into ``orders``; nobody waits for it here."""
-        client_order_id: str = values["client_order_id"]
 
         async def work(session: AsyncSession) -> None:
-            session.add(OrderRow(**values))
+            session.add(OrderRow(**decode_row(text)))
             await session.execute(
                 delete(PendingIntent).where(PendingIntent.client_order_id == client_order_id)
             )

@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -32,7 +32,7 @@ from exchange_clients.paper import PaperExchangeClient
 from exchange_clients.types import ClientSettings, Order, OrderStatus, OrderType
 from execution.client_ids import ClientOrderIds
 from execution.intent_writer import (
-    COLUMNS,
+    ROW_FIELDS,
     SqliteIntentWriter,
     decode_row,
     encode_row,
@@ -235,15 +235,30 @@ async def _leave_pending(
             select(OrderRow).where(OrderRow.client_order_id == intent.client_order_id)
         )
         assert row is not None
-        values = {name: getattr(row, name) for name in COLUMNS}
+        text = _intent_text(row)
         await session.delete(row)
         session.add(
             PendingIntent(
-                client_order_id=intent.client_order_id,
-                bot_id=journal.bot_id,
-                order_row=encode_row(values),
+                client_order_id=intent.client_order_id, bot_id=journal.bot_id, order_row=text
             )
         )
+
+
+def _intent_text(row: OrderRow) -> str:
+    """The text the journal wrote for the intent of ``row`` (a row not updated since)."""
+    assert row.status == "pending"
+    assert row.filled_size == 0
+    assert row.updated_at == row.created_at
+    decimals = {name: getattr(row, name) for name in ("price", "trigger_price", "size")}
+    fields = {
+        name: getattr(row, name) for name in ROW_FIELDS if name not in {"created_us", *decimals}
+    }
+    fields |= {name: None if value is None else str(value) for name, value in decimals.items()}
+    created = (
+        row.created_at.replace(tzinfo=UTC) if row.created_at.tzinfo is None else row.created_at
+    )
+    fields["created_us"] = (created - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    return encode_row(tuple(fields[name] for name in ROW_FIELDS))
 
 
 async def test_start_up_moves_the_bots_leftover_intents_before_reconciling(
@@ -328,20 +343,75 @@ async def test_reads_right_after_the_intent_see_the_order_and_close_waits_for_th
 
 
 def test_the_encoded_row_reads_back_exactly() -> None:
-    from datetime import datetime
-
-    values = {name: None for name in COLUMNS} | {
-        "client_order_id": "c-1",
+    stamp = datetime(2026, 12, 3, 22, 0, 0, 123456, tzinfo=UTC)
+    us = (stamp - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    text = encode_row(
+        (
+            "c-'1\"",
+            3,
+            "paper",
+            4,
+            "BTC",
+            "buy",
+            "limit",
+            "0.000012340",
+            None,
+            "1E+3",
+            True,
+            False,
+            "entry\n",
+            None,
+            us,
+        )
+    )
+    decoded = decode_row(text)
+    assert decoded == {
+        "client_order_id": "c-'1\"",
         "bot_id": 3,
+        "venue": "paper",
+        "account_id": 4,
+        "symbol": "BTC",
+        "side": "buy",
+        "order_type": "limit",
         "price": D("0.000012340"),
+        "trigger_price": None,
         "size": D("1E+3"),
-        "filled_size": D("0"),
+        "filled_size": D(0),
+        "status": "pending",
         "reduce_only": True,
         "post_only": False,
-        "created_at": datetime(2026, 12, 3, 22, 0, 0, 123456, tzinfo=UTC),
-        "updated_at": datetime(2026, 12, 3, 22, 0, 0, 123456, tzinfo=UTC),
+        "purpose": "entry\n",
+        "operation_id": None,
+        "created_at": stamp,
+        "updated_at": stamp,
     }
-    decoded = decode_row(encode_row(values))
-    assert decoded == values
     assert [str(decoded[k]) for k in ("price", "size")] == ["0.000012340", "1E+3"]
-    assert decoded["created_at"].tzinfo is not None
+
+
+def test_an_intent_text_is_data_only() -> None:
+    """Decoding never runs code, and a text of another shape is refused, not half-read."""
+    with pytest.raises(ValueError, match="malformed"):
+        decode_row("__import__('os').getcwd()")
+    with pytest.raises(ValueError, match="not an intent row"):
+        decode_row("('c-1', 3)")
+    with pytest.raises(ValueError, match="15 fields"):
+        encode_row(("c-1", 3))
+
+
+def test_an_intent_left_by_the_previous_release_still_reads() -> None:
+    """Release 0015 stored the ``orders`` columns as a JSON object: a crash under it leaves
+    intents the upgraded journal must still move."""
+    text = (
+        '{"client_order_id":"c-1","bot_id":3,"venue":"paper","account_id":4,"symbol":"BTC",'
+        '"side":"sell","order_type":"stop_market","price":null,"trigger_price":"59999.90",'
+        '"size":"0.00100","filled_size":"0","status":"pending","reduce_only":true,'
+        '"post_only":false,"purpose":"l2_stop","operation_id":"op-7",'
+        '"created_at":"2026-12-03 22:00:00.123456+00:00",'
+        '"updated_at":"2026-12-03 22:00:00.123456+00:00"}'
+    )
+    decoded = decode_row(text)
+    assert decoded["trigger_price"] == D("59999.90")
+    assert str(decoded["size"]) == "0.00100"
+    assert decoded["filled_size"] == 0
+    assert decoded["status"] == "pending"
+    assert decoded["created_at"] == datetime(2026, 12, 3, 22, 0, 0, 123456, tzinfo=UTC)
