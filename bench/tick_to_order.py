@@ -49,6 +49,7 @@ from strategies.factory import create_strategy
 from strategies.grid.strategy import GridStrategy
 from strategies.l2_imbalance.strategy import L2ImbalanceStrategy
 from strategies.risk import RiskManager
+from strategies.risk_gate import RiskGate
 from strategies.state_store import StrategyStateStore
 from trading_config.schema import BotConfig
 
@@ -159,8 +160,17 @@ async def bench(url: str) -> None:
     # As the runtime builds it: intents on the journal's dedicated connection.
     writer = await open_intent_writer(engine)
     journal = StampedJournal(sessions, bot_id=bot_id, accounts=accounts, intent_writer=writer)
+    # As the runtime builds it: every order meets the risk gate.
+    risk = RiskManager(config.risk, clock, bot=config.name)
     stack = await build_execution(
-        sessions, config, bot_id, accounts, {VENUE: client}, clock, journal=journal
+        sessions,
+        config,
+        bot_id,
+        accounts,
+        {VENUE: client},
+        clock,
+        journal=journal,
+        gate=RiskGate(risk, {VENUE: client}),
     )
     executor = stack.executors[VENUE]
     context = StrategyContext(
@@ -171,7 +181,7 @@ async def bench(url: str) -> None:
         trackers=stack.trackers,
         atomic=stack.atomic,
         journal=journal,
-        risk=RiskManager(config.risk, clock, bot=config.name),
+        risk=risk,
         state_store=StrategyStateStore(sessions, bot_id, journal.committer),
         clock=clock,
     )
@@ -268,10 +278,17 @@ async def l2_bench(url: str, *, dedicated: bool) -> tuple[list[float], list[floa
     accounts = await account_ids(sessions, config)
     writer = await open_intent_writer(engine) if dedicated else None
     journal = StampedJournal(sessions, bot_id=bot_id, accounts=accounts, intent_writer=writer)
-    stack = await build_execution(
-        sessions, config, bot_id, accounts, {VENUE: client}, clock, journal=journal
-    )
     risk = RiskManager(config.risk, clock, bot=config.name)
+    stack = await build_execution(
+        sessions,
+        config,
+        bot_id,
+        accounts,
+        {VENUE: client},
+        clock,
+        journal=journal,
+        gate=RiskGate(risk, {VENUE: client}),
+    )
     context = StrategyContext(
         bot_name=config.name,
         config=config,
