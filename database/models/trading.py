@@ -79,7 +79,7 @@ class PendingIntent(Base):
     holding only the intents not yet moved, so the write is one small page (~30 us). The
     journal moves each row into ``orders`` in its next transaction (right after the send
     started, before anything else about that order is written), and at start-up before
-    reconciliation (:mod:`execution.journal`). ``order_row`` is the ``orders`` row's values
+    reconciliation (:mod:`execution.journal`). ``order_row`` is the intent's fields as one text
     (:func:`execution.intent_writer.encode_row`); ``bot_id`` carries no foreign key on purpose:
     the bot exists (the journal was built from it) and checking it is what made the write slow.
     """
