@@ -11,9 +11,22 @@ copies are therefore kept:
   A level the feed reports again overwrites what we took (the venue's new size already
   reflects, or has refilled, it); a snapshot replaces everything.
 
-Feeding both costs a second dict/list update per level of market data, which is cheap next to
-everything else a feed message causes; in exchange every order-path query is a plain
-``OrderBook`` call with no overlay arithmetic.
+Most of the time the two are the same: nothing was taken, or every level we took from has been
+reported again since. Then there is one book - ``paper`` *is* ``feed`` - and a level of market
+data is applied once. A take copies the feed book into a paper book of its own and notes the
+prices it took from; the paper book is fed alongside the feed book until the feed has reported
+each of those prices again (or a snapshot replaced everything), and is then dropped. Every
+order-path query is a plain ``OrderBook`` call with no overlay arithmetic either way.
+
+One thing differs from keeping two books at all times, and only after malformed market data:
+a delta that raises part-way (a negative size, an unparsable price) leaves the feed book
+broken, refusing updates until the next snapshot; while the books were the same, orders placed
+on the engine directly before that snapshot match against what the feed book holds (the levels
+before the bad one applied) rather than the levels as they were. (A malformed snapshot keeps
+the paper book as it was, as before.) Through
+:class:`~exchange_clients.paper.client.PaperExchangeClient` nothing can: such an error stops
+its feed and the venue answers every request with ``VenueUnavailable`` until it reconnects,
+which loads new snapshots.
 
 Snapshots are loaded lazily. A backtest over funding history replaces hundreds of books an
 hour that nobody reads (no order, no resting order, no quote on that symbol): loading each
@@ -44,11 +57,16 @@ from exchange_clients.types import Side
 class PaperBook:
     """One symbol's book as the paper venue matches against it. Not thread-safe."""
 
-    __slots__ = ("_feed", "_mid", "_paper", "_pending")
+    __slots__ = ("_feed", "_mid", "_paper", "_pending", "_taken_asks", "_taken_bids")
 
     def __init__(self, symbol: str) -> None:
         self._feed = OrderBook(symbol)
-        self._paper = OrderBook(symbol)
+        # The feed's levels net of what we took, while they differ; None: the same as the
+        # feed book, which serves as the paper book.
+        self._paper: OrderBook | None = None
+        # The prices the paper book differs from the feed book at (taken, not reported since).
+        self._taken_bids: set[Decimal] = set()
+        self._taken_asks: set[Decimal] = set()
         # The last snapshot while nothing has read it: (bids, asks, sequence, price scale).
         self._pending: tuple[tuple[Level, ...], tuple[Level, ...], int | None, int] | None = None
         self._mid: Decimal | None = None  # the pending snapshot's mid
@@ -62,22 +80,49 @@ class PaperBook:
 
     @property
     def paper(self) -> OrderBook:
-        """The feed's levels net of what we took (a pending snapshot loaded first)."""
+        """The feed's levels net of what we took (a pending snapshot loaded first); to read:
+        while nothing taken is outstanding it is the feed book itself."""
         if self._pending is not None:
             self._load()
-        return self._paper
+        paper = self._paper
+        return self._feed if paper is None else paper
 
     @property
     def pending(self) -> bool:
         """Whether the last snapshot is still held as given, not loaded into the books."""
         return self._pending is not None
 
+    @property
+    def shared(self) -> bool:
+        """Whether the paper book is the feed book (nothing taken is outstanding)."""
+        return self._paper is None
+
     def _load(self) -> None:
         assert self._pending is not None
         bids, asks, sequence, _ = self._pending
         self._pending = None
         self._feed.apply_snapshot(bids, asks, sequence)
-        self._paper.apply_snapshot(bids, asks, sequence)
+        self._share()
+
+    def _share(self) -> None:
+        """The books are the same again: one book serves as both."""
+        self._paper = None
+        self._taken_bids.clear()
+        self._taken_asks.clear()
+
+    def _own_paper(self) -> OrderBook:
+        """The paper book as a book of its own, copied from the feed book when shared."""
+        paper = self._paper
+        if paper is None:
+            feed = self.feed
+            if feed.needs_resync:  # a copy would refuse updates too: the levels alone
+                paper = OrderBook(feed.symbol)
+                bids, asks = feed.depth(max(feed.levels("bid"), feed.levels("ask")))
+                paper.apply_snapshot(bids, asks, feed.sequence)
+            else:
+                paper = feed.copy()
+            self._paper = paper
+        return paper
 
     # -- feed data --------------------------------------------------------------------------
 
@@ -92,10 +137,22 @@ class PaperBook:
         if plain is None:  # loaded now: a malformed level raises here, as it always did
             if self._pending is not None:  # what a failing load leaves is on top of it
                 self._load()
-            self._feed.apply_snapshot(bids, asks, sequence)
-            self._paper.apply_snapshot(bids, asks, sequence)
+            # Into a new book: when a level raises, the one it replaces is still whole and
+            # stays the paper book (which a failed snapshot never reached), the broken new
+            # one being the feed book; loading into a cleared book is the same as into it.
+            feed = OrderBook(self._feed.symbol)
+            try:
+                feed.apply_snapshot(bids, asks, sequence)
+            except BaseException:
+                if self._paper is None:
+                    self._paper = self._feed
+                self._feed = feed
+                raise
+            self._feed = feed
+            self._share()
             return
         scale, bid, ask = plain
+        self._share()  # replaced: what we took is forgotten, whenever the snapshot loads
         self._pending = (bids, asks, sequence, scale)
         self._mid = (
             None
@@ -115,9 +172,22 @@ class PaperBook:
             bids, asks, first_sequence=first_sequence, last_sequence=last_sequence
         ):
             return False
-        self._paper.apply_update(
-            bids, asks, first_sequence=first_sequence, last_sequence=last_sequence
-        )
+        paper = self._paper
+        if paper is not None:
+            paper.apply_update(
+                bids, asks, first_sequence=first_sequence, last_sequence=last_sequence
+            )
+            # A price the feed reports again holds the feed's size in both books.
+            taken = self._taken_bids
+            if taken:
+                for price, _ in bids:
+                    taken.discard(price)
+            taken = self._taken_asks
+            if taken:
+                for price, _ in asks:
+                    taken.discard(price)
+            if not self._taken_bids and not self._taken_asks:
+                self._share()
         return True
 
     def feed_mid(self) -> Decimal | None:
@@ -138,7 +208,8 @@ class PaperBook:
         is answered from its levels, as the loaded book would (nothing is taken from it yet)."""
         pending = self._pending
         if pending is None or n < 0:
-            return self._paper.depth(n)
+            paper = self._paper
+            return (self._feed if paper is None else paper).depth(n)
         bids, asks, _, scale = pending
         return _best(bids, n, scale), _best(asks, n, scale)
 
@@ -176,13 +247,16 @@ class PaperBook:
     def take(self, taker_side: Side, levels: list[Level]) -> None:
         """Remove liquidity a taker got (a :meth:`walk` result) until the feed refreshes it."""
         book_side: BookSide = "ask" if taker_side == "buy" else "bid"
+        paper = self._own_paper()
         changes = [
-            (price, self.paper.size_at(book_side, price) - quantity) for price, quantity in levels
+            (price, paper.size_at(book_side, price) - quantity) for price, quantity in levels
         ]
         if taker_side == "buy":
-            self.paper.apply_update((), changes)
+            paper.apply_update((), changes)
+            self._taken_asks.update(price for price, _ in levels)
         else:
-            self.paper.apply_update(changes, ())
+            paper.apply_update(changes, ())
+            self._taken_bids.update(price for price, _ in levels)
 
 
 def _best(levels: tuple[Level, ...], n: int, scale: int) -> list[Level]:
