@@ -72,12 +72,17 @@ class _Book:
         return self.bids, self.asks
 
     def apply(self, delta: BookDeltaEvent) -> None:
-        for side, changes in zip(self._levels(), (delta.bids, delta.asks), strict=True):
-            for price, size in changes:
-                if size:
-                    side[price] = size
-                else:
-                    side.pop(price, None)
+        bids, asks = self._levels() if self.source is not None else (self.bids, self.asks)
+        for price, size in delta.bids:  # one loop a side, written out: every replayed delta
+            if size:
+                bids[price] = size
+            else:
+                bids.pop(price, None)
+        for price, size in delta.asks:
+            if size:
+                asks[price] = size
+            else:
+                asks.pop(price, None)
         self.sequence = delta.last_sequence
         self.ts = delta.ts
 

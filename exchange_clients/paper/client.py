@@ -480,12 +480,17 @@ class PaperExchangeClient(BaseExchangeClient):
 
     async def _consume_feed(self, engine: PaperEngine) -> None:
         events = self._feed.events()
+        changed = self._book_changes.changed
         try:  # a failure is logged by the supervisor (``_background_failed``)
             async for event in events:
                 engine.never_fill = self.faults.never_fill
-                self._apply(engine, event)
-                if isinstance(event, BookDeltaEvent | BookSnapshotEvent):
-                    self._book_changes.changed(event.symbol)
+                if event.__class__ is BookDeltaEvent:  # most events: straight to the engine
+                    self._apply_delta(engine, event)
+                    changed(event.symbol)
+                else:
+                    self._apply(engine, event)
+                    if isinstance(event, BookDeltaEvent | BookSnapshotEvent):
+                        changed(event.symbol)
                 if engine.has_changes or (self._held and not self.faults.disconnected):
                     await self._commit()
         finally:
@@ -557,20 +562,23 @@ class PaperExchangeClient(BaseExchangeClient):
         if engine.has_changes or (self._held and not self.faults.disconnected):
             await self._commit()
 
+    def _apply_delta(self, engine: PaperEngine, event: BookDeltaEvent) -> None:
+        try:
+            engine.apply_book_delta(
+                event.symbol,
+                event.bids,
+                event.asks,
+                first_sequence=event.first_sequence,
+                last_sequence=event.last_sequence,
+            )
+        except OrderBookError as exc:
+            self._log.warning("paper book resync", symbol=event.symbol, reason=str(exc))
+            book = self._feed.snapshot(event.symbol)
+            engine.apply_book_snapshot(event.symbol, book.bids, book.asks, book.sequence)
+
     def _apply(self, engine: PaperEngine, event: MarketEvent) -> None:
         if isinstance(event, BookDeltaEvent):
-            try:
-                engine.apply_book_delta(
-                    event.symbol,
-                    event.bids,
-                    event.asks,
-                    first_sequence=event.first_sequence,
-                    last_sequence=event.last_sequence,
-                )
-            except OrderBookError as exc:
-                self._log.warning("paper book resync", symbol=event.symbol, reason=str(exc))
-                book = self._feed.snapshot(event.symbol)
-                engine.apply_book_snapshot(event.symbol, book.bids, book.asks, book.sequence)
+            self._apply_delta(engine, event)
         elif isinstance(event, TradeEvent):
             engine.apply_trade(event.symbol, event.price, event.size, event.taker_side)
             self._stats.observe(event.symbol, event.price, event.size, event.ts)

@@ -919,11 +919,16 @@ class PaperEngine:
             held = self._held = [sym for sym in self._symbols.values() if sym.size]
         if not held:
             return
-        # Only positions count towards equity and maintenance (same terms, same order).
-        account = account_totals(held)
-        equity = self.wallet + account.unrealized_pnl
-        if equity < account.maintenance:
-            self._liquidate(equity, account.maintenance)
+        # Only positions count towards equity and maintenance (the terms and the order of
+        # account_totals; its margin, a division a position, is not needed here).
+        upnl = maintenance = _ZERO
+        for sym in held:
+            mark = sym.mark_price()
+            upnl += sym.unrealized_pnl(mark)
+            maintenance += abs(sym.size) * mark * sym.mmr
+        equity = self.wallet + upnl
+        if equity < maintenance:
+            self._liquidate(equity, maintenance)
 
     def _liquidate(self, equity: Decimal, maintenance: Decimal) -> None:
         log.warning(
