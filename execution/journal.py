@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import structlog
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -246,8 +246,8 @@ class OrderJournal:
         values = decode_row(text)
 
         async def work(session: AsyncSession) -> None:
-            session.add(OrderRow(**values))
-            await session.flush()  # a duplicate id fails here, in this write alone
+            # One INSERT, not the unit of work: a duplicate id fails here, in this write alone.
+            await session.execute(insert(OrderRow).values(values))
 
         try:
             await self._committer.run(work)
@@ -260,11 +260,11 @@ class OrderJournal:
         """Queue the move of a committed intent into ``orders``; nobody waits for it here."""
 
         async def work(session: AsyncSession) -> None:
-            session.add(OrderRow(**decode_row(text)))
+            # Statements, not the unit of work: a failure is this write's alone (group_commit).
+            await session.execute(insert(OrderRow).values(decode_row(text)))
             await session.execute(
                 delete(PendingIntent).where(PendingIntent.client_order_id == client_order_id)
             )
-            await session.flush()  # a failure is this write's alone (see group_commit)
 
         moving = self._committer.submit(work)
         self._moving[client_order_id] = moving
