@@ -27,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import FrozenInstanceError, dataclass
 from decimal import Decimal
+from functools import partial
 from itertools import combinations
 from operator import attrgetter
 from typing import Any, Generic, TypeVar, overload
@@ -500,12 +501,18 @@ def _evaluate(
     long_mid = long.mid
     short_mid = short.mid
     divergence = abs(long_mid - short_mid) / ((long_mid + short_mid) / TWO) * HUNDRED
+    # The reasons are written when read (partial, not a closure: a closure would make cells
+    # of these variables on every call, for the hundreds of pairs a scan prices).
     if divergence > limits.max_divergence:
-        params = limits.params
         reasons.append(
-            lambda: (
-                f"price divergence {_pct(divergence)}% (mid {long_mid} on {long_venue} vs "
-                f"{short_mid} on {short_venue}) > max {_pct(params.max_price_divergence_pct)}%"
+            partial(
+                _divergence_reason,
+                divergence,
+                long_mid,
+                long_venue,
+                short_mid,
+                short_venue,
+                limits.params,
             )
         )
 
@@ -523,8 +530,9 @@ def _evaluate(
     net_apr_pct = net_hourly * HOURS_PER_YEAR * HUNDRED
     # A zero net never pays for the risk, even with min_net_apr_pct = 0.
     if net_apr_pct < limits.min_net_apr or net_apr_pct <= 0:
-        params = limits.params
-        reasons.append(lambda: _apr_reason(net_apr_pct, gross_hourly, fees_fraction, params))
+        reasons.append(
+            partial(_apr_reason, net_apr_pct, gross_hourly, fees_fraction, limits.params)
+        )
 
     if reasons:
         wide: tuple[str, ...] = ()
@@ -546,6 +554,20 @@ def _evaluate(
         divergence,
         notes,
         lead.venue,
+    )
+
+
+def _divergence_reason(
+    divergence: Decimal,
+    long_mid: Decimal,
+    long_venue: str,
+    short_mid: Decimal,
+    short_venue: str,
+    params: FundingArbitrageParams,
+) -> str:
+    return (
+        f"price divergence {_pct(divergence)}% (mid {long_mid} on {long_venue} vs "
+        f"{short_mid} on {short_venue}) > max {_pct(params.max_price_divergence_pct)}%"
     )
 
 
