@@ -122,7 +122,7 @@ class RuntimeControl:
             return []
         found = []
         for venue, tracker in stack.trackers.items():
-            for client_id, tracked in tracker.orders().items():
+            for client_id, tracked in tracker.unfinished().items():
                 order = tracked.order
                 if not (order.status.is_resting or order.status.value == "pending"):
                     continue

@@ -95,7 +95,7 @@ async def kill_switch(runtime: Killable, reason: str) -> KillResult:
     try:
         if stack is not None:
             for venue, tracker in stack.trackers.items():
-                for client_id, tracked in list(tracker.orders().items()):
+                for client_id, tracked in tracker.unfinished().items():
                     if not (tracked.status.is_resting or tracked.status.value == "pending"):
                         continue
                     try:

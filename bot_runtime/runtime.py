@@ -566,7 +566,7 @@ class BotRuntime:
         orders = sum(
             1
             for tracker in (self.stack.trackers.values() if self.stack else [])
-            for tracked in tracker.orders().values()
+            for tracked in tracker.unfinished().values()
             if tracked.status.is_resting
         )
         positions = []

@@ -197,6 +197,12 @@ class OrderTracker:
         the unfinished ones and those finished less than ``keep_final_seconds`` ago."""
         return dict(self._orders)
 
+    def unfinished(self) -> dict[str, TrackedOrder]:
+        """The tracked orders not final yet - pending, resting, being cancelled - by client
+        order id (a copy: safe to iterate and change). What a cancel-all, a kill or a count of
+        resting orders needs, without copying the finished ones :meth:`orders` still keeps."""
+        return dict(self._unfinished)
+
     def get(self, client_order_id: str) -> TrackedOrder:
         """A tracked order; KeyError once forgotten or finished ``keep_final_seconds`` ago."""
         return self._orders[client_order_id]

@@ -133,7 +133,7 @@ class BaseStrategy(ABC, Generic[P]):
         """Cancel every resting order this strategy placed; the client ids cancelled."""
         cancelled = []
         for venue, tracker in self.context.trackers.items():
-            for client_id, tracked in tracker.orders().items():
+            for client_id, tracked in tracker.unfinished().items():
                 if tracked.status.is_resting or tracked.status.value == "pending":
                     await self.context.executors[venue].cancel(tracked.order.symbol, client_id)
                     cancelled.append(client_id)

@@ -596,7 +596,7 @@ class GridStrategy(BaseStrategy[GridParams]):
         if stop_id is None or await self.client.position(self.symbol) is None:
             return await super().cancel_resting()
         cancelled = []
-        for client_id, tracked in self.tracker.orders().items():
+        for client_id, tracked in self.tracker.unfinished().items():
             resting = tracked.status.is_resting or tracked.status.value == "pending"
             if resting and client_id != stop_id:
                 await self.executor.cancel(tracked.order.symbol, client_id)

@@ -18,7 +18,14 @@ from exchange_clients.factory import create_client
 from exchange_clients.market_data.synthetic import SyntheticFeed, SyntheticMarket
 from exchange_clients.paper import PaperExchangeClient
 from exchange_clients.rounding import round_price
-from exchange_clients.types import ClientSettings, Fill, Order, OrderStatus, OrderType
+from exchange_clients.types import (
+    ClientSettings,
+    Fill,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+)
 from execution.client_ids import ClientOrderIds
 from execution.journal import OrderIntent, OrderJournal
 from execution.order_tracker import OrderTracker
@@ -267,6 +274,40 @@ async def test_a_finished_order_stays_readable_for_a_while_then_is_dropped(
     await clock.advance(3600)
     await tracker.poll_once()  # silent and old, but not final: still tracked and polled
     assert tracker.get(resting.order.client_order_id).status is OrderStatus.OPEN
+
+
+async def test_unfinished_lists_pending_and_resting_orders_only(
+    paper: tuple[PaperExchangeClient, ManualClock],
+) -> None:
+    """What cancel-all, the kill switch and the status line walk: the orders not final,
+    without the finished ones the tracker still keeps for a while."""
+    client, clock = paper
+    tracker = OrderTracker(client, clock=clock, use_streams=False, keep_final_seconds=60)
+    resting = await place_passive(client, None)
+    tracker.track(resting)
+    done = await place_passive(client, None)
+    tracker.track(done)
+    await tracker.apply_order(await client.cancel_by_client_id("BTC", done.client_order_id))
+    pending = tracker.track(
+        Order.pending(
+            OrderRequest(
+                symbol="BTC",
+                side="buy",
+                size=D("0.001"),
+                order_type=OrderType.MARKET,
+                client_order_id="about-to-send",
+            )
+        )
+    )
+    assert set(tracker.orders()) == {resting.client_order_id, done.client_order_id, "about-to-send"}
+    unfinished = tracker.unfinished()
+    assert set(unfinished) == {resting.client_order_id, "about-to-send"}
+    assert unfinished["about-to-send"] is pending
+    await tracker.mark_cancel_requested(resting.client_order_id)
+    assert tracker.unfinished()[resting.client_order_id].status is OrderStatus.PENDING_CANCEL
+    unfinished.clear()  # a copy: the tracker's own list is untouched
+    await tracker.apply_order(await client.cancel_by_client_id("BTC", resting.client_order_id))
+    assert set(tracker.unfinished()) == {"about-to-send"}
 
 
 async def test_an_order_tracked_already_final_is_dropped_on_the_same_schedule(
