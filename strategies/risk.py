@@ -219,21 +219,31 @@ class RiskManager:
         drawdown_pct = (peak - equity) / peak * _HUNDRED
         if drawdown_pct < limit:
             return None
+        return self.trip(
+            f"drawdown {_fmt(drawdown_pct)}% from peak equity {_fmt(peak)} USD to "
+            f"{_fmt(equity)} USD reached the {_fmt(limit)}% limit",
+            equity,
+            peak,
+        )
+
+    def trip(self, reason: str, equity: Decimal, peak_equity: Decimal) -> KillSwitch:
+        """Engage the kill switch now, for ``reason`` (a limit a strategy enforces itself, or
+        this manager's drawdown); the switch already engaged when it is.
+
+        From then on :meth:`evaluate_entry` and the pre-trade gate refuse every new exposure,
+        :meth:`state` carries it (a restarted bot stays killed) and only :meth:`reset_kill`,
+        an operator's decision, clears it."""
+        if self._kill is not None:
+            return self._kill
         self._kill = KillSwitch(
-            reason=(
-                f"drawdown {_fmt(drawdown_pct)}% from peak equity {_fmt(peak)} USD to "
-                f"{_fmt(equity)} USD reached the {_fmt(limit)}% limit"
-            ),
-            equity=equity,
-            peak_equity=peak,
-            at=now,
+            reason=reason, equity=equity, peak_equity=peak_equity, at=self._clock.now()
         )
         self._emit(
             "critical",
             "risk kill switch",
-            reason=self._kill.reason,
+            reason=reason,
             equity=str(equity),
-            peak_equity=str(peak),
+            peak_equity=str(peak_equity),
         )
         return self._kill
 

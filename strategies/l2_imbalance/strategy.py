@@ -639,18 +639,8 @@ class L2ImbalanceStrategy(BaseStrategy[L2ImbalanceParams]):
         """Engage the bot's kill switch in its risk manager: the pre-trade gate refuses every
         new exposure from now, the state saved with it keeps a restarted bot killed, and the
         operator's reset (control API, ``fleet reset-kill``) clears it as any other."""
-        risk = self.context.risk
-        if risk.killed:
-            return
-        state = dict(risk.state())
-        state["killed"] = True
-        state["kill"] = {
-            "reason": reason,
-            "equity": equity,
-            "peak_equity": self.watch.peak if self.watch.peak is not None else equity,
-            "at": self.context.clock.now().isoformat(),
-        }
-        risk.restore(state)
+        peak = self.watch.peak if self.watch.peak is not None else equity
+        self.context.risk.trip(reason, equity, peak)
 
     async def close_position(self, venue: str, request: ExecutionRequest) -> ExecutionResult:
         """A close from outside (control API, kill switch): booked against the trade."""

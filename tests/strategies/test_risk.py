@@ -438,6 +438,28 @@ def test_reset_kill_clears_it_and_measures_from_the_last_equity() -> None:
     assert risk.update_equity(D(6400)) is not None  # 20 % below 8000
 
 
+async def test_trip_engages_the_kill_switch_for_a_strategys_own_limit() -> None:
+    """A limit the risk manager does not know (the scalper's daily loss in USD) trips the same
+    switch: entries refused, carried by the saved state, cleared only by the reset."""
+    clock = ManualClock(NOON)
+    risk = manager(clock)  # no drawdown limit of its own
+    risk.update_equity(D(10000))
+    kill = risk.trip("daily loss 600 USD reached the 500 USD limit", D(9400), D(10000))
+    assert risk.killed
+    assert (kill.equity, kill.peak_equity, kill.at) == (D(9400), D(10000), NOON)
+    decision = check(risk, entry(A="10"))
+    assert decision.verdict is RiskVerdict.KILLED
+    assert "daily loss 600 USD reached the 500 USD limit" in decision.reason
+    await clock.advance(60)
+    assert risk.trip("another", D(1), D(1)) is kill  # engaged once, by the first reason
+    restored = manager(clock)
+    restored.restore(roundtrip(risk.state()))
+    assert restored.killed
+    assert check(restored, entry(A="10")).reason == decision.reason
+    restored.reset_kill()
+    assert check(restored, entry(A="10")).verdict is RiskVerdict.ALLOW
+
+
 def test_no_kill_switch_without_a_drawdown_limit() -> None:
     risk = manager()
     risk.update_equity(D(10000))
