@@ -31,12 +31,15 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from bench.databases import on_each_database
 from bench.harness import machine, percentiles
-from bot_runtime.setup import account_ids, build_execution, register_bot
+from bot_runtime.setup import ExecutionStack, account_ids, build_execution, register_bot
 from core.clock import SystemClock
 from core.logging_setup import configure_logging
 from database.engine import create_engine, session_maker
+from exchange_clients.base import BaseExchangeClient
 from exchange_clients.market_data.events import BookDeltaEvent, BookSnapshotEvent, MarketEvent
 from exchange_clients.market_data.synthetic import SyntheticMarket
 from exchange_clients.paper import PaperExchangeClient
@@ -44,7 +47,7 @@ from exchange_clients.types import ClientSettings, FundingRate, Market, Order, O
 from execution.intent_writer import open_intent_writer
 from execution.journal import OrderIntent, OrderJournal
 from execution.order_executor import ExecutionRequest
-from strategies.base_strategy import StrategyContext
+from strategies.base_strategy import BaseStrategy, StrategyContext
 from strategies.factory import create_strategy
 from strategies.grid.strategy import GridStrategy
 from strategies.l2_imbalance.strategy import L2ImbalanceStrategy
@@ -117,6 +120,69 @@ class StampedJournal(OrderJournal):
         self.commits.append(time.perf_counter() - started)
 
 
+@dataclasses.dataclass
+class Rig:
+    """One bot's stack on ``PushFeed``, built as the runtime builds it: the journal's intents on
+    its dedicated connection (or the shared writer, for the comparison), every order through
+    the risk gate."""
+
+    engine: AsyncEngine
+    clock: SystemClock
+    feed: PushFeed
+    client: StampedClient
+    journal: StampedJournal
+    stack: ExecutionStack
+    risk: RiskManager
+    strategy: BaseStrategy[Any]
+
+    async def close(self) -> None:
+        await self.stack.stop()
+        await self.journal.close()
+        await self.client.disconnect()
+        await self.engine.dispose()
+
+
+async def build_rig(url: str, config: BotConfig, *, dedicated: bool) -> Rig:
+    engine = create_engine(url)
+    sessions = session_maker(engine)
+    clock = SystemClock()
+    feed = PushFeed(SyntheticMarket(seed=3, venue=VENUE), clock)
+    client = StampedClient(
+        ClientSettings(venue=VENUE, options={"feed": feed, "clock": clock, "store": None})
+    )
+    await client.connect()
+    bot_id = await register_bot(sessions, config, "bench")
+    accounts = await account_ids(sessions, config)
+    writer = await open_intent_writer(engine) if dedicated else None
+    journal = StampedJournal(sessions, bot_id=bot_id, accounts=accounts, intent_writer=writer)
+    risk = RiskManager(config.risk, clock, bot=config.name)
+    clients: dict[str, BaseExchangeClient] = {VENUE: client}
+    stack = await build_execution(
+        sessions,
+        config,
+        bot_id,
+        accounts,
+        clients,
+        clock,
+        journal=journal,
+        gate=RiskGate(risk, clients),
+    )
+    context = StrategyContext(
+        bot_name=config.name,
+        config=config,
+        clients=clients,
+        executors=stack.executors,
+        trackers=stack.trackers,
+        atomic=stack.atomic,
+        journal=journal,
+        risk=risk,
+        state_store=StrategyStateStore(sessions, bot_id, journal.committer),
+        clock=clock,
+    )
+    strategy = create_strategy(config.strategy.type, context, config.strategy.params)
+    return Rig(engine, clock, feed, client, journal, stack, risk, strategy)
+
+
 def grid_config() -> BotConfig:
     return BotConfig.model_validate(
         {
@@ -142,50 +208,10 @@ def grid_config() -> BotConfig:
 
 
 async def bench(url: str) -> None:
-    config = grid_config()
-    engine = create_engine(url)
-    sessions = session_maker(engine)
-    clock = SystemClock()
-    market = SyntheticMarket(seed=3, venue=VENUE)
-    feed = PushFeed(market, clock)
-    client = StampedClient(
-        ClientSettings(
-            venue=VENUE,
-            options={"feed": feed, "clock": clock, "store": None},
-        )
-    )
-    await client.connect()
-    bot_id = await register_bot(sessions, config, "bench")
-    accounts = await account_ids(sessions, config)
-    # As the runtime builds it: intents on the journal's dedicated connection.
-    writer = await open_intent_writer(engine)
-    journal = StampedJournal(sessions, bot_id=bot_id, accounts=accounts, intent_writer=writer)
-    # As the runtime builds it: every order meets the risk gate.
-    risk = RiskManager(config.risk, clock, bot=config.name)
-    stack = await build_execution(
-        sessions,
-        config,
-        bot_id,
-        accounts,
-        {VENUE: client},
-        clock,
-        journal=journal,
-        gate=RiskGate(risk, {VENUE: client}),
-    )
-    executor = stack.executors[VENUE]
-    context = StrategyContext(
-        bot_name=config.name,
-        config=config,
-        clients={VENUE: client},
-        executors=stack.executors,
-        trackers=stack.trackers,
-        atomic=stack.atomic,
-        journal=journal,
-        risk=risk,
-        state_store=StrategyStateStore(sessions, bot_id, journal.committer),
-        clock=clock,
-    )
-    strategy = create_strategy(config.strategy.type, context, config.strategy.params)
+    rig = await build_rig(url, grid_config(), dedicated=True)
+    clock, feed, client, journal = rig.clock, rig.feed, rig.client, rig.journal
+    executor = rig.stack.executors[VENUE]
+    strategy = rig.strategy
     assert isinstance(strategy, GridStrategy)
     await strategy.start()
     assert strategy.market is not None
@@ -227,10 +253,7 @@ async def bench(url: str) -> None:
             strategy.entry_id, strategy.last_entry_at = None, None
             bid = moved
     finally:
-        await stack.stop()
-        await journal.close()
-        await client.disconnect()
-        await engine.dispose()
+        await rig.close()
     for name, samples in (
         ("book update -> order sent (incl. intent commit)", paths),
         ("  the same without the journal commit", decisions),
@@ -266,42 +289,10 @@ async def l2_bench(url: str, *, dedicated: bool) -> tuple[list[float], list[floa
     """One run of the scalper's tick to order; (paths, paths without the intent write)."""
     # A bot of its own per run: no state saved by the other run is restored.
     config = l2_config("bench-tick-l2-dedicated" if dedicated else "bench-tick-l2-shared")
-    engine = create_engine(url)
-    sessions = session_maker(engine)
-    clock = SystemClock()
-    feed = PushFeed(SyntheticMarket(seed=3, venue=VENUE), clock)
-    client = StampedClient(
-        ClientSettings(venue=VENUE, options={"feed": feed, "clock": clock, "store": None})
-    )
-    await client.connect()
-    bot_id = await register_bot(sessions, config, "bench")
-    accounts = await account_ids(sessions, config)
-    writer = await open_intent_writer(engine) if dedicated else None
-    journal = StampedJournal(sessions, bot_id=bot_id, accounts=accounts, intent_writer=writer)
-    risk = RiskManager(config.risk, clock, bot=config.name)
-    stack = await build_execution(
-        sessions,
-        config,
-        bot_id,
-        accounts,
-        {VENUE: client},
-        clock,
-        journal=journal,
-        gate=RiskGate(risk, {VENUE: client}),
-    )
-    context = StrategyContext(
-        bot_name=config.name,
-        config=config,
-        clients={VENUE: client},
-        executors=stack.executors,
-        trackers=stack.trackers,
-        atomic=stack.atomic,
-        journal=journal,
-        risk=risk,
-        state_store=StrategyStateStore(sessions, bot_id, journal.committer),
-        clock=clock,
-    )
-    strategy = create_strategy(config.strategy.type, context, config.strategy.params)
+    rig = await build_rig(url, config, dedicated=dedicated)
+    clock, feed, client, journal = rig.clock, rig.feed, rig.client, rig.journal
+    stack, risk = rig.stack, rig.risk
+    strategy = rig.strategy
     assert isinstance(strategy, L2ImbalanceStrategy)
     await strategy.start()
     book = await client.order_book(SYMBOL, depth=5)
@@ -353,10 +344,7 @@ async def l2_bench(url: str, *, dedicated: bool) -> tuple[list[float], list[floa
             await stack.trackers[VENUE].flush()
             await asyncio.sleep(SETTLE_SECONDS)
     finally:
-        await stack.stop()
-        await journal.close()
-        await client.disconnect()
-        await engine.dispose()
+        await rig.close()
     return paths, decisions
 
 
