@@ -37,6 +37,9 @@ class VenueData:
 
     ``funding_interval_hours``: the schedule the data shows (None: the catalogue's).
     ``first_ts``/``last_ts``: the span the events cover.
+    ``kept``: the events themselves when the source holds them in memory (``events`` then
+    iterates exactly them): a :class:`HistoryFeed` reads a book out of them only when asked
+    for it instead of applying every delta to its own copy as it goes.
     """
 
     venue: str
@@ -47,6 +50,7 @@ class VenueData:
     funding_interval_hours: int | None = None
     origin: str = ""
     notes: list[str] = field(default_factory=list)
+    kept: tuple[MarketEvent, ...] | None = None
 
 
 class _Book:
@@ -108,6 +112,12 @@ class HistoryFeed:
         self._funding: dict[str, FundingRate] = {}
         self._pending: Iterator[MarketEvent] | None = None
         self._next: MarketEvent | None = None
+        # Events held in memory (``data.kept``): a delta is not applied to the symbol's book
+        # as it passes, only noted; the book catches up from the events when it is served
+        # (a connect or a resync), so the replay does not keep a third copy of every book.
+        self._kept = data.kept
+        self._applied = 0  # how many events of the stream have been applied
+        self._behind: dict[str, int] = {}  # symbol -> index of its first delta not applied
         self._catch_up(self._clock.now())
 
     @property
@@ -125,6 +135,15 @@ class HistoryFeed:
                 f"in {self._data.origin}: start the backtest at or after its first snapshot",
                 venue=self.venue,
             )
+        first = self._behind.pop(symbol, None)
+        if first is not None:  # the deltas applied since, in the order they came
+            kept = self._kept
+            assert kept is not None
+            for index in range(first, self._applied):
+                event = kept[index]
+                if event.__class__ is BookDeltaEvent and event.symbol == symbol:
+                    assert isinstance(event, BookDeltaEvent)
+                    book.apply(event)
         return book.snapshot(self.venue, symbol, max(book.ts, self._clock.now()))
 
     def funding(self, symbol: str) -> FundingRate:
@@ -166,6 +185,8 @@ class HistoryFeed:
     def _restart(self) -> None:
         self._books.clear()
         self._funding.clear()
+        self._behind.clear()
+        self._applied = 0
         self._pending = self._data.events()
         self._advance()
 
@@ -182,8 +203,11 @@ class HistoryFeed:
             self._advance()
 
     def _apply(self, event: MarketEvent) -> None:
+        index = self._applied
+        self._applied = index + 1
         if isinstance(event, BookSnapshotEvent):
             self._books[event.symbol] = _Book(event)
+            self._behind.pop(event.symbol, None)
         elif isinstance(event, BookDeltaEvent):
             book = self._books.get(event.symbol)
             if book is None:
@@ -191,6 +215,9 @@ class HistoryFeed:
                     f"{self._data.origin}: {self.venue} {event.symbol} delta at "
                     f"{event.ts.isoformat()} before any snapshot of its book"
                 )
-            book.apply(event)
+            if self._kept is None:
+                book.apply(event)
+            elif event.symbol not in self._behind:
+                self._behind[event.symbol] = index
         elif isinstance(event, FundingEvent):
             self._funding[event.symbol] = event.rate

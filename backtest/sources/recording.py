@@ -101,4 +101,6 @@ def load_recording(path: Path) -> VenueData:
     if kept is None:
         return VenueData(venue, markets, events, first, last, origin=str(path))
     replay = tuple(kept)
-    return VenueData(venue, markets, lambda: iter(replay), first, last, origin=str(path))
+    return VenueData(
+        venue, markets, lambda: iter(replay), first, last, origin=str(path), kept=replay
+    )
