@@ -84,3 +84,59 @@ async def test_before_the_first_step_or_without_counts_it_is_the_timer(
         await asyncio.sleep(0.05)
         assert not waiting.done()
         waiting.cancel()
+
+
+async def test_one_interval_bounds_the_waits_a_stream_of_moves_ends(
+    db_sessions: Sessions,
+) -> None:
+    """The interval's sleep is not started again for every wait a book move ends (that cost
+    the tick-to-order path a task per tick): the one running bounds the next wait too."""
+    async with strategy_rig(db_sessions, config()) as rig:
+        await book(rig, FLAT_BOOK)
+        await rig.step()
+        timer = Timer()
+        waiting = await next_step(rig, timer)
+        await book(rig, FLAT_BOOK)  # a move: this wait ends, the interval runs on
+        await asyncio.wait_for(waiting, 5)
+        await rig.step()
+        waiting = await next_step(rig, timer)
+        assert timer.asked == [0.25]  # the same interval
+        assert not waiting.done()
+        timer.ring.set()  # it ends: the wait pending now ends with it
+        await asyncio.wait_for(waiting, 5)
+
+
+async def test_an_interval_that_ended_during_a_step_is_started_anew(
+    db_sessions: Sessions,
+) -> None:
+    async with strategy_rig(db_sessions, config()) as rig:
+        await book(rig, FLAT_BOOK)
+        await rig.step()
+        first = Timer()
+        waiting = await next_step(rig, first)
+        await book(rig, FLAT_BOOK)
+        await asyncio.wait_for(waiting, 5)
+        first.ring.set()  # ends while the step runs, no wait pending
+        await rig.step()
+        second = Timer()
+        waiting = await next_step(rig, second)
+        assert second.asked == [0.25]  # a new interval, the wait is not ended by the old one
+        assert not waiting.done()
+        await book(rig, BUY_BOOK)
+        await asyncio.wait_for(waiting, 5)
+
+
+async def test_stopping_cancels_the_running_interval(db_sessions: Sessions) -> None:
+    async with strategy_rig(db_sessions, config()) as rig:
+        await book(rig, FLAT_BOOK)
+        await rig.step()
+        timer = Timer()
+        waiting = await next_step(rig, timer)
+        await book(rig, FLAT_BOOK)
+        await asyncio.wait_for(waiting, 5)
+        interval = scalper(rig)._interval
+        assert interval is not None
+        assert not interval.done()
+        await scalper(rig).cleanup(cancel_orders=True)
+        await asyncio.sleep(0)
+        assert interval.cancelled()
