@@ -114,14 +114,7 @@ class PaperBook:
         """The paper book as a book of its own, copied from the feed book when shared."""
         paper = self._paper
         if paper is None:
-            feed = self.feed
-            if feed.needs_resync:  # a copy would refuse updates too: the levels alone
-                paper = OrderBook(feed.symbol)
-                bids, asks = feed.depth(max(feed.levels("bid"), feed.levels("ask")))
-                paper.apply_snapshot(bids, asks, feed.sequence)
-            else:
-                paper = feed.copy()
-            self._paper = paper
+            paper = self._paper = _accepting(self.feed.copy())
         return paper
 
     # -- feed data --------------------------------------------------------------------------
@@ -145,7 +138,7 @@ class PaperBook:
                 feed.apply_snapshot(bids, asks, sequence)
             except BaseException:
                 if self._paper is None:
-                    self._paper = self._feed
+                    self._paper = _accepting(self._feed)
                 self._feed = feed
                 raise
             self._feed = feed
@@ -257,6 +250,18 @@ class PaperBook:
         else:
             paper.apply_update(changes, ())
             self._taken_bids.update(price for price, _ in levels)
+
+
+def _accepting(book: OrderBook) -> OrderBook:
+    """``book`` as a paper book: one that takes updates. A paper book of its own was never
+    refused one (the feed book refused them first), so one made from a feed book waiting for
+    a resync gets its levels alone."""
+    if not book.needs_resync:
+        return book
+    paper = OrderBook(book.symbol)
+    bids, asks = book.depth(max(book.levels("bid"), book.levels("ask")))
+    paper.apply_snapshot(bids, asks, book.sequence)
+    return paper
 
 
 def _best(levels: tuple[Level, ...], n: int, scale: int) -> list[Level]:

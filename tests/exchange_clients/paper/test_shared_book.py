@@ -137,3 +137,16 @@ def test_a_take_while_the_feed_needs_a_resync_still_applies() -> None:
     book.take("buy", book.walk("buy", Decimal(1), None))
     assert book.paper.depth(1)[1] == [(Decimal(100), Decimal(1))]
     assert book.feed.depth(1)[1] == [(Decimal(100), Decimal(2))]
+
+
+def test_a_malformed_snapshot_after_a_gap_leaves_a_paper_book_that_takes() -> None:
+    book = PaperBook(SYMBOL)
+    book.apply_snapshot([(Decimal(99), Decimal(1))], [(Decimal(100), Decimal(2))], 1)
+    with pytest.raises(Exception, match="sequence gap"):
+        book.apply_update((), [(Decimal(100), Decimal(5))], 5, 5)
+    with pytest.raises(ValueError, match="negative size"):
+        book.apply_snapshot([(Decimal(99), Decimal(-1))], [(Decimal(100), Decimal(2))], 6)
+    assert book.feed.needs_resync
+    assert book.paper.depth(1) == ([(Decimal(99), Decimal(1))], [(Decimal(100), Decimal(2))])
+    book.take("buy", book.walk("buy", Decimal(1), None))
+    assert book.paper.depth(1)[1] == [(Decimal(100), Decimal(1))]
