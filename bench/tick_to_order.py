@@ -136,6 +136,9 @@ class Rig:
     strategy: BaseStrategy[Any]
 
     async def close(self) -> None:
+        """As the runtime stops a bot: the strategy's cleanup (its resting orders, the
+        scalper's interval timer), then the stack, the journal, the venue and the database."""
+        await self.strategy.cleanup(cancel_orders=True)
         await self.stack.stop()
         await self.journal.close()
         await self.client.disconnect()
