@@ -19,10 +19,10 @@ nothing else writes at that moment, so it does not need any of that:
 The row goes to ``order_intents`` (:class:`~database.models.PendingIntent`), not ``orders``:
 one b-tree holding only the intents not yet moved, instead of the ``orders`` row's five
 b-trees and three foreign keys on pages the other connections' writes keep invalidating
-(~300 us of the path on SQLite, measured; the small row ~30 us). The ``orders`` row's values
-travel as one text (:func:`encode_row`); the journal writes them into ``orders`` in its next
-transaction. The same statement refuses a client order id that ``orders`` already holds, so
-a duplicate is still caught before the send.
+(~300 us of the path on SQLite, measured; the small row ~30 us). The intent's fields travel
+as one text (:func:`encode_row`); the journal writes the ``orders`` row they make
+(:func:`decode_row`) in its next transaction. The same statement refuses a client order id
+that ``orders`` already holds, so a duplicate is still caught before the send.
 
 Either way the call returns only once the row is committed, so "recorded before sent" holds
 exactly as before (tests/execution/test_intent_writer.py kills a process the moment the venue
