@@ -8,7 +8,6 @@ from sqlalchemy import CursorResult, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from database.models import StrategyState
-from database.types import utcnow
 from execution.group_commit import GroupCommitter
 
 
@@ -43,7 +42,7 @@ class StrategyStateStore:
         saved = (
             update(StrategyState)
             .where(StrategyState.bot_id == self._bot_id)
-            .values(strategy=strategy, state=state, updated_at=utcnow())
+            .values(strategy=strategy, state=state)  # updated_at: the column's onupdate
             .execution_options(synchronize_session=False)
         )
 
