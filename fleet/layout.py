@@ -7,8 +7,10 @@ owner can read: they are credentials).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,14 +78,33 @@ class FleetLayout:
     def rpc_password(self) -> str:
         """The XML-RPC password, created once (random) and kept for supervisorctl and restarts."""
         if not self.password_file.exists():
-            write_private(self.password_file, secrets.token_urlsafe(24))
+            write_private(self.password_file, secrets.token_urlsafe(24), replace=False)
         return self.password_file.read_text().strip()
 
 
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to a file only its owner can read (created that way, never world-readable)."""
+def write_private(path: Path, text: str, *, replace: bool = True) -> None:
+    """Write ``text`` to a file only its owner can read (created that way, never world-readable).
+
+    The text goes to a private temporary file in the same directory, which then takes the
+    file's name in one step: supervisord rereads its configuration and the program files while
+    concurrent launches write them, and a file truncated in place was once read empty ("does
+    not include supervisord section"). A reader sees the old file or the new one, whole.
+    With ``replace=False`` an existing file is kept (the first writer wins: the RPC password
+    two launches may create at once).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(text)
-    os.chmod(path, 0o600)
+    # mkstemp creates the file 0600; its name never ends in .conf, so no glob loads it.
+    descriptor, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(text)
+        if replace:
+            os.replace(temporary, path)
+        else:
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
