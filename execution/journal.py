@@ -28,11 +28,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import structlog
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from core.errors import OrderNotFound, TradingError
 from database.models import Fill as FillRow
@@ -55,6 +58,31 @@ from execution.order_state import is_stale_status, merge_order_state
 log = structlog.get_logger(__name__)
 
 UNFINISHED = tuple(s.value for s in OrderStatus if not s.is_final)
+# Tables for the hot writes, which are Core statements (no unit of work; see _apply_states).
+_ORDERS: Table = OrderRow.__table__  # type: ignore[assignment]
+_FILLS: Table = FillRow.__table__  # type: ignore[assignment]
+_INTENTS: Table = PendingIntent.__table__  # type: ignore[assignment]
+# What merging a reported state needs of a journaled order (and its row id), as columns:
+# read as plain rows, never as ORM objects (see _apply_states).
+_STATE_COLUMNS = (
+    OrderRow.id,
+    OrderRow.client_order_id,
+    OrderRow.venue_order_id,
+    OrderRow.venue,
+    OrderRow.symbol,
+    OrderRow.side,
+    OrderRow.size,
+    OrderRow.filled_size,
+    OrderRow.status,
+    OrderRow.purpose,
+    OrderRow.operation_id,
+    OrderRow.created_at,
+    OrderRow.order_type,
+    OrderRow.price,
+    OrderRow.avg_fill_price,
+    OrderRow.reduce_only,
+    OrderRow.trigger_price,
+)
 SYNTHETIC_FILL_PREFIX = "synthetic:"
 DEFAULT_GRACE = timedelta(seconds=5)
 
@@ -246,8 +274,9 @@ class OrderJournal:
         values = decode_row(text)
 
         async def work(session: AsyncSession) -> None:
-            # One INSERT, not the unit of work: a duplicate id fails here, in this write alone.
-            await session.execute(insert(OrderRow).values(values))
+            # One Core INSERT, not the unit of work: a duplicate id fails here, in this write
+            # alone (the values are parameters: one cached statement for every intent).
+            await session.execute(insert(_ORDERS), values)
 
         try:
             await self._committer.run(work)
@@ -260,10 +289,12 @@ class OrderJournal:
         """Queue the move of a committed intent into ``orders``; nobody waits for it here."""
 
         async def work(session: AsyncSession) -> None:
-            # Statements, not the unit of work: a failure is this write's alone (group_commit).
-            await session.execute(insert(OrderRow).values(decode_row(text)))
+            # Core statements, not the unit of work: a failure is this write's alone
+            # (group_commit). No ORM object of either row can be in this session yet: the
+            # move is queued before anything else about the order.
+            await session.execute(insert(_ORDERS), decode_row(text))
             await session.execute(
-                delete(PendingIntent).where(PendingIntent.client_order_id == client_order_id)
+                delete(_INTENTS).where(_INTENTS.c.client_order_id == client_order_id)
             )
 
         moving = self._committer.submit(work)
@@ -327,18 +358,22 @@ class OrderJournal:
                 raise JournalError(f"fill {fill.fill_id} on {fill.venue} names no client order id")
 
         async def work(session: AsyncSession) -> None:
-            rows = await self._rows(
+            # Core statements: a tracker's batch is the journal's most frequent write, and the
+            # unit of work (objects loaded, changes tracked, flushed) cost most of it.
+            states = await self._states(
                 session,
                 {f.client_order_id for f in fills if f.client_order_id}
                 | {o.client_order_id for o in orders},
             )
+            await _apply_states(session, states, orders)
             known = await _known_fills(session, fills)
+            new: list[dict[str, object]] = []
             for fill in fills:
                 if (fill.venue, fill.fill_id) not in known:
                     known.add((fill.venue, fill.fill_id))
-                    session.add(_fill_row(fill, rows[fill.client_order_id or ""].id))
-            for order in orders:
-                _apply(rows[order.client_order_id], order)
+                    new.append(_fill_values(fill, states[fill.client_order_id or ""].id))
+            if new:
+                await session.execute(insert(_FILLS), new)
 
         if deferred:
             await self._committer.run_deferred(work)
@@ -496,22 +531,32 @@ class OrderJournal:
             )
             return [_journaled(row) for row in rows]
 
-    async def _rows(self, session: AsyncSession, client_order_ids: set[str]) -> dict[str, OrderRow]:
-        rows = {
-            row.client_order_id: row
-            for row in await session.scalars(
-                select(OrderRow).where(
+    async def _states(
+        self, session: AsyncSession, client_order_ids: set[str]
+    ) -> dict[str, _OrderState]:
+        """The orders' states as plain values (no ORM objects), by client order id; intents
+        still in ``order_intents`` are moved first.
+
+        The select names mapped columns, so it flushes the session's pending ORM changes first
+        (autoflush): an earlier write of the same transaction that changed a row through the
+        unit of work is read as changed."""
+        if not client_order_ids:
+            return {}
+        states = {
+            row.client_order_id: _OrderState(row)
+            for row in await session.execute(
+                select(*_STATE_COLUMNS).where(
                     OrderRow.client_order_id.in_(client_order_ids),
                     OrderRow.bot_id == self._bot_id,
                 )
             )
         }
-        missing = client_order_ids - rows.keys()
+        missing = client_order_ids - states.keys()
         if missing and await _move_stored(session, missing, bot_id=self._bot_id):
-            return await self._rows(session, client_order_ids)
+            return await self._states(session, client_order_ids)
         if missing:
             raise JournalError(f"orders {sorted(missing)} are not in this bot's journal")
-        return rows
+        return states
 
     async def _row(
         self, session: AsyncSession, client_order_id: str, *, move_stored: bool = True
@@ -565,8 +610,20 @@ async def _move_stored(
     return moved
 
 
-def _apply(row: OrderRow, order: Order) -> None:
-    """Merge a reported state into a row by :func:`~execution.order_state.merge_order_state`."""
+class _OrderState:
+    """A journaled order's columns as plain attributes, read with a Core select: what
+    :func:`_journaled` and :func:`_merged` read, changed in place as states are applied."""
+
+    def __init__(self, row: Row[Any]) -> None:
+        self.__dict__.update(row._mapping)
+
+    def __getattr__(self, name: str) -> Any:  # the columns, set in __init__
+        raise AttributeError(name)
+
+
+def _merged(row: OrderRow | _OrderState, order: Order) -> dict[str, Any]:
+    """The four columns a reported state can change, after merging ``order`` into ``row`` by
+    :func:`~execution.order_state.merge_order_state` (changed or not)."""
     current = _journaled(row).as_order()
     if is_stale_status(current, order):
         log.warning(
@@ -576,10 +633,48 @@ def _apply(row: OrderRow, order: Order) -> None:
             reported=order.status.value,
         )
     merged = merge_order_state(current, order)
-    row.status = merged.status.value
-    row.filled_size = merged.filled_size
-    row.avg_fill_price = merged.avg_fill_price
-    row.venue_order_id = merged.venue_order_id
+    return {
+        "status": merged.status.value,
+        "filled_size": merged.filled_size,
+        "avg_fill_price": merged.avg_fill_price,
+        "venue_order_id": merged.venue_order_id,
+    }
+
+
+def _apply(row: OrderRow, order: Order) -> None:
+    """Merge a reported state into an ORM row (the unit of work writes what changed)."""
+    for name, value in _merged(row, order).items():
+        setattr(row, name, value)
+
+
+async def _apply_states(
+    session: AsyncSession, states: Mapping[str, _OrderState], orders: Sequence[Order]
+) -> None:
+    """Merge each reported state into its order with one Core UPDATE of the columns that
+    change (none: no statement, as the unit of work would issue none; ``updated_at`` follows
+    its column's ``onupdate`` either way).
+
+    A Core UPDATE bypasses the session's identity map: an ORM object of the same row loaded
+    earlier in this transaction (another write of the batch) would keep the old values, and
+    a later write merging into it would merge into a stale state. So that object's
+    attributes are expired: the next select of the row (every write reads its rows again)
+    loads them fresh. Its own pending changes were flushed by the states' select."""
+    identity_map = session.sync_session.identity_map
+    for order in orders:
+        state = states[order.client_order_id]
+        # Only the columns whose value differs, as the unit of work compares them.
+        changes = {
+            name: value
+            for name, value in _merged(state, order).items()
+            if getattr(state, name) != value
+        }
+        if not changes:
+            continue
+        await session.execute(update(_ORDERS).where(_ORDERS.c.id == state.id).values(changes))
+        state.__dict__.update(changes)
+        loaded = identity_map.get(Session.identity_key(OrderRow, state.id))
+        if loaded is not None:
+            session.expire(loaded)
 
 
 async def _known_fills(session: AsyncSession, fills: Sequence[Fill]) -> set[tuple[str, str]]:
@@ -594,21 +689,25 @@ async def _known_fills(session: AsyncSession, fills: Sequence[Fill]) -> set[tupl
     return {(venue, fill_id) for venue, fill_id in found}
 
 
+def _fill_values(fill: Fill, order_id: int) -> dict[str, object]:
+    return {
+        "venue": fill.venue,
+        "venue_fill_id": fill.fill_id,
+        "order_id": order_id,
+        "price": fill.price,
+        "size": fill.size,
+        "fee": fill.fee,
+        "fee_asset": fill.fee_asset,
+        "liquidity": fill.liquidity,
+        "ts": fill.ts,
+    }
+
+
 def _fill_row(fill: Fill, order_id: int) -> FillRow:
-    return FillRow(
-        venue=fill.venue,
-        venue_fill_id=fill.fill_id,
-        order_id=order_id,
-        price=fill.price,
-        size=fill.size,
-        fee=fill.fee,
-        fee_asset=fill.fee_asset,
-        liquidity=fill.liquidity,
-        ts=fill.ts,
-    )
+    return FillRow(**_fill_values(fill, order_id))
 
 
-def _journaled(row: OrderRow) -> JournaledOrder:
+def _journaled(row: OrderRow | _OrderState) -> JournaledOrder:
     return JournaledOrder(
         client_order_id=row.client_order_id,
         venue_order_id=row.venue_order_id,

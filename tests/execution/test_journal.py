@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -19,6 +21,7 @@ from exchange_clients.paper import FaultPlan, PaperExchangeClient
 from exchange_clients.rounding import round_price
 from exchange_clients.types import Fill, Order, OrderStatus, OrderType
 from execution.client_ids import ClientOrderIds
+from execution.group_commit import GroupCommitter
 from execution.journal import JournalError, OrderIntent, OrderJournal, reconcile
 from tests.exchange_clients.contract.paper_harness import paper_harness
 from tests.exchange_clients.contract.venue_harness import VenueHarness
@@ -112,6 +115,75 @@ async def test_states_are_monotonic(journal: OrderJournal) -> None:
     )
     with pytest.raises(JournalError, match="already filled; cannot mark it failed"):
         await journal.mark(cid, OrderStatus.FAILED, "test")
+
+
+async def test_a_batch_mixing_tracker_writes_and_order_writes_stays_monotonic(
+    journal: OrderJournal,
+    db_sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A tracker's batch is written with Core statements, beside the ORM writes of the same
+    transaction: the row those loaded must not be merged into stale afterwards."""
+    planned = intent()
+    await journal.record_intent(planned)
+    cid = planned.client_order_id
+    batches: list[int] = []
+    commit = GroupCommitter._commit
+
+    async def counting(self: GroupCommitter, batch: list[Any]) -> None:
+        batches.append(len(batch))
+        await commit(self, batch)
+
+    monkeypatch.setattr(GroupCommitter, "_commit", counting)
+    # The session's identity map holds clean ORM objects weakly: keep the loaded rows alive,
+    # as any caller holding one would, so the batch's later write finds the same object.
+    held: list[OrderRow] = []
+    load_row = OrderJournal._row
+
+    async def holding(self: OrderJournal, session: AsyncSession, cid: str, **kw: Any) -> OrderRow:
+        row = await load_row(self, session, cid, **kw)
+        held.append(row)
+        return row
+
+    monkeypatch.setattr(OrderJournal, "_row", holding)
+    fill = Fill(
+        venue="paper",
+        fill_id="f-1",
+        client_order_id=cid,
+        venue_order_id="v-1",
+        symbol="BTC",
+        side="buy",
+        price=D(1000),
+        size=SIZE,
+        fee=D("0.001"),
+        liquidity="taker",
+        ts=utcnow(),
+    )
+    first, _, last = await asyncio.gather(
+        # The ORM loads the row and changes it (flushed before the Core statements read) ...
+        journal.record_order(venue_order(cid, OrderStatus.PARTIALLY_FILLED, "0.001")),
+        # ... the tracker's batch fills it with a Core UPDATE ...
+        journal.record_changes([fill], [venue_order(cid, OrderStatus.FILLED, "0.002")]),
+        # ... and a late cancel merged into the ORM row must see it filled, not partial.
+        journal.record_order(venue_order(cid, OrderStatus.CANCELLED, "0.002")),
+    )
+    assert batches == [3]  # one transaction, or this proves nothing
+    assert len(held) == 2
+    assert held[0] is held[1]  # the same ORM object, before and after
+    assert (first.status, first.filled_size) == (OrderStatus.PARTIALLY_FILLED, D("0.001"))
+    assert (last.status, last.filled_size) == (OrderStatus.FILLED, D("0.002"))
+    stored = await journal.get(cid)
+    assert (stored.status, stored.filled_size, stored.avg_fill_price) == (
+        OrderStatus.FILLED,
+        D("0.002"),
+        D(1000),
+    )
+    assert [f.fill_id for f in await journal.fills_of(cid)] == ["f-1"]
+    # The same batch again writes nothing new: the fill is known, the states merge to the same.
+    await journal.record_changes([fill], [venue_order(cid, OrderStatus.CANCELLED, "0.002")])
+    async with db_sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(FillRow)) == 1
+    assert (await journal.get(cid)).status is OrderStatus.FILLED
 
 
 async def test_fills_are_stored_once(
