@@ -31,7 +31,7 @@ from decimal import Decimal
 from typing import Any
 
 import structlog
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -82,6 +82,22 @@ _STATE_COLUMNS = (
     OrderRow.avg_fill_price,
     OrderRow.reduce_only,
     OrderRow.trigger_price,
+)
+# The hot statements, built once: their values are parameters, so each is compiled once and
+# found in the compiled cache without building or hashing a new statement per write.
+_SELECT_STATES = select(*_STATE_COLUMNS).where(
+    OrderRow.client_order_id.in_(bindparam("client_order_ids", expanding=True)),
+    OrderRow.bot_id == bindparam("bot_id"),
+)
+_SELECT_KNOWN_FILLS = select(FillRow.venue, FillRow.venue_fill_id).where(
+    FillRow.venue_fill_id.in_(bindparam("fill_ids", expanding=True))
+)
+_INSERT_ORDER = insert(_ORDERS)
+_INSERT_FILLS = insert(_FILLS)
+# SET takes the columns the parameters name (those that change), WHERE the row id.
+_UPDATE_ORDER = update(_ORDERS).where(_ORDERS.c.id == bindparam("row_id"))
+_DELETE_INTENT = delete(_INTENTS).where(
+    _INTENTS.c.client_order_id == bindparam("intent_client_order_id")
 )
 SYNTHETIC_FILL_PREFIX = "synthetic:"
 DEFAULT_GRACE = timedelta(seconds=5)
@@ -276,7 +292,7 @@ class OrderJournal:
         async def work(session: AsyncSession) -> None:
             # One Core INSERT, not the unit of work: a duplicate id fails here, in this write
             # alone (the values are parameters: one cached statement for every intent).
-            await session.execute(insert(_ORDERS), values)
+            await session.execute(_INSERT_ORDER, values)
 
         try:
             await self._committer.run(work)
@@ -292,10 +308,8 @@ class OrderJournal:
             # Core statements, not the unit of work: a failure is this write's alone
             # (group_commit). No ORM object of either row can be in this session yet: the
             # move is queued before anything else about the order.
-            await session.execute(insert(_ORDERS), decode_row(text))
-            await session.execute(
-                delete(_INTENTS).where(_INTENTS.c.client_order_id == client_order_id)
-            )
+            await session.execute(_INSERT_ORDER, decode_row(text))
+            await session.execute(_DELETE_INTENT, {"intent_client_order_id": client_order_id})
 
         moving = self._committer.submit(work)
         self._moving[client_order_id] = moving
@@ -373,7 +387,7 @@ class OrderJournal:
                     known.add((fill.venue, fill.fill_id))
                     new.append(_fill_values(fill, states[fill.client_order_id or ""].id))
             if new:
-                await session.execute(insert(_FILLS), new)
+                await session.execute(_INSERT_FILLS, new)
 
         if deferred:
             await self._committer.run_deferred(work)
@@ -545,10 +559,8 @@ class OrderJournal:
         states = {
             row.client_order_id: _OrderState(row)
             for row in await session.execute(
-                select(*_STATE_COLUMNS).where(
-                    OrderRow.client_order_id.in_(client_order_ids),
-                    OrderRow.bot_id == self._bot_id,
-                )
+                _SELECT_STATES,
+                {"client_order_ids": sorted(client_order_ids), "bot_id": self._bot_id},
             )
         }
         missing = client_order_ids - states.keys()
@@ -670,7 +682,7 @@ async def _apply_states(
         }
         if not changes:
             continue
-        await session.execute(update(_ORDERS).where(_ORDERS.c.id == state.id).values(changes))
+        await session.execute(_UPDATE_ORDER, {"row_id": state.id, **changes})
         state.__dict__.update(changes)
         loaded = identity_map.get(Session.identity_key(OrderRow, state.id))
         if loaded is not None:
@@ -682,9 +694,7 @@ async def _known_fills(session: AsyncSession, fills: Sequence[Fill]) -> set[tupl
     if not fills:
         return set()
     found = await session.execute(
-        select(FillRow.venue, FillRow.venue_fill_id).where(
-            FillRow.venue_fill_id.in_({f.fill_id for f in fills})
-        )
+        _SELECT_KNOWN_FILLS, {"fill_ids": sorted({f.fill_id for f in fills})}
     )
     return {(venue, fill_id) for venue, fill_id in found}
 
