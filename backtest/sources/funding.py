@@ -223,7 +223,11 @@ class _SymbolTape:
     Book versions: 0 is the opening book (row 0's mark, one interval before its funding time),
     ``i + 1`` the book drawn at row ``i``'s funding time. Funding as of ``t``: row ``i``'s
     first message (``T - 1 us``, with the predicted rate) until ``T + 1 us``, then its second
-    (the next funding time one interval on), exactly as :func:`funding_events` publishes."""
+    (the next funding time one interval on), exactly as :func:`funding_events` publishes.
+
+    Symbols with the same times share one ``schedule`` (and the same lists of times): a read
+    of one symbol's version or funding index as of a position answers every symbol of its
+    schedule (:class:`FundingTapeFeed` keeps it for the position)."""
 
     __slots__ = (
         "book",
@@ -234,6 +238,7 @@ class _SymbolTape:
         "rate_index",
         "rate_settled",
         "rows",
+        "schedule",
         "times",
     )
 
@@ -249,6 +254,7 @@ class _SymbolTape:
         self.rate_index = -1
         self.rate_settled = False
         self.rate: FundingRate | None = None
+        self.schedule = -1  # set by FundingTape: the index of the symbols sharing its times
 
 
 class FundingTape:
@@ -298,11 +304,21 @@ class FundingTape:
     def _timeline(self) -> list[tuple[datetime, tuple[str, ...]]]:
         """Every time the event stream has events, with the symbols whose book changes then.
 
-        Symbols sharing their funding times (most do) are laid out once."""
+        Symbols sharing their funding times (most do) are laid out once, and share one
+        schedule (their lists of times: the first symbol's)."""
         groups: dict[tuple[datetime, ...], list[str]] = {}
         for symbol in sorted(self.symbols):
             tape = self.symbols[symbol]
             groups.setdefault((tape.book_times[0], *tape.times), []).append(symbol)
+        for schedule, members in enumerate(groups.values()):
+            first = self.symbols[members[0]]
+            for symbol in members:
+                tape = self.symbols[symbol]
+                tape.schedule, tape.times, tape.book_times = (
+                    schedule,
+                    first.times,
+                    first.book_times,
+                )
         books: dict[datetime, list[str]] = {}
         times: set[datetime] = set()
         for key, symbols in groups.items():
@@ -387,10 +403,14 @@ class FundingTapeFeed(MarketTape):
     def _move(self, position: datetime) -> None:
         """Follow the tape up to ``position``; with the bounds :meth:`funding` compares
         funding times with (a row's rate is published 1 us before its time, settled 1 us
-        after), worked out once per move instead of once per read."""
+        after), worked out once per move instead of once per read; and each schedule's book
+        version and funding row as of it, found once per move by the first read (a scan reads
+        hundreds of symbols sharing a few schedules)."""
         self._position = position
         self._published_by = position + MICROSECOND
         self._settled_by = position - MICROSECOND
+        self._versions: dict[int, int] = {}  # schedule -> book version
+        self._published: dict[int, tuple[int, bool]] = {}  # schedule -> (row, settled)
 
     def _symbol(self, symbol: str) -> _SymbolTape:
         found = self._tape.symbols.get(symbol)
@@ -402,7 +422,11 @@ class FundingTapeFeed(MarketTape):
         tape = self._tape.symbols.get(symbol)
         if tape is None:
             tape = self._symbol(symbol)  # raises UnknownSymbol
-        return bisect_right(tape.book_times, self._position) - 1
+        version = self._versions.get(tape.schedule)
+        if version is None:
+            version = bisect_right(tape.book_times, self._position) - 1
+            self._versions[tape.schedule] = version
+        return version
 
     def book_count(self, symbol: str) -> int:
         started = self._started
@@ -414,8 +438,7 @@ class FundingTapeFeed(MarketTape):
         return now - at_start + (1 if at_start >= 0 else 0)
 
     def snapshot(self, symbol: str) -> BookSnapshotEvent:
-        tape = self._symbol(symbol)
-        version = bisect_right(tape.book_times, self._position) - 1
+        version = self.book_version(symbol)
         if version < 0:
             raise UnknownSymbol(
                 f"no order book for {symbol} on {self.venue} at "
@@ -453,8 +476,13 @@ class FundingTapeFeed(MarketTape):
         tape = self._tape.symbols.get(symbol)
         if tape is None:
             tape = self._symbol(symbol)  # raises UnknownSymbol
-        times = tape.times
-        index = bisect_right(times, self._published_by) - 1
+        published = self._published.get(tape.schedule)
+        if published is None:
+            times = tape.times
+            index = bisect_right(times, self._published_by) - 1
+            published = (index, index >= 0 and times[index] <= self._settled_by)
+            self._published[tape.schedule] = published
+        index, settled = published
         if index < 0:  # nothing published yet: no funding accrues on our side either
             return FundingRate(
                 venue=self.venue,
@@ -464,7 +492,6 @@ class FundingTapeFeed(MarketTape):
                 next_funding_time=None,
                 ts=self._clock.now(),
             )
-        settled = times[index] <= self._settled_by
         rate = tape.rate
         if rate is None or tape.rate_index != index or tape.rate_settled is not settled:
             rate = published_rate(self.venue, symbol, tape.rows[index], settled=settled)

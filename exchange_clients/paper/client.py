@@ -110,6 +110,11 @@ class PaperExchangeClient(BaseExchangeClient):
         self._tape = self._feed if isinstance(self._feed, MarketTape) else None
         self._tape_versions: dict[str, int] = {}
         self._stats = PaperMarketStats(self._feed, self.profile)
+        # Every market trades on the profile's base tier: one schedule answers them all (a
+        # funding scan asks it of every symbol on every venue).
+        self._fees = FeeSchedule(
+            maker=self.profile.maker_fee, taker=self.profile.taker_fee, source="simulated"
+        )
         self.account = settings.account or DEFAULT_ACCOUNT
         self._engine: PaperEngine | None = None
         self._store: PaperStore | None = None
@@ -238,6 +243,10 @@ class PaperExchangeClient(BaseExchangeClient):
         engine = self._engine
         if engine is None:
             return await super().market(symbol)
+        return self._listed(engine, symbol)
+
+    def _listed(self, engine: PaperEngine, symbol: str) -> Market:
+        """The engine's listing of ``symbol`` (``UnknownSymbol`` naming this venue)."""
         try:
             return engine.market(symbol)
         except UnknownSymbol:
@@ -262,7 +271,7 @@ class PaperExchangeClient(BaseExchangeClient):
 
     async def funding_rate(self, symbol: str) -> FundingRate:
         engine = await self._request()
-        await self.market(symbol)  # UnknownSymbol before asking the feed
+        self._listed(engine, symbol)  # UnknownSymbol before asking the feed
         if self._tape is not None:
             self._read_tape(engine, symbol)
         engine.apply_funding_rate(self._feed.funding(symbol))
@@ -271,9 +280,7 @@ class PaperExchangeClient(BaseExchangeClient):
     async def fees(self, symbol: str) -> FeeSchedule:
         """The profile's fees: every paper account trades on the venue's base tier."""
         await self.market(symbol)
-        return FeeSchedule(
-            maker=self.profile.maker_fee, taker=self.profile.taker_fee, source="simulated"
-        )
+        return self._fees
 
     async def market_stats(self) -> dict[str, MarketStats]:
         """See :mod:`.market_stats`: the watched market's traded notional, the profile's OI."""

@@ -43,6 +43,10 @@ class PaperMarketStats:
         self._profile = profile
         self._observed: dict[str, dict[int, Decimal]] = {}
         self._estimates: dict[tuple[str, int], Decimal] = {}
+        # The figures of a market no trade was observed on (volume unknown), made once: a
+        # funding scan reads every market of every venue, and a funding-only history has no
+        # trades at all.
+        self._unobserved: dict[str, MarketStats] = {}
 
     def observe(self, symbol: str, price: Decimal, size: Decimal, ts: datetime) -> None:
         """Count a trade of the watched market into its hour."""
@@ -54,14 +58,26 @@ class PaperMarketStats:
 
     def stats(self, now: datetime) -> dict[str, MarketStats]:
         open_interest = self._profile.open_interest_usd
-        return {
-            symbol: MarketStats(
-                symbol=symbol,
-                volume_24h_usd=self._volume(symbol, now),
-                open_interest_usd=open_interest.get(symbol),
-            )
-            for symbol in self._feed.markets()
-        }
+        observed = None if isinstance(self._feed, SyntheticFeed) else self._observed
+        unobserved = self._unobserved
+        stats: dict[str, MarketStats] = {}
+        for symbol in self._feed.markets():
+            if observed is not None and not observed.get(symbol):
+                found = unobserved.get(symbol)
+                if found is None:
+                    found = unobserved[symbol] = MarketStats(
+                        symbol=symbol,
+                        volume_24h_usd=None,
+                        open_interest_usd=open_interest.get(symbol),
+                    )
+                stats[symbol] = found
+            else:
+                stats[symbol] = MarketStats(
+                    symbol=symbol,
+                    volume_24h_usd=self._volume(symbol, now),
+                    open_interest_usd=open_interest.get(symbol),
+                )
+        return stats
 
     def _volume(self, symbol: str, now: datetime) -> Decimal | None:
         if isinstance(self._feed, SyntheticFeed):
