@@ -19,6 +19,13 @@ entry; the position is then closed through the strategy (its venue stop
 cancelled) so every sample starts flat. Measured twice: with the intent committed through the
 journal's shared writer (an ORM transaction: before) and on the journal's dedicated intent
 connection (:mod:`execution.intent_writer`: after). Target p50 <= 300 us, p99 <= 1 ms.
+
+Two paces between the scalper's samples, each sample starting after its round trip's
+bookkeeping: 50 ms of silence (the CPU's caches go cold: every piece of the path then costs
+several times what it costs in a warm loop), or a stream - the same 50 ms filled with book
+updates every 10 ms that move the book without signalling, each stepped by the strategy as its
+bot steps it (a perpetual's book feed delivers tens to hundreds of updates a second; the
+signalling update arrives in that stream, not after a silence).
 """
 
 from __future__ import annotations
@@ -60,6 +67,7 @@ SAMPLES = 400
 WARMUP = 20
 SYMBOL = "BTC"
 SETTLE_SECONDS = 0.05
+STREAM_INTERVAL = 0.01  # between the non-signalling updates of the stream pace
 VENUE = "paper"
 EVEN_SIZE = Decimal(1)
 
@@ -288,10 +296,16 @@ def l2_config(name: str) -> BotConfig:
     )
 
 
-async def l2_bench(url: str, *, dedicated: bool) -> tuple[list[float], list[float]]:
-    """One run of the scalper's tick to order; (paths, paths without the intent write)."""
-    # A bot of its own per run: no state saved by the other run is restored.
-    config = l2_config("bench-tick-l2-dedicated" if dedicated else "bench-tick-l2-shared")
+async def l2_bench(
+    url: str, *, dedicated: bool, stream: bool = False
+) -> tuple[list[float], list[float]]:
+    """One run of the scalper's tick to order; (paths, paths without the intent write).
+
+    Between samples: silence, or with ``stream`` non-signalling updates every
+    :data:`STREAM_INTERVAL` (see the module's docstring)."""
+    # A bot of its own per run: no state saved by another run is restored.
+    name = "bench-tick-l2-" + ("stream" if stream else "dedicated" if dedicated else "shared")
+    config = l2_config(name)
     rig = await build_rig(url, config, dedicated=dedicated)
     clock, feed, client, journal = rig.clock, rig.feed, rig.client, rig.journal
     stack, risk = rig.stack, rig.risk
@@ -304,33 +318,41 @@ async def l2_bench(url: str, *, dedicated: bool) -> tuple[list[float], list[floa
     bid, sequence = book.best_bid, book.sequence
     paths: list[float] = []
     decisions: list[float] = []
+
+    def bid_update(size: Decimal) -> BookDeltaEvent:
+        nonlocal sequence
+        sequence += 1
+        return BookDeltaEvent(
+            venue=VENUE,
+            symbol=SYMBOL,
+            ts=clock.now(),
+            bids=((bid, size),),
+            asks=(),
+            first_sequence=sequence,
+            last_sequence=sequence,
+        )
+
+    async def step_on(event: BookDeltaEvent) -> None:
+        """Deliver ``event``; then, as the runtime's loop: the wait between steps ends when
+        the book moves (the paper venue counts book changes), the equity check, the step."""
+        feed.queue.put_nowait(event)
+        await strategy.wait_next_step(hold)
+        risk.update_equity((await client.balance()).equity)
+        async with strategy.step_lock:
+            if await strategy.should_execute():
+                await strategy.execute_strategy()
+
     try:
         # A bot's first step: it reads the book, and so the count its next wait starts from.
         await strategy.execute_strategy()
         if SYMBOL in strategy.trades:
             raise SystemExit("the opening book already signals: benchmark setup is wrong")
         for sample in range(WARMUP + SAMPLES):
-            sequence += 1
-            size = Decimal(1000 + sample % 2)  # a wall on the bid: far over buy_ratio
-            event = BookDeltaEvent(
-                venue=VENUE,
-                symbol=SYMBOL,
-                ts=clock.now(),
-                bids=((bid, size),),
-                asks=(),
-                first_sequence=sequence,
-                last_sequence=sequence,
-            )
+            # A wall on the bid: far over buy_ratio.
+            event = bid_update(Decimal(1000 + sample % 2))
             placed_before, commits_before = len(client.placed), len(journal.commits)
             started = time.perf_counter()
-            feed.queue.put_nowait(event)
-            # As the runtime's loop: the wait between steps ends when the book moves (the
-            # paper venue counts book changes), then the equity check and the step.
-            await strategy.wait_next_step(hold)
-            risk.update_equity((await client.balance()).equity)
-            async with strategy.step_lock:
-                if await strategy.should_execute():
-                    await strategy.execute_strategy()
+            await step_on(event)
             if len(client.placed) <= placed_before or SYMBOL not in strategy.trades:
                 raise SystemExit("the scalper did not enter: benchmark setup is wrong")
             if sample >= WARMUP:
@@ -345,7 +367,16 @@ async def l2_bench(url: str, *, dedicated: bool) -> tuple[list[float], list[floa
             # path itself, not a batch of the last trade's rows committed in the middle of it.
             await strategy.save_state()
             await stack.trackers[VENUE].flush()
-            await asyncio.sleep(SETTLE_SECONDS)
+            if not stream:
+                await asyncio.sleep(SETTLE_SECONDS)
+                continue
+            placed = len(client.placed)
+            for update in range(round(SETTLE_SECONDS / STREAM_INTERVAL)):
+                await asyncio.sleep(STREAM_INTERVAL)
+                # One lot or 1.1 on the bid, as on every other level: a ratio of about 1.
+                await step_on(bid_update(EVEN_SIZE + Decimal(update % 2) / 10))
+                if len(client.placed) != placed or SYMBOL in strategy.trades:
+                    raise SystemExit("a stream update signalled: benchmark setup is wrong")
     finally:
         await rig.close()
     return paths, decisions
@@ -357,11 +388,16 @@ async def hold(seconds: float) -> None:
 
 
 async def l2_both(url: str) -> None:
-    for dedicated, label in ((False, "shared writer (ORM)"), (True, "dedicated connection")):
-        paths, decisions = await l2_bench(url, dedicated=dedicated)
+    for dedicated, stream, label in (
+        (False, False, "shared writer (ORM), after silence"),
+        (True, False, "dedicated connection, after silence"),
+        (True, True, "dedicated connection, in a stream"),
+    ):
+        paths, decisions = await l2_bench(url, dedicated=dedicated, stream=stream)
+        sys.stdout.write(f"  l2: book update -> order sent, intent on {label}\n")
         for name, samples in (
-            (f"l2: book update -> order sent, intent on {label}", paths),
-            ("  the same without the intent write", decisions),
+            ("    incl. the intent write", paths),
+            ("    the same without the intent write", decisions),
         ):
             p50, p99 = percentiles(samples)
             sys.stdout.write(f"  {name:<52} p50 {p50 * 1e6:7.0f} us  p99 {p99 * 1e6:7.0f} us\n")
