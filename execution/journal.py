@@ -62,35 +62,37 @@ UNFINISHED = tuple(s.value for s in OrderStatus if not s.is_final)
 _ORDERS: Table = OrderRow.__table__  # type: ignore[assignment]
 _FILLS: Table = FillRow.__table__  # type: ignore[assignment]
 _INTENTS: Table = PendingIntent.__table__  # type: ignore[assignment]
-# What merging a reported state needs of a journaled order (and its row id), as columns:
-# read as plain rows, never as ORM objects (see _apply_states).
+# What merging a reported state needs of a journaled order (and its row id), read as plain
+# rows, never as ORM objects (see _apply_states).
 _STATE_COLUMNS = (
-    OrderRow.id,
-    OrderRow.client_order_id,
-    OrderRow.venue_order_id,
-    OrderRow.venue,
-    OrderRow.symbol,
-    OrderRow.side,
-    OrderRow.size,
-    OrderRow.filled_size,
-    OrderRow.status,
-    OrderRow.purpose,
-    OrderRow.operation_id,
-    OrderRow.created_at,
-    OrderRow.order_type,
-    OrderRow.price,
-    OrderRow.avg_fill_price,
-    OrderRow.reduce_only,
-    OrderRow.trigger_price,
+    "id",
+    "client_order_id",
+    "venue_order_id",
+    "venue",
+    "symbol",
+    "side",
+    "size",
+    "filled_size",
+    "status",
+    "purpose",
+    "operation_id",
+    "created_at",
+    "order_type",
+    "price",
+    "avg_fill_price",
+    "reduce_only",
+    "trigger_price",
 )
-# The hot statements, built once: their values are parameters, so each is compiled once and
-# found in the compiled cache without building or hashing a new statement per write.
-_SELECT_STATES = select(*_STATE_COLUMNS).where(
-    OrderRow.client_order_id.in_(bindparam("client_order_ids", expanding=True)),
-    OrderRow.bot_id == bindparam("bot_id"),
+# The hot statements: Core (the ORM's statement handling costs more than SQLite's execution
+# of them), built once with bound parameters, so each is compiled once and found in the
+# compiled cache without building or hashing a new statement per write. Being Core, they do
+# not flush the session first: :func:`_flushed` does.
+_SELECT_STATES = select(*(_ORDERS.c[name] for name in _STATE_COLUMNS)).where(
+    _ORDERS.c.client_order_id.in_(bindparam("client_order_ids", expanding=True)),
+    _ORDERS.c.bot_id == bindparam("bot_id"),
 )
-_SELECT_KNOWN_FILLS = select(FillRow.venue, FillRow.venue_fill_id).where(
-    FillRow.venue_fill_id.in_(bindparam("fill_ids", expanding=True))
+_SELECT_KNOWN_FILLS = select(_FILLS.c.venue, _FILLS.c.venue_fill_id).where(
+    _FILLS.c.venue_fill_id.in_(bindparam("fill_ids", expanding=True))
 )
 _INSERT_ORDER = insert(_ORDERS)
 _INSERT_FILLS = insert(_FILLS)
@@ -551,11 +553,12 @@ class OrderJournal:
         """The orders' states as plain values (no ORM objects), by client order id; intents
         still in ``order_intents`` are moved first.
 
-        The select names mapped columns, so it flushes the session's pending ORM changes first
-        (autoflush): an earlier write of the same transaction that changed a row through the
-        unit of work is read as changed."""
+        The session's pending ORM changes are flushed first, as an ORM select would: an
+        earlier write of the same transaction that changed a row through the unit of work is
+        read as changed."""
         if not client_order_ids:
             return {}
+        await _flushed(session)
         states = {
             row.client_order_id: _OrderState(row)
             for row in await session.execute(
@@ -689,10 +692,18 @@ async def _apply_states(
             session.expire(loaded)
 
 
+async def _flushed(session: AsyncSession) -> None:
+    """Flush the session's pending ORM changes, as an ORM statement's autoflush would, before
+    a Core statement reads or writes the same tables (nothing to flush: no statement)."""
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+
+
 async def _known_fills(session: AsyncSession, fills: Sequence[Fill]) -> set[tuple[str, str]]:
     """Which of ``fills`` are already recorded, as (venue, venue fill id)."""
     if not fills:
         return set()
+    await _flushed(session)
     found = await session.execute(
         _SELECT_KNOWN_FILLS, {"fill_ids": sorted({f.fill_id for f in fills})}
     )

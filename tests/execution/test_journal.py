@@ -186,6 +186,31 @@ async def test_a_batch_mixing_tracker_writes_and_order_writes_stays_monotonic(
     assert (await journal.get(cid)).status is OrderStatus.FILLED
 
 
+async def test_a_tracker_batch_reads_the_unflushed_orm_writes_of_its_transaction(
+    journal: OrderJournal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tracker's Core select sees a fill an earlier write of the same transaction made
+    through the unit of work (flushed first): a stale report then cannot undo it."""
+    planned = intent()
+    await journal.record_intent(planned)
+    cid = planned.client_order_id
+    batches: list[int] = []
+    commit = GroupCommitter._commit
+
+    async def counting(self: GroupCommitter, batch: list[Any]) -> None:
+        batches.append(len(batch))
+        await commit(self, batch)
+
+    monkeypatch.setattr(GroupCommitter, "_commit", counting)
+    await asyncio.gather(
+        journal.record_order(venue_order(cid, OrderStatus.FILLED, "0.002")),
+        journal.record_changes([], [venue_order(cid, OrderStatus.OPEN, "0")]),
+    )
+    assert batches == [2]  # one transaction, or this proves nothing
+    stored = await journal.get(cid)
+    assert (stored.status, stored.filled_size) == (OrderStatus.FILLED, D("0.002"))
+
+
 async def test_fills_are_stored_once(
     journal: OrderJournal, db_sessions: async_sessionmaker[AsyncSession]
 ) -> None:
