@@ -55,6 +55,7 @@ from execution.pricing import AggressiveLimitParams, aggressive_limit_price
 log = structlog.get_logger(__name__)
 
 ZERO = Decimal(0)
+_DEFAULT_AGGRESSIVE = AggressiveLimitParams()
 
 
 class ExecutionMode(StrEnum):
@@ -75,7 +76,8 @@ class ExecutionRequest:
     reduce_only: bool = False
     timeout_seconds: float = 30.0
     attempt_timeout_seconds: float = 5.0
-    aggressive: AggressiveLimitParams = field(default_factory=AggressiveLimitParams)
+    # Frozen, so one default serves every request (none built per order on the hot path).
+    aggressive: AggressiveLimitParams = _DEFAULT_AGGRESSIVE
     reference_price: Decimal | None = None
     purpose: str | None = None
     operation_id: str | None = None
