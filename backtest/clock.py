@@ -27,6 +27,7 @@ may move (a woken chain runs one hop each)."""
 REAL_TIMER_HORIZON = 1.0
 """A wall-clock timer due within this many seconds is awaited before simulated time moves."""
 TIMER_POLL_SECONDS = 0.001
+_DELTAS_KEPT = 256  # distinct sleep durations remembered (cleared when full)
 
 
 class IoGauge:
@@ -73,6 +74,7 @@ class SimulatedClock:
         self.gauge = gauge or IoGauge()
         self._advancing_to: datetime | None = None  # the target of advance_to under way
         self._yielding = False  # settle's task is queued for the next loop turn, and waits
+        self._deltas: dict[float, timedelta] = {}  # sleep's seconds -> timedelta, built once
 
     def now(self) -> datetime:
         return self._now
@@ -81,7 +83,12 @@ class SimulatedClock:
         if seconds <= 0:
             await asyncio.sleep(0)
             return
-        deadline = self._now + timedelta(seconds=seconds)
+        delta = self._deltas.get(seconds)
+        if delta is None:  # a handful of periods recur: the feed's step, the loops' periods
+            if len(self._deltas) >= _DELTAS_KEPT:
+                self._deltas.clear()
+            delta = self._deltas[seconds] = timedelta(seconds=seconds)
+        deadline = self._now + delta
         if self._wakes_next(deadline):
             self._now = deadline
             return

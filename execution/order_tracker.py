@@ -231,6 +231,9 @@ class OrderTracker:
         tracked.last_heard = self._clock.now()
         tracked.not_found = 0
         current = tracked.order
+        if reported == current:
+            # What a poll of a quiet order mostly hears: the merge would give it back unchanged.
+            return
         if is_stale_status(current, reported):
             log.info(
                 "late state for a finished order kept as-is",

@@ -81,6 +81,32 @@ async def test_a_sleeper_that_wakes_next_carries_on_in_deadline_order() -> None:
     assert clock.now() == T0 + timedelta(seconds=2)
 
 
+async def test_sleeps_of_many_distinct_lengths_each_wake_at_their_own_time() -> None:
+    """Sleep lengths are remembered as durations (a bounded set, cleared when full): more
+    distinct lengths than it keeps, each asked twice, still wake each sleeper at now + its
+    own length."""
+    clock = SimulatedClock(T0)
+    lengths = [0.25 + index / 1000 for index in range(600)] * 2
+    for seconds in lengths:
+        before = clock.now()
+        sleeper = asyncio.ensure_future(clock.sleep(seconds))
+        await clock.advance_to(before + timedelta(days=1))
+        await sleeper
+        assert clock.now() == before + timedelta(days=1)
+        assert clock.next_deadline() is None
+    woke: list[datetime] = []
+
+    async def sleeper_at(seconds: float) -> None:
+        await clock.sleep(seconds)
+        woke.append(clock.now())
+
+    start = clock.now()
+    tasks = [asyncio.ensure_future(sleeper_at(s)) for s in lengths[:300]]
+    await clock.advance_to(start + timedelta(seconds=10))
+    await asyncio.gather(*tasks)
+    assert woke == sorted(start + timedelta(seconds=s) for s in lengths[:300])
+
+
 async def test_time_waits_for_work_in_flight() -> None:
     """A journal write runs in the database's thread: the loop looks idle meanwhile, and only
     the gauge says the work is not done."""
