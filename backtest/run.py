@@ -17,6 +17,7 @@ its step lock, wait the strategy's interval. What differs is only what live cann
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -265,10 +266,11 @@ async def run_backtest(
             risk=risk,
             state_store=StrategyStateStore(db.sessions, bot_id, stack.journal.committer),
             clock=clock,
+            market_replay=functools.partial(_feed, dataset=dataset, settings=settings, clock=clock),
         )
-        strategy = create_strategy(config.strategy.type, context, config.strategy.params)
         killable = _Killable(stack, clients)
         try:
+            strategy = create_strategy(config.strategy.type, context, config.strategy.params)
             await drive(clock, strategy.start())
             counters = await _loop(
                 strategy, risk, clients, killable, clock, start, end, settings, capture, progress

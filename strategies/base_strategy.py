@@ -33,6 +33,7 @@ import structlog
 
 from core.clock import Clock
 from exchange_clients.base import BaseExchangeClient
+from exchange_clients.market_data.events import MarketFeed
 from execution.atomic import AtomicMultiOrderExecutor
 from execution.journal import JournaledOrder, OrderJournal
 from execution.order_executor import ExecutionRequest, ExecutionResult, OrderExecutor
@@ -61,6 +62,10 @@ class StrategyContext:
     clock: Clock
     paused: asyncio.Event = field(default_factory=asyncio.Event)  # set = no new entries
     stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
+    # A backtest's market, per venue: a fresh feed of its history on the simulated clock.
+    # A strategy that reads market data beyond its venue clients (the signal portfolio's
+    # trade stream for candles) reads it from here instead of the live hosts; None when live.
+    market_replay: Callable[[str], MarketFeed] | None = None
 
 
 class BaseStrategy(ABC, Generic[P]):

@@ -18,9 +18,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Protocol
 
 from core.errors import ExchangeError
 from core.logging_setup import get_logger
+from exchange_clients.base import BaseExchangeClient
 from exchange_clients.hyperliquid.candles import HyperliquidMarketHistory
 from strategies.funding_arbitrage.service_client import (
     FundingServiceClient,
@@ -39,7 +41,7 @@ class FundingReading:
     funding_rate: Decimal
     open_interest_usd: Decimal | None
     mark_price: Decimal | None
-    source: str  # "service" | "venue"
+    source: str  # "service" | "venue" | "replay"
 
 
 class ServiceRates(FundingServiceClient):
@@ -123,6 +125,33 @@ class FundingSource:
                     context.mark_price,
                     "venue",
                 )
+        return found
+
+
+class FundingReader(Protocol):
+    """Where the market state reads funding (and open interest) when a poll is due."""
+
+    async def read(self) -> Mapping[str, FundingReading]: ...
+
+
+class TradingVenueFunding:
+    """Funding read from the trading venue's own client: in a backtest, the history's rates
+    as the simulated venue has them at the simulated time (source ``replay``). Open interest
+    is not in backtest data, so it is None (the strategy refuses ``funding_oi`` there)."""
+
+    def __init__(self, client: BaseExchangeClient, assets: Sequence[str]) -> None:
+        self._client = client
+        self.assets = tuple(assets)
+
+    async def read(self) -> Mapping[str, FundingReading]:
+        found = {}
+        for asset in self.assets:
+            try:
+                funding = await self._client.funding_rate(asset)
+            except ExchangeError as exc:
+                log.warning("funding_poll_failed", asset=asset, error=str(exc))
+                continue
+            found[asset] = FundingReading(asset, funding.rate, None, funding.mark_price, "replay")
         return found
 
 

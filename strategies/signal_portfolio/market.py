@@ -12,12 +12,20 @@ Sources (Hyperliquid's public data: the candles need its trade stream and candle
   strategy is enabled;
 * the price - the trading venue's own book (what entries and exits will fill against).
 
+In a backtest (``StrategyContext.market_replay``) the same state reads the history instead:
+candles from the trading venue's recorded trades (a fresh stream of the history on the
+simulated clock, through :class:`~exchange_clients.market_data.feed_source.FeedSource`; no
+backfill: candles accumulate from the backtest's start), funding from the simulated venue.
+Polymarket and open interest have no history here: the strategy refuses the signals that
+need them.
+
 :meth:`MarketState.snapshot` builds one :class:`MarketSnapshot` per asset per tick; every
 signal strategy reads the same one.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -32,9 +40,16 @@ from exchange_clients.base import BaseExchangeClient
 from exchange_clients.hyperliquid.candles import HyperliquidMarketHistory
 from exchange_clients.market_data.candle_feed import CandleCollector
 from exchange_clients.market_data.candles import INTERVALS, Candle, CandleStore
+from exchange_clients.market_data.events import MarketFeed
+from exchange_clients.market_data.feed_source import FeedSource
 from exchange_clients.market_data.live import LiveSourceSettings, PublicSource, public_source
 from exchange_clients.polymarket.client import PolymarketClient, PolymarketMarket
-from strategies.signal_portfolio.funding_source import FundingReading, FundingSource
+from strategies.signal_portfolio.funding_source import (
+    FundingReader,
+    FundingReading,
+    FundingSource,
+    TradingVenueFunding,
+)
 from strategies.signal_portfolio.params import SignalPortfolioParams
 from strategies.signal_portfolio.signals.types import MarketSnapshot, PolymarketView
 from trading_config.schema import BotConfig
@@ -90,42 +105,56 @@ class MarketState:
     def __init__(
         self,
         params: SignalPortfolioParams,
-        hosts: DataHosts,
+        hosts: DataHosts | None,
         client: BaseExchangeClient,
         *,
+        replay: Callable[[], MarketFeed] | None = None,
         on_candles: CandleSink | None = None,
         on_polymarket: PolymarketSink | None = None,
         on_funding: FundingSink | None = None,
     ) -> None:
+        """Live (``hosts``: Hyperliquid's public data, Polymarket, the funding service) or
+        replayed (``replay``: a backtest's history of the trading venue - candles from its
+        trades, funding from the simulated venue; no backfill, no Polymarket)."""
+        if (hosts is None) == (replay is None):
+            raise ValueError("a market state reads live hosts or a replay: exactly one of them")
         self.params = params
         self.venue = client.name
         self.assets = tuple(params.assets)
         self._client = client
         self._hosts = hosts
-        self.history = HyperliquidMarketHistory(testnet=hosts.testnet, base_url=hosts.base_url)
+        self.history: HyperliquidMarketHistory | None = None
+        self.funding_source: FundingReader
+        self.polymarket: PolymarketClient | None = None
+        if replay is not None:
+            if params.uses_polymarket():
+                raise ValueError("Polymarket has no replay: refuse its signals before this")
+            source: Callable[[], PublicSource] = functools.partial(_replayed_source, replay)
+            self.funding_source = TradingVenueFunding(client, self.assets)
+        else:
+            assert hosts is not None
+            history = HyperliquidMarketHistory(testnet=hosts.testnet, base_url=hosts.base_url)
+            self.history = history
+            source = functools.partial(_public_source, hosts, self.assets)
+            self.funding_source = FundingSource(
+                params.funding_source, self.assets, history, params.funding_service_url
+            )
+            if params.uses_polymarket():
+                self.polymarket = PolymarketClient(
+                    params.polymarket_gamma_url, params.polymarket_clob_url
+                )
         self.collector = CandleCollector(
             "hyperliquid",  # the candles are Hyperliquid's market data, whatever trades on it
             self.assets,
-            self._public_source,
+            source,
             store=CandleStore(capacity=1500),
-            backfill=self._backfill if params.backfill_hours > 0 else None,
+            backfill=self._backfill if params.backfill_hours > 0 and replay is None else None,
             backfill_period=timedelta(hours=params.backfill_hours),
             on_candles=on_candles,
             stale_after=timedelta(minutes=params.candle_stale_minutes),
         )
-        self.polymarket: PolymarketClient | None = None
-        if params.uses_polymarket():
-            self.polymarket = PolymarketClient(
-                params.polymarket_gamma_url, params.polymarket_clob_url
-            )
         self._on_polymarket = on_polymarket
         self._on_funding = on_funding
-        self.funding_source = FundingSource(
-            params.funding_source,
-            self.assets,
-            self.history,
-            params.funding_service_url,
-        )
         self.funding: dict[str, Decimal] = {}
         self.open_interest: dict[str, deque[Decimal]] = {
             asset: deque(maxlen=params.oi_history_size) for asset in self.assets
@@ -134,16 +163,8 @@ class MarketState:
         self._next_funding: datetime | None = None
         self._next_polymarket: datetime | None = None
 
-    def _public_source(self) -> PublicSource:
-        settings = LiveSourceSettings(
-            testnet=self._hosts.testnet,
-            symbols=self.assets,
-            base_url=self._hosts.base_url,
-            ws_url=self._hosts.ws_url,
-        )
-        return public_source("hyperliquid", settings)
-
     async def _backfill(self, asset: str, start: datetime, end: datetime) -> Sequence[Candle]:
+        assert self.history is not None  # live only
         try:
             return await self.history.candles(asset, "1m", start, end)
         except ExchangeError as exc:
@@ -151,7 +172,8 @@ class MarketState:
             return []
 
     async def start(self, now: datetime) -> None:
-        await self.history.open()
+        if self.history is not None:
+            await self.history.open()
         if self.polymarket is not None:
             await self.polymarket.open()
         await self.collector.start(now)
@@ -159,7 +181,8 @@ class MarketState:
 
     async def stop(self) -> None:
         await self.collector.stop()
-        await self.history.close()
+        if self.history is not None:
+            await self.history.close()
         if self.polymarket is not None:
             await self.polymarket.close()
 
@@ -231,6 +254,19 @@ class MarketState:
             "polymarket": {asset: str(view.up_probability) for asset, view in self.crowd.items()},
             "candle_reconnects": self.collector.reconnects,
         }
+
+
+def _replayed_source(replay: Callable[[], MarketFeed]) -> PublicSource:
+    """A fresh stream of the backtest's history, pushed as the live stream would be."""
+    return FeedSource(replay())
+
+
+def _public_source(hosts: DataHosts, assets: tuple[str, ...]) -> PublicSource:
+    """Hyperliquid's live public stream of ``assets`` (trades for the candles)."""
+    settings = LiveSourceSettings(
+        testnet=hosts.testnet, symbols=assets, base_url=hosts.base_url, ws_url=hosts.ws_url
+    )
+    return public_source("hyperliquid", settings)
 
 
 def crowd_views(markets: Sequence[PolymarketMarket], now: datetime) -> dict[str, PolymarketView]:

@@ -17,6 +17,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from core.errors import ConfigError
 from trading_config.strategy_params import (
     MarketReference,
     StrategyParams,
@@ -31,6 +32,12 @@ HttpText = Annotated[str, Field(pattern=r"^https?://[^\s/]+(/\S*)?$")]
 GAMMA_URL = "https://gamma-api.polymarket.com"
 CLOB_URL = "https://clob.polymarket.com"
 POLYMARKET_SIGNALS = frozenset({"contrarian_pure", "contrarian_strength"})
+REPLAY_MISSING: dict[str, str] = {
+    "contrarian_pure": "Polymarket's consensus",
+    "contrarian_strength": "Polymarket's consensus",
+    "funding_oi": "open interest",
+}
+"""The signals a backtest cannot run, and the data they read that backtest history lacks."""
 
 
 @register_strategy_params("signal_portfolio")
@@ -190,6 +197,21 @@ class SignalPortfolioParams(StrategyParams):
 
     def uses_polymarket(self) -> bool:
         return bool(POLYMARKET_SIGNALS & {name for name, _ in signal_specs(self.signals)})
+
+    def check_replayable(self) -> None:
+        """Refuse, naming each, the enabled signals whose data a backtest has no history of."""
+        missing = [
+            f"{name} (it reads {REPLAY_MISSING[name]})"
+            for name, _ in signal_specs(self.signals)
+            if name in REPLAY_MISSING
+        ]
+        if missing:
+            raise ConfigError(
+                "strategy signal_portfolio: a backtest replays the venue's trades and funding "
+                "only, so these signals cannot run on it: "
+                + "; ".join(missing)
+                + " - leave them out of strategy.params.signals for the backtest"
+            )
 
     def venue_references(self) -> dict[tuple[str | int, ...], str]:
         return {("exchange",): self.exchange}

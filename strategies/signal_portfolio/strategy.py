@@ -28,6 +28,7 @@ journaled before sending, pre-trade gate on the way).
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -151,10 +152,14 @@ class SignalPortfolioStrategy(BaseStrategy[SignalPortfolioParams]):
         self.mode = ExecutionMode(execution.default_mode)
         self.limit_timeout = float(execution.limit_timeout_seconds)
         self.chase = AggressiveLimitParams(attempts=execution.aggressive_attempts)
+        replay = context.market_replay
+        if replay is not None:  # a backtest: the venue's history, on the simulated clock
+            params.check_replayable()
         self.market = MarketState(
             params,
-            data_hosts(context.config, params),
+            data_hosts(context.config, params) if replay is None else None,
             self.client,
+            replay=None if replay is None else functools.partial(replay, params.exchange),
             on_candles=self._save_candles,
             on_polymarket=self._save_polymarket,
             on_funding=self._save_funding,
