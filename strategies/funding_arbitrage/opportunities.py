@@ -28,8 +28,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import FrozenInstanceError, dataclass
 from decimal import Decimal
 from functools import partial
-from itertools import combinations
-from operator import attrgetter
+from itertools import combinations, islice
+from operator import attrgetter, eq
 from typing import Any, Generic, TypeVar, overload
 
 from exchange_clients.types import HOURS_PER_YEAR, FundingRate, Market
@@ -424,11 +424,11 @@ def scan(
             else:
                 rejected.append(outcome)
 
-    # Best net APR first, then the lower divergence, then the key: two stable sorts (the
-    # later one reversed keeps ties in the earlier order) with C key functions, instead of a
-    # key tuple built in Python for each of hundreds of opportunities.
-    opportunities.sort(key=_TIE_ORDER)
+    # Best net APR first, then the lower divergence, then the key: sorted by net APR (a C
+    # key function), then only the runs of equal net APR by the rest - hundreds of
+    # opportunities a scan, almost never two at the same APR.
     opportunities.sort(key=_NET_APR, reverse=True)
+    _order_ties(opportunities)
     rejected.sort(key=_PAIR_ORDER)
     return ScanResult(opportunities=opportunities, rejected=rejected)
 
@@ -438,11 +438,34 @@ _NET_APR = attrgetter("net_apr_pct")
 _PAIR_ORDER = attrgetter("symbol", "long_venue", "short_venue")
 
 
+def _order_ties(opportunities: list[Opportunity]) -> None:
+    """Put each run of equal net APR (``opportunities`` sorted by it) in the tie order."""
+    aprs = list(map(_NET_APR, opportunities))
+    if not any(map(eq, aprs, islice(aprs, 1, None))):
+        return
+    start, count = 0, len(aprs)
+    while start < count:
+        end = start + 1
+        while end < count and aprs[end] == aprs[start]:
+            end += 1
+        if end - start > 1:
+            opportunities[start:end] = sorted(opportunities[start:end], key=_TIE_ORDER)
+        start = end
+
+
 class _Limits:
     """What a scan reads from its parameters for every pair, read once per scan (a
     parameter read is a pydantic attribute lookup; a scan prices hundreds of pairs)."""
 
-    __slots__ = ("hold_hours", "maker", "mandatory", "max_divergence", "min_net_apr", "params")
+    __slots__ = (
+        "fees",
+        "hold_hours",
+        "maker",
+        "mandatory",
+        "max_divergence",
+        "min_net_apr",
+        "params",
+    )
 
     def __init__(self, params: FundingArbitrageParams, maker: bool) -> None:
         self.params = params
@@ -451,6 +474,10 @@ class _Limits:
         self.max_divergence = params.max_price_divergence_pct
         self.min_net_apr = params.min_net_apr_pct
         self.hold_hours = params.expected_hold_hours
+        # A pair's round-trip fees and their amortised share by the two fees they come from
+        # (the same few on every symbol of a venue pair): (fee, fee) ids -> (fee, fee,
+        # fees_fraction, per hour). The fees are the quotes', alive for the whole scan.
+        self.fees: dict[tuple[int, int], tuple[Decimal, Decimal, Decimal, Decimal]] = {}
 
 
 _QuoteCheck = tuple[list[Reason], bool]
@@ -525,10 +552,16 @@ def _evaluate(
     if limits.maker:
         if lead.maker_fee is None:
             notes = (f"maker fee not reported by {lead.venue}: taker fee assumed",)
-        fees_fraction = TWO * (lead.maker_or_taker_fee + other.taker_fee)
+        fee, other_fee = lead.maker_or_taker_fee, other.taker_fee
     else:
-        fees_fraction = TWO * (long.taker_fee + short.taker_fee)
-    net_hourly = gross_hourly - fees_fraction / limits.hold_hours
+        fee, other_fee = long.taker_fee, short.taker_fee
+    known = limits.fees.get((id(fee), id(other_fee)))
+    if known is None or known[0] is not fee or known[1] is not other_fee:
+        fees_fraction = TWO * (fee + other_fee)
+        known = (fee, other_fee, fees_fraction, fees_fraction / limits.hold_hours)
+        limits.fees[(id(fee), id(other_fee))] = known
+    fees_fraction = known[2]
+    net_hourly = gross_hourly - known[3]
     net_apr_pct = net_hourly * HOURS_PER_YEAR * HUNDRED
     # A zero net never pays for the risk, even with min_net_apr_pct = 0.
     if net_apr_pct < limits.min_net_apr or net_apr_pct <= 0:
