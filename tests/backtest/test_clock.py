@@ -107,6 +107,31 @@ async def test_sleeps_of_many_distinct_lengths_each_wake_at_their_own_time() -> 
     assert woke == sorted(start + timedelta(seconds=s) for s in lengths[:300])
 
 
+async def test_quiet_is_what_settle_waits_for() -> None:
+    """``quiet`` says whether settle would return at once: not while a callback is queued,
+    a database operation is in flight, or a wall-clock timer is due soon."""
+    gauge = IoGauge()
+    clock = SimulatedClock(T0, gauge)
+    await clock.settle()
+    assert clock.quiet()
+    loop = asyncio.get_running_loop()
+    ran: list[str] = []
+    loop.call_soon(ran.append, "callback")
+    assert not clock.quiet()
+    await clock.settle()
+    assert ran == ["callback"]
+    assert clock.quiet()
+    gauge.in_flight += 1
+    assert not clock.quiet()
+    gauge.in_flight -= 1
+    timer = loop.call_later(0.05, ran.append, "timer")
+    assert not clock.quiet()
+    await clock.settle()
+    assert ran == ["callback", "timer"]
+    assert clock.quiet()
+    timer.cancel()
+
+
 async def test_time_waits_for_work_in_flight() -> None:
     """A journal write runs in the database's thread: the loop looks idle meanwhile, and only
     the gauge says the work is not done."""
