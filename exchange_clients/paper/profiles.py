@@ -30,6 +30,7 @@ DEFAULT_OPEN_INTEREST_USD: Mapping[str, Decimal] = {
     "DOGE": Decimal(25_000_000),
 }
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_FUNDING_INTERVALS: dict[int, timedelta] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +56,12 @@ class PaperProfile:
 
     @property
     def funding_interval(self) -> timedelta:
-        return timedelta(hours=self.funding_interval_hours)
+        # One timedelta per interval length: read at every funding check and settlement.
+        hours = self.funding_interval_hours
+        interval = _FUNDING_INTERVALS.get(hours)
+        if interval is None:
+            interval = _FUNDING_INTERVALS[hours] = timedelta(hours=hours)
+        return interval
 
     def last_funding_time(self, at: datetime) -> datetime:
         """The latest funding time at or before ``at``."""
