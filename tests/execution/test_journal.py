@@ -117,6 +117,19 @@ async def test_states_are_monotonic(journal: OrderJournal) -> None:
         await journal.mark(cid, OrderStatus.FAILED, "test")
 
 
+def count_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size of every batch the journal's committer writes from now on, in order."""
+    batches: list[int] = []
+    commit = GroupCommitter._commit
+
+    async def counting(self: GroupCommitter, batch: list[Any]) -> None:
+        batches.append(len(batch))
+        await commit(self, batch)
+
+    monkeypatch.setattr(GroupCommitter, "_commit", counting)
+    return batches
+
+
 async def test_a_batch_mixing_tracker_writes_and_order_writes_stays_monotonic(
     journal: OrderJournal,
     db_sessions: async_sessionmaker[AsyncSession],
@@ -127,14 +140,7 @@ async def test_a_batch_mixing_tracker_writes_and_order_writes_stays_monotonic(
     planned = intent()
     await journal.record_intent(planned)
     cid = planned.client_order_id
-    batches: list[int] = []
-    commit = GroupCommitter._commit
-
-    async def counting(self: GroupCommitter, batch: list[Any]) -> None:
-        batches.append(len(batch))
-        await commit(self, batch)
-
-    monkeypatch.setattr(GroupCommitter, "_commit", counting)
+    batches = count_batches(monkeypatch)
     # The session's identity map holds clean ORM objects weakly: keep the loaded rows alive,
     # as any caller holding one would, so the batch's later write finds the same object.
     held: list[OrderRow] = []
@@ -194,14 +200,7 @@ async def test_a_tracker_batch_reads_the_unflushed_orm_writes_of_its_transaction
     planned = intent()
     await journal.record_intent(planned)
     cid = planned.client_order_id
-    batches: list[int] = []
-    commit = GroupCommitter._commit
-
-    async def counting(self: GroupCommitter, batch: list[Any]) -> None:
-        batches.append(len(batch))
-        await commit(self, batch)
-
-    monkeypatch.setattr(GroupCommitter, "_commit", counting)
+    batches = count_batches(monkeypatch)
     await asyncio.gather(
         journal.record_order(venue_order(cid, OrderStatus.FILLED, "0.002")),
         journal.record_changes([], [venue_order(cid, OrderStatus.OPEN, "0")]),
