@@ -122,7 +122,6 @@ class MarketState:
         self.venue = client.name
         self.assets = tuple(params.assets)
         self._client = client
-        self._hosts = hosts
         self.history: HyperliquidMarketHistory | None = None
         self.funding_source: FundingReader
         self.polymarket: PolymarketClient | None = None
@@ -130,6 +129,12 @@ class MarketState:
             if params.uses_polymarket():
                 raise ValueError("Polymarket has no replay: refuse its signals before this")
             source: Callable[[], PublicSource] = functools.partial(_replayed_source, replay)
+            if params.backfill_hours > 0:
+                log.warning(
+                    "backfill_hours has no effect in a backtest: candles accumulate from the "
+                    "backtest's start (start it earlier to warm the indicators up)",
+                    backfill_hours=params.backfill_hours,
+                )
             self.funding_source = TradingVenueFunding(client, self.assets)
         else:
             assert hosts is not None
