@@ -129,12 +129,7 @@ class MarketState:
             if params.uses_polymarket():
                 raise ValueError("Polymarket has no replay: refuse its signals before this")
             source: Callable[[], PublicSource] = functools.partial(_replayed_source, replay)
-            if params.backfill_hours > 0:
-                log.warning(
-                    "backfill_hours has no effect in a backtest: candles accumulate from the "
-                    "backtest's start (start it earlier to warm the indicators up)",
-                    backfill_hours=params.backfill_hours,
-                )
+            _warn_live_only(params)
             self.funding_source = TradingVenueFunding(client, self.assets)
         else:
             assert hosts is not None
@@ -259,6 +254,25 @@ class MarketState:
             "polymarket": {asset: str(view.up_probability) for asset, view in self.crowd.items()},
             "candle_reconnects": self.collector.reconnects,
         }
+
+
+LIVE_ONLY = ("funding_source", "funding_service_url", "market_data_url", "market_data_ws_url")
+"""Where live data is read: settings a replay cannot honour (the history is the data)."""
+
+
+def _warn_live_only(params: SignalPortfolioParams) -> None:
+    """Say which of the config's settings a backtest's replay does not apply: a backfill
+    (candles accumulate from the backtest's start: start it earlier to warm the indicators
+    up) and every data host or source the config sets explicitly."""
+    ignored = [name for name in LIVE_ONLY if name in params.model_fields_set]
+    if params.backfill_hours > 0:
+        ignored.insert(0, "backfill_hours")
+    if ignored:
+        log.warning(
+            "settings without effect in a backtest: candles come from the history's trades "
+            "since the start, funding from the simulated venue",
+            settings=ignored,
+        )
 
 
 def _replayed_source(replay: Callable[[], MarketFeed]) -> PublicSource:

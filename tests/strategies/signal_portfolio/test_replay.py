@@ -29,14 +29,23 @@ def _client() -> PaperExchangeClient:
     return PaperExchangeClient(ClientSettings(venue="paper", options={}))
 
 
-def test_backfill_hours_is_said_to_have_no_effect_on_a_replay() -> None:
+def _ignored(logs: list[dict[str, object]]) -> list[object]:
+    return [e["settings"] for e in logs if "without effect in a backtest" in str(e["event"])]
+
+
+def test_the_live_only_settings_a_replay_ignores_are_said() -> None:
     with capture_logs() as logs:
         state = MarketState(_params(backfill_hours=24), None, _client(), replay=_replay)
     assert state.history is None  # no live host is ever opened
-    assert [e["event"] for e in logs if "backfill_hours" in e["event"]]
+    assert _ignored(logs) == [["backfill_hours"]]
+    with capture_logs() as logs:
+        MarketState(
+            _params(backfill_hours=0, funding_source="service"), None, _client(), replay=_replay
+        )
+    assert _ignored(logs) == [["funding_source"]]
     with capture_logs() as quiet:
         MarketState(_params(backfill_hours=0), None, _client(), replay=_replay)
-    assert not [e for e in quiet if "backfill_hours" in e["event"]]
+    assert _ignored(quiet) == []
 
 
 def test_live_hosts_or_a_replay_exactly_one() -> None:
