@@ -45,7 +45,6 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal
-from itertools import islice
 from typing import Literal, TypeVar
 
 from core.errors import TradingError
@@ -262,7 +261,15 @@ class OrderBook:
         """The best ``n`` levels of each side, best first: ``(bids, asks)``."""
         if n < 0:
             raise ValueError(f"depth must be >= 0, not {n}")
-        return list(islice(self._best_first("bid"), n)), list(islice(self._best_first("ask"), n))
+        # Read on every strategy step: slices of the key lists and the remembered prices,
+        # not two generators (each level a generator resume and a call, ~2x the cost).
+        known = self._prices_by_key
+        price = self._price
+        bids, asks = self._bids, self._asks
+        return (
+            [(known.get(key) or price(key), bids[key]) for key in self._bid_keys[: -n - 1 : -1]],
+            [(known.get(key) or price(key), asks[key]) for key in self._ask_keys[:n]],
+        )
 
     def fill_walk(self, side: Side, size: Decimal) -> list[Level]:
         """The ``(price, size)`` levels a taker on ``side`` would take for ``size``, best first.
