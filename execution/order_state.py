@@ -19,7 +19,8 @@ from exchange_clients.types import Order, OrderStatus
 
 
 def merge_order_state(current: Order, reported: Order) -> Order:
-    """``current`` updated by ``reported`` under the rules above (a new object)."""
+    """``current`` updated by ``reported`` under the rules above (``current`` itself when
+    nothing at all changes, else a new object)."""
     status = reported.status
     if current.status.is_final or (
         current.status is OrderStatus.PENDING_CANCEL and not reported.status.is_final
@@ -27,14 +28,27 @@ def merge_order_state(current: Order, reported: Order) -> Order:
         status = current.status
     grew = reported.filled_size > current.filled_size
     as_many = reported.filled_size >= current.filled_size
+    venue_order_id = current.venue_order_id or reported.venue_order_id
+    fee_paid = reported.fee_paid if as_many else current.fee_paid
+    updated_at = reported.updated_at or current.updated_at
+    if (
+        not grew
+        and status is current.status
+        and venue_order_id is current.venue_order_id
+        and fee_paid is current.fee_paid
+        and updated_at is current.updated_at
+    ):
+        # Every field the very object it was: ``current`` itself (frozen, so sharing it is
+        # safe). What a poll of a quiet order mostly merges; ``replace`` costs ~10 us.
+        return current
     return replace(
         current,
         status=status,
-        venue_order_id=current.venue_order_id or reported.venue_order_id,
+        venue_order_id=venue_order_id,
         filled_size=reported.filled_size if grew else current.filled_size,
         avg_fill_price=reported.avg_fill_price if grew else current.avg_fill_price,
-        fee_paid=reported.fee_paid if as_many else current.fee_paid,
-        updated_at=reported.updated_at or current.updated_at,
+        fee_paid=fee_paid,
+        updated_at=updated_at,
     )
 
 

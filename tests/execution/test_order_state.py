@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from hypothesis import given
@@ -76,3 +77,20 @@ def test_any_report_order_is_monotonic(reports: list[tuple[OrderStatus, Decimal]
             assert state.status is finished
         elif state.status.is_final:
             finished = state.status
+
+
+def test_a_report_that_changes_nothing_gives_back_the_order_itself() -> None:
+    current = order(OrderStatus.OPEN)
+    # A poll of a quiet order: equal values, the very same objects.
+    same = Order(**{name: getattr(current, name) for name in current.__slots__})
+    assert merge_order_state(current, same) is current
+    # Equal but not the same fee object: merged as before (the report's fee is taken).
+    other_fee = D("0.00")
+    merged = merge_order_state(current, replace(same, fee_paid=other_fee))
+    assert merged is not current
+    assert merged == current
+    assert merged.fee_paid is other_fee
+    # A status that moves gives a new order.
+    filled = merge_order_state(current, order(OrderStatus.FILLED, "1", "100"))
+    assert (filled.status, filled.filled_size) == (OrderStatus.FILLED, D(1))
+    assert current.status is OrderStatus.OPEN
