@@ -19,6 +19,7 @@ import heapq
 import itertools
 from collections.abc import Awaitable, Coroutine, Generator
 from datetime import UTC, datetime, timedelta
+from types import CoroutineType
 from typing import Any
 
 SETTLE_YIELDS = 2
@@ -107,7 +108,7 @@ class SimulatedClock:
         sleeper. Carrying on at once is the same sequence, less a loop turn and a future:
         a replayed feed's events between two strategy steps are applied in one go."""
         target = self._advancing_to
-        if target is None or deadline > target or not self._yielding or self.gauge.in_flight:
+        if target is None or deadline > target or not self._yielding or self.gauge._in_flight:
             return False
         loop = asyncio.get_running_loop()
         ready = getattr(loop, "_ready", None)
@@ -133,8 +134,8 @@ class SimulatedClock:
         return (
             ready is not None
             and not ready
-            and not self.gauge.in_flight
-            and not _timer_due_soon(loop)
+            and not self.gauge._in_flight
+            and not (getattr(loop, "_scheduled", None) and _timer_due_soon(loop))
         )
 
     async def settle(self) -> None:
@@ -158,9 +159,9 @@ class SimulatedClock:
                     await asyncio.sleep(0)
                 finally:
                     self._yielding = False
-            elif self.gauge.in_flight:
+            elif self.gauge._in_flight:
                 await self.gauge.idle()
-            elif _timer_due_soon(loop):
+            elif getattr(loop, "_scheduled", None) and _timer_due_soon(loop):
                 # Real-time waits (a retry backoff) are part of the work, not of market time.
                 await asyncio.sleep(TIMER_POLL_SECONDS)
             else:
@@ -200,9 +201,9 @@ class SimulatedClock:
         if (
             ready is None
             or ready
-            or not asyncio.iscoroutine(work)
-            or self.gauge.in_flight
-            or _timer_due_soon(loop)
+            or (work.__class__ is not CoroutineType and not asyncio.iscoroutine(work))
+            or self.gauge._in_flight
+            or (getattr(loop, "_scheduled", None) and _timer_due_soon(loop))
         ):
             return asyncio.ensure_future(work)
         context = contextvars.copy_context()
