@@ -8,14 +8,34 @@ which legs were meant, with which policy, and what each venue held before.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.errors import TradingError
 from database.models import AtomicOperation
 from execution.atomic.result import AtomicResult
+
+_OPERATIONS = cast(Table, AtomicOperation.__table__)
+# Both writes of every operation are Core statements built once with bound values (as the
+# order journal's): the unit of work (an object added and flushed; a row loaded, changed and
+# flushed back) cost more than SQLite's execution of them, twice per pair opened or closed.
+# Column defaults and ``updated_at``'s onupdate still apply (they are the table's).
+_INSERT = insert(_OPERATIONS)
+_FINISH = (
+    update(_OPERATIONS)
+    .where(
+        _OPERATIONS.c.operation_id == bindparam("finished_operation_id"),
+        _OPERATIONS.c.bot_id == bindparam("finished_bot_id"),
+        _OPERATIONS.c.status == "running",
+    )
+    .values(
+        status=bindparam("finished_status"),
+        result=bindparam("finished_result", type_=_OPERATIONS.c.result.type),
+        error=bindparam("finished_error"),
+    )
+)
 
 
 class OperationJournalError(TradingError):
@@ -55,28 +75,32 @@ class OperationStore:
         plan: dict[str, Any],
         result: AtomicResult | None,
     ) -> None:
+        values = {
+            "operation_id": operation_id,
+            "bot_id": self._bot_id,
+            "purpose": purpose,
+            "status": "running" if result is None else _status(result),
+            "plan": plan,
+            "result": None if result is None else result.to_json(),
+        }
         async with self._sessions.begin() as session:
-            session.add(
-                AtomicOperation(
-                    operation_id=operation_id,
-                    bot_id=self._bot_id,
-                    purpose=purpose,
-                    status="running" if result is None else _status(result),
-                    plan=plan,
-                    result=None if result is None else result.to_json(),
-                )
-            )
+            await session.execute(_INSERT, values)
 
     async def finish(self, result: AtomicResult, error: str | None = None) -> None:
+        values = {
+            "finished_operation_id": result.operation_id,
+            "finished_bot_id": self._bot_id,
+            "finished_status": _status(result),
+            "finished_result": result.to_json(),
+            "finished_error": error,
+        }
         async with self._sessions.begin() as session:
-            row = await self._row(session, result.operation_id)
-            if row.status != "running":
+            written = cast(CursorResult[Any], await session.execute(_FINISH, values))
+            if written.rowcount == 0:  # why not: no such operation, or it ended already
+                row = await self._row(session, result.operation_id)
                 raise OperationJournalError(
                     f"operation {result.operation_id} already ended {row.status}"
                 )
-            row.status = _status(result)
-            row.result = result.to_json()
-            row.error = error
 
     async def get(self, operation_id: str) -> StoredOperation:
         async with self._sessions() as session:
