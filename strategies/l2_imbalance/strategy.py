@@ -735,8 +735,9 @@ class L2ImbalanceStrategy(BaseStrategy[L2ImbalanceParams]):
 
 def _mid(book: BookSnapshot, position: Position | None) -> Decimal | None:
     """The book's mid; the position's mark when a side of the book is empty."""
-    if book.best_bid is not None and book.best_ask is not None:
-        return (book.best_bid + book.best_ask) / 2
+    bid, ask = book.best_bid, book.best_ask  # properties: each read once
+    if bid is not None and ask is not None:
+        return (bid + ask) / 2
     return position.mark_price if position is not None else None
 
 
