@@ -21,6 +21,32 @@ def machine() -> str:
     )
 
 
+def syscall_cost(gap_seconds: float = 0.01, rounds: int = 101) -> tuple[float, float]:
+    """Median seconds of one trivial system call (``getppid``): back to back, and as the first
+    call after ``gap_seconds`` of other work (a busy loop, no sleep).
+
+    On bare metal both are well under a microsecond. In a virtual machine whose guest runs
+    nested (this project's machines: Firecracker with nested paging) the first call after a
+    few milliseconds costs tens of times more - the interrupts in between leave the
+    translation caches cold - and so does every cold memory access. A tick-to-order path
+    runs once per signal, cold, so its figures here carry that cost: this line says how much.
+    """
+    warm: list[float] = []
+    cold: list[float] = []
+    for _ in range(rounds):
+        deadline = time.perf_counter() + gap_seconds
+        while time.perf_counter() < deadline:
+            pass
+        start = time.perf_counter()
+        os.getppid()
+        middle = time.perf_counter()
+        os.getppid()
+        end = time.perf_counter()
+        cold.append(middle - start)
+        warm.append(end - middle)
+    return statistics.median(warm), statistics.median(cold)
+
+
 def median_seconds(work: Callable[[], object], rounds: int = 15, inner: int = 1) -> float:
     """Median wall time of one call of ``work`` over ``rounds`` rounds of ``inner`` calls."""
     work()  # warm-up: imports, caches

@@ -41,7 +41,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.databases import on_each_database
-from bench.harness import machine, percentiles
+from bench.harness import machine, percentiles, syscall_cost
 from bot_runtime.setup import ExecutionStack, account_ids, build_execution, register_bot
 from core.clock import SystemClock
 from core.logging_setup import configure_logging
@@ -406,6 +406,11 @@ async def l2_both(url: str) -> None:
 def main() -> None:
     sys.stdout.write(
         f"tick to order, paper grid ({machine()}; target p50 <= 200 us, p99 <= 1 ms)\n"
+    )
+    warm, cold = syscall_cost()
+    sys.stdout.write(
+        f"  a system call on this machine: {warm * 1e6:.1f} us back to back, "
+        f"{cold * 1e6:.1f} us after 10 ms of other work (the cold cost every path here pays)\n"
     )
     configure_logging(level="WARNING", stream=sys.stderr)
     on_each_database(bench)
