@@ -19,6 +19,7 @@ import heapq
 import itertools
 from collections.abc import Awaitable, Coroutine, Generator
 from datetime import UTC, datetime, timedelta
+from threading import get_ident
 from types import CoroutineType
 from typing import Any
 
@@ -76,9 +77,22 @@ class SimulatedClock:
         self._advancing_to: datetime | None = None  # the target of advance_to under way
         self._yielding = False  # settle's task is queued for the next loop turn, and waits
         self._deltas: dict[float, timedelta] = {}  # sleep's seconds -> timedelta, built once
+        self._loop: asyncio.AbstractEventLoop | None = None  # see _running_loop
 
     def now(self) -> datetime:
         return self._now
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        """``asyncio.get_running_loop()``, remembered while it runs in this thread: Python 3.11's
+        asks the operating system for the process id on every call (a ``getpid`` system call,
+        ~0.2 us), and the clock asks several times per backtest step. The loop remembered is
+        the running one exactly when it runs in the calling thread (one loop runs per thread;
+        a loop that stopped has no thread); otherwise, or on a loop that does not say which
+        thread runs it, it is asked again."""
+        loop = self._loop
+        if loop is None or getattr(loop, "_thread_id", None) != get_ident():
+            loop = self._loop = asyncio.get_running_loop()
+        return loop
 
     async def sleep(self, seconds: float) -> None:
         if seconds <= 0:
@@ -93,7 +107,7 @@ class SimulatedClock:
         if self._wakes_next(deadline):
             self._now = deadline
             return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[None] = self._running_loop().create_future()
         heapq.heappush(self._heap, (deadline, next(self._order), future))
         await future
 
@@ -110,7 +124,7 @@ class SimulatedClock:
         target = self._advancing_to
         if target is None or deadline > target or not self._yielding or self.gauge._in_flight:
             return False
-        loop = asyncio.get_running_loop()
+        loop = self._running_loop()
         ready = getattr(loop, "_ready", None)
         if ready is None or len(ready) != 1:  # the one queued callback: settle's task
             return False
@@ -129,7 +143,7 @@ class SimulatedClock:
     def quiet(self) -> bool:
         """Would :meth:`settle` return at once? (Its checks, without making a coroutine: the
         caller skips the await when the loop is already quiet, as it mostly is.)"""
-        loop = asyncio.get_running_loop()
+        loop = self._running_loop()
         ready = getattr(loop, "_ready", None)
         return (
             ready is not None
@@ -147,7 +161,7 @@ class SimulatedClock:
         no wall-clock timer due soon. Nothing else can make work appear, so one look is
         enough and a loop that is already quiet costs no iteration at all; while only the
         database is busy the loop sleeps in epoll until its answer comes."""
-        loop = asyncio.get_running_loop()
+        loop = self._running_loop()
         ready = getattr(loop, "_ready", None)
         if ready is None:
             await self._settle_by_yielding(loop)
@@ -196,7 +210,7 @@ class SimulatedClock:
         When the loop is not quiet, or cannot be looked into, ``work`` becomes a task.
         (One difference shows: during that first step ``asyncio.current_task()`` is the
         caller's task; nothing on the backtest's path asks.)"""
-        loop = asyncio.get_running_loop()
+        loop = self._running_loop()
         ready = getattr(loop, "_ready", None)
         if (
             ready is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -275,3 +276,31 @@ async def test_work_started_while_the_loop_is_busy_waits_its_turn() -> None:
 def test_a_naive_start_is_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         SimulatedClock(datetime(2026, 1, 1))  # noqa: DTZ001
+
+
+def test_one_clock_serves_one_loop_after_another() -> None:
+    """The clock remembers the running loop; a later loop in the same thread (or one in
+    another thread) is the one its sleeps and checks then use."""
+    clock = SimulatedClock(T0)
+
+    async def one_hop(seconds: float) -> asyncio.AbstractEventLoop:
+        sleeper = asyncio.ensure_future(clock.sleep(seconds))
+        await clock.advance_to(clock.now() + timedelta(seconds=seconds))
+        await sleeper
+        assert clock.quiet()
+        return asyncio.get_running_loop()
+
+    first_loop = asyncio.new_event_loop()
+    try:
+        first = first_loop.run_until_complete(one_hop(1))
+    finally:
+        first_loop.close()
+    second = asyncio.run(one_hop(2))
+    results: list[asyncio.AbstractEventLoop] = []
+    thread = threading.Thread(target=lambda: results.append(asyncio.run(one_hop(3))))
+    thread.start()
+    thread.join()
+    assert len({id(first), id(second), id(results[0])}) == 3
+    assert clock.now() == T0 + timedelta(seconds=6)
+    with pytest.raises(RuntimeError):  # no loop running: as asyncio.get_running_loop()
+        clock.quiet()
