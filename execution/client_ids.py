@@ -18,13 +18,18 @@ _TAG_CHARS = re.compile(r"[^a-z0-9]")
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
+_PAIRS = tuple(high + low for high in _DIGITS for low in _DIGITS)  # "00" .. "zz"
+
+
 def _base36(number: int) -> str:
+    """``number`` (>= 0) in base 36, two digits a step: an id is made on every order's
+    critical path, once per signal and so with the CPU's caches cold (a millisecond stamp
+    takes 4 steps instead of 8)."""
     text = ""
-    while True:
-        number, digit = divmod(number, 36)
-        text = _DIGITS[digit] + text
-        if number == 0:
-            return text
+    while number >= 1296:
+        number, pair = divmod(number, 1296)
+        text = _PAIRS[pair] + text
+    return (_PAIRS[number] if number >= 36 else _DIGITS[number]) + text
 
 
 class ClientOrderIds:
