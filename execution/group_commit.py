@@ -48,6 +48,12 @@ class GroupCommitter:
         self._deferred: list[_Job] = []
         self._kick = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._after_commit: list[Callable[[], None]] = []
+
+    def after_commit(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after each transaction this writer commits (not after one that
+        failed). It runs in the writer's task, so it must be quick and must not raise."""
+        self._after_commit.append(listener)
 
     async def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Commit ``work`` now (with whatever is pending) and return its result."""
@@ -127,3 +133,5 @@ class GroupCommitter:
         for job, result in zip(live, results, strict=True):
             if not job.future.done():
                 job.future.set_result(result)
+        for listener in self._after_commit:
+            listener()

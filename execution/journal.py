@@ -28,11 +28,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from sqlalchemy import Table, bindparam, delete, insert, select, update
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import CursorResult, Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
@@ -223,6 +223,10 @@ class OrderJournal:
         # The intents' own connection, held open (execution.intent_writer); None: the
         # shared writer commits them too.
         self._intent_writer = intent_writer
+        if intent_writer is not None:
+            # Its connection re-reads what the next intent needs after each of our commits,
+            # instead of inside the next intent's insert (see SqliteIntentWriter.refresh).
+            self._committer.after_commit(intent_writer.refresh)
         # Intents committed to ``order_intents`` whose move into ``orders`` is queued.
         self._moving: dict[str, asyncio.Future[None]] = {}
 
@@ -304,17 +308,29 @@ class OrderJournal:
             ) from None
 
     def _move_soon(self, client_order_id: str, text: str) -> None:
-        """Queue the move of a committed intent into ``orders``; nobody waits for it here."""
+        """Queue the move of a committed intent into ``orders`` once its order is on its way.
 
+        Nobody waits for the move. It is handed to the writer by a callback on the loop's next
+        turn, which comes when the sending task first yields - after the order has left - so
+        queueing it (the writer's job and task, the futures) is not paid between the intent
+        and the send (~20-40 us of a cold tick-to-order path here). It is registered in
+        ``_moving`` at once: a read from now on waits for it (:meth:`settled`)."""
+        loop = asyncio.get_running_loop()
+        moving: asyncio.Future[None] = loop.create_future()
+        self._moving[client_order_id] = moving
+        loop.call_soon(self._queue_move, client_order_id, text, moving)
+
+    def _queue_move(self, client_order_id: str, text: str, moving: asyncio.Future[None]) -> None:
         async def work(session: AsyncSession) -> None:
             # Core statements, not the unit of work: a failure is this write's alone
-            # (group_commit). No ORM object of either row can be in this session yet: the
-            # move is queued before anything else about the order.
-            await session.execute(_INSERT_ORDER, decode_row(text))
-            await session.execute(_DELETE_INTENT, {"intent_client_order_id": client_order_id})
-
-        moving = self._committer.submit(work)
-        self._moving[client_order_id] = moving
+            # (group_commit). A write about the order queued before this move has moved the
+            # intent itself (``_move_stored``): then there is nothing left to move.
+            deleted = cast(
+                CursorResult[Any],
+                await session.execute(_DELETE_INTENT, {"intent_client_order_id": client_order_id}),
+            )
+            if deleted.rowcount:
+                await session.execute(_INSERT_ORDER, decode_row(text))
 
         def moved(future: asyncio.Future[None]) -> None:
             self._moving.pop(client_order_id, None)
@@ -326,8 +342,10 @@ class OrderJournal:
                     client_order_id=client_order_id,
                     error=repr(future.exception()),
                 )
+            if not moving.done():
+                moving.set_result(None)
 
-        moving.add_done_callback(moved)
+        self._committer.submit(work).add_done_callback(moved)
 
     async def settled(self) -> None:
         """Wait for the intents being moved into ``orders``: a read of the ``orders`` table

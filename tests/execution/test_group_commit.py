@@ -116,3 +116,19 @@ async def test_a_submitted_write_is_not_waited_for_and_later_writes_queue_behind
     failing = committer.submit(add_bot("moved"))  # unique name: fails, in its future alone
     with pytest.raises(IntegrityError):
         await failing
+
+
+async def test_listeners_hear_of_each_committed_transaction_and_not_of_a_failed_one(
+    db_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    committer = GroupCommitter(db_sessions)
+    heard: list[str] = []
+    committer.after_commit(lambda: heard.append("committed"))
+    await asyncio.gather(committer.run(add_bot("a")), committer.run(add_bot("b")))
+    assert heard == ["committed"]  # one transaction for both writes
+    await committer.run(add_bot("c"))
+    assert heard == ["committed"] * 2
+    with pytest.raises(IntegrityError):
+        await committer.run(add_bot("c"))  # refused: nothing committed, nobody told
+    assert heard == ["committed"] * 2
+    assert await bot_names(db_sessions) == {"a", "b", "c"}

@@ -19,10 +19,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from structlog.testing import capture_logs
 
 from core.clock import SystemClock
 from database.engine import create_engine, session_maker
@@ -31,6 +33,7 @@ from database.models import Order as OrderRow
 from exchange_clients.paper import PaperExchangeClient
 from exchange_clients.types import ClientSettings, Order, OrderStatus, OrderType
 from execution.client_ids import ClientOrderIds
+from execution.group_commit import GroupCommitter, Work
 from execution.intent_writer import (
     ROW_FIELDS,
     SqliteIntentWriter,
@@ -211,6 +214,34 @@ async def test_on_sqlite_a_held_write_lock_is_waited_for_off_the_event_loop(
         await engine.dispose()
 
 
+async def test_a_refresh_reads_past_a_held_write_lock_and_never_raises(tmp_path: Path) -> None:
+    import sqlite3
+
+    from database.migrate import upgrade
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'refresh.db'}"
+    await upgrade(url)
+    engine = create_engine(url)
+    writer = await open_intent_writer(engine)
+    assert isinstance(writer, SqliteIntentWriter)
+    holder = sqlite3.connect(tmp_path / "refresh.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another writer holds the file
+        with capture_logs() as logs:
+            writer.refresh()  # a read (WAL): it does not need the lock
+        assert logs == []
+        holder.execute("COMMIT")
+        await writer.insert("refresh-1", 1, encode_row(tuple(range(len(ROW_FIELDS)))))
+        assert writer.inline_writes == 1
+        await writer.close()
+        with capture_logs() as logs:
+            writer.refresh()  # no connection any more: nothing to do
+        assert logs == []
+    finally:
+        holder.close()
+        await engine.dispose()
+
+
 def _intent(side: str = "buy") -> OrderIntent:
     return OrderIntent(
         ids.next(),
@@ -340,6 +371,118 @@ async def test_reads_right_after_the_intent_see_the_order_and_close_waits_for_th
         )
         assert list(await session.scalars(select(PendingIntent))) == []
     assert ids_in_orders == [first.client_order_id, second.client_order_id]
+
+
+class _RecordingCommitter(GroupCommitter):
+    """The journal's writer, noting when a write is queued without anyone waiting for it."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], events: list[str]) -> None:
+        super().__init__(sessions)
+        self._events = events
+
+    def submit(self, work: Work) -> asyncio.Future[Any]:
+        self._events.append("move queued")
+        return super().submit(work)
+
+
+async def test_the_move_is_queued_once_the_order_is_on_its_way(
+    db_engine: AsyncEngine, db_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with db_sessions.begin() as session:
+        bot, account = Bot(name="move-after-send", config={}), Account(name="paper-move")
+        session.add_all([bot, account])
+    events: list[str] = []
+    journal = OrderJournal(
+        db_sessions,
+        bot_id=bot.id,
+        accounts={"paper": account.id},
+        committer=_RecordingCommitter(db_sessions, events),
+        intent_writer=await open_intent_writer(db_engine),
+    )
+    intent = _intent()
+    await journal.record_intent(intent)
+    events.append("sent")  # what the executor does next, before its task first yields
+    await journal.settled()  # the move was still registered: waited for
+    assert events == ["sent", "move queued"]
+    async with db_sessions() as session:
+        assert await session.get(PendingIntent, intent.client_order_id) is None
+        moved = await session.scalar(
+            select(OrderRow.status).where(OrderRow.client_order_id == intent.client_order_id)
+        )
+    assert moved == "pending"
+    await journal.close()
+
+
+async def test_a_write_about_the_order_queued_before_its_move_leaves_the_move_nothing_to_do(
+    journal: OrderJournal, db_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    intent = _intent()
+    with capture_logs() as logs:
+        await journal.record_intent(intent)
+        # At once, before the loop turns: this write reaches the writer before the move.
+        journaled = await journal.record_order(
+            Order(
+                client_order_id=intent.client_order_id,
+                venue_order_id="v-2",
+                symbol="BTC",
+                side="buy",
+                order_type=OrderType.LIMIT,
+                size=intent.size,
+                price=intent.price,
+                status=OrderStatus.OPEN,
+            )
+        )
+        await journal.settled()
+    assert (journaled.status, journaled.venue_order_id) == (OrderStatus.OPEN, "v-2")
+    assert [entry for entry in logs if entry["log_level"] == "error"] == []
+    async with db_sessions() as session:
+        rows = list(
+            await session.scalars(
+                select(OrderRow.status).where(OrderRow.client_order_id == intent.client_order_id)
+            )
+        )
+        assert list(await session.scalars(select(PendingIntent))) == []
+    assert rows == ["open"]
+
+
+class _CountingWriter(SqliteIntentWriter):
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.refreshes = 0
+
+    def refresh(self) -> None:
+        self.refreshes += 1
+        super().refresh()
+
+
+async def test_the_journal_refreshes_its_intent_connection_after_each_commit(
+    tmp_path: Path,
+) -> None:
+    from database.migrate import upgrade
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'refreshed.db'}"
+    await upgrade(url)
+    engine = create_engine(url)
+    sessions = session_maker(engine)
+    async with sessions.begin() as session:
+        bot, account = Bot(name="refreshed", config={}), Account(name="paper-main")
+        session.add_all([bot, account])
+    writer = _CountingWriter(str(tmp_path / "refreshed.db"))
+    await writer.open()
+    journal = OrderJournal(
+        sessions, bot_id=bot.id, accounts={"paper": account.id}, intent_writer=writer
+    )
+    try:
+        intent = _intent()
+        await journal.record_intent(intent)
+        assert writer.refreshes == 0  # the intent itself is not a commit of the journal's
+        await journal.settled()
+        assert writer.refreshes == 1  # the move committed
+        await journal.mark(intent.client_order_id, OrderStatus.FAILED, "test")
+        assert writer.refreshes == 2
+    finally:
+        await journal.close()
+        await engine.dispose()
 
 
 def test_the_encoded_row_reads_back_exactly() -> None:
