@@ -8,9 +8,9 @@ recorded as sent but never landed must not be waited for forever. So:
   caller sends it; a retry after a timeout re-sends under the same client order id, which
   the venue refuses as a duplicate if the first attempt landed. On the dedicated intent
   connection (:mod:`execution.intent_writer`) the intent is a small ``order_intents`` row;
-  the journal moves it into ``orders`` in its next transaction, queued before anything else
-  about that order, and while the order is on its way - so it costs the send nothing. Reads
-  wait for the moves in flight; intents a crash left unmoved are moved at start-up
+  the journal moves it into ``orders`` in a transaction of its writer, queued on the loop's
+  next turn - once the order is on its way - so it costs the send nothing. Reads wait for the
+  moves in flight (registered at once); intents a crash left unmoved are moved at start-up
   (:func:`reconcile`) or by the first write that needs them;
 * :meth:`OrderJournal.record_order` applies every state the venue reports, monotonically
   (:mod:`execution.order_state`: a final status is never replaced, the filled size never
