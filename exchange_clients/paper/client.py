@@ -369,6 +369,14 @@ class PaperExchangeClient(BaseExchangeClient):
     async def positions(self) -> list[Position]:
         return (await self._request()).positions()
 
+    async def position(self, symbol: str) -> Position | None:
+        """The base class's lookup in one coroutine instead of two: a strategy reads it on
+        every step (~7 % of a 3 h L2 backtest's strategy step)."""
+        for position in (await self._request()).positions():
+            if position.symbol == symbol:
+                return position
+        return None
+
     async def balance(self) -> Balance:
         return (await self._request()).balance()
 

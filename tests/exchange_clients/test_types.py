@@ -96,6 +96,11 @@ def test_final_and_resting_statuses() -> None:
     }
     assert OrderStatus.LOST.is_final is False  # still polled for late fills
     assert OrderStatus.PENDING_CANCEL.is_resting
+    assert {s for s in OrderStatus if s.is_resting} == {
+        OrderStatus.OPEN,
+        OrderStatus.PARTIALLY_FILLED,
+        OrderStatus.PENDING_CANCEL,
+    }
 
 
 def test_a_balance_from_what_venues_report_keeps_margin_in_use_non_negative() -> None:

@@ -113,6 +113,8 @@ async def test_fills_and_order_updates_are_streamed(
     position = await client.position(SYMBOL)
     assert position is not None
     assert position.size == D("1")
+    assert await client.positions() == [position]  # the same lookup, one coroutine less
+    assert await client.position("ETH") is None  # nothing held there
 
 
 async def test_book_moves_fill_resting_orders_and_show_in_the_book(
