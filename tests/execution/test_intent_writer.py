@@ -12,6 +12,7 @@ first write that needs them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -177,39 +178,50 @@ async def test_on_sqlite_a_held_write_lock_is_waited_for_off_the_event_loop(
 ) -> None:
     import sqlite3
 
+    async with _file_journal(tmp_path / "locked.db") as (journal, writer):
+        holder = sqlite3.connect(tmp_path / "locked.db", isolation_level=None)
+        try:
+            holder.execute("BEGIN IMMEDIATE")  # another writer holds the file
+            first = OrderIntent(ids.next(), "paper", "BTC", "buy", OrderType.MARKET, D("0.001"))
+            recording = asyncio.ensure_future(journal.record_intent(first))
+            ticks = 0
+            while ticks < 5:  # the loop keeps running while the intent waits for the lock
+                await asyncio.sleep(0.01)
+                ticks += 1
+            assert not recording.done()
+            holder.execute("COMMIT")
+            await asyncio.wait_for(recording, GUARD)
+            second = OrderIntent(ids.next(), "paper", "BTC", "sell", OrderType.MARKET, D("0.001"))
+            await journal.record_intent(second)  # the file is free again: inline
+            assert (writer.waited_writes, writer.inline_writes) == (1, 1)
+            rows = [o.client_order_id for o in await journal.unfinished()]
+            assert rows == [first.client_order_id, second.client_order_id]
+        finally:
+            holder.close()
+
+
+@contextlib.asynccontextmanager
+async def _file_journal(
+    path: Path, writer_class: type[SqliteIntentWriter] = SqliteIntentWriter
+) -> AsyncIterator[tuple[OrderJournal, Any]]:
+    """A bot's journal on a migrated SQLite file, its intents on a ``writer_class`` writer."""
     from database.migrate import upgrade
 
-    url = f"sqlite+aiosqlite:///{tmp_path / 'locked.db'}"
+    url = f"sqlite+aiosqlite:///{path}"
     await upgrade(url)
     engine = create_engine(url)
     sessions = session_maker(engine)
     async with sessions.begin() as session:
-        bot, account = Bot(name="locked", config={}), Account(name="paper-main")
+        bot, account = Bot(name=path.stem, config={}), Account(name="paper-main")
         session.add_all([bot, account])
-    writer = await open_intent_writer(engine)
-    assert isinstance(writer, SqliteIntentWriter)
+    writer = writer_class(str(path))
+    await writer.open()
     journal = OrderJournal(
         sessions, bot_id=bot.id, accounts={"paper": account.id}, intent_writer=writer
     )
-    holder = sqlite3.connect(tmp_path / "locked.db", isolation_level=None)
     try:
-        holder.execute("BEGIN IMMEDIATE")  # another writer holds the file
-        first = OrderIntent(ids.next(), "paper", "BTC", "buy", OrderType.MARKET, D("0.001"))
-        recording = asyncio.ensure_future(journal.record_intent(first))
-        ticks = 0
-        while ticks < 5:  # the loop keeps running while the intent waits for the lock
-            await asyncio.sleep(0.01)
-            ticks += 1
-        assert not recording.done()
-        holder.execute("COMMIT")
-        await asyncio.wait_for(recording, GUARD)
-        second = OrderIntent(ids.next(), "paper", "BTC", "sell", OrderType.MARKET, D("0.001"))
-        await journal.record_intent(second)  # the file is free again: inline
-        assert (writer.waited_writes, writer.inline_writes) == (1, 1)
-        rows = [o.client_order_id for o in await journal.unfinished()]
-        assert rows == [first.client_order_id, second.client_order_id]
+        yield journal, writer
     finally:
-        holder.close()
         await journal.close()
         await engine.dispose()
 
@@ -458,21 +470,7 @@ class _CountingWriter(SqliteIntentWriter):
 async def test_the_journal_refreshes_its_intent_connection_after_each_commit(
     tmp_path: Path,
 ) -> None:
-    from database.migrate import upgrade
-
-    url = f"sqlite+aiosqlite:///{tmp_path / 'refreshed.db'}"
-    await upgrade(url)
-    engine = create_engine(url)
-    sessions = session_maker(engine)
-    async with sessions.begin() as session:
-        bot, account = Bot(name="refreshed", config={}), Account(name="paper-main")
-        session.add_all([bot, account])
-    writer = _CountingWriter(str(tmp_path / "refreshed.db"))
-    await writer.open()
-    journal = OrderJournal(
-        sessions, bot_id=bot.id, accounts={"paper": account.id}, intent_writer=writer
-    )
-    try:
+    async with _file_journal(tmp_path / "refreshed.db", _CountingWriter) as (journal, writer):
         intent = _intent()
         await journal.record_intent(intent)
         assert writer.refreshes == 0  # the intent itself is not a commit of the journal's
@@ -480,9 +478,6 @@ async def test_the_journal_refreshes_its_intent_connection_after_each_commit(
         assert writer.refreshes == 1  # the move committed
         await journal.mark(intent.client_order_id, OrderStatus.FAILED, "test")
         assert writer.refreshes == 2
-    finally:
-        await journal.close()
-        await engine.dispose()
 
 
 def test_the_encoded_row_reads_back_exactly() -> None:
