@@ -254,6 +254,21 @@ async def test_a_refresh_reads_past_a_held_write_lock_and_never_raises(tmp_path:
         await engine.dispose()
 
 
+def _opened(intent: OrderIntent, venue_order_id: str) -> Order:
+    """The venue's report that the limit order of ``intent`` rests."""
+    assert intent.price is not None
+    return Order(
+        client_order_id=intent.client_order_id,
+        venue_order_id=venue_order_id,
+        symbol=intent.symbol,
+        side=intent.side,
+        order_type=OrderType.LIMIT,
+        size=intent.size,
+        price=intent.price,
+        status=OrderStatus.OPEN,
+    )
+
+
 def _intent(side: str = "buy") -> OrderIntent:
     return OrderIntent(
         ids.next(),
@@ -342,18 +357,7 @@ async def test_a_write_about_an_unmoved_intent_moves_it_first(
 ) -> None:
     intent = _intent()
     await _leave_pending(db_sessions, journal, intent)
-    journaled = await journal.record_order(
-        Order(
-            client_order_id=intent.client_order_id,
-            venue_order_id="v-1",
-            symbol="BTC",
-            side="buy",
-            order_type=OrderType.LIMIT,
-            size=intent.size,
-            price=intent.price,
-            status=OrderStatus.OPEN,
-        )
-    )
+    journaled = await journal.record_order(_opened(intent, "v-1"))
     assert (journaled.status, journaled.venue_order_id) == (OrderStatus.OPEN, "v-1")
     assert await journal.recover_intents() == []  # nothing left to move
 
@@ -432,18 +436,7 @@ async def test_a_write_about_the_order_queued_before_its_move_leaves_the_move_no
     with capture_logs() as logs:
         await journal.record_intent(intent)
         # At once, before the loop turns: this write reaches the writer before the move.
-        journaled = await journal.record_order(
-            Order(
-                client_order_id=intent.client_order_id,
-                venue_order_id="v-2",
-                symbol="BTC",
-                side="buy",
-                order_type=OrderType.LIMIT,
-                size=intent.size,
-                price=intent.price,
-                status=OrderStatus.OPEN,
-            )
-        )
+        journaled = await journal.record_order(_opened(intent, "v-2"))
         await journal.settled()
     assert (journaled.status, journaled.venue_order_id) == (OrderStatus.OPEN, "v-2")
     assert [entry for entry in logs if entry["log_level"] == "error"] == []
