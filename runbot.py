@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 from typing import TYPE_CHECKING
 
@@ -45,9 +46,23 @@ if __name__ == "__main__":
     from core import startup_gc
 
     startup_gc.hold()  # released by the runtime once the bot runs (core/startup_gc.py)
-    try:  # importing the bot takes a moment: Ctrl-C then is one line, not a traceback
+    # Importing the bot takes a moment: Ctrl-C then is one line, not a traceback. The
+    # KeyboardInterrupt can land inside the import machinery's own callbacks, which swallow
+    # it ("Exception ignored in ..."): the interrupt is also noted, so it is never lost.
+    interrupts: list[int] = []
+
+    def interrupt(signum: int, frame: object) -> None:
+        interrupts.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    try:
         from bot_runtime.cli import main
+
+        if interrupts:  # raised where nobody could catch it
+            raise KeyboardInterrupt
     except KeyboardInterrupt:
         sys.stderr.write("runbot.py: interrupted while starting; the bot did not start\n")
         sys.exit(130)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.exit(main(alerts=telegram_when_configured))
