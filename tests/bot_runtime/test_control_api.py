@@ -27,6 +27,7 @@ import structlog
 from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
 from pydantic import TypeAdapter
+from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from bot_runtime.control import BotControl
 from bot_runtime.control_api import (
@@ -719,4 +720,6 @@ def test_no_request_makes_the_api_fail(case: Any, token: str) -> None:
     response = case.call(headers={"Authorization": f"Bearer {token}"})
     assert response.status_code < 500, response.text
     assert token not in response.text
-    case.validate_response(response)
+    # Not negative_data_rejection: the token this test adds makes a case schemathesis built
+    # "without Authorization" a valid request, which it then expects refused (seen flaking).
+    case.validate_response(response, excluded_checks=[negative_data_rejection])
