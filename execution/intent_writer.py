@@ -178,6 +178,7 @@ class SqliteIntentWriter:
         self.inline_writes = 0
         self.waited_writes = 0
         self._last_id = ""
+        self._closing = False
 
     def refresh(self) -> None:
         """Re-read, off the order's path, the pages the next intent will touch.
@@ -188,7 +189,7 @@ class SqliteIntentWriter:
         (:meth:`GroupCommitter.after_commit`): a read, so it never waits for the write lock
         (WAL); skipped while a write waits in the thread, and a failure only leaves the
         insert to read its pages itself."""
-        if self._connection is None or self._in_thread:
+        if self._connection is None or self._in_thread or self._closing:
             return
         try:
             self._connection.execute(self.PROBE, (self._last_id,)).fetchall()
@@ -265,6 +266,7 @@ class SqliteIntentWriter:
             self._connection = None
 
     async def close(self) -> None:
+        self._closing = True  # no refresh on the loop while the thread closes the connection
         await asyncio.get_running_loop().run_in_executor(self._executor, self._close)
         self._executor.shutdown(wait=True)
 

@@ -450,6 +450,43 @@ async def test_a_write_about_the_order_queued_before_its_move_leaves_the_move_no
     assert rows == ["open"]
 
 
+class _Recorded:
+    """A sqlite3 connection that notes each statement run on it."""
+
+    def __init__(self, connection: Any, statements: list[str]) -> None:
+        self._connection = connection
+        self._statements = statements
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        self._statements.append(sql)
+        return self._connection.execute(sql, *args)
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+async def test_no_refresh_runs_once_the_writer_is_closing(tmp_path: Path) -> None:
+    statements: list[str] = []
+
+    class Writer(SqliteIntentWriter):
+        def _connect(self) -> Any:
+            return _Recorded(super()._connect(), statements)
+
+    from database.migrate import upgrade
+
+    await upgrade(f"sqlite+aiosqlite:///{tmp_path / 'closing.db'}")
+    writer = Writer(str(tmp_path / "closing.db"))
+    await writer.open()
+    writer.refresh()
+    assert statements[-1] == SqliteIntentWriter.PROBE  # open: a refresh reads
+    closing = asyncio.ensure_future(writer.close())
+    await asyncio.sleep(0)  # the close has begun: its thread may be closing the connection
+    before = len(statements)
+    writer.refresh()  # a commit's listener, at that moment
+    assert len(statements) == before
+    await closing
+
+
 class _CountingWriter(SqliteIntentWriter):
     def __init__(self, path: str) -> None:
         super().__init__(path)
