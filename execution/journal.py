@@ -285,6 +285,13 @@ class OrderJournal:
             )
         )
         if self._intent_writer is not None:
+            if intent.client_order_id in self._moving:
+                # Its move is in flight: on PostgreSQL the insert below could pass while the
+                # move's transaction deletes the pending row and has not yet committed the
+                # ``orders`` one (the statement's snapshot sees neither).
+                raise JournalError(
+                    f"client order id {intent.client_order_id!r} is already journaled"
+                )
             try:
                 await self._intent_writer.insert(intent.client_order_id, self._bot_id, text)
             except DuplicateIntent:

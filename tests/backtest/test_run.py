@@ -73,7 +73,9 @@ def test_a_callers_own_freeze_and_higher_threshold_are_kept(
     with pytest.raises(RuntimeError):  # restored on the way out of a failure
         failing_run()
     assert seen == [50_000]
-    assert gc.get_freeze_count() == frozen
+    # Still frozen (an unfreeze empties it, a second freeze would add everything since);
+    # frozen objects freed meanwhile leave it, so the count may only have dropped a little.
+    assert frozen - 1_000 < gc.get_freeze_count() <= frozen
     assert gc.get_threshold() == (50_000, 10, 10)
 
 
