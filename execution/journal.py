@@ -352,7 +352,16 @@ class OrderJournal:
             if not moving.done():
                 moving.set_result(None)
 
-        self._committer.submit(work).add_done_callback(moved)
+        try:
+            submitted = self._committer.submit(work)
+        except Exception as exc:  # never leave a reader waiting for a move that cannot come
+            self._moving.pop(client_order_id, None)
+            moving.set_result(None)
+            log.error(
+                "intent not moved into orders yet", client_order_id=client_order_id, error=repr(exc)
+            )
+            return
+        submitted.add_done_callback(moved)
 
     async def settled(self) -> None:
         """Wait for the intents being moved into ``orders``: a read of the ``orders`` table

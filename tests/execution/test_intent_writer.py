@@ -429,6 +429,36 @@ async def test_the_move_is_queued_once_the_order_is_on_its_way(
     await journal.close()
 
 
+class _RefusingCommitter(GroupCommitter):
+    def submit(self, work: Work) -> asyncio.Future[Any]:
+        raise RuntimeError("the writer is gone")
+
+
+async def test_a_move_that_cannot_be_queued_keeps_no_reader_waiting(
+    db_engine: AsyncEngine, db_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with db_sessions.begin() as session:
+        bot, account = Bot(name="move-refused", config={}), Account(name="paper-refused")
+        session.add_all([bot, account])
+    journal = OrderJournal(
+        db_sessions,
+        bot_id=bot.id,
+        accounts={"paper": account.id},
+        committer=_RefusingCommitter(db_sessions),
+        intent_writer=await open_intent_writer(db_engine),
+    )
+    intent = _intent()
+    with capture_logs() as logs:
+        await journal.record_intent(intent)
+        await asyncio.wait_for(journal.settled(), GUARD)  # does not wait forever
+    assert [entry["event"] for entry in logs if entry["log_level"] == "error"] == [
+        "intent not moved into orders yet"
+    ]
+    async with db_sessions() as session:  # still pending: the next start moves it
+        assert await session.get(PendingIntent, intent.client_order_id) is not None
+    await journal.close()
+
+
 async def test_a_write_about_the_order_queued_before_its_move_leaves_the_move_nothing_to_do(
     journal: OrderJournal, db_sessions: async_sessionmaker[AsyncSession]
 ) -> None:
