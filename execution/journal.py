@@ -339,29 +339,24 @@ class OrderJournal:
             if deleted.rowcount:
                 await session.execute(_INSERT_ORDER, decode_row(text))
 
-        def moved(future: asyncio.Future[None]) -> None:
+        def ended(error: BaseException | None) -> None:
             self._moving.pop(client_order_id, None)
-            if not future.cancelled() and future.exception() is not None:
+            if error is not None:
                 # The intent stays in ``order_intents``: the next write about the order, or
                 # the next start, moves it (``_move_stored``).
                 log.error(
                     "intent not moved into orders yet",
                     client_order_id=client_order_id,
-                    error=repr(future.exception()),
+                    error=repr(error),
                 )
-            if not moving.done():
-                moving.set_result(None)
+            moving.set_result(None)
 
         try:
             submitted = self._committer.submit(work)
         except Exception as exc:  # never leave a reader waiting for a move that cannot come
-            self._moving.pop(client_order_id, None)
-            moving.set_result(None)
-            log.error(
-                "intent not moved into orders yet", client_order_id=client_order_id, error=repr(exc)
-            )
+            ended(exc)
             return
-        submitted.add_done_callback(moved)
+        submitted.add_done_callback(lambda f: ended(None if f.cancelled() else f.exception()))
 
     async def settled(self) -> None:
         """Wait for the intents being moved into ``orders``: a read of the ``orders`` table
