@@ -57,7 +57,16 @@ from exchange_clients.types import Side
 class PaperBook:
     """One symbol's book as the paper venue matches against it. Not thread-safe."""
 
-    __slots__ = ("_feed", "_mid", "_paper", "_pending", "_taken_asks", "_taken_bids")
+    __slots__ = (
+        "_feed",
+        "_mid",
+        "_paper",
+        "_pending",
+        "_taken_asks",
+        "_taken_bids",
+        "_touch_ask",
+        "_touch_bid",
+    )
 
     def __init__(self, symbol: str) -> None:
         self._feed = OrderBook(symbol)
@@ -70,6 +79,10 @@ class PaperBook:
         # The last snapshot while nothing has read it: (bids, asks, sequence, price scale).
         self._pending: tuple[tuple[Level, ...], tuple[Level, ...], int | None, int] | None = None
         self._mid: Decimal | None = None  # the pending snapshot's mid
+        # The pending snapshot's best prices with size, as the loaded book writes them (worked
+        # out for the mid; None: no such level): the best levels a quote reads every step.
+        self._touch_bid: Decimal | None = None
+        self._touch_ask: Decimal | None = None
 
     @property
     def feed(self) -> OrderBook:
@@ -107,8 +120,10 @@ class PaperBook:
     def _share(self) -> None:
         """The books are the same again: one book serves as both."""
         self._paper = None
-        self._taken_bids.clear()
-        self._taken_asks.clear()
+        if self._taken_bids:  # (most snapshots replace a book nothing was taken from)
+            self._taken_bids.clear()
+        if self._taken_asks:
+            self._taken_asks.clear()
 
     def _own_paper(self) -> OrderBook:
         """The paper book as a book of its own, copied from the feed book when shared."""
@@ -147,11 +162,9 @@ class PaperBook:
         scale, bid, ask = plain
         self._share()  # replaced: what we took is forgotten, whenever the snapshot loads
         self._pending = (bids, asks, sequence, scale)
-        self._mid = (
-            None
-            if bid is None or ask is None
-            else (price_at_scale(bid, scale) + price_at_scale(ask, scale)) / 2
-        )
+        best_bid = self._touch_bid = None if bid is None else _at_scale(bids, bid, scale)
+        best_ask = self._touch_ask = None if ask is None else _at_scale(asks, ask, scale)
+        self._mid = None if best_bid is None or best_ask is None else (best_bid + best_ask) / 2
 
     def apply_update(
         self,
@@ -204,6 +217,8 @@ class PaperBook:
             paper = self._paper
             return (self._feed if paper is None else paper).depth(n)
         bids, asks, _, scale = pending
+        if n == 1:  # a quote: the best prices are known (the mid's), only their sizes are read
+            return _touch(bids, self._touch_bid), _touch(asks, self._touch_ask)
         return _best(bids, n, scale), _best(asks, n, scale)
 
     # -- queries ----------------------------------------------------------------------------
@@ -262,6 +277,29 @@ def _accepting(book: OrderBook) -> OrderBook:
     bids, asks = book.depth(max(book.levels("bid"), book.levels("ask")))
     paper.apply_snapshot(bids, asks, book.sequence)
     return paper
+
+
+def _at_scale(levels: tuple[Level, ...], text: str, scale: int) -> Decimal:
+    """``price_at_scale(text, scale)`` for ``text``, the best price with size of ``levels``
+    (a :func:`plain_snapshot` answer): that price itself when it is already written with
+    ``scale`` places (the same digits and exponent; a snapshot's prices mostly share theirs),
+    without taking its text apart again."""
+    point = text.find(".")
+    if (scale == 0) if point < 0 else (len(text) - point - 1 == scale):
+        for price, size in levels:
+            if size:
+                return price
+    return price_at_scale(text, scale)
+
+
+def _touch(levels: tuple[Level, ...], price: Decimal | None) -> list[Level]:
+    """``_best(levels, 1, scale)`` given its price (the first level with size, at ``scale``)."""
+    if price is None:
+        return []
+    for _, size in levels:  # there is one: ``price`` is a level's with size
+        if size:
+            break
+    return [(price, size)]
 
 
 def _best(levels: tuple[Level, ...], n: int, scale: int) -> list[Level]:

@@ -29,6 +29,12 @@ SNAPSHOTS: list[tuple[str, Levels, Levels, bool]] = [
         ((D("100.000"), D("0")), (D("100.5"), D("2"))),
         True,
     ),
+    (
+        "the best level with size, past empty ones, already at the book's places",
+        ((D("99.5"), D("0")), (D("99.25"), D("1"))),
+        ((D("100.5"), D("0")), (D("100.75"), D("2")), (D("101"), D("1"))),
+        True,
+    ),
     ("one side empty: no mid", ((D("99"), D("1")),), (), True),
     ("only empty levels", ((D("99"), D("0")),), ((D("100"), D("0")),), True),
     ("no levels at all", (), (), True),
