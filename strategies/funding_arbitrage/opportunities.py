@@ -29,7 +29,7 @@ from dataclasses import FrozenInstanceError, dataclass
 from decimal import Decimal
 from functools import partial
 from itertools import combinations, islice
-from operator import attrgetter, eq
+from operator import attrgetter, eq, itemgetter
 from typing import Any, Generic, TypeVar, overload
 
 from exchange_clients.types import HOURS_PER_YEAR, FundingRate, Market
@@ -365,12 +365,74 @@ class Rejection:
         )
 
 
-@dataclass(frozen=True)
+_Refused = tuple[str, str, str, tuple[Reason, ...], tuple[str, ...], tuple[str, ...]]
+"""A refused pair as :meth:`Rejection.deferred` takes it: (symbol, long venue, short venue,
+reasons, notes, wide-spread venues)."""
+
+
 class ScanResult:
-    """Opportunities ranked best first, and every rejected pair (sorted by key)."""
+    """Opportunities ranked best first, and every rejected pair (sorted by key).
+
+    Immutable, compared like a frozen dataclass of its two lists. The rejections are made (and
+    sorted) when ``rejected`` is first read: a scan refuses hundreds of pairs every step, and
+    what a strategy reads of them is mostly nothing (they are for an operator's "why not?"
+    and the spread cooldowns) - the same list, when it is read.
+    """
+
+    __slots__ = ("_refused", "_rejected", "opportunities")
 
     opportunities: list[Opportunity]
-    rejected: list[Rejection]
+    _rejected: list[Rejection] | None
+    _refused: list[_Refused]
+
+    def __init__(self, opportunities: list[Opportunity], rejected: list[Rejection]) -> None:
+        self._set(opportunities, rejected, [])
+
+    @classmethod
+    def _deferred(cls, opportunities: list[Opportunity], refused: list[_Refused]) -> ScanResult:
+        """A result whose rejections are ``refused`` (any order), made when first read."""
+        result = cls.__new__(cls)
+        result._set(opportunities, None, refused)
+        return result
+
+    def _set(
+        self,
+        opportunities: list[Opportunity],
+        rejected: list[Rejection] | None,
+        refused: list[_Refused],
+    ) -> None:
+        put = object.__setattr__
+        put(self, "opportunities", opportunities)
+        put(self, "_rejected", rejected)
+        put(self, "_refused", refused)
+
+    @property
+    def rejected(self) -> list[Rejection]:
+        rejected = self._rejected
+        if rejected is None:
+            refused = sorted(self._refused, key=_REFUSED_ORDER)
+            rejected = [Rejection.deferred(*pair) for pair in refused]
+            object.__setattr__(self, "_rejected", rejected)
+            object.__setattr__(self, "_refused", [])
+        return rejected
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, ScanResult)
+        return (self.opportunities, self.rejected) == (other.opportunities, other.rejected)
+
+    def __hash__(self) -> int:
+        return hash((self.opportunities, self.rejected))  # unhashable lists, as a dataclass's
+
+    def __repr__(self) -> str:
+        return f"ScanResult(opportunities={self.opportunities!r}, rejected={self.rejected!r})"
 
 
 @dataclass(frozen=True)
@@ -408,7 +470,7 @@ def scan(
         by_symbol[quote.symbol][quote.venue] = quote
 
     opportunities: list[Opportunity] = []
-    rejected: list[Rejection] = []
+    refused: list[_Refused] = []
     limits = _Limits(params, maker)
     for symbol in sorted(by_symbol):
         per_venue = by_symbol[symbol]
@@ -422,20 +484,19 @@ def scan(
             if isinstance(outcome, Opportunity):
                 opportunities.append(outcome)
             else:
-                rejected.append(outcome)
+                refused.append(outcome)
 
     # Best net APR first, then the lower divergence, then the key: sorted by net APR (a C
     # key function), then only the runs of equal net APR by the rest - hundreds of
     # opportunities a scan, almost never two at the same APR.
     opportunities.sort(key=_NET_APR, reverse=True)
     _order_ties(opportunities)
-    rejected.sort(key=_PAIR_ORDER)
-    return ScanResult(opportunities=opportunities, rejected=rejected)
+    return ScanResult._deferred(opportunities, refused)
 
 
 _TIE_ORDER = attrgetter("price_divergence_pct", "symbol", "long_venue", "short_venue")
 _NET_APR = attrgetter("net_apr_pct")
-_PAIR_ORDER = attrgetter("symbol", "long_venue", "short_venue")
+_REFUSED_ORDER = itemgetter(0, 1, 2)  # a refused pair's symbol, long venue, short venue
 
 
 def _order_ties(opportunities: list[Opportunity]) -> None:
@@ -496,19 +557,16 @@ def _evaluate(
     limits: _Limits,
     first_check: _QuoteCheck,
     second_check: _QuoteCheck,
-) -> Opportunity | Rejection:
+) -> Opportunity | _Refused:
     """One pair of venues (``first``/``second`` in name order); the direction is chosen here.
-    ``first_check``/``second_check``: each quote's :func:`_quote_check`."""
+    ``first_check``/``second_check``: each quote's :func:`_quote_check`. A refused pair is
+    what its :class:`Rejection` is made of (:attr:`ScanResult.rejected`)."""
     symbol = first.symbol
     first_hourly = first.hourly_rate
     second_hourly = second.hourly_rate
     if first_hourly == second_hourly:
-        return Rejection(
-            symbol,
-            first.venue,
-            second.venue,
-            f"no funding spread: both venues at {_rate(first_hourly)}/h",
-        )
+        no_spread = f"no funding spread: both venues at {_rate(first_hourly)}/h"
+        return (symbol, first.venue, second.venue, (no_spread,), (), ())
     if first_hourly < second_hourly:
         long, short, long_hourly, short_hourly = first, second, first_hourly, second_hourly
         (long_failures, long_wide), (short_failures, short_wide) = first_check, second_check
@@ -575,7 +633,7 @@ def _evaluate(
             wide = (long_venue, short_venue) if short_wide else (long_venue,)
         elif short_wide:
             wide = (short_venue,)
-        return Rejection.deferred(symbol, long_venue, short_venue, tuple(reasons), notes, wide)
+        return (symbol, long_venue, short_venue, tuple(reasons), notes, wide)
     return Opportunity._priced(
         symbol,
         long_venue,

@@ -613,3 +613,29 @@ def test_size_needs_every_venue() -> None:
     [opportunity] = scan(quotes, params).opportunities
     with pytest.raises(ValueError, match="no market for beta"):
         size_position(opportunity, {q.venue: q for q in quotes}, {"alpha": market("1")}, params)
+
+
+def test_a_scan_result_reads_like_the_frozen_lists_it_stands_for() -> None:
+    """The rejections are made when first read: the result still compares, prints and
+    refuses changes as a frozen dataclass of the two lists does."""
+    quotes = [quote("alpha", "0.0001"), quote("beta", "0.0001"), quote("gamma", "0.0009")]
+    result = scan(quotes, make_params())
+    eager = ScanResult(opportunities=list(result.opportunities), rejected=list(result.rejected))
+    assert result == eager
+    assert scan(list(reversed(quotes)), make_params()) == eager
+    assert (
+        repr(result)
+        == repr(eager)
+        == (f"ScanResult(opportunities={result.opportunities!r}, rejected={result.rejected!r})")
+    )
+    assert [(r.long_venue, r.short_venue, r.reason) for r in result.rejected] == [
+        ("alpha", "beta", "no funding spread: both venues at 0.0000125/h")
+    ]
+    assert result.rejected is result.rejected  # made once
+    assert result != ScanResult(opportunities=result.opportunities, rejected=[])
+    with pytest.raises(FrozenInstanceError):
+        result.opportunities = []
+    with pytest.raises(FrozenInstanceError):
+        del result.opportunities
+    with pytest.raises(TypeError):
+        hash(result)
