@@ -57,7 +57,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot_runtime.asgi_guard import InternalErrorGuard
-from bot_runtime.control import BotControl, ControlError, InvalidRequest
+from bot_runtime.control import BotControl, ControlError
 from bot_runtime.control_auth import is_token_hash, verify_token
 from bot_runtime.control_models import (
     MAX_TRADES_PER_PAGE,
@@ -84,6 +84,7 @@ from bot_runtime.control_models import (
 )
 from bot_runtime.event_stream import EngineControl
 from bot_runtime.event_stream_route import serve_stream
+from bot_runtime.strict_query import refuse_unknown_query
 from core.redaction import redact, scrub
 from networking.json_codec import JSONTooDeep, check_depth
 
@@ -370,17 +371,6 @@ def _authenticated_route_class(authenticate: Callable[[str | None], None]) -> ty
 # The app
 
 
-def _refuse_unknown_query(request: Request, known: set[str]) -> None:
-    """A misspelt parameter (``?pge=2``) is refused, never silently ignored."""
-    unknown = sorted(set(request.query_params) - known)
-    if unknown:
-        expected = ", ".join(sorted(known))
-        raise InvalidRequest(
-            "unknown query parameter",
-            [f"query.{scrub(name)[:64]}: unknown (expected {expected})" for name in unknown],
-        )
-
-
 def create_app(
     control: BotControl,
     token_hash: str,
@@ -438,7 +428,8 @@ def create_app(
 
     api = APIRouter(
         prefix=API_PREFIX,
-        dependencies=[Depends(require_token)],
+        # the token first: a stranger learns nothing about the parameters (strict_query)
+        dependencies=[Depends(require_token), Depends(refuse_unknown_query)],
         route_class=_authenticated_route_class(authenticate),
         responses={401: _UNAUTHORIZED, 500: _INTERNAL},
     )
@@ -483,12 +474,10 @@ def create_app(
 
     @api.get("/trades", response_model=TradesPage, tags=["read"], summary="Closed trades")
     async def trades(
-        request: Request,
         page: Annotated[int, Query(ge=1, description="1-based")] = 1,
         per_page: Annotated[int, Query(ge=1, le=MAX_TRADES_PER_PAGE)] = 50,
     ) -> TradesPage:
         """Closed trades (FIFO matches of the journal's fills), newest first."""
-        _refuse_unknown_query(request, {"page", "per_page"})
         return await control.trades(page, per_page)
 
     @api.get("/config", response_model=RunningConfig, tags=["read"], summary="Running config")

@@ -42,6 +42,7 @@ from bot_runtime.asgi_guard import InternalErrorGuard
 from bot_runtime.control_api import ControlJSONResponse, describe_problem
 from bot_runtime.control_auth import verify_token
 from bot_runtime.control_models import ErrorBody, ErrorKind
+from bot_runtime.strict_query import refuse_unknown_query
 from core.clock import Clock, SystemClock
 from core.redaction import scrub
 from core.venues import VENUES, known_venue_names
@@ -450,7 +451,11 @@ def create_app(context: ServiceContext, *, token_hash: str | None = None) -> Fas
     api = APIRouter(
         prefix=API_PREFIX,
         # the bearer scheme is declared (and checked) only when a token is configured
-        dependencies=[Depends(_authenticator(token_hash))] if token_hash is not None else [],
+        # the token first: a stranger learns nothing about the parameters (strict_query)
+        dependencies=[
+            *([Depends(_authenticator(token_hash))] if token_hash is not None else []),
+            Depends(refuse_unknown_query),
+        ],
         responses=responses,
     )
     reader = context.reader

@@ -196,6 +196,11 @@ async def test_the_answer_has_no_float_money_and_no_nan(config_path: Path) -> No
             misspelt = await http.get(
                 "/api/v1/trades?pge=2", headers={"Authorization": f"Bearer {token}"}
             )
+            # every route, not only the paged one: a parameter nothing reads is a mistake
+            status_with_extra = await http.get(
+                "/api/v1/status?verbose=1", headers={"Authorization": f"Bearer {token}"}
+            )
+            stranger_with_extra = await http.get("/api/v1/status?verbose=1")
         assert answer.status_code == 200
         assert "NaN" not in answer.text
         assert "Infinity" not in answer.text
@@ -206,6 +211,13 @@ async def test_the_answer_has_no_float_money_and_no_nan(config_path: Path) -> No
         assert unauthorized.status_code == 401
         assert misspelt.status_code == 422
         assert misspelt.json()["error"] == "invalid_request"
-        assert misspelt.json()["problems"] == ["query.pge: unknown (expected page, per_page)"]
+        assert misspelt.json()["problems"] == [
+            "query.pge: unknown query parameter (expected: page, per_page)"
+        ]
+        assert status_with_extra.status_code == 422
+        assert status_with_extra.json()["problems"] == [
+            "query.verbose: unknown query parameter (expected: none)"
+        ]
+        assert stranger_with_extra.status_code == 401
     finally:
         await runtime.shutdown()

@@ -318,6 +318,24 @@ async def test_bad_opportunity_filters_are_422_naming_the_field(
     assert any(p.startswith(problem) for p in response.json()["problems"]), response.json()
 
 
+async def test_a_misspelt_filter_is_refused_not_ignored(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """``symbol=`` would otherwise answer every symbol's rates as if no filter had been given."""
+    async with api_client(sessions) as client:
+        misspelt = await client.get("/api/v1/rates?symbol=ETH")
+        spelt = await client.get("/api/v1/rates?symbols=ETH")
+        ranked = await client.get("/api/v1/opportunities?min_net_apr=5")
+    assert misspelt.status_code == 422
+    assert misspelt.json()["problems"] == [
+        "query.symbol: unknown query parameter (expected: symbols)"
+    ]
+    assert spelt.status_code == 200
+    assert {row["symbol"] for row in spelt.json()} == {"ETH"}
+    assert ranked.status_code == 422
+    assert "min_net_apr_pct" in ranked.json()["problems"][0]
+
+
 # --- charts --------------------------------------------------------------------------------------
 
 
