@@ -7,8 +7,10 @@ were asked for). Moving time while some task still has work that needs no time (
 write in the database's thread, a fill being handed to the tracker) would make the result
 depend on thread timing, so :meth:`SimulatedClock.settle` waits for the event loop to be
 quiet first: no database statement in flight (:class:`IoGauge`, fed by
-:mod:`backtest.scratch_db`) and no callback ready to run. That makes a run a function of its
-config and data alone: the same inputs give byte-identical results.
+:mod:`backtest.scratch_db`), no callback ready to run, and no work held back for a quiet loop
+(a flusher, :meth:`SimulatedClock.add_flusher`: the journal's writes, committed together).
+That makes a run a function of its config and data alone: the same inputs give
+byte-identical results.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import asyncio
 import contextvars
 import heapq
 import itertools
-from collections.abc import Awaitable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from datetime import UTC, datetime, timedelta
 from threading import get_ident
 from types import CoroutineType
@@ -78,6 +80,25 @@ class SimulatedClock:
         self._yielding = False  # settle's task is queued for the next loop turn, and waits
         self._deltas: dict[float, timedelta] = {}  # sleep's seconds -> timedelta, built once
         self._loop: asyncio.AbstractEventLoop | None = None  # see _running_loop
+        self._flushers: list[Callable[[], bool]] = []
+
+    def add_flusher(self, flush: Callable[[], bool]) -> None:
+        """Call ``flush`` whenever the loop would otherwise be quiet, before time moves.
+
+        For work held back until nothing else can run - the backtest's journal writes
+        (:class:`~execution.group_commit.QuietPointCommitter`), committed together instead of
+        one transaction each. ``flush`` starts that work (a task, a callback: something the
+        loop will run) and returns True, or returns False when it holds none; the loop is
+        quiet only once every flusher has returned False."""
+        self._flushers.append(flush)
+
+    def _flushed(self) -> bool:
+        """Did a flusher start held work? (Then the loop is not quiet.)"""
+        started = False
+        for flush in self._flushers:
+            if flush():
+                started = True
+        return started
 
     def now(self) -> datetime:
         return self._now
@@ -131,7 +152,7 @@ class SimulatedClock:
         earliest = self.next_deadline()
         if earliest is not None and earliest <= deadline:
             return False
-        return not _timer_due_soon(loop)
+        return not _timer_due_soon(loop) and not (self._flushers and self._flushed())
 
     def next_deadline(self) -> datetime | None:
         """The earliest deadline someone still waits for."""
@@ -150,6 +171,7 @@ class SimulatedClock:
             and not ready
             and not self.gauge._in_flight
             and not (getattr(loop, "_scheduled", None) and _timer_due_soon(loop))
+            and not (self._flushers and self._flushed())
         )
 
     async def settle(self) -> None:
@@ -157,8 +179,9 @@ class SimulatedClock:
 
         Quiet is checked from inside the event loop, with this task the callback running:
         no other callback queued (every task woken, every ``call_soon``, lands in that
-        queue), no database operation in flight (its completion arrives from a thread) and
-        no wall-clock timer due soon. Nothing else can make work appear, so one look is
+        queue), no database operation in flight (its completion arrives from a thread), no
+        wall-clock timer due soon and no flusher holding work (it starts that work, which
+        lands in the queue). Nothing else can make work appear, so one look is
         enough and a loop that is already quiet costs no iteration at all; while only the
         database is busy the loop sleeps in epoll until its answer comes."""
         loop = self._running_loop()
@@ -178,6 +201,8 @@ class SimulatedClock:
             elif getattr(loop, "_scheduled", None) and _timer_due_soon(loop):
                 # Real-time waits (a retry backoff) are part of the work, not of market time.
                 await asyncio.sleep(TIMER_POLL_SECONDS)
+            elif self._flushers and self._flushed():
+                continue  # the held work is queued now: run it
             else:
                 return
 
@@ -192,6 +217,8 @@ class SimulatedClock:
                 quiet = 0
             elif _timer_due_soon(loop):
                 await asyncio.sleep(TIMER_POLL_SECONDS)
+                quiet = 0
+            elif self._flushers and self._flushed():
                 quiet = 0
             else:
                 quiet += 1
@@ -218,6 +245,7 @@ class SimulatedClock:
             or (work.__class__ is not CoroutineType and not asyncio.iscoroutine(work))
             or self.gauge._in_flight
             or (getattr(loop, "_scheduled", None) and _timer_due_soon(loop))
+            or (self._flushers and self._flushed())
         ):
             return asyncio.ensure_future(work)
         context = contextvars.copy_context()

@@ -10,9 +10,11 @@ its step lock, wait the strategy's interval. What differs is only what live cann
   once nothing else can run (a step that waits for a fill lets the market move meanwhile);
 * each venue is the paper engine fed from history (:mod:`backtest.sources`), in memory, its
   fills and funding payments captured as they happen (``on_changes``);
-* the journal lives in a scratch database (:mod:`backtest.scratch_db`) and commits without
-  the live group-commit delay (no wall-clock wait in simulated time); client order ids are
-  stamped with simulated time, so they are the same on every run.
+* the journal lives in a scratch database (:mod:`backtest.scratch_db`); its writes are held
+  and committed together whenever the loop has nothing else to run, before simulated time
+  moves (:class:`~execution.group_commit.QuietPointCommitter`: no wall-clock wait, and one
+  transaction where live takes several); client order ids are stamped with simulated time,
+  so they are the same on every run.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ from exchange_clients.paper.faults import FaultPlan
 from exchange_clients.types import ClientSettings
 from execution.atomic import AtomicMultiOrderExecutor, OperationStore
 from execution.client_ids import ClientOrderIds
-from execution.group_commit import GroupCommitter
+from execution.group_commit import QuietPointCommitter
 from execution.journal import OrderJournal
 from execution.order_executor import OrderExecutor
 from execution.order_tracker import OrderTracker
@@ -177,12 +179,9 @@ async def _build_stack(
     The trackers ask the venue about silent orders every ``poll_seconds`` (live: every
     second): that poller is the net under lost stream events, and a simulated venue loses
     none, while a poll a second over a year of hourly steps would be most of the run."""
-    journal = OrderJournal(
-        sessions,
-        bot_id=bot_id,
-        accounts=accounts,
-        committer=GroupCommitter(sessions, defer_seconds=0),
-    )
+    committer = QuietPointCommitter(sessions)
+    clock.add_flusher(committer.flush)
+    journal = OrderJournal(sessions, bot_id=bot_id, accounts=accounts, committer=committer)
     trackers = {
         venue: OrderTracker(c, journal, clock=clock, poll_interval=poll_seconds)
         for venue, c in clients.items()
@@ -337,6 +336,9 @@ async def _run_backtest(
                         marks[(venue, position.symbol)] = position.mark_price
             await clock.settle()
         finally:
+            committer = stack.journal.committer
+            if isinstance(committer, QuietPointCommitter):  # no clock drives the loop now
+                committer.release()
             await stack.stop()
             for client in clients.values():
                 await client.disconnect()

@@ -304,3 +304,102 @@ def test_one_clock_serves_one_loop_after_another() -> None:
     assert clock.now() == T0 + timedelta(seconds=6)
     with pytest.raises(RuntimeError):  # no loop running: as asyncio.get_running_loop()
         clock.quiet()
+
+
+class _HeldWrites:
+    """A flusher like the backtest's journal committer: writes wait, unanswered, until the
+    clock finds the loop otherwise quiet; each flush answers every write held, with the
+    simulated time it was committed at."""
+
+    def __init__(self, clock: SimulatedClock) -> None:
+        self.clock = clock
+        self.held: list[asyncio.Future[datetime]] = []
+        self.batches: list[int] = []
+        clock.add_flusher(self.flush)
+
+    def write(self) -> asyncio.Future[datetime]:
+        future: asyncio.Future[datetime] = asyncio.get_running_loop().create_future()
+        self.held.append(future)
+        return future
+
+    def flush(self) -> bool:
+        if not self.held:
+            return False
+        batch, self.held = self.held, []
+        self.batches.append(len(batch))
+        now = self.clock.now()
+        asyncio.get_running_loop().call_soon(self._answer, batch, now)
+        return True
+
+    @staticmethod
+    def _answer(batch: list[asyncio.Future[datetime]], now: datetime) -> None:
+        for future in batch:
+            future.set_result(now)
+
+
+async def test_held_writes_are_flushed_before_time_moves_and_a_step_waiting_on_one_ends() -> None:
+    """The step awaits its write, then waits a venue's latency, then writes again - with a
+    feed ticking meanwhile: no write waits across a move of time (the deadlock of a batch
+    released only at the end of the step), and writes asked at one instant share a flush."""
+    clock = SimulatedClock(T0)
+    writes = _HeldWrites(clock)
+    committed: list[float] = []
+
+    def at(moment: datetime) -> float:
+        return (moment - T0).total_seconds()
+
+    async def step() -> str:
+        committed.append(at(await writes.write()))  # the intent, before the order is sent
+        await clock.sleep(0.3)  # the venue's latency
+        tracker_write = writes.write()  # the fill's bookkeeping, asked at the same instant
+        committed.append(at(await writes.write()))  # the next order's intent
+        committed.append(at(await tracker_write))
+        return "done"
+
+    async def feed() -> None:
+        for _ in range(10):
+            await clock.sleep(0.1)
+
+    ticking = asyncio.ensure_future(feed())
+    task = clock.start(step())
+    await clock.advance_to(T0 + timedelta(seconds=1))
+    assert task.done()
+    assert task.result() == "done"
+    assert committed == [0.0, 0.3, 0.3]
+    assert writes.batches == [1, 2]
+    await ticking
+
+
+async def test_a_sleeper_does_not_skip_ahead_of_a_held_write() -> None:
+    """A sleep that would wake next carries on at once (``_wakes_next``) only when nothing
+    else is left to run at that instant: a write held for the quiet loop is."""
+    clock = SimulatedClock(T0)
+    writes = _HeldWrites(clock)
+    asked: list[asyncio.Future[datetime]] = []
+
+    async def feed() -> None:
+        for i in range(4):
+            await clock.sleep(0.1)
+            if i == 1:
+                asked.append(writes.write())  # nobody waits for it: only the flush answers
+
+    ticking = asyncio.ensure_future(feed())
+    await clock.advance_to(T0 + timedelta(seconds=1))
+    await ticking
+    assert [(f.result() - T0).total_seconds() for f in asked] == [pytest.approx(0.2)]
+    assert writes.batches == [1]
+
+
+async def test_work_started_with_a_write_held_runs_after_its_flush() -> None:
+    """``start`` runs the first step at once only on a quiet loop; a held write is not."""
+    clock = SimulatedClock(T0)
+    writes = _HeldWrites(clock)
+    held = writes.write()
+    seen: list[bool] = []
+
+    async def step() -> None:
+        seen.append(held.done())
+
+    await clock.start(step())
+    assert seen == [True]
+    assert clock.quiet()

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from database.models import Bot
-from execution.group_commit import GroupCommitter
+from execution.group_commit import GroupCommitter, QuietPointCommitter
 
 Work = Callable[[AsyncSession], Awaitable[str]]
 
@@ -132,3 +132,94 @@ async def test_listeners_hear_of_each_committed_transaction_and_not_of_a_failed_
         await committer.run(add_bot("c"))  # refused: nothing committed, nobody told
     assert heard == ["committed"] * 2
     assert await bot_names(db_sessions) == {"a", "b", "c"}
+
+
+async def test_a_quiet_point_committer_holds_every_write_until_flushed_then_commits_them_together(
+    db_engine: AsyncEngine, db_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    committer = QuietPointCommitter(db_sessions)
+    commits = count_commits(db_engine)
+    urgent = asyncio.ensure_future(committer.run(add_bot("intent")))
+    deferred = asyncio.ensure_future(committer.run_deferred(add_bot("bookkeeping")))
+    submitted = committer.submit(add_bot("move"))
+    committer.expedite()  # held anyway: the next quiet point commits it
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert [f.done() for f in (urgent, deferred, submitted)] == [False] * 3
+    assert commits == [0]
+    assert committer.flush()  # started: the loop has work now
+    outcomes = list(await asyncio.gather(urgent, deferred, submitted))
+    assert outcomes == ["intent", "bookkeeping", "move"]
+    assert commits == [1]
+    assert await bot_names(db_sessions) == {"intent", "bookkeeping", "move"}
+    assert not committer.flush()  # nothing held: quiet
+
+
+async def test_a_quiet_point_batch_commits_in_the_order_asked_and_fails_the_faulty_write_alone(
+    db_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    committer = QuietPointCommitter(db_sessions)
+    seen: list[str] = []
+
+    def reads_first(name: str) -> Work:
+        async def work(session: AsyncSession) -> str:
+            seen.append(",".join(sorted(await session.scalars(select(Bot.name)))))
+            return await add_bot(name)(session)
+
+        return work
+
+    first = asyncio.ensure_future(committer.run_deferred(reads_first("a")))
+    clash = asyncio.ensure_future(committer.run(add_bot("a")))  # unique name: this one fails
+    last = asyncio.ensure_future(committer.run(reads_first("b")))
+    await asyncio.sleep(0)
+    assert committer.flush()
+    assert await first == "a"
+    with pytest.raises(IntegrityError):
+        await clash
+    assert await last == "b"
+    assert seen[-1] == "a"  # the deferred write, asked first, came first
+    assert await bot_names(db_sessions) == {"a", "b"}
+
+
+async def test_a_released_quiet_point_committer_commits_what_it_held_and_then_at_once(
+    db_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    committer = QuietPointCommitter(db_sessions)
+    held = asyncio.ensure_future(committer.run(add_bot("held")))
+    await asyncio.sleep(0)
+    committer.release()  # the clock no longer drives the loop: nobody would flush
+    assert await asyncio.wait_for(held, 10) == "held"
+    assert await asyncio.wait_for(committer.run(add_bot("later")), 10) == "later"
+    assert not committer.flush()
+    assert await bot_names(db_sessions) == {"held", "later"}
+
+
+async def test_a_flush_while_the_last_one_is_under_way_commits_after_it(
+    db_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    committer = QuietPointCommitter(db_sessions)
+    order: list[str] = []
+    gate = asyncio.Event()
+
+    def noting(name: str, wait: bool = False) -> Work:
+        async def work(session: AsyncSession) -> str:
+            if wait:
+                await gate.wait()
+            order.append(name)
+            return await add_bot(name)(session)
+
+        return work
+
+    first = asyncio.ensure_future(committer.run(noting("first", wait=True)))
+    await asyncio.sleep(0)
+    assert committer.flush()
+    await asyncio.sleep(0)
+    second = asyncio.ensure_future(committer.run(noting("second")))
+    await asyncio.sleep(0)
+    assert committer.flush()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert order == []  # the second batch waits for the first transaction to end
+    gate.set()
+    assert list(await asyncio.gather(first, second)) == ["first", "second"]
+    assert order == ["first", "second"]
