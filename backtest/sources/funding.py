@@ -141,26 +141,29 @@ def published_rate(venue: str, symbol: str, row: FundingRow, *, settled: bool) -
     """The venue's funding message for ``row``: before its funding time (``T - 1 us``, the
     rate as predicted for ``T``) or once settled (``T + 1 us``, naming the next funding time
     one interval on). The event stream and the tape publish the same two."""
+    # Positional: a funding backtest publishes one of these per row read, and a dataclass
+    # takes its fields by position in about half the time it takes them by keyword.
     funding_time = row.funding_time
     if settled:
         return FundingRate(
-            venue=venue,
-            symbol=symbol,
-            rate=row.rate,
-            interval_hours=row.interval_hours,
-            next_funding_time=funding_time + _interval(row.interval_hours),
-            mark_price=row.mark_price,
-            ts=funding_time + MICROSECOND,
+            venue,
+            symbol,
+            row.rate,  # rate
+            row.interval_hours,
+            funding_time + _interval(row.interval_hours),  # next_funding_time
+            None,  # predicted_rate
+            row.mark_price,
+            funding_time + MICROSECOND,  # ts
         )
     return FundingRate(
-        venue=venue,
-        symbol=symbol,
-        rate=row.rate,
-        interval_hours=row.interval_hours,
-        next_funding_time=funding_time,
-        predicted_rate=row.rate,
-        mark_price=row.mark_price,
-        ts=funding_time - MICROSECOND,
+        venue,
+        symbol,
+        row.rate,  # rate
+        row.interval_hours,
+        funding_time,  # next_funding_time
+        row.rate,  # predicted_rate
+        row.mark_price,
+        funding_time - MICROSECOND,  # ts
     )
 
 

@@ -59,16 +59,18 @@ class LegState:
 
     @classmethod
     def from_position(cls, venue: str, position: Position, fees_paid: Decimal) -> LegState:
-        """The leg a venue reports as ``position`` (signed size), with the fees we paid on it."""
+        """The leg a venue reports as ``position`` (signed size), with the fees we paid on it.
+
+        (Fields by position: read for both legs of every pair at every check.)"""
         return cls(
-            venue=venue,
-            side=position.side,
-            size=abs(position.size),
-            entry_price=position.entry_price,
-            mark_price=position.mark_price,
-            liquidation_price=position.liquidation_price,
-            accrued_funding=position.accrued_funding,
-            fees_paid=fees_paid,
+            venue,
+            position.side,
+            abs(position.size),  # size
+            position.entry_price,
+            position.mark_price,
+            position.liquidation_price,
+            position.accrued_funding,
+            fees_paid,
         )
 
     @property
@@ -115,9 +117,11 @@ class PositionState:
     @property
     def net_pnl(self) -> Decimal:
         """Both legs' unrealized P&L plus funding accrued, minus fees paid so far."""
-        return sum(
-            (leg.unrealized_pnl + leg.accrued_funding - leg.fees_paid for leg in self.legs),
-            ZERO,
+        long, short = self.long, self.short  # summed from ZERO in this order, as sum() does
+        return (
+            ZERO
+            + (long.unrealized_pnl + long.accrued_funding - long.fees_paid)
+            + (short.unrealized_pnl + short.accrued_funding - short.fees_paid)
         )
 
     @property

@@ -111,6 +111,24 @@ def test_leg_and_position_arithmetic() -> None:
     assert pair(long=long_leg(size=D(0)), short=short_leg(size=D(0))).imbalance_pct == 0
 
 
+def test_net_pnl_is_written_as_a_sum_from_zero_writes_it() -> None:
+    """The saved peak and the exit messages print it: the digits of ``sum(..., 0)`` - a leg
+    whose figure is in exponent form comes out written plainly, never in that form."""
+    position = pair(
+        long=long_leg(
+            mark_price=D("1E+2"),
+            entry_price=D("1E+2"),
+            size=D("1E+1"),
+            accrued_funding=D("1E+1"),
+            fees_paid=D("0E+1"),
+        ),
+        short=short_leg(size=D("1E+1"), accrued_funding=D("0E+1"), fees_paid=D("0E+1")),
+    )
+    terms = [leg.unrealized_pnl + leg.accrued_funding - leg.fees_paid for leg in position.legs]
+    assert [str(term) for term in terms] == ["1E+1", "-5E+1"]  # (95 - 100) * 1E+1
+    assert str(position.net_pnl) == str(sum(terms, D(0))) == "-40"
+
+
 def test_leg_from_a_venue_position() -> None:
     venue_position = Position(
         symbol="BTC",
