@@ -4,11 +4,14 @@ transactions overlap."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.util import await_only, greenlet_spawn
 
 from backtest import scratch_db
 from backtest.clock import IoGauge, SimulatedClock
@@ -28,6 +31,52 @@ async def test_statements_run_in_the_event_loops_thread() -> None:
         await driver.create_function("thread_id", 0, threading.get_ident)
         ran_in = (await session.execute(text("SELECT thread_id()"))).scalar_one()
     assert ran_in == threading.get_ident()
+
+
+async def test_driver_calls_that_finish_at_once_need_no_switch_to_the_tasks_greenlet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SQLAlchemy's adapter awaits each driver call (cursor, execute, fetch, close, commit)
+    through a greenlet switch to the task and back; run inline, they finish at once and are
+    answered in place - and a failing statement still raises SQLAlchemy's error."""
+    switches: list[object] = []
+    real = await_only
+
+    def counted(awaitable: object) -> object:
+        switches.append(awaitable)
+        return real(awaitable)  # type: ignore[arg-type]
+
+    async with scratch_database(IoGauge()) as db:
+        async with db.sessions.begin() as session:
+            await session.execute(text("CREATE TABLE t (n INTEGER)"))  # connected by now
+        monkeypatch.setattr("backtest.scratch_db.await_only", counted)
+        async with db.sessions.begin() as session:
+            await session.execute(text("INSERT INTO t VALUES (1), (2)"))
+            rows = (await session.execute(text("SELECT n FROM t ORDER BY n"))).scalars()
+            assert list(rows) == [1, 2]
+        async with db.sessions() as session:
+            with pytest.raises(OperationalError, match="no such table"):
+                await session.execute(text("SELECT * FROM missing"))
+        assert switches == []
+    # Closing the connection does wait for its thread: that call is awaited by the task.
+    assert [type(awaited) for awaited in switches] == [scratch_db._Started]
+
+
+async def test_a_driver_call_that_waits_is_awaited_by_the_task_with_its_outcome() -> None:
+    """A call handed to the connection's thread yields a future on its first step: the task's
+    greenlet awaits the rest of it - its result, or its error - as ``await_only`` would."""
+    loop = asyncio.get_running_loop()
+
+    async def driver_call(answer: asyncio.Future[int]) -> int:
+        return await answer + 1
+
+    answered: asyncio.Future[int] = loop.create_future()
+    loop.call_soon(answered.set_result, 41)
+    assert await greenlet_spawn(scratch_db._await_inline, driver_call(answered)) == 42
+    failed: asyncio.Future[int] = loop.create_future()
+    loop.call_soon(failed.set_exception, sqlite3.OperationalError("database is locked"))
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        await greenlet_spawn(scratch_db._await_inline, driver_call(failed))
 
 
 async def test_overlapping_transactions_wait_for_each_other_in_threads() -> None:
