@@ -54,6 +54,7 @@ from execution.intent_writer import (
     now_us,
 )
 from execution.order_state import is_stale_status, merge_order_state
+from execution.venue_lookup import cancel_on_venue, order_on_venue
 
 log = structlog.get_logger(__name__)
 
@@ -798,7 +799,8 @@ async def reconcile(
 ) -> ReconcileReport:
     """Bring every unfinished journaled order in line with its venue (run before trading).
 
-    The venue's lookup by client order id is the authority. An intent the venue does not
+    The venue's lookup by client order id is the authority (by venue order id for an order
+    the venue knows by that only: :mod:`execution.venue_lookup`). An intent the venue does not
     know is ``failed`` when older than ``grace`` - the time a request the dead process had on
     the wire could still take to land - and ``lost`` otherwise (it may still appear; recovery
     and the order tracker keep asking). Nothing here waits for the grace to pass.
@@ -812,7 +814,9 @@ async def reconcile(
     for entry in await journal.unfinished():
         client = clients[entry.venue]
         try:
-            order = await client.order_status(entry.symbol, client_order_id=entry.client_order_id)
+            order = await order_on_venue(
+                client, entry.symbol, entry.client_order_id, entry.venue_order_id
+            )
         except OrderNotFound:
             if now() - entry.created_at > grace:
                 await journal.mark(entry.client_order_id, OrderStatus.FAILED, "venue never saw it")
@@ -826,7 +830,9 @@ async def reconcile(
         adopted = await journal.record_order(order)
         report.adopted.append(entry.client_order_id)
         if order.status.is_resting and not keep_resting(adopted):
-            order = await client.cancel_by_client_id(entry.symbol, entry.client_order_id)
+            order = await cancel_on_venue(
+                client, entry.symbol, entry.client_order_id, order.venue_order_id
+            )
             await journal.record_order(order)
             report.cancelled.append(entry.client_order_id)
         await complete_fills(journal, client, order)

@@ -51,6 +51,7 @@ from execution.journal import OrderIntent, OrderJournal
 from execution.order_tracker import OrderTracker
 from execution.pre_trade import PreTradeGate
 from execution.pricing import AggressiveLimitParams, aggressive_limit_price
+from execution.venue_lookup import cancel_on_venue, order_on_venue
 
 log = structlog.get_logger(__name__)
 
@@ -296,10 +297,17 @@ class OrderExecutor:
     async def cancel(self, symbol: str, client_order_id: str) -> Order:
         """Cancel one tracked order and return its final state (fills included)."""
         await self._tracker.mark_cancel_requested(client_order_id)
+        tracker = self._tracker
+        # An adopted order may be known to the venue by its venue id only (venue_lookup).
+        venue_id = (
+            tracker.get(client_order_id).order.venue_order_id
+            if tracker.is_tracked(client_order_id)
+            else None
+        )
         try:
-            order = await self._client.cancel_by_client_id(symbol, client_order_id)
-        except OrderNotFound:
-            order = await self._client.order_status(symbol, client_order_id=client_order_id)
+            order = await cancel_on_venue(self._client, symbol, client_order_id, venue_id)
+        except OrderNotFound:  # finished already: its final state
+            order = await order_on_venue(self._client, symbol, client_order_id, venue_id)
         await self._tracker.apply_order(order)
         return self._tracker.get(client_order_id).order
 

@@ -42,6 +42,7 @@ from exchange_clients.streams import Subscription
 from exchange_clients.types import Fill, Order, OrderStatus
 from execution.journal import OrderJournal
 from execution.order_state import is_stale_status, merge_order_state
+from execution.venue_lookup import order_on_venue
 
 log = structlog.get_logger(__name__)
 
@@ -102,6 +103,8 @@ class OrderTracker:
         self._unfinished: dict[str, TrackedOrder] = {}
         # When each tracked order became final, oldest first: what the poller drops.
         self._finished_at: dict[str, datetime] = {}
+        # Orders the venue finds by venue id only (adopted ones: execution.venue_lookup).
+        self._by_venue_id: set[str] = set()
         # Stream consumers and the poller change the same orders; each change is computed
         # and journaled under this lock so a slower writer can't overwrite a newer state.
         self._lock = asyncio.Lock()
@@ -191,6 +194,7 @@ class OrderTracker:
         self._orders.pop(client_order_id, None)
         self._unfinished.pop(client_order_id, None)
         self._finished_at.pop(client_order_id, None)
+        self._by_venue_id.discard(client_order_id)
 
     def orders(self) -> dict[str, TrackedOrder]:
         """Every order tracked now, by client order id (a copy: safe to iterate and change):
@@ -362,8 +366,12 @@ class OrderTracker:
                 continue
             order = tracked.order
             try:
-                reported = await self._client.order_status(
-                    order.symbol, client_order_id=order.client_order_id
+                reported = await order_on_venue(
+                    self._client,
+                    order.symbol,
+                    order.client_order_id,
+                    order.venue_order_id,
+                    by_venue_id=self._by_venue_id,
                 )
             except OrderNotFound:
                 async with self._lock:
@@ -392,3 +400,4 @@ class OrderTracker:
                 return
             del finished[client_order_id]
             self._orders.pop(client_order_id, None)
+            self._by_venue_id.discard(client_order_id)

@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -23,9 +24,9 @@ from database.models import Account, Bot
 from database.models import Order as OrderRow
 from exchange_clients.base import BaseExchangeClient, Reconnected
 from exchange_clients.factory import create_client
-from exchange_clients.types import ClientSettings
+from exchange_clients.types import ClientSettings, OrderStatus
 from execution.client_ids import ClientOrderIds
-from execution.journal import OrderJournal
+from execution.journal import OrderJournal, reconcile
 from execution.order_executor import ExecutionMode, ExecutionRequest, OrderExecutor
 from execution.order_tracker import OrderTracker
 from execution.reconciliation import ADOPTED, FLATTEN, VenueReconciler
@@ -216,6 +217,37 @@ async def test_adopt_takes_the_venue_state_into_the_journal(rig: Rig) -> None:
     assert (adopted.venue_order_id, adopted.size, adopted.status) == (venue_id, SIZE, "open")
     assert (await rig.reconciler("refuse").run()).clean
     assert await rig.venue_position() == D("0.006")  # nothing traded
+
+
+async def test_an_adopted_order_is_found_again_by_its_venue_id(rig: Rig) -> None:
+    """An adopted order's client id is whatever the venue client made of it (Hyperliquid: the
+    other program's cloid, or ``hl-<oid>`` without one), which the venue may not look up as a
+    client id: the start-up reconcile, the tracker's poll and a cancel find it by its venue
+    id instead of marking it failed or lost."""
+    venue_id = await rig.by_hand_limit()
+    await rig.reconciler("adopt").run()
+    [adopted] = await rig.rows(ADOPTED)
+    client_id = adopted.client_order_id
+    name = rig.venue.name
+
+    # A restart: the journal's reconcile (grace 0: an unknown order is failed at once).
+    report = await reconcile(
+        rig.journal, {name: rig.venue.bot}, keep_resting=lambda _: True, grace=timedelta(0)
+    )
+    assert (report.adopted, report.failed, report.lost) == ([client_id], [], [])
+    # The tracker asks about it once it has been silent (lost after one "not found").
+    poller = OrderTracker(rig.venue.bot, rig.journal, silence_seconds=0, lost_after=1)
+    poller.track((await rig.journal.get(client_id)).as_order())
+    await poller.poll_once()
+    assert poller.get(client_id).status is OrderStatus.OPEN
+    await poller.poll_once()  # asked by its venue id at once now: still there
+    assert poller.get(client_id).status is OrderStatus.OPEN
+    cancelled = await rig.executor.cancel("BTC", client_id)
+    assert (cancelled.client_order_id, cancelled.venue_order_id) == (client_id, venue_id)
+    assert cancelled.status is OrderStatus.CANCELLED
+    assert venue_id not in {o.venue_order_id for o in await rig.venue.bot.open_orders()}
+    await rig.tracker.flush()
+    assert (await rig.journal.get(client_id)).status is OrderStatus.CANCELLED
 
 
 async def test_cancel_cancels_the_hand_order_and_closes_the_unexplained_part(rig: Rig) -> None:
