@@ -475,12 +475,9 @@ def scan(
     for symbol in sorted(by_symbol):
         per_venue = by_symbol[symbol]
         # Each quote's own market-quality verdict, once, for the pairs it is part of.
-        checked = [
-            (per_venue[venue], _quote_check(per_venue[venue], params))
-            for venue in sorted(per_venue)
-        ]
-        for (first, first_check), (second, second_check) in combinations(checked, 2):
-            outcome = _evaluate(first, second, limits, first_check, second_check)
+        checked = [_quote_check(per_venue[venue], params) for venue in sorted(per_venue)]
+        for first, second in combinations(checked, 2):
+            outcome = _evaluate(first, second, limits)
             if isinstance(outcome, Opportunity):
                 opportunities.append(outcome)
             else:
@@ -541,40 +538,46 @@ class _Limits:
         self.fees: dict[tuple[int, int], tuple[Decimal, Decimal, Decimal, Decimal]] = {}
 
 
-_QuoteCheck = tuple[list[Reason], bool]
-"""A quote's market-quality failures, and whether its bid/ask spread is too wide."""
+_Checked = tuple[VenueQuote, str, Decimal, Decimal, Decimal, list[Reason], bool]
+"""A quote with what every pair it is part of reads of it, read once: (quote, venue, hourly
+rate, mid, maker saving, its market-quality failures, whether its bid/ask spread is too
+wide)."""
 
 
-def _quote_check(quote: VenueQuote, params: FundingArbitrageParams) -> _QuoteCheck:
+def _quote_check(quote: VenueQuote, params: FundingArbitrageParams) -> _Checked:
     reasons: list[Reason] = []
     _check_quote(quote, params, reasons)
-    return reasons, quote.spread_pct > params.max_spread_pct
+    return (
+        quote,
+        quote.venue,
+        quote.hourly_rate,
+        quote.mid,
+        quote.maker_saving,
+        reasons,
+        quote.spread_pct > params.max_spread_pct,
+    )
 
 
-def _evaluate(
-    first: VenueQuote,
-    second: VenueQuote,
-    limits: _Limits,
-    first_check: _QuoteCheck,
-    second_check: _QuoteCheck,
-) -> Opportunity | _Refused:
-    """One pair of venues (``first``/``second`` in name order); the direction is chosen here.
-    ``first_check``/``second_check``: each quote's :func:`_quote_check`. A refused pair is
-    what its :class:`Rejection` is made of (:attr:`ScanResult.rejected`)."""
-    symbol = first.symbol
-    first_hourly = first.hourly_rate
-    second_hourly = second.hourly_rate
+def _evaluate(first: _Checked, second: _Checked, limits: _Limits) -> Opportunity | _Refused:
+    """One pair of venues (``first``/``second`` in name order, as :func:`_quote_check` read
+    them); the direction is chosen here. A refused pair is what its :class:`Rejection` is made
+    of (:attr:`ScanResult.rejected`)."""
+    first_hourly = first[2]
+    second_hourly = second[2]
     if first_hourly == second_hourly:
         no_spread = f"no funding spread: both venues at {_rate(first_hourly)}/h"
-        return (symbol, first.venue, second.venue, (no_spread,), (), ())
+        return (first[0].symbol, first[1], second[1], (no_spread,), (), ())
     if first_hourly < second_hourly:
-        long, short, long_hourly, short_hourly = first, second, first_hourly, second_hourly
-        (long_failures, long_wide), (short_failures, short_wide) = first_check, second_check
+        long, long_venue, long_hourly, long_mid, long_saving, long_failures, long_wide = first
+        short, short_venue, short_hourly, short_mid, short_saving, short_failures, short_wide = (
+            second
+        )
     else:
-        long, short, long_hourly, short_hourly = second, first, second_hourly, first_hourly
-        (long_failures, long_wide), (short_failures, short_wide) = second_check, first_check
-    long_venue = long.venue
-    short_venue = short.venue
+        long, long_venue, long_hourly, long_mid, long_saving, long_failures, long_wide = second
+        short, short_venue, short_hourly, short_mid, short_saving, short_failures, short_wide = (
+            first
+        )
+    symbol = long.symbol
 
     reasons: list[Reason] = []
     mandatory = limits.mandatory
@@ -585,8 +588,6 @@ def _evaluate(
     if short_failures:
         reasons += short_failures
 
-    long_mid = long.mid
-    short_mid = short.mid
     divergence = abs(long_mid - short_mid) / ((long_mid + short_mid) / TWO) * HUNDRED
     # The reasons are written when read (partial, not a closure: a closure would make cells
     # of these variables on every call, for the hundreds of pairs a scan prices).
@@ -605,7 +606,7 @@ def _evaluate(
 
     gross_hourly = short_hourly - long_hourly
     # The lead saves most by resting; a tie leads with the long leg.
-    lead, other = (short, long) if short.maker_saving > long.maker_saving else (long, short)
+    lead, other = (short, long) if short_saving > long_saving else (long, short)
     notes: tuple[str, ...] = ()
     if limits.maker:
         if lead.maker_fee is None:
