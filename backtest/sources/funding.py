@@ -24,7 +24,7 @@ from bisect import bisect_right
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal, getcontext
 
 from backtest.sources.feed import HistoryFeed, VenueData
 from core.clock import Clock
@@ -35,6 +35,7 @@ from exchange_clients.market_data.events import (
     Level,
     MarketEvent,
 )
+from exchange_clients.paper.book import PlainLevels
 from exchange_clients.paper.tape import MarketTape
 from exchange_clients.types import FundingRate, Market
 
@@ -97,26 +98,116 @@ def drawn_book(
     asks: list[Level] = []
     size: Decimal | None = None  # the same on every level: worked out once, if a level fits
     last_bid = last_ask = _ZERO
+    moved = False  # a level kept was moved a tick past the one before it (see _places)
     for i in _LEVELS:
         offset = half + twice * i
         bid = ((mark - offset) / tick).to_integral_value(ROUND_FLOOR) * tick
         ask = ((mark + offset) / tick).to_integral_value(ROUND_CEILING) * tick
+        moved_here = False
         if i:
             if bid >= last_bid:
                 bid = last_bid - tick
+                moved_here = True
             if ask <= last_ask:
                 ask = last_ask + tick
+                moved_here = True
         if bid <= 0:
             break
+        if moved_here:
+            moved = True
         if size is None:
             step = market.step_size
             size = max(step, (shape.depth_usd / mark / step).to_integral_value(ROUND_DOWN) * step)
         bids.append((bid, size))
         asks.append((ask, size))
         last_bid, last_ask = bid, ask
+    places = _places(mark, half, tick, size, last_bid, moved)
+    if places is None:
+        return BookSnapshotEvent(
+            venue, market.symbol, ts, tuple(bids), tuple(asks), int(ts.timestamp() * 1_000_000)
+        )
+    # Vouched for (see _places): the paper book takes them without reading them back as text.
+    best_bid = best_ask = None
+    if bids and size:
+        best_bid, best_ask = str(bids[0][0]), str(asks[0][0])
     return BookSnapshotEvent(
-        venue, market.symbol, ts, tuple(bids), tuple(asks), int(ts.timestamp() * 1_000_000)
+        venue,
+        market.symbol,
+        ts,
+        PlainLevels.vouched(bids, places, best_bid),
+        PlainLevels.vouched(asks, places, best_ask),
+        int(ts.timestamp() * 1_000_000),
     )
+
+
+_MAX_EXACT_DIGITS = 27  # under the 28 of the default context, with a digit to spare
+
+
+def _places(
+    mark: Decimal,
+    half: Decimal,
+    tick: Decimal,
+    size: Decimal | None,
+    lowest: Decimal,
+    moved: bool,
+) -> int | None:
+    """The decimal places :func:`drawn_book`'s prices are written with (the most of any), or
+    None when it cannot vouch that they are plain (:class:`~exchange_clients.paper.book.
+    PlainLevels`): worked out from how they were made, not read back from each price.
+
+    With the tick a power of ten (coefficient 1, exponent ``t``) and every figure short enough
+    that no step rounds, each step is exact and keeps to the exponent rules: an offset has
+    half's exponent ``h`` (``half * (1 + 2 i)``), ``mark -/+ offset`` the smaller ``e`` of
+    mark's and ``h``; divided by the tick its exponent is ``e - t``, which an integral value
+    keeps when not negative (else 0), times the tick ``max(e, t)``; a level moved a tick past
+    the one before it (``last -/+ tick``) has exponent ``t``. So every price has exponent
+    ``max(e, t)`` or ``t``: none is written in exponent form when both are at most 0 and the
+    lowest price (the last bid) is at least 1e-6; then its places are ``-t`` where any has
+    exponent ``t`` and ``-e`` otherwise. Sizes are one ``Decimal`` for every level; prices are
+    best first (each level strictly past the last) and positive by construction."""
+    if size is not None and (type(size) is not Decimal or size <= 0):
+        return None
+    if size is None:  # no level: nothing to vouch for but the empty sides
+        return 0
+    if type(mark) is not Decimal or type(half) is not Decimal or type(tick) is not Decimal:
+        return None
+    tick_text = str(tick)
+    if "E" in tick_text:  # 1E-8, 1E+1: a power of ten when its coefficient is 1
+        coefficient, _, power = tick_text.partition("E")
+        if coefficient != "1":
+            return None
+        t = int(power)
+    elif tick_text.replace(".", "").lstrip("0") == "1":
+        t = _exponent(tick_text)
+    else:
+        return None  # not a power of ten (or written with more digits: 0.010)
+    if t > 0:
+        return None  # every price a multiple of 10 or more: written in exponent form
+    e = min(_exponent(str(mark)), _exponent(str(half)))
+    if e > 0:
+        return None  # a multiple of 10 or more: written in exponent form
+    floor = min(e, t)
+    # The largest magnitude any step reaches: below twice the largest of the mark, the widest
+    # offset (< 10 half) and the ticks a level moves by (< 10 ticks).
+    top = max(mark.adjusted(), half.adjusted() + 1, t + 1) + 1
+    if top - floor + 1 > _MAX_EXACT_DIGITS or getcontext().prec < _MAX_EXACT_DIGITS + 1:
+        return None
+    if lowest.adjusted() < -6:
+        return None
+    places = -t if moved or e < t else -e
+    return places if places <= _MAX_PLACES else None
+
+
+_MAX_PLACES = 30  # what plain_snapshot takes
+
+
+def _exponent(text: str) -> int:
+    """The exponent of a finite ``Decimal`` from its text (``str``): minus its places when
+    written plainly, else the written exponent less the places of the digits before it."""
+    digits, _, power = text.partition("E")
+    point = digits.find(".")
+    places = 0 if point < 0 else len(digits) - point - 1
+    return (int(power) if power else 0) - places
 
 
 def funding_events(

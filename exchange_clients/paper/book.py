@@ -54,6 +54,30 @@ from exchange_clients.order_book import (
 from exchange_clients.types import Side
 
 
+class PlainLevels(tuple[Level, ...]):
+    """One side of a snapshot, vouched for by whoever made it: what
+    :func:`~exchange_clients.order_book.plain_snapshot` would check is known to hold, so
+    :meth:`PaperBook.apply_snapshot` need not check it again (a funding backtest draws its
+    books - :func:`backtest.sources.funding.drawn_book` - and knows how their prices are
+    written as it works them out; reading every level back as text was most of holding one).
+
+    Vouched: prices and sizes are ``Decimal`` (not a subclass), best first with no repeats
+    (bids falling, asks rising), sizes not negative, every price written without exponent or
+    sign with at most 30 decimal places; ``places`` is the most places one of them is written
+    with, ``best`` the text of the first price with size (None: no level has size). Anything
+    else is an ordinary tuple of levels to the book, checked as it always was."""
+
+    places: int
+    best: str | None
+
+    @classmethod
+    def vouched(cls, levels: Sequence[Level], places: int, best: str | None) -> PlainLevels:
+        made = cls(levels)
+        made.places = places
+        made.best = best
+        return made
+
+
 class PaperBook:
     """One symbol's book as the paper venue matches against it. Not thread-safe."""
 
@@ -140,8 +164,12 @@ class PaperBook:
         """Replace the book; everything we took is forgotten (the snapshot is the truth).
 
         Held as given until something needs the books (see the module docstring)."""
-        bids, asks = tuple(bids), tuple(asks)  # the caller may reuse its lists
-        plain = plain_snapshot(bids, asks)
+        plain: tuple[int, str | None, str | None] | None
+        if type(bids) is PlainLevels and type(asks) is PlainLevels:  # checked by its maker
+            plain = (max(bids.places, asks.places), bids.best, asks.best)
+        else:
+            bids, asks = tuple(bids), tuple(asks)  # the caller may reuse its lists
+            plain = plain_snapshot(bids, asks)
         if plain is None:  # loaded now: a malformed level raises here, as it always did
             if self._pending is not None:  # what a failing load leaves is on top of it
                 self._load()

@@ -1,0 +1,134 @@
+"""A drawn book (funding data's order book around each row's mark) vouches for its levels
+(:class:`~exchange_clients.paper.book.PlainLevels`) only when ``plain_snapshot`` would say the
+same of them, and the paper book then answers exactly as it does for the same levels unvouched.
+The prices are the definition's: checked against it, digit for digit."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal, localcontext
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from backtest.sources.funding import BookShape, drawn_book, market_for
+from exchange_clients.market_data.events import Level
+from exchange_clients.order_book import plain_snapshot
+from exchange_clients.paper.book import PaperBook, PlainLevels
+from exchange_clients.types import Market
+
+D = Decimal
+TS = datetime(2025, 1, 1, tzinfo=UTC)
+
+TICKS = [D(1).scaleb(k) for k in range(-12, 3)] + [
+    D("0.010"),  # a power of ten written with a trailing zero: not vouched for
+    D("1.0"),
+    D("0.5"),
+    D("0.25"),
+    D(5),
+    D("1E+1"),
+]
+SPREADS = [D(2), D("2.5"), D("0.1"), D(50), D(5000), D("2E+1"), D(30000)]
+DEPTHS = [D(250_000), D("1E+3"), D("0.5"), D(1)]
+STEPS = [D(1).scaleb(k) for k in range(-6, 3)] + [D("0.5"), D("0.001")]
+
+
+def definition(market: Market, mark: Decimal, shape: BookShape) -> tuple[list[Level], list[Level]]:
+    """The drawn levels as the definition reads, written out plainly."""
+    tick = market.tick_size
+    half = mark * shape.spread_bps / D(20_000)
+    bids: list[Level] = []
+    asks: list[Level] = []
+    for i in range(5):
+        offset = half + 2 * half * D(i)
+        bid = ((mark - offset) / tick).to_integral_value(ROUND_FLOOR) * tick
+        ask = ((mark + offset) / tick).to_integral_value(ROUND_CEILING) * tick
+        if i and bid >= bids[-1][0]:
+            bid = bids[-1][0] - tick
+        if i and ask <= asks[-1][0]:
+            ask = asks[-1][0] + tick
+        if bid <= 0:
+            break
+        step = market.step_size
+        size = max(step, (shape.depth_usd / mark / step).to_integral_value(ROUND_DOWN) * step)
+        bids.append((bid, size))
+        asks.append((ask, size))
+    return bids, asks
+
+
+def _texts(levels: tuple[Level, ...] | list[Level]) -> list[tuple[str, str]]:
+    return [(str(price), str(size)) for price, size in levels]
+
+
+def _market(tick: Decimal, step: Decimal) -> Market:
+    return Market("X", "X", tick, step, step, D(0), D(20))
+
+
+def _check(market: Market, mark: Decimal, shape: BookShape) -> bool:
+    """Check one book; whether it was vouched for."""
+    book = drawn_book("v", market, TS, mark, shape)
+    bids, asks = definition(market, mark, shape)
+    assert (_texts(book.bids), _texts(book.asks)) == (_texts(bids), _texts(asks))
+    vouched = type(book.bids) is PlainLevels
+    assert (type(book.asks) is PlainLevels) is vouched
+    if vouched:
+        assert isinstance(book.bids, PlainLevels)
+        assert isinstance(book.asks, PlainLevels)
+        said = plain_snapshot(tuple(bids), tuple(asks))
+        assert said == (max(book.bids.places, book.asks.places), book.bids.best, book.asks.best)
+    else:
+        assert type(book.bids) is tuple
+    # The paper book holding it answers as it does for the same levels given as plain tuples.
+    ours, theirs = PaperBook("X"), PaperBook("X")
+    ours.apply_snapshot(book.bids, book.asks, 7)
+    theirs.apply_snapshot(tuple(bids), tuple(asks), 7)
+    assert ours.pending is theirs.pending
+    assert str(ours.feed_mid()) == str(theirs.feed_mid())
+    for depth in (1, 3):
+        assert [_texts(side) for side in ours.depth(depth)] == [
+            _texts(side) for side in theirs.depth(depth)
+        ]
+    assert repr(ours.feed) == repr(theirs.feed)
+    return vouched
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    coefficient=st.integers(1, 10**12),
+    exponent=st.integers(-14, 4),
+    tick=st.sampled_from(TICKS),
+    spread=st.sampled_from(SPREADS),
+    depth=st.sampled_from(DEPTHS),
+    step=st.sampled_from(STEPS),
+)
+def test_a_drawn_book_vouches_only_for_what_plain_snapshot_says(
+    coefficient: int,
+    exponent: int,
+    tick: Decimal,
+    spread: Decimal,
+    depth: Decimal,
+    step: Decimal,
+) -> None:
+    mark = D(coefficient).scaleb(exponent)
+    _check(_market(tick, step), mark, BookShape(spread, depth))
+
+
+def test_listed_markets_are_vouched_for_and_the_odd_ones_are_not() -> None:
+    """The bench's kind of data (6 significant digits, a listing from ``market_for``) is
+    vouched for; a price that prints in exponent form, a tick that is not a power of ten, a
+    context too short to be exact and a level moved a tick past the last are handled too."""
+    shape = BookShape()
+    marks = [D("1234.56"), D("0.123457"), D("31622.8"), D("7.5"), D("99999.9"), D("0.001")]
+    assert all(_check(market_for("X", mark), mark, shape) for mark in marks)
+    assert _check(market_for("X", D("123457")), D("123457"), shape)  # tick 1
+    assert not _check(market_for("X", D("1234570")), D("1234570"), shape)  # tick 1E+1
+    assert not _check(market_for("X", D("1.23457E+6")), D("1.23457E+6"), shape)
+    assert not _check(_market(D("0.25"), D(1)), D("100.5"), shape)
+    assert not _check(_market(D("1E-12"), D(1)), D("1.2E-7"), shape)  # prices print 1.2E-7
+    assert _check(_market(D("0.01"), D(1)), D("0.0000012"), shape)  # no level: nothing held
+    moved = _market(D(1), D(1))  # every level within a tick: moved one past the last
+    assert _check(moved, D("100.25"), shape)
+    assert drawn_book("v", moved, TS, D("100.25"), shape).bids[1][0] == D(99)
+    with localcontext() as short:
+        short.prec = 12
+        assert not _check(market_for("X", D("1234.56")), D("1234.56"), shape)
