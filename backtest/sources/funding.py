@@ -88,126 +88,138 @@ def market_for(symbol: str, price: Decimal) -> Market:
 def drawn_book(
     venue: str, market: Market, ts: datetime, mark: Decimal, shape: BookShape
 ) -> BookSnapshotEvent:
-    # Every price is the same Decimal arithmetic, level by level, as the definition reads
-    # (offset = half + twice * level; (mark -/+ offset) / tick floored/ceiled, times tick):
+    # Every price is worked out as the definition reads (offset = half + twice * level;
+    # (mark -/+ offset) / tick floored/ceiled, times tick) - or, where that is the same
+    # Decimal (see _exact_at), as (mark -/+ offset) floored/ceiled to the tick in one step:
     # a funding backtest draws hundreds of these per scan, so the loop keeps to locals.
     tick = market.tick_size
     half = mark * shape.spread_bps / _BPS_HALVED
     twice = 2 * half
+    exact_at = _exact_at(mark, half, tick)
     bids: list[Level] = []
     asks: list[Level] = []
     size: Decimal | None = None  # the same on every level: worked out once, if a level fits
     last_bid = last_ask = _ZERO
-    moved = False  # a level kept was moved a tick past the one before it (see _places)
     for i in _LEVELS:
         offset = half + twice * i
-        bid = ((mark - offset) / tick).to_integral_value(ROUND_FLOOR) * tick
-        ask = ((mark + offset) / tick).to_integral_value(ROUND_CEILING) * tick
-        moved_here = False
+        if exact_at is not None:
+            bid = (mark - offset).quantize(tick, ROUND_FLOOR)
+            ask = (mark + offset).quantize(tick, ROUND_CEILING)
+        else:
+            bid = ((mark - offset) / tick).to_integral_value(ROUND_FLOOR) * tick
+            ask = ((mark + offset) / tick).to_integral_value(ROUND_CEILING) * tick
         if i:
             if bid >= last_bid:
                 bid = last_bid - tick
-                moved_here = True
             if ask <= last_ask:
                 ask = last_ask + tick
-                moved_here = True
         if bid <= 0:
             break
-        if moved_here:
-            moved = True
         if size is None:
             step = market.step_size
             size = max(step, (shape.depth_usd / mark / step).to_integral_value(ROUND_DOWN) * step)
         bids.append((bid, size))
         asks.append((ask, size))
         last_bid, last_ask = bid, ask
-    places = _places(mark, half, tick, size, last_bid, moved)
-    if places is None:
-        return BookSnapshotEvent(
-            venue, market.symbol, ts, tuple(bids), tuple(asks), int(ts.timestamp() * 1_000_000)
-        )
-    # Vouched for (see _places): the paper book takes them without reading them back as text.
-    best_bid = best_ask = None
-    if bids and size:
-        best_bid, best_ask = str(bids[0][0]), str(asks[0][0])
+    sequence = int(ts.timestamp() * 1_000_000)
+    if exact_at is None or not _plain(exact_at, size, last_bid):
+        return BookSnapshotEvent(venue, market.symbol, ts, tuple(bids), tuple(asks), sequence)
+    # Vouched for: the paper book takes the levels without reading each back as text.
+    places, best_bid, best_ask = 0, None, None  # no level: no places
+    if bids:
+        places = exact_at
+        if size:
+            best_bid, best_ask = str(bids[0][0]), str(asks[0][0])
     return BookSnapshotEvent(
         venue,
         market.symbol,
         ts,
         PlainLevels.vouched(bids, places, best_bid),
         PlainLevels.vouched(asks, places, best_ask),
-        int(ts.timestamp() * 1_000_000),
+        sequence,
     )
 
 
 _MAX_EXACT_DIGITS = 27  # under the 28 of the default context, with a digit to spare
+_MAX_PLACES = 30  # what plain_snapshot takes
 
 
-def _places(
-    mark: Decimal,
-    half: Decimal,
-    tick: Decimal,
-    size: Decimal | None,
-    lowest: Decimal,
-    moved: bool,
-) -> int | None:
-    """The decimal places :func:`drawn_book`'s prices are written with (the most of any), or
-    None when it cannot vouch that they are plain (:class:`~exchange_clients.paper.book.
-    PlainLevels`): worked out from how they were made, not read back from each price.
+def _exact_at(mark: Decimal, half: Decimal, tick: Decimal) -> int | None:
+    """The tick's decimal places when every price :func:`drawn_book` works out is exact and
+    written with them - so ``x.quantize(tick, FLOOR)`` is the definition's ``(x / tick).
+    to_integral_value(FLOOR) * tick``, digit for digit (CEILING alike) - else None.
 
-    With the tick a power of ten (coefficient 1, exponent ``t``) and every figure short enough
-    that no step rounds, each step is exact and keeps to the exponent rules: an offset has
-    half's exponent ``h`` (``half * (1 + 2 i)``), ``mark -/+ offset`` the smaller ``e`` of
-    mark's and ``h``; divided by the tick its exponent is ``e - t``, which an integral value
-    keeps when not negative (else 0), times the tick ``max(e, t)``; a level moved a tick past
-    the one before it (``last -/+ tick``) has exponent ``t``. So every price has exponent
-    ``max(e, t)`` or ``t``: none is written in exponent form when both are at most 0 and the
-    lowest price (the last bid) is at least 1e-6; then its places are ``-t`` where any has
-    exponent ``t`` and ``-e`` otherwise. Sizes are one ``Decimal`` for every level; prices are
-    best first (each level strictly past the last) and positive by construction."""
-    if size is not None and (type(size) is not Decimal or size <= 0):
-        return None
-    if size is None:  # no level: nothing to vouch for but the empty sides
-        return 0
+    That holds with the tick a power of ten (coefficient 1, exponent ``t`` at most 0), mark's
+    and half's exponents both at most ``t`` and every figure short enough that no step
+    rounds. Then each step keeps to the exponent rules: an offset (``half * (1 + 2 i)``) has
+    half's exponent, ``mark -/+ offset`` the smaller ``e`` of mark's and half's; divided by
+    the tick its exponent is ``e - t`` (at most 0), 0 once integral, ``t`` times the tick - as
+    quantizing to the tick gives; a level moved a tick past the one before it (``last -/+
+    tick``) has exponent ``t`` too. (Asked for every book drawn: kept to plain operations.)"""
     if type(mark) is not Decimal or type(half) is not Decimal or type(tick) is not Decimal:
         return None
     tick_text = str(tick)
-    if "E" in tick_text:  # 1E-8, 1E+1: a power of ten when its coefficient is 1
-        coefficient, _, power = tick_text.partition("E")
-        if coefficient != "1":
-            return None
-        t = int(power)
-    elif tick_text.replace(".", "").lstrip("0") == "1":
-        t = _exponent(tick_text)
+    t = _TICK_POWERS.get(tick_text, _UNSEEN)
+    if t is _UNSEEN:
+        t = _TICK_POWERS[tick_text] = _tick_power(tick_text)
+    if t is None:
+        return None
+    e = _exponent(str(mark))
+    half_exponent = _exponent(str(half))
+    if half_exponent < e:
+        e = half_exponent
+    if e > t:
+        return None
+    # The largest magnitude any step reaches: below twice the largest of the mark, the widest
+    # offset (< 10 half) and the ticks a level moves by (< 10 ticks; t + 1 <= 1).
+    top = mark.adjusted()
+    widest = half.adjusted() + 1
+    if widest > top:
+        top = widest
+    if t + 1 > top:
+        top = t + 1
+    if top + 2 - e > _MAX_EXACT_DIGITS or getcontext().prec <= _MAX_EXACT_DIGITS:
+        return None
+    return -t
+
+
+_UNSEEN = -1  # (a tick's power is at most 0, or None)
+_TICK_POWERS: dict[str, int | None] = {}  # a tick's text -> _tick_power
+
+
+def _tick_power(text: str) -> int | None:
+    """The exponent of a tick written ``text`` when it is a power of ten at most 1 (its
+    coefficient 1), else None."""
+    if "E" in text:  # 1E-8, 1E+1
+        coefficient, _, power = text.partition("E")
+        t = int(power) if coefficient == "1" else None
+    elif text.replace(".", "").lstrip("0") == "1":
+        t = _exponent(text)
     else:
         return None  # not a power of ten (or written with more digits: 0.010)
-    if t > 0:
-        return None  # every price a multiple of 10 or more: written in exponent form
-    e = min(_exponent(str(mark)), _exponent(str(half)))
-    if e > 0:
-        return None  # a multiple of 10 or more: written in exponent form
-    floor = min(e, t)
-    # The largest magnitude any step reaches: below twice the largest of the mark, the widest
-    # offset (< 10 half) and the ticks a level moves by (< 10 ticks).
-    top = max(mark.adjusted(), half.adjusted() + 1, t + 1) + 1
-    if top - floor + 1 > _MAX_EXACT_DIGITS or getcontext().prec < _MAX_EXACT_DIGITS + 1:
-        return None
-    if lowest.adjusted() < -6:
-        return None
-    places = -t if moved or e < t else -e
-    return places if places <= _MAX_PLACES else None
-
-
-_MAX_PLACES = 30  # what plain_snapshot takes
+    return None if t is None or t > 0 else t  # a multiple of 10 prints in exponent form
 
 
 def _exponent(text: str) -> int:
     """The exponent of a finite ``Decimal`` from its text (``str``): minus its places when
     written plainly, else the written exponent less the places of the digits before it."""
+    if "E" not in text:
+        point = text.find(".")
+        return 0 if point < 0 else point + 1 - len(text)
     digits, _, power = text.partition("E")
     point = digits.find(".")
-    places = 0 if point < 0 else len(digits) - point - 1
-    return (int(power) if power else 0) - places
+    return int(power) - (0 if point < 0 else len(digits) - point - 1)
+
+
+def _plain(places: int, size: Decimal | None, lowest: Decimal) -> bool:
+    """Whether :func:`drawn_book` can vouch for its levels (:class:`~exchange_clients.paper.
+    book.PlainLevels`), every price written with ``places`` places (:func:`_exact_at`): none
+    is in exponent form when the lowest (the last bid) is at least 1e-6, and sizes are one
+    ``Decimal``, not negative, on every level. Prices are best first (each level strictly
+    past the last) and positive by construction."""
+    if size is None:  # no level: nothing to vouch for but the empty sides
+        return True
+    return type(size) is Decimal and size >= 0 and lowest.adjusted() >= -6 and places <= _MAX_PLACES
 
 
 def funding_events(

@@ -118,17 +118,22 @@ def test_listed_markets_are_vouched_for_and_the_odd_ones_are_not() -> None:
     vouched for; a price that prints in exponent form, a tick that is not a power of ten, a
     context too short to be exact and a level moved a tick past the last are handled too."""
     shape = BookShape()
-    marks = [D("1234.56"), D("0.123457"), D("31622.8"), D("7.5"), D("99999.9"), D("0.001")]
+    marks = [D("1234.56"), D("0.123457"), D("31622.8"), D("7.5"), D("99999.9"), D("0.00123")]
     assert all(_check(market_for("X", mark), mark, shape) for mark in marks)
+    # Half the spread (1E-7) coarser than the tick (1E-8): the definition's steps, unvouched.
+    assert not _check(market_for("X", D("0.001")), D("0.001"), shape)
     assert _check(market_for("X", D("123457")), D("123457"), shape)  # tick 1
     assert not _check(market_for("X", D("1234570")), D("1234570"), shape)  # tick 1E+1
     assert not _check(market_for("X", D("1.23457E+6")), D("1.23457E+6"), shape)
     assert not _check(_market(D("0.25"), D(1)), D("100.5"), shape)
     assert not _check(_market(D("1E-12"), D(1)), D("1.2E-7"), shape)  # prices print 1.2E-7
     assert _check(_market(D("0.01"), D(1)), D("0.0000012"), shape)  # no level: nothing held
-    moved = _market(D(1), D(1))  # every level within a tick: moved one past the last
-    assert _check(moved, D("100.25"), shape)
-    assert drawn_book("v", moved, TS, D("100.25"), shape).bids[1][0] == D(99)
+    moved = _market(D("0.1"), D(1))  # levels 2 bps apart, ticks 10: moved one past the last
+    assert _check(moved, D("100.001"), shape)
+    assert _texts(drawn_book("v", moved, TS, D("100.001"), shape).bids[:2]) == [
+        ("99.9", "2499"),
+        ("99.8", "2499"),
+    ]
     with localcontext() as short:
         short.prec = 12
         assert not _check(market_for("X", D("1234.56")), D("1234.56"), shape)
