@@ -26,7 +26,9 @@ driver call (a cursor, an execute, a fetch, a close, a commit: four or five per 
 switches to the task's greenlet to await the driver's coroutine and back with the answer.
 With the statement run inline that coroutine finishes the moment it starts, so
 :class:`_InlineAdaptedConnection` starts it right there and switches only if it really waits
-(a statement handed to the thread): the same calls in the same order, without the switches.
+(a statement handed to the thread): the same calls in the same order, without the switches -
+except the first call of each of SQLAlchemy's greenlets, which switches as usual: part of its
+async API (``AsyncConnection.execute``) refuses a call during which no switch happened.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from typing import Any, TypeVar, cast
 
 import aiosqlite
 import sqlalchemy
+from greenlet import getcurrent  # type: ignore[import-untyped]  # SQLAlchemy runs on it
 from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.util import await_only
@@ -118,10 +121,21 @@ class _ScratchConnection(aiosqlite.Connection):
             self._peers.remove(self)
 
 
+_switched_from: list[object] = [None]  # the greenlet whose driver call last switched out
+
+
 def _await_inline(awaitable: Awaitable[T]) -> T:
     """``await_only`` for a driver call that usually finishes at once: started here, in the
     calling greenlet; only one that does wait (its first step yields a future) is handed,
-    already started, to the task's greenlet to be awaited there, as ``await_only`` would."""
+    already started, to the task's greenlet to be awaited there, as ``await_only`` would.
+
+    The first call in each greenlet is awaited by ``await_only`` itself (see the module
+    docstring). A greenlet is remembered by reference, so a new one is never taken for it."""
+    current = getcurrent()
+    if current is not _switched_from[0]:
+        _switched_from[0] = current
+        first: T = await_only(awaitable)
+        return first
     steps = awaitable.__await__()
     try:
         awaited = steps.send(None)
