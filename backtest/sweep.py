@@ -31,6 +31,7 @@ from backtest.run import run_backtest
 from backtest.settings import BacktestSettings
 from backtest.sources.load import load_dataset
 from core.errors import ConfigError
+from core.suggestions import did_you_mean
 from trading_config.schema import BotConfig
 from trading_config.strategy_params import strategy_params_schema
 
@@ -69,10 +70,19 @@ def with_params(config: BotConfig, params: ParamSet) -> BotConfig:
     try:
         new = schema.model_validate({**current, **params})
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(f"--param {params}: {problems}") from None
+        known = sorted(schema.model_fields)
+        problems = []
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"])
+            if error["type"] == "extra_forbidden":
+                problems.append(
+                    f"{where}: not a parameter of {config.strategy.type}"
+                    f"{did_you_mean(where, known)} (its parameters: {', '.join(known)})"
+                )
+            else:
+                problems.append(f"{where}: {error['msg']}")
+        given = ", ".join(f"{name}={value}" for name, value in params.items())
+        raise ConfigError(f"--param {given}: {'; '.join(problems)}") from None
     return config.model_copy(
         update={"strategy": config.strategy.model_copy(update={"params": new})}
     )

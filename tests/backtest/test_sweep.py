@@ -41,8 +41,16 @@ def test_grid_and_random_sets() -> None:
 def test_params_are_checked_by_the_strategy_model(tmp_path: Path) -> None:
     config = load_config(write_config(tmp_path / "g.yml", "paper_grid.yml"))
     assert str(with_params(config, {"take_profit": "0.9"}).strategy.params.take_profit) == "0.9"  # type: ignore[attr-defined]
-    with pytest.raises(ConfigError, match="grid_stepp"):
+    with pytest.raises(ConfigError) as unknown:
         with_params(config, {"grid_stepp": "1"})
+    assert str(unknown.value).startswith(
+        "--param grid_stepp=1: grid_stepp: not a parameter of grid (did you mean 'grid_step'?)"
+        " (its parameters: "
+    )
+    assert "take_profit" in str(unknown.value)
+    with pytest.raises(ConfigError) as bad:
+        with_params(config, {"take_profit": "much"})
+    assert str(bad.value).startswith("--param take_profit=much: take_profit: ")
 
 
 def test_walk_forward_windows_cover_the_period() -> None:
