@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -124,12 +125,16 @@ class GroupCommitter:
                     job.future.set_exception(exc)
             raise
 
+    def _transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """A session in a transaction, committed on exit (rolled back on an error)."""
+        return self._sessions.begin()
+
     async def _commit(self, batch: list[_Job]) -> None:
         live = [job for job in batch if not job.future.done()]  # a cancelled caller: skip
         if not live:
             return
         try:
-            async with self._sessions.begin() as session:
+            async with self._transaction() as session:
                 results = [await job.work(session) for job in live]
         except Exception as exc:
             if len(live) == 1:
@@ -166,6 +171,7 @@ class QuietPointCommitter(GroupCommitter):
         self._held: list[_Job] = []
         self._holding = True
         self._flushing: asyncio.Task[None] | None = None  # the last commit flush started
+        self._session: AsyncSession | None = None  # see _transaction
 
     async def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         if not self._holding:
@@ -212,6 +218,24 @@ class QuietPointCommitter(GroupCommitter):
             self._held = []
             self._kick.set()
             self._ensure_running()
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncSession]:
+        """One session for every transaction, emptied after each (as a new one would be):
+        making and closing a session per transaction cost more than its statements (~0.1 ms
+        each, about a third of a transaction with one statement, measured)."""
+        session = self._session
+        if session is None:
+            session = self._session = self._sessions()
+        elif session.in_transaction():  # released: a last flush may still be under way
+            async with self._sessions.begin() as own:
+                yield own
+            return
+        try:
+            async with session.begin():
+                yield session
+        finally:
+            session.expunge_all()
 
     async def _commit_after(self, previous: asyncio.Task[None] | None, batch: list[_Job]) -> None:
         if previous is not None and not previous.done():

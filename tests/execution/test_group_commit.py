@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import event, select
@@ -14,6 +15,7 @@ from database.models import Bot
 from execution.group_commit import GroupCommitter, QuietPointCommitter
 
 Work = Callable[[AsyncSession], Awaitable[str]]
+T = TypeVar("T")
 
 
 def add_bot(name: str) -> Work:
@@ -223,3 +225,30 @@ async def test_a_flush_while_the_last_one_is_under_way_commits_after_it(
     gate.set()
     assert list(await asyncio.gather(first, second)) == ["first", "second"]
     assert order == ["first", "second"]
+
+
+async def test_a_quiet_point_transaction_sees_rows_as_they_are_now_not_as_it_last_read_them(
+    db_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Its transactions share one session: each starts with nothing loaded, as a new one
+    would, or a row changed by someone else in between would be read as it was."""
+    committer = QuietPointCommitter(db_sessions)
+
+    async def commit(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        pending = asyncio.ensure_future(committer.run(work))
+        await asyncio.sleep(0)
+        assert committer.flush()
+        return await pending
+
+    async def load(session: AsyncSession) -> Bot:
+        return (await session.scalars(select(Bot).where(Bot.name == "b"))).one()
+
+    async def config_of(session: AsyncSession) -> str:
+        return str((await load(session)).config)
+
+    await commit(add_bot("b"))
+    kept = await commit(load)  # still referenced: a session would keep it in its identity map
+    assert kept.config == {}
+    async with db_sessions.begin() as other:
+        (await other.scalars(select(Bot).where(Bot.name == "b"))).one().config = {"v": 2}
+    assert await commit(config_of) == "{'v': 2}"
