@@ -125,17 +125,16 @@ def drawn_book(
     if exact_at is None or not _plain(exact_at, size, last_bid):
         return BookSnapshotEvent(venue, market.symbol, ts, tuple(bids), tuple(asks), sequence)
     # Vouched for: the paper book takes the levels without reading each back as text.
-    places, best_bid, best_ask = 0, None, None  # no level: no places
+    plain: tuple[int, str | None, str | None] = (0, None, None)  # no level: no places
     if bids:
-        places = exact_at
-        if size:
-            best_bid, best_ask = str(bids[0][0]), str(asks[0][0])
+        plain = (exact_at, str(bids[0][0]), str(asks[0][0])) if size else (exact_at, None, None)
+    drawn_asks = tuple(asks)
     return BookSnapshotEvent(
         venue,
         market.symbol,
         ts,
-        PlainLevels.vouched(bids, places, best_bid),
-        PlainLevels.vouched(asks, places, best_ask),
+        PlainLevels.vouched(bids, drawn_asks, plain),
+        drawn_asks,
         sequence,
     )
 

@@ -55,26 +55,31 @@ from exchange_clients.types import Side
 
 
 class PlainLevels(tuple[Level, ...]):
-    """One side of a snapshot, vouched for by whoever made it: what
+    """The bids of a snapshot whose maker vouches for it, with its asks: what
     :func:`~exchange_clients.order_book.plain_snapshot` would check is known to hold, so
     :meth:`PaperBook.apply_snapshot` need not check it again (a funding backtest draws its
     books - :func:`backtest.sources.funding.drawn_book` - and knows how their prices are
     written as it works them out; reading every level back as text was most of holding one).
 
-    Vouched: prices and sizes are ``Decimal`` (not a subclass), best first with no repeats
-    (bids falling, asks rising), sizes not negative, every price written without exponent or
-    sign with at most 30 decimal places; ``places`` is the most places one of them is written
-    with, ``best`` the text of the first price with size (None: no level has size). Anything
-    else is an ordinary tuple of levels to the book, checked as it always was."""
+    Vouched for ``asks`` (the very tuple: any other asks are checked as always): prices and
+    sizes are ``Decimal`` (not a subclass), best first with no repeats (bids falling, asks
+    rising), sizes not negative, every price written without exponent or sign with at most 30
+    decimal places; ``plain`` is what ``plain_snapshot(bids, asks)`` answers (the most places
+    a price is written with, the text of each side's first price with size or None)."""
 
-    places: int
-    best: str | None
+    asks: tuple[Level, ...]
+    plain: tuple[int, str | None, str | None]
 
     @classmethod
-    def vouched(cls, levels: Sequence[Level], places: int, best: str | None) -> PlainLevels:
-        made = cls(levels)
-        made.places = places
-        made.best = best
+    def vouched(
+        cls,
+        bids: Sequence[Level],
+        asks: tuple[Level, ...],
+        plain: tuple[int, str | None, str | None],
+    ) -> PlainLevels:
+        made = cls(bids)
+        made.asks = asks
+        made.plain = plain
         return made
 
 
@@ -165,8 +170,8 @@ class PaperBook:
 
         Held as given until something needs the books (see the module docstring)."""
         plain: tuple[int, str | None, str | None] | None
-        if type(bids) is PlainLevels and type(asks) is PlainLevels:  # checked by its maker
-            plain = (max(bids.places, asks.places), bids.best, asks.best)
+        if type(bids) is PlainLevels and bids.asks is asks:  # checked by its maker
+            plain = bids.plain
         else:
             bids, asks = tuple(bids), tuple(asks)  # the caller may reuse its lists
             plain = plain_snapshot(bids, asks)

@@ -69,13 +69,12 @@ def _check(market: Market, mark: Decimal, shape: BookShape) -> bool:
     book = drawn_book("v", market, TS, mark, shape)
     bids, asks = definition(market, mark, shape)
     assert (_texts(book.bids), _texts(book.asks)) == (_texts(bids), _texts(asks))
+    assert type(book.asks) is tuple
     vouched = type(book.bids) is PlainLevels
-    assert (type(book.asks) is PlainLevels) is vouched
     if vouched:
         assert isinstance(book.bids, PlainLevels)
-        assert isinstance(book.asks, PlainLevels)
-        said = plain_snapshot(tuple(bids), tuple(asks))
-        assert said == (max(book.bids.places, book.asks.places), book.bids.best, book.asks.best)
+        assert book.bids.asks is book.asks
+        assert plain_snapshot(tuple(bids), tuple(asks)) == book.bids.plain
     else:
         assert type(book.bids) is tuple
     # The paper book holding it answers as it does for the same levels given as plain tuples.
@@ -137,3 +136,18 @@ def test_listed_markets_are_vouched_for_and_the_odd_ones_are_not() -> None:
     with localcontext() as short:
         short.prec = 12
         assert not _check(market_for("X", D("1234.56")), D("1234.56"), shape)
+
+
+def test_a_vouch_holds_only_for_the_asks_it_was_made_with() -> None:
+    mark = D("1234.56")
+    book = drawn_book("v", market_for("X", mark), TS, mark, BookShape())
+    assert isinstance(book.bids, PlainLevels)
+    held = PaperBook("X")
+    held.apply_snapshot(book.bids, book.asks, 1)
+    assert held.pending
+    # Other asks (here worst first) are checked as always: plain_snapshot refuses them, so
+    # the snapshot is loaded at once, as it always was.
+    other = PaperBook("X")
+    other.apply_snapshot(book.bids, tuple(reversed(book.asks)), 1)
+    assert not other.pending
+    assert [str(price) for price, _ in other.depth(5)[1]] == [str(price) for price, _ in book.asks]
