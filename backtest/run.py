@@ -180,7 +180,7 @@ async def _build_stack(
     second): that poller is the net under lost stream events, and a simulated venue loses
     none, while a poll a second over a year of hourly steps would be most of the run."""
     committer = QuietPointCommitter(sessions)
-    clock.add_flusher(committer.flush)
+    committer.when_holding(clock.add_flusher(committer.flush))
     journal = OrderJournal(sessions, bot_id=bot_id, accounts=accounts, committer=committer)
     trackers = {
         venue: OrderTracker(c, journal, clock=clock, poll_interval=poll_seconds)

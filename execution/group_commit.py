@@ -162,7 +162,8 @@ class QuietPointCommitter(GroupCommitter):
     that step would release) cannot happen: the held batch is work that needs no time, and
     the clock starts it whenever nothing else can run.
 
-    :meth:`flush` must be registered with the clock that drives the loop. :meth:`release`
+    :meth:`flush` must be registered with the clock that drives the loop, and the clock told
+    when writes start being held (:meth:`when_holding`). :meth:`release`
     ends the holding (writes commit at once, as :class:`GroupCommitter`'s urgent ones do)
     for whatever runs once the clock no longer drives the loop, such as the shutdown."""
 
@@ -172,21 +173,23 @@ class QuietPointCommitter(GroupCommitter):
         self._holding = True
         self._flushing: asyncio.Task[None] | None = None  # the last commit flush started
         self._session: AsyncSession | None = None  # see _transaction
+        self._holding_listeners: list[Callable[[], None]] = []
+
+    def when_holding(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` when a write is held and none was (a flush is due)."""
+        self._holding_listeners.append(listener)
 
     async def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         if not self._holding:
             return await super().run(work)
-        job = self._job(work)
-        self._held.append(job)
+        job = self._hold(work)
         result: T = await job.future
         return result
 
     def submit(self, work: Callable[[AsyncSession], Awaitable[T]]) -> asyncio.Future[T]:
         if not self._holding:
             return super().submit(work)
-        job = self._job(work)
-        self._held.append(job)
-        future: asyncio.Future[T] = job.future
+        future: asyncio.Future[T] = self._hold(work).future
         return future
 
     async def run_deferred(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -196,6 +199,14 @@ class QuietPointCommitter(GroupCommitter):
         """Nothing to hurry: held writes commit at the next quiet point anyway."""
         if not self._holding:
             super().expedite()
+
+    def _hold(self, work: Work) -> _Job:
+        job = self._job(work)
+        if not self._held:
+            for listener in self._holding_listeners:
+                listener()
+        self._held.append(job)
+        return job
 
     def flush(self) -> bool:
         """Start committing the held writes, in one transaction, in the order they came.

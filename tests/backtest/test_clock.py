@@ -315,10 +315,12 @@ class _HeldWrites:
         self.clock = clock
         self.held: list[asyncio.Future[datetime]] = []
         self.batches: list[int] = []
-        clock.add_flusher(self.flush)
+        self.holding = clock.add_flusher(self.flush)
 
     def write(self) -> asyncio.Future[datetime]:
         future: asyncio.Future[datetime] = asyncio.get_running_loop().create_future()
+        if not self.held:
+            self.holding()
         self.held.append(future)
         return future
 
@@ -403,3 +405,22 @@ async def test_work_started_with_a_write_held_runs_after_its_flush() -> None:
     await clock.start(step())
     assert seen == [True]
     assert clock.quiet()
+
+
+async def test_flushers_are_asked_only_once_one_says_it_holds_work() -> None:
+    """The clock looks for quiet many times a step: a flusher holding nothing is not called."""
+    clock = SimulatedClock(T0)
+    asked: list[int] = []
+
+    def flush() -> bool:
+        asked.append(1)
+        return False
+
+    holding = clock.add_flusher(flush)
+    await clock.settle()
+    assert clock.quiet()
+    assert asked == []
+    holding()
+    assert clock.quiet()  # asked: it holds nothing after all
+    assert clock.quiet()
+    assert asked == [1]

@@ -252,3 +252,20 @@ async def test_a_quiet_point_transaction_sees_rows_as_they_are_now_not_as_it_las
     async with db_sessions.begin() as other:
         (await other.scalars(select(Bot).where(Bot.name == "b"))).one().config = {"v": 2}
     assert await commit(config_of) == "{'v': 2}"
+
+
+async def test_a_quiet_point_committer_says_when_it_starts_holding_writes(
+    db_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    committer = QuietPointCommitter(db_sessions)
+    told: list[int] = []
+    committer.when_holding(lambda: told.append(len(committer._held)))
+    first = committer.submit(add_bot("a"))
+    second = committer.submit(add_bot("b"))
+    assert told == [0]  # once, for the first write held: a flush is due
+    assert committer.flush()
+    assert list(await asyncio.gather(first, second)) == ["a", "b"]
+    third = committer.submit(add_bot("c"))
+    assert told == [0, 0]
+    assert committer.flush()
+    assert await third == "c"
