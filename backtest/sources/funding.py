@@ -569,12 +569,14 @@ class FundingTapeFeed(MarketTape):
         tape = self._symbol(symbol)
         book = tape.book
         if book is None or tape.book_version != version:
-            row = tape.rows[max(0, version - 1)]
+            row = tape.rows[version - 1 if version > 0 else 0]  # (not max(): a call a book)
             assert row.mark_price is not None  # funding_tape() takes only rows with marks
+            owner = self._tape
             book = drawn_book(
-                self.venue, tape.market, tape.book_times[version], row.mark_price, self._tape.shape
+                owner.venue, tape.market, tape.book_times[version], row.mark_price, owner.shape
             )
-            tape.book_version, tape.book = version, book
+            tape.book_version = version
+            tape.book = book
         return book
 
     def funding(self, symbol: str) -> FundingRate:

@@ -39,6 +39,10 @@ from strategies.funding_arbitrage.params import FundingArbitrageParams
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 TWO = Decimal(2)
+# Per hour to percent a year in one multiplication: ``x * 876000`` is ``x * 8760 * 100`` digit
+# for digit (both integers, exponent 0: the product's digits are the same whether the two
+# trailing zeros come in one step or two, rounded or not).
+_APR_PCT = HOURS_PER_YEAR * HUNDRED
 _T = TypeVar("_T")
 
 
@@ -621,7 +625,7 @@ def _evaluate(first: _Checked, second: _Checked, limits: _Limits) -> Opportunity
         limits.fees[(id(fee), id(other_fee))] = known
     fees_fraction = known[2]
     net_hourly = gross_hourly - known[3]
-    net_apr_pct = net_hourly * HOURS_PER_YEAR * HUNDRED
+    net_apr_pct = net_hourly * _APR_PCT
     # A zero net never pays for the risk, even with min_net_apr_pct = 0.
     if net_apr_pct < limits.min_net_apr or net_apr_pct <= 0:
         reasons.append(

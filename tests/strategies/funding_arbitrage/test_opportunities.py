@@ -639,3 +639,21 @@ def test_a_scan_result_reads_like_the_frozen_lists_it_stands_for() -> None:
         del result.opportunities
     with pytest.raises(TypeError):
         hash(result)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    coefficient=st.integers(-(10**34), 10**34),
+    exponent=st.integers(-40, 10),
+)
+def test_net_apr_is_written_as_per_hour_times_8760_times_100(
+    coefficient: int, exponent: int
+) -> None:
+    """The scan multiplies once by 876000: the same digits as the two steps it stands for."""
+    hourly = D(coefficient).scaleb(exponent)
+    quotes = [
+        quote("alpha", "0", "1"),
+        replace(quote("beta", "0", "1"), funding=FundingRate("beta", "BTC", hourly, D(1), None)),
+    ]
+    for outcome in scan(quotes, make_params(min_net_apr_pct="0")).opportunities:
+        assert str(outcome.net_apr_pct) == str(outcome.net_hourly * D(8760) * D(100))
