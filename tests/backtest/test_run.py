@@ -1,10 +1,12 @@
-"""The run's own settings of the process: the garbage collector tuned for a run, then restored."""
+"""The run's own settings of the process: the garbage collector tuned for a run, then restored;
+the journal's writes committed together at the loop's quiet points."""
 
 from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,8 @@ from backtest.run import YOUNG_COLLECTION_THRESHOLD, _collector_tuned, run_backt
 from backtest.settings import BacktestSettings
 from backtest.sources.funding import BookShape
 from backtest.sources.load import load_dataset
+from execution.group_commit import QuietPointCommitter, _Job
+from tests.backtest.helpers import write_config
 from trading_config.loader import load_config
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -96,3 +100,35 @@ async def test_run_backtest_runs_with_the_collector_tuned(collector: tuple[int, 
     assert set(seen) == {YOUNG_COLLECTION_THRESHOLD}
     assert gc.get_threshold() == collector
     assert gc.get_freeze_count() == 0
+
+
+async def test_the_journal_commits_what_each_quiet_point_finds_in_one_transaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Orders sent with latency and partly filled: the run ends, every write is committed at a
+    quiet point (none left for the shutdown), and some transactions carry several writes."""
+    batches: list[int] = []
+    commit = QuietPointCommitter._commit
+
+    async def counted(self: QuietPointCommitter, batch: list[_Job]) -> None:
+        batches.append(len(batch))
+        await commit(self, batch)
+
+    monkeypatch.setattr(QuietPointCommitter, "_commit", counted)
+    config = load_config(
+        write_config(tmp_path / "l2.yml", "paper_l2_imbalance.yml", tickers=["BTC"])
+    )
+    settings = BacktestSettings(
+        data=("synthetic:7",),
+        start=START,
+        end=START + timedelta(minutes=20),
+        latency_seconds=0.2,
+        fill_ratio=Decimal("0.5"),
+    )
+    dataset = await load_dataset(
+        settings.data, list(config.exchanges), None, settings.start, settings.end, BookShape()
+    )
+    result = await run_backtest(config, settings, dataset)
+    assert result.fills
+    assert batches
+    assert max(batches) > 1
