@@ -30,19 +30,15 @@ def declared_query(dependant: Dependant) -> frozenset[str]:
     return frozenset(names)
 
 
-_known: dict[int, frozenset[str]] = {}  # id(route.dependant) -> its declared names, built once
-
-
 def refuse_unknown_query(request: Request) -> None:
     """A router dependency: 422 when the request carries a query parameter the matched route
     does not declare."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):  # not a FastAPI route: nothing declared to hold to
         return
-    key = id(route.dependant)
-    known = _known.get(key)
-    if known is None:
-        known = _known[key] = declared_query(route.dependant)
+    # Worked out per request (a few fields): a cache keyed by the object's id would answer
+    # for another route once this one is freed and its id reused.
+    known = declared_query(route.dependant)
     unknown = sorted(set(request.query_params) - known)
     if not unknown:
         return
