@@ -37,6 +37,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot_runtime.check import unlisted_markets
+from bot_runtime.equity_samples import SAMPLE_SECONDS, record_sample
 from bot_runtime.kill_switch import KillResult, kill_switch
 from bot_runtime.lease import BotLease, LeaseHeld
 from bot_runtime.notifications import AlertSinkFactory, Notifications
@@ -254,6 +255,7 @@ class BotRuntime:
         assert self.strategy is not None
         strategy = self.strategy
         self.tasks.spawn(self._every(HEARTBEAT_SECONDS, self._heartbeat), name="heartbeat")
+        self.tasks.spawn(self._equity_samples(), name="equity samples")
         self.tasks.spawn(
             self._every(self.options.status_seconds, self._status_line), name="status line"
         )
@@ -415,6 +417,7 @@ class BotRuntime:
             except Exception:
                 self.log.exception("cleanup failed; the next start reconciles what is left")
             await self._session_summary(cancelled)
+            await self._sample_equity()  # the curve ends where this run ends
         if self.gave_up is not None:
             await self._set_status("crashed", f"gave up: {self.gave_up}")
         elif self.task_failure is not None:
@@ -519,6 +522,23 @@ class BotRuntime:
             positions_open=", ".join(left) or "none",
             realized_pnl=f"{(realized - self.realized_at_start).normalize():f} USD",
         )
+
+    async def _equity_samples(self) -> None:
+        """A sample now, then every :data:`~bot_runtime.equity_samples.SAMPLE_SECONDS`
+        (runs until cancelled; see :mod:`bot_runtime.equity_samples`)."""
+        while True:
+            await self._sample_equity()
+            await asyncio.sleep(SAMPLE_SECONDS)
+
+    async def _sample_equity(self) -> None:
+        """One equity sample; a failure is logged and the next one tried in its turn."""
+        if self.sessions is None or self.bot_id is None or self.strategy is None:
+            return
+        try:
+            realized = Decimal(self.strategy.describe().get("realized_pnl", 0))
+            await record_sample(self.sessions, self.bot_id, self.clients, realized)
+        except Exception as exc:
+            self.log.warning("equity not sampled", error=str(exc))
 
     async def _log_fills(self, client: BaseExchangeClient) -> None:
         """Each fill of ``client``'s account as one line (runs until cancelled)."""

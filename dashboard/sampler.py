@@ -1,9 +1,10 @@
 """Equity history: each running bot's equity and PnL sampled into ``pnl_snapshots``.
 
 The bots' control APIs only know the present; the equity curves, drawdowns and today's PnL
-the pages draw come from ``pnl_snapshots``. The Telegram service's watcher samples them too,
-so a bot is sampled here only when its newest snapshot is older than the interval: with both
-running, a bot gets about one sample per interval, not two.
+the pages draw come from ``pnl_snapshots``. Every bot samples itself (every 300 s,
+:mod:`bot_runtime.equity_samples`) and the Telegram service's watcher may too, so a bot is
+sampled here only when its newest snapshot is older than the interval: a shorter interval
+here adds the samples in between, never a second row for the same moment.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import asyncio
 from datetime import timedelta
 
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot_runtime.control_models import BotStatus, Pnl
+from bot_runtime.equity_samples import sampled_since
 from core.errors import TradingError
 from dashboard.data import Unanswered, ask
 from dashboard.services import DashboardServices
@@ -35,14 +37,7 @@ async def sample_once(services: DashboardServices, interval_seconds: float) -> l
     since = utcnow() - timedelta(seconds=interval_seconds)
 
     async def recent(session: AsyncSession) -> set[str]:
-        rows = await session.execute(
-            select(Bot.name)
-            .join(PnlSnapshot, PnlSnapshot.bot_id == Bot.id)
-            .where(Bot.name.in_(running))
-            .group_by(Bot.name)
-            .having(func.max(PnlSnapshot.ts) > since)
-        )
-        return {name for (name,) in rows}
+        return await sampled_since(session, running, since)
 
     fresh = await services.transaction(recent)
     sampled = []

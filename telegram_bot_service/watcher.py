@@ -14,7 +14,9 @@ look:
 
 The first look is the baseline (no alerts: restarting the service must not replay old news).
 Every ``snapshot_interval`` seconds each running bot's equity and PnL go to ``pnl_snapshots``
-for the /pnl charts.
+for the /pnl charts - unless the bot has a sample within that interval already: every bot
+samples itself (:mod:`bot_runtime.equity_samples`), so this adds samples only in between (a
+shorter interval) or for a bot that could not.
 """
 
 from __future__ import annotations
@@ -24,11 +26,14 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot_runtime.equity_samples import sampled_since
 from bot_runtime.notifications import BOT_CRASH, KILL_SWITCH, AlertSink
+from database.types import utcnow
 from fleet.api import BotInfo, Fleet, FleetError
 from fleet.guard import load_state
 from telegram_bot_service.pnl_history import record_snapshot
@@ -166,6 +171,10 @@ class FleetWatcher:
         if last is not None and now - last < self.snapshot_interval_seconds:
             return
         self._last_snapshot[bot.name] = now
+        since = utcnow() - timedelta(seconds=self.snapshot_interval_seconds)
+        async with self._sessions() as session:
+            if await sampled_since(session, [bot.name], since):
+                return  # sampled within the interval (by itself, or by the dashboard)
         await self.snapshot(bot.name)
 
     async def snapshot(self, name: str) -> bool:

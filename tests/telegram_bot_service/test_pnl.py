@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from database.models import Bot, PnlSnapshot
+from database.types import utcnow
 from telegram_bot_service.notifications import Notifier
 from telegram_bot_service.pnl_history import record_snapshot
 from telegram_bot_service.watcher import FleetWatcher
@@ -99,3 +100,45 @@ async def test_the_watcher_records_samples_for_running_bots(
         await harness.telegram.send_text(VIEWER, "/pnl grid-live")
         photo = await harness.telegram.reply_to(VIEWER, after=mark, methods=("sendPhoto",))
         assert photo.files["photo"].startswith(PNG_SIGNATURE)
+
+
+async def test_the_watcher_skips_a_bot_that_sampled_itself_within_the_interval(
+    start_service: StartService, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Every bot samples itself (bot_runtime.equity_samples): the watcher adds a row only when
+    the newest one is older than its interval, so the series has one row per interval."""
+    fleet = InMemoryFleet()
+    fleet.add_bot("grid-live")
+    async with sessions() as session, session.begin():
+        bot = Bot(name="grid-live", config={})
+        session.add(bot)
+        await session.flush()
+        zero = Decimal(0)
+        session.add(
+            PnlSnapshot(
+                bot_id=bot.id,
+                ts=utcnow() - timedelta(seconds=60),
+                equity=Decimal(1000),
+                realized=zero,
+                unrealized=zero,
+                funding=zero,
+            )
+        )
+    async with start_service(fleet=fleet) as harness:
+
+        def watcher(interval: float) -> FleetWatcher:
+            return FleetWatcher(
+                fleet,
+                Notifier(harness.app.bot, sessions),
+                sessions,
+                harness.services.expected,
+                snapshot_interval_seconds=interval,
+            )
+
+        await watcher(300).poll_once()  # the bot's own sample is 60 s old: nothing added
+        async with sessions() as session:
+            assert len(list(await session.scalars(select(PnlSnapshot)))) == 1
+        await watcher(30).poll_once()  # a 30 s interval: the bot's sample is too old for it
+        async with sessions() as session:
+            samples = list(await session.scalars(select(PnlSnapshot).order_by(PnlSnapshot.ts)))
+        assert [s.equity for s in samples] == [Decimal(1000), Decimal("1001.990")]
