@@ -128,6 +128,13 @@ def decode_row(text: str) -> dict[str, Any]:
     fields = ast.literal_eval(text)
     if not isinstance(fields, tuple) or len(fields) != len(ROW_FIELDS):
         raise ValueError(f"not an intent row of {len(ROW_FIELDS)} fields: {text[:80]!r}")
+    return row_values(fields)
+
+
+def row_values(fields: tuple[Any, ...]) -> dict[str, Any]:
+    """An intent's fields (:data:`ROW_FIELDS`, in order) as the ``orders`` row's values, as
+    :func:`decode_row` reads them from the text - for a journal that writes the row itself
+    (no dedicated intent connection: a backtest) without a text to read back."""
     values = dict(zip(ROW_FIELDS, fields, strict=True))
     for name in DECIMAL_FIELDS:
         if values[name] is not None:
@@ -355,4 +362,5 @@ __all__ = [
     "encode_row",
     "now_us",
     "open_intent_writer",
+    "row_values",
 ]

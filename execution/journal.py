@@ -52,6 +52,7 @@ from execution.intent_writer import (
     decode_row,
     encode_row,
     now_us,
+    row_values,
 )
 from execution.order_state import is_stale_status, merge_order_state
 from execution.venue_lookup import cancel_on_venue, order_on_venue
@@ -266,26 +267,25 @@ class OrderJournal:
         price, trigger = intent.price, intent.trigger_price
         # Straight from the intent to its text: no values dict on the order's critical path
         # (the move into ``orders`` reads the text back, after the send).
-        text = encode_row(
-            (
-                intent.client_order_id,
-                self._bot_id,
-                intent.venue,
-                account_id,
-                intent.symbol,
-                intent.side,
-                intent.order_type.value,
-                None if price is None else str(price),
-                None if trigger is None else str(trigger),
-                str(intent.size),
-                intent.reduce_only,
-                intent.post_only,
-                intent.purpose,
-                intent.operation_id,
-                now_us(),
-            )
+        row = (
+            intent.client_order_id,
+            self._bot_id,
+            intent.venue,
+            account_id,
+            intent.symbol,
+            intent.side,
+            intent.order_type.value,
+            None if price is None else str(price),
+            None if trigger is None else str(trigger),
+            str(intent.size),
+            intent.reduce_only,
+            intent.post_only,
+            intent.purpose,
+            intent.operation_id,
+            now_us(),
         )
         if self._intent_writer is not None:
+            text = encode_row(row)
             if intent.client_order_id in self._moving:
                 # Its move is in flight: on PostgreSQL the insert below could pass while the
                 # move's transaction deletes the pending row and has not yet committed the
@@ -301,7 +301,7 @@ class OrderJournal:
                 ) from None
             self._move_soon(intent.client_order_id, text)
             return
-        values = decode_row(text)
+        values = row_values(row)  # the values the text would read back as, without it
 
         async def work(session: AsyncSession) -> None:
             # One Core INSERT, not the unit of work: a duplicate id fails here, in this write
