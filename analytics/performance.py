@@ -222,6 +222,8 @@ def analyse(
             notes[name], results[name] = value.reason, None
         else:
             results[name] = value
+    if len(points) < 2:  # 0 then says nothing: there was no curve to fall along
+        notes["max_drawdown"] = "fewer than two equity points"
     if drawdown.fraction is None:
         notes["max_drawdown_pct"] = "no positive equity peak"
     turnover_ratio = None

@@ -161,6 +161,7 @@ def test_one_equity_point_and_all_wins() -> None:
     assert perf.trades.expectancy == D("5.5")  # (1 + 10) / 2
     assert perf.total_return is None
     assert perf.max_drawdown == D(0)
+    assert perf.notes["max_drawdown"] == "fewer than two equity points"  # 0 says nothing here
     assert perf.exposure == pytest.approx(2 / 3)  # 0-1 h and 2-3 h of 0-3 h
 
 
