@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections.abc import Iterator
+from datetime import datetime
 from decimal import Decimal
 
 from exchange_clients.paper.book import PaperBook
@@ -39,6 +40,7 @@ class SymbolState:
         "buy_size",
         "entry_notional",
         "funding",
+        "funding_read",
         "leverage",
         "mark",
         "market",
@@ -72,6 +74,9 @@ class SymbolState:
         self.stops: list[OrderState] = []
         self.mark: Decimal | None = None
         self.funding: FundingRate | None = None
+        # The engine's last funding_rate() answer and what it was built from (feed rate,
+        # now, mark): see PaperEngine.funding_rate.
+        self.funding_read: tuple[FundingRate, datetime, Decimal | None, FundingRate] | None = None
 
     # -- position -----------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 
 from exchange_clients.paper.account import account_totals
@@ -183,3 +184,52 @@ def test_two_positions_each_priced_with_the_other_held() -> None:
         other_unrealized_pnl=other_upnl,
         other_maintenance=other_maintenance,
     )
+
+
+def test_a_funding_rate_keeps_the_positions_read_unless_it_moves_the_mark() -> None:
+    engine = _engine(Now())
+    engine.place(market("buy", "2", "long-btc"))
+    engine.place(_eth(market("sell", "3", "short-eth")))
+    read = engine.positions()
+    engine.apply_funding_rate(funding("0.001"))  # the book has a mid: the mark stays
+    assert [a is b for a, b in zip(engine.positions(), read, strict=True)] == [True, True]
+    assert engine.balance() is engine.balance()
+
+    engine.apply_book_snapshot(SYMBOL, (), ((D("100.0"), D("9")),), 2)  # no mid any more
+    read = engine.positions()
+    with_mark = replace(funding("0.001"), mark_price=D("90.00"))
+    engine.apply_funding_rate(with_mark)  # now the funding's mark is the mark
+    btc, _ = engine.positions()
+    assert _digits(btc.mark_price) == "Decimal('90.00')"
+    assert _digits(engine.positions()) == _digits(_positions(engine))
+    assert _digits(engine.balance()) == _digits(_balance(engine))
+    read = engine.positions()
+    engine.apply_funding_rate(with_mark)  # the same mark again: nothing to recompute
+    assert [a is b for a, b in zip(engine.positions(), read, strict=True)] == [True, True]
+
+
+def test_the_funding_rate_is_rebuilt_when_what_it_shows_changes() -> None:
+    now = Now()
+    engine = _engine(now)
+    engine.apply_funding_rate(funding("0.001"))
+    first = engine.funding_rate(SYMBOL)
+    assert engine.funding_rate(SYMBOL) is first  # same feed rate, moment and mark
+
+    def fresh() -> str:
+        """What the rate shows, built from the engine's state without what it remembers."""
+        sym = engine._symbols[SYMBOL]
+        sym.funding_read = None
+        return _digits(engine.funding_rate(SYMBOL))
+
+    now.advance(hours=1)
+    moved = engine.funding_rate(SYMBOL)
+    assert first.next_funding_time is not None
+    assert moved.next_funding_time == first.next_funding_time + timedelta(hours=1)
+    assert _digits(moved) == fresh()
+    engine.apply_book_snapshot(SYMBOL, ((D("99.0"), D("9")),), ((D("100.0"), D("9")),), 2)
+    marked = engine.funding_rate(SYMBOL)
+    assert marked.mark_price == D("99.5")
+    assert _digits(marked) == fresh()
+    engine.apply_funding_rate(funding("0.002"))
+    assert engine.funding_rate(SYMBOL).rate == D("0.002")
+    assert _digits(engine.funding_rate(SYMBOL)) == fresh()
