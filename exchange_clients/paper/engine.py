@@ -302,18 +302,18 @@ class PaperEngine:
         """The feed's funding expressed on this venue's funding interval.
 
         The last one built is kept per symbol with what it was built from (the feed's rate
-        object, ``now``, the mark object): a funding scan asks every symbol's rate at every
-        step while the feed's rate changes once an interval, and the same inputs build the
-        same (frozen) value. Positional construction: by keyword cost a microsecond more, on
-        tens of thousands of calls a backtest month."""
+        object, the next funding time, the mark object - all it shows besides constants): a
+        position check reads the rates a scan read, and a symbol whose feed rate and mark stay
+        shows the same (frozen) value until the next funding time. Positional construction:
+        by keyword cost a microsecond more, on tens of thousands of calls a backtest month."""
         sym = self._symbol(symbol)
         feed = sym.funding
         if feed is None:
             raise VenueUnavailable(f"{symbol}: no funding rate received yet", venue=self.venue)
-        now = self._now()
+        next_time = self._next_funding_after(self._now())
         mark = sym.mark
         read = sym.funding_read
-        if read is not None and read[0] is feed and read[2] is mark and read[1] == now:
+        if read is not None and read[0] is feed and read[2] is mark and read[1] == next_time:
             return read[3]
         predicted = feed.predicted_rate
         interval_hours = feed.interval_hours
@@ -322,12 +322,12 @@ class PaperEngine:
             symbol,
             self._per_interval(feed.rate, interval_hours),
             Decimal(self.profile.funding_interval_hours),
-            self._next_funding_after(now),
+            next_time,
             None if predicted is None else self._per_interval(predicted, interval_hours),
             mark,
             feed.ts,
         )
-        sym.funding_read = (feed, now, mark, rate)
+        sym.funding_read = (feed, next_time, mark, rate)
         return rate
 
     # -- orders -------------------------------------------------------------------------------

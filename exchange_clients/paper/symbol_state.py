@@ -75,7 +75,7 @@ class SymbolState:
         self.mark: Decimal | None = None
         self.funding: FundingRate | None = None
         # The engine's last funding_rate() answer and what it was built from (feed rate,
-        # now, mark): see PaperEngine.funding_rate.
+        # next funding time, mark): see PaperEngine.funding_rate.
         self.funding_read: tuple[FundingRate, datetime, Decimal | None, FundingRate] | None = None
 
     # -- position -----------------------------------------------------------------------------

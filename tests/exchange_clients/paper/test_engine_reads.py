@@ -214,6 +214,8 @@ def test_the_funding_rate_is_rebuilt_when_what_it_shows_changes() -> None:
     engine.apply_funding_rate(funding("0.001"))
     first = engine.funding_rate(SYMBOL)
     assert engine.funding_rate(SYMBOL) is first  # same feed rate, moment and mark
+    now.advance(minutes=10)
+    assert engine.funding_rate(SYMBOL) is first  # the same next funding time: it shows the same
 
     def fresh() -> str:
         """What the rate shows, built from the engine's state without what it remembers."""
@@ -221,7 +223,7 @@ def test_the_funding_rate_is_rebuilt_when_what_it_shows_changes() -> None:
         sym.funding_read = None
         return _digits(engine.funding_rate(SYMBOL))
 
-    now.advance(hours=1)
+    now.advance(minutes=50)
     moved = engine.funding_rate(SYMBOL)
     assert first.next_funding_time is not None
     assert moved.next_funding_time == first.next_funding_time + timedelta(hours=1)
