@@ -252,10 +252,12 @@ class PaperEngine:
         wallet = self.wallet
         read = self._positions_read
         if read is None or read[0] is not wallet:
-            read = self._positions_read = (
-                wallet,
-                tuple(open_positions(self._symbols.values(), wallet)),
-            )
+            # Over the held symbols only (in market order, as all of them): the others add
+            # nothing, and a many-symbol account holds few.
+            held = self._held
+            if held is None:
+                held = self._held = [sym for sym in self._symbols.values() if sym.size]
+            read = self._positions_read = (wallet, tuple(open_positions(held, wallet)))
         return list(read[1])
 
     def leverage(self, symbol: str) -> Decimal:
