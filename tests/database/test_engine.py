@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from database.engine import database_url, display_url, normalise_url, sqlite_path
+import database.engine
+from database.engine import create_engine, database_url, display_url, normalise_url, sqlite_path
 from database.errors import DatabaseConfigError
 from database.models import AccountCredential, Bot
 
@@ -71,3 +73,44 @@ async def test_json_columns_store_decimals_as_exact_strings(db_session: AsyncSes
     assert "0.123456789012345678901234567890" in str(stored)
     config = await db_session.scalar(select(Bot.config).where(Bot.name == "grid-1"))
     assert config == {"grid": {"price": "0.123456789012345678901234567890"}}
+
+
+async def test_sqlite_transaction_takes_the_write_lock_at_begin(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'lock.db'}")
+    other = sqlite3.connect(tmp_path / "lock.db", isolation_level=None, timeout=0)
+    try:
+        async with engine.begin():  # no statement yet: a deferred BEGIN would take no lock
+            with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+                other.execute("BEGIN IMMEDIATE")
+        other.execute("BEGIN IMMEDIATE")  # committed: the file is free again
+        other.execute("COMMIT")
+    finally:
+        other.close()
+        await engine.dispose()
+
+
+async def test_sqlite_locked_file_at_begin_is_sqlalchemys_operational_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Callers catch ``sqlalchemy.exc.OperationalError``, not the driver's own error."""
+    monkeypatch.setattr(database.engine, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'lock.db'}")
+    async with engine.begin() as connection:  # opens the file in WAL mode
+        await connection.execute(text("CREATE TABLE t (x INTEGER)"))
+    holder = sqlite3.connect(tmp_path / "lock.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another writer holds the file
+        with pytest.raises(OperationalError, match="database is locked") as raised:
+            async with engine.begin() as connection:
+                await connection.execute(text("INSERT INTO t VALUES (1)"))
+        assert raised.value.statement == "BEGIN IMMEDIATE"
+        assert isinstance(raised.value.orig, sqlite3.OperationalError)
+        assert not raised.value.connection_invalidated
+        holder.execute("COMMIT")
+        async with engine.begin() as connection:  # the pooled connection still works
+            await connection.execute(text("INSERT INTO t VALUES (2)"))
+            rows = (await connection.execute(text("SELECT x FROM t"))).scalars().all()
+        assert rows == [2]
+    finally:
+        holder.close()
+        await engine.dispose()
