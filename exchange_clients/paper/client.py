@@ -278,8 +278,14 @@ class PaperExchangeClient(BaseExchangeClient):
         return engine.funding_rate(symbol)
 
     async def fees(self, symbol: str) -> FeeSchedule:
-        """The profile's fees: every paper account trades on the venue's base tier."""
-        await self.market(symbol)
+        """The profile's fees: every paper account trades on the venue's base tier. (Checks
+        the listing as :meth:`market` does, without awaiting it: a funding scan asks for
+        every symbol on every venue.)"""
+        engine = self._engine
+        if engine is None:
+            await super().market(symbol)
+        else:
+            self._listed(engine, symbol)
         return self._fees
 
     async def market_stats(self) -> dict[str, MarketStats]:

@@ -318,14 +318,18 @@ class PaperEngine:
         if read is not None and read[0] is feed and read[2] is mark and read[1] == next_time:
             return read[3]
         predicted = feed.predicted_rate
-        interval_hours = feed.interval_hours
+        feed_hours = feed.interval_hours
+        hours = self.profile.funding_interval_hours
         rate = FundingRate(
             self.venue,
             symbol,
-            self._per_interval(feed.rate, interval_hours),
-            Decimal(self.profile.funding_interval_hours),
+            # _per_interval, inlined
+            feed.rate if feed_hours == hours else feed.rate / feed_hours * hours,
+            Decimal(hours),
             next_time,
-            None if predicted is None else self._per_interval(predicted, interval_hours),
+            predicted
+            if predicted is None or feed_hours == hours
+            else predicted / feed_hours * hours,
             mark,
             feed.ts,
         )

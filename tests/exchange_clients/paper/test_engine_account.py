@@ -201,6 +201,18 @@ def test_eight_hour_profile_charges_once_per_eight_hours_at_the_eight_hour_rate(
     assert (payment.rate, payment.amount) == (D("0.0008"), -D("99.75") * D("0.0008"))
 
 
+def test_the_predicted_rate_is_restated_like_the_rate() -> None:
+    feed = replace(funding("0.0001", hours=1), predicted_rate=D("0.0002"))
+    same = new_engine()  # 1 h, as the feed
+    same.apply_funding_rate(feed)
+    assert same.funding_rate(SYMBOL).predicted_rate == D("0.0002")
+    eight = new_engine("paper_b")
+    eight.apply_funding_rate(replace(feed, venue="paper_b"))
+    assert eight.funding_rate(SYMBOL).predicted_rate == D("0.0016")
+    eight.apply_funding_rate(replace(feed, venue="paper_b", predicted_rate=None))
+    assert eight.funding_rate(SYMBOL).predicted_rate is None
+
+
 # --- liquidation -----------------------------------------------------------------------------
 
 
