@@ -296,8 +296,8 @@ class OrderExecutor:
 
     async def cancel(self, symbol: str, client_order_id: str) -> Order:
         """Cancel one tracked order and return its final state (fills included)."""
-        await self._tracker.mark_cancel_requested(client_order_id)
         tracker = self._tracker
+        await tracker.mark_cancel_requested(client_order_id)
         # An adopted order may be known to the venue by its venue id only (venue_lookup).
         venue_id = (
             tracker.get(client_order_id).order.venue_order_id
@@ -308,8 +308,8 @@ class OrderExecutor:
             order = await cancel_on_venue(self._client, symbol, client_order_id, venue_id)
         except OrderNotFound:  # finished already: its final state
             order = await order_on_venue(self._client, symbol, client_order_id, venue_id)
-        await self._tracker.apply_order(order)
-        return self._tracker.get(client_order_id).order
+        await tracker.apply_order(order)
+        return tracker.get(client_order_id).order
 
     # --- modes -----------------------------------------------------------------------------
 
