@@ -41,18 +41,16 @@ def account_totals(symbols: Iterable[SymbolState]) -> Totals:
     return Totals(upnl, margin_used, maintenance)
 
 
-Term = tuple[SymbolState, Decimal, Decimal, Decimal, Decimal]
-"""One held symbol's (symbol, mark, notional, unrealised PnL, maintenance)."""
+def open_positions(symbols: Iterable[SymbolState], wallet: Decimal) -> list[Position]:
+    """Every open position, valued at its mark; the others held at theirs for its
+    liquidation price (cross margin).
 
-
-def position_terms(held: Iterable[SymbolState]) -> tuple[list[Term], Decimal, Decimal]:
-    """Each held symbol's terms and their unrealised PnL and maintenance totals, worked out
-    with the expressions and in the order of :func:`account_totals` (the same numbers, to the
-    digit). The liquidation check computes them after every book change; the balance and the
-    positions read next reuse them (:func:`totals_of`, :func:`positions_of`)."""
+    Each held symbol's terms are worked out once and added up in the order and with the
+    expressions of :func:`account_totals` (so the totals are the same numbers, to the digit):
+    a position read on every strategy step was three passes over them."""
     terms = []
     total_upnl = total_maintenance = _ZERO
-    for sym in held:
+    for sym in symbols:
         if sym.size:
             mark = sym.mark_price()
             notional = abs(sym.size) * mark
@@ -61,38 +59,6 @@ def position_terms(held: Iterable[SymbolState]) -> tuple[list[Term], Decimal, De
             total_upnl += upnl
             total_maintenance += maintenance
             terms.append((sym, mark, notional, upnl, maintenance))
-    return terms, total_upnl, total_maintenance
-
-
-def totals_of(
-    symbols: Iterable[SymbolState], terms: list[Term], upnl: Decimal, maintenance: Decimal
-) -> Totals:
-    """:func:`account_totals` from the held symbols' :func:`position_terms` (``symbols`` all
-    of the account's, in the order the terms were taken): only the margin is added up, in
-    the same order, position and orders symbol by symbol."""
-    margin_used = _ZERO
-    notionals = iter(terms)
-    for sym in symbols:
-        if sym.size:
-            margin_used += next(notionals)[2] / sym.leverage
-        if sym.buy_size or sym.sell_size:
-            margin_used += sym.orders_margin()
-    return Totals(upnl, margin_used, maintenance)
-
-
-def open_positions(symbols: Iterable[SymbolState], wallet: Decimal) -> list[Position]:
-    """Every open position, valued at its mark; the others held at theirs for its
-    liquidation price (cross margin)."""
-    return positions_of(*position_terms(symbols), wallet)
-
-
-def positions_of(
-    terms: list[Term], total_upnl: Decimal, total_maintenance: Decimal, wallet: Decimal
-) -> list[Position]:
-    """The positions of :func:`position_terms`' terms and totals, at ``wallet``.
-
-    Each held symbol's terms are worked out once (a position read on every strategy step
-    was three passes over them)."""
     # Position's fields in order (symbol, size, entry price, mark, liquidation price,
     # unrealised PnL, accrued funding, leverage, margin): by position, as keywords cost a
     # microsecond a position more on every rebuild.

@@ -75,14 +75,7 @@ from core.errors import (
 )
 from core.logging_setup import get_logger
 from exchange_clients.order_book import Level
-from exchange_clients.paper.account import (
-    Term,
-    account_totals,
-    open_positions,
-    position_terms,
-    positions_of,
-    totals_of,
-)
+from exchange_clients.paper.account import account_totals, open_positions
 from exchange_clients.paper.changes import EngineChanges, FillEvent, OrderEvent
 from exchange_clients.paper.margin import opening_orders_margin
 from exchange_clients.paper.profiles import PaperProfile
@@ -176,11 +169,6 @@ class PaperEngine:
         # rebuilding the positions (liquidation prices) was a tenth of an L2 backtest.
         self._balance_read: tuple[Decimal, Balance] | None = None
         self._positions_read: tuple[Decimal, tuple[Position, ...]] | None = None
-        # The held symbols' terms (:func:`position_terms`) the last liquidation check found,
-        # with the wallet it found them at; forgotten with the reads. Every book change ends
-        # with that check, and the balance and positions read next are made of the same
-        # terms: worked out three times over, they were a measurable part of an L2 backtest.
-        self._terms: tuple[Decimal, list[Term], Decimal, Decimal] | None = None
 
     # -- restart ------------------------------------------------------------------------------
 
@@ -250,11 +238,7 @@ class PaperEngine:
         read = self._balance_read
         if read is not None and read[0] is wallet:
             return read[1]
-        terms = self._terms
-        if terms is not None and terms[0] is wallet:
-            account = totals_of(self._symbols.values(), terms[1], terms[2], terms[3])
-        else:
-            account = account_totals(self._symbols.values())
+        account = account_totals(self._symbols.values())
         balance = Balance(
             wallet=wallet,
             unrealized_pnl=account.unrealized_pnl,
@@ -268,17 +252,12 @@ class PaperEngine:
         wallet = self.wallet
         read = self._positions_read
         if read is None or read[0] is not wallet:
-            terms = self._terms
-            if terms is not None and terms[0] is wallet:  # what the liquidation check found
-                positions = positions_of(terms[1], terms[2], terms[3], wallet)
-            else:
-                # Over the held symbols only (in market order, as all of them): the others
-                # add nothing, and a many-symbol account holds few.
-                held = self._held
-                if held is None:
-                    held = self._held = [sym for sym in self._symbols.values() if sym.size]
-                positions = open_positions(held, wallet)
-            read = self._positions_read = (wallet, tuple(positions))
+            # Over the held symbols only (in market order, as all of them): the others add
+            # nothing, and a many-symbol account holds few.
+            held = self._held
+            if held is None:
+                held = self._held = [sym for sym in self._symbols.values() if sym.size]
+            read = self._positions_read = (wallet, tuple(open_positions(held, wallet)))
         return list(read[1])
 
     def leverage(self, symbol: str) -> Decimal:
@@ -643,7 +622,6 @@ class PaperEngine:
         """The account may change: the next balance and positions are computed afresh."""
         self._balance_read = None
         self._positions_read = None
-        self._terms = None
 
     def _symbol(self, symbol: str) -> SymbolState:
         try:
@@ -967,13 +945,14 @@ class PaperEngine:
             return
         # Only positions count towards equity and maintenance (the terms and the order of
         # account_totals; its margin, a division a position, is not needed here).
-        terms, upnl, maintenance = position_terms(held)
-        wallet = self.wallet
-        equity = wallet + upnl
+        upnl = maintenance = _ZERO
+        for sym in held:
+            mark = sym.mark_price()
+            upnl += sym.unrealized_pnl(mark)
+            maintenance += abs(sym.size) * mark * sym.mmr
+        equity = self.wallet + upnl
         if equity < maintenance:
             self._liquidate(equity, maintenance)
-        else:  # nothing changes before the next call that forgets the reads: kept for them
-            self._terms = (wallet, terms, upnl, maintenance)
 
     def _liquidate(self, equity: Decimal, maintenance: Decimal) -> None:
         log.warning(

@@ -9,9 +9,6 @@ from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
-
-from exchange_clients.paper import engine as engine_module
 from exchange_clients.paper.account import account_totals
 from exchange_clients.paper.engine import PaperEngine
 from exchange_clients.paper.margin import liquidation_price
@@ -238,27 +235,3 @@ def test_the_funding_rate_is_rebuilt_when_what_it_shows_changes() -> None:
     engine.apply_funding_rate(funding("0.002"))
     assert engine.funding_rate(SYMBOL).rate == D("0.002")
     assert _digits(engine.funding_rate(SYMBOL)) == fresh()
-
-
-def test_the_reads_after_a_book_change_reuse_what_its_liquidation_check_found(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    engine = _engine(Now())
-    engine.place(market("buy", "2", "long-btc"))
-    engine.place(_eth(market("sell", "3", "short-eth")))
-    engine.place(limit("buy", "1", "98.0", "bid"))
-    engine.apply_book_delta(SYMBOL, ((D("99.6"), D("2")),), (), first_sequence=2, last_sequence=2)
-    expected = (_digits(_balance(engine)), _digits(_positions(engine)))
-
-    def recomputed(*args: object) -> None:
-        raise AssertionError("recomputed what the liquidation check had found")
-
-    monkeypatch.setattr(engine_module, "account_totals", recomputed)
-    monkeypatch.setattr(engine_module, "open_positions", recomputed)
-    assert (_digits(engine.balance()), _digits(engine.positions())) == expected
-    # Anything that may change the account forgets them: the next reads start afresh.
-    monkeypatch.undo()
-    engine.place(limit("buy", "1", "97.0", "bid2"))
-    assert _digits(engine.balance()) == _digits(_balance(engine))
-    assert _digits(engine.balance()) != expected[0]  # the second bid's margin
-    assert _digits(engine.positions()) == _digits(_positions(engine))
