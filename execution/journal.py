@@ -265,8 +265,9 @@ class OrderJournal:
         except KeyError:
             raise JournalError(f"no account configured for venue {intent.venue!r}") from None
         price, trigger = intent.price, intent.trigger_price
-        # Straight from the intent to its text: no values dict on the order's critical path
-        # (the move into ``orders`` reads the text back, after the send).
+        # The intent's fields (ROW_FIELDS): one text for the intent connection, with no values
+        # dict on the order's critical path (the move into ``orders`` reads it back, after the
+        # send); the ``orders`` values at once without one.
         row = (
             intent.client_order_id,
             self._bot_id,
@@ -285,7 +286,6 @@ class OrderJournal:
             now_us(),
         )
         if self._intent_writer is not None:
-            text = encode_row(row)
             if intent.client_order_id in self._moving:
                 # Its move is in flight: on PostgreSQL the insert below could pass while the
                 # move's transaction deletes the pending row and has not yet committed the
@@ -293,6 +293,7 @@ class OrderJournal:
                 raise JournalError(
                     f"client order id {intent.client_order_id!r} is already journaled"
                 )
+            text = encode_row(row)
             try:
                 await self._intent_writer.insert(intent.client_order_id, self._bot_id, text)
             except DuplicateIntent:
@@ -301,7 +302,7 @@ class OrderJournal:
                 ) from None
             self._move_soon(intent.client_order_id, text)
             return
-        values = row_values(row)  # the values the text would read back as, without it
+        values = row_values(row)
 
         async def work(session: AsyncSession) -> None:
             # One Core INSERT, not the unit of work: a duplicate id fails here, in this write

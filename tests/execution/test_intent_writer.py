@@ -51,18 +51,33 @@ GUARD = 60.0  # guards a hang; not a speed assertion
 ids = ClientOrderIds("intent-writer")
 
 
+async def _journal_of(
+    name: str,
+    db_engine: AsyncEngine,
+    db_sessions: async_sessionmaker[AsyncSession],
+    committer: GroupCommitter | None = None,
+) -> OrderJournal:
+    """The journal of a new bot ``name`` with one paper account, its intents on the
+    dedicated connection (as the runtime builds it)."""
+    async with db_sessions.begin() as session:
+        bot, account = Bot(name=name, config={}), Account(name=f"paper-{name}")
+        session.add_all([bot, account])
+    writer = await open_intent_writer(db_engine)
+    assert writer is not None
+    return OrderJournal(
+        db_sessions,
+        bot_id=bot.id,
+        accounts={"paper": account.id},
+        committer=committer,
+        intent_writer=writer,
+    )
+
+
 @pytest.fixture
 async def journal(
     db_engine: AsyncEngine, db_sessions: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[OrderJournal]:
-    async with db_sessions.begin() as session:
-        bot, account = Bot(name="intent-writer", config={}), Account(name="paper-main")
-        session.add_all([bot, account])
-    writer = await open_intent_writer(db_engine)
-    assert writer is not None
-    journal = OrderJournal(
-        db_sessions, bot_id=bot.id, accounts={"paper": account.id}, intent_writer=writer
-    )
+    journal = await _journal_of("intent-writer", db_engine, db_sessions)
     yield journal
     await journal.close()
 
@@ -366,13 +381,7 @@ async def test_a_write_about_an_unmoved_intent_moves_it_first(
 async def test_reads_right_after_the_intent_see_the_order_and_close_waits_for_the_move(
     db_engine: AsyncEngine, db_sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    async with db_sessions.begin() as session:
-        bot, account = Bot(name="reads", config={}), Account(name="paper-reads")
-        session.add_all([bot, account])
-    writer = await open_intent_writer(db_engine)
-    journal = OrderJournal(
-        db_sessions, bot_id=bot.id, accounts={"paper": account.id}, intent_writer=writer
-    )
+    journal = await _journal_of("reads", db_engine, db_sessions)
     first, second = _intent(), _intent("sell")
     await journal.record_intent(first)
     assert [o.client_order_id for o in await journal.unfinished()] == [first.client_order_id]
@@ -382,7 +391,7 @@ async def test_reads_right_after_the_intent_see_the_order_and_close_waits_for_th
         ids_in_orders = list(
             await session.scalars(
                 select(OrderRow.client_order_id)
-                .where(OrderRow.bot_id == bot.id)
+                .where(OrderRow.bot_id == journal.bot_id)
                 .order_by(OrderRow.id)
             )
         )
@@ -405,17 +414,9 @@ class _RecordingCommitter(GroupCommitter):
 async def test_the_move_is_queued_once_the_order_is_on_its_way(
     db_engine: AsyncEngine, db_sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    async with db_sessions.begin() as session:
-        bot, account = Bot(name="move-after-send", config={}), Account(name="paper-move")
-        session.add_all([bot, account])
     events: list[str] = []
-    journal = OrderJournal(
-        db_sessions,
-        bot_id=bot.id,
-        accounts={"paper": account.id},
-        committer=_RecordingCommitter(db_sessions, events),
-        intent_writer=await open_intent_writer(db_engine),
-    )
+    committer = _RecordingCommitter(db_sessions, events)
+    journal = await _journal_of("move-after-send", db_engine, db_sessions, committer)
     intent = _intent()
     await journal.record_intent(intent)
     events.append("sent")  # what the executor does next, before its task first yields
@@ -438,16 +439,8 @@ class _RefusingCommitter(GroupCommitter):
 async def test_a_move_that_cannot_be_queued_keeps_no_reader_waiting(
     db_engine: AsyncEngine, db_sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    async with db_sessions.begin() as session:
-        bot, account = Bot(name="move-refused", config={}), Account(name="paper-refused")
-        session.add_all([bot, account])
-    journal = OrderJournal(
-        db_sessions,
-        bot_id=bot.id,
-        accounts={"paper": account.id},
-        committer=_RefusingCommitter(db_sessions),
-        intent_writer=await open_intent_writer(db_engine),
-    )
+    refusing = _RefusingCommitter(db_sessions)
+    journal = await _journal_of("move-refused", db_engine, db_sessions, refusing)
     intent = _intent()
     with capture_logs() as logs:
         await journal.record_intent(intent)
