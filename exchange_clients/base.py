@@ -148,6 +148,16 @@ class BaseExchangeClient(ABC):
         """This account's maker/taker fee on ``symbol``: its tier where the venue has an
         endpoint for it, the published schedule otherwise (``FeeSchedule.source`` says which)."""
 
+    async def quote(self, symbol: str) -> tuple[FundingRate, Decimal, Decimal, FeeSchedule]:
+        """What a funding quote of ``symbol`` reads: ``(funding rate, best bid, best ask,
+        fees)``, asked in that order (the first error raised stops it, as asking them one by
+        one would). A funding scan asks it of every symbol on every venue, so a venue that can
+        answer it in one go (the paper venue) overrides it; every other venue answers with
+        its own three calls."""
+        funding = await self.funding_rate(symbol)
+        bid, ask = await self.best_bid_ask(symbol)
+        return funding, bid, ask, await self.fees(symbol)
+
     @abstractmethod
     async def market_stats(self) -> dict[str, MarketStats]:
         """24 h volume and open interest (USD) of every market, by internal symbol."""

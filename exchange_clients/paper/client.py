@@ -261,7 +261,9 @@ class PaperExchangeClient(BaseExchangeClient):
     async def best_bid_ask(self, symbol: str) -> tuple[Decimal, Decimal]:
         """As the base class's (the best levels of ``order_book(symbol, 1)``), without
         building the snapshot."""
-        engine = await self._request()
+        return self._best_bid_ask(await self._request(), symbol)
+
+    def _best_bid_ask(self, engine: PaperEngine, symbol: str) -> tuple[Decimal, Decimal]:
         if self._tape is not None:
             self._read_tape(engine, symbol)
         bid, ask = engine.best_prices(symbol)
@@ -270,12 +272,30 @@ class PaperExchangeClient(BaseExchangeClient):
         return bid, ask
 
     async def funding_rate(self, symbol: str) -> FundingRate:
-        engine = await self._request()
+        return self._funding_rate(await self._request(), symbol)
+
+    def _funding_rate(self, engine: PaperEngine, symbol: str) -> FundingRate:
         self._listed(engine, symbol)  # UnknownSymbol before asking the feed
         if self._tape is not None:
             self._read_tape(engine, symbol)
         engine.apply_funding_rate(self._feed.funding(symbol))
         return engine.funding_rate(symbol)
+
+    async def quote(self, symbol: str) -> tuple[FundingRate, Decimal, Decimal, FeeSchedule]:
+        """The base class's three reads as one request: a funding scan asks it of every
+        symbol on every venue. The answer is theirs: the second read is a request of its own
+        when one would differ - a latency to wait each, or something to write first (a book
+        the first read loaded filled an order) - and the fees are the listing's, checked by
+        the first."""
+        if self.faults.latency:
+            return await super().quote(symbol)
+        engine = await self._request()
+        funding = self._funding_rate(engine, symbol)
+        if self._must_write(engine):
+            bid, ask = await self.best_bid_ask(symbol)
+        else:
+            bid, ask = self._best_bid_ask(engine, symbol)
+        return funding, bid, ask, self._fees
 
     async def fees(self, symbol: str) -> FeeSchedule:
         """The profile's fees: every paper account trades on the venue's base tier. (Checks
@@ -442,18 +462,22 @@ class PaperExchangeClient(BaseExchangeClient):
                     raise VenueUnavailable(failure, venue=self.name)
                 break
         engine.never_fill = faults.never_fill
-        # Answer only from saved state: a match the feed consumer is still writing must not be
-        # reported before it is durable, or a crash would make the venue forget what it said.
-        # (Nothing to write and no commit running or waiting: it would do nothing at once.)
-        if (
+        if self._must_write(engine):
+            await self._commit()
+        return engine
+
+    def _must_write(self, engine: PaperEngine) -> bool:
+        """Whether a request must write before it answers: only from saved state, or a match
+        the feed consumer is still writing would be reported before it is durable (and a crash
+        make the venue forget what it said). Nothing to write and no commit running or waiting:
+        a commit would do nothing at once."""
+        return bool(
             self._committing
             or self._lock.locked()
             or engine.has_changes
             or self._unsaved
             or self._held
-        ):
-            await self._commit()
-        return engine
+        )
 
     async def _commit(self) -> None:
         """Store what changed, then publish it (unless the connection is "down")."""

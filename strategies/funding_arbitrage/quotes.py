@@ -54,9 +54,7 @@ async def collect_quotes(
         stats = await _market_stats(venue, client)
         for symbol in symbols or sorted(await client.markets()):
             try:
-                funding = await client.funding_rate(symbol)
-                bid, ask = await client.best_bid_ask(symbol)
-                fees = await client.fees(symbol)
+                funding, bid, ask, fees = await client.quote(symbol)
             except ExchangeError as exc:
                 log.info("no funding quote", venue=venue, symbol=symbol, error=str(exc))
                 continue
