@@ -51,9 +51,11 @@ from exchange_clients.market_data.events import BookDeltaEvent, BookSnapshotEven
 from exchange_clients.market_data.synthetic import SyntheticMarket
 from exchange_clients.paper import PaperExchangeClient
 from exchange_clients.types import ClientSettings, FundingRate, Market, Order, OrderRequest
+from execution.client_ids import ClientOrderIds
 from execution.intent_writer import open_intent_writer
 from execution.journal import OrderIntent, OrderJournal
 from execution.order_executor import ExecutionRequest
+from execution.reserved_ids import PER_KEY
 from strategies.base_strategy import BaseStrategy, StrategyContext
 from strategies.factory import create_strategy
 from strategies.grid.strategy import GridStrategy
@@ -118,14 +120,30 @@ class StampedClient(PaperExchangeClient):
 
 
 class StampedJournal(OrderJournal):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    """Stamps what journaling each order costs before its send: the intent's commit, or the
+    in-memory note of an order sent under an id committed ahead (``taken`` counts those);
+    ``reserve`` False keeps every order on the intent write (the comparison)."""
+
+    def __init__(self, *args: Any, reserve: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.commits: list[float] = []
+        self.taken = 0
+        self._reserve = reserve
+
+    def reserve_ids_ahead(self, ids: ClientOrderIds, per_key: int = PER_KEY) -> None:
+        if self._reserve:
+            super().reserve_ids_ahead(ids, per_key)
 
     async def record_intent(self, intent: OrderIntent) -> None:
         started = time.perf_counter()
         await super().record_intent(intent)
         self.commits.append(time.perf_counter() - started)
+
+    def record_taken_intent(self, intent: OrderIntent) -> None:
+        started = time.perf_counter()
+        super().record_taken_intent(intent)
+        self.commits.append(time.perf_counter() - started)
+        self.taken += 1
 
 
 @dataclasses.dataclass
@@ -153,7 +171,7 @@ class Rig:
         await self.engine.dispose()
 
 
-async def build_rig(url: str, config: BotConfig, *, dedicated: bool) -> Rig:
+async def build_rig(url: str, config: BotConfig, *, dedicated: bool, reserve: bool = True) -> Rig:
     engine = create_engine(url)
     sessions = session_maker(engine)
     clock = SystemClock()
@@ -165,7 +183,9 @@ async def build_rig(url: str, config: BotConfig, *, dedicated: bool) -> Rig:
     bot_id = await register_bot(sessions, config, "bench")
     accounts = await account_ids(sessions, config)
     writer = await open_intent_writer(engine) if dedicated else None
-    journal = StampedJournal(sessions, bot_id=bot_id, accounts=accounts, intent_writer=writer)
+    journal = StampedJournal(
+        sessions, bot_id=bot_id, accounts=accounts, intent_writer=writer, reserve=reserve
+    )
     risk = RiskManager(config.risk, clock, bot=config.name)
     clients: dict[str, BaseExchangeClient] = {VENUE: client}
     stack = await build_execution(
@@ -265,9 +285,12 @@ async def bench(url: str) -> None:
             bid = moved
     finally:
         await rig.close()
+    sys.stdout.write(
+        f"  grid: {journal.taken} of {WARMUP + SAMPLES} entries under an id committed ahead\n"
+    )
     for name, samples in (
-        ("book update -> order sent (incl. intent commit)", paths),
-        ("  the same without the journal commit", decisions),
+        ("book update -> order sent (incl. journaling it)", paths),
+        ("  the same without journaling it", decisions),
     ):
         p50, p99 = percentiles(samples)
         sys.stdout.write(f"  {name:<52} p50 {p50 * 1e6:7.0f} us  p99 {p99 * 1e6:7.0f} us\n")
@@ -297,16 +320,17 @@ def l2_config(name: str) -> BotConfig:
 
 
 async def l2_bench(
-    url: str, *, dedicated: bool, stream: bool = False
-) -> tuple[list[float], list[float]]:
-    """One run of the scalper's tick to order; (paths, paths without the intent write).
+    url: str, *, dedicated: bool, stream: bool = False, reserve: bool = True
+) -> tuple[list[float], list[float], int]:
+    """One run of the scalper's tick to order; (paths, paths without journaling the order
+    before its send, how many of the entries measured went under an id committed ahead).
 
     Between samples: silence, or with ``stream`` non-signalling updates every
     :data:`STREAM_INTERVAL` (see the module's docstring)."""
     # A bot of its own per run: no state saved by another run is restored.
     name = "bench-tick-l2-" + ("stream" if stream else "dedicated" if dedicated else "shared")
-    config = l2_config(name)
-    rig = await build_rig(url, config, dedicated=dedicated)
+    config = l2_config(name + ("" if reserve else "-nores"))
+    rig = await build_rig(url, config, dedicated=dedicated, reserve=reserve)
     clock, feed, client, journal = rig.clock, rig.feed, rig.client, rig.journal
     stack, risk = rig.stack, rig.risk
     strategy = rig.strategy
@@ -318,6 +342,7 @@ async def l2_bench(
     bid, sequence = book.best_bid, book.sequence
     paths: list[float] = []
     decisions: list[float] = []
+    taken = 0
 
     def bid_update(size: Decimal) -> BookDeltaEvent:
         nonlocal sequence
@@ -351,6 +376,7 @@ async def l2_bench(
             # A wall on the bid: far over buy_ratio.
             event = bid_update(Decimal(1000 + sample % 2))
             placed_before, commits_before = len(client.placed), len(journal.commits)
+            taken_before = journal.taken
             started = time.perf_counter()
             await step_on(event)
             if len(client.placed) <= placed_before or SYMBOL not in strategy.trades:
@@ -359,6 +385,7 @@ async def l2_bench(
                 path = client.placed[placed_before] - started
                 paths.append(path)
                 decisions.append(path - journal.commits[commits_before])
+                taken += journal.taken - taken_before
             position = await client.position(SYMBOL)
             assert position is not None
             await strategy.close_position(VENUE, ExecutionRequest.closing(position, "bench"))
@@ -379,7 +406,7 @@ async def l2_bench(
                     raise SystemExit("a stream update signalled: benchmark setup is wrong")
     finally:
         await rig.close()
-    return paths, decisions
+    return paths, decisions, taken
 
 
 async def hold(seconds: float) -> None:
@@ -388,16 +415,23 @@ async def hold(seconds: float) -> None:
 
 
 async def l2_both(url: str) -> None:
-    for dedicated, stream, label in (
-        (False, False, "shared writer (ORM), after silence"),
-        (True, False, "dedicated connection, after silence"),
-        (True, True, "dedicated connection, in a stream"),
+    for dedicated, stream, reserve, label in (
+        (False, False, False, "intent on the shared writer (ORM), after silence"),
+        (True, False, False, "intent on the dedicated connection, after silence"),
+        (True, True, False, "intent on the dedicated connection, in a stream"),
+        (True, False, True, "ids committed ahead, after silence"),
+        (True, True, True, "ids committed ahead, in a stream"),
     ):
-        paths, decisions = await l2_bench(url, dedicated=dedicated, stream=stream)
-        sys.stdout.write(f"  l2: book update -> order sent, intent on {label}\n")
+        paths, decisions, taken = await l2_bench(
+            url, dedicated=dedicated, stream=stream, reserve=reserve
+        )
+        sys.stdout.write(
+            f"  l2: book update -> order sent, {label}"
+            f" ({taken} of {len(paths)} entries under a reserved id)\n"
+        )
         for name, samples in (
-            ("    incl. the intent write", paths),
-            ("    the same without the intent write", decisions),
+            ("    incl. journaling the order before its send", paths),
+            ("    the same without it", decisions),
         ):
             p50, p99 = percentiles(samples)
             sys.stdout.write(f"  {name:<52} p50 {p50 * 1e6:7.0f} us  p99 {p99 * 1e6:7.0f} us\n")

@@ -219,6 +219,8 @@ async def build_execution(
     for tracker in trackers.values():
         await tracker.start()
     ids = ClientOrderIds(config.name)
+    # Ids committed ahead for single orders (only with a dedicated intent connection).
+    journal.reserve_ids_ahead(ids)
     executors = {
         venue: OrderExecutor(client, journal, trackers[venue], ids, clock=clock, gate=gate)
         for venue, client in clients.items()

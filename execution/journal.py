@@ -24,7 +24,7 @@ recorded as sent but never landed must not be waited for forever. So:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -40,10 +40,11 @@ from sqlalchemy.orm import Session
 from core.errors import OrderNotFound, TradingError
 from database.models import Fill as FillRow
 from database.models import Order as OrderRow
-from database.models import PendingIntent
+from database.models import PendingIntent, ReservedOrderId
 from database.types import utcnow
 from exchange_clients.base import BaseExchangeClient
 from exchange_clients.types import Fill, Order, OrderRequest, OrderStatus, OrderType, Side
+from execution.client_ids import ClientOrderIds
 from execution.fill_history import venue_fills
 from execution.group_commit import GroupCommitter
 from execution.intent_writer import (
@@ -55,6 +56,7 @@ from execution.intent_writer import (
     row_values,
 )
 from execution.order_state import is_stale_status, merge_order_state
+from execution.reserved_ids import PER_KEY, Reservation, ReservedIds, delete_reservations
 from execution.venue_lookup import cancel_on_venue, order_on_venue
 
 log = structlog.get_logger(__name__)
@@ -102,6 +104,10 @@ _INSERT_FILLS = insert(_FILLS)
 _UPDATE_ORDER = update(_ORDERS).where(_ORDERS.c.id == bindparam("row_id"))
 _DELETE_INTENT = delete(_INTENTS).where(
     _INTENTS.c.client_order_id == bindparam("intent_client_order_id")
+)
+_RESERVATIONS: Table = ReservedOrderId.__table__  # type: ignore[assignment]
+_DELETE_RESERVATION = delete(_RESERVATIONS).where(
+    _RESERVATIONS.c.client_order_id == bindparam("reserved_client_order_id")
 )
 SYNTHETIC_FILL_PREFIX = "synthetic:"
 DEFAULT_GRACE = timedelta(seconds=5)
@@ -231,11 +237,27 @@ class OrderJournal:
             self._committer.after_commit(intent_writer.refresh)
         # Intents committed to ``order_intents`` whose move into ``orders`` is queued.
         self._moving: dict[str, asyncio.Future[None]] = {}
+        # Client order ids committed ahead (execution.reserved_ids), when reserving; and the
+        # orders sent under one whose ``orders`` row is not written yet: their fields.
+        self._reserved: ReservedIds | None = None
+        self._taken: dict[str, tuple[OrderIntent, int]] = {}  # and when (now_us)
 
     async def close(self) -> None:
-        """Finish moving intents into ``orders``, then close the dedicated intent connection,
-        if any (the journal writes no more intents)."""
+        """Finish moving intents into ``orders``, release the client order ids reserved and
+        not taken, then close the dedicated intent connection, if any (the journal writes no
+        more intents)."""
         await self.settled()
+        if self._taken:  # a move that failed: one more try (else the next start adopts it)
+            try:
+                await self._committer.run(self._move_taken_work(set(self._taken)))
+            except Exception as exc:
+                log.error("orders sent under reserved ids not written", error=repr(exc))
+        reserved, self._reserved = self._reserved, None
+        if reserved is not None:
+            try:
+                await reserved.release()
+            except Exception as exc:  # left for the next start to resolve on the venue
+                log.error("reserved client order ids not released", error=repr(exc))
         writer, self._intent_writer = self._intent_writer, None
         if writer is not None:
             await writer.close()
@@ -243,6 +265,24 @@ class OrderJournal:
     @property
     def bot_id(self) -> int:
         return self._bot_id
+
+    def reserve_ids_ahead(self, ids: ClientOrderIds, per_key: int = PER_KEY) -> None:
+        """Keep client order ids from ``ids`` committed ahead for the orders to come
+        (:mod:`execution.reserved_ids`) - only with a dedicated intent connection: where
+        intents share the journal's writer (a backtest) nothing would be gained."""
+        if self._intent_writer is not None and self._reserved is None:
+            self._reserved = ReservedIds(
+                self._committer,
+                bot_id=self._bot_id,
+                accounts=self._accounts,
+                ids=ids,
+                per_key=per_key,
+            )
+
+    @property
+    def reserved_ids(self) -> ReservedIds | None:
+        """The ids committed ahead (None: every order journals its intent before its send)."""
+        return self._reserved
 
     @property
     def accounts(self) -> Mapping[str, int]:
@@ -258,17 +298,14 @@ class OrderJournal:
         """Write deferred changes now instead of waiting for company (a flush)."""
         self._committer.expedite()
 
-    async def record_intent(self, intent: OrderIntent) -> None:
-        """Commit the intent; only after this returns may the order be sent."""
+    def _row_of(self, intent: OrderIntent, created_us: int) -> tuple[Any, ...]:
+        """The intent's fields (ROW_FIELDS): no values dict on the order's critical path."""
         try:
             account_id = self._accounts[intent.venue]
         except KeyError:
             raise JournalError(f"no account configured for venue {intent.venue!r}") from None
         price, trigger = intent.price, intent.trigger_price
-        # The intent's fields (ROW_FIELDS): one text for the intent connection, with no values
-        # dict on the order's critical path (the move into ``orders`` reads it back, after the
-        # send); the ``orders`` values at once without one.
-        row = (
+        return (
             intent.client_order_id,
             self._bot_id,
             intent.venue,
@@ -283,8 +320,29 @@ class OrderJournal:
             intent.post_only,
             intent.purpose,
             intent.operation_id,
-            now_us(),
+            created_us,
         )
+
+    def record_taken_intent(self, intent: OrderIntent) -> None:
+        """Journal an order sent under a reserved client order id
+        (:meth:`ReservedIds.take`): its id is committed already, so the order may be sent at
+        once; its ``orders`` row is written on the loop's next turn, after the send, and its
+        reservation deleted in the same transaction. Reads wait for that write, and a write
+        about the order that comes first writes the row itself."""
+        if intent.operation_id is not None:
+            # Recovery finds a leg by its operation id, which only the row holds.
+            raise JournalError("an order of an operation cannot be sent under a reserved id")
+        if intent.venue not in self._accounts:  # as _row_of would say, before the send
+            raise JournalError(f"no account configured for venue {intent.venue!r}")
+        # Only noted: the row's fields are worked out in the write, after the send.
+        self._taken[intent.client_order_id] = (intent, now_us())
+        self._move_soon(intent.client_order_id, self._move_taken_work({intent.client_order_id}))
+
+    async def record_intent(self, intent: OrderIntent) -> None:
+        """Commit the intent; only after this returns may the order be sent."""
+        # One text for the intent connection (the move into ``orders`` reads it back, after
+        # the send); the ``orders`` values at once without one.
+        row = self._row_of(intent, now_us())
         if self._intent_writer is not None:
             if intent.client_order_id in self._moving:
                 # Its move is in flight: on PostgreSQL the insert below could pass while the
@@ -300,7 +358,7 @@ class OrderJournal:
                 raise JournalError(
                     f"client order id {intent.client_order_id!r} is already journaled"
                 ) from None
-            self._move_soon(intent.client_order_id, text)
+            self._move_soon(intent.client_order_id, _move_intent_work(intent.client_order_id, text))
             return
         values = row_values(row)
 
@@ -316,8 +374,11 @@ class OrderJournal:
                 f"client order id {intent.client_order_id!r} is already journaled"
             ) from None
 
-    def _move_soon(self, client_order_id: str, text: str) -> None:
-        """Queue the move of a committed intent into ``orders`` once its order is on its way.
+    def _move_soon(
+        self, client_order_id: str, work: Callable[[AsyncSession], Awaitable[Any]]
+    ) -> None:
+        """Queue the move of a committed intent into ``orders`` once its order is on its way
+        (``work``: the writer's part; an order under a reserved id is written the same way).
 
         Nobody waits for the move. It is handed to the writer by a callback on the loop's next
         turn, which comes when the sending task first yields - after the order has left - so
@@ -327,22 +388,18 @@ class OrderJournal:
         loop = asyncio.get_running_loop()
         moving: asyncio.Future[None] = loop.create_future()
         self._moving[client_order_id] = moving
-        loop.call_soon(self._queue_move, client_order_id, text, moving)
+        loop.call_soon(self._queue_move, client_order_id, work, moving)
 
-    def _queue_move(self, client_order_id: str, text: str, moving: asyncio.Future[None]) -> None:
-        async def work(session: AsyncSession) -> None:
-            # Core statements, not the unit of work: a failure is this write's alone
-            # (group_commit). A write about the order queued before this move has moved the
-            # intent itself (``_move_stored``): then there is nothing left to move.
-            deleted = cast(
-                CursorResult[Any],
-                await session.execute(_DELETE_INTENT, {"intent_client_order_id": client_order_id}),
-            )
-            if deleted.rowcount:
-                await session.execute(_INSERT_ORDER, decode_row(text))
-
+    def _queue_move(
+        self,
+        client_order_id: str,
+        work: Callable[[AsyncSession], Awaitable[Any]],
+        moving: asyncio.Future[None],
+    ) -> None:
         def ended(error: BaseException | None) -> None:
             self._moving.pop(client_order_id, None)
+            if error is None:
+                self._taken.pop(client_order_id, None)
             if error is not None:
                 # The intent stays in ``order_intents``: the next write about the order, or
                 # the next start, moves it (``_move_stored``).
@@ -381,6 +438,74 @@ class OrderJournal:
         if moved:
             log.warning("intents recovered into the journal", client_order_ids=moved)
         return moved
+
+    async def leftover_reservations(self) -> list[Reservation]:
+        """This bot's reserved client order ids that this process neither holds nor sent an
+        order under: what a crash left (:func:`reconcile` resolves them), oldest first."""
+        await self.settled()
+        mine = set(self._taken)
+        if self._reserved is not None:
+            mine.update(i for ids in self._reserved.held().values() for i in ids)
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(ReservedOrderId)
+                .where(ReservedOrderId.bot_id == self._bot_id)
+                .order_by(ReservedOrderId.reserved_at, ReservedOrderId.client_order_id)
+            )
+            return [
+                Reservation(
+                    r.client_order_id, r.venue, r.account_id, r.symbol, r.purpose, r.reserved_at
+                )
+                for r in rows
+                if r.client_order_id not in mine
+            ]
+
+    async def adopt_reserved(self, reservation: Reservation, order: Order) -> None:
+        """Write the ``orders`` row of an order the venue holds under a reservation a crash
+        left: its purpose from the reservation, the rest as the venue reports it, status
+        ``pending`` (the reported state is applied next, as for any unfinished order); the
+        reservation is deleted in the same transaction."""
+        client_order_id = reservation.client_order_id
+
+        async def work(session: AsyncSession) -> None:
+            present = await session.scalar(
+                select(OrderRow.id).where(OrderRow.client_order_id == client_order_id)
+            )
+            if present is None:
+                created = order.created_at or reservation.reserved_at
+                await session.execute(
+                    _INSERT_ORDER,
+                    {
+                        "client_order_id": client_order_id,
+                        "bot_id": self._bot_id,
+                        "venue": reservation.venue,
+                        "account_id": reservation.account_id,
+                        "symbol": reservation.symbol,
+                        "side": order.side,
+                        "order_type": order.order_type.value,
+                        "price": order.price,
+                        "trigger_price": order.trigger_price,
+                        "size": order.size,
+                        "reduce_only": order.reduce_only,
+                        "post_only": order.post_only,
+                        "purpose": reservation.purpose,
+                        "operation_id": None,
+                        "filled_size": Decimal(0),
+                        "status": OrderStatus.PENDING.value,
+                        "created_at": created,
+                        "updated_at": created,
+                    },
+                )
+            await session.execute(
+                _DELETE_RESERVATION, {"reserved_client_order_id": client_order_id}
+            )
+
+        await self._committer.run(work)
+
+    async def release_reservations(self, client_order_ids: list[str]) -> None:
+        """Delete reservations a crash left that no order was sent under."""
+        if client_order_ids:
+            await self._committer.run(delete_reservations(client_order_ids))
 
     async def record_order(self, order: Order) -> JournaledOrder:
         """Apply a venue-reported state to the journaled order (monotonic, see module doc)."""
@@ -598,7 +723,7 @@ class OrderJournal:
             )
         }
         missing = client_order_ids - states.keys()
-        if missing and await _move_stored(session, missing, bot_id=self._bot_id):
+        if missing and await self._move_unwritten(session, missing):
             return await self._states(session, client_order_ids)
         if missing:
             raise JournalError(f"orders {sorted(missing)} are not in this bot's journal")
@@ -614,15 +739,65 @@ class OrderJournal:
                 OrderRow.client_order_id == client_order_id, OrderRow.bot_id == self._bot_id
             )
         )
-        if (
-            row is None
-            and move_stored
-            and await _move_stored(session, {client_order_id}, bot_id=self._bot_id)
-        ):
+        if row is None and move_stored and await self._move_unwritten(session, {client_order_id}):
             return await self._row(session, client_order_id)
         if row is None:
             raise JournalError(f"order {client_order_id!r} is not in this bot's journal")
         return row
+
+    async def _move_unwritten(self, session: AsyncSession, client_order_ids: set[str]) -> list[str]:
+        """Write the ``orders`` rows of ``client_order_ids`` whose moves have not reached the
+        writer yet: intents in ``order_intents``, orders sent under a reserved id; the ids
+        written."""
+        moved = await _move_stored(session, client_order_ids, bot_id=self._bot_id)
+        taken = (client_order_ids - set(moved)) & self._taken.keys()
+        if taken:
+            moved += await self._move_taken_work(taken)(session)
+        return moved
+
+    def _move_taken_work(self, client_order_ids: set[str]) -> Callable[[AsyncSession], Any]:
+        """The writer's part of writing the ``orders`` rows of orders sent under reserved
+        ids (``_taken``), deleting their reservations; returns the ids written. A row written
+        already (by a write about the order that came first) is left as it is. The fields stay
+        in ``_taken`` until the move queued for the order has committed."""
+
+        async def work(session: AsyncSession) -> list[str]:
+            ids = sorted(client_order_ids & self._taken.keys())
+            if not ids:
+                return []
+            present = set(
+                await session.scalars(
+                    select(OrderRow.client_order_id).where(OrderRow.client_order_id.in_(ids))
+                )
+            )
+            written = [i for i in ids if i not in present]
+            if written:
+                await session.execute(
+                    _INSERT_ORDER, [row_values(self._row_of(*self._taken[i])) for i in written]
+                )
+            await session.execute(
+                _DELETE_RESERVATION, [{"reserved_client_order_id": i} for i in ids]
+            )
+            return written
+
+        return work
+
+
+def _move_intent_work(client_order_id: str, text: str) -> Callable[[AsyncSession], Any]:
+    """The writer's part of moving one committed intent into ``orders``."""
+
+    async def work(session: AsyncSession) -> None:
+        # Core statements, not the unit of work: a failure is this write's alone
+        # (group_commit). A write about the order queued before this move has moved the
+        # intent itself (``_move_stored``): then there is nothing left to move.
+        deleted = cast(
+            CursorResult[Any],
+            await session.execute(_DELETE_INTENT, {"intent_client_order_id": client_order_id}),
+        )
+        if deleted.rowcount:
+            await session.execute(_INSERT_ORDER, decode_row(text))
+
+    return work
 
 
 async def _move_stored(
@@ -788,6 +963,10 @@ class ReconcileReport:
     cancelled: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
+    # Reservations a crash left (execution.reserved_ids): an order the venue has under one
+    # (then also in ``adopted``), or released (the venue never saw it).
+    reserved_sent: list[str] = field(default_factory=list)
+    reserved_released: list[str] = field(default_factory=list)
 
 
 async def reconcile(
@@ -797,6 +976,7 @@ async def reconcile(
     keep_resting: Callable[[JournaledOrder], bool],
     now: Callable[[], datetime] = utcnow,
     grace: timedelta = DEFAULT_GRACE,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> ReconcileReport:
     """Bring every unfinished journaled order in line with its venue (run before trading).
 
@@ -804,7 +984,9 @@ async def reconcile(
     the venue knows by that only: :mod:`execution.venue_lookup`). An intent the venue does not
     know is ``failed`` when older than ``grace`` - the time a request the dead process had on
     the wire could still take to land - and ``lost`` otherwise (it may still appear; recovery
-    and the order tracker keep asking). Nothing here waits for the grace to pass.
+    and the order tracker keep asking). Nothing here waits for the grace to pass, except
+    after a crash that left reserved client order ids the venue does not know
+    (:func:`resolve_reservations`).
 
     Fills the venue reports for an adopted order that the journal never received are stored
     (:meth:`OrderJournal.record_recovered_fills`): from the venue's fill history, or one
@@ -812,6 +994,7 @@ async def reconcile(
     """
     report = ReconcileReport()
     await journal.recover_intents()
+    await resolve_reservations(journal, clients, report, grace=grace, sleep=sleep)
     for entry in await journal.unfinished():
         client = clients[entry.venue]
         try:
@@ -843,8 +1026,69 @@ async def reconcile(
         cancelled=len(report.cancelled),
         failed=len(report.failed),
         lost=len(report.lost),
+        reserved_sent=len(report.reserved_sent),
+        reserved_released=len(report.reserved_released),
     )
     return report
+
+
+async def resolve_reservations(
+    journal: OrderJournal,
+    clients: Mapping[str, BaseExchangeClient],
+    report: ReconcileReport,
+    *,
+    grace: timedelta = DEFAULT_GRACE,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """Settle the client order ids a crash left reserved (:mod:`execution.reserved_ids`).
+
+    Each is looked up on its venue by client order id: an order the venue has is written into
+    ``orders`` under the reservation's purpose (:meth:`OrderJournal.adopt_reserved`), to be
+    adopted with its real state by :func:`reconcile`. One the venue does not know may be one
+    a request of the dead process still carries: it is looked up once more ``grace`` later
+    (the start comes after the death, so by then anything sent has landed) and only then
+    released. Ids on a venue this bot no longer trades are kept, with an error logged."""
+    unseen: list[Reservation] = []
+    for reservation in await journal.leftover_reservations():
+        if reservation.venue not in clients:
+            log.error(
+                "reserved client order id kept: its venue is not in this bot's config",
+                client_order_id=reservation.client_order_id,
+                venue=reservation.venue,
+            )
+        elif not await _adopted_if_sent(journal, clients, reservation, report):
+            unseen.append(reservation)
+    if not unseen:
+        return
+    await sleep(grace.total_seconds())
+    released = [
+        r.client_order_id for r in unseen if not await _adopted_if_sent(journal, clients, r, report)
+    ]
+    await journal.release_reservations(released)
+    report.reserved_released.extend(released)
+    if released:
+        log.info("reserved client order ids released: never sent", client_order_ids=released)
+
+
+async def _adopted_if_sent(
+    journal: OrderJournal,
+    clients: Mapping[str, BaseExchangeClient],
+    reservation: Reservation,
+    report: ReconcileReport,
+) -> bool:
+    client_id = reservation.client_order_id
+    try:
+        order = await clients[reservation.venue].order_status(
+            reservation.symbol, client_order_id=client_id
+        )
+    except OrderNotFound:
+        return False
+    await journal.adopt_reserved(reservation, order)
+    report.reserved_sent.append(client_id)
+    log.warning(
+        "an order sent under a reserved id recovered into the journal", client_order_id=client_id
+    )
+    return True
 
 
 async def complete_fills(journal: OrderJournal, client: BaseExchangeClient, order: Order) -> None:

@@ -12,7 +12,8 @@ Modes (``ExecutionMode``):
   remainder.
 
 Every order goes through the same path: a fresh client order id, the intent committed to the
-journal, the send, then the tracker (journaled states). A send that times out is resolved by
+journal (or a client order id the journal committed ahead, :mod:`execution.reserved_ids`), the
+send, then the tracker (journaled states). A send that times out is resolved by
 asking the venue for that client order id — never by sending again under a new one. Fills are
 counted from the tracker, so executions that race a cancel are still in the result.
 """
@@ -374,7 +375,15 @@ class OrderExecutor:
     ) -> Order | None:
         """Journal, send and start tracking one order; None when the venue refused it."""
         request = result.request
-        client_id = self._ids.next()
+        # A client order id committed ahead when one is held for this kind of order: then no
+        # database write stands between the decision and the send (execution.reserved_ids).
+        # Never for an operation's leg or a trigger order (see there).
+        reserved = self._journal.reserved_ids
+        venue, purpose = self._client.name, request.purpose
+        taken = None
+        if reserved is not None and request.operation_id is None and trigger_price is None:
+            taken = reserved.take(venue, request.symbol, purpose)
+        client_id = taken or self._ids.next()
         venue_request = OrderRequest(
             symbol=request.symbol,
             side=request.side,
@@ -388,15 +397,19 @@ class OrderExecutor:
             trigger_price=trigger_price,
         )
         if self.gate is not None:  # refuses by raising RiskLimitBreached: nothing journaled
-            await self.gate.check(self._client, venue_request)
-        await self._journal.record_intent(
-            OrderIntent.for_request(
-                venue_request,
-                venue=self._client.name,
-                purpose=request.purpose,
-                operation_id=request.operation_id,
-            )
+            try:
+                await self.gate.check(self._client, venue_request)
+            except BaseException:
+                if taken is not None and reserved is not None:
+                    reserved.give_back(venue, request.symbol, purpose, taken)
+                raise
+        intent = OrderIntent.for_request(
+            venue_request, venue=venue, purpose=purpose, operation_id=request.operation_id
         )
+        if taken is not None:
+            self._journal.record_taken_intent(intent)
+        else:
+            await self._journal.record_intent(intent)
         # Tracked before sending: stream events can arrive before place_order returns.
         self._tracker.track(Order.pending(venue_request))
         try:

@@ -22,7 +22,7 @@ from database.models.signals import (
 )
 from database.models.strategy_state import StrategyState
 from database.models.telegram import TelegramSubscription, TelegramUser
-from database.models.trading import Fill, Order, PendingIntent
+from database.models.trading import Fill, Order, PendingIntent, ReservedOrderId
 
 __all__ = [
     "MAIN_ACCOUNT",
@@ -52,6 +52,7 @@ __all__ = [
     "Position",
     "PositionLeg",
     "Proxy",
+    "ReservedOrderId",
     "SignalRecord",
     "SignalTrade",
     "StrategyState",

@@ -92,6 +92,33 @@ class PendingIntent(Base):
     order_row: Mapped[str] = mapped_column(Text)
 
 
+class ReservedOrderId(Base):
+    """A client order id committed before the order that will use it is decided.
+
+    The id an order is sent under must be in the database before the send, so a restart can
+    always ask the venue what became of it. Committing it after the decision is a write on the
+    order's critical path; committing it ahead, while the bot waits for its next signal, is
+    not. The journal keeps a few ids per (venue, symbol, purpose) reserved
+    (:mod:`execution.reserved_ids`); an order takes one, is sent, and its ``orders`` row is
+    written on the journal's next turn, deleting the reservation in the same transaction. A
+    reservation a crash leaves behind is looked up on its venue at the next start: adopted
+    into ``orders`` (with its purpose) when the venue has the order, released when it never
+    did (:func:`execution.journal.reconcile`). Orders of a multi-leg operation never take one:
+    their operation id must be journaled before they are sent.
+    """
+
+    __tablename__ = "order_id_reservations"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    client_order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bot_id: Mapped[int] = mapped_column(Integer)
+    venue: Mapped[str] = mapped_column(String(32))
+    account_id: Mapped[int] = mapped_column(Integer)
+    symbol: Mapped[str] = mapped_column(String(32))
+    purpose: Mapped[str | None] = mapped_column(String(32))
+    reserved_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class Fill(Base):
     """One execution reported by a venue; ``(venue, venue_fill_id)`` makes replays idempotent."""
 
