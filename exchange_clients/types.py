@@ -9,11 +9,11 @@ Times are timezone-aware UTC. Objects are immutable: an update is a new object.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from core.redaction import Secret
 
@@ -23,8 +23,44 @@ ZERO = Decimal(0)
 HOURS_PER_YEAR = Decimal(24 * 365)
 
 
+_Frozen = TypeVar("_Frozen", bound=type)
+
+
 def opposite(side: Side) -> Side:
     return "sell" if side == "buy" else "buy"
+
+
+def _slot_init(cls: _Frozen) -> _Frozen:
+    """Give a frozen, slotted dataclass an ``__init__`` that stores each field through its
+    slot's own setter.
+
+    The one ``dataclass`` writes sets every field with ``object.__setattr__`` (a frozen class
+    refuses plain assignment), looked up again on each call: ~1.1 us for a five-field
+    :class:`BookSnapshot`, ~0.35 us through the slots' setters. The paper venue builds a book
+    snapshot, a balance or a position on nearly every read: ~125k of them in a 3 h L2
+    backtest. Same parameters, defaults and ``__post_init__`` call as the dataclass's own
+    (fields with a default factory, keyword-only or left out of ``__init__`` are refused)."""
+    names: dict[str, Any] = {}
+    params, body = [], []
+    for f in fields(cls):
+        if f.default_factory is not MISSING or f.kw_only or not f.init:
+            raise TypeError(f"{cls.__name__}.{f.name}: only plain fields have a slot init")
+        if f.default is MISSING:
+            params.append(f.name)
+        else:
+            names[f"_default_{f.name}"] = f.default
+            params.append(f"{f.name}=_default_{f.name}")
+        names[f"_set_{f.name}"] = getattr(cls, f.name).__set__
+        body.append(f"    _set_{f.name}(self, {f.name})")
+    if hasattr(cls, "__post_init__"):
+        body.append("    self.__post_init__()")
+    made: dict[str, Any] = {}
+    exec(f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body), names, made)  # noqa: S102
+    init = made["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__annotations__ = vars(cls)["__init__"].__annotations__
+    setattr(cls, "__init__", init)  # noqa: B010 - mypy refuses __init__ assigned on a class
+    return cls
 
 
 class OrderType(StrEnum):
@@ -158,6 +194,7 @@ class OrderRequest:
             raise ValueError("post-only applies to resting (GTC) limit orders only")
 
 
+@_slot_init
 @dataclass(frozen=True, slots=True)
 class Order:
     """An order as the venue knows it, at one moment."""
@@ -204,6 +241,7 @@ class Order:
         )
 
 
+@_slot_init
 @dataclass(frozen=True, slots=True)
 class Fill:
     """One execution. ``fill_id`` is unique per venue; ``fee`` is positive when paid."""
@@ -226,6 +264,7 @@ class Fill:
         return self.price * self.size
 
 
+@_slot_init
 @dataclass(frozen=True, slots=True)
 class Position:
     """An open position; ``size`` is signed (positive long, negative short).
@@ -253,6 +292,7 @@ class Position:
         return abs(self.size) * self.mark_price
 
 
+@_slot_init
 @dataclass(frozen=True, slots=True)
 class Balance:
     """Collateral of the account (USD-margined).
@@ -285,6 +325,7 @@ class Balance:
         )
 
 
+@_slot_init
 @dataclass(frozen=True, slots=True)
 class FundingRate:
     """A venue's funding for one symbol. Positive ``rate`` = longs pay shorts."""
@@ -334,6 +375,7 @@ class MarketStats:
     open_interest_usd: Decimal | None
 
 
+@_slot_init
 @dataclass(frozen=True, slots=True)
 class BookSnapshot:
     """An L2 snapshot, best levels first."""

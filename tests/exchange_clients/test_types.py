@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import inspect
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
 from exchange_clients.types import (
     Balance,
+    BookSnapshot,
+    Fill,
     FundingRate,
     Market,
+    Order,
     OrderRequest,
     OrderStatus,
     OrderType,
+    Position,
     TimeInForce,
+    _slot_init,
 )
 
 
@@ -109,3 +118,56 @@ def test_a_balance_from_what_venues_report_keeps_margin_in_use_non_negative() ->
     assert balance.available == Decimal(700)
     assert balance.asset == "USDT"
     assert Balance.from_available(Decimal(10), Decimal(5), Decimal(20)).margin_used == 0
+
+
+@pytest.mark.parametrize("cls", [Order, Fill, Position, Balance, FundingRate, BookSnapshot])
+def test_slot_inits_take_what_the_dataclass_init_took(cls: type) -> None:
+    """The hot value types' faster ``__init__``: the dataclass's parameters and defaults."""
+    made = dataclasses.make_dataclass(  # the same fields, with the dataclass's own __init__
+        "Made",
+        [(f.name, f.type, f) for f in dataclasses.fields(cls)],
+        frozen=True,
+        slots=True,
+    )
+    assert inspect.signature(cls) == inspect.signature(made)
+    assert vars(cls)["__init__"].__qualname__ == f"{cls.__qualname__}.__init__"
+
+
+def test_a_slot_init_sets_every_field_and_keeps_the_value_frozen() -> None:
+    ts = datetime(2026, 1, 1, tzinfo=UTC)
+    book = BookSnapshot("BTC", ((Decimal(1), Decimal(2)),), (), ts)
+    assert (book.symbol, book.bids, book.asks, book.ts, book.sequence) == (
+        "BTC",
+        ((Decimal(1), Decimal(2)),),
+        (),
+        ts,
+        None,
+    )
+    assert book == BookSnapshot(symbol="BTC", bids=book.bids, asks=(), ts=ts, sequence=None)
+    assert dataclasses.replace(book, sequence=3).sequence == 3
+    assert copy.deepcopy(book) == book
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        book.symbol = "ETH"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        BookSnapshot("BTC", (), ())  # type: ignore[call-arg]
+
+
+def test_a_slot_init_runs_post_init_and_refuses_field_factories() -> None:
+    @_slot_init
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Checked:
+        size: Decimal
+
+        def __post_init__(self) -> None:
+            if self.size <= 0:
+                raise ValueError("size")
+
+    assert Checked(Decimal(1)).size == 1
+    with pytest.raises(ValueError, match="size"):
+        Checked(Decimal(0))
+    with pytest.raises(TypeError, match="only plain fields"):
+
+        @_slot_init
+        @dataclasses.dataclass(frozen=True, slots=True)
+        class Listed:
+            items: list[int] = dataclasses.field(default_factory=list)
