@@ -25,6 +25,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal, getcontext
+from functools import partial
 
 from backtest.sources.feed import HistoryFeed, VenueData
 from core.clock import Clock
@@ -35,7 +36,7 @@ from exchange_clients.market_data.events import (
     Level,
     MarketEvent,
 )
-from exchange_clients.paper.book import PlainLevels
+from exchange_clients.paper.book import BookTop, PlainLevels
 from exchange_clients.paper.tape import MarketTape
 from exchange_clients.types import FundingRate, Market
 
@@ -139,6 +140,32 @@ def drawn_book(
     )
 
 
+def drawn_top(market: Market, mark: Decimal, shape: BookShape) -> tuple[Level, Level] | None:
+    """The best bid and ask levels :func:`drawn_book` draws around ``mark`` (the same digits)
+    when it vouches for the book's levels and both sides have one with size; else None (draw
+    the book). A quote reads no more of a book: the other levels are drawn when read.
+
+    Vouched for as :func:`drawn_book` would: every price exact (:func:`_exact_at`) and the
+    lowest bid at least 1e-6. That is known from the touch: each bid is at least the one
+    before it less a tick, or its own offset (``half + 2 * half * level``) below the mark less
+    a tick, so the lowest of five is at least ``mark - 9 half - 5 ticks`` (then positive: no
+    level is cut off either). Level 0's offset is ``half``: the same prices when quantized."""
+    tick = market.tick_size
+    half = mark * shape.spread_bps / _BPS_HALVED
+    places = _exact_at(mark, half, tick)
+    if places is None or places > _MAX_PLACES or mark - 9 * half - 5 * tick < _PLAIN_LOWEST:
+        return None
+    step = market.step_size
+    size = max(step, (shape.depth_usd / mark / step).to_integral_value(ROUND_DOWN) * step)
+    if type(size) is not Decimal or size <= 0:
+        return None
+    return (
+        ((mark - half).quantize(tick, ROUND_FLOOR), size),
+        ((mark + half).quantize(tick, ROUND_CEILING), size),
+    )
+
+
+_PLAIN_LOWEST = Decimal("0.000001")  # the lowest price str() writes without an exponent
 _MAX_EXACT_DIGITS = 27  # under the 28 of the default context, with a digit to spare
 _MAX_PLACES = 30  # what plain_snapshot takes
 
@@ -578,6 +605,18 @@ class FundingTapeFeed(MarketTape):
             tape.book_version = version
             tape.book = book
         return book
+
+    def book_top(self, symbol: str, version: int) -> BookTop | None:
+        """Book ``version`` of ``symbol`` by its best levels (:func:`drawn_top`), drawn
+        whole by :meth:`book` when read further."""
+        tape = self._symbol(symbol)
+        row = tape.rows[version - 1 if version > 0 else 0]
+        assert row.mark_price is not None  # funding_tape() takes only rows with marks
+        top = drawn_top(tape.market, row.mark_price, self._tape.shape)
+        if top is None:
+            return None
+        sequence = int(tape.book_times[version].timestamp() * 1_000_000)  # as drawn_book's
+        return BookTop(top[0], top[1], sequence, partial(self.book, symbol, version))
 
     def funding(self, symbol: str) -> FundingRate:
         tape = self._tape.symbols.get(symbol)

@@ -37,13 +37,17 @@ from it the same way. The books are loaded on the first read of ``feed`` or ``pa
 match, a take or a delta. A snapshot whose levels
 :func:`~exchange_clients.order_book.plain_snapshot` cannot vouch for (unsorted, repeated,
 exponent notation, malformed) is loaded at once, so a bad level raises exactly when it did.
+A snapshot a tape gives by its best levels (:class:`BookTop`) is held by them alone, and drawn
+only when something reads past them (:meth:`PaperBook.apply_top`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
+from typing import NamedTuple
 
+from exchange_clients.market_data.events import BookSnapshotEvent
 from exchange_clients.order_book import (
     BookSide,
     Level,
@@ -83,6 +87,19 @@ class PlainLevels(tuple[Level, ...]):
         return made
 
 
+class BookTop(NamedTuple):
+    """A snapshot known by its best levels - all a quote reads of it - whose maker draws the
+    whole of it only when something reads further: ``draw()`` returns it, its levels vouched
+    for (:class:`PlainLevels`) and its best ones ``bid`` and ``ask`` (the same digits), each
+    with size. A funding backtest quotes hundreds of books a scan that nothing reads past the
+    touch (:func:`backtest.sources.funding.drawn_top`)."""
+
+    bid: Level
+    ask: Level
+    sequence: int
+    draw: Callable[[], BookSnapshotEvent]
+
+
 class PaperBook:
     """One symbol's book as the paper venue matches against it. Not thread-safe."""
 
@@ -95,6 +112,7 @@ class PaperBook:
         "_taken_bids",
         "_touch_ask",
         "_touch_bid",
+        "_undrawn",
     )
 
     def __init__(self, symbol: str) -> None:
@@ -112,6 +130,8 @@ class PaperBook:
         # out for the mid; None: no such level): the best levels a quote reads every step.
         self._touch_bid: Decimal | None = None
         self._touch_ask: Decimal | None = None
+        # The pending snapshot while only its best levels are known (its levels not drawn).
+        self._undrawn: BookTop | None = None
 
     @property
     def feed(self) -> OrderBook:
@@ -140,6 +160,8 @@ class PaperBook:
         return self._paper is None
 
     def _load(self) -> None:
+        if self._undrawn is not None:
+            self._draw()
         assert self._pending is not None
         bids, asks, sequence, _ = self._pending
         self._pending = None
@@ -194,10 +216,29 @@ class PaperBook:
             return
         scale, bid, ask = plain
         self._share()  # replaced: what we took is forgotten, whenever the snapshot loads
+        self._undrawn = None
         self._pending = (bids, asks, sequence, scale)
         best_bid = self._touch_bid = None if bid is None else _at_scale(bids, bid, scale)
         best_ask = self._touch_ask = None if ask is None else _at_scale(asks, ask, scale)
         self._mid = None if best_bid is None or best_ask is None else (best_bid + best_ask) / 2
+
+    def apply_top(self, top: BookTop) -> None:
+        """:meth:`apply_snapshot` of ``top.draw()``, held by its best levels: they answer the
+        mid and a quote (``depth(1)``) as the drawn snapshot would; anything reading further
+        draws it then and holds it as :meth:`apply_snapshot` would have."""
+        self._share()
+        self._undrawn = top
+        self._pending = ((), (), top.sequence, 0)  # the levels and their scale: when drawn
+        bid = self._touch_bid = top.bid[0]
+        ask = self._touch_ask = top.ask[0]
+        self._mid = (bid + ask) / 2
+
+    def _draw(self) -> None:
+        """Hold the whole snapshot of the top held (vouched for: nothing is loaded yet)."""
+        top = self._undrawn
+        assert top is not None
+        drawn = top.draw()
+        self.apply_snapshot(drawn.bids, drawn.asks, drawn.sequence)
 
     def apply_update(
         self,
@@ -249,9 +290,16 @@ class PaperBook:
         if pending is None or n < 0:
             paper = self._paper
             return (self._feed if paper is None else paper).depth(n)
-        bids, asks, _, scale = pending
+        undrawn = self._undrawn
         if n == 1:  # a quote: the best prices are known (the mid's), only their sizes are read
-            return _touch(bids, self._touch_bid), _touch(asks, self._touch_ask)
+            if undrawn is not None:
+                return [undrawn.bid], [undrawn.ask]
+            return _touch(pending[0], self._touch_bid), _touch(pending[1], self._touch_ask)
+        if undrawn is not None:
+            self._draw()
+            pending = self._pending
+            assert pending is not None
+        bids, asks, _, scale = pending
         return _best(bids, n, scale), _best(asks, n, scale)
 
     # -- queries ----------------------------------------------------------------------------

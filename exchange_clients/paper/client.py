@@ -261,11 +261,12 @@ class PaperExchangeClient(BaseExchangeClient):
     async def best_bid_ask(self, symbol: str) -> tuple[Decimal, Decimal]:
         """As the base class's (the best levels of ``order_book(symbol, 1)``), without
         building the snapshot."""
-        return self._best_bid_ask(await self._request(), symbol)
-
-    def _best_bid_ask(self, engine: PaperEngine, symbol: str) -> tuple[Decimal, Decimal]:
+        engine = await self._request()
         if self._tape is not None:
             self._read_tape(engine, symbol)
+        return self._best_bid_ask(engine, symbol)
+
+    def _best_bid_ask(self, engine: PaperEngine, symbol: str) -> tuple[Decimal, Decimal]:
         bid, ask = engine.best_prices(symbol)
         if bid is None or ask is None:
             raise VenueUnavailable(f"{symbol} book is empty on one side", venue=self.name)
@@ -286,7 +287,7 @@ class PaperExchangeClient(BaseExchangeClient):
         symbol on every venue. The answer is theirs: the second read is a request of its own
         when one would differ - a latency to wait each, or something to write first (a book
         the first read loaded filled an order) - and the fees are the listing's, checked by
-        the first."""
+        the first (which brought the book up to the tape too)."""
         if self.faults.latency:
             return await super().quote(symbol)
         engine = await self._request()
@@ -558,12 +559,19 @@ class PaperExchangeClient(BaseExchangeClient):
     def _load_tape_book(
         self, engine: PaperEngine, tape: MarketTape, symbol: str, version: int
     ) -> None:
+        if symbol in engine.active_symbols():  # as it arrives: matching, stops, liquidation
+            book = tape.book(symbol, version)
+            self._tape_versions[symbol] = version
+            engine.apply_book_snapshot(symbol, book.bids, book.asks, book.sequence)
+            return
+        top = tape.book_top(symbol, version)  # what a quote reads; the rest when read
+        if top is not None:
+            self._tape_versions[symbol] = version
+            engine.refresh_top(symbol, top)
+            return
         book = tape.book(symbol, version)
         self._tape_versions[symbol] = version
-        if symbol in engine.active_symbols():  # as it arrives: matching, stops, liquidation
-            engine.apply_book_snapshot(symbol, book.bids, book.asks, book.sequence)
-        else:
-            engine.refresh_book(symbol, book.bids, book.asks, book.sequence)
+        engine.refresh_book(symbol, book.bids, book.asks, book.sequence)
 
     async def _follow_tape(self, engine: PaperEngine, tape: MarketTape) -> None:
         """:meth:`_consume_feed` for a tape: at each time the feed would have delivered

@@ -76,6 +76,7 @@ from core.errors import (
 from core.logging_setup import get_logger
 from exchange_clients.order_book import Level
 from exchange_clients.paper.account import account_totals, open_positions
+from exchange_clients.paper.book import BookTop
 from exchange_clients.paper.changes import EngineChanges, FillEvent, OrderEvent
 from exchange_clients.paper.margin import opening_orders_margin
 from exchange_clients.paper.profiles import PaperProfile
@@ -500,6 +501,17 @@ class PaperEngine:
         mid = sym.book.feed_mid()
         if mid is not None:
             sym.mark = mid
+
+    def refresh_top(self, symbol: str, top: BookTop) -> None:
+        """:meth:`refresh_book` with the snapshot ``top.draw()``, held by its best levels
+        (:meth:`PaperBook.apply_top`): the same book and mark, its levels drawn when read."""
+        self._forget_reads()
+        sym = self._symbol(symbol)
+        if symbol in self.active_symbols():
+            raise ValueError(f"{symbol} is active: apply its snapshot when it arrives")
+        book = sym.book
+        book.apply_top(top)
+        sym.mark = book.feed_mid()
 
     def check_liquidation(self) -> None:
         """What every book change ends with: liquidate when equity is below maintenance."""

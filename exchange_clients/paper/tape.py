@@ -14,7 +14,8 @@ funding backtest's time, so such data is handed to the venue as a :class:`Market
   and yields the symbols whose book changed there;
 * the venue applies at once only the books something depends on - symbols holding a position,
   a resting order or a stop (their matching, queues, stops and liquidation run when they did) -
-  and loads any other symbol's book when a request reads it (same book, same mark).
+  and loads any other symbol's book when a request reads it (same book, same mark), by its
+  best levels where the tape can give them (:meth:`MarketTape.book_top`: a quote reads no more).
 
 A tape is a :class:`~exchange_clients.market_data.events.MarketFeed` too (``events()`` streams
 the same data as events), so anything that only knows feeds can still use it.
@@ -27,6 +28,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 
 from exchange_clients.book_changes import BookChanges
 from exchange_clients.market_data.events import BookSnapshotEvent, MarketEvent
+from exchange_clients.paper.book import BookTop
 from exchange_clients.types import FundingRate, Market
 
 
@@ -55,6 +57,12 @@ class MarketTape(ABC):
     @abstractmethod
     def book(self, symbol: str, version: int) -> BookSnapshotEvent:
         """Book ``version`` of ``symbol`` (:meth:`book_version`), stamped when it appeared."""
+
+    @abstractmethod
+    def book_top(self, symbol: str, version: int) -> BookTop | None:
+        """Book ``version`` of ``symbol`` by its best levels, drawn whole when read further
+        (:class:`~exchange_clients.paper.book.BookTop`); None when the tape cannot vouch for
+        the whole book from its best levels (the venue then reads :meth:`book`)."""
 
     @abstractmethod
     def book_version(self, symbol: str) -> int:

@@ -1,7 +1,9 @@
 """A drawn book (funding data's order book around each row's mark) vouches for its levels
 (:class:`~exchange_clients.paper.book.PlainLevels`) only when ``plain_snapshot`` would say the
 same of them, and the paper book then answers exactly as it does for the same levels unvouched.
-The prices are the definition's: checked against it, digit for digit."""
+The prices are the definition's: checked against it, digit for digit. Its best levels alone
+(``drawn_top``) are given only for a book it vouches for, and a paper book holding them answers
+as one holding the whole book, drawing it only when read further."""
 
 from __future__ import annotations
 
@@ -11,10 +13,10 @@ from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal, localcontex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backtest.sources.funding import BookShape, drawn_book, market_for
-from exchange_clients.market_data.events import Level
+from backtest.sources.funding import BookShape, drawn_book, drawn_top, market_for
+from exchange_clients.market_data.events import BookSnapshotEvent, Level
 from exchange_clients.order_book import plain_snapshot
-from exchange_clients.paper.book import PaperBook, PlainLevels
+from exchange_clients.paper.book import BookTop, PaperBook, PlainLevels
 from exchange_clients.types import Market
 
 D = Decimal
@@ -88,7 +90,34 @@ def _check(market: Market, mark: Decimal, shape: BookShape) -> bool:
             _texts(side) for side in theirs.depth(depth)
         ]
     assert repr(ours.feed) == repr(theirs.feed)
+    top = drawn_top(market, mark, shape)
+    if top is not None:
+        assert vouched
+        _check_top(book, top)
     return vouched
+
+
+def _check_top(book: BookSnapshotEvent, top: tuple[Level, Level]) -> None:
+    """A paper book holding the best levels answers as one holding the book, and draws it only
+    when something reads past them."""
+    assert _texts(top) == _texts((book.bids[0], book.asks[0]))
+    draws: list[BookSnapshotEvent] = []
+
+    def draw() -> BookSnapshotEvent:
+        draws.append(book)
+        return book
+
+    held, whole = PaperBook("X"), PaperBook("X")
+    held.apply_top(BookTop(top[0], top[1], book.sequence, draw))
+    whole.apply_snapshot(book.bids, book.asks, book.sequence)
+    assert (held.pending, held.sequence) == (True, book.sequence)
+    assert str(held.feed_mid()) == str(whole.feed_mid())
+    assert [_texts(side) for side in held.depth(1)] == [_texts(side) for side in whole.depth(1)]
+    assert not draws
+    assert [_texts(side) for side in held.depth(3)] == [_texts(side) for side in whole.depth(3)]
+    assert (len(draws), held.pending) == (1, True)  # drawn, and held as the whole one is
+    assert repr(held.feed) == repr(whole.feed)
+    assert len(draws) == 1
 
 
 @settings(max_examples=600, deadline=None)
@@ -119,6 +148,7 @@ def test_listed_markets_are_vouched_for_and_the_odd_ones_are_not() -> None:
     shape = BookShape()
     marks = [D("1234.56"), D("0.123457"), D("31622.8"), D("7.5"), D("99999.9"), D("0.00123")]
     assert all(_check(market_for("X", mark), mark, shape) for mark in marks)
+    assert all(drawn_top(market_for("X", mark), mark, shape) for mark in marks)
     # Half the spread (1E-7) coarser than the tick (1E-8): the definition's steps, unvouched.
     assert not _check(market_for("X", D("0.001")), D("0.001"), shape)
     assert _check(market_for("X", D("123457")), D("123457"), shape)  # tick 1
@@ -151,3 +181,31 @@ def test_a_vouch_holds_only_for_the_asks_it_was_made_with() -> None:
     other.apply_snapshot(book.bids, tuple(reversed(book.asks)), 1)
     assert not other.pending
     assert [str(price) for price, _ in other.depth(5)[1]] == [str(price) for price, _ in book.asks]
+
+
+def test_a_held_top_is_replaced_undrawn_and_a_failing_snapshot_draws_it_first() -> None:
+    mark = D("1234.56")
+    book = drawn_book("v", market_for("X", mark), TS, mark, BookShape())
+    top = drawn_top(market_for("X", mark), mark, BookShape())
+    assert top is not None
+    draws: list[BookSnapshotEvent] = []
+
+    def draw() -> BookSnapshotEvent:
+        draws.append(book)
+        return book
+
+    held = PaperBook("X")
+    held.apply_top(BookTop(top[0], top[1], book.sequence, draw))
+    held.apply_snapshot(((D("90"), D("1")),), ((D("91"), D("1")),), 2)  # replaced, unread
+    assert (held.feed_mid(), held.sequence) == (D("90.5"), 2)
+    assert [_texts(side) for side in held.feed.depth(5)] == [[("90", "1")], [("91", "1")]]
+    assert not draws
+    # A snapshot loaded at once (not one plain_snapshot vouches for) loads what it replaces
+    # first, as a held whole book would be: drawn, then replaced.
+    held.apply_top(BookTop(top[0], top[1], book.sequence, draw))
+    held.apply_snapshot(((D("90"), D("1")), (D("91"), D("1"))), ((D("92"), D("1")),), 3)
+    assert len(draws) == 1
+    assert [_texts(side) for side in held.feed.depth(5)] == [
+        [("91", "1"), ("90", "1")],
+        [("92", "1")],
+    ]

@@ -6,11 +6,21 @@ from __future__ import annotations
 
 import pytest
 
+from exchange_clients.market_data.events import BookSnapshotEvent
 from exchange_clients.order_book import Level, OrderBook
-from exchange_clients.paper.book import PaperBook
+from exchange_clients.paper.book import BookTop, PaperBook
 from exchange_clients.paper.engine import PaperEngine
 from exchange_clients.types import OrderStatus
-from tests.exchange_clients.paper.helpers import ASKS, BIDS, SYMBOL, D, limit, market, new_engine
+from tests.exchange_clients.paper.helpers import (
+    ASKS,
+    BIDS,
+    START,
+    SYMBOL,
+    D,
+    limit,
+    market,
+    new_engine,
+)
 
 Levels = tuple[Level, ...]
 
@@ -194,3 +204,46 @@ def test_liquidation_on_a_held_snapshot_happens_when_it_did() -> None:
     assert results[0][0]
     assert results[0][0][0][0].startswith("liq-")
     assert results[0][1] == []
+
+
+def test_a_book_refreshed_by_its_best_levels_is_the_one_refreshed_whole() -> None:
+    """``refresh_top``: the mark, the quote and an order on it are those of ``refresh_book``
+    with the snapshot its top draws (drawn by the order, not by the quote)."""
+    bids = ((D("99.75"), D("2")), (D("99.5"), D("3")))
+    asks = ((D("100.25"), D("2")), (D("100.5"), D("3")))
+    snapshot = BookSnapshotEvent("paper", SYMBOL, START, bids, asks, 9)
+    draws: list[BookSnapshotEvent] = []
+
+    def draw() -> BookSnapshotEvent:
+        draws.append(snapshot)
+        return snapshot
+
+    results = []
+    for by_top in (False, True):
+        engine = new_engine()
+        engine.apply_book_snapshot(SYMBOL, BIDS, ASKS, 1)
+        if by_top:
+            engine.refresh_top(SYMBOL, BookTop(bids[0], asks[0], 9, draw))
+        else:
+            engine.refresh_book(SYMBOL, bids, asks, 9)
+        quote = engine.book_snapshot(SYMBOL, 1)
+        read = (str(engine._symbols[SYMBOL].mark), _texts(quote.bids), _texts(quote.asks))
+        drawn_by_quote = len(draws)
+        engine.place(market("buy", "3", "take"))
+        fills = [(f.price, f.size) for f in engine.drain().fills()]
+        results.append((read, quote.sequence, drawn_by_quote, fills))
+    assert results[0][:2] == results[1][:2]
+    assert results[0][3] == results[1][3] == [(D("100.25"), D("2")), (D("100.5"), D("1"))]
+    assert (results[1][2], len(draws)) == (0, 1)
+
+
+def test_an_active_symbol_is_not_refreshed_by_its_best_levels() -> None:
+    engine = new_engine()
+    engine.apply_book_snapshot(SYMBOL, BIDS, ASKS, 1)
+    engine.place(limit("buy", "1", "99.0", "rest"))
+
+    def draw() -> BookSnapshotEvent:
+        raise AssertionError("never drawn")
+
+    with pytest.raises(ValueError, match="is active"):
+        engine.refresh_top(SYMBOL, BookTop(BIDS[0], ASKS[0], 2, draw))
