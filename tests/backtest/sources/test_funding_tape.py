@@ -144,6 +144,25 @@ def test_at_any_moment_the_tape_answers_what_the_events_up_to_then_did() -> None
             assert _state(on_demand, symbol) == _state(history, symbol), (symbol, at)
 
 
+def test_a_book_by_its_best_levels_is_the_book_drawn_when_read() -> None:
+    data = _venue("binance", 48, seed=3)
+    tape = data.events
+    assert isinstance(tape, FundingTape)
+    feed = tape.feed(ManualClock(START + timedelta(hours=30)))
+    for symbol in data.markets:
+        for version in range(feed.book_version(symbol) + 1):
+            top = feed.book_top(symbol, version)
+            assert top is not None  # 6-digit marks on their listing: vouched for
+            book = feed.book(symbol, version)
+            assert top.draw() == book
+            assert [(str(p), str(s)) for p, s in (top.bid, top.ask)] == [
+                (str(p), str(s)) for p, s in (book.bids[0], book.asks[0])
+            ]
+            assert top.sequence == book.sequence
+    with pytest.raises(UnknownSymbol):
+        feed.book_top("NOPE", 0)
+
+
 async def test_following_the_clock_the_tape_wakes_and_counts_as_the_events_do() -> None:
     data = _venue("hyperliquid", 20, seed=5)  # 1 h rows
     tape = data.events
