@@ -97,6 +97,10 @@ async def test_the_row_is_the_orms_and_the_journal_carries_on_from_it(
         purpose="l2_stop",
         operation_id="op-7",
     )
+    # The move into ``orders`` is held until the intent has been read as a crash would leave
+    # it: the read yields to the loop, where the move would otherwise race it.
+    queue_move, held = journal._queue_move, []
+    journal._queue_move = lambda *move: held.append(move)  # type: ignore[method-assign]
     await journal.record_intent(intent)
     async with db_sessions() as session:  # another connection: what a crash would leave
         pending = await session.get(PendingIntent, intent.client_order_id)
@@ -104,6 +108,9 @@ async def test_the_row_is_the_orms_and_the_journal_carries_on_from_it(
     assert pending.bot_id == journal.bot_id
     with pytest.raises(JournalError, match="is already journaled"):
         await journal.record_intent(intent)  # refused while pending
+    journal._queue_move = queue_move  # type: ignore[method-assign]
+    for move in held:
+        queue_move(*move)
     assert (await journal.get(intent.client_order_id)).status is OrderStatus.PENDING  # moved
     async with db_sessions() as session:
         row = await session.scalar(
