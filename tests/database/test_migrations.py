@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import MetaData, inspect, select
+from sqlalchemy import MetaData, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.venues import VENUES
@@ -132,3 +133,37 @@ def test_the_light_schema_check_agrees_with_alembic_on_the_revisions() -> None:
     known, head = known_revisions()
     assert head == scripts.get_current_head() == head_revision()
     assert known == {script.revision for script in scripts.walk_revisions()}
+
+
+@pytest.mark.parametrize(
+    ("revision", "table", "row", "says"),
+    [
+        (
+            "0014",
+            "order_intents",
+            "('pending-1', 1, '()')",
+            "1 order intent(s) are not in the orders table yet",
+        ),
+        (
+            "0015",
+            "order_id_reservations",
+            "('reserved-1', 1, 'paper', 1, 'BTC', 'entry', CURRENT_TIMESTAMP)",
+            "1 reserved client order id(s) are still held",
+        ),
+    ],
+)
+async def test_a_downgrade_refuses_to_drop_what_a_bot_still_needs(
+    migrated_db_url: str, revision: str, table: str, row: str, says: str
+) -> None:
+    """An intent not yet in ``orders``, or a reserved id an order may have been sent under,
+    would be lost with its table: the downgrade stops and says what to do."""
+    engine = create_engine(migrated_db_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(f"INSERT INTO {table} VALUES {row}"))  # noqa: S608
+    finally:
+        await engine.dispose()
+    with pytest.raises(RuntimeError, match=rf"{re.escape(says)}: start each bot once"):
+        await downgrade(revision, migrated_db_url)
+    assert await current_revision(migrated_db_url) == head_revision()
+    assert table in await _tables(migrated_db_url)
