@@ -400,9 +400,10 @@ class OrderJournal:
             self._moving.pop(client_order_id, None)
             if error is None:
                 self._taken.pop(client_order_id, None)
-            if error is not None:
-                # The intent stays in ``order_intents``: the next write about the order, or
-                # the next start, moves it (``_move_stored``).
+            else:
+                # The intent stays in ``order_intents`` (or, sent under a reserved id, in
+                # ``_taken``): the next write about the order or ``close`` writes it; else the
+                # next start does (from the intent, or from the venue for a reserved id).
                 log.error(
                     "intent not moved into orders yet",
                     client_order_id=client_order_id,
@@ -1078,8 +1079,8 @@ async def _adopted_if_sent(
 ) -> bool:
     client_id = reservation.client_order_id
     try:
-        order = await clients[reservation.venue].order_status(
-            reservation.symbol, client_order_id=client_id
+        order = await order_on_venue(
+            clients[reservation.venue], reservation.symbol, client_id, None
         )
     except OrderNotFound:
         return False
