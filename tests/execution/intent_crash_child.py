@@ -11,16 +11,12 @@ import asyncio
 import sys
 from decimal import Decimal
 
-import strategies  # noqa: F401  (registers the strategies the config names)
-from bot_runtime.setup import account_ids, build_execution, register_bot
 from core.clock import SystemClock
-from database.engine import create_engine, session_maker
+from database.engine import create_engine
 from exchange_clients.paper import PaperExchangeClient
 from exchange_clients.types import ClientSettings, Order, OrderRequest
-from execution.intent_writer import open_intent_writer
-from execution.journal import OrderJournal
 from execution.order_executor import ExecutionMode, ExecutionRequest
-from trading_config.schema import BotConfig
+from tests.execution.bot_stack import bot_stack, scalper_config
 
 NAME = "intent-crash"
 
@@ -34,40 +30,11 @@ class SeeingVenue(PaperExchangeClient):
 
 
 async def main(url: str) -> None:
-    config = BotConfig.model_validate(
-        {
-            "name": NAME,
-            "strategy": {
-                "type": "l2_imbalance",
-                "params": {
-                    "exchange": "paper",
-                    "tickers": ["BTC"],
-                    "order_notional_usd": 100,
-                    "daily_loss_limit_usd": 100,
-                    "max_drawdown_usd": 100,
-                },
-            },
-            "exchanges": {"paper": {}},
-        }
-    )
-    engine = create_engine(url)
-    sessions = session_maker(engine)
-    clock = SystemClock()
     client = SeeingVenue(
-        ClientSettings(
-            venue="paper",
-            options={"clock": clock, "store": None},
-        )
+        ClientSettings(venue="paper", options={"clock": SystemClock(), "store": None})
     )
     await client.connect()
-    bot_id = await register_bot(sessions, config, "crash")
-    accounts = await account_ids(sessions, config)
-    writer = await open_intent_writer(engine)
-    assert writer is not None
-    journal = OrderJournal(sessions, bot_id=bot_id, accounts=accounts, intent_writer=writer)
-    stack = await build_execution(
-        sessions, config, bot_id, accounts, {"paper": client}, clock, journal=journal
-    )
+    stack = await bot_stack(create_engine(url), scalper_config(NAME), {"paper": client})
     request = ExecutionRequest("BTC", "buy", Decimal("0.001"), ExecutionMode.MARKET)
     await stack.executors["paper"].execute(request)
 

@@ -23,42 +23,18 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
-import strategies  # noqa: F401  (registers the strategies the config names)
-from bot_runtime.setup import account_ids, build_execution, register_bot
-from core.clock import SystemClock
 from core.redaction import Secret
-from database.engine import create_engine, session_maker
+from database.engine import create_engine
 from exchange_clients.binance_style.client import BinanceStyleClient
 from exchange_clients.factory import create_client
 from exchange_clients.types import ClientSettings, Order, OrderRequest
-from execution.intent_writer import open_intent_writer
-from execution.journal import OrderJournal
 from execution.order_executor import ExecutionMode, ExecutionRequest
-from trading_config.schema import BotConfig
+from tests.execution.bot_stack import bot_stack, scalper_config
 
 NAME = "reserved-crash"
 ACCOUNT = "binance-reserved-crash"
 SIZE = Decimal("0.002")
 PURPOSE = "entry"
-
-
-def config() -> BotConfig:
-    return BotConfig.model_validate(
-        {
-            "name": NAME,
-            "strategy": {
-                "type": "l2_imbalance",
-                "params": {
-                    "exchange": "binance",
-                    "tickers": ["BTC"],
-                    "order_notional_usd": 100,
-                    "daily_loss_limit_usd": 100,
-                    "max_drawdown_usd": 100,
-                },
-            },
-            "exchanges": {"binance": {"account": ACCOUNT}},
-        }
-    )
 
 
 def settings(base_url: str, ws_url: str, key: str, secret: str) -> ClientSettings:
@@ -84,20 +60,12 @@ async def hold_write_lock(url: str) -> Any:
 
 
 async def main(url: str, base_url: str, ws_url: str, key: str, secret: str) -> None:
-    bot_config = config()
-    engine = create_engine(url)
-    sessions = session_maker(engine)
     client = create_client(settings(base_url, ws_url, key, secret))
     assert isinstance(client, BinanceStyleClient)
     await client.connect()
-    bot_id = await register_bot(sessions, bot_config, "crash")
-    accounts = await account_ids(sessions, bot_config)
-    writer = await open_intent_writer(engine)
-    assert writer is not None
-    journal = OrderJournal(sessions, bot_id=bot_id, accounts=accounts, intent_writer=writer)
-    stack = await build_execution(
-        sessions, bot_config, bot_id, accounts, {"binance": client}, SystemClock(), journal=journal
-    )
+    config = scalper_config(NAME, "binance", ACCOUNT)
+    stack = await bot_stack(create_engine(url), config, {"binance": client})
+    journal = stack.journal
     executor = stack.executors["binance"]
     request = ExecutionRequest("BTC", "buy", SIZE, ExecutionMode.MARKET, purpose=PURPOSE)
     await executor.execute(request)

@@ -46,8 +46,8 @@ from execution.reserved_ids import PER_KEY, ReservedIds
 from testing.fakes.binance import FakeBinance
 from tests.exchange_clients.binance_style.helpers import API_KEY, API_SECRET, hmac_settings
 from tests.execution import reserved_crash_child as child
+from tests.execution.bot_stack import scalper_config
 from tests.helpers import PROJECT_ROOT
-from trading_config.schema import BotConfig
 
 D = Decimal
 GUARD = 60.0  # guards a hang; not a speed assertion
@@ -109,25 +109,6 @@ class CountingJournal(OrderJournal):
         self.intents += 1
 
 
-def _config(name: str) -> BotConfig:
-    return BotConfig.model_validate(
-        {
-            "name": name,
-            "strategy": {
-                "type": "l2_imbalance",
-                "params": {
-                    "exchange": "paper",
-                    "tickers": ["BTC"],
-                    "order_notional_usd": 100,
-                    "daily_loss_limit_usd": 100,
-                    "max_drawdown_usd": 100,
-                },
-            },
-            "exchanges": {"paper": {}},
-        }
-    )
-
-
 async def _rig(
     name: str,
     engine: AsyncEngine,
@@ -144,7 +125,13 @@ async def _rig(
     accounts = {"paper": account.id}
     journal = CountingJournal(sessions, bot_id=bot.id, accounts=accounts, intent_writer=writer)
     stack = await build_execution(
-        sessions, _config(name), bot.id, accounts, {"paper": client}, SystemClock(), journal=journal
+        sessions,
+        scalper_config(name),
+        bot.id,
+        accounts,
+        {"paper": client},
+        SystemClock(),
+        journal=journal,
     )
     return Rig(journal, stack, client, sessions)
 
@@ -282,7 +269,7 @@ async def test_a_journal_without_its_own_intent_connection_reserves_nothing(
     """A backtest's journal: every order journals its intent, results stay as they were."""
     journal = OrderJournal(db_sessions, bot_id=1, accounts={"paper": 1})
     stack = await build_execution(
-        db_sessions, _config("plain"), 1, {"paper": 1}, {"paper": paper}, SystemClock(),
+        db_sessions, scalper_config("plain"), 1, {"paper": 1}, {"paper": paper}, SystemClock(),
         journal=journal,
     )  # fmt: skip
     assert journal.reserved_ids is None
