@@ -6,9 +6,9 @@ push a delta, let the client apply it, run one strategy step, and stamp the mome
 order is handed to the venue (``place_order``). The entry is then cancelled so every sample
 starts from the same state.
 
-Two figures, p50/p99: the whole path, and the same without the journal commit of the order's
-intent (the durable write that must precede every send, on the journal's dedicated connection
-as the runtime sets it up; its cost is the database's).
+Two figures, p50/p99: the whole path, and the same without journaling the order before its
+send (the id committed ahead, as the runtime sets it up, or the intent's commit for the first
+entry of its kind; see :mod:`execution.reserved_ids`).
 Targets: p50 <= 200 us, p99 <= 1 ms.
 
 The l2_imbalance scalper, the way its bot runs it: each pushed delta puts a large size on the
@@ -16,9 +16,12 @@ best bid (the top-5 bid/ask ratio far above ``buy_ratio``); the strategy's wait 
 ends when the paper venue has applied it (the venue counts book changes), then - as the
 runtime's loop - the equity check and one step that reads the book, decides and sends a market
 entry; the position is then closed through the strategy (its venue stop
-cancelled) so every sample starts flat. Measured twice: with the intent committed through the
-journal's shared writer (an ORM transaction: before) and on the journal's dedicated intent
-connection (:mod:`execution.intent_writer`: after). Target p50 <= 300 us, p99 <= 1 ms.
+cancelled) so every sample starts flat. Measured three ways: with the intent committed through
+the journal's shared writer (an ORM transaction), on the journal's dedicated intent connection
+(:mod:`execution.intent_writer`), and - as the runtime runs it - under a client order id the
+journal committed ahead (:mod:`execution.reserved_ids`: no database write between the decision
+and the send; the first entry of a kind still writes its intent). Target p50 <= 300 us, p99 <=
+1 ms.
 
 Two paces between the scalper's samples, each sample starting after its round trip's
 bookkeeping: 50 ms of silence (the CPU's caches go cold: every piece of the path then costs
