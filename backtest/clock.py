@@ -19,6 +19,7 @@ import asyncio
 import contextvars
 import heapq
 import itertools
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from datetime import UTC, datetime, timedelta
 from threading import get_ident
@@ -80,6 +81,7 @@ class SimulatedClock:
         self._yielding = False  # settle's task is queued for the next loop turn, and waits
         self._deltas: dict[float, timedelta] = {}  # sleep's seconds -> timedelta, built once
         self._loop: asyncio.AbstractEventLoop | None = None  # see _running_loop
+        self._ready: deque[Any] | None = None  # its callback queue, when it can be seen
         self._flushers: list[Callable[[], bool]] = []
         self._held = False  # a flusher said it holds work since they were last called
 
@@ -118,10 +120,13 @@ class SimulatedClock:
         ~0.2 us), and the clock asks several times per backtest step. The loop remembered is
         the running one exactly when it runs in the calling thread (one loop runs per thread;
         a loop that stopped has no thread); otherwise, or on a loop that does not say which
-        thread runs it, it is asked again."""
+        thread runs it, it is asked again. Its callback queue (``_ready``, the base event
+        loop's, made once with it) is remembered with it in :attr:`_ready`, None on a loop
+        that has none: the checks for quiet read it several times per step."""
         loop = self._loop
         if loop is None or getattr(loop, "_thread_id", None) != get_ident():
             loop = self._loop = asyncio.get_running_loop()
+            self._ready = getattr(loop, "_ready", None)
         return loop
 
     async def sleep(self, seconds: float) -> None:
@@ -155,7 +160,7 @@ class SimulatedClock:
         if target is None or deadline > target or not self._yielding or self.gauge._in_flight:
             return False
         loop = self._running_loop()
-        ready = getattr(loop, "_ready", None)
+        ready = self._ready
         if ready is None or len(ready) != 1:  # the one queued callback: settle's task
             return False
         earliest = self.next_deadline()
@@ -174,7 +179,7 @@ class SimulatedClock:
         """Would :meth:`settle` return at once? (Its checks, without making a coroutine: the
         caller skips the await when the loop is already quiet, as it mostly is.)"""
         loop = self._running_loop()
-        ready = getattr(loop, "_ready", None)
+        ready = self._ready
         return (
             ready is not None
             and not ready
@@ -194,7 +199,7 @@ class SimulatedClock:
         enough and a loop that is already quiet costs no iteration at all; while only the
         database is busy the loop sleeps in epoll until its answer comes."""
         loop = self._running_loop()
-        ready = getattr(loop, "_ready", None)
+        ready = self._ready
         if ready is None:
             await self._settle_by_yielding(loop)
             return
@@ -247,7 +252,7 @@ class SimulatedClock:
         (One difference shows: during that first step ``asyncio.current_task()`` is the
         caller's task; nothing on the backtest's path asks.)"""
         loop = self._running_loop()
-        ready = getattr(loop, "_ready", None)
+        ready = self._ready
         if (
             ready is None
             or ready

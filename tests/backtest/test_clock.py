@@ -279,14 +279,18 @@ def test_a_naive_start_is_refused() -> None:
 
 
 def test_one_clock_serves_one_loop_after_another() -> None:
-    """The clock remembers the running loop; a later loop in the same thread (or one in
-    another thread) is the one its sleeps and checks then use."""
+    """The clock remembers the running loop and its callback queue; a later loop in the same
+    thread (or one in another thread) is the one its sleeps and checks then use."""
     clock = SimulatedClock(T0)
 
     async def one_hop(seconds: float) -> asyncio.AbstractEventLoop:
         sleeper = asyncio.ensure_future(clock.sleep(seconds))
         await clock.advance_to(clock.now() + timedelta(seconds=seconds))
         await sleeper
+        assert clock.quiet()
+        asyncio.get_running_loop().call_soon(lambda: None)
+        assert not clock.quiet()  # this loop's queue, not the one of the loop before
+        await clock.settle()
         assert clock.quiet()
         return asyncio.get_running_loop()
 
