@@ -1,4 +1,4 @@
-"""One scalper bot's execution stack on a database, as the runtime builds it: shared by the
+"""One bot's execution stack on a database, as the runtime builds it: shared by the
 crash children (tests.execution.*_crash_child) and the tests of what they leave behind."""
 
 from __future__ import annotations
@@ -17,22 +17,47 @@ from execution.journal import OrderJournal
 from trading_config.schema import BotConfig
 
 
-def scalper_config(name: str, exchange: str = "paper", account: str | None = None) -> BotConfig:
-    """An ``l2_imbalance`` bot on BTC of one venue (``account``: its database account)."""
+def scalper_config(name: str) -> BotConfig:
+    """An ``l2_imbalance`` bot on the paper venue's BTC."""
     return BotConfig.model_validate(
         {
             "name": name,
             "strategy": {
                 "type": "l2_imbalance",
                 "params": {
-                    "exchange": exchange,
+                    "exchange": "paper",
                     "tickers": ["BTC"],
                     "order_notional_usd": 100,
                     "daily_loss_limit_usd": 100,
                     "max_drawdown_usd": 100,
                 },
             },
-            "exchanges": {exchange: {} if account is None else {"account": account}},
+            "exchanges": {"paper": {}},
+        }
+    )
+
+
+def grid_config(name: str, exchange: str, account: str) -> BotConfig:
+    """A grid bot on BTC of a real venue, trading through the database account ``account``
+    (the scalper trades on paper venues only)."""
+    return BotConfig.model_validate(
+        {
+            "name": name,
+            "strategy": {
+                "type": "grid",
+                "params": {
+                    "exchange": exchange,
+                    "ticker": "BTC",
+                    "direction": "buy",
+                    "order_notional_usd": 100,
+                    "target_leverage": 10,
+                    "take_profit": 1,
+                    "grid_step": 0.05,
+                    "max_orders": 5,
+                    "max_margin_usd": 100,
+                },
+            },
+            "exchanges": {exchange: {"account": account}},
         }
     )
 

@@ -29,7 +29,7 @@ from exchange_clients.binance_style.client import BinanceStyleClient
 from exchange_clients.factory import create_client
 from exchange_clients.types import ClientSettings, Order, OrderRequest
 from execution.order_executor import ExecutionMode, ExecutionRequest
-from tests.execution.bot_stack import bot_stack, scalper_config
+from tests.execution.bot_stack import bot_stack, grid_config
 
 NAME = "reserved-crash"
 ACCOUNT = "binance-reserved-crash"
@@ -63,7 +63,7 @@ async def main(url: str, base_url: str, ws_url: str, key: str, secret: str) -> N
     client = create_client(settings(base_url, ws_url, key, secret))
     assert isinstance(client, BinanceStyleClient)
     await client.connect()
-    config = scalper_config(NAME, "binance", ACCOUNT)
+    config = grid_config(NAME, "binance", ACCOUNT)
     stack = await bot_stack(create_engine(url), config, {"binance": client})
     journal = stack.journal
     executor = stack.executors["binance"]
