@@ -36,9 +36,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -157,7 +159,7 @@ class Rig:
 
     engine: AsyncEngine
     clock: SystemClock
-    feed: PushFeed
+    feed: Any  # a PushFeed, or a live source's feed (bench.tick_to_order_ws)
     client: StampedClient
     journal: StampedJournal
     stack: ExecutionStack
@@ -174,11 +176,14 @@ class Rig:
         await self.engine.dispose()
 
 
-async def build_rig(url: str, config: BotConfig, *, dedicated: bool, reserve: bool = True) -> Rig:
+async def build_rig(
+    url: str, config: BotConfig, *, dedicated: bool, reserve: bool = True, feed: Any = None
+) -> Rig:
+    """``feed``: what the paper venue follows (default: a :class:`PushFeed`)."""
     engine = create_engine(url)
     sessions = session_maker(engine)
     clock = SystemClock()
-    feed = PushFeed(SyntheticMarket(seed=3, venue=VENUE), clock)
+    feed = feed or PushFeed(SyntheticMarket(seed=3, venue=VENUE), clock)
     client = StampedClient(
         ClientSettings(venue=VENUE, options={"feed": feed, "clock": clock, "store": None})
     )
@@ -299,7 +304,7 @@ async def bench(url: str) -> None:
         sys.stdout.write(f"  {name:<52} p50 {p50 * 1e6:7.0f} us  p99 {p99 * 1e6:7.0f} us\n")
 
 
-def l2_config(name: str) -> BotConfig:
+def l2_config(name: str, notional: int = 100) -> BotConfig:
     return BotConfig.model_validate(
         {
             "name": name,
@@ -308,7 +313,7 @@ def l2_config(name: str) -> BotConfig:
                 "params": {
                     "exchange": VENUE,
                     "tickers": [SYMBOL],
-                    "order_notional_usd": 100,
+                    "order_notional_usd": notional,
                     "take_profit_pct": 5,
                     "stop_loss_pct": 5,
                     "time_stop_seconds": 3600,
@@ -453,6 +458,32 @@ def main() -> None:
     on_each_database(bench)
     sys.stdout.write("tick to order, l2_imbalance (target p50 <= 300 us, p99 <= 1 ms)\n")
     on_each_database(l2_both)
+    sys.stdout.write(
+        "tick to order from the WebSocket frame: fake Binance (own process) -> public source ->"
+        " paper venue -> l2_imbalance (journal on SQLite, ids committed ahead)\n"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        asyncio.run(_on_sqlite(Path(folder) / "ws.db", l2_from_websocket))
+
+
+async def l2_from_websocket(url: str) -> None:
+    from bench.tick_to_order_ws import ws_bench
+
+    for stream, label in ((True, "in a stream"), (False, "after silence")):
+        paths, taken = await ws_bench(url, stream=stream)
+        p50, p99 = percentiles(paths)
+        sys.stdout.write(
+            f"  {'frame sent -> order handed to the venue, ' + label:<52} p50 {p50 * 1e6:7.0f} us"
+            f"  p99 {p99 * 1e6:7.0f} us ({taken} of {len(paths)} under a reserved id)\n"
+        )
+
+
+async def _on_sqlite(path: Path, bench: Any) -> None:
+    from database.migrate import upgrade
+
+    url = f"sqlite+aiosqlite:///{path}"
+    await upgrade(url)
+    await bench(url)
 
 
 if __name__ == "__main__":
