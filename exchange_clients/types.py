@@ -57,7 +57,7 @@ def _slot_init(cls: _Frozen) -> _Frozen:
     made: dict[str, Any] = {}
     exec(f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body), names, made)  # noqa: S102
     init = made["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__module__, init.__qualname__ = cls.__module__, f"{cls.__qualname__}.__init__"
     init.__annotations__ = vars(cls)["__init__"].__annotations__
     setattr(cls, "__init__", init)  # noqa: B010 - mypy refuses __init__ assigned on a class
     return cls

@@ -130,7 +130,8 @@ def test_slot_inits_take_what_the_dataclass_init_took(cls: type) -> None:
         slots=True,
     )
     assert inspect.signature(cls) == inspect.signature(made)
-    assert vars(cls)["__init__"].__qualname__ == f"{cls.__qualname__}.__init__"
+    init = vars(cls)["__init__"]
+    assert (init.__module__, init.__qualname__) == (cls.__module__, f"{cls.__qualname__}.__init__")
 
 
 def test_a_slot_init_sets_every_field_and_keeps_the_value_frozen() -> None:
