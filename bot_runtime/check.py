@@ -60,6 +60,23 @@ def unlisted_markets(
     return problems
 
 
+def live_trading_problems(config: BotConfig) -> list[tuple[Loc, str]]:
+    """What stops the strategy from trading the real accounts it names (see
+    :meth:`~trading_config.strategy_params.StrategyParams.live_trading_problems`)."""
+    return [
+        (("strategy", "params", *loc), why)
+        for loc, why in config.strategy.params.live_trading_problems().items()
+    ]
+
+
+def verify_live_trading(config: BotConfig, source: SourceMap) -> list[str]:
+    """The located lines of :func:`live_trading_problems`: a run and ``--check`` refuse them."""
+    return [
+        f"{source.locate(loc)}: {format_loc(loc)}: {why}"
+        for loc, why in live_trading_problems(config)
+    ]
+
+
 def offline_markets(config: BotConfig) -> dict[str, Collection[str] | None]:
     """What each venue lists, where it is known without connecting (the synthetic market)."""
     synthetic = [model.symbol for model in DEFAULT_SYMBOLS]

@@ -17,7 +17,13 @@ from pathlib import Path
 
 import structlog
 
-from bot_runtime.check import summarize, verify_accounts, verify_markets, verify_proxies
+from bot_runtime.check import (
+    summarize,
+    verify_accounts,
+    verify_live_trading,
+    verify_markets,
+    verify_proxies,
+)
 from bot_runtime.notifications import AlertSinkFactory
 from bot_runtime.runtime import BotRuntime, RuntimeOptions
 from core.errors import ConfigError
@@ -159,6 +165,9 @@ def _main(argv: Sequence[str] | None, alerts: AlertSinkFactory | None) -> int:
     )
     try:
         loaded = load_config_with_source(args.config, cli=overrides)
+        refused = verify_live_trading(loaded.config, loaded.source)
+        if refused:  # before anything starts, --check or not
+            raise ConfigError(refused)
         if args.check:
             problems = verify_markets(loaded.config, loaded.source)
             problems += asyncio.run(verify_accounts(loaded.config, loaded.source))

@@ -36,7 +36,7 @@ import structlog
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot_runtime.check import unlisted_markets
+from bot_runtime.check import live_trading_problems, unlisted_markets
 from bot_runtime.equity_samples import SAMPLE_SECONDS, record_sample
 from bot_runtime.kill_switch import KillResult, kill_switch
 from bot_runtime.lease import BotLease, LeaseHeld
@@ -172,6 +172,9 @@ class BotRuntime:
         return EXIT_FAILED if self.task_failure is not None else EXIT_OK
 
     async def start(self) -> None:
+        refused = live_trading_problems(self.config)  # runbot.py says it first, located
+        if refused:
+            raise StartupError("; ".join(f"{format_loc(loc)}: {why}" for loc, why in refused))
         await require_current_schema()
         self.engine = create_engine()
         self.sessions = session_maker(self.engine)

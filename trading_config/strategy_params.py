@@ -57,6 +57,16 @@ class StrategyParams(BaseModel):
         """
         return {}
 
+    def live_trading_problems(self) -> dict[tuple[str | int, ...], str]:
+        """Why this strategy cannot trade the real venue accounts it names yet, keyed by where
+        in ``params`` each is named; empty when nothing stops it.
+
+        Asked by the bot before it starts (``runbot.py``, ``--check``), not by config
+        validation: a backtest simulates the same venues and may run what live trading
+        cannot.
+        """
+        return {}
+
     def summary(self) -> str:
         """One line describing the parameters, for ``runbot.py --check``."""
         return ", ".join(f"{name}={value}" for name, value in self)

@@ -97,16 +97,6 @@ class L2ImbalanceParams(StrategyParams):
 
     @model_validator(mode="after")
     def _consistent(self) -> L2ImbalanceParams:
-        venue = VENUES.get(self.exchange)
-        if venue is not None and venue.needs_credentials:
-            raise ValueError(
-                f"l2_imbalance trades on paper venues only for now, not {self.exchange}: it "
-                "steps at least 4 times a second and every step reads the account's balance "
-                "(on a signal its positions too) over the venue's REST API - on binance 8 "
-                "requests a second, its whole request-weight budget - so its orders would queue "
-                "behind those reads. Trade it on a paper venue; one can follow a real venue's "
-                "public book (exchanges: paper: market_data: source: binance)"
-            )
         if self.order_notional_usd > self.max_trade_notional_usd:
             raise ValueError(
                 f"order_notional_usd {self.order_notional_usd} is above max_trade_notional_usd "
@@ -121,6 +111,22 @@ class L2ImbalanceParams(StrategyParams):
 
     def venue_references(self) -> dict[tuple[str | int, ...], str]:
         return {("exchange",): self.exchange}
+
+    def live_trading_problems(self) -> dict[tuple[str | int, ...], str]:
+        venue = VENUES.get(self.exchange)
+        if venue is None or not venue.needs_credentials:
+            return {}
+        return {
+            ("exchange",): (
+                f"l2_imbalance trades on paper venues only for now, not {self.exchange}: it "
+                "steps at least 4 times a second and every step reads the account's balance "
+                "(on a signal its positions too) over the venue's REST API - on binance 8 "
+                "requests a second, its whole request-weight budget - so its orders would queue "
+                "behind those reads. Trade it on a paper venue; one can follow a real venue's "
+                "public book (exchanges: paper: market_data: source: binance). Backtests of it "
+                "on any venue run as before"
+            )
+        }
 
     def market_references(self) -> dict[tuple[str | int, ...], MarketReference]:
         return {

@@ -1,9 +1,11 @@
-"""The scalper is refused on a real venue's account, with the reason and what to do instead.
+"""The scalper does not trade a real venue's account, says why and what to do instead; its
+backtests on any venue run as before.
 
 It steps at least 4 times a second and each step reads the account's balance over the venue's
 REST API (measured on the fake Binance: 8 requests a second, Binance's whole request-weight
 budget), so until account reads come from the private stream it trades on paper venues - whose
-books can follow a real venue's public data.
+books can follow a real venue's public data. The refusal is the bot's (``runbot.py``, with or
+without ``--check``), not config validation's: a backtest simulates the venue.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import strategies  # noqa: F401  (registers the strategies the config names)
-from core.errors import ConfigError
+from tests.helpers import run_cli
 from trading_config.loader import load_config
 
 CONFIG = """\
@@ -31,25 +33,38 @@ exchanges:
 """
 
 
-def _load(tmp_path: Path, venue: str, settings: str) -> object:
+def _written(tmp_path: Path, venue: str, settings: str) -> Path:
     path = tmp_path / f"{venue}.yml"
     path.write_text(CONFIG.format(venue=venue, settings=settings))
-    return load_config(path)
+    return path
+
+
+@pytest.mark.parametrize("check", [True, False])
+def test_a_bot_on_a_real_account_is_refused_before_it_starts(tmp_path: Path, check: bool) -> None:
+    path = _written(tmp_path, "binance", "{account: main}")
+    result = run_cli(
+        ["runbot.py", "--config", str(path), *(["--check"] if check else [])], tmp_path / "var"
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        f"{path}:5: strategy.params.exchange: l2_imbalance trades on paper venues only for now, "
+        "not binance: it steps at least 4 times a second"
+    )
+    assert "market_data: source: binance" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "var" / "perpfleet.db").exists()  # nothing started
 
 
 @pytest.mark.parametrize("venue", ["binance", "hyperliquid", "lighter"])
-def test_a_real_venue_is_refused_naming_the_field_and_the_way_out(
+def test_its_config_still_loads_for_a_backtest_and_names_the_problem(
     tmp_path: Path, venue: str
 ) -> None:
-    with pytest.raises(ConfigError) as caught:
-        _load(tmp_path, venue, "{account: main}")
-    message = str(caught.value)
-    assert f"{venue}.yml" in message
-    assert "strategy.params" in message
-    assert f"l2_imbalance trades on paper venues only for now, not {venue}" in message
-    assert "market_data: source" in message
+    config = load_config(_written(tmp_path, venue, "{account: main}"))
+    (why,) = config.strategy.params.live_trading_problems().values()
+    assert why.startswith(f"l2_imbalance trades on paper venues only for now, not {venue}")
 
 
-def test_paper_venues_and_their_live_data_are_accepted(tmp_path: Path) -> None:
-    assert _load(tmp_path, "paper", "{}") is not None
-    assert _load(tmp_path, "paper", "{market_data: {source: binance}}") is not None
+def test_paper_venues_and_their_live_data_trade(tmp_path: Path) -> None:
+    for settings in ("{}", "{market_data: {source: binance}}"):
+        config = load_config(_written(tmp_path, "paper", settings))
+        assert config.strategy.params.live_trading_problems() == {}
