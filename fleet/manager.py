@@ -424,7 +424,12 @@ class FleetManager:
         """Graceful stop; the desired state becomes ``stopped`` (``up`` leaves it stopped)."""
         info = await self.status(name)
         if close_positions and info.running:
-            closed = (await self.control(name).close_all()).closed_positions
+            control = self.control(name)
+            # Paused first: between the close and the process's exit the strategy keeps
+            # stepping, and a new entry filled then would be a position left open by a stop
+            # that was asked to close them (seen: a grid entry in the fleet guard's kill).
+            await control.pause()
+            closed = (await control.close_all()).closed_positions
             log.info("positions closed before stopping", bot=name, closed=closed)
         await self._set_desired(name, "stopped")
         if info.state in ACTIVE_STATES:
