@@ -60,7 +60,6 @@ from execution.client_ids import ClientOrderIds
 from execution.intent_writer import open_intent_writer
 from execution.journal import OrderIntent, OrderJournal
 from execution.order_executor import ExecutionRequest
-from execution.reserved_ids import PER_KEY
 from strategies.base_strategy import BaseStrategy, StrategyContext
 from strategies.factory import create_strategy
 from strategies.grid.strategy import GridStrategy
@@ -135,9 +134,9 @@ class StampedJournal(OrderJournal):
         self.taken = 0
         self._reserve = reserve
 
-    def reserve_ids_ahead(self, ids: ClientOrderIds, per_key: int = PER_KEY) -> None:
+    def reserve_ids_ahead(self, ids: ClientOrderIds) -> None:
         if self._reserve:
-            super().reserve_ids_ahead(ids, per_key)
+            super().reserve_ids_ahead(ids)
 
     async def record_intent(self, intent: OrderIntent) -> None:
         started = time.perf_counter()

@@ -56,7 +56,7 @@ from execution.intent_writer import (
     row_values,
 )
 from execution.order_state import is_stale_status, merge_order_state
-from execution.reserved_ids import PER_KEY, Reservation, ReservedIds, delete_reservations
+from execution.reserved_ids import Reservation, ReservedIds, delete_reservations
 from execution.venue_lookup import cancel_on_venue, order_on_venue
 
 log = structlog.get_logger(__name__)
@@ -266,7 +266,7 @@ class OrderJournal:
     def bot_id(self) -> int:
         return self._bot_id
 
-    def reserve_ids_ahead(self, ids: ClientOrderIds, per_key: int = PER_KEY) -> None:
+    def reserve_ids_ahead(self, ids: ClientOrderIds) -> None:
         """Keep client order ids from ``ids`` committed ahead for the orders to come
         (:mod:`execution.reserved_ids`) - only with a dedicated intent connection: where
         intents share the journal's writer (a backtest) nothing would be gained."""
@@ -276,7 +276,6 @@ class OrderJournal:
                 bot_id=self._bot_id,
                 accounts=self._accounts,
                 ids=ids,
-                per_key=per_key,
             )
 
     @property
@@ -298,12 +297,15 @@ class OrderJournal:
         """Write deferred changes now instead of waiting for company (a flush)."""
         self._committer.expedite()
 
+    def _account_of(self, venue: str) -> int:
+        try:
+            return self._accounts[venue]
+        except KeyError:
+            raise JournalError(f"no account configured for venue {venue!r}") from None
+
     def _row_of(self, intent: OrderIntent, created_us: int) -> tuple[Any, ...]:
         """The intent's fields (ROW_FIELDS): no values dict on the order's critical path."""
-        try:
-            account_id = self._accounts[intent.venue]
-        except KeyError:
-            raise JournalError(f"no account configured for venue {intent.venue!r}") from None
+        account_id = self._account_of(intent.venue)
         price, trigger = intent.price, intent.trigger_price
         return (
             intent.client_order_id,
@@ -332,8 +334,7 @@ class OrderJournal:
         if intent.operation_id is not None:
             # Recovery finds a leg by its operation id, which only the row holds.
             raise JournalError("an order of an operation cannot be sent under a reserved id")
-        if intent.venue not in self._accounts:  # as _row_of would say, before the send
-            raise JournalError(f"no account configured for venue {intent.venue!r}")
+        self._account_of(intent.venue)  # refused before the send, as _row_of would later
         # Only noted: the row's fields are worked out in the write, after the send.
         self._taken[intent.client_order_id] = (intent, now_us())
         self._move_soon(intent.client_order_id, self._move_taken_work({intent.client_order_id}))

@@ -83,15 +83,11 @@ class ReservedIds:
         bot_id: int,
         accounts: Mapping[str, int],
         ids: ClientOrderIds,
-        per_key: int = PER_KEY,
     ) -> None:
-        if per_key < 1:
-            raise ValueError(f"per_key must be at least 1, not {per_key}")
         self._committer = committer
         self._bot_id = bot_id
         self._accounts = dict(accounts)
         self._ids = ids
-        self._per_key = per_key
         self._ready: dict[Key, list[str]] = {}  # committed, not taken: oldest first
         self._reserving: dict[Key, int] = {}  # being committed
         self._writes: set[asyncio.Future[list[str]]] = set()
@@ -119,7 +115,7 @@ class ReservedIds:
         return {key: list(ids) for key, ids in self._ready.items() if ids}
 
     def _refill(self, key: Key) -> None:
-        wanted = self._per_key - len(self._ready.get(key, ())) - self._reserving.get(key, 0)
+        wanted = PER_KEY - len(self._ready.get(key, ())) - self._reserving.get(key, 0)
         if not self._open or wanted <= 0:
             return
         venue, symbol, purpose = key
